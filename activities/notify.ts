@@ -1,0 +1,76 @@
+import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
+import type { Notification, NotificationsConfig, SinkConfig } from '../lib/config/notifications';
+import type { Logger } from '../lib/logger';
+
+/** Resolves a secret reference (op://, env:, file:) to its value, inside an activity only. */
+export type ResolveSecret = (reference: string) => Promise<string>;
+
+export interface NotifyDeps {
+  sns: SNSClient;
+  logger: Logger;
+  resolveSecret: ResolveSecret;
+  /** @default globalThis.fetch */
+  fetch?: typeof fetch;
+}
+
+/** The Slack-compatible body: `text` for simple receivers, plus the structured fields. */
+export function webhookBody(n: Notification): Record<string, unknown> {
+  const icon = n.severity === 'critical' ? ':rotating_light:' : n.severity === 'warning' ? ':warning:' : ':information_source:';
+  const lines = Object.entries(n.fields ?? {}).map(([k, v]) => `• ${k}: ${String(v)}`);
+  return {
+    text: [`${icon} *${n.title}*`, n.text, ...lines].join('\n'),
+    event: n.event,
+    severity: n.severity,
+    fields: n.fields ?? {},
+  };
+}
+
+/**
+ * Notifications through pluggable sinks (log, Slack-compatible webhook, SNS). Every sink is tried;
+ * the activity fails (and retries) if any sink failed, naming the sink but never its URL.
+ */
+export function createNotifyActivities(deps: NotifyDeps) {
+  const doFetch = deps.fetch ?? globalThis.fetch;
+
+  async function send(sink: SinkConfig, n: Notification): Promise<void> {
+    switch (sink.type) {
+      case 'log':
+        deps.logger.info({ notification: n }, `notify: ${n.title}`);
+        return;
+      case 'webhook': {
+        const url = await deps.resolveSecret(sink.urlRef);
+        const res = await doFetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(webhookBody(n)),
+        });
+        if (!res.ok) throw new Error(`webhook sink ${sink.name} (${sink.urlRef}) answered HTTP ${res.status}`);
+        return;
+      }
+      case 'sns':
+        await deps.sns.send(
+          new PublishCommand({
+            TopicArn: sink.topicArn,
+            Subject: n.title.slice(0, 100),
+            Message: webhookBody(n).text as string,
+          }),
+        );
+        return;
+    }
+  }
+
+  return {
+    /** Send `notification` to every configured sink. */
+    async notify(input: { notification: Notification; sinks: NotificationsConfig['sinks'] }): Promise<void> {
+      const failures: string[] = [];
+      for (const sink of input.sinks) {
+        try {
+          await send(sink, input.notification);
+        } catch (err) {
+          failures.push(`${sink.type}: ${(err as Error).message}`);
+        }
+      }
+      if (failures.length > 0) throw new Error(`notify "${input.notification.title}" failed: ${failures.join('; ')}`);
+    },
+  };
+}

@@ -1,0 +1,79 @@
+#!/usr/bin/env node
+import { Command, CommanderError, Option } from 'commander';
+import { ConfigError } from '../lib/config/load';
+import { DurationError } from '../lib/duration';
+import { CliError, ExitCode, say } from './output';
+import type { TemporalOptions } from './temporal';
+import { registerCommands } from './commands';
+
+/** Options every command inherits; `--temporal-*` also come from Temporal's environment variables. */
+export interface GlobalOptions extends TemporalOptions {
+  configDir?: string;
+  json?: boolean;
+}
+
+export function buildProgram(): Command {
+  const program = new Command('sv0')
+    .description(
+      "SecurityV0's cloud operations as durable Temporal workflows: org bootstrap, connector syncs, demo lifecycles, budget freezes.",
+    )
+    .addOption(new Option('--config-dir <dir>', 'config folder (org.yaml, connectors.yaml, ...)').env('SV0_CONFIG_DIR'))
+    .addOption(new Option('--address <host:port>', 'Temporal frontend address').env('TEMPORAL_ADDRESS'))
+    .addOption(new Option('--namespace <name>', 'Temporal namespace').env('TEMPORAL_NAMESPACE'))
+    .addOption(new Option('--api-key <key>', 'Temporal API key (implies TLS)').env('TEMPORAL_API_KEY'))
+    .addOption(new Option('--tls', 'connect to Temporal with TLS'))
+    .addOption(new Option('--tls-cert-path <file>', 'client certificate for mTLS').env('TEMPORAL_TLS_CLIENT_CERT_PATH'))
+    .addOption(new Option('--tls-key-path <file>', 'client key for mTLS').env('TEMPORAL_TLS_CLIENT_KEY_PATH'))
+    .addOption(new Option('--tls-server-name <name>', 'TLS server name override').env('TEMPORAL_TLS_SERVER_NAME'))
+    .showHelpAfterError()
+    .exitOverride()
+    .addHelpText(
+      'after',
+      `
+Exit codes:
+  0  done
+  1  the operation or workflow failed
+  2  bad input or usage (also apply without --yes when stdin is not a terminal)
+  3  a dependency (Temporal, AWS, the container engine) is unreachable`,
+    );
+  registerCommands(program);
+  return program;
+}
+
+/** Map any error to the documented exit code, with a message for the operator on stderr. */
+export function exitCodeFor(err: unknown): ExitCode {
+  if (err instanceof CliError) return err.exitCode;
+  if (err instanceof ConfigError || err instanceof DurationError) return ExitCode.BadInput;
+  const text = String((err as Error)?.message ?? err);
+  if (/ECONNREFUSED|UNAVAILABLE|Failed to connect|connect ENOENT|getaddrinfo|ETIMEDOUT|Connection refused/i.test(text)) {
+    return ExitCode.Unreachable;
+  }
+  return ExitCode.Failed;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return ExitCode.Ok;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Help and version exit 0; every other commander error is a usage error.
+      return err.exitCode === 0 ? ExitCode.Ok : ExitCode.BadInput;
+    }
+    const code = exitCodeFor(err);
+    say(`error: ${(err as Error).message ?? String(err)}`);
+    if (code === ExitCode.Unreachable) say('hint: run `sv0 doctor` to check each dependency');
+    return code;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv).then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      say(String(err));
+      process.exit(ExitCode.Failed);
+    },
+  );
+}

@@ -1,0 +1,78 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseDocument } from 'yaml';
+import type { z } from 'zod';
+
+/**
+ * A configuration problem found before anything runs. The message names the file, the field path
+ * and the reason, one problem per line, so an operator can fix them all in one edit.
+ */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+  constructor(
+    readonly file: string,
+    readonly problems: { path: string; reason: string }[],
+  ) {
+    super(problems.map((p) => `${file}: ${p.path ? `${p.path}: ` : ''}${p.reason}`).join('\n'));
+  }
+}
+
+/** The config folder: `--config-dir` > `SV0_CONFIG_DIR` > `./config`. */
+export function resolveConfigDir(flag?: string): string {
+  return path.resolve(flag ?? process.env.SV0_CONFIG_DIR ?? 'config');
+}
+
+/** Render a zod issue path the way operators read it: `accounts[1].email`. */
+export function formatFieldPath(segments: readonly PropertyKey[]): string {
+  return segments
+    .map((s, i) => (typeof s === 'number' ? `[${s}]` : i === 0 ? String(s) : `.${String(s)}`))
+    .join('');
+}
+
+/** Turn a zod failure into a {@link ConfigError} for `file`. */
+export function configErrorFromZod(file: string, error: z.ZodError): ConfigError {
+  return new ConfigError(
+    file,
+    error.issues.map((issue) => ({ path: formatFieldPath(issue.path), reason: issue.message })),
+  );
+}
+
+/**
+ * Validate an already-parsed value against `schema`, or throw a {@link ConfigError} naming `file`.
+ * Use for values that come from somewhere other than a YAML file (CLI input, workflow input).
+ */
+export function validate<S extends z.ZodType>(schema: S, value: unknown, file: string): z.output<S> {
+  const result = schema.safeParse(value);
+  if (!result.success) throw configErrorFromZod(file, result.error);
+  return result.data;
+}
+
+/**
+ * Read a YAML file and validate it. A missing file, a YAML syntax error and a schema violation
+ * all become a {@link ConfigError} that names the file (as given, relative paths stay relative).
+ */
+export function loadYamlFile<S extends z.ZodType>(file: string, schema: S): z.output<S> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new ConfigError(file, [
+      { path: '', reason: code === 'ENOENT' ? 'file not found' : `cannot read the file (${code ?? String(err)})` },
+    ]);
+  }
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      file,
+      doc.errors.map((e) => ({ path: '', reason: `YAML syntax: ${e.message.split('\n')[0]}` })),
+    );
+  }
+  return validate(schema, doc.toJS() ?? {}, file);
+}
+
+/** Path of a named file in the config folder, as the operator would type it in an error message. */
+export function configFile(configDir: string, name: string): string {
+  const relative = path.relative(process.cwd(), path.join(configDir, name));
+  return relative.startsWith('..') ? path.join(configDir, name) : relative;
+}

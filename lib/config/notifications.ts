@@ -1,0 +1,57 @@
+import { z } from 'zod';
+import { configFile, loadYamlFile } from './load';
+
+/**
+ * config/notifications.yaml: where notifications go. A webhook URL carries its own credential, so
+ * it is written as a secret reference (`op://vault/item/field`, `env:NAME` or `file:/path`) and
+ * resolved only inside the notify activity.
+ */
+export const SecretRefSchema = z
+  .string()
+  .regex(/^(op:\/\/[^/]+\/[^/]+\/.+|env:[A-Za-z_][A-Za-z0-9_]*|file:\/.+)$/, {
+    message: 'write a secret reference: op://vault/item/field, env:NAME or file:/absolute/path',
+  });
+
+export const SinkSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('log') }),
+  z.strictObject({
+    type: z.literal('webhook'),
+    name: z.string().min(1).default('webhook'),
+    /** Reference to the webhook URL (Slack-compatible incoming webhook). */
+    urlRef: SecretRefSchema,
+  }),
+  z.strictObject({
+    type: z.literal('sns'),
+    topicArn: z.string().regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]+$/, 'not an SNS topic ARN'),
+  }),
+]);
+export type SinkConfig = z.infer<typeof SinkSchema>;
+
+export const NotificationsSchema = z.strictObject({
+  sinks: z.array(SinkSchema).default([{ type: 'log' }]),
+});
+export type NotificationsConfig = z.infer<typeof NotificationsSchema>;
+
+export const NOTIFICATIONS_FILE = 'notifications.yaml';
+export const DEFAULT_NOTIFICATIONS: NotificationsConfig = { sinks: [{ type: 'log' }] };
+
+/** Read config/notifications.yaml; when the file does not exist, notifications go to the log. */
+export function loadNotificationsConfig(configDir: string): NotificationsConfig {
+  const file = configFile(configDir, NOTIFICATIONS_FILE);
+  try {
+    return loadYamlFile(file, NotificationsSchema);
+  } catch (err) {
+    if (err instanceof Error && /file not found/.test(err.message)) return DEFAULT_NOTIFICATIONS;
+    throw err;
+  }
+}
+
+/** One notification, as every workflow family sends it. Never put a secret value in one. */
+export interface Notification {
+  /** Machine-readable kind, e.g. `demo.expired`, `budget.threshold`, `connector.stale`. */
+  event: string;
+  severity: 'info' | 'warning' | 'critical';
+  title: string;
+  text: string;
+  fields?: Record<string, string | number | boolean>;
+}

@@ -1,0 +1,119 @@
+/**
+ * The names that clients, workers, workflows, tests and operators rely on (shared/DESIGN.md,
+ * "Names and contracts"). One place, so a rename is one change.
+ */
+
+/** Task queues: AWS work and container runs are kept apart so a runaway connector cannot starve AWS work. */
+export const TaskQueues = {
+  infra: 'sv0-infra',
+  connectors: 'sv0-connectors',
+} as const;
+
+/** Workflow ids. Fixed ids make starts idempotent and stop two runs of the same thing at once. */
+export const WorkflowIds = {
+  orgBootstrap: (managementAccountId: string) => `org-bootstrap-${managementAccountId}`,
+  demo: (id: string) => `demo-${id}`,
+  budget: (name: string) => `budget-${name}`,
+  connectorHealth: 'connector-health',
+} as const;
+
+/** Schedule ids. `sv0 connectors apply` touches only ids with the connector prefix. */
+export const ScheduleIds = {
+  connectorPrefix: 'connector-',
+  connector: (name: string) => `connector-${name}`,
+  orgDrift: 'org-drift',
+  demoSweep: 'demo-sweep',
+} as const;
+
+/** A demo id as operators type it: short, lower case, safe in a workflow id, a stack name and a tag. */
+export const DEMO_ID_PATTERN = /^[a-z0-9-]{1,40}$/;
+
+/** Search attributes, registered on the server by the dev stack, the compose stack, the tests and the worker. */
+export const SearchAttributes = {
+  connector: 'Sv0Connector',
+  syncStatus: 'Sv0SyncStatus',
+  demoScenario: 'Sv0DemoScenario',
+  owner: 'Sv0Owner',
+  phase: 'Sv0Phase',
+  budget: 'Sv0Budget',
+  expiresAt: 'Sv0ExpiresAt',
+} as const;
+
+/** Every search attribute with its server-side type, for registration. */
+export const SEARCH_ATTRIBUTE_TYPES: Record<(typeof SearchAttributes)[keyof typeof SearchAttributes], 'Keyword' | 'Datetime'> = {
+  Sv0Connector: 'Keyword',
+  Sv0SyncStatus: 'Keyword',
+  Sv0DemoScenario: 'Keyword',
+  Sv0Owner: 'Keyword',
+  Sv0Phase: 'Keyword',
+  Sv0Budget: 'Keyword',
+  Sv0ExpiresAt: 'Datetime',
+};
+
+/** Labels on every connector container, so the reaper and operators can find what we started. */
+export const ContainerLabels = {
+  connector: 'sv0.connector',
+  workflowId: 'sv0.workflow-id',
+  attempt: 'sv0.attempt',
+  deadline: 'sv0.deadline',
+} as const;
+
+/** Tags on every resource a demo creates; the sweep acts only on resources tagged ephemeral. */
+export const Tags = {
+  ephemeral: 'sv0:ephemeral',
+  ttl: 'sv0:ttl',
+  demo: 'sv0:demo',
+  owner: 'sv0:owner',
+  environment: 'sv0:environment',
+  project: 'sv0:project',
+} as const;
+
+/** Role names the orchestrator creates and assumes. FreezeAccount exempts `sv0-orchestrator-*`. */
+export const Roles = {
+  organizationAccess: 'OrganizationAccountAccessRole',
+  deploy: 'sv0-orchestrator-deploy',
+  securityReadOnly: 'SecurityV0-ReadOnly',
+} as const;
+
+/** The SCP that the budget guard owns; the org planner reports its attachments and never changes them. */
+export const FREEZE_POLICY_NAME = 'FreezeAccount';
+
+/**
+ * Failure types, one table. A type listed in {@link NON_RETRYABLE_ERROR_TYPES} is permanent: retrying
+ * cannot fix it, so activities throw it as non-retryable and workflows report it.
+ */
+export const ErrorType = {
+  /** Configuration or input that fails validation. */
+  BadConfig: 'Sv0BadConfig',
+  /** A guard refused a destructive action (management account, not sandbox, untagged resource, ...). */
+  GuardRefused: 'Sv0GuardRefused',
+  /** AWS said the caller may not do this; retrying will not change it. */
+  AccessDenied: 'Sv0AccessDenied',
+  /** CreateAccount ended FAILED (EMAIL_ALREADY_EXISTS, ACCOUNT_LIMIT_EXCEEDED, ...). */
+  AccountCreationFailed: 'Sv0AccountCreationFailed',
+  /** The live state no longer gives the plan the operator approved. */
+  PlanChanged: 'Sv0PlanChanged',
+  /** A secret reference could not be resolved, or a secret file was refused. */
+  SecretUnavailable: 'Sv0SecretUnavailable',
+  /** A container image is missing and cannot be pulled. */
+  ImageUnavailable: 'Sv0ImageUnavailable',
+  /** A connector container exited non-zero (retryable up to the connector's limit). */
+  ConnectorFailed: 'Sv0ConnectorFailed',
+  /** A connector container ran past its timeout and was killed. */
+  ConnectorTimedOut: 'Sv0ConnectorTimedOut',
+  /** A CloudFormation stack failed to create or delete. */
+  StackFailed: 'Sv0StackFailed',
+  /** Teardown finished but resources that carry the demo's tag are still there. */
+  LeftoversRemain: 'Sv0LeftoversRemain',
+} as const;
+export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];
+
+export const NON_RETRYABLE_ERROR_TYPES: readonly ErrorType[] = [
+  ErrorType.BadConfig,
+  ErrorType.GuardRefused,
+  ErrorType.AccessDenied,
+  ErrorType.AccountCreationFailed,
+  ErrorType.PlanChanged,
+  ErrorType.SecretUnavailable,
+  ErrorType.ImageUnavailable,
+];
