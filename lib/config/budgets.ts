@@ -1,0 +1,164 @@
+import { z } from 'zod';
+import { isDuration } from '../duration';
+import { ConfigError, configFile, loadYamlFile } from './load';
+import { loadOrgConfig, type OrgConfig } from './org';
+
+/**
+ * config/budgets.yaml: the monthly budgets (seed §5) and how each escalates. The org bootstrap
+ * creates them in AWS Budgets with email notifications; one budget guard workflow per budget
+ * reads their spend, notifies once per threshold per month, and freezes a sandbox account at
+ * `freezeAt` percent.
+ */
+
+/** `account: organization` scopes a budget to the whole organization's consolidated spend. */
+export const ORGANIZATION_SCOPE = 'organization';
+/** `account: management` is the management account's own spend: it may be budgeted, never frozen. */
+export const MANAGEMENT_SCOPE = 'management';
+
+const percent = z
+  .number({ message: 'a percentage is a number' })
+  .positive('a percentage is above 0')
+  .max(1000, 'a percentage above 1000 is surely a typo');
+
+const durationText = z.string().refine(isDuration, {
+  message: 'write a whole number and one unit: 30s, 30m, 2h or 1d',
+});
+
+const email = z.email('not a valid email address');
+
+/** Defaults for every budget; a budget may override each. */
+const DefaultsSchema = z.strictObject({
+  /** Email subscribers of the AWS budget notifications. */
+  subscribers: z.array(email).min(1).default(['billing@example.com']),
+  /** How often the guard reads spend when no budget alert arrives. @default 1h */
+  checkInterval: durationText.default('1h'),
+  /** After an approved unfreeze, freeze again if spend keeps rising past the approval's spend. @default true */
+  refreezeAfterApproval: z.boolean().default(true),
+});
+
+const BudgetEntrySchema = z.strictObject({
+  /** The AWS budget name; also the workflow id suffix (`budget-<name>`) and the CLI's NAME. */
+  name: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/, 'a budget name is letters, digits, dot, dash or underscore (at most 100)'),
+  /** An account name from org.yaml, `organization` (the whole org) or `management`. */
+  account: z.string().min(1),
+  /** Monthly limit in US dollars. */
+  amount: z.number({ message: 'amount is a number of US dollars' }).positive('amount must be above 0'),
+  currency: z.literal('USD', { message: 'only USD budgets are supported' }).default('USD'),
+  /** Percentages of actual spend that notify, once each per month. */
+  notify: z
+    .array(percent)
+    .default([])
+    .refine((list) => new Set(list).size === list.length, { message: 'each percentage once' })
+    .transform((list) => [...list].sort((a, b) => a - b)),
+  /** Percentage of actual spend that freezes the account; only for accounts org.yaml marks `sandbox: true`. */
+  freezeAt: percent.optional(),
+  subscribers: z.array(email).min(1).optional(),
+  checkInterval: durationText.optional(),
+  refreezeAfterApproval: z.boolean().optional(),
+});
+
+export const BudgetsFileSchema = z
+  .strictObject({
+    defaults: DefaultsSchema.default({
+      subscribers: ['billing@example.com'],
+      checkInterval: '1h',
+      refreezeAfterApproval: true,
+    }),
+    budgets: z.array(BudgetEntrySchema).min(1, 'declare at least one budget'),
+  })
+  .superRefine((file, ctx) => {
+    const seen = new Set<string>();
+    file.budgets.forEach((b, i) => {
+      if (seen.has(b.name)) {
+        ctx.addIssue({ code: 'custom', path: ['budgets', i, 'name'], message: `budget "${b.name}" is declared twice` });
+      }
+      seen.add(b.name);
+    });
+  });
+export type BudgetsFile = z.infer<typeof BudgetsFileSchema>;
+
+/** One budget with every default applied and its account checked against org.yaml. */
+export interface BudgetConfig {
+  name: string;
+  /** Account name from org.yaml, or {@link ORGANIZATION_SCOPE} / {@link MANAGEMENT_SCOPE}. */
+  account: string;
+  amount: number;
+  currency: 'USD';
+  /** Ascending. */
+  notify: number[];
+  /** Set only on budgets of sandbox accounts (validated). */
+  freezeAt?: number;
+  subscribers: string[];
+  /** Strict duration text, e.g. `1h`. */
+  checkInterval: string;
+  refreezeAfterApproval: boolean;
+}
+
+export interface BudgetsConfig {
+  budgets: BudgetConfig[];
+}
+
+export const BUDGETS_FILE = 'budgets.yaml';
+
+/**
+ * Check each budget's account against org.yaml and apply the defaults. Refuses (naming the file,
+ * the field and the reason) an unknown account and a `freezeAt` on anything but a sandbox account:
+ * the organization, the management account and non-sandbox accounts are never frozen.
+ */
+export function resolveBudgets(file: BudgetsFile, org: OrgConfig, fileName = BUDGETS_FILE): BudgetsConfig {
+  const problems: { path: string; reason: string }[] = [];
+  const accounts = new Map(org.accounts.map((a) => [a.name, a]));
+  file.budgets.forEach((b, i) => {
+    const at = `budgets[${i}]`;
+    const scope = b.account === ORGANIZATION_SCOPE || b.account === MANAGEMENT_SCOPE;
+    const account = accounts.get(b.account);
+    if (!scope && !account) {
+      problems.push({
+        path: `${at}.account`,
+        reason: `"${b.account}" is not an account in org.yaml; name one of ${[...accounts.keys(), ORGANIZATION_SCOPE, MANAGEMENT_SCOPE].join(', ')}`,
+      });
+      return;
+    }
+    if (b.freezeAt === undefined) return;
+    if (b.account === ORGANIZATION_SCOPE) {
+      problems.push({ path: `${at}.freezeAt`, reason: 'the whole organization is never frozen; remove freezeAt' });
+    } else if (b.account === MANAGEMENT_SCOPE) {
+      problems.push({ path: `${at}.freezeAt`, reason: 'the management account is never frozen; remove freezeAt' });
+    } else if (!account?.sandbox) {
+      problems.push({
+        path: `${at}.freezeAt`,
+        reason: `account "${b.account}" is not marked sandbox: true in org.yaml, so it is never frozen; remove freezeAt`,
+      });
+    }
+  });
+  if (problems.length > 0) throw new ConfigError(fileName, problems);
+  return {
+    budgets: file.budgets.map((b) => ({
+      name: b.name,
+      account: b.account,
+      amount: b.amount,
+      currency: b.currency,
+      notify: b.notify,
+      ...(b.freezeAt !== undefined ? { freezeAt: b.freezeAt } : {}),
+      subscribers: b.subscribers ?? file.defaults.subscribers,
+      checkInterval: b.checkInterval ?? file.defaults.checkInterval,
+      refreezeAfterApproval: b.refreezeAfterApproval ?? file.defaults.refreezeAfterApproval,
+    })),
+  };
+}
+
+/**
+ * Read config/budgets.yaml and check it against config/org.yaml (read from the same folder unless
+ * given). Throws a {@link ConfigError} before anything changes.
+ */
+export function loadBudgetsConfig(configDir: string, org: OrgConfig = loadOrgConfig(configDir)): BudgetsConfig {
+  const file = configFile(configDir, BUDGETS_FILE);
+  return resolveBudgets(loadYamlFile(file, BudgetsFileSchema), org, file);
+}
+
+/** True when the budget may freeze its account (validated: a sandbox account). */
+export function isFreezable(budget: BudgetConfig): boolean {
+  return budget.freezeAt !== undefined;
+}
