@@ -1,5 +1,6 @@
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentity } from '@aws-sdk/types';
+import type { NodeHttpHandler } from '@smithy/node-http-handler';
 
 /**
  * The AWS client settings shared by every client the worker makes. The SDK's own conventions apply
@@ -13,6 +14,8 @@ export interface AwsClientConfig {
   /** S3 against moto needs path-style addressing. */
   forcePathStyle?: boolean;
   maxAttempts?: number;
+  /** Tests route requests into one of moto's accounts with a handler that adds its header. */
+  requestHandler?: NodeHttpHandler;
 }
 
 /** Client settings from the environment, the way the AWS CLI reads them. */

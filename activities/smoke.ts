@@ -13,7 +13,8 @@ export function createSmokeActivities(deps: { sts: STSClient; docker: Docker }) 
     async runContainer(input: { image: string; command: string[] }): Promise<{ exitCode: number; output: string }> {
       const container = await deps.docker.createContainer({
         Image: input.image,
-        Cmd: input.command,
+        // The command replaces the image's entrypoint, so any small image will do.
+        Entrypoint: input.command,
         Labels: { 'sv0.purpose': 'smoke' },
         HostConfig: { AutoRemove: false },
       });

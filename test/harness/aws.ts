@@ -1,0 +1,39 @@
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import type { AwsClientConfig } from '../../activities/aws-session';
+import { stack } from './stack';
+
+/** moto's default account: the organization's management account once CreateOrganization ran. */
+export const MOTO_DEFAULT_ACCOUNT = '123456789012';
+
+/** Sends every request into one moto account through moto's `x-moto-account-id` header. */
+class MotoAccountHandler extends NodeHttpHandler {
+  constructor(private readonly accountId: string) {
+    super();
+  }
+  override handle(...[request, options]: Parameters<NodeHttpHandler['handle']>) {
+    request.headers['x-moto-account-id'] = this.accountId;
+    return super.handle(request, options);
+  }
+}
+
+/**
+ * AWS client settings for moto. With `accountId`, every request lands in that account's backend
+ * (moto's multi-account switch). Use that for set-up and inspection in tests; code under test gets
+ * member-account access the real way, by AssumeRole (moto returns keys of the role's account).
+ */
+export function motoConfig(accountId?: string): AwsClientConfig {
+  return {
+    region: 'us-east-1',
+    endpoint: stack().motoEndpoint,
+    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+    forcePathStyle: true,
+    maxAttempts: 2,
+    ...(accountId ? { requestHandler: new MotoAccountHandler(accountId) } : {}),
+  };
+}
+
+/** Wipe every service and account in moto, so a test starts from an empty AWS. */
+export async function resetMoto(): Promise<void> {
+  const res = await fetch(`${stack().motoEndpoint}/moto-api/reset`, { method: 'POST' });
+  if (!res.ok) throw new Error(`moto reset answered HTTP ${res.status}`);
+}

@@ -1,0 +1,74 @@
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { bundleWorkflowCode, Worker, type WorkerOptions, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { stack } from './stack';
+
+const WORKFLOWS_PATH = path.resolve(__dirname, '../../workflows/index.ts');
+
+let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+let sharedEnv: Promise<TestWorkflowEnvironment> | undefined;
+
+/** The project's workflows, bundled once per test file (vitest isolates modules per file). */
+export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+  bundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietBundlerLogger });
+  return bundle;
+}
+
+const quietBundlerLogger = {
+  trace: () => undefined,
+  debug: () => undefined,
+  info: () => undefined,
+  warn: (message: string) => process.stderr.write(`bundler: ${message}\n`),
+  error: (message: string) => process.stderr.write(`bundler: ${message}\n`),
+  log: () => undefined,
+};
+
+/**
+ * A test environment on the shared dev server (real persistence, visibility and Schedules).
+ * Cached per file; call `await (await testEnv()).teardown()` in `afterAll`.
+ */
+export function testEnv(): Promise<TestWorkflowEnvironment> {
+  const { temporalAddress, namespace } = stack();
+  sharedEnv ??= TestWorkflowEnvironment.createFromExistingServer({ address: temporalAddress, namespace });
+  return sharedEnv;
+}
+
+/**
+ * A time-skipping environment on a fresh Java test server, for workflows whose timers last days
+ * or months. It has no Schedules, no visibility and one clock: one per test file.
+ */
+export function timeSkippingEnv(): Promise<TestWorkflowEnvironment> {
+  return TestWorkflowEnvironment.createTimeSkipping({
+    server: { executable: { type: 'existing-path', path: stack().tools.temporalTestServer } },
+  });
+}
+
+/**
+ * Run a worker with the project's workflows and the given activities while `fn` runs, then shut
+ * it down (also when `fn` throws).
+ */
+export async function runWorker<T>(
+  opts: {
+    env: TestWorkflowEnvironment;
+    taskQueue: string;
+    activities: object;
+    worker?: Partial<Omit<WorkerOptions, 'connection' | 'taskQueue' | 'activities' | 'workflowBundle'>>;
+  },
+  fn: (worker: Worker) => Promise<T>,
+): Promise<T> {
+  const worker = await Worker.create({
+    connection: opts.env.nativeConnection,
+    namespace: opts.env.namespace ?? 'default',
+    taskQueue: opts.taskQueue,
+    workflowBundle: await workflowBundle(),
+    activities: opts.activities,
+    ...opts.worker,
+  });
+  return worker.runUntil(fn(worker));
+}
+
+/** A unique id for a workflow, schedule or task queue, so tests never collide on the shared server. */
+export function uniqueId(prefix: string): string {
+  return `${prefix}-${randomUUID().slice(0, 8)}`;
+}

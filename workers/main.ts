@@ -1,0 +1,87 @@
+/**
+ * The production worker: one process, two task queues (sv0-infra for AWS work, sv0-connectors for
+ * container runs, with a bounded number of concurrent containers), configured from the environment
+ * (TEMPORAL_*, AWS_*, DOCKER_HOST). Shuts down gracefully on SIGINT/SIGTERM, giving running
+ * connector containers a grace period to finish or be cleaned up.
+ */
+import path from 'node:path';
+import { existsSync } from 'node:fs';
+import { NativeConnection, Runtime, Worker, makeTelemetryFilterString } from '@temporalio/worker';
+import type { Duration } from '@temporalio/common';
+import { resolveTemporalOptions } from '../clients/temporal';
+import { TaskQueues } from '../lib/names';
+import { createConnectorActivities, createInfraActivities } from './activities';
+import { depsFromEnv } from './deps';
+import { resolveSecretReference } from './secrets';
+
+export interface WorkerSettings {
+  /** Concurrent connector containers. @default 4 */
+  maxConcurrentConnectors: number;
+  /** How long shutdown waits for running activities. @default '2 minutes' */
+  shutdownGraceTime: Duration;
+  /** Prometheus metrics bind address (e.g. 0.0.0.0:9464); off when unset. */
+  metricsAddress?: string;
+}
+
+export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): WorkerSettings {
+  return {
+    maxConcurrentConnectors: Number(env.SV0_MAX_CONCURRENT_CONNECTORS ?? 4),
+    shutdownGraceTime: (env.SV0_SHUTDOWN_GRACE ?? '2 minutes') as Duration,
+    metricsAddress: env.SV0_METRICS_ADDRESS || undefined,
+  };
+}
+
+/** The prebuilt bundle when the image ships one (production), else bundle from source at start. */
+function workflowSource(): { workflowBundle: { codePath: string } } | { workflowsPath: string } {
+  const prebuilt = path.resolve(__dirname, '..', 'dist', 'workflow-bundle.js');
+  if (existsSync(prebuilt)) return { workflowBundle: { codePath: prebuilt } };
+  return { workflowsPath: require.resolve('../workflows') };
+}
+
+export async function runWorkers(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const settings = settingsFromEnv(env);
+  Runtime.install({
+    telemetryOptions: {
+      logging: { filter: makeTelemetryFilterString({ core: 'WARN' }), forward: {} },
+      ...(settings.metricsAddress ? { metrics: { prometheus: { bindAddress: settings.metricsAddress } } } : {}),
+    },
+  });
+  const deps = depsFromEnv(env);
+  const { connection: connectionOptions, namespace } = resolveTemporalOptions();
+  const connection = await NativeConnection.connect(connectionOptions);
+  const extra = { resolveSecret: resolveSecretReference };
+  const source = workflowSource();
+  const infra = await Worker.create({
+    connection,
+    namespace,
+    taskQueue: TaskQueues.infra,
+    ...source,
+    activities: createInfraActivities(deps, extra),
+    shutdownGraceTime: settings.shutdownGraceTime,
+  });
+  const connectors = await Worker.create({
+    connection,
+    namespace,
+    taskQueue: TaskQueues.connectors,
+    ...source,
+    activities: createConnectorActivities(deps, extra),
+    maxConcurrentActivityTaskExecutions: settings.maxConcurrentConnectors,
+    shutdownGraceTime: settings.shutdownGraceTime,
+  });
+  deps.logger.info(
+    { address: connectionOptions.address, namespace, taskQueues: [TaskQueues.infra, TaskQueues.connectors] },
+    'sv0 worker polling',
+  );
+  try {
+    await Promise.all([infra.run(), connectors.run()]);
+  } finally {
+    await connection.close();
+  }
+}
+
+if (require.main === module) {
+  runWorkers().catch((err: unknown) => {
+    process.stderr.write(`sv0 worker failed: ${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  });
+}
