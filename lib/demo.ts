@@ -1,0 +1,124 @@
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import type { NotificationsConfig } from './config/notifications';
+import { SearchAttributes } from './names';
+
+/**
+ * The contract of a demo lifecycle shared by the workflow, the activities that control demos from
+ * outside (activities/demo-control.ts), the CLI and the tests: input, status, update and query
+ * definitions, search attribute keys and the memo that names the demo's account.
+ */
+
+/** Lifecycle phases, in order; `failed` ends a demo whose deploy or teardown did not finish clean. */
+export type DemoPhase = 'deploying' | 'running' | 'destroying' | 'destroyed' | 'failed';
+
+/** How the orchestrator reaches the sandbox account: its deploy role and the external id. */
+export interface DeployAccess {
+  accountId: string;
+  /** The account's name in the live organization (guards check it). */
+  accountName: string;
+  /** @default `sv0-orchestrator-deploy` */
+  roleName: string;
+  /**
+   * The external id the deploy role's trust policy demands. Not a secret, but kept out of logs:
+   * give a reference (`env:NAME`, `file:/path`, `op://...`) that the activity resolves, or the value.
+   */
+  externalIdRef?: string;
+  externalId?: string;
+}
+
+/** A scenario as the workflow receives it: the template body itself, so the worker reads no files. */
+export interface DemoScenarioInput {
+  name: string;
+  templateBody: string;
+  parameters: Record<string, string>;
+  /** Maximum lifetime from the demo's start, milliseconds. */
+  maxTtlMs: number;
+}
+
+/** Input of `demoLifecycleWorkflow`. */
+export interface DemoInput {
+  /** Demo id (`[a-z0-9-]{1,40}`); the workflow id is `demo-<id>`. */
+  id: string;
+  scenario: DemoScenarioInput;
+  owner: string;
+  /** Time to live from the start, milliseconds. */
+  ttlMs: number;
+  target: DeployAccess;
+  /** The organization's management account (guards refuse it). */
+  managementAccountId: string;
+  /** Accounts of config/org.yaml (name + sandbox), for the guard. */
+  org: { accounts: { name: string; sandbox: boolean }[] };
+  notifications: NotificationsConfig['sinks'];
+  /** How long before expiry the warning goes out. @default 15 minutes, at most half the TTL */
+  warnBeforeMs?: number;
+}
+
+/** A resource found in the sandbox account, with what the teardown did to it. */
+export interface DemoResource {
+  arn: string;
+  type: string;
+}
+
+/** What `status` answers. Times are ISO-8601 UTC. */
+export interface DemoStatus {
+  id: string;
+  scenario: string;
+  owner: string;
+  accountId: string;
+  phase: DemoPhase;
+  startedAt: string;
+  expiresAt: string;
+  /** The latest expiry `extend` may reach: start + the scenario's maximum TTL. */
+  maxExpiresAt: string;
+  stackName: string;
+  outputs: Record<string, string>;
+  resources: { logicalId: string; type: string; physicalId: string }[];
+  destroyReason?: string;
+  deleted: DemoResource[];
+  leftovers: DemoResource[];
+  error?: string;
+}
+
+/** The workflow's result: the summary that also goes out as a notification. */
+export type DemoSummary = DemoStatus & { livedMs: number };
+
+/** Move the expiry later by a duration (`30m`, `2h`); rejected beyond the scenario's maximum. Returns the new expiry. */
+export const extendUpdate = defineUpdate<string, [duration: string]>('extend');
+/** Move the expiry earlier by a duration; rejected if it would fall in the past. Returns the new expiry. */
+export const shortenUpdate = defineUpdate<string, [duration: string]>('shorten');
+/** Tear the demo down now. Accepted in any phase; returns the phase at acceptance. */
+export const destroyNowUpdate = defineUpdate<DemoPhase, [reason: string]>('destroyNow');
+/** Phase, owner, expiry, outputs and resources. */
+export const statusQuery = defineQuery<DemoStatus>('status');
+
+/** The workflow type name, for visibility queries. */
+export const DEMO_WORKFLOW_TYPE = 'demoLifecycleWorkflow';
+/** The sweep workflow type name. */
+export const DEMO_SWEEP_WORKFLOW_TYPE = 'demoSweepWorkflow';
+
+/** Memo key holding the demo's account id, so controllers can find a demo's account without a query. */
+export const DEMO_ACCOUNT_MEMO = 'sv0AccountId';
+
+/** Typed search attribute keys of a demo. */
+export const DemoSearchAttributes = {
+  scenario: defineSearchAttributeKey(SearchAttributes.demoScenario, SearchAttributeType.KEYWORD),
+  owner: defineSearchAttributeKey(SearchAttributes.owner, SearchAttributeType.KEYWORD),
+  phase: defineSearchAttributeKey(SearchAttributes.phase, SearchAttributeType.KEYWORD),
+  expiresAt: defineSearchAttributeKey(SearchAttributes.expiresAt, SearchAttributeType.DATETIME),
+} as const;
+
+/** Stack name of a demo in its sandbox account. */
+export function demoStackName(id: string): string {
+  return `sv0-demo-${id}`;
+}
+
+/** Demo id from a workflow id `demo-<id>`, or undefined for other workflows. */
+export function demoIdFromWorkflowId(workflowId: string): string | undefined {
+  return workflowId.startsWith('demo-') ? workflowId.slice('demo-'.length) : undefined;
+}
+
+/** When the warning goes out before expiry: 15 minutes by default, at most half the TTL. */
+export function warningLeadMs(ttlMs: number, requested?: number): number {
+  return Math.min(requested ?? 15 * 60_000, Math.floor(ttlMs / 2));
+}

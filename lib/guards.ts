@@ -1,0 +1,126 @@
+import { ApplicationFailure } from '@temporalio/common';
+import { ErrorType, Tags } from './names';
+import { parseTtlTag } from './duration';
+
+/**
+ * Guards for destructive actions (demo teardown, the nightly sweep, budget freezes), as aws-nuke
+ * has them: act only in accounts the config marks sandbox, never in the management account or an
+ * account whose name or alias says prod, and never on resources without the ephemeral tag.
+ *
+ * Pure code: usable from workflows (deterministic), activities and the CLI alike.
+ */
+
+/** The part of config/org.yaml the guards read. */
+export interface GuardOrg {
+  accounts: readonly { name: string; sandbox?: boolean }[];
+}
+
+/** A destructive action's target account, as the caller found it in the live organization. */
+export interface SandboxTargetInput {
+  accountId: string;
+  /** The account's name in the live organization (Organizations DescribeAccount / ListAccounts). */
+  accountName: string;
+  /** IAM account aliases, when the caller could read them (ListAccountAliases in the account). */
+  aliases?: readonly string[];
+  /** The declared organization: only accounts listed there with `sandbox: true` may be targeted. */
+  org: GuardOrg;
+  /** The organization's management account id (DescribeOrganization MasterAccountId). */
+  managementAccountId: string;
+}
+
+/** Outcome of a guard check: `ok`, or the reason to refuse. */
+export type GuardResult = { ok: true } | { ok: false; reason: string };
+
+/** A name or alias that says prod: `prod`, `production`, `sv0-prod`, `prod-eu`, `myprod`. */
+const PROD_PATTERN = /prod/i;
+
+/** True when an account name or alias says prod. */
+export function looksLikeProd(name: string): boolean {
+  return PROD_PATTERN.test(name);
+}
+
+/**
+ * Check that a destructive action may run in `accountId`. Returns the reason to refuse, or ok.
+ * Every rule is checked against what the caller saw live (name, aliases, management account),
+ * so a typo in config cannot aim the sweep at the wrong account.
+ */
+export function checkSandboxTarget(input: SandboxTargetInput): GuardResult {
+  const { accountId, accountName, org, managementAccountId } = input;
+  const who = `account ${accountId} (${accountName || 'no name'})`;
+  if (!/^[0-9]{12}$/.test(accountId)) return { ok: false, reason: `${who}: not a 12-digit AWS account id` };
+  if (!/^[0-9]{12}$/.test(managementAccountId)) {
+    return { ok: false, reason: `${who}: the management account id is unknown, so the target cannot be checked` };
+  }
+  if (accountId === managementAccountId) {
+    return { ok: false, reason: `${who} is the organization's management account; destructive actions never run there` };
+  }
+  for (const name of [accountName, ...(input.aliases ?? [])]) {
+    if (looksLikeProd(name)) {
+      return { ok: false, reason: `${who}: name or alias "${name}" says prod; destructive actions never run there` };
+    }
+  }
+  const declared = org.accounts.find((a) => a.name === accountName);
+  if (!declared) {
+    return { ok: false, reason: `${who} is not declared in config/org.yaml; only accounts marked sandbox: true are allowed` };
+  }
+  if (declared.sandbox !== true) {
+    return { ok: false, reason: `${who} is not marked sandbox: true in config/org.yaml` };
+  }
+  return { ok: true };
+}
+
+/**
+ * Throw a non-retryable {@link ErrorType.GuardRefused} failure unless {@link checkSandboxTarget}
+ * allows the target. Works in workflows and activities (the failure is a plain ApplicationFailure).
+ */
+export function assertSandboxTarget(input: SandboxTargetInput): void {
+  const result = checkSandboxTarget(input);
+  if (!result.ok) throw ApplicationFailure.nonRetryable(result.reason, ErrorType.GuardRefused);
+}
+
+/** Tags as a plain map (keys are case-sensitive, as AWS has them). */
+export type TagMap = Readonly<Record<string, string>>;
+
+/** True when the resource carries `sv0:ephemeral=true`: the only resources a sweep may touch. */
+export function isEphemeral(tags: TagMap): boolean {
+  return tags[Tags.ephemeral] === 'true';
+}
+
+/** Why a resource is, or is not, swept by the nightly sweep. */
+export type SweepVerdict =
+  | { sweep: true; reason: string }
+  | { sweep: false; reason: 'untagged' | 'permanent' | 'owned' | 'young' | 'age-unknown' | 'bad-ttl' };
+
+/**
+ * Decide whether the nightly sweep deletes a resource: it must carry the ephemeral tag, not be
+ * `sv0:ttl=permanent`, not belong to a running demo, and be older than `maxAgeMs` or past its own
+ * `sv0:ttl`. A resource whose age is unknown is never swept (it is reported instead).
+ */
+export function sweepVerdict(input: {
+  tags: TagMap;
+  createdAt?: string;
+  now: number;
+  maxAgeMs: number;
+  runningDemoIds: ReadonlySet<string>;
+}): SweepVerdict {
+  const { tags } = input;
+  if (!isEphemeral(tags)) return { sweep: false, reason: 'untagged' };
+  const ttlTag = tags[Tags.ttl];
+  let ttlMs: number | undefined;
+  if (ttlTag !== undefined) {
+    if (ttlTag === 'permanent') return { sweep: false, reason: 'permanent' };
+    try {
+      ttlMs = parseTtlTag(ttlTag);
+    } catch {
+      return { sweep: false, reason: 'bad-ttl' };
+    }
+  }
+  const demo = tags[Tags.demo];
+  if (demo !== undefined && input.runningDemoIds.has(demo)) return { sweep: false, reason: 'owned' };
+  const created = input.createdAt ? Date.parse(input.createdAt) : NaN;
+  if (Number.isNaN(created)) return { sweep: false, reason: 'age-unknown' };
+  const age = input.now - created;
+  if (age > input.maxAgeMs) return { sweep: true, reason: `older than ${Math.round(input.maxAgeMs / 3_600_000)}h` };
+  if (ttlMs !== undefined && age > ttlMs) return { sweep: true, reason: `past its sv0:ttl ${ttlTag}` };
+  return { sweep: false, reason: 'young' };
+}
