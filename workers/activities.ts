@@ -1,3 +1,6 @@
+import { BudgetsClient } from '@aws-sdk/client-budgets';
+import { OrganizationsClient } from '@aws-sdk/client-organizations';
+import { createBudgetActivities } from '../activities/budgets';
 import { createNotifyActivities } from '../activities/notify';
 import { createSmokeActivities } from '../activities/smoke';
 import { snsClient, stsClient, type WorkerDeps } from './deps';
@@ -10,6 +13,11 @@ export function createInfraActivities(deps: WorkerDeps, extra: { resolveSecret: 
   return {
     ...createSmokeActivities({ sts: stsClient(deps), docker: deps.docker }),
     ...createNotifyActivities({ sns: snsClient(deps), logger: deps.logger, resolveSecret: extra.resolveSecret }),
+    ...createBudgetActivities({
+      budgets: new BudgetsClient(deps.aws),
+      organizations: new OrganizationsClient(deps.aws),
+      sts: stsClient(deps),
+    }),
   };
 }
 

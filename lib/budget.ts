@@ -1,0 +1,123 @@
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { BudgetConfig } from './config/budgets';
+import type { NotificationsConfig } from './config/notifications';
+import type { MonthState } from './budget-escalation';
+import type { GuardOrg } from './guards';
+import { SearchAttributes } from './names';
+
+/**
+ * The contract of a budget guard shared by the workflow, the CLI, the SNS alert bridge and the
+ * tests: input, status, signal/update/query definitions and the search attribute key.
+ */
+
+/** The validated configuration a guard runs with; `sv0 up` passes it, `reconfigure` replaces it. */
+export interface BudgetGuardConfig {
+  budget: BudgetConfig;
+  /** Accounts of config/org.yaml (name + sandbox), for the freeze guard. */
+  org: GuardOrg;
+  notifications: NotificationsConfig['sinks'];
+  /** Decide and notify, but destroy no demo and attach no SCP. @default false */
+  dryRun?: boolean;
+}
+
+/** A freeze in force: which account, since when (`month` is the UTC month it was applied in). */
+export interface FreezeRecord {
+  accountId: string;
+  accountName: string;
+  at: string;
+  month: string;
+}
+
+/** One line of the audit trail: who did what, when and why. */
+export interface AuditEntry {
+  at: string;
+  action: 'freeze' | 'unfreeze' | 'demos-destroyed' | 'freeze-failed' | 'unfreeze-failed' | 'freeze-dry-run';
+  /** A person (from an approval) or `budget-guard` / `month-rollover`. */
+  by: string;
+  reason: string;
+  accountId?: string;
+  details?: Record<string, string | number | boolean>;
+}
+
+/** What the guard carries from one run to the next (continue-as-new). */
+export interface BudgetGuardCarry {
+  state: MonthState;
+  audit: AuditEntry[];
+  freeze?: FreezeRecord;
+  lastReading?: SpendSnapshot;
+}
+
+/** Input of `budgetGuardWorkflow`: the config, plus what a previous run carried over. */
+export interface BudgetGuardInput extends BudgetGuardConfig {
+  carry?: BudgetGuardCarry;
+}
+
+/** Spend as last read from the Budgets API. */
+export interface SpendSnapshot {
+  actual: number;
+  forecast?: number;
+  unit: string;
+  readAt: string;
+}
+
+/** What the `status` query (and the `check` / `unfreeze` updates) answer. Times are ISO-8601 UTC. */
+export interface BudgetGuardStatus {
+  budget: string;
+  account: string;
+  amount: number;
+  month: string;
+  spend?: SpendSnapshot;
+  percentUsed?: number;
+  forecastPercent?: number;
+  /** The highest notify threshold reached this month. */
+  levelReached?: number;
+  freezeAt?: number;
+  frozen: boolean;
+  freeze?: FreezeRecord;
+  approval?: MonthState['approval'];
+  lastCheckedAt?: string;
+  nextCheckAt?: string;
+  /** Why the last check could not read spend or act, if it could not. */
+  lastProblem?: string;
+  audit: AuditEntry[];
+}
+
+/** An AWS budget alert (via SNS) or an operator asks for a check now. */
+export interface BudgetAlert {
+  source: 'sns' | 'cli' | 'http';
+  receivedAt: string;
+  /** The alert's own text, shortened, for the history. */
+  summary?: string;
+}
+
+/** Who approved the unfreeze and why; both required, both land in the audit trail. */
+export interface UnfreezeRequest {
+  by: string;
+  reason: string;
+}
+
+export const budgetStatusQuery = defineQuery<BudgetGuardStatus>('status');
+/** A budget alert arrived: read spend now. */
+export const budgetAlertSignal = defineSignal<[BudgetAlert]>('budgetAlert');
+/** Replace the guard's config (sent by `sv0 up` with signalWithStart) and check again. */
+export const reconfigureSignal = defineSignal<[BudgetGuardConfig]>('reconfigure');
+/** Evaluate now; answers the status after that check. */
+export const checkNowUpdate = defineUpdate<BudgetGuardStatus, []>('check');
+/** Detach FreezeAccount with an approval; rejected when not frozen. */
+export const unfreezeUpdate = defineUpdate<BudgetGuardStatus, [UnfreezeRequest]>('unfreeze');
+
+/** The workflow type name, for visibility queries. */
+export const BUDGET_WORKFLOW_TYPE = 'budgetGuardWorkflow';
+
+/** Typed search attribute key: the budget's name. */
+export const BudgetSearchAttributes = {
+  budget: defineSearchAttributeKey(SearchAttributes.budget, SearchAttributeType.KEYWORD),
+} as const;
+
+/** How many audit entries a guard keeps across months (older ones remain in earlier runs' histories). */
+export const AUDIT_KEEP = 100;
+
+/** Who acts when no person does. */
+export const GUARD_ACTOR = 'budget-guard';
+export const ROLLOVER_ACTOR = 'month-rollover';
