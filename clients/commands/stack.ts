@@ -1,4 +1,81 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
+import { resolveConfigDir } from '../../lib/config/load';
+import type { GlobalOptions } from '../cli';
+import { exitCodeFor } from '../cli';
+import { doctorExitCode, runDoctor, type CheckResult } from '../doctor';
+import { CliError, ExitCode, printJson, say } from '../output';
+import { resolveTemporalOptions, connectClient } from '../temporal';
+import { reportsForJson, runUp, type UpReport } from '../up';
+import { upSteps } from '../up-steps';
 
-/** `sv0 stack ...` commands. */
-export function registerStackCommands(_program: Command): void {}
+const MARK: Record<CheckResult['status'], string> = { ok: 'ok  ', warn: 'WARN', fail: 'FAIL', skipped: 'skip' };
+
+function printChecks(results: readonly CheckResult[]): void {
+  const width = Math.max(...results.map((r) => r.name.length));
+  for (const r of results) {
+    process.stdout.write(`${MARK[r.status]}  ${r.name.padEnd(width)}  ${r.detail}\n`);
+    if (r.fix && r.status !== 'ok') process.stdout.write(`${' '.repeat(width + 8)}fix: ${r.fix}\n`);
+  }
+}
+
+/** The exit code of `up`: the most telling failure (unreachable > bad input > failed). */
+function upExitCode(reports: readonly UpReport[]): ExitCode {
+  const codes = reports.filter((r) => !r.ok).map((r) => exitCodeFor(r.cause));
+  if (codes.length === 0) return ExitCode.Ok;
+  if (codes.includes(ExitCode.Unreachable)) return ExitCode.Unreachable;
+  if (codes.includes(ExitCode.BadInput)) return ExitCode.BadInput;
+  return ExitCode.Failed;
+}
+
+/** `sv0 doctor` and `sv0 up`: check the dependencies; start everything long-running. */
+export function registerStackCommands(program: Command): void {
+  program
+    .command('doctor')
+    .description('check Temporal, search attributes, AWS, the container engine and connector secrets; say how to fix what fails')
+    .option('--json', 'print the checks as one JSON document')
+    .option('--timeout <seconds>', 'time limit per check', '8')
+    .addHelpText('after', '\nExits 3 when a dependency is unreachable, 1 when another check failed, 0 otherwise.')
+    .action(async (_opts: unknown, cmd: Command) => {
+      const opts = cmd.optsWithGlobals<GlobalOptions & { timeout: string }>();
+      const results = await runDoctor({
+        temporal: opts,
+        configDir: resolveConfigDir(opts.configDir),
+        timeoutMs: Math.max(1, Number(opts.timeout) || 8) * 1000,
+      });
+      const code = doctorExitCode(results);
+      if (opts.json) printJson({ ok: code === 0, checks: results });
+      else printChecks(results);
+      if (code !== 0) throw new CliError(`${results.filter((r) => r.status === 'fail').length} check(s) failed`, code);
+    });
+
+  program
+    .command('up')
+    .description(
+      'start or update everything long-running, idempotently: search attributes, connector schedules and health, the org drift and demo sweep schedules, the budget guards',
+    )
+    .option('--json', 'print what each step did as one JSON document')
+    .addOption(
+      new Option(
+        '--safe',
+        'start what can destroy AWS resources held back: the demo sweep schedule paused, the budget guards in dry-run mode (run `sv0 up` again without it to enable them)',
+      ),
+    )
+    .action(async (_opts: unknown, cmd: Command) => {
+      const opts = cmd.optsWithGlobals<GlobalOptions & { safe?: boolean }>();
+      const configDir = resolveConfigDir(opts.configDir);
+      const { namespace } = resolveTemporalOptions(opts);
+      const client = await connectClient(opts);
+      try {
+        say(`sv0 up: namespace ${namespace}, config ${configDir}${opts.safe ? ', safe mode' : ''}`);
+        const reports = await runUp(
+          { client, configDir, namespace, globals: opts, safe: Boolean(opts.safe), log: say },
+          upSteps(),
+        );
+        if (opts.json) printJson({ ok: reports.every((r) => r.ok), safe: Boolean(opts.safe), steps: reportsForJson(reports) });
+        const code = upExitCode(reports);
+        if (code !== ExitCode.Ok) throw new CliError(`${reports.filter((r) => !r.ok).length} step(s) failed`, code);
+      } finally {
+        await client.connection.close();
+      }
+    });
+}
