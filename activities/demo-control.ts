@@ -22,17 +22,22 @@ export interface RunningDemo {
 }
 
 export interface DemoControlDeps {
-  /** A Temporal client on the namespace where the demos run. */
-  client: Client;
+  /**
+   * A Temporal client on the namespace where the demos run, or a function that makes one on first
+   * use (the worker passes a lazy one, so it opens no second connection until a control call).
+   */
+  client: Client | (() => Promise<Client>);
 }
 
 /** Visibility query for running demo lifecycles. */
 const RUNNING_DEMOS = `WorkflowType = '${DEMO_WORKFLOW_TYPE}' AND ExecutionStatus = 'Running'`;
 
 export function createDemoControlActivities(deps: DemoControlDeps) {
-  const { client } = deps;
+  let resolved: Promise<Client> | undefined;
+  const getClient = (): Promise<Client> =>
+    (resolved ??= typeof deps.client === 'function' ? deps.client() : Promise.resolve(deps.client));
 
-  async function accountOf(workflowId: string, memo: Record<string, unknown> | undefined): Promise<string | undefined> {
+  async function accountOf(client: Client, workflowId: string, memo: Record<string, unknown> | undefined): Promise<string | undefined> {
     const fromMemo = memo?.[DEMO_ACCOUNT_MEMO];
     if (typeof fromMemo === 'string') return fromMemo;
     // The workflow writes the memo first thing; before that, ask it.
@@ -44,11 +49,12 @@ export function createDemoControlActivities(deps: DemoControlDeps) {
   }
 
   async function listRunning(accountId?: string): Promise<RunningDemo[]> {
+    const client = await getClient();
     const found: RunningDemo[] = [];
     for await (const wf of client.workflow.list({ query: RUNNING_DEMOS })) {
       const demoId = demoIdFromWorkflowId(wf.workflowId);
       if (!demoId) continue;
-      const account = await accountOf(wf.workflowId, wf.memo);
+      const account = await accountOf(client, wf.workflowId, wf.memo);
       if (accountId === undefined || account === accountId) found.push({ workflowId: wf.workflowId, demoId, accountId: account });
     }
     return found;
@@ -67,6 +73,7 @@ export function createDemoControlActivities(deps: DemoControlDeps) {
      */
     async destroyDemosInAccount(input: { accountId: string; reason: string }): Promise<{ workflowIds: string[] }> {
       const demos = await listRunning(input.accountId);
+      const client = await getClient();
       const workflowIds: string[] = [];
       for (const demo of demos) {
         try {
@@ -88,6 +95,7 @@ export function createDemoControlActivities(deps: DemoControlDeps) {
      */
     async waitForDemosClosed(input: { workflowIds: string[]; pollMs?: number }): Promise<Record<string, string>> {
       const pollMs = input.pollMs ?? 5000;
+      const client = await getClient();
       const result: Record<string, string> = {};
       for (;;) {
         for (const id of input.workflowIds) {

@@ -1,6 +1,9 @@
 import { BudgetsClient } from '@aws-sdk/client-budgets';
 import { OrganizationsClient } from '@aws-sdk/client-organizations';
 import { createBudgetActivities } from '../activities/budgets';
+import { createDemoActivities } from '../activities/demo';
+import { createDemoControlActivities } from '../activities/demo-control';
+import { connectClient } from '../clients/temporal';
 import { createNotifyActivities } from '../activities/notify';
 import { createSmokeActivities } from '../activities/smoke';
 import { snsClient, stsClient, type WorkerDeps } from './deps';
@@ -18,6 +21,9 @@ export function createInfraActivities(deps: WorkerDeps, extra: { resolveSecret: 
       organizations: new OrganizationsClient(deps.aws),
       sts: stsClient(deps),
     }),
+    ...createDemoActivities({ aws: deps.aws, resolveSecret: extra.resolveSecret }),
+    // A lazy client from the same TEMPORAL_* settings: connects only when a demo is controlled.
+    ...createDemoControlActivities({ client: () => connectClient() }),
   };
 }
 
