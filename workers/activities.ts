@@ -4,6 +4,9 @@ import { createBudgetActivities } from '../activities/budgets';
 import { createDemoActivities } from '../activities/demo';
 import { createDemoControlActivities } from '../activities/demo-control';
 import { connectClient } from '../clients/temporal';
+import { createConnectorSyncActivities } from '../activities/connectors';
+import { createDockerRunner } from '../activities/containers';
+import { secretResolverFromEnv, type SecretResolver } from '../activities/secrets/resolve';
 import { createNotifyActivities } from '../activities/notify';
 import { createSmokeActivities } from '../activities/smoke';
 import { snsClient, stsClient, type WorkerDeps } from './deps';
@@ -27,9 +30,17 @@ export function createInfraActivities(deps: WorkerDeps, extra: { resolveSecret: 
   };
 }
 
-export function createConnectorActivities(deps: WorkerDeps, extra: { resolveSecret: (ref: string) => Promise<string> }) {
+export function createConnectorActivities(
+  deps: WorkerDeps,
+  extra: { resolveSecret: (ref: string) => Promise<string>; secrets?: SecretResolver },
+) {
   return {
     ...createSmokeActivities({ sts: stsClient(deps), docker: deps.docker }),
     ...createNotifyActivities({ sns: snsClient(deps), logger: deps.logger, resolveSecret: extra.resolveSecret }),
+    ...createConnectorSyncActivities({
+      runner: createDockerRunner({ docker: deps.docker, logger: deps.logger }),
+      secrets: extra.secrets ?? secretResolverFromEnv(),
+      logger: deps.logger,
+    }),
   };
 }

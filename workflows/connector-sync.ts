@@ -1,1 +1,88 @@
-export {};
+import { ActivityCancellationType, ActivityFailure, ApplicationFailure, defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { CancellationScope, defineSignal, getExternalWorkflowHandle, log, proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import type { createConnectorSyncActivities, RunConnectorResult } from '../activities/connectors';
+import type { ConnectorSpec } from '../lib/config/connectors';
+import { parseDuration } from '../lib/duration';
+import { NON_RETRYABLE_ERROR_TYPES, SearchAttributes, WorkflowIds } from '../lib/names';
+
+/** Search attribute keys the sync runs set, so the Web UI can filter by connector and outcome. */
+export const ConnectorKey = defineSearchAttributeKey(SearchAttributes.connector, SearchAttributeType.KEYWORD);
+export const SyncStatusKey = defineSearchAttributeKey(SearchAttributes.syncStatus, SearchAttributeType.KEYWORD);
+
+/** What each sync run tells `connector-health`, so it can count failed runs in a row. */
+export interface SyncReport {
+  connector: string;
+  workflowId: string;
+  ok: boolean;
+  /** Why it failed: an error type and a message with no secret in it. */
+  reason?: string;
+}
+export const syncReportedSignal = defineSignal<[SyncReport]>('syncReported');
+
+export interface ConnectorSyncInput {
+  /** The connector with its defaults applied: image, args, limits, secret references. */
+  connector: ConnectorSpec;
+  /** @default `connector-health` */
+  healthWorkflowId?: string;
+}
+
+/** Extra time for the activity beyond the container's own timeout: an image pull and clean-up. */
+const ACTIVITY_MARGIN_MS = 5 * 60_000;
+
+/**
+ * One connector sync (seed §3): resolve the connector's secrets, run its container on the platform
+ * network, and report the outcome to `connector-health`. A non-zero exit or a timeout is retried
+ * with backoff up to the connector's limit; a bad secret reference, a missing image or bad config
+ * fail at once.
+ */
+export async function connectorSyncWorkflow(input: ConnectorSyncInput): Promise<RunConnectorResult> {
+  const { connector } = input;
+  const { workflowId } = workflowInfo();
+  const { runConnector } = proxyActivities<ReturnType<typeof createConnectorSyncActivities>>({
+    startToCloseTimeout: parseDuration(connector.timeout) + ACTIVITY_MARGIN_MS,
+    heartbeatTimeout: '30 seconds',
+    // Let the activity kill and remove its container before the workflow reports the cancellation.
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    retry: {
+      maximumAttempts: connector.retry.maximumAttempts,
+      initialInterval: parseDuration(connector.retry.initialInterval),
+      backoffCoefficient: connector.retry.backoffCoefficient,
+      maximumInterval: parseDuration(connector.retry.maximumInterval),
+      nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
+    },
+  });
+
+  upsertSearchAttributes([
+    { key: ConnectorKey, value: connector.name },
+    { key: SyncStatusKey, value: 'running' },
+  ]);
+  try {
+    const result = await runConnector({ connector, workflowId });
+    upsertSearchAttributes([{ key: SyncStatusKey, value: 'succeeded' }]);
+    await report(input, { connector: connector.name, workflowId, ok: true });
+    return result;
+  } catch (err) {
+    upsertSearchAttributes([{ key: SyncStatusKey, value: 'failed' }]);
+    await report(input, { connector: connector.name, workflowId, ok: false, reason: failureReason(err) });
+    throw err;
+  }
+}
+
+/** The cause's type and message: built by our activities, which never put a secret in one. */
+function failureReason(err: unknown): string {
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  if (cause instanceof ApplicationFailure) return `${cause.type ?? 'Error'}: ${cause.message}`;
+  return (cause as Error)?.message ?? String(cause);
+}
+
+async function report(input: ConnectorSyncInput, syncReport: SyncReport): Promise<void> {
+  try {
+    // Non-cancellable: a cancelled run still tells the health check it did not succeed.
+    await CancellationScope.nonCancellable(() =>
+      getExternalWorkflowHandle(input.healthWorkflowId ?? WorkflowIds.connectorHealth).signal(syncReportedSignal, syncReport),
+    );
+  } catch (err) {
+    // The health workflow is optional for a single run (`sv0 up` starts it): a run must not fail for it.
+    log.warn('connector-health did not take the sync report', { connector: syncReport.connector, error: (err as Error).message });
+  }
+}

@@ -2,5 +2,6 @@
 export * from './smoke';
 export * from './org-bootstrap';
 export * from './connector-sync';
+export * from './connector-health';
 export * from './demo-lifecycle';
 export * from './budget-guard';

@@ -1,0 +1,13 @@
+/**
+ * A secret could not be resolved or a secret file was refused. The message names the connector (when
+ * there is one), the reference or file, and the reason; it never contains a secret value, because it
+ * ends up in workflow history and logs.
+ */
+export class SecretError extends Error {
+  override name = 'SecretError';
+}
+
+/** Prefix a message with the connector it concerns. */
+export function forConnector(connector: string | undefined, message: string): string {
+  return connector ? `connector ${connector}: ${message}` : message;
+}
