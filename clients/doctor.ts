@@ -59,7 +59,13 @@ async function checkTemporal(input: DoctorInput, ms: number): Promise<CheckResul
     connection = await timeout(
       ms,
       'Temporal',
-      Connection.connect({ address: opts.address, tls: opts.tls, apiKey: opts.apiKey, metadata: opts.metadata, connectTimeout: ms }),
+      Connection.connect({
+        address: opts.address,
+        tls: opts.tls,
+        apiKey: opts.apiKey,
+        metadata: opts.metadata,
+        connectTimeout: ms,
+      }),
     );
     await timeout(ms, 'Temporal', connection.workflowService.getSystemInfo({}));
   } catch (err) {
@@ -84,7 +90,9 @@ async function checkTemporal(input: DoctorInput, ms: number): Promise<CheckResul
           name: 'temporal',
           status: 'fail',
           unreachable: !notFound,
-          detail: notFound ? `${opts.address} is up but has no namespace "${namespace}"` : `${where}: ${message(err)}`,
+          detail: notFound
+            ? `${opts.address} is up but has no namespace "${namespace}"`
+            : `${where}: ${message(err)}`,
           fix: notFound
             ? `create it: \`temporal operator namespace create --namespace ${namespace}\`, or pass --namespace / TEMPORAL_NAMESPACE`
             : 'check the API key or client certificate, and that the namespace is yours',
@@ -92,11 +100,22 @@ async function checkTemporal(input: DoctorInput, ms: number): Promise<CheckResul
         { name: 'search attributes', status: 'skipped', detail: 'no namespace' },
       ];
     }
-    const temporal: CheckResult = { name: 'temporal', status: 'ok', detail: `${where} reachable, namespace present` };
+    const temporal: CheckResult = {
+      name: 'temporal',
+      status: 'ok',
+      detail: `${where} reachable, namespace present`,
+    };
     try {
       const sa = await timeout(ms, 'Temporal', searchAttributeStatus(connection, namespace));
       if (sa.missing.length === 0 && sa.wrongType.length === 0) {
-        return [temporal, { name: 'search attributes', status: 'ok', detail: `${sa.present.length} registered: ${sa.present.join(', ')}` }];
+        return [
+          temporal,
+          {
+            name: 'search attributes',
+            status: 'ok',
+            detail: `${sa.present.length} registered: ${sa.present.join(', ')}`,
+          },
+        ];
       }
       const problems = [
         ...(sa.missing.length ? [`missing ${sa.missing.join(', ')}`] : []),
@@ -126,8 +145,14 @@ async function checkTemporal(input: DoctorInput, ms: number): Promise<CheckResul
 async function checkAws(input: DoctorInput, ms: number): Promise<CheckResult> {
   const env = input.env ?? process.env;
   const config = awsConfigFromEnv(env);
-  const regionSource = env.AWS_REGION ? 'AWS_REGION' : env.AWS_DEFAULT_REGION ? 'AWS_DEFAULT_REGION' : 'the default';
-  const target = config.endpoint ? `${config.endpoint}${isLocalEndpoint(config) ? ' (local stand-in)' : ''}` : 'AWS';
+  const regionSource = env.AWS_REGION
+    ? 'AWS_REGION'
+    : env.AWS_DEFAULT_REGION
+      ? 'AWS_DEFAULT_REGION'
+      : 'the default';
+  const target = config.endpoint
+    ? `${config.endpoint}${isLocalEndpoint(config) ? ' (local stand-in)' : ''}`
+    : 'AWS';
   try {
     const sts = new STSClient({ ...config, maxAttempts: 1 });
     const who = await timeout(ms, 'STS', sts.send(new GetCallerIdentityCommand({})));
@@ -136,11 +161,14 @@ async function checkAws(input: DoctorInput, ms: number): Promise<CheckResult> {
       name: 'aws',
       status: outside ? 'warn' : 'ok',
       detail: `${target}: account ${who.Account} as ${who.Arn}; region ${config.region} (from ${regionSource})`,
-      ...(outside ? { fix: `the org's RegionLock SCP allows only ${ALLOWED_REGIONS.join(' and ')}: set AWS_REGION` } : {}),
+      ...(outside
+        ? { fix: `the org's RegionLock SCP allows only ${ALLOWED_REGIONS.join(' and ')}: set AWS_REGION` }
+        : {}),
     };
   } catch (err) {
     const text = message(err);
-    const noCredentials = /credential|Could not load|expired|ExpiredToken|InvalidClientTokenId|SignatureDoesNotMatch/i.test(text);
+    const noCredentials =
+      /credential|Could not load|expired|ExpiredToken|InvalidClientTokenId|SignatureDoesNotMatch/i.test(text);
     return {
       name: 'aws',
       status: 'fail',
@@ -156,7 +184,11 @@ async function checkAws(input: DoctorInput, ms: number): Promise<CheckResult> {
 }
 
 /** The container engine the connector runs use (DOCKER_HOST), and the networks connectors join. */
-async function checkDocker(input: DoctorInput, ms: number, connectors?: ConnectorsConfig): Promise<CheckResult> {
+async function checkDocker(
+  input: DoctorInput,
+  ms: number,
+  connectors?: ConnectorsConfig,
+): Promise<CheckResult> {
   const env = input.env ?? process.env;
   const host = env.DOCKER_HOST ?? 'unix:///var/run/docker.sock (default)';
   const docker = dockerFromEnv(env);
@@ -164,7 +196,9 @@ async function checkDocker(input: DoctorInput, ms: number, connectors?: Connecto
     await timeout(ms, 'the container engine', docker.ping());
     const version = await timeout(ms, 'the container engine', docker.version());
     const engine = `${version.Components?.[0]?.Name ?? 'Docker API'} ${version.Version} at ${host}`;
-    const wanted = [...new Set((connectors?.connectors ?? []).filter((c) => c.enabled).map((c) => c.network))];
+    const wanted = [
+      ...new Set((connectors?.connectors ?? []).filter((c) => c.enabled).map((c) => c.network)),
+    ];
     const networks = await timeout(ms, 'the container engine', docker.listNetworks());
     const names = new Set(networks.map((n) => n.Name));
     const absent = wanted.filter((n) => !names.has(n));
@@ -176,7 +210,11 @@ async function checkDocker(input: DoctorInput, ms: number, connectors?: Connecto
         fix: `start the platform's compose project (it creates sv0-platform_default), or \`docker network create ${absent[0]}\``,
       };
     }
-    return { name: 'container engine', status: 'ok', detail: `${engine}${wanted.length ? `; network ${wanted.join(', ')} present` : ''}` };
+    return {
+      name: 'container engine',
+      status: 'ok',
+      detail: `${engine}${wanted.length ? `; network ${wanted.join(', ')} present` : ''}`,
+    };
   } catch (err) {
     return {
       name: 'container engine',
@@ -189,7 +227,10 @@ async function checkDocker(input: DoctorInput, ms: number, connectors?: Connecto
 }
 
 /** Where the connectors' secrets need 1Password or a SOPS age key (only those checks then run). */
-export function secretNeeds(config: ConnectorsConfig): { onePassword: string[]; sops: { connector: string; keyFile?: string }[] } {
+export function secretNeeds(config: ConnectorsConfig): {
+  onePassword: string[];
+  sops: { connector: string; keyFile?: string }[];
+} {
   const onePassword = new Set<string>();
   const sops: { connector: string; keyFile?: string }[] = [];
   const isOp = (ref: string) => ref.startsWith('op://');
@@ -215,7 +256,8 @@ function envFileHasOpRefs(file: string): boolean {
 }
 
 function checkOnePassword(env: NodeJS.ProcessEnv, users: string[]): CheckResult {
-  if (users.length === 0) return { name: '1password', status: 'skipped', detail: 'no enabled connector uses op:// references' };
+  if (users.length === 0)
+    return { name: '1password', status: 'skipped', detail: 'no enabled connector uses op:// references' };
   const token = env.OP_SERVICE_ACCOUNT_TOKEN;
   if (!token) {
     return {
@@ -233,11 +275,16 @@ function checkOnePassword(env: NodeJS.ProcessEnv, users: string[]): CheckResult 
       fix: 'copy the token of a 1Password service account (Developer > Service Accounts)',
     };
   }
-  return { name: '1password', status: 'ok', detail: `OP_SERVICE_ACCOUNT_TOKEN set; used by ${users.join(', ')}` };
+  return {
+    name: '1password',
+    status: 'ok',
+    detail: `OP_SERVICE_ACCOUNT_TOKEN set; used by ${users.join(', ')}`,
+  };
 }
 
 function checkSops(env: NodeJS.ProcessEnv, users: { connector: string; keyFile?: string }[]): CheckResult {
-  if (users.length === 0) return { name: 'sops age key', status: 'skipped', detail: 'no enabled connector uses a SOPS file' };
+  if (users.length === 0)
+    return { name: 'sops age key', status: 'skipped', detail: 'no enabled connector uses a SOPS file' };
   const problems: string[] = [];
   for (const u of users) {
     const file = u.keyFile ?? env.SOPS_AGE_KEY_FILE;
@@ -248,20 +295,27 @@ function checkSops(env: NodeJS.ProcessEnv, users: { connector: string; keyFile?:
     try {
       accessSync(file, constants.R_OK);
       const mode = statSync(file).mode & 0o077;
-      if (!/^AGE-SECRET-KEY-1/m.test(readFileSync(file, 'utf8'))) problems.push(`${u.connector}: ${file} holds no AGE-SECRET-KEY line`);
+      if (!/^AGE-SECRET-KEY-1/m.test(readFileSync(file, 'utf8')))
+        problems.push(`${u.connector}: ${file} holds no AGE-SECRET-KEY line`);
       else if (mode !== 0) problems.push(`${u.connector}: ${file} is readable by others (chmod 600 it)`);
     } catch (err) {
-      problems.push(`${u.connector}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? message(err)})`);
+      problems.push(
+        `${u.connector}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? message(err)})`,
+      );
     }
   }
   if (problems.length === 0) {
-    return { name: 'sops age key', status: 'ok', detail: `key readable for ${users.map((u) => u.connector).join(', ')}` };
+    return {
+      name: 'sops age key',
+      status: 'ok',
+      detail: `key readable for ${users.map((u) => u.connector).join(', ')}`,
+    };
   }
   return {
     name: 'sops age key',
     status: 'fail',
     detail: problems.join('; '),
-    fix: 'point SOPS_AGE_KEY_FILE (or ageKeyFile in connectors.yaml) at the age key made by `age-keygen -o /etc/sv0/age-key.txt`, owned by the worker\'s user, chmod 600',
+    fix: "point SOPS_AGE_KEY_FILE (or ageKeyFile in connectors.yaml) at the age key made by `age-keygen -o /etc/sv0/age-key.txt`, owned by the worker's user, chmod 600",
   };
 }
 
@@ -273,7 +327,11 @@ export async function runDoctor(input: DoctorInput): Promise<CheckResult[]> {
   let configCheck: CheckResult;
   try {
     connectors = loadConnectorsConfig(input.configDir);
-    configCheck = { name: 'config', status: 'ok', detail: `${input.configDir}: connectors.yaml valid (${connectors.connectors.length} connectors)` };
+    configCheck = {
+      name: 'config',
+      status: 'ok',
+      detail: `${input.configDir}: connectors.yaml valid (${connectors.connectors.length} connectors)`,
+    };
   } catch (err) {
     configCheck = {
       name: 'config',
@@ -288,7 +346,14 @@ export async function runDoctor(input: DoctorInput): Promise<CheckResult[]> {
     checkAws(input, ms),
     checkDocker(input, ms, connectors),
   ]);
-  return [...temporal, aws, docker, configCheck, checkOnePassword(env, needs.onePassword), checkSops(env, needs.sops)];
+  return [
+    ...temporal,
+    aws,
+    docker,
+    configCheck,
+    checkOnePassword(env, needs.onePassword),
+    checkSops(env, needs.sops),
+  ];
 }
 
 /** 3 when a dependency is unreachable, 1 when something else failed, else 0. */

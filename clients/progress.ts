@@ -30,7 +30,11 @@ export interface ProgressLine {
 }
 
 /** A spinner on a terminal; on a pipe or file, each distinct text printed once. */
-export function progressLine(label: string, stream: NodeJS.WriteStream = process.stderr, silent = false): ProgressLine {
+export function progressLine(
+  label: string,
+  stream: NodeJS.WriteStream = process.stderr,
+  silent = false,
+): ProgressLine {
   let text = '';
   let printed = '';
   let frame = 0;
@@ -73,7 +77,11 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | undefined>
  * waits for a worker, so a missing worker shows as such rather than freezing the display), else
  * the execution status from DescribeWorkflowExecution.
  */
-async function currentState<Q>(handle: WorkflowHandle, opts: ProgressOptions<Q>, waitMs: number): Promise<string> {
+async function currentState<Q>(
+  handle: WorkflowHandle,
+  opts: ProgressOptions<Q>,
+  waitMs: number,
+): Promise<string> {
   if (opts.query) {
     const answer = await withTimeout(
       handle.query<Q>(opts.query as QueryDefinition<Q, []>).catch(() => undefined),
@@ -94,7 +102,10 @@ async function currentState<Q>(handle: WorkflowHandle, opts: ProgressOptions<Q>,
  * Wait for the workflow's result while showing its progress. Resolves with the result; rethrows
  * the workflow's failure after printing where it ended.
  */
-export async function waitWithProgress<R, Q = unknown>(handle: WorkflowHandle, opts: ProgressOptions<Q>): Promise<R> {
+export async function waitWithProgress<R, Q = unknown>(
+  handle: WorkflowHandle,
+  opts: ProgressOptions<Q>,
+): Promise<R> {
   const interval = opts.intervalMs ?? 1000;
   const line = progressLine(opts.label, opts.stream, opts.silent);
   let settled = false;
@@ -106,7 +117,10 @@ export async function waitWithProgress<R, Q = unknown>(handle: WorkflowHandle, o
       const state = await currentState(handle, opts, interval).catch(() => undefined);
       if (settled) break;
       if (state) line.update(state);
-      await withTimeout(result.catch(() => undefined), interval);
+      await withTimeout(
+        result.catch(() => undefined),
+        interval,
+      );
     }
   })();
   try {

@@ -17,10 +17,21 @@ function expectedType(name: keyof typeof SEARCH_ATTRIBUTE_TYPES): number {
   return encodeSearchAttributeIndexedValueType(type === 'Keyword' ? 'KEYWORD' : 'DATETIME') ?? 0;
 }
 
-const TYPE_NAMES: Record<number, string> = { 1: 'Text', 2: 'Keyword', 3: 'Int', 4: 'Double', 5: 'Bool', 6: 'Datetime', 7: 'KeywordList' };
+const TYPE_NAMES: Record<number, string> = {
+  1: 'Text',
+  2: 'Keyword',
+  3: 'Int',
+  4: 'Double',
+  5: 'Bool',
+  6: 'Datetime',
+  7: 'KeywordList',
+};
 
 /** Compare the namespace's custom search attributes with the project's (OperatorService.ListSearchAttributes). */
-export async function searchAttributeStatus(connection: ConnectionLike, namespace: string): Promise<SearchAttributeStatus> {
+export async function searchAttributeStatus(
+  connection: ConnectionLike,
+  namespace: string,
+): Promise<SearchAttributeStatus> {
   const res = await connection.operatorService.listSearchAttributes({ namespace });
   const custom = res.customAttributes ?? {};
   const status: SearchAttributeStatus = { present: [], missing: [], wrongType: [] };
@@ -28,7 +39,11 @@ export async function searchAttributeStatus(connection: ConnectionLike, namespac
     const actual = custom[name];
     if (actual === undefined || actual === null) status.missing.push(name);
     else if (Number(actual) !== expectedType(name)) {
-      status.wrongType.push({ name, expected: SEARCH_ATTRIBUTE_TYPES[name], actual: TYPE_NAMES[Number(actual)] ?? String(actual) });
+      status.wrongType.push({
+        name,
+        expected: SEARCH_ATTRIBUTE_TYPES[name],
+        actual: TYPE_NAMES[Number(actual)] ?? String(actual),
+      });
     } else status.present.push(name);
   }
   return status;
@@ -39,11 +54,15 @@ export async function searchAttributeStatus(connection: ConnectionLike, namespac
  * self-hosted cluster; Temporal Cloud refuses OperatorService calls and takes them through its own
  * console or `tcld`). Returns the names it added; throws the server's error when it refuses.
  */
-export async function ensureSearchAttributes(connection: ConnectionLike, namespace: string): Promise<string[]> {
+export async function ensureSearchAttributes(
+  connection: ConnectionLike,
+  namespace: string,
+): Promise<string[]> {
   const { missing } = await searchAttributeStatus(connection, namespace);
   if (missing.length === 0) return [];
   const searchAttributes: Record<string, number> = {};
-  for (const name of missing) searchAttributes[name] = expectedType(name as keyof typeof SEARCH_ATTRIBUTE_TYPES);
+  for (const name of missing)
+    searchAttributes[name] = expectedType(name as keyof typeof SEARCH_ATTRIBUTE_TYPES);
   await connection.operatorService.addSearchAttributes({ namespace, searchAttributes });
   return missing;
 }

@@ -15,7 +15,9 @@ export const searchAttributesStep: UpStep = {
     try {
       added = await ensureSearchAttributes(connection, ctx.namespace);
     } catch (err) {
-      const { missing } = await searchAttributeStatus(connection, ctx.namespace).catch(() => ({ missing: ['?'] }));
+      const { missing } = await searchAttributeStatus(connection, ctx.namespace).catch(() => ({
+        missing: ['?'],
+      }));
       throw new Error(
         `cannot register ${missing.join(', ')} on this server (${(err as Error).message.split('\n')[0]}); ` +
           'on Temporal Cloud add them in the namespace settings or with `tcld namespace search-attributes add`',
@@ -23,7 +25,9 @@ export const searchAttributesStep: UpStep = {
     }
     const { wrongType } = await searchAttributeStatus(connection, ctx.namespace);
     if (wrongType.length > 0) {
-      throw new Error(`registered with the wrong type: ${wrongType.map((w) => `${w.name} is ${w.actual}, needs ${w.expected}`).join('; ')}`);
+      throw new Error(
+        `registered with the wrong type: ${wrongType.map((w) => `${w.name} is ${w.actual}, needs ${w.expected}`).join('; ')}`,
+      );
     }
     return added.length > 0
       ? { status: 'created', detail: `registered ${added.join(', ')}`, items: added }

@@ -8,7 +8,12 @@ import { resolveTemporalOptions, connectClient } from '../temporal';
 import { reportsForJson, runUp, type UpReport } from '../up';
 import { upSteps } from '../up-steps';
 
-const MARK: Record<CheckResult['status'], string> = { ok: 'ok  ', warn: 'WARN', fail: 'FAIL', skipped: 'skip' };
+const MARK: Record<CheckResult['status'], string> = {
+  ok: 'ok  ',
+  warn: 'WARN',
+  fail: 'FAIL',
+  skipped: 'skip',
+};
 
 function printChecks(results: readonly CheckResult[]): void {
   const width = Math.max(...results.map((r) => r.name.length));
@@ -31,10 +36,15 @@ function upExitCode(reports: readonly UpReport[]): ExitCode {
 export function registerStackCommands(program: Command): void {
   program
     .command('doctor')
-    .description('check Temporal, search attributes, AWS, the container engine and connector secrets; say how to fix what fails')
+    .description(
+      'check Temporal, search attributes, AWS, the container engine and connector secrets; say how to fix what fails',
+    )
     .option('--json', 'print the checks as one JSON document')
     .option('--timeout <seconds>', 'time limit per check', '8')
-    .addHelpText('after', '\nExits 3 when a dependency is unreachable, 1 when another check failed, 0 otherwise.')
+    .addHelpText(
+      'after',
+      '\nExits 3 when a dependency is unreachable, 1 when another check failed, 0 otherwise.',
+    )
     .action(async (_opts: unknown, cmd: Command) => {
       const opts = cmd.optsWithGlobals<GlobalOptions & { timeout: string }>();
       const results = await runDoctor({
@@ -45,7 +55,8 @@ export function registerStackCommands(program: Command): void {
       const code = doctorExitCode(results);
       if (opts.json) printJson({ ok: code === 0, checks: results });
       else printChecks(results);
-      if (code !== 0) throw new CliError(`${results.filter((r) => r.status === 'fail').length} check(s) failed`, code);
+      if (code !== 0)
+        throw new CliError(`${results.filter((r) => r.status === 'fail').length} check(s) failed`, code);
     });
 
   program
@@ -71,9 +82,15 @@ export function registerStackCommands(program: Command): void {
           { client, configDir, namespace, globals: opts, safe: Boolean(opts.safe), log: say },
           upSteps(),
         );
-        if (opts.json) printJson({ ok: reports.every((r) => r.ok), safe: Boolean(opts.safe), steps: reportsForJson(reports) });
+        if (opts.json)
+          printJson({
+            ok: reports.every((r) => r.ok),
+            safe: Boolean(opts.safe),
+            steps: reportsForJson(reports),
+          });
         const code = upExitCode(reports);
-        if (code !== ExitCode.Ok) throw new CliError(`${reports.filter((r) => !r.ok).length} step(s) failed`, code);
+        if (code !== ExitCode.Ok)
+          throw new CliError(`${reports.filter((r) => !r.ok).length} step(s) failed`, code);
       } finally {
         await client.connection.close();
       }
