@@ -1,6 +1,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import type { NativeConnectionOptions } from '@temporalio/worker';
+import { dataConverterFromEnv } from '../lib/codec';
 
 /** Global Temporal options: flags win over Temporal's own environment variables and config profile. */
 export interface TemporalOptions {
@@ -45,7 +46,11 @@ export function resolveTemporalOptions(flags: TemporalOptions = {}): ResolvedTem
   return { connection, namespace: flags.namespace ?? fromEnv.namespace ?? 'default' };
 }
 
-/** Connect a workflow client. The caller closes `client.connection` when done. */
+/**
+ * Connect a workflow client. The caller closes `client.connection` when done. Payloads are
+ * encrypted with the codec keys when `SV0_CODEC_KEY_FILE` (or `SV0_CODEC_KEYS`) is set, as the
+ * worker does.
+ */
 export async function connectClient(flags: TemporalOptions = {}): Promise<Client> {
   const { connection: opts, namespace } = resolveTemporalOptions(flags);
   const connection = await Connection.connect({
@@ -54,5 +59,5 @@ export async function connectClient(flags: TemporalOptions = {}): Promise<Client
     apiKey: opts.apiKey,
     metadata: opts.metadata,
   });
-  return new Client({ connection, namespace });
+  return new Client({ connection, namespace, dataConverter: dataConverterFromEnv() });
 }

@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import { NativeConnection, Runtime, Worker, makeTelemetryFilterString } from '@temporalio/worker';
 import type { Duration } from '@temporalio/common';
 import { resolveTemporalOptions } from '../clients/temporal';
+import { dataConverterFromEnv } from '../lib/codec';
 import { TaskQueues } from '../lib/names';
 import { createConnectorActivities, createInfraActivities } from './activities';
 import { depsFromEnv } from './deps';
@@ -31,9 +32,14 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): WorkerSet
   };
 }
 
-/** The prebuilt bundle when the image ships one (production), else bundle from source at start. */
+/**
+ * The prebuilt bundle when the image ships one (production), else bundle from source at start.
+ * Compiled, this file is dist/workers/main.js and the bundle dist/workflow-bundle.js (written by
+ * scripts/build-bundle.ts); run from source through tsx, the lookup misses on purpose, so a stale
+ * bundle left in dist/ never replaces the workflows being edited.
+ */
 function workflowSource(): { workflowBundle: { codePath: string } } | { workflowsPath: string } {
-  const prebuilt = path.resolve(__dirname, '..', 'dist', 'workflow-bundle.js');
+  const prebuilt = path.resolve(__dirname, '..', 'workflow-bundle.js');
   if (existsSync(prebuilt)) return { workflowBundle: { codePath: prebuilt } };
   return { workflowsPath: require.resolve('../workflows') };
 }
@@ -46,6 +52,8 @@ export async function runWorkers(env: NodeJS.ProcessEnv = process.env): Promise<
       ...(settings.metricsAddress ? { metrics: { prometheus: { bindAddress: settings.metricsAddress } } } : {}),
     },
   });
+  // Payload encryption when SV0_CODEC_KEY_FILE (or SV0_CODEC_KEYS) is set; a bad key file stops here.
+  const dataConverter = dataConverterFromEnv(env);
   const deps = depsFromEnv(env);
   const { connection: connectionOptions, namespace } = resolveTemporalOptions();
   const connection = await NativeConnection.connect(connectionOptions);
@@ -56,6 +64,7 @@ export async function runWorkers(env: NodeJS.ProcessEnv = process.env): Promise<
     namespace,
     taskQueue: TaskQueues.infra,
     ...source,
+    dataConverter,
     activities: createInfraActivities(deps, extra),
     shutdownGraceTime: settings.shutdownGraceTime,
   });
@@ -64,12 +73,18 @@ export async function runWorkers(env: NodeJS.ProcessEnv = process.env): Promise<
     namespace,
     taskQueue: TaskQueues.connectors,
     ...source,
+    dataConverter,
     activities: createConnectorActivities(deps, extra),
     maxConcurrentActivityTaskExecutions: settings.maxConcurrentConnectors,
     shutdownGraceTime: settings.shutdownGraceTime,
   });
   deps.logger.info(
-    { address: connectionOptions.address, namespace, taskQueues: [TaskQueues.infra, TaskQueues.connectors] },
+    {
+      address: connectionOptions.address,
+      namespace,
+      taskQueues: [TaskQueues.infra, TaskQueues.connectors],
+      payloadEncryption: dataConverter !== undefined,
+    },
     'sv0 worker polling',
   );
   try {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
+import type { DataConverter } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, Worker, type WorkerOptions, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { stack } from './stack';
@@ -7,10 +8,23 @@ import { stack } from './stack';
 const WORKFLOWS_PATH = path.resolve(__dirname, '../../workflows/index.ts');
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+let encryptedBundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 let sharedEnv: Promise<TestWorkflowEnvironment> | undefined;
 
-/** The project's workflows, bundled once per test file (vitest isolates modules per file). */
-export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+/**
+ * The project's workflows, bundled once per test file (vitest isolates modules per file). With a
+ * `failureConverterPath` (payload encryption on), the bundle carries that failure converter, as
+ * the production worker's does.
+ */
+export function workflowBundle(opts: { failureConverterPath?: string } = {}): Promise<WorkflowBundleWithSourceMap> {
+  if (opts.failureConverterPath) {
+    encryptedBundle ??= bundleWorkflowCode({
+      workflowsPath: WORKFLOWS_PATH,
+      failureConverterPath: opts.failureConverterPath,
+      logger: quietBundlerLogger,
+    });
+    return encryptedBundle;
+  }
   bundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietBundlerLogger });
   return bundle;
 }
@@ -46,13 +60,15 @@ export function timeSkippingEnv(): Promise<TestWorkflowEnvironment> {
 
 /**
  * Run a worker with the project's workflows and the given activities while `fn` runs, then shut
- * it down (also when `fn` throws).
+ * it down (also when `fn` throws). With `dataConverter` (see test/harness/codec.ts) the worker
+ * encrypts payloads as the production worker does when a codec key is configured.
  */
 export async function runWorker<T>(
   opts: {
     env: TestWorkflowEnvironment;
     taskQueue: string;
     activities: object;
+    dataConverter?: DataConverter;
     worker?: Partial<Omit<WorkerOptions, 'connection' | 'taskQueue' | 'activities' | 'workflowBundle'>>;
   },
   fn: (worker: Worker) => Promise<T>,
@@ -61,8 +77,9 @@ export async function runWorker<T>(
     connection: opts.env.nativeConnection,
     namespace: opts.env.namespace ?? 'default',
     taskQueue: opts.taskQueue,
-    workflowBundle: await workflowBundle(),
+    workflowBundle: await workflowBundle({ failureConverterPath: opts.dataConverter?.failureConverterPath }),
     activities: opts.activities,
+    dataConverter: opts.dataConverter,
     ...opts.worker,
   });
   return worker.runUntil(fn(worker));
