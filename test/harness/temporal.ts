@@ -16,7 +16,9 @@ let sharedEnv: Promise<TestWorkflowEnvironment> | undefined;
  * `failureConverterPath` (payload encryption on), the bundle carries that failure converter, as
  * the production worker's does.
  */
-export function workflowBundle(opts: { failureConverterPath?: string } = {}): Promise<WorkflowBundleWithSourceMap> {
+export function workflowBundle(
+  opts: { failureConverterPath?: string } = {},
+): Promise<WorkflowBundleWithSourceMap> {
   if (opts.failureConverterPath) {
     encryptedBundle ??= bundleWorkflowCode({
       workflowsPath: WORKFLOWS_PATH,
