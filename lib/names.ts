@@ -78,6 +78,9 @@ export const Roles = {
 /** The SCP that the budget guard owns; the org planner reports its attachments and never changes them. */
 export const FREEZE_POLICY_NAME = 'FreezeAccount';
 
+/** The orchestrator's own roles, exempt from FreezeAccount so teardown and the sweep work in a frozen account. */
+export const ORCHESTRATOR_ROLE_ARN_PATTERN = 'arn:aws:iam::*:role/sv0-orchestrator-*';
+
 /**
  * Failure types, one table. A type listed in {@link NON_RETRYABLE_ERROR_TYPES} is permanent: retrying
  * cannot fix it, so activities throw it as non-retryable and workflows report it.

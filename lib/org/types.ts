@@ -1,0 +1,192 @@
+/**
+ * The org bootstrap's data: the desired organization (from config/org.yaml and budgets.yaml), the
+ * live organization (read by activities) and the plan between them. Plain JSON, so all three travel
+ * through workflow history; none holds a secret.
+ */
+
+/** Where an SCP is attached: `root`, `ou:<name>` or `account:<name>`. */
+export type TargetRef = string;
+export const targetRef = {
+  root: 'root' as TargetRef,
+  ou: (name: string): TargetRef => `ou:${name}`,
+  account: (name: string): TargetRef => `account:${name}`,
+};
+
+export interface DesiredAccount {
+  name: string;
+  email: string;
+  ou: string;
+  sandbox: boolean;
+  tags: Record<string, string>;
+}
+
+export interface DesiredPolicy {
+  name: string;
+  description: string;
+  /** Minified JSON, as AWS receives it. */
+  content: string;
+  targets: TargetRef[];
+}
+
+export interface DesiredRole {
+  name: string;
+  /** Account name where the role lives. */
+  account: string;
+  /** Account name allowed to assume it, or `management`. */
+  trustedAccount: string;
+  externalId: string;
+  description: string;
+  managedPolicies: string[];
+}
+
+export interface DesiredBudget {
+  name: string;
+  /** `organization`, `management` or an account name. */
+  scope: string;
+  amount: number;
+  /** Ascending percentages. */
+  notify: number[];
+  subscribers: string[];
+}
+
+export interface DesiredUser {
+  userName: string;
+  displayName: string;
+  givenName: string;
+  familyName: string;
+  email: string;
+}
+
+export interface DesiredPermissionSet {
+  name: string;
+  description: string;
+  sessionDuration: string;
+  managedPolicies: string[];
+}
+
+export interface DesiredAssignment {
+  user: string;
+  permissionSet: string;
+  /** Account name or `management`. */
+  account: string;
+}
+
+export interface DesiredOrg {
+  organizationalUnits: string[];
+  accounts: DesiredAccount[];
+  policies: DesiredPolicy[];
+  roles: DesiredRole[];
+  budgets: DesiredBudget[];
+  identityCenter?: { users: DesiredUser[]; permissionSets: DesiredPermissionSet[]; assignments: DesiredAssignment[] };
+  cost: { allocationTags: string[]; anomalyMonitor?: { name: string } };
+}
+
+export interface LiveAccount {
+  id: string;
+  name: string;
+  email: string;
+  status: string;
+  /** `root`, `ou:<name>`, or `ou-id:<id>` for an OU this tool does not know (nested or undeclared). */
+  parent: TargetRef;
+  tags: Record<string, string>;
+}
+
+export interface LivePolicy {
+  id: string;
+  name: string;
+  description: string;
+  content: string;
+  awsManaged: boolean;
+}
+
+export interface LiveRole {
+  account: string;
+  name: string;
+  exists: boolean;
+  /** Principal ARN of the trust policy's AWS principal (first one). */
+  trustedPrincipal?: string;
+  externalId?: string;
+  managedPolicies: string[];
+}
+
+export interface LiveBudget {
+  name: string;
+  amount: number;
+  linkedAccountIds: string[];
+  /** Thresholds (percent, ACTUAL) that have a notification. */
+  notify: number[];
+}
+
+export interface LiveIdentityCenter {
+  instanceArn: string;
+  identityStoreId: string;
+  users: { userName: string; id: string }[];
+  permissionSets: (DesiredPermissionSet & { arn: string })[];
+  /** Account ids, not names. */
+  assignments: { user: string; permissionSet: string; accountId: string }[];
+}
+
+export interface LiveOrg {
+  managementAccountId: string;
+  /** Undefined when the caller's account is in no organization yet. */
+  organization?: { id: string; featureSet: string };
+  rootId?: string;
+  scpEnabled: boolean;
+  ous: { id: string; name: string }[];
+  accounts: LiveAccount[];
+  policies: LivePolicy[];
+  attachments: { policy: string; target: TargetRef }[];
+  roles: LiveRole[];
+  budgets: LiveBudget[];
+  /** Undefined when there is no Identity Center instance (a note says so). */
+  identityCenter?: LiveIdentityCenter;
+  cost: {
+    /** Tag keys AWS knows from billing data, with Active/Inactive; undefined when the API is unavailable. */
+    allocationTags?: { key: string; status: string }[];
+    /** Names of existing anomaly monitors; undefined when the API is unavailable. */
+    anomalyMonitors?: string[];
+  };
+  /** Facts the operator should know (no Identity Center instance, an API unavailable, ...). */
+  notes: string[];
+}
+
+/** One change, as data. Every step is idempotent: applying it twice leaves the same state. */
+export type StepAction =
+  | { kind: 'createOrganization' }
+  | { kind: 'enableScpType' }
+  | { kind: 'createOu'; ou: string }
+  | { kind: 'createAccount'; account: string; email: string; tags: Record<string, string> }
+  | { kind: 'moveAccount'; account: string; email: string; to: string }
+  | { kind: 'tagAccount'; account: string; email: string; tags: Record<string, string> }
+  | { kind: 'createPolicy'; policy: string; description: string; content: string }
+  | { kind: 'updatePolicy'; policy: string; description: string; content: string }
+  | { kind: 'attachPolicy'; policy: string; target: TargetRef }
+  | { kind: 'detachPolicy'; policy: string; target: TargetRef }
+  | { kind: 'ensureRole'; role: DesiredRole; create: boolean }
+  | { kind: 'createBudget'; budget: DesiredBudget }
+  | { kind: 'updateBudget'; budget: DesiredBudget }
+  | { kind: 'createBudgetNotification'; budget: string; threshold: number; subscribers: string[] }
+  | { kind: 'createUser'; user: DesiredUser }
+  | { kind: 'ensurePermissionSet'; permissionSet: DesiredPermissionSet; create: boolean }
+  | { kind: 'createAssignment'; assignment: DesiredAssignment }
+  | { kind: 'activateCostAllocationTags'; tags: string[] }
+  | { kind: 'createAnomalyMonitor'; name: string };
+
+export type StepKind = StepAction['kind'];
+
+/**
+ * A planned step: its action plus a stable id (`createOu:Sandbox`), the wave it runs in (steps of
+ * one wave are independent and run in parallel; a wave starts when the one before it is done)
+ * and a line for people.
+ */
+export type PlanStep = StepAction & { id: string; wave: number; summary: string };
+
+export interface OrgPlan {
+  managementAccountId: string;
+  steps: PlanStep[];
+  /** What exists but is not declared: reported, never deleted. */
+  undeclared: { kind: string; name: string; detail?: string }[];
+  /** FreezeAccount attachments: owned by the budget guard, left alone, not drift. */
+  frozen: TargetRef[];
+  notes: string[];
+}
