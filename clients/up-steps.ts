@@ -3,6 +3,8 @@
  * then each family's long-running parts. Each family exports its own starter; this file only
  * lists them.
  */
+import { budgetGuardsStep } from './budget-guards';
+import { connectorsUpStep } from './connector-schedules';
 import { ensureSearchAttributes, searchAttributeStatus } from './search-attributes';
 import type { UpStep } from './up';
 
@@ -37,5 +39,5 @@ export const searchAttributesStep: UpStep = {
 
 /** Every step of `sv0 up`. */
 export function upSteps(): UpStep[] {
-  return [searchAttributesStep];
+  return [searchAttributesStep, connectorsUpStep, budgetGuardsStep];
 }

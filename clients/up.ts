@@ -8,9 +8,9 @@ import { say } from './output';
 import type { GlobalOptions } from './cli';
 
 /**
- * What a step may do. `safe` is on unless the operator passed `--enable-destructive`, or the stack
- * runs on moto: steps then start whatever can change or destroy AWS resources (the demo sweep,
- * budget freezes) paused or as dry runs.
+ * What a step may do. `safe` is on unless the operator passed `--enable-destructive` (or
+ * `npm run dev` runs on moto, where nothing real can be destroyed): steps then start whatever can
+ * destroy AWS resources (the demo sweep, budget freezes) paused or as dry runs.
  */
 export interface UpContext {
   client: Client;

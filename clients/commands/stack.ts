@@ -67,27 +67,33 @@ export function registerStackCommands(program: Command): void {
     .option('--json', 'print what each step did as one JSON document')
     .addOption(
       new Option(
-        '--safe',
-        'start what can destroy AWS resources held back: the demo sweep schedule paused, the budget guards in dry-run mode (run `sv0 up` again without it to enable them)',
+        '--enable-destructive',
+        'arm what can destroy AWS resources: the demo sweep schedule runs (else paused) and budget guards freeze (else dry runs). Pass it on every run: without it, `up` holds them back again',
       ),
     )
     .action(async (_opts: unknown, cmd: Command) => {
-      const opts = cmd.optsWithGlobals<GlobalOptions & { safe?: boolean }>();
+      const opts = cmd.optsWithGlobals<GlobalOptions & { enableDestructive?: boolean }>();
+      const safe = !opts.enableDestructive;
       const configDir = resolveConfigDir(opts.configDir);
       const { namespace } = resolveTemporalOptions(opts);
       const client = await connectClient(opts);
       try {
-        say(`sv0 up: namespace ${namespace}, config ${configDir}${opts.safe ? ', safe mode' : ''}`);
+        say(`sv0 up: namespace ${namespace}, config ${configDir}`);
         const reports = await runUp(
-          { client, configDir, namespace, globals: opts, safe: Boolean(opts.safe), log: say },
+          { client, configDir, namespace, globals: opts, safe, log: say },
           upSteps(),
         );
         if (opts.json)
           printJson({
             ok: reports.every((r) => r.ok),
-            safe: Boolean(opts.safe),
+            safe,
             steps: reportsForJson(reports),
           });
+        if (safe) {
+          say(
+            'safe mode: the demo sweep is paused and budget freezes are dry runs; arm them with `sv0 up --enable-destructive`',
+          );
+        }
         const code = upExitCode(reports);
         if (code !== ExitCode.Ok)
           throw new CliError(`${reports.filter((r) => !r.ok).length} step(s) failed`, code);
