@@ -1,4 +1,216 @@
+import { createInterface } from 'node:readline/promises';
+import { ScheduleNotFoundError, ScheduleOverlapPolicy, WorkflowFailedError, type Client } from '@temporalio/client';
 import type { Command } from 'commander';
+import { findConnector, loadConnectorsConfig, type ConnectorsConfig } from '../../lib/config/connectors';
+import { resolveConfigDir } from '../../lib/config/load';
+import { loadNotificationsConfig } from '../../lib/config/notifications';
+import { ScheduleIds, WorkflowIds } from '../../lib/names';
+import { resetFailuresSignal } from '../../workflows/connector-health';
+import type { GlobalOptions } from '../cli';
+import { applyConnectorSchedules, planConnectorSchedules, type ScheduleChange } from '../connector-schedules';
+import { connectorStatuses, type ConnectorStatus } from '../connector-status';
+import { CliError, ExitCode, printJson, printTable, say } from '../output';
+import { connectClient } from '../temporal';
 
-/** `sv0 connectors ...` commands. */
-export function registerConnectorCommands(_program: Command): void {}
+/** `sv0 connectors ...`: apply the schedules, list and status, run now, pause and resume (seed §3). */
+
+type Opts = GlobalOptions & { json?: boolean; yes?: boolean; dryRun?: boolean; wait?: boolean; reason?: string };
+
+function loadConfig(opts: Opts): ConnectorsConfig {
+  return loadConnectorsConfig(resolveConfigDir(opts.configDir));
+}
+
+async function withClient<T>(cmd: Command, fn: (client: Client, opts: Opts) => Promise<T>): Promise<T> {
+  const opts = cmd.optsWithGlobals<Opts>();
+  // Validate the files before connecting: bad input is exit 2 whatever the server's state.
+  loadConfig(opts);
+  const client = await connectClient(opts);
+  try {
+    return await fn(client, opts);
+  } finally {
+    await client.connection.close();
+  }
+}
+
+/** The schedule of an enabled connector, or a clear usage error. */
+function scheduleOf(client: Client, config: ConnectorsConfig, name: string) {
+  const c = findConnector(config, name);
+  if (!c.enabled) throw new CliError(`connector ${name} is disabled in connectors.yaml; set enabled: true and run sv0 connectors apply`, ExitCode.BadInput);
+  return client.schedule.getHandle(ScheduleIds.connector(name));
+}
+
+function notApplied(err: unknown, name: string): never {
+  if (err instanceof ScheduleNotFoundError) {
+    throw new CliError(`no schedule ${ScheduleIds.connector(name)}: run sv0 connectors apply first`, ExitCode.BadInput);
+  }
+  throw err;
+}
+
+function printPlan(changes: ScheduleChange[]): void {
+  printTable(
+    ['SCHEDULE', 'ACTION', 'WHY'],
+    changes.map((c) => [c.scheduleId, c.action, c.reason || undefined]),
+  );
+}
+
+async function confirm(question: string): Promise<boolean> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^y(es)?$/i.test((await rl.question(`${question} [y/N] `)).trim());
+  } finally {
+    rl.close();
+  }
+}
+
+function printStatuses(rows: ConnectorStatus[]): void {
+  printTable(
+    ['CONNECTOR', 'SCHEDULE', 'INTERVAL', 'LAST RUN', 'RESULT', 'LAST SUCCESS', 'NEXT RUN', 'STALE', 'FAILED IN A ROW'],
+    rows.map((r) => [
+      r.connector,
+      r.enabled ? r.schedule : 'disabled',
+      r.interval,
+      r.lastRun?.startedAt,
+      r.lastRun?.status,
+      r.lastSuccessAt,
+      r.nextRunAt,
+      r.stale === 'unknown' ? undefined : r.stale ? 'yes' : 'no',
+      r.failedInARow,
+    ]),
+  );
+  for (const r of rows) if (r.schedule === 'paused' && r.note) say(`${r.connector}: paused: ${r.note}`);
+}
+
+/** Find the run a trigger started: a workflow id the schedule had not shown before. */
+async function startedRun(client: Client, name: string, seen: Set<string>): Promise<{ workflowId: string; runId: string }> {
+  const handle = client.schedule.getHandle(ScheduleIds.connector(name));
+  for (let i = 0; i < 60; i++) {
+    const d = await handle.describe();
+    const found = [...d.info.runningActions.map((a) => a.workflow), ...d.info.recentActions.map((a) => a.action.workflow)].find(
+      (w) => !seen.has(w.workflowId),
+    );
+    if (found) return { workflowId: found.workflowId, runId: found.firstExecutionRunId };
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new CliError(`the schedule ${ScheduleIds.connector(name)} did not start a run after the trigger`, ExitCode.Failed);
+}
+
+export function registerConnectorCommands(program: Command): void {
+  const connectors = program.command('connectors').description('connector syncs: schedules, runs, health (seed §3)');
+
+  connectors
+    .command('apply')
+    .description('make the connector- schedules match connectors.yaml and start connector-health')
+    .option('--yes', 'apply without asking')
+    .option('--dry-run', 'show the plan only')
+    .option('--json', 'print one JSON document')
+    .action(async (_o, cmd: Command) =>
+      withClient(cmd, async (client, opts) => {
+        const configDir = resolveConfigDir(opts.configDir);
+        const config = loadConnectorsConfig(configDir);
+        const notifications = loadNotificationsConfig(configDir);
+        const plan = await planConnectorSchedules(client, config);
+        const pending = plan.filter((c) => c.action !== 'unchanged');
+        if (opts.dryRun) {
+          if (opts.json) printJson({ changes: plan, applied: false });
+          else printPlan(plan);
+          return;
+        }
+        if (pending.length > 0 && !opts.yes) {
+          if (!process.stdin.isTTY) throw new CliError('apply changes schedules: pass --yes (stdin is not a terminal)', ExitCode.BadInput);
+          if (!opts.json) printPlan(plan);
+          if (!(await confirm(`apply ${pending.length} change(s)?`))) throw new CliError('nothing applied', ExitCode.Failed);
+        }
+        const result = await applyConnectorSchedules(client, config, notifications);
+        if (opts.json) printJson({ ...result, applied: true });
+        else {
+          printPlan(result.changes);
+          say(`connector-health: ${result.health}`);
+        }
+      }),
+    );
+
+  for (const name of ['list', 'status']) {
+    connectors
+      .command(name === 'list' ? 'list' : 'status [name]')
+      .description(name === 'list' ? 'every connector: schedule, last run, last success, next run, staleness' : 'the same, for one connector or all')
+      .option('--json', 'print one JSON document')
+      .action(async (...args: unknown[]) => {
+        const cmd = args.at(-1) as Command;
+        const only = name === 'status' ? (args[0] as string | undefined) : undefined;
+        await withClient(cmd, async (client, opts) => {
+          const config = loadConfig(opts);
+          if (only) findConnector(config, only);
+          const rows = await connectorStatuses(client, config, { only });
+          if (opts.json) printJson(only ? rows[0] : rows);
+          else printStatuses(rows);
+        });
+      });
+  }
+
+  connectors
+    .command('run <name>')
+    .description('trigger a run now (overlap SKIP: no second run while one is running)')
+    .option('--wait', 'wait for the run and exit 1 when it fails')
+    .option('--json', 'print one JSON document')
+    .action(async (name: string, _o, cmd: Command) =>
+      withClient(cmd, async (client, opts) => {
+        const handle = scheduleOf(client, loadConfig(opts), name);
+        const before = await handle.describe().catch((err: unknown) => notApplied(err, name));
+        let run: { workflowId: string; runId: string };
+        const running = before.info.runningActions[0];
+        if (running) {
+          say(`${name}: a run is already in progress (${running.workflow.workflowId}); overlap SKIP starts no second one`);
+          run = { workflowId: running.workflow.workflowId, runId: running.workflow.firstExecutionRunId };
+        } else {
+          const seen = new Set(before.info.recentActions.map((a) => a.action.workflow.workflowId));
+          // The SDK's trigger defaults to ALLOW_ALL; the schedule's own policy is SKIP: say so explicitly.
+          await handle.trigger(ScheduleOverlapPolicy.SKIP);
+          run = await startedRun(client, name, seen);
+          say(`${name}: started ${run.workflowId}`);
+        }
+        if (!opts.wait) {
+          if (opts.json) printJson({ connector: name, ...run, waited: false });
+          return;
+        }
+        try {
+          const result = await client.workflow.getHandle(run.workflowId, run.runId).result();
+          if (opts.json) printJson({ connector: name, ...run, waited: true, ok: true, result });
+          else say(`${name}: succeeded (exit ${String((result as { exitCode?: number }).exitCode)})`);
+        } catch (err) {
+          const cause = err instanceof WorkflowFailedError ? ((err.cause?.cause as Error | undefined)?.message ?? err.cause?.message) : (err as Error).message;
+          if (opts.json) printJson({ connector: name, ...run, waited: true, ok: false, error: cause });
+          throw new CliError(`${name}: the run failed: ${cause}`, ExitCode.Failed);
+        }
+      }),
+    );
+
+  connectors
+    .command('pause <name>')
+    .description("pause a connector's schedule")
+    .option('--reason <text>', 'why (shown in list and the Web UI)')
+    .action(async (name: string, _o, cmd: Command) =>
+      withClient(cmd, async (client, opts) => {
+        await scheduleOf(client, loadConfig(opts), name)
+          .pause(opts.reason ?? 'paused with sv0 connectors pause')
+          .catch((err: unknown) => notApplied(err, name));
+        say(`${name}: paused`);
+      }),
+    );
+
+  connectors
+    .command('resume <name>')
+    .description("resume a connector's schedule and clear its failure count")
+    .option('--reason <text>', 'why')
+    .action(async (name: string, _o, cmd: Command) =>
+      withClient(cmd, async (client, opts) => {
+        await scheduleOf(client, loadConfig(opts), name)
+          .unpause(opts.reason ?? 'resumed with sv0 connectors resume')
+          .catch((err: unknown) => notApplied(err, name));
+        await client.workflow
+          .getHandle(WorkflowIds.connectorHealth)
+          .signal(resetFailuresSignal, { connector: name })
+          .catch(() => say('connector-health is not running: start it with sv0 up or sv0 connectors apply'));
+        say(`${name}: resumed`);
+      }),
+    );
+}

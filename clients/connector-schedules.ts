@@ -1,0 +1,171 @@
+import { ScheduleNotFoundError, ScheduleOverlapPolicy, type Client, type ScheduleOptions } from '@temporalio/client';
+import { loadConnectorsConfig, type ConnectorsConfig, type ConnectorSpec } from '../lib/config/connectors';
+import { loadNotificationsConfig, type NotificationsConfig } from '../lib/config/notifications';
+import { parseDuration } from '../lib/duration';
+import { ScheduleIds, TaskQueues, WorkflowIds } from '../lib/names';
+import { healthConfigSignal, connectorHealthWorkflow, type ConnectorHealthConfig } from '../workflows/connector-health';
+import { ConnectorKey, connectorSyncWorkflow, type ConnectorSyncInput } from '../workflows/connector-sync';
+import type { UpStep } from './up';
+
+/** One line of the plan `sv0 connectors apply` shows before it changes anything. */
+export interface ScheduleChange {
+  connector: string;
+  scheduleId: string;
+  action: 'create' | 'update' | 'delete' | 'unchanged';
+  reason: string;
+}
+
+export interface ApplyOptions {
+  /** Only compute the plan. */
+  dryRun?: boolean;
+  /** @default `connector-health` (tests use their own) */
+  healthWorkflowId?: string;
+  /** @default sv0-connectors */
+  taskQueue?: string;
+}
+
+export interface ApplyResult {
+  changes: ScheduleChange[];
+  /** Whether the health workflow was started, or already ran and got the new config. */
+  health: 'started' | 'updated' | 'skipped';
+}
+
+/** The schedule of one connector: interval with jitter, overlap SKIP and an explicit catch-up window. */
+export function connectorScheduleOptions(c: ConnectorSpec, opts: ApplyOptions = {}): ScheduleOptions {
+  const input: ConnectorSyncInput = { connector: c, ...(opts.healthWorkflowId ? { healthWorkflowId: opts.healthWorkflowId } : {}) };
+  return {
+    scheduleId: ScheduleIds.connector(c.name),
+    spec: { intervals: [{ every: parseDuration(c.interval) }], jitter: parseDuration(c.jitter) },
+    action: {
+      type: 'startWorkflow',
+      workflowType: connectorSyncWorkflow,
+      // The server appends the scheduled time, so each run has its own id.
+      workflowId: ScheduleIds.connector(c.name),
+      taskQueue: opts.taskQueue ?? TaskQueues.connectors,
+      args: [input],
+      typedSearchAttributes: [{ key: ConnectorKey, value: c.name }],
+    },
+    policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: parseDuration(c.catchupWindow) },
+    state: { note: 'created by sv0 connectors apply' },
+  };
+}
+
+/** The config the health workflow needs, built from the validated files. */
+export function healthConfigFrom(config: ConnectorsConfig, notifications: NotificationsConfig): ConnectorHealthConfig {
+  return {
+    connectors: config.connectors
+      .filter((c) => c.enabled)
+      .map((c) => ({ name: c.name, interval: c.interval, pauseAfterFailedRuns: c.pauseAfterFailedRuns })),
+    platform: config.platform,
+    checkEvery: config.healthCheckEvery,
+    sinks: notifications.sinks,
+  };
+}
+
+/** What decides whether a live schedule matches the file: its input, interval, jitter and catch-up window. */
+function fingerprint(args: unknown, every: unknown, jitter: unknown, catchup: unknown, taskQueue: unknown): string {
+  return JSON.stringify({ args, every: Number(every), jitter: Number(jitter ?? 0), catchup: Number(catchup), taskQueue });
+}
+
+/** Ids of every `connector-` schedule in the namespace (no other schedule is ever touched). */
+async function connectorScheduleIds(client: Client): Promise<string[]> {
+  const ids: string[] = [];
+  for await (const s of client.schedule.list()) {
+    if (s.scheduleId.startsWith(ScheduleIds.connectorPrefix)) ids.push(s.scheduleId);
+  }
+  return ids;
+}
+
+/** Compare the file with the live `connector-` schedules. */
+export async function planConnectorSchedules(client: Client, config: ConnectorsConfig, opts: ApplyOptions = {}): Promise<ScheduleChange[]> {
+  const live = new Set(await connectorScheduleIds(client));
+  const changes: ScheduleChange[] = [];
+  for (const c of config.connectors) {
+    const scheduleId = ScheduleIds.connector(c.name);
+    if (!c.enabled) {
+      if (live.has(scheduleId)) changes.push({ connector: c.name, scheduleId, action: 'delete', reason: 'disabled in connectors.yaml' });
+      continue;
+    }
+    if (!live.has(scheduleId)) {
+      changes.push({ connector: c.name, scheduleId, action: 'create', reason: `every ${c.interval}` });
+      continue;
+    }
+    const want = connectorScheduleOptions(c, opts);
+    const d = await client.schedule.getHandle(scheduleId).describe();
+    const liveAction = d.action.type === 'startWorkflow' ? d.action : undefined;
+    const same =
+      liveAction !== undefined &&
+      fingerprint(liveAction.args, d.spec.intervals?.[0]?.every, d.spec.jitter, d.policies.catchupWindow, liveAction.taskQueue) ===
+        fingerprint(want.action.args, parseDuration(c.interval), parseDuration(c.jitter), parseDuration(c.catchupWindow), want.action.taskQueue);
+    changes.push({ connector: c.name, scheduleId, action: same ? 'unchanged' : 'update', reason: same ? '' : 'differs from connectors.yaml' });
+  }
+  const declared = new Set(config.connectors.map((c) => ScheduleIds.connector(c.name)));
+  for (const id of live) {
+    if (!declared.has(id)) {
+      changes.push({ connector: id.slice(ScheduleIds.connectorPrefix.length), scheduleId: id, action: 'delete', reason: 'not in connectors.yaml' });
+    }
+  }
+  return changes;
+}
+
+/**
+ * Make the `connector-` schedules match the file (create, update, delete; a paused schedule stays
+ * paused) and start `connector-health`, or hand it the new config when it runs. Idempotent: `sv0 up`
+ * calls it on every start.
+ */
+export async function applyConnectorSchedules(
+  client: Client,
+  config: ConnectorsConfig,
+  notifications: NotificationsConfig,
+  opts: ApplyOptions = {},
+): Promise<ApplyResult> {
+  const changes = await planConnectorSchedules(client, config, opts);
+  if (opts.dryRun) return { changes, health: 'skipped' };
+  for (const change of changes) {
+    const spec = config.connectors.find((c) => c.name === change.connector);
+    const handle = client.schedule.getHandle(change.scheduleId);
+    if (change.action === 'create' && spec) {
+      await client.schedule.create(connectorScheduleOptions(spec, opts));
+    } else if (change.action === 'update' && spec) {
+      const want = connectorScheduleOptions(spec, opts);
+      await handle.update((prev) => ({ ...prev, spec: want.spec, action: want.action, policies: want.policies }));
+    } else if (change.action === 'delete') {
+      await handle.delete().catch((err: unknown) => {
+        if (!(err instanceof ScheduleNotFoundError)) throw err;
+      });
+    }
+  }
+  const healthConfig = healthConfigFrom(config, notifications);
+  const workflowId = opts.healthWorkflowId ?? WorkflowIds.connectorHealth;
+  const before = await client.workflow
+    .getHandle(workflowId)
+    .describe()
+    .then((d) => d.status.name === 'RUNNING')
+    .catch(() => false);
+  await client.workflow.signalWithStart(connectorHealthWorkflow, {
+    workflowId,
+    taskQueue: opts.taskQueue ?? TaskQueues.connectors,
+    args: [{ config: healthConfig }],
+    signal: healthConfigSignal,
+    signalArgs: [healthConfig],
+  });
+  return { changes, health: before ? 'updated' : 'started' };
+}
+
+/** The `sv0 up` step: validate connectors.yaml and notifications.yaml, then apply the schedules and start the health check. */
+export const connectorsUpStep: UpStep = {
+  name: 'connector schedules',
+  validate(ctx) {
+    loadConnectorsConfig(ctx.configDir);
+    loadNotificationsConfig(ctx.configDir);
+  },
+  async run(ctx) {
+    const result = await applyConnectorSchedules(ctx.client, loadConnectorsConfig(ctx.configDir), loadNotificationsConfig(ctx.configDir));
+    const changed = result.changes.filter((c) => c.action !== 'unchanged');
+    return {
+      status: changed.length > 0 ? 'updated' : 'unchanged',
+      detail: `${changed.map((c) => `${c.action} ${c.scheduleId}`).join(', ') || 'schedules match connectors.yaml'}; connector-health ${result.health}`,
+      items: [...result.changes.filter((c) => c.action !== 'delete').map((c) => c.scheduleId), WorkflowIds.connectorHealth],
+    };
+  },
+};
