@@ -1,0 +1,141 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseDocument } from 'yaml';
+import { describe, expect, it } from 'vitest';
+import { loadBudgetsConfig } from '../../lib/config/budgets';
+import { ConfigError } from '../../lib/config/load';
+import { loadOrgConfig, deployRoleFor, SCP_MAX_CHARS } from '../../lib/config/org';
+import { buildDesiredOrg, placeholderEmailErrors } from '../../lib/org/desired';
+
+const CONFIG = path.resolve(__dirname, '../../config');
+
+/** A config folder holding the shipped files, with org.yaml changed by `edit` (on the parsed YAML). */
+function configWith(edit: (org: Record<string, any>) => void): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'sv0-org-'));
+  const org = parseDocument(readFileSync(path.join(CONFIG, 'org.yaml'), 'utf8')).toJS() as Record<string, any>;
+  edit(org);
+  writeFileSync(path.join(dir, 'org.yaml'), JSON.stringify(org));
+  writeFileSync(path.join(dir, 'budgets.yaml'), readFileSync(path.join(CONFIG, 'budgets.yaml')));
+  return dir;
+}
+
+function problems(dir: string): string {
+  try {
+    loadOrgConfig(dir);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as Error).message;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('config/org.yaml', () => {
+  it("holds the seed's organization", () => {
+    const org = loadOrgConfig(CONFIG);
+    expect(org.organizationalUnits.map((o) => o.name)).toEqual(['Platform', 'Sandbox', 'Security']);
+    expect(org.accounts.map((a) => [a.name, a.ou, a.sandbox])).toEqual([
+      ['sv0-platform', 'Platform', false],
+      ['sv0-demo', 'Sandbox', true],
+      ['sv0-security-tooling', 'Security', false],
+    ]);
+    expect(org.serviceControlPolicies.map((p) => [p.name, p.targets])).toEqual([
+      ['RegionLock', ['root']],
+      ['DenyExpensiveServices', ['Sandbox']],
+      ['DenyLargeEC2', ['Sandbox']],
+      ['RestrictBedrockModels', ['Sandbox']],
+      ['FreezeAccount', []],
+    ]);
+    for (const a of org.accounts) {
+      expect(Object.keys(a.tags).sort()).toEqual(['sv0:environment', 'sv0:ephemeral', 'sv0:owner', 'sv0:project', 'sv0:ttl']);
+    }
+    expect(deployRoleFor(org, 'sv0-demo')?.roleName).toBe('sv0-orchestrator-deploy');
+    expect(deployRoleFor(org, 'sv0-platform')).toBeUndefined();
+  });
+
+  it('expands the deploy role into each sandbox account and keeps FreezeAccount unattached', () => {
+    const org = loadOrgConfig(CONFIG);
+    const desired = buildDesiredOrg(org, loadBudgetsConfig(CONFIG, org));
+    expect(desired.roles.map((r) => `${r.name}@${r.account}<-${r.trustedAccount}`)).toEqual([
+      'SecurityV0-ReadOnly@sv0-security-tooling<-sv0-platform',
+      'sv0-orchestrator-deploy@sv0-demo<-management',
+    ]);
+    const freeze = desired.policies.find((p) => p.name === 'FreezeAccount')!;
+    expect(freeze.targets).toEqual([]);
+    expect(JSON.parse(freeze.content).Statement[0].Condition).toEqual({
+      ArnNotLike: { 'aws:PrincipalArn': ['arn:aws:iam::*:role/sv0-orchestrator-*'] },
+    });
+    expect(desired.budgets.map((b) => [b.name, b.amount, b.notify])).toEqual([
+      ['total', 500, [50, 80, 100]],
+      ['sv0-demo', 200, [80]],
+      ['sv0-platform', 300, [80, 100]],
+      ['sv0-security-tooling', 50, [80, 100]],
+    ]);
+  });
+
+  it('refuses an SCP document over 5,120 characters, naming file and field', () => {
+    const dir = configWith((org) => {
+      org.serviceControlPolicies[1].document = JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [{ Effect: 'Deny', Action: Array.from({ length: 400 }, (_, i) => `service${i}:Action`), Resource: '*' }],
+      });
+    });
+    const text = problems(dir);
+    expect(text).toContain('org.yaml: serviceControlPolicies[1].document: the document is');
+    expect(text).toContain(`AWS allows ${SCP_MAX_CHARS}`);
+  });
+
+  it('refuses an SCP document that is not valid JSON', () => {
+    const dir = configWith((org) => {
+      org.serviceControlPolicies[0].document = '{"Version": "2012-10-17", "Statement": [';
+    });
+    expect(problems(dir)).toMatch(/serviceControlPolicies\[0\]\.document: not valid JSON/);
+  });
+
+  it('refuses an empty region list in the region lock', () => {
+    const dir = configWith((org) => {
+      const doc = JSON.parse(org.serviceControlPolicies[0].document);
+      doc.Statement[0].Condition.StringNotEquals['aws:RequestedRegion'] = [];
+      org.serviceControlPolicies[0].document = JSON.stringify(doc);
+    });
+    expect(problems(dir)).toContain('aws:RequestedRegion: the region list is empty');
+  });
+
+  it('refuses duplicate account names and emails', () => {
+    const dir = configWith((org) => {
+      org.accounts[2].name = 'sv0-demo';
+      org.accounts[1].email = org.accounts[0].email;
+    });
+    const text = problems(dir);
+    expect(text).toContain('accounts[2].name: account "sv0-demo" is declared twice');
+    expect(text).toContain('accounts[1].email: email aws-sv0-platform@example.com is used by another account');
+  });
+
+  it('refuses an account in an OU that is not declared', () => {
+    const dir = configWith((org) => {
+      org.accounts[1].ou = 'Sandbx';
+    });
+    expect(problems(dir)).toContain('accounts[1].ou: OU "Sandbx" is not declared');
+  });
+
+  it('refuses FreezeAccount with targets and a target that names nothing', () => {
+    const dir = configWith((org) => {
+      org.serviceControlPolicies[4].targets = ['Sandbox'];
+      org.serviceControlPolicies[0].targets = ['Nowhere'];
+    });
+    const text = problems(dir);
+    expect(text).toContain('serviceControlPolicies[4].targets: FreezeAccount is attached only by the budget guard');
+    expect(text).toContain('serviceControlPolicies[0].targets[0]: "Nowhere" is neither');
+  });
+
+  it('refuses placeholder emails only against real AWS', () => {
+    const org = loadOrgConfig(CONFIG);
+    const budgets = loadBudgetsConfig(CONFIG, org);
+    const errors = placeholderEmailErrors(org, budgets, { org: 'config/org.yaml', budgets: 'config/budgets.yaml' });
+    expect(errors.map((e) => e.file)).toEqual(['config/org.yaml', 'config/budgets.yaml']);
+    expect(errors[0]!.message).toContain('config/org.yaml: accounts[0].email: aws-sv0-platform@example.com is a placeholder');
+    const real = { ...org, accounts: org.accounts.map((a) => ({ ...a, email: a.email.replace('example.com', 'securityv0.com') })), identityCenter: undefined };
+    const realBudgets = { budgets: budgets.budgets.map((b) => ({ ...b, subscribers: ['billing@securityv0.com'] })) };
+    expect(placeholderEmailErrors(real, realBudgets, { org: 'o', budgets: 'b' })).toEqual([]);
+  });
+});
