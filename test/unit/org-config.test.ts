@@ -10,10 +10,14 @@ import { buildDesiredOrg, placeholderEmailErrors } from '../../lib/org/desired';
 
 const CONFIG = path.resolve(__dirname, '../../config');
 
+// Tests reach into the parsed YAML freely; the schema under test is what checks its shape.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Yaml = Record<string, any>;
+
 /** A config folder holding the shipped files, with org.yaml changed by `edit` (on the parsed YAML). */
-function configWith(edit: (org: Record<string, any>) => void): string {
+function configWith(edit: (org: Yaml) => void): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'sv0-org-'));
-  const org = parseDocument(readFileSync(path.join(CONFIG, 'org.yaml'), 'utf8')).toJS() as Record<string, any>;
+  const org = parseDocument(readFileSync(path.join(CONFIG, 'org.yaml'), 'utf8')).toJS() as Yaml;
   edit(org);
   writeFileSync(path.join(dir, 'org.yaml'), JSON.stringify(org));
   writeFileSync(path.join(dir, 'budgets.yaml'), readFileSync(path.join(CONFIG, 'budgets.yaml')));
