@@ -6,17 +6,7 @@ import { builtinModules } from 'node:module';
 const nodeBuiltins = builtinModules.flatMap((m) => [m, `node:${m}`]);
 
 export default tseslint.config(
-  {
-    ignores: [
-      'node_modules/',
-      'dist/',
-      '.venv/',
-      '.sv0/',
-      'bin/',
-      'eslint.config.mjs',
-      'lib/failure-converter.cjs',
-    ],
-  },
+  { ignores: ['node_modules/', 'dist/', '.venv/', '.sv0/', 'bin/', 'eslint.config.mjs'] },
   eslint.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -36,10 +26,7 @@ export default tseslint.config(
       '@typescript-eslint/no-restricted-imports': [
         'error',
         {
-          paths: nodeBuiltins.map((name) => ({
-            name,
-            message: 'Node built-ins are not allowed in workflow code.',
-          })),
+          paths: nodeBuiltins.map((name) => ({ name, message: 'Node built-ins are not allowed in workflow code.' })),
           patterns: [
             {
               group: ['**/activities', '**/activities/**'],

@@ -12,7 +12,7 @@
  * histories that use them are retained.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { DataConverter, Payload, PayloadCodec } from '@temporalio/common';
 import { ConfigError } from './config/load';
@@ -250,17 +250,12 @@ export class AesGcmCodec implements PayloadCodec {
 }
 
 /**
- * Path of the failure converter module (plain CommonJS, see lib/failure-converter.cjs). In a
- * compiled build (dist/lib) the file is not copied, so fall back to the source tree.
+ * Path of the failure converter module, without extension so that Node's `require` finds the
+ * compiled `.js` in a build and tsx finds the `.ts` in development. (Under vitest, which does not
+ * hook Node's `require`, test/harness/codec.ts registers tsx's loader.)
  */
 export function failureConverterPath(): string {
-  const candidates = [
-    path.join(__dirname, 'failure-converter.cjs'),
-    path.resolve(__dirname, '..', '..', 'lib', 'failure-converter.cjs'),
-  ];
-  const found = candidates.find((p) => existsSync(p));
-  if (!found) throw new Error(`lib/failure-converter.cjs not found (looked in ${candidates.join(', ')})`);
-  return found;
+  return path.join(__dirname, 'failure-converter');
 }
 
 /**

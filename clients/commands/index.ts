@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { registerBudgetCommands } from './budget';
+import { registerCodecCommands } from './codec';
 import { registerConnectorCommands } from './connectors';
 import { registerDemoCommands } from './demo';
 import { registerOrgCommands } from './org';
@@ -12,4 +13,5 @@ export function registerCommands(program: Command): void {
   registerDemoCommands(program);
   registerBudgetCommands(program);
   registerStackCommands(program);
+  registerCodecCommands(program);
 }

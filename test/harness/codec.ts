@@ -1,3 +1,6 @@
+// The SDK loads the failure converter (lib/failure-converter.ts) with Node's own `require`, which
+// vitest does not hook; tsx's require hook (as bin/sv0.js uses it) lets it load the TypeScript source.
+import 'tsx/cjs';
 import { Client } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';

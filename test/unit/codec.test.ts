@@ -16,6 +16,7 @@ import {
   payloadToJson,
 } from '../../lib/codec';
 import { ConfigError } from '../../lib/config/load';
+import '../harness/codec';
 
 const keyA = parseCodecKeys(generateCodecKeyLine('key-a'), 'test')[0]!;
 const keyB = parseCodecKeys(generateCodecKeyLine('key-b'), 'test')[0]!;
