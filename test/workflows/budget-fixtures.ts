@@ -1,0 +1,156 @@
+import { BudgetsClient, CreateBudgetCommand, DeleteBudgetCommand } from '@aws-sdk/client-budgets';
+import {
+  CreateAccountCommand,
+  CreateOrganizationCommand,
+  CreateOrganizationalUnitCommand,
+  CreatePolicyCommand,
+  DescribeCreateAccountStatusCommand,
+  ListRootsCommand,
+  ListTargetsForPolicyCommand,
+  MoveAccountCommand,
+  OrganizationsClient,
+} from '@aws-sdk/client-organizations';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { STSClient } from '@aws-sdk/client-sts';
+import type { Client } from '@temporalio/client';
+import { createBudgetActivities } from '../../activities/budgets';
+import { createDemoControlActivities } from '../../activities/demo-control';
+import { createNotifyActivities } from '../../activities/notify';
+import type { BudgetGuardConfig } from '../../lib/budget';
+import type { BudgetConfig } from '../../lib/config/budgets';
+import { createLogger } from '../../lib/logger';
+import { FREEZE_POLICY_NAME } from '../../lib/names';
+import { motoConfig, MOTO_DEFAULT_ACCOUNT } from '../harness/aws';
+import type { ReceivedRequest } from '../harness/webhook';
+
+/**
+ * The AWS side of the budget guard tests, in moto: an organization (moto's default account is the
+ * management account) with sv0-demo in a Sandbox OU and sv0-platform in a Platform OU, the
+ * FreezeAccount SCP as config/org.yaml declares it, and budgets whose spend is set with
+ * CalculatedSpend (moto's only way; recreate the budget to change it).
+ */
+export interface BudgetOrg {
+  managementAccountId: string;
+  demoAccountId: string;
+  platformAccountId: string;
+  freezePolicyId: string;
+}
+
+export const ORG = { accounts: [{ name: 'sv0-demo', sandbox: true }, { name: 'sv0-platform', sandbox: false }] };
+
+export const FREEZE_DOCUMENT = JSON.stringify({
+  Version: '2012-10-17',
+  Statement: [
+    {
+      Sid: 'FreezeAccount',
+      Effect: 'Deny',
+      Action: '*',
+      Resource: '*',
+      Condition: { ArnNotLike: { 'aws:PrincipalArn': ['arn:aws:iam::*:role/sv0-orchestrator-*'] } },
+    },
+  ],
+});
+
+export function organizations(): OrganizationsClient {
+  return new OrganizationsClient(motoConfig());
+}
+
+async function createAccount(orgs: OrganizationsClient, name: string, ouId: string, rootId: string): Promise<string> {
+  const created = await orgs.send(new CreateAccountCommand({ AccountName: name, Email: `aws-${name}@example.com` }));
+  const status = await orgs.send(new DescribeCreateAccountStatusCommand({ CreateAccountRequestId: created.CreateAccountStatus!.Id! }));
+  const accountId = status.CreateAccountStatus!.AccountId!;
+  await orgs.send(new MoveAccountCommand({ AccountId: accountId, SourceParentId: rootId, DestinationParentId: ouId }));
+  return accountId;
+}
+
+/** Create the organization, its two accounts and the FreezeAccount policy (moto must be fresh). */
+export async function createBudgetOrg(): Promise<BudgetOrg> {
+  const orgs = organizations();
+  await orgs.send(new CreateOrganizationCommand({ FeatureSet: 'ALL' }));
+  const rootId = (await orgs.send(new ListRootsCommand({}))).Roots![0]!.Id!;
+  const ou = async (Name: string) => (await orgs.send(new CreateOrganizationalUnitCommand({ ParentId: rootId, Name }))).OrganizationalUnit!.Id!;
+  const [sandbox, platform] = [await ou('Sandbox'), await ou('Platform')];
+  const demoAccountId = await createAccount(orgs, 'sv0-demo', sandbox, rootId);
+  const platformAccountId = await createAccount(orgs, 'sv0-platform', platform, rootId);
+  const policy = await orgs.send(
+    new CreatePolicyCommand({ Name: FREEZE_POLICY_NAME, Description: 'budget freeze', Type: 'SERVICE_CONTROL_POLICY', Content: FREEZE_DOCUMENT }),
+  );
+  return { managementAccountId: MOTO_DEFAULT_ACCOUNT, demoAccountId, platformAccountId, freezePolicyId: policy.Policy!.PolicySummary!.Id! };
+}
+
+/** Where FreezeAccount is attached now (target ids). */
+export async function freezeTargets(policyId: string): Promise<string[]> {
+  const out = await organizations().send(new ListTargetsForPolicyCommand({ PolicyId: policyId }));
+  return (out.Targets ?? []).map((t) => t.TargetId!).sort();
+}
+
+/** (Re)create a budget in the management account with the given actual (and forecast) spend. */
+export async function setSpend(budget: { name: string; amount: number }, actual: number, forecast?: number): Promise<void> {
+  const client = new BudgetsClient(motoConfig());
+  await client.send(new DeleteBudgetCommand({ AccountId: MOTO_DEFAULT_ACCOUNT, BudgetName: budget.name })).catch((err: Error) => {
+    if (err.name !== 'NotFoundException') throw err;
+  });
+  await client.send(
+    new CreateBudgetCommand({
+      AccountId: MOTO_DEFAULT_ACCOUNT,
+      Budget: {
+        BudgetName: budget.name,
+        BudgetType: 'COST',
+        TimeUnit: 'MONTHLY',
+        BudgetLimit: { Amount: String(budget.amount), Unit: 'USD' },
+        CalculatedSpend: {
+          ActualSpend: { Amount: String(actual), Unit: 'USD' },
+          ...(forecast !== undefined ? { ForecastedSpend: { Amount: String(forecast), Unit: 'USD' } } : {}),
+        },
+      },
+    }),
+  );
+}
+
+/** A budget's config as loadBudgetsConfig would give it. */
+export function budgetConfig(over: Partial<BudgetConfig> & Pick<BudgetConfig, 'name' | 'account' | 'amount'>): BudgetConfig {
+  return { currency: 'USD', notify: [], subscribers: ['billing@example.com'], checkInterval: '1h', refreezeAfterApproval: true, ...over };
+}
+
+/** Guard config with a webhook sink (the webhook URL comes from the injected resolver). */
+export function guardConfig(budget: BudgetConfig): BudgetGuardConfig {
+  return { budget, org: ORG, notifications: [{ type: 'webhook', name: 'test', urlRef: 'env:SV0_TEST_WEBHOOK' }] };
+}
+
+/**
+ * The budget guard's activities on real clients: moto for AWS, the webhook receiver for
+ * notifications, and a Temporal client (where the demos run) for demo control.
+ */
+export function budgetActivities(opts: { webhookUrl: string; demoClient: Client }) {
+  return {
+    ...createBudgetActivities({
+      budgets: new BudgetsClient(motoConfig()),
+      organizations: organizations(),
+      sts: new STSClient(motoConfig()),
+    }),
+    ...createNotifyActivities({
+      sns: new SNSClient(motoConfig()),
+      logger: createLogger('budget-test'),
+      resolveSecret: () => Promise.resolve(opts.webhookUrl),
+    }),
+    ...createDemoControlActivities({ client: opts.demoClient }),
+  };
+}
+
+/** Notifications the webhook received for one budget (and optionally one event). */
+export function notificationsFor(received: ReceivedRequest[], budget: string, event?: string) {
+  return received
+    .map((r) => r.body as { event: string; fields: Record<string, unknown> })
+    .filter((b) => b.fields?.budget === budget && (event === undefined || b.event === event));
+}
+
+/** Poll `read` until `done` holds (no timing assertion: it fails only when it never holds). */
+export async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, what: string, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (done(value)) return value;
+    if (Date.now() > deadline) throw new Error(`${what}: not reached; last value ${JSON.stringify(value).slice(0, 500)}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}

@@ -1,0 +1,208 @@
+import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { budgetGuardsStep, createBudgetAlertHandler, startBudgetGuards } from '../../clients/budget-guards';
+import { createDemoActivities } from '../../activities/demo';
+import { BudgetSearchAttributes, budgetStatusQuery, checkNowUpdate, unfreezeUpdate } from '../../lib/budget';
+import { ConfigError } from '../../lib/config/load';
+import type { DemoInput, DemoSummary } from '../../lib/demo';
+import { statusQuery } from '../../lib/demo';
+import { WorkflowIds } from '../../lib/names';
+import { budgetGuardWorkflow } from '../../workflows';
+import { motoConfig, resetMoto } from '../harness/aws';
+import { runWorker, testEnv, uniqueId } from '../harness/temporal';
+import { startWebhookReceiver } from '../harness/webhook';
+import {
+  budgetActivities,
+  budgetConfig,
+  createBudgetOrg,
+  eventually,
+  freezeTargets,
+  guardConfig,
+  notificationsFor,
+  ORG,
+  setSpend,
+  type BudgetOrg,
+} from './budget-fixtures';
+
+const QUEUE_TEMPLATE = JSON.stringify({ AWSTemplateFormatVersion: '2010-09-09', Resources: { Queue: { Type: 'AWS::SQS::Queue' } } });
+
+describe('budget guard on the dev server, AWS in moto', () => {
+  let env: TestWorkflowEnvironment;
+  let webhook: Awaited<ReturnType<typeof startWebhookReceiver>>;
+  let org: BudgetOrg;
+  let activities: object;
+  const taskQueue = uniqueId('budget');
+  const started: string[] = [];
+
+  const work = <T>(fn: () => Promise<T>) => runWorker({ env, taskQueue, activities }, fn);
+
+  beforeAll(async () => {
+    env = await testEnv();
+    webhook = await startWebhookReceiver();
+    await resetMoto();
+    org = await createBudgetOrg();
+    activities = {
+      ...budgetActivities({ webhookUrl: webhook.url, demoClient: env.client }),
+      ...createDemoActivities({ aws: motoConfig(), resolveSecret: () => Promise.resolve('') }),
+    };
+  });
+
+  afterAll(async () => {
+    for (const id of started) await env.client.workflow.getHandle(id).terminate('test done').catch(() => undefined);
+    await webhook?.close();
+  });
+
+  it('40 % notifies nothing; 55 % (from an SNS alert) notifies once; staying at 55 % notifies no more', async () => {
+    const total = budgetConfig({ name: uniqueId('total'), account: 'organization', amount: 500, notify: [50, 80, 100] });
+    await setSpend(total, 200);
+    const workflowId = WorkflowIds.budget(total.name);
+    started.push(workflowId);
+    const alerts: Server = createServer(createBudgetAlertHandler(env.client));
+    await new Promise<void>((resolve) => alerts.listen(0, '127.0.0.1', resolve));
+    try {
+      await work(async () => {
+        const handle = await env.client.workflow.start(budgetGuardWorkflow, { workflowId, taskQueue, args: [guardConfig(total)] });
+        const at40 = await handle.executeUpdate(checkNowUpdate);
+        expect(at40).toMatchObject({ percentUsed: 40, levelReached: undefined, frozen: false });
+        expect(notificationsFor(webhook.received, total.name)).toEqual([]);
+
+        await setSpend(total, 275);
+        const sns = {
+          Type: 'Notification',
+          Subject: `AWS Budgets: ${total.name} has exceeded your alert threshold`,
+          Message: `AWS Budget Notification\nBudget Name: ${total.name}\nAlert Type: ACTUAL\nAlert Threshold: > $250.00\nACTUAL Amount: $275.00`,
+        };
+        const res = await fetch(`http://127.0.0.1:${(alerts.address() as AddressInfo).port}/`, { method: 'POST', body: JSON.stringify(sns) });
+        expect(res.status).toBe(202);
+        await webhook.waitFor((r) => notificationsFor([r], total.name, 'budget.threshold').length > 0);
+
+        for (let i = 0; i < 3; i++) await handle.executeUpdate(checkNowUpdate);
+        const at55 = await handle.query(budgetStatusQuery);
+        expect(at55).toMatchObject({ percentUsed: 55, levelReached: 50, frozen: false });
+        const sent = notificationsFor(webhook.received, total.name);
+        expect(sent).toHaveLength(1);
+        expect(sent[0]).toMatchObject({ event: 'budget.threshold', fields: { threshold: 50, percentUsed: 55 } });
+      });
+    } finally {
+      alerts.close();
+    }
+  });
+
+  const demoBudget = budgetConfig({ name: uniqueId('sv0-demo'), account: 'sv0-demo', amount: 200, notify: [80], freezeAt: 100 });
+  const platformBudget = budgetConfig({ name: uniqueId('sv0-platform'), account: 'sv0-platform', amount: 300, notify: [80, 100] });
+  const demoId = uniqueId('budget').toLowerCase();
+
+  it('at 101 % the demo budget destroys the live demo first, then attaches FreezeAccount to sv0-demo only; the platform budget only notifies', async () => {
+    const demoInput: DemoInput = {
+      id: demoId,
+      scenario: { name: 'budget-test', templateBody: QUEUE_TEMPLATE, parameters: {}, maxTtlMs: 86_400_000 },
+      owner: 'budget-test',
+      ttlMs: 86_400_000,
+      target: { accountId: org.demoAccountId, accountName: 'sv0-demo', roleName: 'OrganizationAccountAccessRole' },
+      managementAccountId: org.managementAccountId,
+      org: ORG,
+      notifications: [{ type: 'log' }],
+    };
+    await setSpend(demoBudget, 202);
+    await setSpend(platformBudget, 303);
+    await work(async () => {
+      const demo = await env.client.workflow.start('demoLifecycleWorkflow', { workflowId: WorkflowIds.demo(demoId), taskQueue, args: [demoInput] });
+      started.push(demo.workflowId);
+      await eventually(() => demo.query(statusQuery), (s) => s.phase === 'running', 'demo running');
+      // The guard finds demos through visibility: wait until it lists this one.
+      await eventually(
+        async () => (await env.client.workflow.count(`WorkflowId = '${demo.workflowId}' AND ExecutionStatus = 'Running'`)).count,
+        (n) => n === 1,
+        'demo visible',
+      );
+
+      const guards = await startBudgetGuards(env.client, {
+        budgets: { budgets: [demoBudget, platformBudget] },
+        org: ORG,
+        notifications: { sinks: guardConfig(demoBudget).notifications },
+        taskQueue,
+      });
+      started.push(...guards.map((g) => g.workflowId));
+      const demoGuard = env.client.workflow.getHandle(WorkflowIds.budget(demoBudget.name));
+      const platformGuard = env.client.workflow.getHandle(WorkflowIds.budget(platformBudget.name));
+
+      const frozen = await eventually(() => demoGuard.executeUpdate(checkNowUpdate), (s) => s.frozen, 'demo budget frozen');
+      expect(frozen.freeze).toMatchObject({ accountId: org.demoAccountId, accountName: 'sv0-demo' });
+      expect(frozen.audit.map((a) => a.action)).toEqual(['demos-destroyed', 'freeze']);
+      expect(frozen.audit[1]).toMatchObject({ by: 'budget-guard', accountId: org.demoAccountId });
+
+      const platform = await platformGuard.executeUpdate(checkNowUpdate);
+      expect(platform).toMatchObject({ frozen: false, levelReached: 100, audit: [] });
+      expect(await freezeTargets(org.freezePolicyId)).toEqual([org.demoAccountId]);
+
+      // The demo was torn down by its own workflow, for the freeze.
+      const summary: DemoSummary = await demo.result();
+      expect(summary.phase).toBe('destroyed');
+      expect(summary.destroyReason).toMatch(/^budget freeze: /);
+
+      // Order in the guard's history: destroy, wait for the teardown (it closed), then attach.
+      const history = await demoGuard.fetchHistory();
+      const scheduled = (history.events ?? [])
+        .map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name)
+        .filter((n): n is string => n !== undefined && n !== 'readBudgetSpend' && n !== 'notify');
+      expect(scheduled).toEqual(['resolveAccount', 'destroyDemosInAccount', 'waitForDemosClosed', 'attachFreezePolicy']);
+
+      const sentDemo = notificationsFor(webhook.received, demoBudget.name).map((n) => n.event);
+      expect(sentDemo).toEqual(['budget.threshold', 'budget.frozen']);
+      const sentPlatform = notificationsFor(webhook.received, platformBudget.name).map((n) => n.event);
+      expect(sentPlatform).toEqual(['budget.threshold']);
+
+      // sv0 up sets the search attribute that makes guards findable in the Web UI.
+      const described = await demoGuard.describe();
+      expect(described.typedSearchAttributes.get(BudgetSearchAttributes.budget)).toBe(demoBudget.name);
+    });
+  });
+
+  it('unfreeze by update detaches FreezeAccount and the audit trail names who and why; rising spend refreezes', async () => {
+    const guard = env.client.workflow.getHandle(WorkflowIds.budget(demoBudget.name));
+    await work(async () => {
+      const bad = guard.executeUpdate(unfreezeUpdate, { args: [{ by: '', reason: 'because' }] });
+      await expect(bad).rejects.toBeInstanceOf(WorkflowUpdateFailedError);
+
+      const after = await guard.executeUpdate(unfreezeUpdate, { args: [{ by: 'ivan', reason: 'customer demo on Monday' }] });
+      expect(after.frozen).toBe(false);
+      expect(after.audit.at(-1)).toMatchObject({ action: 'unfreeze', by: 'ivan', reason: 'customer demo on Monday', accountId: org.demoAccountId });
+      expect(after.approval).toMatchObject({ by: 'ivan', spendAtApproval: 202 });
+      expect(await freezeTargets(org.freezePolicyId)).toEqual([]);
+      await expect(guard.executeUpdate(unfreezeUpdate, { args: [{ by: 'ivan', reason: 'again' }] })).rejects.toThrow(/not frozen/);
+
+      // Same spend after the approval: stays unfrozen. Spend keeps rising: frozen again.
+      expect((await guard.executeUpdate(checkNowUpdate)).frozen).toBe(false);
+      await setSpend(demoBudget, 215);
+      const refrozen = await guard.executeUpdate(checkNowUpdate);
+      expect(refrozen.frozen).toBe(true);
+      expect(refrozen.audit.at(-1)).toMatchObject({ action: 'freeze', details: { refreeze: true } });
+      expect(await freezeTargets(org.freezePolicyId)).toEqual([org.demoAccountId]);
+    });
+  });
+
+  it('a config that marks the management account freezable, or names an unknown account, is refused before any guard starts', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'sv0-budgets-'));
+    copyFileSync(path.resolve(__dirname, '../../config/org.yaml'), path.join(dir, 'org.yaml'));
+    const mgmt = uniqueId('mgmt');
+    const unknown = uniqueId('nope');
+    writeFileSync(
+      path.join(dir, 'budgets.yaml'),
+      `budgets:\n  - { name: ${mgmt}, account: management, amount: 10, freezeAt: 100 }\n  - { name: ${unknown}, account: sv0-unknown, amount: 10 }\n`,
+    );
+    const ctx = { client: env.client, configDir: dir, namespace: env.namespace ?? 'default', globals: {}, safe: false, log: () => undefined };
+    const run = budgetGuardsStep.run(ctx);
+    await expect(run).rejects.toBeInstanceOf(ConfigError);
+    await expect(run).rejects.toThrow(/budgets\[0\]\.freezeAt: the management account is never frozen/);
+    await expect(run).rejects.toThrow(/budgets\[1\]\.account: "sv0-unknown" is not an account in org\.yaml/);
+    for (const name of [mgmt, unknown]) {
+      await expect(env.client.workflow.getHandle(WorkflowIds.budget(name)).describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
+    }
+  });
+});
