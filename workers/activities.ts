@@ -9,6 +9,8 @@ import { createDockerRunner } from '../activities/containers';
 import { secretResolverFromEnv, type SecretResolver } from '../activities/secrets/resolve';
 import { createNotifyActivities } from '../activities/notify';
 import { createSmokeActivities } from '../activities/smoke';
+import { orgBootstrapDeps } from '../activities/org-bootstrap-deps';
+import { createOrgBootstrapActivities } from '../activities/org-bootstrap';
 import { snsClient, stsClient, type WorkerDeps } from './deps';
 
 /**
@@ -27,6 +29,7 @@ export function createInfraActivities(deps: WorkerDeps, extra: { resolveSecret: 
     ...createDemoActivities({ aws: deps.aws, resolveSecret: extra.resolveSecret }),
     // A lazy client from the same TEMPORAL_* settings: connects only when a demo is controlled.
     ...createDemoControlActivities({ client: () => connectClient() }),
+    ...createOrgBootstrapActivities(orgBootstrapDeps(deps.aws)),
   };
 }
 
