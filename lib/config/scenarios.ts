@@ -26,7 +26,7 @@ export const ScenarioSchema = z
     /** The longest a demo of this scenario may live, counted from its start; bounds `extend`. */
     maxTtl: duration,
   })
-  .refine((s) => parseDuration(s.defaultTtl) <= parseDuration(s.maxTtl), {
+  .refine((s) => !isDuration(s.defaultTtl) || !isDuration(s.maxTtl) || parseDuration(s.defaultTtl) <= parseDuration(s.maxTtl), {
     path: ['defaultTtl'],
     message: 'defaultTtl must not exceed maxTtl',
   });

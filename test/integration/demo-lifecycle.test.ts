@@ -1,0 +1,242 @@
+import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
+import { AttachRolePolicyCommand, CreateRoleCommand } from '@aws-sdk/client-iam';
+import { CreateBucketCommand, PutBucketTaggingCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findTagged, tagClients } from '../../activities/tagged-resources';
+import type { AwsClientConfig } from '../../activities/aws-session';
+import { ListFunctionsCommand } from '@aws-sdk/client-lambda';
+import { destroyDemo, listDemos, moveDemoExpiry, startDemo } from '../../clients/demo';
+import { DemoSearchAttributes, statusQuery, type DemoSummary } from '../../lib/demo';
+import { ErrorType, Tags } from '../../lib/names';
+import { startWebhookReceiver } from '../harness/webhook';
+import { runWorker, testEnv, uniqueId } from '../harness/temporal';
+import {
+  accountClients,
+  demoInput,
+  demoTestActivities,
+  eventually,
+  notificationEvents,
+  scheduledActivities,
+  setUpDemoOrg,
+  type DemoOrg,
+} from './demo-fixture';
+
+/**
+ * Demo lifecycles against the real dev server and moto (multi-account: the workflow assumes the
+ * deploy role into the sandbox account; inspection goes straight to that account). TTLs are
+ * seconds; assertions are on the order of events, never on exact times.
+ */
+describe('demo lifecycle', () => {
+  let env: TestWorkflowEnvironment;
+  let org: DemoOrg;
+  let webhook: Awaited<ReturnType<typeof startWebhookReceiver>>;
+
+  beforeAll(async () => {
+    env = await testEnv();
+    org = await setUpDemoOrg();
+    webhook = await startWebhookReceiver();
+  });
+  afterAll(async () => {
+    await webhook?.close();
+  });
+
+  const demoTags = (id: string) => [
+    { Key: Tags.ephemeral, Value: 'true' },
+    { Key: Tags.demo, Value: id },
+  ];
+  const stillTagged = (id: string) => findTagged(accountClients(org.demoAccountId), Tags.demo, (t) => t[Tags.demo] === id);
+  const phaseOf = async (id: string) => (await env.client.workflow.getHandle(`demo-${id}`).query(statusQuery)).phase;
+
+  it('deploys into the sandbox account, is listed, warns, expires on its TTL and leaves nothing tagged', async () => {
+    const id = uniqueId('ttl');
+    const taskQueue = uniqueId('demo');
+    const activities = demoTestActivities(env, webhook);
+    const summary = await runWorker({ env, taskQueue, activities }, async () => {
+      const handle = await startDemo(env.client, demoInput(org, { id, ttlMs: 8000 }), { taskQueue });
+      await eventually(async () => (await phaseOf(id)) === 'running', 'demo running');
+      const status = await handle.query(statusQuery);
+      expect(status.outputs.ReadOnlyRoleArn).toMatch(new RegExp(`^arn:aws:iam::${org.demoAccountId}:role/`));
+      expect(status.resources.map((r) => r.type)).toContain('AWS::Lambda::Function');
+      // The stack lives in the sandbox account, tagged for teardown and the sweep.
+      const stack = (await accountClients(org.demoAccountId).cloudformation.send(new DescribeStacksCommand({ StackName: status.stackName }))).Stacks?.[0];
+      expect(Object.fromEntries((stack?.Tags ?? []).map((t) => [t.Key, t.Value]))).toMatchObject({
+        [Tags.ephemeral]: 'true',
+        [Tags.ttl]: '8s',
+        [Tags.demo]: id,
+        [Tags.owner]: 'test-owner',
+      });
+      const listed = await eventually(async () => (await listDemos(env.client)).find((d) => d.id === id), 'demo listed');
+      expect(listed).toMatchObject({ scenario: 'cross-account-trust', owner: 'test-owner', accountId: org.demoAccountId });
+      return (await handle.result()) as DemoSummary;
+    });
+
+    expect(summary.phase).toBe('destroyed');
+    expect(summary.leftovers).toEqual([]);
+    expect(await stillTagged(id)).toEqual([]);
+    const history = await env.client.workflow.getHandle(`demo-${id}`).fetchHistory();
+    expect(scheduledActivities(history.events)).toEqual([
+      'checkDemoTarget',
+      'createDemoStack',
+      'waitForDemoStackCreated',
+      'describeDemoStack',
+      'notify',
+      'notify',
+      'deleteDemoStack',
+      'sweepDemoResources',
+      'listDemoResources',
+      'notify',
+    ]);
+    // Expiry came from a timer firing, not from a request.
+    expect(history.events?.some((e) => e.timerFiredEventAttributes)).toBe(true);
+    expect(notificationEvents(webhook, id)).toEqual(['demo.ready', 'demo.expiring', 'demo.destroyed']);
+    // The external id is resolved inside the activity and never enters history.
+    expect(JSON.stringify(history)).not.toContain('sv0-test-external-id');
+  });
+
+  it('extend and shorten move the expiry and its search attribute; extend past the maximum is rejected and changes nothing; destroyNow tears down at once', async () => {
+    const id = uniqueId('move');
+    const taskQueue = uniqueId('demo');
+    const activities = demoTestActivities(env, webhook);
+    await runWorker({ env, taskQueue, activities }, async () => {
+      const handle = await startDemo(env.client, demoInput(org, { id, ttlMs: 120_000, maxTtlMs: 180_000 }), { taskQueue });
+      await eventually(async () => (await phaseOf(id)) === 'running', 'demo running');
+      const before = await handle.query(statusQuery);
+
+      const extended = await moveDemoExpiry(env.client, id, 'extend', '30s');
+      expect(Date.parse(extended) - Date.parse(before.expiresAt)).toBe(30_000);
+      await eventually(
+        async () => (await handle.describe()).typedSearchAttributes.get(DemoSearchAttributes.expiresAt)?.toISOString() === extended,
+        'Sv0ExpiresAt follows extend',
+      );
+
+      const tooFar = moveDemoExpiry(env.client, id, 'extend', '1h');
+      await expect(tooFar).rejects.toBeInstanceOf(WorkflowUpdateFailedError);
+      await expect(tooFar).rejects.toSatisfy((e: WorkflowUpdateFailedError) => /past its maximum/.test(String(e.cause?.message)));
+      expect((await handle.query(statusQuery)).expiresAt).toBe(extended);
+
+      const shortened = await moveDemoExpiry(env.client, id, 'shorten', '10s');
+      expect(Date.parse(extended) - Date.parse(shortened)).toBe(10_000);
+      await expect(moveDemoExpiry(env.client, id, 'shorten', '1d')).rejects.toBeInstanceOf(WorkflowUpdateFailedError);
+      await expect(moveDemoExpiry(env.client, id, 'extend', '2 hours')).rejects.toThrow(/not a duration/);
+
+      expect(await destroyDemo(env.client, id, 'demo done early')).toBe('running');
+      const summary = (await handle.result()) as DemoSummary;
+      expect(summary).toMatchObject({ phase: 'destroyed', destroyReason: 'demo done early', leftovers: [] });
+      // Torn down at once: no expiry warning, no timer fired before teardown.
+      expect(notificationEvents(webhook, id)).toEqual(['demo.ready', 'demo.destroyed']);
+      const events = (await handle.fetchHistory()).events ?? [];
+      expect(events.some((e) => e.timerFiredEventAttributes)).toBe(false);
+      const rejected = events.filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes).length;
+      expect(rejected).toBe(3); // extend, shorten, destroyNow; the rejected ones left no event
+    });
+    expect(await stillTagged(id)).toEqual([]);
+  });
+
+  it('sweeps a tagged bucket and IAM role made outside the stack', async () => {
+    const id = uniqueId('left');
+    const taskQueue = uniqueId('demo');
+    const c = accountClients(org.demoAccountId);
+    const bucket = `${id}-leftover`;
+    const role = `${id}-leftover-role`;
+    const summary = await runWorker({ env, taskQueue, activities: demoTestActivities(env, webhook) }, async () => {
+      const handle = await startDemo(env.client, demoInput(org, { id, ttlMs: 120_000 }), { taskQueue });
+      await eventually(async () => (await phaseOf(id)) === 'running', 'demo running');
+      await c.s3.send(new CreateBucketCommand({ Bucket: bucket }));
+      await c.s3.send(new PutBucketTaggingCommand({ Bucket: bucket, Tagging: { TagSet: demoTags(id) } }));
+      await c.s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'data.txt', Body: 'x' }));
+      await c.iam.send(new CreateRoleCommand({ RoleName: role, AssumeRolePolicyDocument: '{"Version":"2012-10-17","Statement":[]}', Tags: demoTags(id) }));
+      await c.iam.send(new AttachRolePolicyCommand({ RoleName: role, PolicyArn: 'arn:aws:iam::aws:policy/ReadOnlyAccess' }));
+      expect((await stillTagged(id)).map((r) => r.type).sort()).toEqual(['cloudformation:stack', 'iam:role', 's3:bucket']);
+      await destroyDemo(env.client, id, 'test leftovers');
+      return (await handle.result()) as DemoSummary;
+    });
+    expect(summary.deleted.map((r) => r.arn).sort()).toEqual([`arn:aws:iam::${org.demoAccountId}:role/${role}`, `arn:aws:s3:::${bucket}`]);
+    expect(summary.leftovers).toEqual([]);
+    expect(await stillTagged(id)).toEqual([]);
+  });
+
+  it('reports a tagged resource it cannot delete (a deletion-protected table) and fails with LeftoversRemain', async () => {
+    const id = uniqueId('stuck');
+    const taskQueue = uniqueId('demo');
+    const c = accountClients(org.demoAccountId);
+    const table = `${id}-protected`;
+    const err = await runWorker({ env, taskQueue, activities: demoTestActivities(env, webhook) }, async () => {
+      const handle = await startDemo(env.client, demoInput(org, { id, ttlMs: 120_000 }), { taskQueue });
+      await eventually(async () => (await phaseOf(id)) === 'running', 'demo running');
+      await c.dynamodb.send(
+        new CreateTableCommand({
+          TableName: table,
+          BillingMode: 'PAY_PER_REQUEST',
+          AttributeDefinitions: [{ AttributeName: 'k', AttributeType: 'S' }],
+          KeySchema: [{ AttributeName: 'k', KeyType: 'HASH' }],
+          DeletionProtectionEnabled: true,
+          Tags: demoTags(id),
+        }),
+      );
+      await destroyDemo(env.client, id, 'test stuck');
+      return handle.result().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    });
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    const cause = (err as WorkflowFailedError).cause as ApplicationFailure;
+    expect(cause.type).toBe(ErrorType.LeftoversRemain);
+    expect(cause.message).toContain(`table/${table}`);
+    expect(notificationEvents(webhook, id)).toEqual(['demo.ready', 'demo.leftovers']);
+    const left = await stillTagged(id);
+    expect(left.map((r) => r.type)).toEqual(['dynamodb:table']);
+  });
+
+  it('tears a failed deploy down at once and reports it (CREATE_FAILED injected at the SDK-client boundary: moto never fails a create)', async () => {
+    const id = uniqueId('bad');
+    const taskQueue = uniqueId('demo');
+    // moto creates the stack and its resources for real; only DescribeStacks is made to answer
+    // CREATE_FAILED until the workflow deletes the stack, as AWS does when a resource fails.
+    let deleting = false;
+    const makeClients = (config: AwsClientConfig) => {
+      const clients = tagClients(config);
+      clients.cloudformation.middlewareStack.add(
+        (next, context) => async (args) => {
+          if (context.commandName === 'DeleteStackCommand') deleting = true;
+          const out = await next(args);
+          const stacks = (out.output as { Stacks?: { StackStatus?: string }[] }).Stacks;
+          if (!deleting && context.commandName === 'DescribeStacksCommand' && stacks?.[0]) stacks[0].StackStatus = 'CREATE_FAILED';
+          return out;
+        },
+        { step: 'initialize', name: 'injectCreateFailed' },
+      );
+      return clients;
+    };
+    const err = await runWorker({ env, taskQueue, activities: demoTestActivities(env, webhook, { makeClients }) }, async () => {
+      const handle = await startDemo(env.client, demoInput(org, { id, ttlMs: 120_000 }), { taskQueue });
+      return handle.result().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    });
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    const cause = (err as WorkflowFailedError).cause as ApplicationFailure;
+    expect(cause.type).toBe(ErrorType.StackFailed);
+    expect(cause.message).toMatch(/deploy failed and was torn down/);
+    const history = await env.client.workflow.getHandle(`demo-${id}`).fetchHistory();
+    expect(scheduledActivities(history.events)).toEqual([
+      'checkDemoTarget',
+      'createDemoStack',
+      'waitForDemoStackCreated',
+      'deleteDemoStack',
+      'sweepDemoResources',
+      'listDemoResources',
+      'notify',
+    ]);
+    expect(notificationEvents(webhook, id)).toEqual(['demo.destroyed']);
+    expect(await stillTagged(id)).toEqual([]);
+    // The stack's resources went with it.
+    const functions = await accountClients(org.demoAccountId).lambda.send(new ListFunctionsCommand({}));
+    expect((functions.Functions ?? []).filter((f) => f.FunctionName?.includes(id))).toEqual([]);
+  });
+});
