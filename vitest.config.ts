@@ -5,6 +5,7 @@ export default defineConfig({
     environment: 'node',
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/harness/global-setup.ts'],
+    setupFiles: ['test/harness/setup-file.ts'],
     // One local stack is shared by every file, and the time-skipping server has one clock per
     // server: run files one at a time so they never race on moto's state or a clock.
     fileParallelism: false,
