@@ -1,0 +1,104 @@
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { budgetStatusQuery, checkNowUpdate } from '../../lib/budget';
+import { nextUtcMonthStart, utcMonth } from '../../lib/budget-escalation';
+import { WorkflowIds } from '../../lib/names';
+import { budgetGuardWorkflow } from '../../workflows';
+import { resetMoto } from '../harness/aws';
+import { runWorker, testEnv, timeSkippingEnv, uniqueId } from '../harness/temporal';
+import { startWebhookReceiver } from '../harness/webhook';
+import {
+  budgetActivities,
+  budgetConfig,
+  createBudgetOrg,
+  eventually,
+  freezeTargets,
+  guardConfig,
+  notificationsFor,
+  setSpend,
+  type BudgetOrg,
+} from './budget-fixtures';
+
+const DAY = 86_400_000;
+
+/**
+ * The month rollover on the time-skipping test server (one clock, no visibility): the guards run
+ * there; demo control lists demos on the dev server, where demos run and visibility exists.
+ */
+describe('budget guards across a UTC month (time-skipping server, AWS in moto)', () => {
+  let env: TestWorkflowEnvironment;
+  let dev: TestWorkflowEnvironment;
+  let webhook: Awaited<ReturnType<typeof startWebhookReceiver>>;
+  let org: BudgetOrg;
+
+  beforeAll(async () => {
+    env = await timeSkippingEnv();
+    dev = await testEnv();
+    webhook = await startWebhookReceiver();
+    await resetMoto();
+    org = await createBudgetOrg();
+  });
+
+  afterAll(async () => {
+    await webhook?.close();
+    await env?.teardown();
+  });
+
+  it('the rollover lifts a freeze and resets thresholds; staying at 55 % for days notifies once per month', async () => {
+    const taskQueue = uniqueId('budget-rollover');
+    const total = budgetConfig({ name: uniqueId('total'), account: 'organization', amount: 500, notify: [50, 80, 100], checkInterval: '6h' });
+    const demo = budgetConfig({ name: uniqueId('sv0-demo'), account: 'sv0-demo', amount: 200, notify: [80], freezeAt: 100, checkInterval: '6h' });
+    await setSpend(total, 275);
+    await setSpend(demo, 202);
+    const activities = budgetActivities({ webhookUrl: webhook.url, demoClient: dev.client });
+
+    await runWorker({ env, taskQueue, activities }, async () => {
+      const start = (c: typeof total) =>
+        env.client.workflow.start(budgetGuardWorkflow, { workflowId: WorkflowIds.budget(c.name), taskQueue, args: [guardConfig(c)] });
+      const totalGuard = await start(total);
+      const demoGuard = await start(demo);
+      const month0 = utcMonth(await env.currentTimeMs());
+
+      const frozen = await eventually(() => demoGuard.executeUpdate(checkNowUpdate), (s) => s.frozen, 'demo budget frozen');
+      expect(frozen).toMatchObject({ month: month0, levelReached: 80 });
+      expect(await freezeTargets(org.freezePolicyId)).toEqual([org.demoAccountId]);
+      await eventually(async () => notificationsFor(webhook.received, total.name).length, (n) => n === 1, 'first threshold notification');
+
+      // AWS resets actual spend at the month start; moto needs the budget recreated for that.
+      await setSpend(demo, 0);
+      const now = await env.currentTimeMs();
+      await env.sleep(nextUtcMonthStart(now) - now + 3 * DAY);
+      const month1 = utcMonth(nextUtcMonthStart(now));
+
+      const after = await eventually(
+        () => env.client.workflow.getHandle(WorkflowIds.budget(demo.name)).query(budgetStatusQuery),
+        (s) => s.month === month1 && !s.frozen && s.lastCheckedAt !== undefined && s.lastCheckedAt >= `${month1}-03`,
+        'demo guard in the new month',
+      );
+      expect(after.levelReached).toBeUndefined();
+      expect(after.audit.map((a) => [a.action, a.by])).toEqual([
+        ['freeze', 'budget-guard'],
+        ['unfreeze', 'month-rollover'],
+      ]);
+      expect(await freezeTargets(org.freezePolicyId)).toEqual([]);
+      // The new month is a new run of the same workflow id (continue-as-new).
+      const latest = await env.client.workflow.getHandle(WorkflowIds.budget(demo.name)).describe();
+      expect(latest.runId).not.toBe(demoGuard.firstExecutionRunId);
+
+      // 55 % all along: one notification per month, none for the days in between.
+      await eventually(
+        () => totalGuard.query(budgetStatusQuery),
+        (s) => s.month === month1 && s.lastCheckedAt !== undefined && s.lastCheckedAt >= `${month1}-03`,
+        'total guard in the new month',
+      );
+      const sent = notificationsFor(webhook.received, total.name, 'budget.threshold');
+      expect(sent.map((n) => [n.fields.month, n.fields.threshold])).toEqual([
+        [month0, 50],
+        [month1, 50],
+      ]);
+      const unfrozen = notificationsFor(webhook.received, demo.name, 'budget.unfrozen');
+      expect(unfrozen).toHaveLength(1);
+      expect(unfrozen[0]?.fields).toMatchObject({ by: 'month-rollover', month: month1 });
+    });
+  });
+});
