@@ -1,4 +1,5 @@
 import {
+  ActivityFailure,
   allHandlersFinished,
   ApplicationFailure,
   CancellationScope,
@@ -172,7 +173,8 @@ export async function demoLifecycleWorkflow(input: DemoInput): Promise<DemoSumma
     state.resources = described.resources;
   } catch (err) {
     if (isCancellation(err)) throw err;
-    deployError = (err as Error).message;
+    // An activity failure's own message is generic; its cause says what went wrong.
+    deployError = err instanceof ActivityFailure && err.cause ? err.cause.message : (err as Error).message;
   }
 
   if (deployError === undefined) {

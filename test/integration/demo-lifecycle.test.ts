@@ -1,5 +1,5 @@
 import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
-import { AttachRolePolicyCommand, CreateRoleCommand } from '@aws-sdk/client-iam';
+import { CreateRoleCommand, PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import { CreateBucketCommand, PutBucketTaggingCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
@@ -149,7 +149,9 @@ describe('demo lifecycle', () => {
       await c.s3.send(new PutBucketTaggingCommand({ Bucket: bucket, Tagging: { TagSet: demoTags(id) } }));
       await c.s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'data.txt', Body: 'x' }));
       await c.iam.send(new CreateRoleCommand({ RoleName: role, AssumeRolePolicyDocument: '{"Version":"2012-10-17","Statement":[]}', Tags: demoTags(id) }));
-      await c.iam.send(new AttachRolePolicyCommand({ RoleName: role, PolicyArn: 'arn:aws:iam::aws:policy/ReadOnlyAccess' }));
+      await c.iam.send(
+        new PutRolePolicyCommand({ RoleName: role, PolicyName: 'inline', PolicyDocument: '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}' }),
+      );
       expect((await stillTagged(id)).map((r) => r.type).sort()).toEqual(['cloudformation:stack', 'iam:role', 's3:bucket']);
       await destroyDemo(env.client, id, 'test leftovers');
       return (await handle.result()) as DemoSummary;
@@ -222,7 +224,7 @@ describe('demo lifecycle', () => {
     expect(err).toBeInstanceOf(WorkflowFailedError);
     const cause = (err as WorkflowFailedError).cause as ApplicationFailure;
     expect(cause.type).toBe(ErrorType.StackFailed);
-    expect(cause.message).toMatch(/deploy failed and was torn down/);
+    expect(cause.message).toMatch(/deploy failed and was torn down: stack sv0-demo-bad-[0-9a-f]+ did not create/);
     const history = await env.client.workflow.getHandle(`demo-${id}`).fetchHistory();
     expect(scheduledActivities(history.events)).toEqual([
       'checkDemoTarget',
