@@ -1,0 +1,238 @@
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { defaultPayloadConverter } from '@temporalio/common';
+import { chromium } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startCodecServer, type RunningCodecServer } from '../../clients/codec-server';
+import {
+  AesGcmCodec,
+  generateCodecKeyLine,
+  parseCodecKeys,
+  payloadFromJson,
+  payloadToJson,
+  type JsonPayload,
+} from '../../lib/codec';
+import { testCodecKeys } from '../harness/codec';
+import { stack } from '../harness/stack';
+
+const UI_ORIGIN = 'http://localhost:8233';
+const TOKEN = 'codec-test-token-0123456789';
+const keys = testCodecKeys('server-key');
+const codec = new AesGcmCodec(keys);
+
+/** The headers the Temporal Web UI sends to a codec endpoint (with "pass access token" on). */
+function uiHeaders(token = TOKEN): Record<string, string> {
+  return {
+    'Content-Type': 'application/json',
+    'X-Namespace': 'default',
+    Authorization: `Bearer ${token}`,
+    Origin: UI_ORIGIN,
+  };
+}
+
+describe('codec server', () => {
+  let server: RunningCodecServer;
+  beforeAll(async () => {
+    server = await startCodecServer({ codec, token: TOKEN, port: 0, allowedOrigins: [UI_ORIGIN] });
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  async function post(route: string, payloads: JsonPayload[], headers = uiHeaders()) {
+    return fetch(`${server.url}${route}`, { method: 'POST', headers, body: JSON.stringify({ payloads }) });
+  }
+
+  it('encodes and decodes in the codec-server JSON format, with CORS for the UI origin', async () => {
+    const plain = payloadToJson(defaultPayloadConverter.toPayload({ secret: 'codec-server-plaintext' }));
+    const encoded = await post('/encode', [plain]);
+    expect(encoded.status).toBe(200);
+    expect(encoded.headers.get('access-control-allow-origin')).toBe(UI_ORIGIN);
+    const { payloads: ciphertext } = (await encoded.json()) as { payloads: JsonPayload[] };
+    expect(Buffer.from(ciphertext[0]!.metadata!.encoding!, 'base64').toString()).toBe('binary/encrypted');
+    expect(JSON.stringify(ciphertext)).not.toContain(
+      Buffer.from('codec-server-plaintext').toString('base64'),
+    );
+    // What the server encrypted, the workers' codec decrypts, and the other way round.
+    const [viaCodec] = await codec.decode(ciphertext.map(payloadFromJson));
+    expect(defaultPayloadConverter.fromPayload(viaCodec!)).toEqual({ secret: 'codec-server-plaintext' });
+
+    const decoded = await post('/decode', ciphertext);
+    expect(decoded.status).toBe(200);
+    const { payloads } = (await decoded.json()) as { payloads: JsonPayload[] };
+    expect(defaultPayloadConverter.fromPayload(payloadFromJson(payloads[0]!))).toEqual({
+      secret: 'codec-server-plaintext',
+    });
+  });
+
+  it('answers 401 without a token and with a wrong one, and reveals nothing', async () => {
+    const [encrypted] = await codec.encode([defaultPayloadConverter.toPayload('hidden-value')]);
+    const body = [payloadToJson(encrypted!)];
+    const { Authorization: _drop, ...noToken } = uiHeaders();
+    for (const headers of [
+      noToken,
+      uiHeaders('wrong-token-wrong-token'),
+      { ...noToken, Authorization: TOKEN },
+    ]) {
+      const res = await post('/decode', body, headers);
+      expect(res.status).toBe(401);
+      expect(res.headers.get('www-authenticate')).toBe('Bearer');
+      expect(await res.text()).not.toContain(Buffer.from('hidden-value').toString('base64'));
+    }
+  });
+
+  it('answers the CORS preflight the browser sends for the UI, and refuses other origins', async () => {
+    const preflight = await fetch(`${server.url}/decode`, {
+      method: 'OPTIONS',
+      headers: {
+        Origin: UI_ORIGIN,
+        'Access-Control-Request-Method': 'POST',
+        'Access-Control-Request-Headers': 'authorization,content-type,x-namespace',
+      },
+    });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get('access-control-allow-origin')).toBe(UI_ORIGIN);
+    expect(preflight.headers.get('access-control-allow-methods')).toContain('POST');
+    const allowed = (preflight.headers.get('access-control-allow-headers') ?? '').split(/,\s*/);
+    expect(allowed).toEqual(expect.arrayContaining(['authorization', 'content-type', 'x-namespace']));
+
+    const evil = await fetch(`${server.url}/decode`, {
+      method: 'OPTIONS',
+      headers: { Origin: 'http://evil.example', 'Access-Control-Request-Method': 'POST' },
+    });
+    expect(evil.status).toBe(403);
+    expect(evil.headers.get('access-control-allow-origin')).toBeNull();
+    const evilPost = await post('/decode', [], { ...uiHeaders(), Origin: 'http://evil.example' });
+    expect(evilPost.status).toBe(403);
+  });
+
+  it('names the unknown key id when a payload cannot be decrypted', async () => {
+    const [foreign] = await new AesGcmCodec(testCodecKeys('retired-key')).encode([
+      defaultPayloadConverter.toPayload('x'),
+    ]);
+    const res = await post('/decode', [payloadToJson(foreign!)]);
+    expect(res.status).toBe(422);
+    expect(((await res.json()) as { error: string }).error).toContain('unknown key id "retired-key"');
+  });
+
+  it('refuses bad requests: wrong route, wrong method, a body that is not the payloads format', async () => {
+    expect((await post('/other', [])).status).toBe(404);
+    expect((await fetch(`${server.url}/decode`, { headers: uiHeaders() })).status).toBe(405);
+    const notJson = await fetch(`${server.url}/decode`, {
+      method: 'POST',
+      headers: uiHeaders(),
+      body: 'nope',
+    });
+    expect(notJson.status).toBe(400);
+    const noPayloads = await fetch(`${server.url}/decode`, {
+      method: 'POST',
+      headers: uiHeaders(),
+      body: '{}',
+    });
+    expect(noPayloads.status).toBe(400);
+  });
+
+  it('refuses to start with a short token', async () => {
+    await expect(startCodecServer({ codec, token: 'short', port: 0 })).rejects.toThrow(
+      /at least 16 characters/,
+    );
+  });
+
+  it('works from a real browser page on the UI origin, with the headers the Web UI sends', async () => {
+    const executablePath = stack().tools.chromium;
+    if (!executablePath)
+      throw new Error('chromium is not provisioned: run `bash scripts/stack.sh provision`');
+    // A real page server on loopback stands in for the Web UI: the browser applies CORS (and its
+    // local-network rules) exactly as for the UI on localhost:8233.
+    const page = createServer((_req, res) =>
+      res.writeHead(200, { 'Content-Type': 'text/html' }).end('<html></html>'),
+    );
+    await new Promise<void>((resolve) => page.listen(0, '127.0.0.1', resolve));
+    const uiOrigin = `http://localhost:${(page.address() as AddressInfo).port}`;
+    const uiServer = await startCodecServer({ codec, token: TOKEN, port: 0, allowedOrigins: [uiOrigin] });
+    const browser = await chromium.launch({
+      executablePath,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+    });
+    try {
+      const tab = await browser.newPage();
+      await tab.goto(`${uiOrigin}/namespaces/default/workflows`);
+      const [encrypted] = await codec.encode([defaultPayloadConverter.toPayload('seen-in-the-browser')]);
+      const call = (token: string) =>
+        tab.evaluate(
+          async ({ url, token, payloads }) => {
+            const res = await fetch(`${url}/decode`, {
+              method: 'POST',
+              headers: {
+                'Content-Type': 'application/json',
+                'X-Namespace': 'default',
+                Authorization: `Bearer ${token}`,
+              },
+              body: JSON.stringify({ payloads }),
+            });
+            return { status: res.status, body: (await res.json()) as { payloads: JsonPayload[] } };
+          },
+          { url: uiServer.url, token, payloads: [payloadToJson(encrypted!)] },
+        );
+      const result = await call(TOKEN);
+      expect(result.status).toBe(200);
+      expect(defaultPayloadConverter.fromPayload(payloadFromJson(result.body.payloads[0]!))).toBe(
+        'seen-in-the-browser',
+      );
+      // The browser can read the 401 too (CORS headers on errors), so the UI can say why.
+      expect((await call('wrong-token-wrong-token')).status).toBe(401);
+    } finally {
+      await browser.close();
+      await uiServer.close();
+      await new Promise((resolve) => page.close(resolve));
+    }
+  });
+});
+
+describe('sv0 codec-server', () => {
+  it('serves with the keys of SV0_CODEC_KEY_FILE and the token from its reference', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'sv0-codec-cli-'));
+    const keyFile = path.join(dir, 'codec.keys');
+    const line = generateCodecKeyLine('cli-key');
+    writeFileSync(keyFile, `${line}\n`);
+    chmodSync(keyFile, 0o600);
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', path.resolve(__dirname, '../../clients/cli.ts'), 'codec-server', '--port', '0'],
+      {
+        env: { ...process.env, SV0_CODEC_KEY_FILE: keyFile, SV0_CODEC_SERVER_TOKEN: TOKEN },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let stderr = '';
+        child.stderr.on('data', (chunk: Buffer) => {
+          stderr += chunk.toString();
+          const match = /codec server on (http:\/\/\S+)/.exec(stderr);
+          if (match) resolve(match[1]!);
+        });
+        child.once('exit', (code) => reject(new Error(`sv0 codec-server exited ${code}: ${stderr}`)));
+      });
+      const [encrypted] = await new AesGcmCodec(parseCodecKeys(line, 'test')).encode([
+        defaultPayloadConverter.toPayload('via-the-cli'),
+      ]);
+      const res = await fetch(`${url}/decode`, {
+        method: 'POST',
+        headers: uiHeaders(),
+        body: JSON.stringify({ payloads: [payloadToJson(encrypted!)] }),
+      });
+      expect(res.status).toBe(200);
+      const { payloads } = (await res.json()) as { payloads: JsonPayload[] };
+      expect(defaultPayloadConverter.fromPayload(payloadFromJson(payloads[0]!))).toBe('via-the-cli');
+      const denied = await fetch(`${url}/decode`, { method: 'POST', body: '{"payloads":[]}' });
+      expect(denied.status).toBe(401);
+    } finally {
+      child.kill('SIGTERM');
+    }
+  });
+});
