@@ -1,10 +1,19 @@
-import { ApplicationFailure, defineQuery, proxyActivities, type RetryPolicy, setHandler } from '@temporalio/workflow';
+import { ApplicationFailure, proxyActivities, type RetryPolicy, setHandler } from '@temporalio/workflow';
 import type { createNotifyActivities } from '../activities/notify';
 import type { createOrgBootstrapActivities } from '../activities/org-bootstrap';
-import type { NotificationsConfig } from '../lib/config/notifications';
 import { ErrorType, NON_RETRYABLE_ERROR_TYPES } from '../lib/names';
 import { planDifference, planOrg, waves } from '../lib/org/plan';
+import {
+  type OrgBootstrapInput,
+  type OrgBootstrapResult,
+  type OrgDriftInput,
+  type OrgProgress,
+  orgProgressQuery,
+} from '../lib/org/contract';
 import type { DesiredOrg, LiveOrg, OrgPlan, PlanStep } from '../lib/org/types';
+
+export type { OrgBootstrapInput, OrgBootstrapResult, OrgDriftInput, OrgProgress };
+export { orgProgressQuery };
 
 type OrgActivities = ReturnType<typeof createOrgBootstrapActivities>;
 
@@ -29,33 +38,6 @@ const { notify } = proxyActivities<ReturnType<typeof createNotifyActivities>>({
   startToCloseTimeout: '1 minute',
   retry: { ...retry, maximumAttempts: 10 },
 });
-
-export interface OrgBootstrapInput {
-  desired: DesiredOrg;
-  /** Return the plan without changing anything. */
-  dryRun?: boolean;
-  /** The steps the operator approved; the apply refuses if the live state now plans anything else. */
-  approvedSteps?: PlanStep[];
-}
-
-export interface OrgBootstrapResult {
-  dryRun: boolean;
-  plan: OrgPlan;
-  /** Ids of the steps applied, in the order they finished. */
-  applied: string[];
-}
-
-/** What the bootstrap is doing: steps done, running and left. */
-export interface OrgProgress {
-  phase: 'reading' | 'planned' | 'applying' | 'done' | 'failed';
-  total: number;
-  done: string[];
-  running: string[];
-  left: string[];
-  failed?: { step: string; message: string };
-}
-
-export const orgProgressQuery = defineQuery<OrgProgress>('orgProgress');
 
 /** Read the organization as it is now, through activities (accounts first: the rest is read per account). */
 async function readLiveOrg(desired: DesiredOrg): Promise<LiveOrg> {
@@ -180,11 +162,6 @@ export async function orgBootstrapWorkflow(input: OrgBootstrapInput): Promise<Or
   }
   progress.phase = 'done';
   return { dryRun: false, plan, applied: [...progress.done] };
-}
-
-export interface OrgDriftInput {
-  desired: DesiredOrg;
-  sinks: NotificationsConfig['sinks'];
 }
 
 /**
