@@ -152,6 +152,36 @@ export async function applyConnectorSchedules(
   return { changes, health: before ? 'updated' : 'started' };
 }
 
+/** A run that a trigger started, or the one already running (overlap SKIP starts no second one). */
+export interface TriggeredRun {
+  workflowId: string;
+  runId: string;
+  alreadyRunning: boolean;
+}
+
+/**
+ * Trigger a connector's schedule now, with the overlap policy stated (the SDK's default for a trigger
+ * is ALLOW_ALL, the schedule's own is SKIP), and find the run it started.
+ */
+export async function triggerConnectorRun(client: Client, connector: string, timeoutMs = 30_000): Promise<TriggeredRun> {
+  const handle = client.schedule.getHandle(ScheduleIds.connector(connector));
+  const before = await handle.describe();
+  const running = before.info.runningActions[0];
+  if (running) return { workflowId: running.workflow.workflowId, runId: running.workflow.firstExecutionRunId, alreadyRunning: true };
+  const seen = new Set(before.info.recentActions.map((a) => a.action.workflow.workflowId));
+  await handle.trigger(ScheduleOverlapPolicy.SKIP);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const d = await handle.describe();
+    const found = [...d.info.runningActions.map((a) => a.workflow), ...d.info.recentActions.map((a) => a.action.workflow)].find(
+      (w) => !seen.has(w.workflowId),
+    );
+    if (found) return { workflowId: found.workflowId, runId: found.firstExecutionRunId, alreadyRunning: false };
+    if (Date.now() > deadline) throw new Error(`the schedule ${ScheduleIds.connector(connector)} started no run within ${timeoutMs / 1000}s of the trigger`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
 /** The `sv0 up` step: validate connectors.yaml and notifications.yaml, then apply the schedules and start the health check. */
 export const connectorsUpStep: UpStep = {
   name: 'connector schedules',

@@ -1,5 +1,5 @@
 import { createInterface } from 'node:readline/promises';
-import { ScheduleNotFoundError, ScheduleOverlapPolicy, WorkflowFailedError, type Client } from '@temporalio/client';
+import { ScheduleNotFoundError, WorkflowFailedError, type Client } from '@temporalio/client';
 import type { Command } from 'commander';
 import { findConnector, loadConnectorsConfig, type ConnectorsConfig } from '../../lib/config/connectors';
 import { resolveConfigDir } from '../../lib/config/load';
@@ -7,7 +7,7 @@ import { loadNotificationsConfig } from '../../lib/config/notifications';
 import { ScheduleIds, WorkflowIds } from '../../lib/names';
 import { resetFailuresSignal } from '../../workflows/connector-health';
 import type { GlobalOptions } from '../cli';
-import { applyConnectorSchedules, planConnectorSchedules, type ScheduleChange } from '../connector-schedules';
+import { applyConnectorSchedules, planConnectorSchedules, triggerConnectorRun, type ScheduleChange } from '../connector-schedules';
 import { connectorStatuses, type ConnectorStatus } from '../connector-status';
 import { CliError, ExitCode, printJson, printTable, say } from '../output';
 import { connectClient } from '../temporal';
@@ -80,20 +80,6 @@ function printStatuses(rows: ConnectorStatus[]): void {
   for (const r of rows) if (r.schedule === 'paused' && r.note) say(`${r.connector}: paused: ${r.note}`);
 }
 
-/** Find the run a trigger started: a workflow id the schedule had not shown before. */
-async function startedRun(client: Client, name: string, seen: Set<string>): Promise<{ workflowId: string; runId: string }> {
-  const handle = client.schedule.getHandle(ScheduleIds.connector(name));
-  for (let i = 0; i < 60; i++) {
-    const d = await handle.describe();
-    const found = [...d.info.runningActions.map((a) => a.workflow), ...d.info.recentActions.map((a) => a.action.workflow)].find(
-      (w) => !seen.has(w.workflowId),
-    );
-    if (found) return { workflowId: found.workflowId, runId: found.firstExecutionRunId };
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  throw new CliError(`the schedule ${ScheduleIds.connector(name)} did not start a run after the trigger`, ExitCode.Failed);
-}
-
 export function registerConnectorCommands(program: Command): void {
   const connectors = program.command('connectors').description('connector syncs: schedules, runs, health (seed §3)');
 
@@ -155,19 +141,13 @@ export function registerConnectorCommands(program: Command): void {
     .action(async (name: string, _o, cmd: Command) =>
       withClient(cmd, async (client, opts) => {
         const handle = scheduleOf(client, loadConfig(opts), name);
-        const before = await handle.describe().catch((err: unknown) => notApplied(err, name));
-        let run: { workflowId: string; runId: string };
-        const running = before.info.runningActions[0];
-        if (running) {
-          say(`${name}: a run is already in progress (${running.workflow.workflowId}); overlap SKIP starts no second one`);
-          run = { workflowId: running.workflow.workflowId, runId: running.workflow.firstExecutionRunId };
-        } else {
-          const seen = new Set(before.info.recentActions.map((a) => a.action.workflow.workflowId));
-          // The SDK's trigger defaults to ALLOW_ALL; the schedule's own policy is SKIP: say so explicitly.
-          await handle.trigger(ScheduleOverlapPolicy.SKIP);
-          run = await startedRun(client, name, seen);
-          say(`${name}: started ${run.workflowId}`);
-        }
+        await handle.describe().catch((err: unknown) => notApplied(err, name));
+        const run = await triggerConnectorRun(client, name);
+        say(
+          run.alreadyRunning
+            ? `${name}: a run is already in progress (${run.workflowId}); overlap SKIP starts no second one`
+            : `${name}: started ${run.workflowId}`,
+        );
         if (!opts.wait) {
           if (opts.json) printJson({ connector: name, ...run, waited: false });
           return;

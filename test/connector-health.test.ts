@@ -1,0 +1,196 @@
+import { Writable } from 'node:stream';
+import { SNSClient } from '@aws-sdk/client-sns';
+import type { Client } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type Docker from 'dockerode';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createConnectorSyncActivities } from '../activities/connectors';
+import { createDockerRunner } from '../activities/containers';
+import { createNotifyActivities } from '../activities/notify';
+import { createSecretResolver } from '../activities/secrets/resolve';
+import { applyConnectorSchedules, connectorScheduleOptions, triggerConnectorRun } from '../clients/connector-schedules';
+import type { ConnectorSpec } from '../lib/config/connectors';
+import { createLogger } from '../lib/logger';
+import { ContainerLabels, ScheduleIds } from '../lib/names';
+import { connectorHealthWorkflow, healthStateQuery, type ConnectorHealthConfig } from '../workflows/connector-health';
+import { motoConfig } from './harness/aws';
+import { testDocker } from './harness/docker';
+import { startPlatform, type PlatformStandIn } from './harness/platform';
+import { fakeOnePassword } from './harness/secrets';
+import { stack } from './harness/stack';
+import { runWorker, testEnv, uniqueId } from './harness/temporal';
+import { startWebhookReceiver, type ReceivedRequest } from './harness/webhook';
+
+const PLATFORM_TOKEN = `platform-token-${uniqueId('v')}`;
+const taskQueue = uniqueId('connectors-health');
+let env: TestWorkflowEnvironment;
+let client: Client;
+let docker: Docker;
+let platform: PlatformStandIn;
+let webhook: Awaited<ReturnType<typeof startWebhookReceiver>>;
+const logger = createLogger('health-test', new Writable({ write: (_c, _e, done) => done() }));
+
+function activities() {
+  const resolver = createSecretResolver({ onePassword: fakeOnePassword({}).provider, env: { PLATFORM_TOKEN, WEBHOOK_URL: webhook.url } });
+  return {
+    ...createConnectorSyncActivities({ runner: createDockerRunner({ docker, logger }), secrets: resolver, logger }),
+    ...createNotifyActivities({ sns: new SNSClient(motoConfig()), logger, resolveSecret: (ref) => resolver.resolveSecret(ref) }),
+  };
+}
+
+function spec(name: string, over: Partial<ConnectorSpec> = {}, vars: Record<string, string> = {}): ConnectorSpec {
+  return {
+    name,
+    enabled: true,
+    image: stack().connectorImage,
+    args: ['--all', '--submit', '--platform-url', platform.url],
+    interval: '1h',
+    network: 'host',
+    timeout: '1m',
+    memoryMb: 256,
+    jitter: '1s',
+    catchupWindow: '1m',
+    retry: { maximumAttempts: 1, initialInterval: '1s', backoffCoefficient: 1, maximumInterval: '1s' },
+    pauseAfterFailedRuns: 3,
+    environment: { SV0_TEST_CONNECTOR: name, ...vars },
+    secrets: [],
+    ...over,
+  };
+}
+
+const platformConfig = () => ({ url: platform.url, tokenRef: 'env:PLATFORM_TOKEN', syncsPath: '/api/v1/syncs' });
+const sinks = (): ConnectorHealthConfig['sinks'] => [{ type: 'webhook', name: 'test', urlRef: 'env:WEBHOOK_URL' }];
+const alerts = (event: string, connector: string) =>
+  webhook.received.filter((r: ReceivedRequest) => {
+    const body = r.body as { event?: string; fields?: { connector?: string } };
+    return body.event === event && body.fields?.connector === connector;
+  });
+
+beforeAll(async () => {
+  env = await testEnv();
+  client = env.client;
+  docker = testDocker();
+  platform = await startPlatform({ token: PLATFORM_TOKEN });
+  webhook = await startWebhookReceiver();
+});
+
+afterAll(async () => {
+  for await (const s of client.schedule.list()) {
+    if (s.scheduleId.startsWith(ScheduleIds.connectorPrefix)) await client.schedule.getHandle(s.scheduleId).delete().catch(() => undefined);
+  }
+  await platform?.close();
+  await webhook?.close();
+});
+
+describe('connector-health', () => {
+  it('alerts once when the last platform sync is older than twice the interval, and once when it recovers', async () => {
+    const name = uniqueId('it-stale');
+    await client.schedule.create(connectorScheduleOptions(spec(name), { taskQueue }));
+    platform.addSync(name, new Date(Date.now() - 10 * 60_000));
+    const workflowId = uniqueId('health');
+    await runWorker({ env, taskQueue, activities: activities() }, async () => {
+      const handle = await client.workflow.start(connectorHealthWorkflow, {
+        workflowId,
+        taskQueue,
+        args: [{ config: { connectors: [{ name, interval: '2m', pauseAfterFailedRuns: 3 }], platform: platformConfig(), checkEvery: '1s', sinks: sinks() } }],
+      });
+      const checksAfter = async (n: number) => {
+        const start = (await handle.query(healthStateQuery)).checks;
+        for (;;) {
+          const state = await handle.query(healthStateQuery);
+          if (state.checks >= start + n) return state;
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      };
+      await webhook.waitFor((r) => (r.body as { event?: string }).event === 'connector.stale');
+      let state = await checksAfter(3);
+      expect(alerts('connector.stale', name)).toHaveLength(1);
+      expect(state.incidents[name]).toBeDefined();
+      expect((alerts('connector.stale', name)[0]?.body as { text: string }).text).toMatch(/more than twice its interval of 2m/);
+
+      platform.addSync(name, new Date());
+      await webhook.waitFor((r) => (r.body as { event?: string }).event === 'connector.recovered');
+      state = await checksAfter(3);
+      expect(alerts('connector.recovered', name)).toHaveLength(1);
+      expect(alerts('connector.stale', name)).toHaveLength(1);
+      expect(state.incidents[name]).toBeUndefined();
+      // Every question to the platform carried the bearer token.
+      expect(platform.syncQueries.filter((q) => q.connector === name).every((q) => q.authorized)).toBe(true);
+      await handle.terminate('test done');
+    });
+  });
+
+  it('does not check a paused connector', async () => {
+    const name = uniqueId('it-paused');
+    await client.schedule.create({ ...connectorScheduleOptions(spec(name), { taskQueue }), state: { paused: true, note: 'test' } });
+    platform.addSync(name, new Date(Date.now() - 60 * 60_000));
+    await runWorker({ env, taskQueue, activities: activities() }, async () => {
+      const handle = await client.workflow.start(connectorHealthWorkflow, {
+        workflowId: uniqueId('health'),
+        taskQueue,
+        args: [{ config: { connectors: [{ name, interval: '1m', pauseAfterFailedRuns: 3 }], platform: platformConfig(), checkEvery: '1s', sinks: sinks() } }],
+      });
+      for (;;) {
+        if ((await handle.query(healthStateQuery)).checks >= 3) break;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(alerts('connector.stale', name)).toHaveLength(0);
+      expect(platform.syncQueries.some((q) => q.connector === name)).toBe(false);
+      await handle.terminate('test done');
+    });
+  });
+
+  it('pauses the schedule after N failed runs in a row and says why', async () => {
+    const name = uniqueId('it-flaky');
+    const healthWorkflowId = uniqueId('health');
+    const connector = spec(name, { pauseAfterFailedRuns: 2 }, { SV0_TEST_EXIT: '1' });
+    await runWorker({ env, taskQueue, activities: activities() }, async () => {
+      await applyConnectorSchedules(
+        client,
+        { platform: platformConfig(), healthCheckEvery: '1h', connectors: [connector] },
+        { sinks: sinks() },
+        { healthWorkflowId, taskQueue },
+      );
+      for (let i = 0; i < 2; i++) {
+        const run = await triggerConnectorRun(client, name);
+        await expect(client.workflow.getHandle(run.workflowId, run.runId).result()).rejects.toThrow();
+      }
+      const alert = await webhook.waitFor((r) => (r.body as { event?: string; fields?: { connector?: string } }).fields?.connector === name && (r.body as { event?: string }).event === 'connector.paused');
+      expect((alert.body as { text: string }).text).toMatch(/exited with code 1/);
+      const d = await client.schedule.getHandle(ScheduleIds.connector(name)).describe();
+      expect(d.state.paused).toBe(true);
+      expect(d.state.note).toMatch(/after 2 failed runs in a row/);
+      const state = await client.workflow.getHandle(healthWorkflowId).query(healthStateQuery);
+      expect(state.failedInARow[name]).toBe(2);
+      expect(alerts('connector.paused', name)).toHaveLength(1);
+      await client.workflow.getHandle(healthWorkflowId).terminate('test done');
+    });
+  });
+});
+
+describe('orphan reaper', () => {
+  it('removes labelled containers past their deadline and keeps the others', async () => {
+    const runner = createDockerRunner({ docker, logger });
+    const make = async (deadline: Date) => {
+      const c = await docker.createContainer({
+        Image: stack().connectorImage,
+        Env: ['SV0_TEST_SLEEP=300'],
+        Labels: { [ContainerLabels.connector]: 'it-reaper', [ContainerLabels.workflowId]: uniqueId('wf'), [ContainerLabels.deadline]: deadline.toISOString() },
+        HostConfig: { NetworkMode: 'host' },
+      });
+      await c.start();
+      return c.id;
+    };
+    const overdue = await make(new Date(Date.now() - 60_000));
+    const current = await make(new Date(Date.now() + 3_600_000));
+    try {
+      const removed = await runner.reapOrphans(new Date());
+      expect(removed).toContain(`it-reaper:${overdue.slice(0, 12)}`);
+      const left = (await docker.listContainers({ all: true, filters: { label: [`${ContainerLabels.connector}=it-reaper`] } })).map((c) => c.Id);
+      expect(left).toEqual([current]);
+    } finally {
+      await docker.getContainer(current).remove({ force: true }).catch(() => undefined);
+      await docker.getContainer(overdue).remove({ force: true }).catch(() => undefined);
+    }
+  });
+});

@@ -1,0 +1,277 @@
+import { createHash } from 'node:crypto';
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { WorkflowFailedError, type Client } from '@temporalio/client';
+import { ActivityFailure, ApplicationFailure, CancelledFailure, RetryState } from '@temporalio/common';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type Docker from 'dockerode';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createConnectorSyncActivities } from '../activities/connectors';
+import { createDockerRunner } from '../activities/containers';
+import { createNotifyActivities } from '../activities/notify';
+import { createSecretResolver } from '../activities/secrets/resolve';
+import { applyConnectorSchedules, triggerConnectorRun } from '../clients/connector-schedules';
+import type { ConnectorSpec, ConnectorsConfig } from '../lib/config/connectors';
+import type { NotificationsConfig } from '../lib/config/notifications';
+import { createLogger } from '../lib/logger';
+import { ContainerLabels, ErrorType, ScheduleIds } from '../lib/names';
+import { connectorSyncWorkflow } from '../workflows/connector-sync';
+import { motoConfig } from './harness/aws';
+import { testDocker } from './harness/docker';
+import { startPlatform, type PlatformStandIn } from './harness/platform';
+import { fakeOnePassword, makeAgeKey, sopsEncrypt } from './harness/secrets';
+import { stack } from './harness/stack';
+import { runWorker, testEnv, uniqueId } from './harness/temporal';
+import { startWebhookReceiver } from './harness/webhook';
+
+// Values only this file knows: none may appear in a history, a log line or an error.
+const SOPS_VALUE = `sops-secret-${uniqueId('v')}`;
+const PLAIN_VALUE = `plain-secret-${uniqueId('v')}`;
+const OP_VALUE = `op-secret-${uniqueId('v')}`;
+const PLATFORM_TOKEN = `platform-token-${uniqueId('v')}`;
+const OP_REF = 'op://sv0-connectors/entra-prod/client_secret';
+const SECRETS = [SOPS_VALUE, PLAIN_VALUE, OP_VALUE, PLATFORM_TOKEN];
+
+let env: TestWorkflowEnvironment;
+let client: Client;
+let docker: Docker;
+let platform: PlatformStandIn;
+let webhook: Awaited<ReturnType<typeof startWebhookReceiver>>;
+let dir: string;
+const files: Record<string, string> = {};
+const workerLog: string[] = [];
+const workflowIds: string[] = [];
+const taskQueue = uniqueId('connectors');
+
+const logger = createLogger(
+  'connector-test-worker',
+  new Writable({
+    write(chunk: Buffer, _enc, done) {
+      workerLog.push(chunk.toString('utf8'));
+      done();
+    },
+  }),
+);
+const op = fakeOnePassword({ [OP_REF]: OP_VALUE });
+const secrets = () => createSecretResolver({ onePassword: op.provider, env: { PLATFORM_TOKEN, WEBHOOK_URL: webhook.url } });
+
+function activities() {
+  const resolver = secrets();
+  return {
+    ...createConnectorSyncActivities({ runner: createDockerRunner({ docker, logger }), secrets: resolver, logger }),
+    ...createNotifyActivities({ sns: new SNSClient(motoConfig()), logger, resolveSecret: (ref) => resolver.resolveSecret(ref) }),
+  };
+}
+
+const withWorker = <T>(fn: () => Promise<T>) => runWorker({ env, taskQueue, activities: activities() }, fn);
+
+function spec(name: string, over: Partial<ConnectorSpec> = {}, testEnvVars: Record<string, string> = {}): ConnectorSpec {
+  return {
+    name,
+    enabled: true,
+    image: stack().connectorImage,
+    args: ['--all', '--submit', '--platform-url', platform.url],
+    interval: '1h',
+    // Host networking: the container reaches the platform stand-in on 127.0.0.1.
+    network: 'host',
+    timeout: '1m',
+    memoryMb: 256,
+    jitter: '1s',
+    catchupWindow: '1m',
+    retry: { maximumAttempts: 1, initialInterval: '1s', backoffCoefficient: 1, maximumInterval: '1s' },
+    pauseAfterFailedRuns: 3,
+    environment: { SV0_TEST_CONNECTOR: name, ...testEnvVars },
+    secrets: [],
+    ...over,
+  };
+}
+
+function configOf(...connectors: ConnectorSpec[]): ConnectorsConfig {
+  return { platform: { url: platform.url, tokenRef: 'env:PLATFORM_TOKEN', syncsPath: '/api/v1/syncs' }, healthCheckEvery: '5m', connectors };
+}
+
+const notifications = (): NotificationsConfig => ({ sinks: [{ type: 'webhook', name: 'test', urlRef: 'env:WEBHOOK_URL' }] });
+
+/** Run the sync workflow directly and return its failure's innermost ApplicationFailure. */
+async function failedRun(connector: ConnectorSpec): Promise<{ failure: ApplicationFailure; activity: ActivityFailure }> {
+  const workflowId = uniqueId(`sync-${connector.name}`);
+  workflowIds.push(workflowId);
+  const err = await client.workflow
+    .execute(connectorSyncWorkflow, { workflowId, taskQueue, args: [{ connector, healthWorkflowId: 'no-health-in-this-test' }] })
+    .then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+  expect(err).toBeInstanceOf(WorkflowFailedError);
+  const activity = (err as WorkflowFailedError).cause as ActivityFailure;
+  expect(activity).toBeInstanceOf(ActivityFailure);
+  expect(activity.cause).toBeInstanceOf(ApplicationFailure);
+  const failure = activity.cause as ApplicationFailure;
+  for (const v of SECRETS) expect(failure.message).not.toContain(v);
+  return { failure, activity };
+}
+
+async function containersOf(workflowId: string) {
+  return docker.listContainers({ all: true, filters: { label: [`${ContainerLabels.workflowId}=${workflowId}`] } });
+}
+
+const sha256 = (v: string) => createHash('sha256').update(v).digest('hex');
+
+beforeAll(async () => {
+  env = await testEnv();
+  client = env.client;
+  docker = testDocker();
+  platform = await startPlatform({ token: PLATFORM_TOKEN });
+  webhook = await startWebhookReceiver();
+  dir = mkdtempSync(path.join(tmpdir(), 'sv0-sync-'));
+  const key = makeAgeKey(stack().tools, dir);
+  const other = makeAgeKey(stack().tools, dir, 'other.txt');
+  files.key = key.keyFile;
+  files.sops = path.join(dir, 'entra.env.enc');
+  sopsEncrypt(stack().tools, { plain: `SOPS_VAR=${SOPS_VALUE}\n`, file: files.sops, format: 'dotenv', recipient: key.recipient });
+  files.wrongKey = path.join(dir, 'other.env.enc');
+  sopsEncrypt(stack().tools, { plain: `SOPS_VAR=${SOPS_VALUE}\n`, file: files.wrongKey, format: 'dotenv', recipient: other.recipient });
+  files.tampered = path.join(dir, 'tampered.env.enc');
+  const text = sopsEncrypt(stack().tools, { plain: `SOPS_VAR=${SOPS_VALUE}\nMORE=x\n`, file: files.tampered, format: 'dotenv', recipient: key.recipient });
+  writeFileSync(files.tampered, text.split('\n').filter((l) => !l.startsWith('MORE=')).join('\n'));
+  files.plain = path.join(dir, 'entra.env');
+  writeFileSync(files.plain, `PLAIN_VAR=${PLAIN_VALUE}\n`);
+  chmodSync(files.plain, 0o600);
+  files.open = path.join(dir, 'open.env');
+  writeFileSync(files.open, `PLAIN_VAR=${PLAIN_VALUE}\n`);
+  chmodSync(files.open, 0o644);
+});
+
+afterAll(async () => {
+  for await (const s of client.schedule.list()) {
+    if (s.scheduleId.startsWith(ScheduleIds.connectorPrefix)) await client.schedule.getHandle(s.scheduleId).delete().catch(() => undefined);
+  }
+  await platform?.close();
+  await webhook?.close();
+});
+
+describe('connector syncs on Podman', () => {
+  it('a scheduled run gets its secrets from sops, a 0600 env file and 1Password, submits, and redacts a printed secret', async () => {
+    const name = uniqueId('it-ok');
+    const connector = spec(
+      name,
+      {
+        secrets: [
+          { type: 'sops', path: files.sops as string, ageKeyFile: files.key },
+          { type: 'env-file', path: files.plain as string },
+          { type: 'refs', vars: { OP_VAR: OP_REF } },
+        ],
+      },
+      { SV0_TEST_HASH_VARS: 'SOPS_VAR,PLAIN_VAR,OP_VAR', SV0_TEST_PRINT_VAR: 'SOPS_VAR' },
+    );
+    const healthWorkflowId = uniqueId('health');
+    workflowIds.push(healthWorkflowId);
+    await withWorker(async () => {
+      const applied = await applyConnectorSchedules(client, configOf(connector), notifications(), { healthWorkflowId, taskQueue });
+      expect(applied.changes).toContainEqual(expect.objectContaining({ scheduleId: `connector-${name}`, action: 'create' }));
+      const run = await triggerConnectorRun(client, name);
+      workflowIds.push(run.workflowId);
+      const result = await client.workflow.getHandle(run.workflowId, run.runId).result();
+      expect(result).toMatchObject({ exitCode: 0, timedOut: false, attempt: 1 });
+      // The platform received the sha256 of each value: right values, and no op:// string left unresolved.
+      const got = Object.fromEntries(platform.submissions.filter((s) => s.connector === name).map((s) => [s.name, s.sha256]));
+      expect(got).toEqual({ SOPS_VAR: sha256(SOPS_VALUE), PLAIN_VAR: sha256(PLAIN_VALUE), OP_VAR: sha256(OP_VALUE) });
+      expect(result.logTail).toContain('SOPS_VAR=[redacted]');
+      expect(result.logTail).toContain('connector done (exit 0)');
+      expect(await containersOf(run.workflowId)).toEqual([]);
+      await client.workflow.getHandle(healthWorkflowId).terminate('test done');
+    });
+  });
+
+  it('a failing connector is retried up to its limit, then fails with its exit code and log tail', async () => {
+    const connector = spec(uniqueId('it-fail'), { retry: { maximumAttempts: 2, initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '2s' } }, { SV0_TEST_EXIT: '3' });
+    await withWorker(async () => {
+      const { failure, activity } = await failedRun(connector);
+      expect(failure.type).toBe(ErrorType.ConnectorFailed);
+      expect(failure.message).toMatch(/exited with code 3 .*\(attempt 2\)/);
+      expect(activity.retryState).toBe(RetryState.MAXIMUM_ATTEMPTS_REACHED);
+      const details = failure.details?.[0] as { exitCode: number; logTail: string[]; attempt: number };
+      expect(details).toMatchObject({ exitCode: 3, attempt: 2 });
+      expect(details.logTail).toEqual(['connector starting', 'connector done (exit 3)']);
+    });
+  });
+
+  it('a hung connector is killed at its timeout and removed', async () => {
+    const connector = spec(uniqueId('it-hung'), { timeout: '3s' }, { SV0_TEST_SLEEP: '300' });
+    await withWorker(async () => {
+      const { failure } = await failedRun(connector);
+      expect(failure.type).toBe(ErrorType.ConnectorTimedOut);
+      expect(failure.message).toContain('killed after its timeout of 3s');
+      expect(await containersOf(workflowIds.at(-1) as string)).toEqual([]);
+    });
+  });
+
+  it('cancelling a run kills and removes its container', async () => {
+    const connector = spec(uniqueId('it-cancel'), {}, { SV0_TEST_SLEEP: '300' });
+    const workflowId = uniqueId('sync-cancel');
+    workflowIds.push(workflowId);
+    await withWorker(async () => {
+      const handle = await client.workflow.start(connectorSyncWorkflow, { workflowId, taskQueue, args: [{ connector, healthWorkflowId: 'none' }] });
+      for (let i = 0; (await containersOf(workflowId)).length === 0; i++) {
+        if (i > 300) throw new Error('the container never started');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      await handle.cancel();
+      const err = await handle.result().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect((err as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
+      expect(await containersOf(workflowId)).toEqual([]);
+    });
+  });
+
+  it.each([
+    ['a tampered sops file', () => ({ type: 'sops', path: files.tampered, ageKeyFile: files.key }), /tampered\.env\.enc: refused, the MAC does not match/],
+    ['a sops file for another key', () => ({ type: 'sops', path: files.wrongKey, ageKeyFile: files.key }), /other\.env\.enc: refused, no key in .* decrypts it/],
+    ['a world-readable env file', () => ({ type: 'env-file', path: files.open }), /env file .*open\.env: refused, group or others have access \(mode 0644\)/],
+    ['a bad op:// reference', () => ({ type: 'refs', vars: { X: 'op://sv0-connectors/nope/field' } }), /X \(op:\/\/sv0-connectors\/nope\/field\): 1Password could not resolve it: itemNotFound/],
+  ] as const)('%s is refused with a clear error, without a retry', async (_what, source, reason) => {
+    const name = uniqueId('it-secret');
+    const connector = spec(name, { secrets: [source() as ConnectorSpec['secrets'][number]], retry: { maximumAttempts: 3, initialInterval: '1s', backoffCoefficient: 1, maximumInterval: '1s' } });
+    await withWorker(async () => {
+      const { failure, activity } = await failedRun(connector);
+      expect(failure.type).toBe(ErrorType.SecretUnavailable);
+      expect(failure.message).toMatch(new RegExp(`^connector ${name}: `));
+      expect(failure.message).toMatch(reason);
+      expect(activity.retryState).toBe(RetryState.NON_RETRYABLE_FAILURE);
+    });
+  });
+
+  it('a missing image that cannot be pulled fails at once', async () => {
+    const connector = spec(uniqueId('it-noimage'), { image: 'localhost:1/sv0/no-such-connector:1', retry: { maximumAttempts: 3, initialInterval: '1s', backoffCoefficient: 1, maximumInterval: '1s' } });
+    await withWorker(async () => {
+      const { failure, activity } = await failedRun(connector);
+      expect(failure.type).toBe(ErrorType.ImageUnavailable);
+      expect(failure.message).toContain('image localhost:1/sv0/no-such-connector:1 is not present and cannot be pulled');
+      expect(activity.retryState).toBe(RetryState.NON_RETRYABLE_FAILURE);
+    });
+  });
+
+  it('leaves no secret value in the workflow histories or the worker log', async () => {
+    expect(workflowIds.length).toBeGreaterThan(5);
+    // History payloads are bytes: decode them so a value inside one would be found.
+    const decode = (_key: string, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('utf8') : v);
+    let sawReference = false;
+    for (const id of workflowIds) {
+      const history = await client.workflow.getHandle(id).fetchHistory();
+      const text = JSON.stringify(history, decode);
+      if (text.includes(OP_REF)) sawReference = true;
+      for (const v of SECRETS) expect(text, `history of ${id}`).not.toContain(v);
+    }
+    // The decoding works: the workflows carried the reference (not a secret) in their input.
+    expect(sawReference).toBe(true);
+    const log = workerLog.join('');
+    expect(log).toContain('connector starting');
+    expect(log).toContain('SOPS_VAR=[redacted]');
+    for (const v of SECRETS) expect(log).not.toContain(v);
+  });
+});

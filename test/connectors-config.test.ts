@@ -1,0 +1,129 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadConnectorsConfig, registryHost } from '../lib/config/connectors';
+import { ConfigError } from '../lib/config/load';
+import { loadNotificationsConfig } from '../lib/config/notifications';
+
+const CONFIG_DIR = path.resolve(__dirname, '..', 'config');
+
+function configWith(yaml: string): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'sv0-connectors-'));
+  writeFileSync(path.join(dir, 'connectors.yaml'), yaml);
+  return dir;
+}
+
+const PLATFORM = 'platform: { url: "http://127.0.0.1:3000", tokenRef: "env:SV0_PLATFORM_TOKEN" }\n';
+
+function errorOf(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('config/connectors.yaml', () => {
+  it("declares the seed's connectors with their intervals, image, args, network, limits and secret sources", () => {
+    const config = loadConnectorsConfig(CONFIG_DIR);
+    const byName = Object.fromEntries(config.connectors.map((c) => [c.name, c]));
+    expect(Object.keys(byName)).toEqual(['entra-servicenow', 'azure-foundry', 'aws']);
+    expect([byName['entra-servicenow']?.interval, byName['azure-foundry']?.interval, byName.aws?.interval]).toEqual(['30m', '60m', '30m']);
+    expect(byName.aws?.enabled).toBe(false);
+    for (const c of config.connectors) {
+      expect(c.args).toEqual(['--all', '--submit', '--platform-url', 'http://api:3000']);
+      expect(c.network).toBe('sv0-platform_default');
+      expect(c.timeout).toBe('5m');
+      expect(c.memoryMb).toBe(256);
+      expect(c.retry.maximumAttempts).toBeGreaterThan(1);
+      expect(c.secrets.length).toBeGreaterThan(0);
+      // GHCR images pull with credentials given as a reference, never a value.
+      expect(c.registryAuth).toMatchObject({ server: 'ghcr.io', passwordRef: expect.stringMatching(/^(op:\/\/|env:|file:\/)/) });
+    }
+    expect(config.platform.tokenRef).toMatch(/^(op:\/\/|env:|file:\/)/);
+  });
+
+  it('ships a notifications.yaml that validates', () => {
+    expect(loadNotificationsConfig(CONFIG_DIR).sinks.length).toBeGreaterThan(0);
+  });
+
+  it('names the file, the field and the reason for each problem', () => {
+    const dir = configWith(
+      PLATFORM +
+        `connectors:
+  - name: a
+    image: ghcr.io/x/a:1
+    interval: 30 minutes
+  - name: b
+    image: ghcr.io/x/b:1
+    interval: 1m
+    timeout: 5m
+  - name: b
+    image: ghcr.io/x/c:1
+    interval: 30m
+    secrets:
+      - type: refs
+        vars: { TOKEN: "the-token-itself" }
+      - type: env-file
+        path: relative/entra.env
+      - type: vault
+        path: /x
+`,
+    );
+    const err = errorOf(() => loadConnectorsConfig(dir));
+    const text = err.message;
+    expect(text).toMatch(/connectors\.yaml: connectors\[0\]\.interval: a duration is/);
+    expect(text).toMatch(/connectors\[2\]\.secrets\[0\]\.vars\.TOKEN: write a secret reference/);
+    expect(text).toMatch(/connectors\[2\]\.secrets\[1\]\.path: write an absolute path/);
+    expect(text).toMatch(/connectors\[2\]\.secrets\[2\]\.type/);
+  });
+
+  it('checks across connectors once each one is valid: duplicate names, a timeout not shorter than the interval', () => {
+    const dir = configWith(
+      PLATFORM +
+        `connectors:
+  - name: b
+    image: ghcr.io/x/b:1
+    interval: 1m
+    timeout: 5m
+  - name: b
+    image: ghcr.io/x/c:1
+    interval: 30m
+`,
+    );
+    const text = errorOf(() => loadConnectorsConfig(dir)).message;
+    expect(text).toMatch(/connectors\.yaml: connectors\[0\]\.timeout: the timeout must be shorter than the interval/);
+    expect(text).toMatch(/connectors\[1\]\.name: duplicate connector name "b"/);
+  });
+
+  it('applies the defaults and lets a connector override them', () => {
+    const dir = configWith(
+      PLATFORM +
+        `defaults: { timeout: 2m, memoryMb: 128, retry: { maximumAttempts: 5, initialInterval: 10s, backoffCoefficient: 2, maximumInterval: 1m } }
+connectors:
+  - name: a
+    image: ghcr.io/x/a:1
+    interval: 30m
+  - name: b
+    image: localhost/b:1
+    interval: 30m
+    timeout: 1m
+    retry: { maximumAttempts: 1 }
+`,
+    );
+    const [a, b] = loadConnectorsConfig(dir).connectors;
+    expect(a).toMatchObject({ timeout: '2m', memoryMb: 128, network: 'sv0-platform_default', retry: { maximumAttempts: 5 } });
+    expect(b).toMatchObject({ timeout: '1m', retry: { maximumAttempts: 1, initialInterval: '10s' } });
+    expect(a?.registryAuth).toBeUndefined();
+  });
+
+  it('finds the registry host of an image reference', () => {
+    expect(registryHost('ghcr.io/securityv0/connector-aws:1')).toBe('ghcr.io');
+    expect(registryHost('localhost:5000/x:1')).toBe('localhost:5000');
+    expect(registryHost('library/busybox')).toBe('docker.io');
+    expect(registryHost('busybox')).toBe('docker.io');
+  });
+});

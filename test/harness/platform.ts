@@ -1,0 +1,80 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** A sync as the platform reports it (shared/DESIGN.md's contract). */
+export interface PlatformSync {
+  connector: string;
+  status: 'succeeded' | 'failed';
+  startedAt: string;
+  completedAt: string;
+}
+
+/** What the test connector image posts: the sha256 of one variable's value, never the value. */
+export interface Submission {
+  connector: string;
+  name: string;
+  sha256: string;
+}
+
+/**
+ * The SecurityV0 platform API stand-in: `GET /api/v1/syncs?connector=<name>&limit=1` with a bearer
+ * token, as DESIGN.md describes it, plus `POST /test/submissions` where the test connector image
+ * reports what it received. Listens on 127.0.0.1 (containers reach it over host networking).
+ */
+export async function startPlatform(opts: { token: string }) {
+  const syncs = new Map<string, PlatformSync[]>();
+  const submissions: Submission[] = [];
+  const syncQueries: { connector: string | null; authorized: boolean }[] = [];
+
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://platform');
+    let raw = '';
+    req.on('data', (c: Buffer) => (raw += c.toString()));
+    req.on('end', () => {
+      if (req.method === 'GET' && url.pathname === '/api/v1/syncs') {
+        const authorized = req.headers.authorization === `Bearer ${opts.token}`;
+        const connector = url.searchParams.get('connector');
+        syncQueries.push({ connector, authorized });
+        if (!authorized) return void res.writeHead(401).end();
+        const limit = Number(url.searchParams.get('limit') ?? 50);
+        const list = (connector ? (syncs.get(connector) ?? []) : [...syncs.values()].flat())
+          .slice()
+          .sort((a, b) => b.startedAt.localeCompare(a.startedAt))
+          .slice(0, limit);
+        return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ syncs: list }));
+      }
+      if (req.method === 'POST' && url.pathname === '/test/submissions') {
+        try {
+          submissions.push(JSON.parse(raw) as Submission);
+          return void res.writeHead(201).end();
+        } catch {
+          return void res.writeHead(400).end();
+        }
+      }
+      res.writeHead(404).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    submissions,
+    syncQueries,
+    /** Record a sync that completed at `at` (newest first in answers). */
+    addSync(connector: string, at: Date, status: PlatformSync['status'] = 'succeeded') {
+      const iso = at.toISOString();
+      syncs.set(connector, [...(syncs.get(connector) ?? []), { connector, status, startedAt: iso, completedAt: iso }]);
+    },
+    /** Wait until `pred` holds, or fail after `timeoutMs`. */
+    async waitFor(pred: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
+      const deadline = Date.now() + timeoutMs;
+      while (!pred()) {
+        if (Date.now() > deadline) throw new Error(`platform stand-in: ${what} did not happen within ${timeoutMs} ms`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    },
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+export type PlatformStandIn = Awaited<ReturnType<typeof startPlatform>>;
