@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { main } from '../../clients/cli';
 import { budgetGuardsStep, createBudgetAlertHandler, startBudgetGuards } from '../../clients/budget-guards';
 import { createDemoActivities } from '../../activities/demo';
 import { BudgetSearchAttributes, budgetStatusQuery, checkNowUpdate, unfreezeUpdate } from '../../lib/budget';
@@ -15,6 +16,7 @@ import { statusQuery } from '../../lib/demo';
 import { WorkflowIds } from '../../lib/names';
 import { budgetGuardWorkflow } from '../../workflows';
 import { motoConfig, resetMoto } from '../harness/aws';
+import { stack } from '../harness/stack';
 import { runWorker, testEnv, uniqueId } from '../harness/temporal';
 import { startWebhookReceiver } from '../harness/webhook';
 import {
@@ -187,6 +189,50 @@ describe('budget guard on the dev server, AWS in moto', () => {
       expect(refrozen.frozen).toBe(true);
       expect(refrozen.audit.at(-1)).toMatchObject({ action: 'freeze', details: { refreeze: true } });
       expect(await freezeTargets(org.freezePolicyId)).toEqual([org.demoAccountId]);
+    });
+  });
+
+  it('sv0 budget status, check and unfreeze drive the running guards', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'sv0-budgets-'));
+    copyFileSync(path.resolve(__dirname, '../../config/org.yaml'), path.join(dir, 'org.yaml'));
+    const yaml = (b: typeof demoBudget) =>
+      `  - { name: ${b.name}, account: ${b.account}, amount: ${b.amount}, notify: [${b.notify.join(', ')}]${b.freezeAt ? `, freezeAt: ${b.freezeAt}` : ''} }`;
+    writeFileSync(path.join(dir, 'budgets.yaml'), `budgets:\n${yaml(demoBudget)}\n${yaml(platformBudget)}\n`);
+    const globals = ['--config-dir', dir, '--address', stack().temporalAddress, '--namespace', env.namespace ?? 'default'];
+    const sv0 = async (...args: string[]) => {
+      let out = '';
+      const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+        out += chunk.toString();
+        return true;
+      });
+      const err = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+      try {
+        return { code: await main(['node', 'sv0', ...globals, ...args]), out };
+      } finally {
+        spy.mockRestore();
+        err.mockRestore();
+      }
+    };
+    await work(async () => {
+      const status = await sv0('budget', 'status', '--json');
+      expect(status.code).toBe(0);
+      const rows = JSON.parse(status.out) as { budget: string; frozen: boolean; levelReached?: number }[];
+      expect(rows.map((r) => [r.budget, r.frozen, r.levelReached])).toEqual([
+        [demoBudget.name, true, 80],
+        [platformBudget.name, false, 100],
+      ]);
+
+      const check = await sv0('budget', 'check', platformBudget.name, '--json');
+      expect(check.code).toBe(0);
+      expect(JSON.parse(check.out)).toMatchObject([{ budget: platformBudget.name, percentUsed: 101 }]);
+      expect((await sv0('budget', 'check', 'no-such-budget')).code).toBe(2);
+
+      const unfreeze = await sv0('budget', 'unfreeze', demoBudget.name, '--by', 'ceo', '--reason', 'approved in standup', '--json');
+      expect(unfreeze.code).toBe(0);
+      expect(JSON.parse(unfreeze.out)).toMatchObject({ frozen: false, approval: { by: 'ceo', reason: 'approved in standup' } });
+      expect(await freezeTargets(org.freezePolicyId)).toEqual([]);
+      // Not frozen any more: the guard refuses, the CLI says so with exit code 2.
+      expect((await sv0('budget', 'unfreeze', demoBudget.name, '--by', 'ceo', '--reason', 'again')).code).toBe(2);
     });
   });
 
