@@ -259,7 +259,12 @@ describe('connector syncs on Podman', () => {
   it('leaves no secret value in the workflow histories or the worker log', async () => {
     expect(workflowIds.length).toBeGreaterThan(5);
     // History payloads are bytes: decode them so a value inside one would be found.
-    const decode = (_key: string, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('utf8') : v);
+    // (JSON.stringify applies Buffer's toJSON before the replacer sees it.)
+    const decode = (_key: string, v: unknown) => {
+      if (v instanceof Uint8Array) return Buffer.from(v).toString('utf8');
+      const b = v as { type?: string; data?: number[] } | null;
+      return b?.type === 'Buffer' && Array.isArray(b.data) ? Buffer.from(b.data).toString('utf8') : v;
+    };
     let sawReference = false;
     for (const id of workflowIds) {
       const history = await client.workflow.getHandle(id).fetchHistory();
