@@ -1,4 +1,4 @@
-import { ApplicationFailure, proxyActivities } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, proxyActivities } from '@temporalio/workflow';
 import type { createDemoActivities, FailedDeletion, SweepPlan } from '../activities/demo';
 import type { createDemoControlActivities } from '../activities/demo-control';
 import type { createNotifyActivities } from '../activities/notify';
@@ -45,6 +45,8 @@ export interface AccountSweepResult {
   accountId: string;
   accountName: string;
   refused?: string;
+  /** The account could not be swept (unreachable, access denied). */
+  error?: string;
   plan?: SweepPlan;
   deleted: { arn: string; type: string }[];
   failed: FailedDeletion[];
@@ -78,7 +80,11 @@ export async function demoSweepWorkflow(input: DemoSweepInput): Promise<DemoSwee
     try {
       result.plan = await aws.planAccountSweep({ ...common, now: Date.now() });
     } catch (err) {
-      result.refused = (err as Error).message;
+      // Report the activity's own reason (the live guard, or why the account was unreachable).
+      const cause = err instanceof ActivityFailure ? err.cause : undefined;
+      const message = cause?.message ?? (err as Error).message;
+      if (cause instanceof ApplicationFailure && cause.type === ErrorType.GuardRefused) result.refused = message;
+      else result.error = message;
       continue;
     }
     if (!input.apply) continue;
@@ -96,6 +102,10 @@ export async function demoSweepWorkflow(input: DemoSweepInput): Promise<DemoSwee
   if (refused.length > 0) {
     throw ApplicationFailure.nonRetryable(`sweep refused: ${refused.map((r) => r.refused).join('; ')}`, ErrorType.GuardRefused);
   }
+  const errors = results.filter((r) => r.error);
+  if (errors.length > 0) {
+    throw ApplicationFailure.nonRetryable(`sweep failed: ${errors.map((r) => `${r.accountName} (${r.accountId}): ${r.error}`).join('; ')}`);
+  }
   const failed = results.flatMap((r) => r.failed);
   if (failed.length > 0) {
     throw ApplicationFailure.nonRetryable(
@@ -109,12 +119,13 @@ export async function demoSweepWorkflow(input: DemoSweepInput): Promise<DemoSwee
 function summaryNotification(apply: boolean, results: AccountSweepResult[]) {
   const lines = results.map((r) => {
     if (r.refused) return `${r.accountName} (${r.accountId}): refused: ${r.refused}`;
+    if (r.error) return `${r.accountName} (${r.accountId}): failed: ${r.error}`;
     const planned = (r.plan?.stacks.length ?? 0) + (r.plan?.resources.length ?? 0);
     return apply
       ? `${r.accountName} (${r.accountId}): deleted ${r.deleted.length}, failed ${r.failed.length}, kept ${r.plan?.kept.length ?? 0}`
       : `${r.accountName} (${r.accountId}): would delete ${planned}, keep ${r.plan?.kept.length ?? 0}`;
   });
-  const bad = results.some((r) => r.refused || r.failed.length > 0);
+  const bad = results.some((r) => r.refused || r.error || r.failed.length > 0);
   return {
     event: 'demo.sweep',
     severity: bad ? ('critical' as const) : ('info' as const),
