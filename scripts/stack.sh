@@ -49,14 +49,17 @@ add_env() { ENV_LINES+=("$1=$2"); }
 now() { date +%s.%N; }
 elapsed() { awk -v s="$1" -v e="$(now)" 'BEGIN { printf "%.1f", e - s }'; }
 
-# Runs a long command with its output in a log file; on failure, dies quoting the log's last line.
+# Runs a long command with its output in a log file and says how long it took; on failure, dies
+# quoting the log's last line.
 run_logged() {
-  local what=$1 log=$2
+  local what=$1 log=$2 start
   shift 2
   mkdir -p "$(dirname "$log")"
+  start=$(now)
   if ! "$@" >"$log" 2>&1; then
     die "$what failed ($(grep -v '^\s*$' "$log" | tail -n 1)); full log: $log"
   fi
+  say "$what: done in $(elapsed "$start") s"
 }
 
 # Runs a command as root: directly, or through sudo when it needs no password.
@@ -103,9 +106,12 @@ apt_install() {
     done
   fi
   say "$step: installing $* with apt-get..."
-  local log=$LOG_DIR/apt-install-$step.log
+  local log=$LOG_DIR/apt-install-$step.log start
   mkdir -p "$LOG_DIR"
-  if ! as_root env DEBIAN_FRONTEND=noninteractive apt-get install "${opts[@]}" "$@" >"$log" 2>&1; then
+  start=$(now)
+  if as_root env DEBIAN_FRONTEND=noninteractive apt-get install "${opts[@]}" "$@" >"$log" 2>&1; then
+    say "$step: apt-get install $*: done in $(elapsed "$start") s"
+  else
     # Stale lists give 404s for superseded versions: refresh once and retry.
     apt_update
     run_logged "$step: apt-get install $*" "$log" \
@@ -280,7 +286,7 @@ provision_test_server() {
   </dependencies>
 </project>
 EOF
-    rm -rf "$dir/lib" "$dir/lib.tmp"
+    rm -rf "${dir:?}/lib" "${dir:?}/lib.tmp"
     run_logged "temporal-test-server: mvn copy-dependencies" "$LOG_DIR/temporal-test-server-$TEST_SERVER_VERSION.log" \
       mvn -B -q -f "$dir/pom.xml" "$MAVEN_DEPENDENCY_PLUGIN:copy-dependencies" \
       -DoutputDirectory="$dir/lib.tmp" -DincludeScope=runtime
@@ -434,6 +440,11 @@ provision_connector_image() {
     run_logged "connector-image: ${cli[0]} build" "$LOG_DIR/connector-image.log" \
       "${cli[@]}" build -t "$tag" -f "$context/Containerfile" "$context"
     rm -rf "$context"
+    # Builds of earlier fixture versions are no longer referenced (one a container uses stays).
+    local old
+    for old in $("${cli[@]}" images --format '{{.Repository}}:{{.Tag}}' localhost/sv0-test-connector 2>/dev/null); do
+      [[ $old == "$tag" ]] || "${cli[@]}" rmi "$old" >/dev/null 2>&1 || true
+    done
   fi
   add_env SV0_TEST_CONNECTOR_IMAGE "$tag"
 }
@@ -569,7 +580,7 @@ podman_stop() {
   fi
   pid=$(cat "$pidfile")
   # Only a process that is still our podman service: pids get reused.
-  if [[ $(cat "/proc/$pid/cmdline" 2>/dev/null | tr '\0' ' ') == *"system service"*"$PODMAN_SOCKET"* ]]; then
+  if [[ $(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline") == *"system service"*"$PODMAN_SOCKET"* ]]; then
     kill "$pid"
     say "podman: stopped the API (pid $pid)"
   else
