@@ -167,6 +167,12 @@ export function createIdentityCenterActivities(deps: IdentityCenterDeps) {
         try {
           await ssoAdmin.send(new AttachManagedPolicyToPermissionSetCommand({ InstanceArn, PermissionSetArn, ManagedPolicyArn: arn }));
         } catch (err) {
+          if (awsErrorName(err) === 'ResourceNotFoundException') {
+            throw ApplicationFailure.nonRetryable(
+              `permission set ${p.name}: managed policy ${arn} does not exist; fix identityCenter.permissionSets[].managedPolicies in config/org.yaml`,
+              ErrorType.BadConfig,
+            );
+          }
           if (awsErrorName(err) !== 'ConflictException') throw classifyAwsError(`attach ${arn} to permission set ${p.name}`, err);
         }
       }

@@ -143,7 +143,17 @@ export function createOrgRolesActivities(deps: OrgRolesDeps) {
         if (role.description) await aws(`describe ${what}`, () => iam.send(new UpdateRoleCommand({ RoleName: role.name, Description: role.description })));
       }
       for (const arn of role.managedPolicies) {
-        await aws(`attach ${arn} to ${what}`, () => iam.send(new AttachRolePolicyCommand({ RoleName: role.name, PolicyArn: arn })));
+        try {
+          await iam.send(new AttachRolePolicyCommand({ RoleName: role.name, PolicyArn: arn }));
+        } catch (err) {
+          if (awsErrorName(err) === 'NoSuchEntityException' || awsErrorName(err) === 'NoSuchEntity') {
+            throw ApplicationFailure.nonRetryable(
+              `${what}: managed policy ${arn} does not exist in account ${role.account}; fix crossAccountRoles[].managedPolicies in config/org.yaml`,
+              ErrorType.BadConfig,
+            );
+          }
+          throw classifyAwsError(`attach ${arn} to ${what}`, err);
+        }
       }
     },
   };

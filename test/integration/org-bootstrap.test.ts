@@ -1,0 +1,271 @@
+import {
+  AttachPolicyCommand,
+  CreateAccountCommand,
+  CreateOrganizationalUnitCommand,
+  CreateOrganizationCommand,
+  DescribePolicyCommand,
+  DetachPolicyCommand,
+  ListAccountsCommand,
+  ListParentsCommand,
+  ListPoliciesCommand,
+  ListRootsCommand,
+  ListTagsForResourceCommand,
+  ListTargetsForPolicyCommand,
+  OrganizationsClient,
+  ListOrganizationalUnitsForParentCommand,
+} from '@aws-sdk/client-organizations';
+import { BudgetsClient, DescribeBudgetsCommand, DescribeNotificationsForBudgetCommand } from '@aws-sdk/client-budgets';
+import { DescribePermissionSetCommand, ListInstancesCommand, ListPermissionSetsCommand, SSOAdminClient } from '@aws-sdk/client-sso-admin';
+import { WorkflowFailedError } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createNotifyActivities } from '../../activities/notify';
+import { createOrgBootstrapActivities } from '../../activities/org-bootstrap';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { createLogger } from '../../lib/logger';
+import { ErrorType } from '../../lib/names';
+import type { DesiredOrg } from '../../lib/org/types';
+import { orgBootstrapWorkflow, orgDriftWorkflow, orgProgressQuery, type OrgBootstrapResult } from '../../workflows/org-bootstrap';
+import type { Moto } from '../../scripts/local-stack';
+import { runWorker, testEnv, uniqueId } from '../harness/temporal';
+import { startWebhookReceiver } from '../harness/webhook';
+import { awsFor, CallLog, fakeCostExplorer, orgDeps, seedDesired, startOrgMoto } from './org-fixtures';
+
+const SEED_REGION_LOCK = {
+  Version: '2012-10-17',
+  Statement: [
+    {
+      Sid: 'DenyNonApprovedRegions',
+      Effect: 'Deny',
+      NotAction: ['iam:*', 'sts:*', 'organizations:*', 'budgets:*', 'ce:*', 'support:*', 'health:*', 'billing:*'],
+      Resource: '*',
+      Condition: { StringNotEquals: { 'aws:RequestedRegion': ['us-east-1', 'us-west-2'] } },
+    },
+  ],
+};
+
+describe('org bootstrap against moto (Cost Explorer through a thin fake at the SDK-client boundary)', () => {
+  let env: TestWorkflowEnvironment;
+  let moto: Moto;
+  let aws: ReturnType<typeof awsFor>;
+  let org: OrganizationsClient;
+
+  beforeAll(async () => {
+    [env, moto] = await Promise.all([testEnv(), startOrgMoto()]);
+    aws = awsFor(moto.endpoint);
+    org = new OrganizationsClient(aws);
+  });
+  afterAll(async () => {
+    await moto?.stop();
+  });
+  beforeEach(async () => {
+    const res = await fetch(`${moto.endpoint}/moto-api/reset`, { method: 'POST' });
+    expect(res.ok).toBe(true);
+  });
+
+  const allTags = () => seedDesired().cost.allocationTags.map((key) => ({ key, status: 'Inactive' }));
+
+  /** Dry run, then apply exactly that plan, on a worker with real moto clients. */
+  async function planAndApply(desired: DesiredOrg, log: CallLog, ce = fakeCostExplorer(allTags()).ce) {
+    const taskQueue = uniqueId('org');
+    const activities = createOrgBootstrapActivities(orgDeps(aws, log, ce));
+    return runWorker({ env, taskQueue, activities }, async () => {
+      const plan = await env.client.workflow.execute(orgBootstrapWorkflow, {
+        taskQueue,
+        workflowId: uniqueId('org-bootstrap'),
+        args: [{ desired, dryRun: true }],
+      });
+      const applied = await env.client.workflow.execute(orgBootstrapWorkflow, {
+        taskQueue,
+        workflowId: uniqueId('org-bootstrap'),
+        args: [{ desired, approvedSteps: plan.plan.steps }],
+      });
+      return { plan: plan.plan, applied };
+    });
+  }
+
+  async function accountsByName(): Promise<Map<string, string>> {
+    const out = await org.send(new ListAccountsCommand({}));
+    return new Map((out.Accounts ?? []).map((a) => [a.Name!, a.Id!]));
+  }
+
+  it("creates exactly the seed's organization from an empty moto; a second apply plans nothing and makes no changing call", async () => {
+    const desired = seedDesired();
+    const cost = fakeCostExplorer(allTags());
+    const log = new CallLog();
+    const first = await planAndApply(desired, log, cost.ce);
+    expect(first.applied.applied.length).toBe(first.plan.steps.length);
+    expect(first.plan.steps.length).toBeGreaterThan(30);
+
+    const [root] = (await org.send(new ListRootsCommand({}))).Roots!;
+    const ous = (await org.send(new ListOrganizationalUnitsForParentCommand({ ParentId: root!.Id }))).OrganizationalUnits!;
+    expect(ous.map((o) => o.Name).sort()).toEqual(['Platform', 'Sandbox', 'Security']);
+    const ids = await accountsByName();
+    for (const a of desired.accounts) {
+      const id = ids.get(a.name)!;
+      const parent = (await org.send(new ListParentsCommand({ ChildId: id }))).Parents![0]!;
+      expect(ous.find((o) => o.Id === parent.Id)?.Name).toBe(a.ou);
+      const tags = (await org.send(new ListTagsForResourceCommand({ ResourceId: id }))).Tags!;
+      expect(Object.fromEntries(tags.map((t) => [t.Key, t.Value]))).toEqual(a.tags);
+    }
+    expect(ids.size).toBe(4); // the management account and the three members
+
+    const policies = (await org.send(new ListPoliciesCommand({ Filter: 'SERVICE_CONTROL_POLICY' }))).Policies!.filter((p) => !p.AwsManaged);
+    expect(policies.map((p) => p.Name).sort()).toEqual(['DenyExpensiveServices', 'DenyLargeEC2', 'FreezeAccount', 'RegionLock', 'RestrictBedrockModels']);
+    const targets: Record<string, string[]> = {};
+    for (const p of policies) {
+      const content = (await org.send(new DescribePolicyCommand({ PolicyId: p.Id }))).Policy!.Content!;
+      expect(JSON.parse(content)).toEqual(JSON.parse(desired.policies.find((d) => d.name === p.Name)!.content));
+      if (p.Name === 'RegionLock') expect(JSON.parse(content)).toEqual(SEED_REGION_LOCK);
+      const t = (await org.send(new ListTargetsForPolicyCommand({ PolicyId: p.Id }))).Targets ?? [];
+      targets[p.Name!] = t.map((x) => x.Name ?? x.TargetId!).sort();
+    }
+    expect(targets).toEqual({
+      RegionLock: ['Root'],
+      DenyExpensiveServices: ['Sandbox'],
+      DenyLargeEC2: ['Sandbox'],
+      RestrictBedrockModels: ['Sandbox'],
+      FreezeAccount: [],
+    });
+
+    const budgets = new BudgetsClient(aws);
+    const mgmt = first.plan.managementAccountId;
+    const live = (await budgets.send(new DescribeBudgetsCommand({ AccountId: mgmt }))).Budgets!;
+    expect(live.map((b) => [b.BudgetName, Number(b.BudgetLimit!.Amount)]).sort()).toEqual([
+      ['sv0-demo', 200],
+      ['sv0-platform', 300],
+      ['sv0-security-tooling', 50],
+      ['total', 500],
+    ]);
+    const demoBudget = live.find((b) => b.BudgetName === 'sv0-demo')!;
+    expect(demoBudget.CostFilters?.LinkedAccount).toEqual([ids.get('sv0-demo')]);
+    const totalNotes = await budgets.send(new DescribeNotificationsForBudgetCommand({ AccountId: mgmt, BudgetName: 'total' }));
+    expect(totalNotes.Notifications!.map((n) => n.Threshold).sort((a, b) => a! - b!)).toEqual([50, 80, 100]);
+
+    const sso = new SSOAdminClient(aws);
+    const instanceArn = (await sso.send(new ListInstancesCommand({}))).Instances![0]!.InstanceArn;
+    const sets = (await sso.send(new ListPermissionSetsCommand({ InstanceArn: instanceArn }))).PermissionSets!;
+    const names = await Promise.all(sets.map(async (arn) => (await sso.send(new DescribePermissionSetCommand({ InstanceArn: instanceArn, PermissionSetArn: arn }))).PermissionSet!.Name));
+    expect(names.sort()).toEqual(['AdministratorAccess', 'BillingAccess', 'ReadOnlyAccess']);
+
+    // The deploy role in the sandbox account: trusted by the management account, with the external id.
+    const activities = createOrgBootstrapActivities(orgDeps(aws, new CallLog(), cost.ce));
+    const [deploy] = await activities.orgReadRoles({ roles: [{ account: 'sv0-demo', accountId: ids.get('sv0-demo')!, name: 'sv0-orchestrator-deploy' }] });
+    expect(deploy).toMatchObject({
+      exists: true,
+      trustedPrincipal: `arn:aws:iam::${mgmt}:root`,
+      externalId: 'sv0-orchestrator-deploy-change-me',
+      managedPolicies: ['arn:aws:iam::aws:policy/AdministratorAccess'],
+    });
+
+    expect(cost.state.tags.every((t) => t.status === 'Active')).toBe(true);
+    expect(cost.state.monitors).toEqual([{ name: 'sv0-services', dimension: 'SERVICE' }]);
+
+    log.clear();
+    const second = await planAndApply(desired, log, cost.ce);
+    expect(second.plan.steps).toEqual([]);
+    expect(second.applied.applied).toEqual([]);
+    expect(log.calls.length).toBeGreaterThan(0);
+    expect(log.changing()).toEqual([]);
+  });
+
+  it('converges a partly built organization: an OU and one account already there, one SCP detached by hand', async () => {
+    const desired = seedDesired();
+    await org.send(new CreateOrganizationCommand({ FeatureSet: 'ALL' }));
+    const [root] = (await org.send(new ListRootsCommand({}))).Roots!;
+    await org.send(new CreateOrganizationalUnitCommand({ ParentId: root!.Id, Name: 'Sandbox' }));
+    const demo = desired.accounts.find((a) => a.name === 'sv0-demo')!;
+    const created = await org.send(new CreateAccountCommand({ AccountName: demo.name, Email: demo.email }));
+    const demoId = created.CreateAccountStatus!.AccountId!;
+
+    const cost = fakeCostExplorer(allTags());
+    const first = await planAndApply(desired, new CallLog(), cost.ce);
+    const ids = first.plan.steps.map((s) => s.id);
+    expect(ids).not.toContain('createOu:Sandbox');
+    expect(ids).not.toContain('createAccount:sv0-demo');
+    expect(ids).toContain('moveAccount:sv0-demo');
+    expect(ids).toContain('tagAccount:sv0-demo');
+    expect((await accountsByName()).get('sv0-demo')).toBe(demoId);
+
+    // Someone detaches the region lock by hand; the next plan is exactly the re-attachment.
+    const regionLock = (await org.send(new ListPoliciesCommand({ Filter: 'SERVICE_CONTROL_POLICY' }))).Policies!.find((p) => p.Name === 'RegionLock')!;
+    await org.send(new DetachPolicyCommand({ PolicyId: regionLock.Id, TargetId: root!.Id }));
+    const again = await planAndApply(desired, new CallLog(), cost.ce);
+    expect(again.plan.steps.map((s) => s.id)).toEqual(['attachPolicy:RegionLock->root']);
+    const third = await planAndApply(desired, new CallLog(), cost.ce);
+    expect(third.plan.steps).toEqual([]);
+  });
+
+  it('the drift check notifies about a hand-detached SCP and leaves a FreezeAccount attachment alone', async () => {
+    const desired = seedDesired();
+    await planAndApply(desired, new CallLog());
+    const [root] = (await org.send(new ListRootsCommand({}))).Roots!;
+    const policies = (await org.send(new ListPoliciesCommand({ Filter: 'SERVICE_CONTROL_POLICY' }))).Policies!;
+    const id = (name: string) => policies.find((p) => p.Name === name)!.Id;
+    await org.send(new DetachPolicyCommand({ PolicyId: id('RegionLock'), TargetId: root!.Id }));
+    // The budget guard froze sv0-demo: not drift.
+    await org.send(new AttachPolicyCommand({ PolicyId: id('FreezeAccount'), TargetId: (await accountsByName()).get('sv0-demo') }));
+
+    const receiver = await startWebhookReceiver();
+    try {
+      const taskQueue = uniqueId('org-drift');
+      const cost = fakeCostExplorer(allTags().map((t) => ({ ...t, status: 'Active' })));
+      cost.state.monitors.push({ name: 'sv0-services', dimension: 'SERVICE' });
+      const activities = {
+        ...createOrgBootstrapActivities(orgDeps(aws, new CallLog(), cost.ce)),
+        ...createNotifyActivities({ sns: new SNSClient(aws), logger: createLogger('test'), resolveSecret: () => Promise.resolve(receiver.url) }),
+      };
+      const plan = await runWorker({ env, taskQueue, activities }, () =>
+        env.client.workflow.execute(orgDriftWorkflow, {
+          taskQueue,
+          workflowId: uniqueId('org-drift'),
+          args: [{ desired, sinks: [{ type: 'webhook', name: 'test', urlRef: 'env:SV0_TEST_WEBHOOK' }] }],
+        }),
+      );
+      expect(plan.steps.map((s) => s.id)).toEqual(['attachPolicy:RegionLock->root']);
+      expect(plan.frozen).toEqual(['account:sv0-demo']);
+      const hit = await receiver.waitFor((r) => (r.body as { event?: string }).event === 'org.drift');
+      expect((hit.body as { text: string }).text).toContain('attach SCP RegionLock to root');
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it('refuses to apply when the live organization no longer gives the approved plan, and changes nothing', async () => {
+    const desired = seedDesired();
+    const taskQueue = uniqueId('org');
+    const activities = createOrgBootstrapActivities(orgDeps(aws, new CallLog(), fakeCostExplorer(allTags()).ce));
+    await runWorker({ env, taskQueue, activities }, async () => {
+      const { plan } = await env.client.workflow.execute(orgBootstrapWorkflow, { taskQueue, workflowId: uniqueId('org'), args: [{ desired, dryRun: true }] });
+      // Meanwhile someone creates the organization by hand.
+      await org.send(new CreateOrganizationCommand({ FeatureSet: 'ALL' }));
+      const handle = await env.client.workflow.start(orgBootstrapWorkflow, {
+        taskQueue,
+        workflowId: uniqueId('org'),
+        args: [{ desired, approvedSteps: plan.steps }],
+      });
+      const err = await handle.result().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(WorkflowFailedError);
+      const cause = (err as WorkflowFailedError).cause as { type?: string; message: string };
+      expect(cause.type).toBe(ErrorType.PlanChanged);
+      expect(cause.message).toContain('no longer needed: createOrganization:ALL');
+      expect((await handle.query(orgProgressQuery)).done).toEqual([]);
+    });
+    expect((await accountsByName()).size).toBe(1);
+  });
+
+  it('returns the plan on a dry run and changes nothing', async () => {
+    const log = new CallLog();
+    const taskQueue = uniqueId('org');
+    const activities = createOrgBootstrapActivities(orgDeps(aws, log, fakeCostExplorer(allTags()).ce));
+    const result: OrgBootstrapResult = await runWorker({ env, taskQueue, activities }, () =>
+      env.client.workflow.execute(orgBootstrapWorkflow, { taskQueue, workflowId: uniqueId('org'), args: [{ desired: seedDesired(), dryRun: true }] }),
+    );
+    expect(result.dryRun).toBe(true);
+    expect(result.plan.steps[0]?.id).toBe('createOrganization:ALL');
+    expect(log.changing()).toEqual([]);
+  });
+});

@@ -1,0 +1,131 @@
+import path from 'node:path';
+import { BudgetsClient } from '@aws-sdk/client-budgets';
+import { IAMClient } from '@aws-sdk/client-iam';
+import { IdentitystoreClient } from '@aws-sdk/client-identitystore';
+import {
+  CreateAnomalyMonitorCommand,
+  GetAnomalyMonitorsCommand,
+  ListCostAllocationTagsCommand,
+  UpdateCostAllocationTagsStatusCommand,
+} from '@aws-sdk/client-cost-explorer';
+import { OrganizationsClient } from '@aws-sdk/client-organizations';
+import { SSOAdminClient } from '@aws-sdk/client-sso-admin';
+import { STSClient } from '@aws-sdk/client-sts';
+import type { AwsClientConfig } from '../../activities/aws-session';
+import type { OrgBootstrapDeps } from '../../activities/org-bootstrap';
+import { iamThroughAccessRole } from '../../activities/org-roles';
+import { loadBudgetsConfig } from '../../lib/config/budgets';
+import { loadOrgConfig } from '../../lib/config/org';
+import { buildDesiredOrg } from '../../lib/org/desired';
+import type { DesiredOrg } from '../../lib/org/types';
+import { startMoto, type Moto } from '../../scripts/local-stack';
+import { stack } from '../harness/stack';
+
+export const CONFIG_DIR = path.resolve(__dirname, '../../config');
+
+/**
+ * A moto of this file's own, started with AWS managed policies loaded (MOTO_IAM_LOAD_MANAGED_POLICIES):
+ * without them moto refuses to attach SecurityAudit or AdministratorAccess to a role.
+ */
+export async function startOrgMoto(): Promise<Moto> {
+  const before = process.env.MOTO_IAM_LOAD_MANAGED_POLICIES;
+  process.env.MOTO_IAM_LOAD_MANAGED_POLICIES = 'true';
+  try {
+    return await startMoto(stack().tools);
+  } finally {
+    if (before === undefined) delete process.env.MOTO_IAM_LOAD_MANAGED_POLICIES;
+    else process.env.MOTO_IAM_LOAD_MANAGED_POLICIES = before;
+  }
+}
+
+export function awsFor(endpoint: string): AwsClientConfig {
+  return { region: 'us-east-1', endpoint, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' }, maxAttempts: 2 };
+}
+
+/**
+ * The seed's desired organization from config/. One deviation for moto: its SSO Admin looks AWS
+ * managed policies up without their path, so it cannot find `job-function/Billing`; the test uses
+ * a path-less billing policy for BillingAccess.
+ */
+export function seedDesired(): DesiredOrg {
+  const org = loadOrgConfig(CONFIG_DIR);
+  const desired = buildDesiredOrg(org, loadBudgetsConfig(CONFIG_DIR, org));
+  for (const p of desired.identityCenter?.permissionSets ?? []) {
+    p.managedPolicies = p.managedPolicies.map((m) => m.replace('policy/job-function/Billing', 'policy/AWSBillingReadOnlyAccess'));
+  }
+  return desired;
+}
+
+/** Every AWS command the code under test sends, as `Client:Command`. */
+export class CallLog {
+  calls: string[] = [];
+  /** Record the commands `client` sends. */
+  watch<C extends { middlewareStack: { add: (...a: never[]) => void } }>(client: C): C {
+    (client.middlewareStack as unknown as { add: (mw: unknown, opts: unknown) => void }).add(
+      (next: (args: unknown) => Promise<unknown>, context: { clientName?: string; commandName?: string }) => (args: unknown) => {
+        this.calls.push(`${context.clientName ?? '?'}:${context.commandName ?? '?'}`);
+        return next(args);
+      },
+      { step: 'initialize', name: 'sv0CallLog' },
+    );
+    return client;
+  }
+  /** Calls that could change something (anything but Describe/List/Get). */
+  changing(): string[] {
+    return this.calls.filter((c) => !/:(Describe|List|Get)[A-Za-z]*Command$/.test(c));
+  }
+  clear(): void {
+    this.calls = [];
+  }
+}
+
+/**
+ * A thin fake of the Cost Explorer client (moto has no ListCostAllocationTags or anomaly monitors):
+ * it answers the four calls the bootstrap makes from an in-memory state.
+ */
+export function fakeCostExplorer(initialTags: { key: string; status: string }[]) {
+  const state = { tags: initialTags.map((t) => ({ ...t })), monitors: [] as { name: string; dimension: string }[], calls: [] as string[] };
+  const ce = {
+    send(command: object): Promise<unknown> {
+      state.calls.push(command.constructor.name);
+      if (command instanceof ListCostAllocationTagsCommand) {
+        const keys = command.input.TagKeys;
+        const tags = state.tags.filter((t) => !keys || keys.includes(t.key));
+        return Promise.resolve({ CostAllocationTags: tags.map((t) => ({ TagKey: t.key, Status: t.status, Type: 'UserDefined' })) });
+      }
+      if (command instanceof UpdateCostAllocationTagsStatusCommand) {
+        for (const s of command.input.CostAllocationTagsStatus ?? []) {
+          const tag = state.tags.find((t) => t.key === s.TagKey);
+          if (tag) tag.status = String(s.Status);
+        }
+        return Promise.resolve({ Errors: [] });
+      }
+      if (command instanceof GetAnomalyMonitorsCommand) {
+        return Promise.resolve({ AnomalyMonitors: state.monitors.map((m) => ({ MonitorName: m.name, MonitorDimension: m.dimension })) });
+      }
+      if (command instanceof CreateAnomalyMonitorCommand) {
+        const m = command.input.AnomalyMonitor!;
+        state.monitors.push({ name: m.MonitorName!, dimension: String(m.MonitorDimension) });
+        return Promise.resolve({ MonitorArn: `arn:aws:ce::123456789012:anomalymonitor/${state.monitors.length}` });
+      }
+      return Promise.reject(new Error(`fake Cost Explorer: ${command.constructor.name} is not faked`));
+    },
+  };
+  return { ce, state };
+}
+
+/** Real clients on moto (each watched by `log`), with a fake Cost Explorer. */
+export function orgDeps(aws: AwsClientConfig, log: CallLog, ce: OrgBootstrapDeps['ce'], organizations?: OrganizationsClient): OrgBootstrapDeps {
+  const iamFor = iamThroughAccessRole(aws);
+  return {
+    organizations: organizations ?? log.watch(new OrganizationsClient(aws)),
+    sts: log.watch(new STSClient(aws)),
+    budgets: log.watch(new BudgetsClient(aws)),
+    ssoAdmin: log.watch(new SSOAdminClient(aws)),
+    identityStore: log.watch(new IdentitystoreClient(aws)),
+    ce,
+    iamFor: async (id: string) => log.watch(await iamFor(id)) as IAMClient,
+    localEndpoint: true,
+    pollIntervalMs: 100,
+  };
+}
