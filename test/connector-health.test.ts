@@ -83,7 +83,7 @@ afterAll(async () => {
 });
 
 describe('connector-health', () => {
-  it('alerts once when the last platform sync is older than twice the interval, and once when it recovers', async () => {
+  it('alerts once when the last platform sync is older than twice the interval, and once when it recovers, across continue-as-new', async () => {
     const name = uniqueId('it-stale');
     await client.schedule.create(connectorScheduleOptions(spec(name), { taskQueue }));
     platform.addSync(name, new Date(Date.now() - 10 * 60_000));
@@ -92,8 +92,10 @@ describe('connector-health', () => {
       const handle = await client.workflow.start(connectorHealthWorkflow, {
         workflowId,
         taskQueue,
-        args: [{ config: { connectors: [{ name, interval: '2m', pauseAfterFailedRuns: 3 }], platform: platformConfig(), checkEvery: '1s', sinks: sinks() } }],
+        // Continue-as-new every 2 checks: the open incident must survive it (one alert, not one per run).
+        args: [{ config: { connectors: [{ name, interval: '2m', pauseAfterFailedRuns: 3 }], platform: platformConfig(), checkEvery: '1s', sinks: sinks(), checksPerRun: 2 } }],
       });
+      const firstRunId = handle.firstExecutionRunId;
       const checksAfter = async (n: number) => {
         const start = (await handle.query(healthStateQuery)).checks;
         for (;;) {
@@ -114,9 +116,10 @@ describe('connector-health', () => {
       expect(alerts('connector.recovered', name)).toHaveLength(1);
       expect(alerts('connector.stale', name)).toHaveLength(1);
       expect(state.incidents[name]).toBeUndefined();
+      expect((await client.workflow.getHandle(workflowId).describe()).runId).not.toBe(firstRunId);
       // Every question to the platform carried the bearer token.
       expect(platform.syncQueries.filter((q) => q.connector === name).every((q) => q.authorized)).toBe(true);
-      await handle.terminate('test done');
+      await client.workflow.getHandle(workflowId).terminate('test done');
     });
   });
 

@@ -229,6 +229,22 @@ describe('connector syncs on Podman', () => {
     });
   });
 
+  it('a worker shutdown kills and removes the running container', async () => {
+    const connector = spec(uniqueId('it-shutdown'), {}, { SV0_TEST_SLEEP: '300' });
+    const workflowId = uniqueId('sync-shutdown');
+    workflowIds.push(workflowId);
+    await runWorker({ env, taskQueue, activities: activities(), worker: { shutdownGraceTime: '1s' } }, async () => {
+      await client.workflow.start(connectorSyncWorkflow, { workflowId, taskQueue, args: [{ connector, healthWorkflowId: 'none' }] });
+      for (let i = 0; (await containersOf(workflowId)).length === 0; i++) {
+        if (i > 300) throw new Error('the container never started');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      // Returning shuts the worker down while the container runs.
+    });
+    expect(await containersOf(workflowId)).toEqual([]);
+    await client.workflow.getHandle(workflowId).terminate('test done');
+  });
+
   it.each([
     ['a tampered sops file', () => ({ type: 'sops', path: files.tampered, ageKeyFile: files.key }), /tampered\.env\.enc: refused, the MAC does not match/],
     ['a sops file for another key', () => ({ type: 'sops', path: files.wrongKey, ageKeyFile: files.key }), /other\.env\.enc: refused, no key in .* decrypts it/],
@@ -258,17 +274,20 @@ describe('connector syncs on Podman', () => {
 
   it('leaves no secret value in the workflow histories or the worker log', async () => {
     expect(workflowIds.length).toBeGreaterThan(5);
-    // History payloads are bytes: decode them so a value inside one would be found.
-    // (JSON.stringify applies Buffer's toJSON before the replacer sees it.)
-    const decode = (_key: string, v: unknown) => {
-      if (v instanceof Uint8Array) return Buffer.from(v).toString('utf8');
-      const b = v as { type?: string; data?: number[] } | null;
-      return b?.type === 'Buffer' && Array.isArray(b.data) ? Buffer.from(b.data).toString('utf8') : v;
+    // History payloads are bytes, and the history's own toJSON would base64 them: walk it instead,
+    // decoding every byte field, so a value inside any payload (input, result, failure details,
+    // heartbeat details) would be found.
+    const textOf = (v: unknown, out: string[] = []): string[] => {
+      if (v instanceof Uint8Array) out.push(Buffer.from(v).toString('utf8'));
+      else if (typeof v === 'string') out.push(v);
+      else if (Array.isArray(v)) v.forEach((x) => textOf(x, out));
+      else if (v && typeof v === 'object') for (const k of Object.keys(v)) textOf((v as Record<string, unknown>)[k], out);
+      return out;
     };
     let sawReference = false;
     for (const id of workflowIds) {
       const history = await client.workflow.getHandle(id).fetchHistory();
-      const text = JSON.stringify(history, decode);
+      const text = textOf(history).join('\n');
       if (text.includes(OP_REF)) sawReference = true;
       for (const v of SECRETS) expect(text, `history of ${id}`).not.toContain(v);
     }

@@ -1,0 +1,147 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { SNSClient } from '@aws-sdk/client-sns';
+import type { Client } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createConnectorSyncActivities } from '../activities/connectors';
+import { createDockerRunner } from '../activities/containers';
+import { createNotifyActivities } from '../activities/notify';
+import { createSecretResolver } from '../activities/secrets/resolve';
+import { main } from '../clients/cli';
+import { connectorScheduleOptions } from '../clients/connector-schedules';
+import { createLogger } from '../lib/logger';
+import { ScheduleIds, TaskQueues, WorkflowIds } from '../lib/names';
+import { motoConfig } from './harness/aws';
+import { testDocker } from './harness/docker';
+import { startPlatform, type PlatformStandIn } from './harness/platform';
+import { fakeOnePassword } from './harness/secrets';
+import { stack } from './harness/stack';
+import { runWorker, testEnv, uniqueId } from './harness/temporal';
+
+let env: TestWorkflowEnvironment;
+let client: Client;
+let platform: PlatformStandIn;
+let configDir: string;
+const name = uniqueId('cli');
+const disabled = uniqueId('cli-off');
+const unrelated = uniqueId('not-a-connector');
+const leftover = ScheduleIds.connector(uniqueId('old'));
+const logger = createLogger('cli-test', new Writable({ write: (_c, _e, done) => done() }));
+
+/** Run `sv0 ...` in-process against the dev server; returns the exit code and stdout. */
+async function sv0(...args: string[]): Promise<{ code: number; stdout: string; json: () => unknown }> {
+  let stdout = '';
+  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    stdout += chunk.toString();
+    return true;
+  });
+  const err = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+  try {
+    const { temporalAddress, namespace } = stack();
+    const code = await main(['node', 'sv0', '--address', temporalAddress, '--namespace', namespace, '--config-dir', configDir, ...args]);
+    return { code, stdout, json: () => JSON.parse(stdout) as unknown };
+  } finally {
+    out.mockRestore();
+    err.mockRestore();
+  }
+}
+
+function activities() {
+  const resolver = createSecretResolver({ onePassword: fakeOnePassword({}).provider, env: { PLATFORM_TOKEN: 't' } });
+  return {
+    ...createConnectorSyncActivities({ runner: createDockerRunner({ docker: testDocker(), logger }), secrets: resolver, logger }),
+    ...createNotifyActivities({ sns: new SNSClient(motoConfig()), logger, resolveSecret: (ref) => resolver.resolveSecret(ref) }),
+  };
+}
+
+beforeAll(async () => {
+  env = await testEnv();
+  client = env.client;
+  platform = await startPlatform({ token: 't' });
+  configDir = mkdtempSync(path.join(tmpdir(), 'sv0-cli-'));
+  const connector = (n: string, enabled: boolean) => `
+  - name: ${n}
+    enabled: ${enabled}
+    image: ${stack().connectorImage}
+    args: [--all, --submit, --platform-url, ${platform.url}]
+    interval: 1h
+    network: host
+    timeout: 1m
+    retry: { maximumAttempts: 1 }
+    environment: { SV0_TEST_CONNECTOR: ${n} }`;
+  writeFileSync(
+    path.join(configDir, 'connectors.yaml'),
+    `platform: { url: "${platform.url}", tokenRef: "env:PLATFORM_TOKEN" }\nhealthCheckEvery: 1h\nconnectors:${connector(name, true)}${connector(disabled, false)}\n`,
+  );
+  writeFileSync(path.join(configDir, 'notifications.yaml'), 'sinks: [{ type: log }]\n');
+  const base = connectorScheduleOptions(
+    { name: 'x', enabled: true, image: 'x', args: [], interval: '1h', network: 'host', timeout: '1m', memoryMb: 64, jitter: '1s', catchupWindow: '1m', retry: { maximumAttempts: 1, initialInterval: '1s', backoffCoefficient: 1, maximumInterval: '1s' }, pauseAfterFailedRuns: 3, environment: {}, secrets: [] },
+    {},
+  );
+  await client.schedule.create({ ...base, scheduleId: unrelated, state: { paused: true } });
+  await client.schedule.create({ ...base, scheduleId: leftover, state: { paused: true } });
+});
+
+afterAll(async () => {
+  await client.workflow.getHandle(WorkflowIds.connectorHealth).terminate('test done').catch(() => undefined);
+  for (const id of [unrelated, leftover, ScheduleIds.connector(name)]) await client.schedule.getHandle(id).delete().catch(() => undefined);
+  await platform?.close();
+});
+
+describe('sv0 connectors', () => {
+  it('apply refuses to change schedules without --yes when stdin is not a terminal', async () => {
+    expect((await sv0('connectors', 'apply')).code).toBe(2);
+    await expect(client.schedule.getHandle(ScheduleIds.connector(name)).describe()).rejects.toThrow();
+  });
+
+  it('apply creates and deletes connector- schedules to match the file, touches no other schedule, and is idempotent', async () => {
+    await runWorker({ env, taskQueue: TaskQueues.connectors, activities: activities() }, async () => {
+      const first = await sv0('connectors', 'apply', '--yes', '--json');
+      expect(first.code).toBe(0);
+      const changes = (first.json() as { changes: { scheduleId: string; action: string }[] }).changes;
+      expect(changes).toContainEqual(expect.objectContaining({ scheduleId: ScheduleIds.connector(name), action: 'create' }));
+      expect(changes).toContainEqual(expect.objectContaining({ scheduleId: leftover, action: 'delete' }));
+      expect(changes.some((c) => c.scheduleId === ScheduleIds.connector(disabled))).toBe(false);
+      await expect(client.schedule.getHandle(leftover).describe()).rejects.toThrow();
+      expect((await client.schedule.getHandle(unrelated).describe()).state.paused).toBe(true);
+
+      const again = await sv0('connectors', 'apply', '--json');
+      expect(again.code).toBe(0);
+      const actions = (again.json() as { changes: { scheduleId: string; action: string }[] }).changes.filter((c) => c.scheduleId === ScheduleIds.connector(name));
+      expect(actions).toEqual([expect.objectContaining({ action: 'unchanged' })]);
+    });
+  });
+
+  it('run --wait, pause with a reason, status and resume', async () => {
+    await runWorker({ env, taskQueue: TaskQueues.connectors, activities: activities() }, async () => {
+      const run = await sv0('connectors', 'run', name, '--wait', '--json');
+      expect(run.code).toBe(0);
+      expect(run.json()).toMatchObject({ connector: name, ok: true, result: { exitCode: 0 } });
+
+      expect((await sv0('connectors', 'pause', name, '--reason', 'platform maintenance')).code).toBe(0);
+      const paused = await sv0('connectors', 'status', name, '--json');
+      expect(paused.code).toBe(0);
+      expect(paused.json()).toMatchObject({
+        connector: name,
+        schedule: 'paused',
+        note: 'platform maintenance',
+        lastRun: { status: 'COMPLETED' },
+        lastSuccessAt: expect.stringMatching(/Z$/),
+        stale: false,
+      });
+
+      expect((await sv0('connectors', 'resume', name)).code).toBe(0);
+      const list = (await sv0('connectors', 'list', '--json')).json() as { connector: string; schedule: string; nextRunAt?: string }[];
+      expect(list.find((r) => r.connector === name)).toMatchObject({ schedule: 'active', nextRunAt: expect.stringMatching(/Z$/) });
+      expect(list.find((r) => r.connector === disabled)).toMatchObject({ schedule: 'absent', enabled: false });
+    });
+  });
+
+  it('refuses a disabled or unknown connector as bad input', async () => {
+    expect((await sv0('connectors', 'run', disabled)).code).toBe(2);
+    expect((await sv0('connectors', 'pause', 'no-such-connector')).code).toBe(2);
+  });
+});
