@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -234,6 +235,17 @@ describe('budget guard on the dev server, AWS in moto', () => {
       // Not frozen any more: the guard refuses, the CLI says so with exit code 2.
       expect((await sv0('budget', 'unfreeze', demoBudget.name, '--by', 'ceo', '--reason', 'again')).code).toBe(2);
     });
+    if (process.env.SV0_WRITE_HISTORIES === '1') {
+      // Refresh the history that test/workflows/budget-replay.test.ts replays: freeze after a demo
+      // teardown, unfreeze, refreeze, unfreeze by the CLI.
+      const show = spawnSync(
+        stack().tools.temporalCli,
+        ['workflow', 'show', '--output', 'json', '--address', stack().temporalAddress, '--namespace', env.namespace ?? 'default', '-w', WorkflowIds.budget(demoBudget.name)],
+        { encoding: 'utf8' },
+      );
+      if (show.status !== 0) throw new Error(`temporal workflow show failed: ${show.stderr}`);
+      writeFileSync(path.resolve(__dirname, '../histories/budget-guard-freeze.json'), show.stdout);
+    }
   });
 
   it('a config that marks the management account freezable, or names an unknown account, is refused before any guard starts', async () => {
