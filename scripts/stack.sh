@@ -301,24 +301,41 @@ EOF
   add_env TEMPORAL_TEST_SERVER_PATH "$dir/temporal-test-server"
 }
 
-# --- moto and cfn-lint (project-local virtual environment) -------------------------------------
+# --- moto and cfn-lint (.venv) --------------------------------------------------------------------
 
+# The venv is built once per requirements file and Python version in the cache, and .venv in the
+# checkout links to it: a fresh clone (every CI run) then skips a pip install of about a minute.
+# A .venv that is a real directory with the same requirements is used as it is.
 provision_venv() {
-  local stamp=$VENV_DIR/.sv0-requirements
+  local stamp=$VENV_DIR/.sv0-requirements pins
+  pins=$(grep -E '^(moto\[server\]|cfn-lint)==' "$VENV_REQUIREMENTS" | paste -sd' ')
   if [[ -x $VENV_DIR/bin/python && -f $stamp ]] && cmp -s "$stamp" "$VENV_REQUIREMENTS"; then
-    say "moto: using $VENV_DIR ($(grep -E '^(moto\[server\]|cfn-lint)==' "$VENV_REQUIREMENTS" | paste -sd' '))"
+    say "moto: using $VENV_DIR ($pins)"
   else
     command -v python3 >/dev/null ||
       die "moto: python3 is missing; install Python >= 3.9 with venv (Debian: apt-get install python3 python3-venv)"
-    say "moto: installing $(grep -E '^(moto\[server\]|cfn-lint)==' "$VENV_REQUIREMENTS" | paste -sd' ') into $VENV_DIR (pinned in scripts/stack-requirements.txt)..."
-    if [[ ! -x $VENV_DIR/bin/python ]]; then
-      rm -rf "$VENV_DIR"
-      run_logged "moto: python3 -m venv (Debian: apt-get install python3-venv)" "$LOG_DIR/venv.log" \
-        python3 -m venv "$VENV_DIR"
+    local key cached
+    key=$({
+      cat "$VENV_REQUIREMENTS"
+      python3 -c 'import sys; print(sys.version)'
+    } | sha256sum | cut -c1-12)
+    cached=$CACHE_DIR/venv/$key
+    if [[ -x $cached/bin/python && -f $cached/.sv0-requirements ]] && cmp -s "$cached/.sv0-requirements" "$VENV_REQUIREMENTS"; then
+      say "moto: linking $VENV_DIR to cached $cached ($pins)"
+    else
+      say "moto: installing $pins into $cached (pinned in scripts/stack-requirements.txt)..."
+      python3 -c 'import ensurepip, venv' 2>/dev/null ||
+        die "moto: python3 has no venv module; install it (Debian: apt-get install python3-venv)"
+      rm -rf "$cached"
+      mkdir -p "$(dirname "$cached")"
+      run_logged "moto: python3 -m venv" "$LOG_DIR/venv.log" python3 -m venv "$cached"
+      run_logged "moto: pip install" "$LOG_DIR/venv-pip.log" \
+        "$cached/bin/python" -m pip install -q --disable-pip-version-check -r "$VENV_REQUIREMENTS"
+      cp "$VENV_REQUIREMENTS" "$cached/.sv0-requirements"
     fi
-    run_logged "moto: pip install" "$LOG_DIR/venv-pip.log" \
-      "$VENV_DIR/bin/python" -m pip install -q --disable-pip-version-check -r "$VENV_REQUIREMENTS"
-    cp "$VENV_REQUIREMENTS" "$stamp"
+    # An outdated real directory goes; a link is replaced.
+    [[ -L $VENV_DIR ]] || rm -rf "$VENV_DIR"
+    ln -sfn "$cached" "$VENV_DIR"
   fi
   add_env MOTO_SERVER_PATH "$VENV_DIR/bin/moto_server"
   add_env CFN_LINT_PATH "$VENV_DIR/bin/cfn-lint"
@@ -465,7 +482,7 @@ provision_sops() {
   else
     command -v go >/dev/null ||
       die "sops: no sops and no Go to build it; install Go >= 1.24 (go.dev/dl), or put sops on PATH, or set SOPS_PATH"
-    say "sops: building v$SOPS_VERSION from the Go module proxy (about 2 min on 2 cores)..."
+    say "sops: building v$SOPS_VERSION from the Go module proxy (a few minutes on 2 cores)..."
     local gobin
     gobin=$(mktemp -d)
     run_logged "sops: go install" "$LOG_DIR/sops-$SOPS_VERSION.log" \
