@@ -238,7 +238,11 @@ export function demoSweepScheduleOptions(input: DemoSweepInput, opts: { taskQueu
   };
 }
 
-/** Create the `demo-sweep` schedule, or update it to this input (a paused schedule stays paused). */
+/**
+ * Create the `demo-sweep` schedule, or update it to this input. With `paused` given, the schedule
+ * is paused or unpaused to match (`sv0 up` holds destructive schedules back unless armed);
+ * without it, an existing schedule keeps its state.
+ */
 export async function ensureDemoSweepSchedule(
   client: Client,
   input: DemoSweepInput,
@@ -248,10 +252,15 @@ export async function ensureDemoSweepSchedule(
   const handle = client.schedule.getHandle(ScheduleIds.demoSweep);
   try {
     await handle.update((prev) => ({ ...prev, spec: options.spec, action: options.action, policies: options.policies }));
-    return 'updated';
   } catch (err) {
     if (!(err instanceof ScheduleNotFoundError)) throw err;
     await client.schedule.create(options);
     return 'created';
   }
+  if (opts.paused !== undefined) {
+    const { state } = await handle.describe();
+    if (opts.paused && !state.paused) await handle.pause('paused by sv0 up (safe mode)');
+    if (!opts.paused && state.paused) await handle.unpause('armed by sv0 up --enable-destructive');
+  }
+  return 'updated';
 }
