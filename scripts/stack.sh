@@ -172,7 +172,7 @@ provision_temporal_cli() {
       install_file "$earlier" "$path"
     else
       command -v go >/dev/null ||
-        die "temporal: no temporal CLI and no Go to build it; install Go >= 1.24 (go.dev/dl), or put temporal on PATH, or set TEMPORAL_CLI_PATH"
+        die "temporal: no temporal CLI and no Go to build it; install Go >= 1.25 (go.dev/dl), or put temporal on PATH, or set TEMPORAL_CLI_PATH"
       say "temporal: building v$TEMPORAL_CLI_VERSION from the Go module proxy (about 5 min on 2 cores)..."
       local gobin
       gobin=$(mktemp -d)
@@ -378,7 +378,12 @@ else:
     if at is None:
         lines.insert(start + 1, want)
     else:
-        lines[at] = want
+        # A value spread over several lines (an array) is replaced whole.
+        last, depth = at, lines[at].count("[") - lines[at].count("]")
+        while depth > 0 and last + 1 < end:
+            last += 1
+            depth += lines[last].count("[") - lines[last].count("]")
+        lines[at:last + 1] = [want]
 tmp = f"{path}.tmp.{os.getpid()}"
 with open(tmp, "w") as f:
     f.write("\n".join(lines) + "\n")
@@ -481,7 +486,7 @@ provision_sops() {
     say "sops: using $path from PATH (no Go to build v$SOPS_VERSION)"
   else
     command -v go >/dev/null ||
-      die "sops: no sops and no Go to build it; install Go >= 1.24 (go.dev/dl), or put sops on PATH, or set SOPS_PATH"
+      die "sops: no sops and no Go to build it; install Go >= 1.25.8 (go.dev/dl), or put sops on PATH, or set SOPS_PATH"
     say "sops: building v$SOPS_VERSION from the Go module proxy (a few minutes on 2 cores)..."
     local gobin
     gobin=$(mktemp -d)
