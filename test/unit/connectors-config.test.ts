@@ -2,11 +2,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadConnectorsConfig, registryHost } from '../lib/config/connectors';
-import { ConfigError } from '../lib/config/load';
-import { loadNotificationsConfig } from '../lib/config/notifications';
+import { loadConnectorsConfig, registryHost } from '../../lib/config/connectors';
+import { ConfigError } from '../../lib/config/load';
+import { loadNotificationsConfig } from '../../lib/config/notifications';
 
-const CONFIG_DIR = path.resolve(__dirname, '..', 'config');
+const CONFIG_DIR = path.resolve(__dirname, '..', '..', 'config');
 
 function configWith(yaml: string): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'sv0-connectors-'));

@@ -9,23 +9,24 @@ import { ActivityFailure, ApplicationFailure, CancelledFailure, RetryState } fro
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createConnectorSyncActivities } from '../activities/connectors';
-import { createDockerRunner } from '../activities/containers';
-import { createNotifyActivities } from '../activities/notify';
-import { createSecretResolver } from '../activities/secrets/resolve';
-import { applyConnectorSchedules, triggerConnectorRun } from '../clients/connector-schedules';
-import type { ConnectorSpec, ConnectorsConfig } from '../lib/config/connectors';
-import type { NotificationsConfig } from '../lib/config/notifications';
-import { createLogger } from '../lib/logger';
-import { ContainerLabels, ErrorType, ScheduleIds } from '../lib/names';
-import { connectorSyncWorkflow } from '../workflows/connector-sync';
-import { motoConfig } from './harness/aws';
-import { testDocker } from './harness/docker';
-import { startPlatform, type PlatformStandIn } from './harness/platform';
-import { fakeOnePassword, makeAgeKey, sopsEncrypt } from './harness/secrets';
-import { stack } from './harness/stack';
-import { runWorker, testEnv, uniqueId } from './harness/temporal';
-import { startWebhookReceiver } from './harness/webhook';
+import { createConnectorSyncActivities } from '../../activities/connectors';
+import { createDockerRunner } from '../../activities/containers';
+import { createNotifyActivities } from '../../activities/notify';
+import { createSecretResolver } from '../../activities/secrets/resolve';
+import { applyConnectorSchedules, triggerConnectorRun } from '../../clients/connector-schedules';
+import type { ConnectorSpec, ConnectorsConfig } from '../../lib/config/connectors';
+import type { NotificationsConfig } from '../../lib/config/notifications';
+import { createLogger } from '../../lib/logger';
+import { ContainerLabels, ErrorType, ScheduleIds } from '../../lib/names';
+import { connectorSyncWorkflow } from '../../workflows/connector-sync';
+import { motoConfig } from '../harness/aws';
+import { testDocker } from '../harness/docker';
+import { startPlatform, type PlatformStandIn } from '../harness/platform';
+import { assertNoSecretsLeaked, captureWorkerLogs } from '../harness/secret-scan';
+import { fakeOnePassword, makeAgeKey, sopsEncrypt } from '../harness/secrets';
+import { stack } from '../harness/stack';
+import { runWorker, testEnv, uniqueId } from '../harness/temporal';
+import { startWebhookReceiver } from '../harness/webhook';
 
 // Values only this file knows: none may appear in a history, a log line or an error.
 const SOPS_VALUE = `sops-secret-${uniqueId('v')}`;
@@ -45,6 +46,8 @@ const files: Record<string, string> = {};
 const workerLog: string[] = [];
 const workflowIds: string[] = [];
 const taskQueue = uniqueId('connectors');
+const fileStart = new Date();
+let runtimeLogs: ReturnType<typeof captureWorkerLogs>;
 
 const logger = createLogger(
   'connector-test-worker',
@@ -122,6 +125,7 @@ const sha256 = (v: string) => createHash('sha256').update(v).digest('hex');
 
 beforeAll(async () => {
   env = await testEnv();
+  runtimeLogs = captureWorkerLogs();
   client = env.client;
   docker = testDocker();
   platform = await startPlatform({ token: PLATFORM_TOKEN });
@@ -146,6 +150,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  runtimeLogs?.restore();
   for await (const s of client.schedule.list()) {
     if (s.scheduleId.startsWith(ScheduleIds.connectorPrefix)) await client.schedule.getHandle(s.scheduleId).delete().catch(() => undefined);
   }
@@ -297,5 +302,9 @@ describe('connector syncs on Podman', () => {
     expect(log).toContain('connector starting');
     expect(log).toContain('SOPS_VAR=[redacted]');
     for (const v of SECRETS) expect(log).not.toContain(v);
+    // The shared scan too: every history and schedule on the server since this file started, in
+    // plain and base64 forms, plus the SDK's own worker log (activity failures, workflow logs).
+    const report = await assertNoSecretsLeaked({ client, secrets: SECRETS, logs: [log, runtimeLogs.text()], since: fileStart });
+    expect(report.histories).toBeGreaterThanOrEqual(workflowIds.length);
   });
 });
