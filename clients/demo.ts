@@ -91,8 +91,11 @@ export interface DemoRequest {
   warnBefore?: string;
 }
 
-/** Validate a demo request and build the workflow input (throws a BadInput CliError naming the flag). */
-export function buildDemoInput(req: DemoRequest): DemoInput {
+/**
+ * Check what a demo request can be checked for offline (id, owner, TTL against the scenario's
+ * maximum) and return the TTL in milliseconds. Throws a BadInput CliError naming the flag.
+ */
+export function checkDemoRequest(req: Pick<DemoRequest, 'scenario' | 'id' | 'owner' | 'ttl'>): number {
   if (!DEMO_ID_PATTERN.test(req.id)) throw bad(`--id "${req.id}": use 1-40 lower case letters, digits and dashes`);
   if (!req.owner.trim()) throw bad('--owner: must not be empty');
   if (!/^[\w.@+=:/ -]{1,256}$/.test(req.owner)) throw bad(`--owner "${req.owner}": letters, digits, spaces and _.@+=:/- only (it becomes a tag)`);
@@ -100,6 +103,12 @@ export function buildDemoInput(req: DemoRequest): DemoInput {
   if (ttlMs > req.scenario.maxTtlMs) {
     throw bad(`--ttl ${req.ttl}: scenario ${req.scenario.name} allows at most ${req.scenario.maxTtl} (maxTtl in ${req.scenario.file})`);
   }
+  return ttlMs;
+}
+
+/** Validate a demo request and build the workflow input (throws a BadInput CliError naming the flag). */
+export function buildDemoInput(req: DemoRequest): DemoInput {
+  const ttlMs = checkDemoRequest(req);
   return {
     id: req.id,
     scenario: { name: req.scenario.name, templateBody: req.scenario.templateBody, parameters: req.scenario.parameters, maxTtlMs: req.scenario.maxTtlMs },

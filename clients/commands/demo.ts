@@ -17,7 +17,7 @@ import { loadScenario } from '../../lib/config/scenarios';
 import { parseDuration } from '../../lib/duration';
 import { WorkflowIds } from '../../lib/names';
 import type { GlobalOptions } from '../cli';
-import { buildDemoInput, buildSweepInput, demoStatus, destroyDemo, listDemos, moveDemoExpiry, resolveSandboxTargets, runSweep, startDemo } from '../demo';
+import { buildDemoInput, buildSweepInput, checkDemoRequest, demoStatus, destroyDemo, listDemos, moveDemoExpiry, resolveSandboxTargets, runSweep, startDemo } from '../demo';
 import { CliError, ExitCode, printJson, printTable, say } from '../output';
 import { connectClient } from '../temporal';
 
@@ -72,6 +72,7 @@ export function registerDemoCommands(program: Command): void {
       if (o.ttl !== undefined) parseDuration(o.ttl, '--ttl');
       if (o.warnBefore !== undefined) parseDuration(o.warnBefore, '--warn-before');
       const id = o.id ?? `${scenario.name}-${randomBytes(3).toString('hex')}`;
+      checkDemoRequest({ scenario, id, owner: o.owner, ttl: o.ttl });
       const { managementAccountId, targets } = await resolveSandboxTargets(new OrganizationsClient(awsConfigFromEnv()), org, {
         accountName: o.account,
       });
