@@ -1,0 +1,115 @@
+/**
+ * P4 throughput: connector-sync workflows whose container runner does nothing, against no-op
+ * workflows, per second, on the same dev server and worker in one run. Batches alternate (no-op,
+ * sync, no-op, sync, ...) so that load from other processes on the machine hits both alike; the
+ * figure is the median of the per-round ratios. Target: >= 0.5.
+ */
+import { createConnectorSyncActivities } from '../activities/connectors';
+import type { ContainerRunner } from '../activities/containers';
+import { secretResolverFromEnv } from '../activities/secrets/resolve';
+import { createLogger } from '../lib/logger';
+import { TaskQueues } from '../lib/names';
+import { connectorSyncWorkflow } from '../workflows/connector-sync';
+import {
+  benchConnector,
+  benchTemporal,
+  startBenchWorker,
+  waitForCount,
+  type BenchTemporal,
+} from './temporal';
+import { median, pool, type BenchContext, type Benchmark, type Row } from './support';
+import { benchHealthSinkWorkflow, benchNoopWorkflow, benchStopSignal } from './workflows';
+import pino from 'pino';
+
+/** The container runner a no-op connector gets: exits 0 at once, no engine involved. */
+export const noopRunner: ContainerRunner = {
+  run: () => Promise.resolve({ exitCode: 0, durationMs: 0, timedOut: false, logTail: [] }),
+  reapOrphans: () => Promise.resolve([]),
+};
+
+/** Starts in flight at once: enough to keep the worker busy, few enough not to measure the client. */
+const START_CONCURRENCY = 50;
+
+async function batch(
+  ctx: BenchContext,
+  t: BenchTemporal,
+  kind: 'noop' | 'sync',
+  round: number,
+  n: number,
+  healthId: string,
+): Promise<number> {
+  const type = kind === 'noop' ? 'benchNoopWorkflow' : 'connectorSyncWorkflow';
+  const query = `WorkflowType = '${type}' AND ExecutionStatus = 'Completed'`;
+  const before = (await t.client.workflow.count(query)).count;
+  const connector = benchConnector('bench-noop');
+  const ids = Array.from({ length: n }, (_, i) => `p4-${kind}-${round}-${i}`);
+  const started = Date.now();
+  await pool(ids, START_CONCURRENCY, ctx.signal, async (workflowId) => {
+    if (kind === 'noop')
+      await t.client.workflow.start(benchNoopWorkflow, { taskQueue: TaskQueues.connectors, workflowId });
+    else {
+      await t.client.workflow.start(connectorSyncWorkflow, {
+        taskQueue: TaskQueues.connectors,
+        workflowId,
+        args: [{ connector, healthWorkflowId: healthId }],
+      });
+    }
+  });
+  const done = await waitForCount(ctx, t.client, query, before + n);
+  const perSecond = n / ((done - started) / 1000);
+  ctx.log(
+    `P4 round ${round} ${kind}: ${n} in ${((done - started) / 1000).toFixed(1)} s = ${perSecond.toFixed(1)}/s`,
+  );
+  return perSecond;
+}
+
+export const p4: Benchmark = {
+  id: 'P4',
+  title: 'throughput: connector sync (no-op runner) vs no-op workflow',
+  capMs: { full: 4 * 60_000, quick: 90_000 },
+  async run(ctx) {
+    const n = ctx.quick ? 100 : 1000;
+    const rounds = ctx.quick ? 1 : 3;
+    const t = await benchTemporal(ctx);
+    // Logs go nowhere, but are still written: a production worker pays for its log lines too.
+    const logger = createLogger('bench-p4', pino.destination({ dest: '/dev/null', sync: false }));
+    // The production worker's settings for sv0-connectors (workers/main.ts): 4 concurrent activities.
+    await startBenchWorker(ctx, t, {
+      taskQueue: TaskQueues.connectors,
+      activities: createConnectorSyncActivities({
+        runner: noopRunner,
+        secrets: secretResolverFromEnv({}),
+        logger,
+      }),
+      maxConcurrentActivityTaskExecutions: 4,
+    });
+    const healthId = 'p4-connector-health';
+    const health = await t.client.workflow.start(benchHealthSinkWorkflow, {
+      taskQueue: TaskQueues.connectors,
+      workflowId: healthId,
+    });
+
+    const noop: number[] = [];
+    const sync: number[] = [];
+    const ratios: number[] = [];
+    for (let r = 0; r < rounds && !ctx.signal.aborted; r++) {
+      noop.push(await batch(ctx, t, 'noop', r, n, healthId));
+      sync.push(await batch(ctx, t, 'sync', r, n, healthId));
+      ratios.push(sync[r]! / noop[r]!);
+    }
+    await health.signal(benchStopSignal);
+    const reports = await health.result();
+    const ratio = median(ratios);
+    const rows: Row[] = [
+      {
+        id: 'P4',
+        what: 'connector sync (no-op runner) / no-op workflow, completions per second',
+        target: '>= 0.50',
+        measured: ratio.toFixed(2),
+        pass: ratio >= 0.5,
+        notes: `median of ${ratios.length} alternated round(s) of ${n} each: no-op ${noop.map((x) => x.toFixed(0)).join(', ')}/s; sync ${sync.map((x) => x.toFixed(0)).join(', ')}/s; ${START_CONCURRENCY} starts in flight; health stand-in got ${reports} reports`,
+      },
+    ];
+    return rows;
+  },
+};

@@ -1,0 +1,167 @@
+/**
+ * `npm run bench [-- P1 P3 ...] [--quick]`: run the benchmarks of issue 9, each on its own servers,
+ * each bounded by a count and a hard time cap, each stopping what it started (also on failure, at
+ * its cap, or on Ctrl-C). Prints a Markdown table; a full run of all four writes bench/RESULTS.md
+ * with the machine's details, any other run writes its table to a file in the temp dir.
+ * Traffic stays on 127.0.0.1. Not part of `npm test`.
+ */
+import { writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { DefaultLogger, makeTelemetryFilterString, Runtime } from '@temporalio/worker';
+import { provisionStack } from '../scripts/local-stack';
+import { p1 } from './p1-sync-overhead';
+import { p2 } from './p2-demos';
+import { p3 } from './p3-org-bootstrap';
+import { p4 } from './p4-throughput';
+import {
+  bundleWorkflows,
+  Cleanup,
+  machineDetails,
+  makeTmpDir,
+  markdownTable,
+  secs,
+  sleep,
+  type Benchmark,
+  type Row,
+} from './support';
+
+const BENCHMARKS: Benchmark[] = [p1, p2, p3, p4];
+/** How long a benchmark may take to return its partial figures after its cap, before its servers are stopped under it. */
+const GRACE_MS = 20_000;
+
+const log = (line: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
+
+function parseArgs(argv: string[]): { selected: Benchmark[]; quick: boolean } {
+  const quick = argv.includes('--quick');
+  const ids = argv.filter((a) => a !== '--quick').map((a) => a.toUpperCase());
+  const unknown = ids.filter((id) => !BENCHMARKS.some((b) => b.id === id));
+  if (unknown.length > 0) {
+    process.stderr.write(
+      `bench: unknown argument(s) ${unknown.join(', ')}; use P1, P2, P3, P4 and --quick\n`,
+    );
+    process.exit(2);
+  }
+  return { selected: ids.length ? BENCHMARKS.filter((b) => ids.includes(b.id)) : BENCHMARKS, quick };
+}
+
+let current: { cleanup: Cleanup; abort: AbortController } | undefined;
+
+async function runOne(
+  b: Benchmark,
+  base: { tools: ReturnType<typeof provisionStack>; quick: boolean; bundlePath: string },
+): Promise<Row[]> {
+  const capMs = base.quick ? b.capMs.quick : b.capMs.full;
+  const abort = new AbortController();
+  const cleanup = new Cleanup();
+  const tmp = makeTmpDir(b.id.toLowerCase());
+  current = { cleanup, abort };
+  const started = Date.now();
+  log(`${b.id} ${b.title}: start (cap ${secs(capMs, 0)})`);
+  const capTimer = setTimeout(() => abort.abort(new Error(`time cap of ${secs(capMs, 0)} reached`)), capMs);
+  const work = b.run({
+    ...base,
+    cleanup,
+    signal: abort.signal,
+    tmpDir: tmp.dir,
+    log: (l) => log(`${b.id} ${l}`),
+  });
+  // The benchmark sees the abort and returns what it measured; if it hangs, its servers are stopped under it.
+  const hardStop = new Promise<'hung'>((resolve) => {
+    const onAbort = () => setTimeout(() => resolve('hung'), GRACE_MS).unref();
+    if (abort.signal.aborted) onAbort();
+    else abort.signal.addEventListener('abort', onAbort, { once: true });
+  });
+  let rows: Row[];
+  try {
+    const outcome = await Promise.race([work, hardStop]);
+    rows =
+      outcome === 'hung'
+        ? [
+            {
+              id: b.id,
+              what: b.title,
+              target: '-',
+              measured: 'no result',
+              pass: false,
+              notes: `did not finish within its cap of ${secs(capMs, 0)}`,
+            },
+          ]
+        : outcome;
+  } catch (err) {
+    const message = (err as Error).message.split('\n')[0]!;
+    log(`${b.id} failed: ${(err as Error).stack ?? message}`);
+    rows = [{ id: b.id, what: b.title, target: '-', measured: 'failed', pass: false, notes: message }];
+  } finally {
+    clearTimeout(capTimer);
+    await cleanup.run((l) => log(`${b.id} ${l}`));
+    tmp.remove();
+    current = undefined;
+  }
+  work.catch(() => undefined);
+  log(`${b.id} done in ${secs(Date.now() - started)}`);
+  return rows;
+}
+
+async function main(): Promise<void> {
+  const { selected, quick } = parseArgs(process.argv.slice(2));
+  Runtime.install({
+    logger: new DefaultLogger('WARN'),
+    telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }), forward: {} } },
+  });
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => {
+      log(`${sig}: stopping the servers of the running benchmark`);
+      current?.abort.abort(new Error(sig));
+      void (current?.cleanup.run(log) ?? Promise.resolve()).finally(() => process.exit(130));
+    });
+  }
+  const tools = provisionStack({ quiet: true });
+  const details = machineDetails(tools);
+  const shared = makeTmpDir('bundle');
+  let rows: Row[] = [];
+  const started = Date.now();
+  try {
+    log('bundling the workflows');
+    const bundlePath = await bundleWorkflows(shared.dir);
+    for (const b of selected) {
+      rows = rows.concat(await runOne(b, { tools, quick, bundlePath }));
+      await sleep(1000);
+    }
+  } finally {
+    shared.remove();
+  }
+  const total = Date.now() - started;
+  const table = markdownTable(rows);
+  process.stdout.write(`\n${table}\n\n`);
+  const full = !quick && selected.length === BENCHMARKS.length;
+  const doc = [
+    '# Benchmarks (issue 9)',
+    '',
+    `Run with \`npm run bench\`${quick ? ' -- --quick' : ''}; ${selected.map((b) => b.id).join(', ')}; ${secs(total, 0)} in all.`,
+    'Each benchmark starts its own Temporal dev server (SQLite file in a temp dir) and, where it needs them,',
+    'moto and the Podman Docker API, all on 127.0.0.1, and stops them at its end.',
+    '',
+    '## Machine',
+    '',
+    ...Object.entries(details).map(([k, v]) => `- ${k}: ${v}`),
+    '',
+    '## Results',
+    '',
+    table,
+    '',
+  ].join('\n');
+  const out = full
+    ? path.join(__dirname, 'RESULTS.md')
+    : path.join(os.tmpdir(), `sv0-bench-${Date.now()}.md`);
+  writeFileSync(out, doc);
+  log(
+    `results written to ${out}${full ? '' : ' (a partial or --quick run does not replace bench/RESULTS.md)'}`,
+  );
+  process.exitCode = rows.some((r) => r.pass === false) ? 1 : 0;
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench failed: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});

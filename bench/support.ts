@@ -1,0 +1,173 @@
+/**
+ * What every benchmark shares: the result row, statistics, a cleanup stack that stops every server
+ * even when a benchmark fails or hits its time cap, the workflow bundle and the machine's details.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import type { StackTools } from '../scripts/local-stack';
+
+/** One line of the results table. */
+export interface Row {
+  id: string;
+  what: string;
+  target: string;
+  measured: string;
+  /** undefined: informational, no target. */
+  pass?: boolean;
+  notes?: string;
+}
+
+/** What each benchmark receives from the runner. */
+export interface BenchContext {
+  tools: StackTools;
+  quick: boolean;
+  /** The bundle of bench/workflows.ts (the project's workflows plus the no-op ones). */
+  bundlePath: string;
+  cleanup: Cleanup;
+  /** Aborted when the benchmark's time cap passes; loops check it and stop. */
+  signal: AbortSignal;
+  /** A fresh directory for this benchmark (removed at the end). */
+  tmpDir: string;
+  log: (line: string) => void;
+}
+
+export interface Benchmark {
+  id: 'P1' | 'P2' | 'P3' | 'P4';
+  title: string;
+  /** Hard cap in ms for the full and the quick run. */
+  capMs: { full: number; quick: number };
+  run(ctx: BenchContext): Promise<Row[]>;
+}
+
+/**
+ * A stack of stop functions, run last-in first-out. Benchmarks register each server and worker as
+ * they start it; the runner runs the stack after the benchmark, also on failure or at its cap.
+ */
+export class Cleanup {
+  private readonly stack: { name: string; fn: () => Promise<void> | void }[] = [];
+  add(name: string, fn: () => Promise<void> | void): void {
+    this.stack.push({ name, fn });
+  }
+  async run(log: (line: string) => void): Promise<void> {
+    while (this.stack.length > 0) {
+      const { name, fn } = this.stack.pop()!;
+      try {
+        await withTimeout(Promise.resolve(fn()), 20_000, `stopping ${name}`);
+      } catch (err) {
+        log(`cleanup: ${name}: ${(err as Error).message}`);
+      }
+    }
+  }
+}
+
+/** Reject after `ms` with a message naming what took too long. */
+export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${Math.round(ms / 1000)} s`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** The q-quantile (0..1) of the values, nearest-rank. */
+export function quantile(values: readonly number[], q: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
+  return sorted[rank]!;
+}
+
+export const median = (values: readonly number[]) => {
+  if (values.length === 0) return Number.NaN;
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+};
+
+export const secs = (ms: number, digits = 1) => `${(ms / 1000).toFixed(digits)} s`;
+export const mib = (bytes: number) => `${Math.round(bytes / 1024 / 1024)} MiB`;
+
+/** Run `fn` on every item with at most `limit` in flight; stops taking new items once `signal` aborts. */
+export async function pool<T>(
+  items: readonly T[],
+  limit: number,
+  signal: AbortSignal,
+  fn: (item: T, index: number) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length && !signal.aborted) {
+      const i = next++;
+      await fn(items[i]!, i);
+    }
+  });
+  await Promise.all(lanes);
+}
+
+/** Bundle bench/workflows.ts once for every benchmark (webpack takes a while on two cores). */
+export async function bundleWorkflows(dir: string): Promise<string> {
+  const quiet = {
+    trace: () => {},
+    debug: () => {},
+    info: () => {},
+    log: () => {},
+    warn: () => {},
+    error: (m: string) => process.stderr.write(`bundler: ${m}\n`),
+  };
+  const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('./workflows'), logger: quiet });
+  const file = path.join(dir, 'workflow-bundle.js');
+  writeFileSync(file, code);
+  return file;
+}
+
+export function makeTmpDir(prefix: string): { dir: string; remove: () => void } {
+  const dir = mkdtempSync(path.join(os.tmpdir(), `sv0-bench-${prefix}-`));
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+function firstLine(cmd: string, args: string[]): string {
+  try {
+    return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 10_000 })
+      .split('\n')[0]!
+      .trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** The machine's details for the results file. */
+export function machineDetails(tools: StackTools): Record<string, string> {
+  const cpu = os.cpus()[0]?.model ?? 'unknown';
+  return {
+    date: new Date().toISOString(),
+    nproc: firstLine('nproc', []),
+    cpu,
+    memory: `${(os.totalmem() / 1024 ** 3).toFixed(1)} GiB`,
+    'load average at start': os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' '),
+    os: `${os.type()} ${os.release()}`,
+    node: process.version,
+    'temporal CLI': firstLine(tools.temporalCli, ['--version']),
+    moto: firstLine(tools.motoServer, ['--version']),
+    podman: tools.podman ? firstLine(tools.podman, ['--version']) : (tools.dockerHost ?? 'none'),
+  };
+}
+
+/** The results table as Markdown. */
+export function markdownTable(rows: readonly Row[]): string {
+  const verdict = (r: Row) => (r.pass === undefined ? '' : r.pass ? 'PASS' : 'MISS');
+  const esc = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+  const lines = ['| id | measure | target | measured | result | notes |', '|---|---|---|---|---|---|'];
+  for (const r of rows)
+    lines.push(
+      `| ${r.id} | ${esc(r.what)} | ${esc(r.target)} | ${esc(r.measured)} | ${verdict(r)} | ${esc(r.notes ?? '')} |`,
+    );
+  return lines.join('\n');
+}

@@ -1,0 +1,93 @@
+/**
+ * A benchmark's own Temporal dev server (scripts/local-stack.ts starts it), its client and
+ * in-process workers, each registered with the benchmark's cleanup stack.
+ */
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import type { ConnectorSpec } from '../lib/config/connectors';
+import { startDevServer, type DevServer } from '../scripts/local-stack';
+import { sleep, type BenchContext } from './support';
+
+export interface BenchTemporal {
+  server: DevServer;
+  client: Client;
+  native: NativeConnection;
+}
+
+/**
+ * Start a dev server persisting to a SQLite file in the benchmark's temp dir (closer to a real
+ * deployment than the in-memory default), and connect a client and a worker connection.
+ */
+export async function benchTemporal(ctx: BenchContext): Promise<BenchTemporal> {
+  const inMemory = process.env.SV0_BENCH_DB === 'memory';
+  const server = await startDevServer(
+    ctx.tools,
+    inMemory ? {} : { dbFile: path.join(ctx.tmpDir, 'temporal.db') },
+  );
+  ctx.cleanup.add('temporal dev server', () => server.stop());
+  const connection = await Connection.connect({ address: server.address });
+  ctx.cleanup.add('client connection', () => connection.close());
+  const native = await NativeConnection.connect({ address: server.address });
+  ctx.cleanup.add('worker connection', () => native.close());
+  return { server, client: new Client({ connection, namespace: server.namespace }), native };
+}
+
+/** Start an in-process worker on the bench bundle; cleanup shuts it down and waits for it. */
+export async function startBenchWorker(
+  ctx: BenchContext,
+  t: BenchTemporal,
+  opts: Omit<WorkerOptions, 'connection' | 'namespace' | 'workflowBundle' | 'workflowsPath'>,
+): Promise<Worker> {
+  const worker = await Worker.create({
+    connection: t.native,
+    namespace: t.server.namespace,
+    workflowBundle: { codePath: ctx.bundlePath },
+    ...opts,
+  });
+  const running = worker.run();
+  ctx.cleanup.add(`worker on ${opts.taskQueue}`, async () => {
+    if (worker.getState() === 'RUNNING') worker.shutdown();
+    await running.catch((err: unknown) =>
+      ctx.log(`worker on ${opts.taskQueue} stopped with: ${(err as Error).message}`),
+    );
+  });
+  return worker;
+}
+
+/** Wait until a visibility count reaches `n`; returns when it did (Date.now()), or throws at the cap. */
+export async function waitForCount(
+  ctx: BenchContext,
+  client: Client,
+  query: string,
+  n: number,
+  everyMs = 200,
+): Promise<number> {
+  for (;;) {
+    const { count } = await client.workflow.count(query);
+    if (count >= n) return Date.now();
+    if (ctx.signal.aborted) throw new Error(`time cap reached with ${count} of ${n} for ${query}`);
+    await sleep(everyMs);
+  }
+}
+
+/** A connector as `sv0 connectors apply` would pass it, with the benchmark's image and args. */
+export function benchConnector(name: string, over: Partial<ConnectorSpec> = {}): ConnectorSpec {
+  return {
+    name,
+    enabled: true,
+    image: 'localhost/sv0-bench-none:1',
+    args: [],
+    interval: '30m',
+    network: 'host',
+    timeout: '1m',
+    memoryMb: 256,
+    jitter: '1s',
+    catchupWindow: '10m',
+    retry: { maximumAttempts: 1, initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s' },
+    pauseAfterFailedRuns: 3,
+    environment: {},
+    secrets: [],
+    ...over,
+  };
+}
