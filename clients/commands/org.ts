@@ -23,7 +23,7 @@ function renderProgress(p: OrgProgress): string {
 }
 
 /** Run the bootstrap workflow once (a dry run or an apply) and wait for it, showing its progress. */
-async function runBootstrap(client: Client, input: OrgBootstrapInput, mgmt: string, json: boolean): Promise<OrgBootstrapResult> {
+async function runBootstrap(client: Client, input: OrgBootstrapInput, mgmt: string): Promise<OrgBootstrapResult> {
   const workflowId = WorkflowIds.orgBootstrap(mgmt);
   let handle;
   try {
@@ -39,7 +39,6 @@ async function runBootstrap(client: Client, input: OrgBootstrapInput, mgmt: stri
       label: input.dryRun ? 'org plan' : 'org apply',
       query: orgProgressQuery,
       render: renderProgress,
-      silent: json && !process.stderr.isTTY,
     });
   } catch (err) {
     if (err instanceof WorkflowFailedError) {
@@ -99,7 +98,7 @@ export function registerOrgCommands(program: Command): void {
     .action(async (_o, cmd: Command) => {
       const opts = cmd.optsWithGlobals<Opts>();
       const { input, mgmt } = await prepare(opts);
-      const result = await withClient(opts, (client) => runBootstrap(client, { ...input, dryRun: true }, mgmt, Boolean(opts.json)));
+      const result = await withClient(opts, (client) => runBootstrap(client, { ...input, dryRun: true }, mgmt));
       if (opts.json) printJson(result.plan);
       else printPlan(result.plan);
     });
@@ -116,7 +115,7 @@ export function registerOrgCommands(program: Command): void {
       }
       const { input, mgmt } = await prepare(opts);
       await withClient(opts, async (client) => {
-        const { plan } = await runBootstrap(client, { ...input, dryRun: true }, mgmt, Boolean(opts.json));
+        const { plan } = await runBootstrap(client, { ...input, dryRun: true }, mgmt);
         if (!opts.json) printPlan(plan);
         if (plan.steps.length === 0) {
           if (opts.json) printJson({ plan, applied: [] });
@@ -126,7 +125,7 @@ export function registerOrgCommands(program: Command): void {
         if (!opts.yes && !(await confirm(`Apply these ${plan.steps.length} step(s) to ${mgmt}? [y/N] `))) {
           throw new CliError('not applied: the operator declined', ExitCode.Failed);
         }
-        const result = await runBootstrap(client, { ...input, approvedSteps: plan.steps }, mgmt, Boolean(opts.json));
+        const result = await runBootstrap(client, { ...input, approvedSteps: plan.steps }, mgmt);
         if (opts.json) printJson({ plan: result.plan, applied: result.applied });
         else say(`applied ${result.applied.length} step(s)`);
       });
