@@ -77,7 +77,8 @@ export async function budgetGuardWorkflow(input: BudgetGuardInput): Promise<neve
   const audit: AuditEntry[] = [...(input.carry?.audit ?? [])];
   let lastCheckedAt: string | undefined;
   let nextCheckAt: string | undefined;
-  let lastProblem: string | undefined;
+  /** What currently goes wrong, by kind; each is notified once when it appears, cleared when it is gone. */
+  const problems: { read?: string; freeze?: string; rollover?: string } = {};
   let checksRequested = 0;
   let checksDone = 0;
   let busy = false;
@@ -131,7 +132,7 @@ export async function budgetGuardWorkflow(input: BudgetGuardInput): Promise<neve
       approval: state.approval,
       lastCheckedAt,
       nextCheckAt,
-      lastProblem,
+      lastProblem: Object.values(problems).filter(Boolean).join('; ') || undefined,
       audit: [...audit],
     };
   }
@@ -170,7 +171,7 @@ export async function budgetGuardWorkflow(input: BudgetGuardInput): Promise<neve
       const attached = await aws.attachFreezePolicy({ ...target, org: config.org });
       state.frozen = true;
       freeze = { accountId: target.accountId, accountName: target.accountName, at: now(), month: state.month };
-      lastProblem = undefined;
+      problems.freeze = undefined;
       record({
         action: 'freeze',
         by: GUARD_ACTOR,
@@ -188,11 +189,11 @@ export async function budgetGuardWorkflow(input: BudgetGuardInput): Promise<neve
     } catch (err) {
       const problem = `freeze failed: ${failureText(err)}`;
       // Tell people once per distinct problem; the next check tries again.
-      if (problem !== lastProblem) {
+      if (problem !== problems.freeze) {
         record({ action: 'freeze-failed', by: GUARD_ACTOR, reason: problem });
         await send({ event: 'budget.freeze-failed', severity: 'critical', title: `Budget ${name()}: could not freeze ${config.budget.account}`, text: problem });
       }
-      lastProblem = problem;
+      problems.freeze = problem;
     }
   }
 
@@ -225,8 +226,9 @@ export async function budgetGuardWorkflow(input: BudgetGuardInput): Promise<neve
   async function liftAtRollover(): Promise<void> {
     try {
       await lift(ROLLOVER_ACTOR, `new month ${state.month}`, false);
+      problems.rollover = undefined;
     } catch (err) {
-      lastProblem = `month-rollover unfreeze failed: ${failureText(err)}`;
+      problems.rollover = `month-rollover unfreeze failed: ${failureText(err)}`;
     }
   }
 
@@ -240,19 +242,20 @@ export async function budgetGuardWorkflow(input: BudgetGuardInput): Promise<neve
   async function check(): Promise<void> {
     if (freeze && freeze.month !== state.month) await liftAtRollover();
     const reading = await aws.readBudgetSpend({ budgetName: name() }).catch((err: unknown) => {
-      lastProblem = `cannot read the budget: ${failureText(err)}`;
+      problems.read = `cannot read the budget: ${failureText(err)}`;
       return undefined;
     });
     lastCheckedAt = now();
     if (!reading) return;
     if (!reading.found) {
       const problem = `budget ${name()} does not exist in AWS Budgets; run \`sv0 org apply\``;
-      if (problem !== lastProblem) {
+      if (problem !== problems.read) {
         await send({ event: 'budget.missing', severity: 'warning', title: `Budget ${name()} not found`, text: problem });
       }
-      lastProblem = problem;
+      problems.read = problem;
       return;
     }
+    problems.read = undefined;
     lastReading = { actual: reading.actual, forecast: reading.forecast, unit: reading.unit, readAt: reading.readAt };
     const { amount } = config.budget;
     const d = evaluateSpend(config.budget, state, reading);

@@ -98,6 +98,40 @@ describe('budget guard on the dev server, AWS in moto', () => {
     }
   });
 
+  it('warns once when the forecast passes 100 % before actual spend does', async () => {
+    const platform = budgetConfig({ name: uniqueId('forecast'), account: 'sv0-platform', amount: 300, notify: [80, 100] });
+    await setSpend(platform, 150, 330);
+    const workflowId = WorkflowIds.budget(platform.name);
+    started.push(workflowId);
+    await work(async () => {
+      const handle = await env.client.workflow.start(budgetGuardWorkflow, { workflowId, taskQueue, args: [guardConfig(platform)] });
+      const s = await handle.executeUpdate(checkNowUpdate);
+      await handle.executeUpdate(checkNowUpdate);
+      expect(s).toMatchObject({ percentUsed: 50, forecastPercent: 110, frozen: false });
+      const sent = notificationsFor(webhook.received, platform.name);
+      expect(sent.map((n) => [n.event, n.fields.forecastPercent])).toEqual([['budget.forecast', 110]]);
+    });
+  });
+
+  it('in dry-run mode (sv0 up on moto or without --enable-destructive) a freeze is recorded and notified, nothing is attached', async () => {
+    const dry = budgetConfig({ name: uniqueId('dry'), account: 'sv0-demo', amount: 200, notify: [80], freezeAt: 100 });
+    await setSpend(dry, 250);
+    const workflowId = WorkflowIds.budget(dry.name);
+    started.push(workflowId);
+    await work(async () => {
+      const handle = await env.client.workflow.start(budgetGuardWorkflow, { workflowId, taskQueue, args: [{ ...guardConfig(dry), dryRun: true }] });
+      const s = await handle.executeUpdate(checkNowUpdate);
+      await handle.executeUpdate(checkNowUpdate);
+      expect(s.frozen).toBe(false);
+      expect(s.audit.map((a) => [a.action, a.accountId])).toEqual([['freeze-dry-run', org.demoAccountId]]);
+      expect(notificationsFor(webhook.received, dry.name).map((n) => n.event)).toEqual(['budget.threshold', 'budget.freeze-dry-run']);
+      expect(await freezeTargets(org.freezePolicyId)).toEqual([]);
+      const history = await handle.fetchHistory();
+      const types = (history.events ?? []).map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name);
+      expect(types).not.toContain('destroyDemosInAccount');
+    });
+  });
+
   const demoBudget = budgetConfig({ name: uniqueId('sv0-demo'), account: 'sv0-demo', amount: 200, notify: [80], freezeAt: 100 });
   const platformBudget = budgetConfig({ name: uniqueId('sv0-platform'), account: 'sv0-platform', amount: 300, notify: [80, 100] });
   const demoId = uniqueId('budget').toLowerCase();
