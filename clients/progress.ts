@@ -21,6 +21,20 @@ export interface ProgressOptions<Q> {
   stream?: NodeJS.WriteStream;
   /** Draw nothing (e.g. `--quiet`). */
   silent?: boolean;
+  /** Stop waiting after this long (the workflow keeps running) and throw {@link WaitTimeoutError}. */
+  timeoutMs?: number;
+}
+
+/** The wait ended before the workflow did; the workflow is still running. */
+export class WaitTimeoutError extends Error {
+  override name = 'WaitTimeoutError';
+  constructor(
+    readonly workflowId: string,
+    /** The last progress line shown. */
+    readonly lastState: string,
+  ) {
+    super(`${workflowId} is still running (${lastState || 'no progress reported'})`);
+  }
 }
 
 /** A line the display keeps up to date; `stop` clears the spinner and prints a last line. */
@@ -62,6 +76,22 @@ export function progressLine(
       if (final && !silent) stream.write(`${label}: ${final}\n`);
     },
   };
+}
+
+/**
+ * A workflow failure with its causes (`Workflow execution failed: Activity task failed: <why>`):
+ * the reason an operator can act on is usually the innermost one.
+ */
+export function failureMessage(err: unknown): string {
+  const parts: string[] = [];
+  for (
+    let e = err as { message?: string; cause?: unknown } | undefined;
+    e && parts.length < 6;
+    e = e.cause as typeof e
+  ) {
+    if (e.message) parts.push(e.message);
+  }
+  return parts.join(': ') || String(err);
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
@@ -109,14 +139,25 @@ export async function waitWithProgress<R, Q = unknown>(
   const interval = opts.intervalMs ?? 1000;
   const line = progressLine(opts.label, opts.stream, opts.silent);
   let settled = false;
+  let lastState = '';
+  let timer: NodeJS.Timeout | undefined;
   const result = (handle.result() as Promise<R>).finally(() => {
     settled = true;
   });
+  const timedOut =
+    opts.timeoutMs === undefined
+      ? undefined
+      : new Promise<never>((_, reject) => {
+          timer = setTimeout(() => {
+            settled = true;
+            reject(new WaitTimeoutError(handle.workflowId, lastState));
+          }, opts.timeoutMs);
+        });
   const poll = (async () => {
     while (!settled) {
       const state = await currentState(handle, opts, interval).catch(() => undefined);
       if (settled) break;
-      if (state) line.update(state);
+      if (state) line.update((lastState = state));
       await withTimeout(
         result.catch(() => undefined),
         interval,
@@ -124,13 +165,17 @@ export async function waitWithProgress<R, Q = unknown>(
     }
   })();
   try {
-    const value = await result;
+    const value = await (timedOut ? Promise.race([result, timedOut]) : result);
     await poll;
     line.stop('done');
     return value;
   } catch (err) {
+    // The wait may end before the workflow: its result is then no one's to handle.
+    result.catch(() => undefined);
     await poll;
-    line.stop(`failed: ${(err as Error).message}`);
+    line.stop(err instanceof WaitTimeoutError ? err.message : `failed: ${failureMessage(err)}`);
     throw err;
+  } finally {
+    clearTimeout(timer);
   }
 }

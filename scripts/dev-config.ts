@@ -1,0 +1,111 @@
+/**
+ * The config `npm run dev` runs with: the operator's config folder, copied under .sv0/dev/config
+ * with what cannot work on a laptop replaced and said so: connector images that cannot be pulled
+ * become the sample connector (which needs no secrets), and 1Password references are dropped
+ * when no service account token is set.
+ */
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type Docker from 'dockerode';
+import { parseDocument, type Document } from 'yaml';
+import { CONNECTORS_FILE, loadConnectorsConfig } from '../lib/config/connectors';
+
+/** One change the dev config made, for the summary. */
+export interface DevConfigChange {
+  what: string;
+  why: string;
+}
+
+/** True when the engine has the image or can pull it within `timeoutMs`. */
+export async function imageAvailable(docker: Docker, image: string, timeoutMs = 20_000): Promise<boolean> {
+  try {
+    await docker.getImage(image).inspect();
+    return true;
+  } catch {
+    // not here: try to pull it
+  }
+  // An engine may answer a pull with 200 and report the failure inside the progress stream: ask
+  // again afterwards whether the image is there.
+  const pull = new Promise<boolean>((resolve) => {
+    void docker.pull(image, (err: unknown, stream?: NodeJS.ReadableStream) => {
+      if (err || !stream) return resolve(false);
+      docker.modem.followProgress(stream, () => {
+        docker
+          .getImage(image)
+          .inspect()
+          .then(
+            () => resolve(true),
+            () => resolve(false),
+          );
+      });
+    });
+  });
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), timeoutMs);
+  });
+  return Promise.race([pull, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Create the connectors' Docker network when it is missing (the platform's compose project makes it on a VM). */
+export async function ensureNetwork(docker: Docker, name: string): Promise<boolean> {
+  const existing = await docker.listNetworks({ filters: { name: [name] } });
+  if (existing.some((n) => n.Name === name)) return false;
+  await docker.createNetwork({ Name: name, Labels: { 'sv0.purpose': 'dev' } });
+  return true;
+}
+
+/**
+ * Copy `sourceDir` to `targetDir` and adapt connectors.yaml for a local run. Validates the
+ * operator's file first, so a mistake in it is reported against config/connectors.yaml.
+ */
+export async function prepareDevConfig(opts: {
+  sourceDir: string;
+  targetDir: string;
+  docker: Docker;
+  sampleImage: string;
+  env: NodeJS.ProcessEnv;
+}): Promise<DevConfigChange[]> {
+  const config = loadConnectorsConfig(opts.sourceDir);
+  rmSync(opts.targetDir, { recursive: true, force: true });
+  mkdirSync(path.dirname(opts.targetDir), { recursive: true });
+  cpSync(opts.sourceDir, opts.targetDir, { recursive: true });
+
+  const file = path.join(opts.targetDir, CONNECTORS_FILE);
+  const doc = parseDocument(readFileSync(file, 'utf8'));
+  const changes: DevConfigChange[] = [];
+  const available = new Map<string, boolean>();
+  for (const [i, c] of config.connectors.entries()) {
+    if (!c.enabled) continue;
+    if (!available.has(c.image)) available.set(c.image, await imageAvailable(opts.docker, c.image));
+    if (available.get(c.image)) continue;
+    doc.setIn(['connectors', i, 'image'], opts.sampleImage);
+    // The sample connector needs no credentials, and the real ones' secret files are not here.
+    doc.setIn(['connectors', i, 'secrets'], []);
+    changes.push({
+      what: `${c.name} runs the sample connector ${opts.sampleImage}`,
+      why: `${c.image} cannot be pulled`,
+    });
+  }
+  if (changes.length > 0 && doc.hasIn(['registries'])) doc.setIn(['registries'], {});
+  if (!opts.env.OP_SERVICE_ACCOUNT_TOKEN && config.platform.tokenRef.startsWith('op://')) {
+    doc.setIn(['platform', 'tokenRef'], `env:${DEV_PLATFORM_TOKEN_ENV}`);
+    changes.push({
+      what: `the platform API token comes from ${DEV_PLATFORM_TOKEN_ENV}`,
+      why: 'OP_SERVICE_ACCOUNT_TOKEN is not set',
+    });
+  }
+  writeFileSync(file, header(doc, changes));
+  // The adapted file must still be valid: fail here rather than in `sv0 up`.
+  loadConnectorsConfig(opts.targetDir);
+  return changes;
+}
+
+/** The variable the dev worker reads the platform token from when 1Password is not set up. */
+export const DEV_PLATFORM_TOKEN_ENV = 'SV0_DEV_PLATFORM_TOKEN';
+
+function header(doc: Document, changes: DevConfigChange[]): string {
+  const lines = ['# Written by `npm run dev` from config/connectors.yaml: edit that file, not this one.'];
+  for (const c of changes) lines.push(`# dev: ${c.what} (${c.why})`);
+  return `${lines.join('\n')}\n${doc.toString()}`;
+}

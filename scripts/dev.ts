@@ -1,0 +1,355 @@
+/**
+ * `npm run dev`: the whole orchestrator on this machine. The Temporal dev server with its Web UI
+ * (state kept in .sv0/dev/temporal.db, so a second start resumes: schedules keep running and demos
+ * still expire on their TTL), moto as the AWS (unless `--aws real`), Podman's Docker API, the
+ * worker, and `sv0 up`. Prints what runs where; Ctrl-C stops everything.
+ *
+ *   npm run dev                  moto; the seed's organization is bootstrapped into it
+ *   npm run dev -- --aws real    your AWS credentials; the demo sweep starts paused and budget
+ *                                freezes as dry runs until you run `sv0 up --enable-destructive`
+ *   npm run dev -- --reset       start from an empty Temporal database
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import type { Client } from '@temporalio/client';
+import { Command, Option } from 'commander';
+import { awsConfigFromEnv } from '../activities/aws-session';
+import { failureMessage } from '../clients/progress';
+import { connectClient } from '../clients/temporal';
+import { runUp, type UpReport } from '../clients/up';
+import { upSteps } from '../clients/up-steps';
+import { TaskQueues } from '../lib/names';
+import { dockerFromEnv } from '../workers/deps';
+import { DEV_PLATFORM_TOKEN_ENV, ensureNetwork, prepareDevConfig, type DevConfigChange } from './dev-config';
+import { bootstrapDevOrganization } from './dev-org';
+import {
+  freePort,
+  provisionStack,
+  REPO_ROOT,
+  startDevServer,
+  startDockerApi,
+  startMoto,
+  STATE_DIR,
+  type Running,
+} from './local-stack';
+
+const DEV_DIR = path.join(STATE_DIR, 'dev');
+const rel = (p: string) => path.relative(process.cwd(), p) || '.';
+const say = (text: string) => process.stderr.write(`${text}\n`);
+
+interface DevOptions {
+  aws: 'moto' | 'real';
+  reset?: boolean;
+  configDir?: string;
+}
+
+/** The wanted port when it is free on 127.0.0.1, else any free one (and a note saying so). */
+async function preferPort(wanted: number, what: string, notes: string[]): Promise<number> {
+  const free = await new Promise<boolean>((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(false));
+    server.listen(wanted, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+  if (free) return wanted;
+  const port = await freePort();
+  notes.push(`${what}: port ${wanted} is taken, using ${port}`);
+  return port;
+}
+
+/** The environment the worker (and this process's `sv0 up`) runs with. */
+function stackEnv(opts: { address: string; dockerHost: string; motoEndpoint?: string }): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    TEMPORAL_ADDRESS: opts.address,
+    TEMPORAL_NAMESPACE: 'default',
+    DOCKER_HOST: opts.dockerHost,
+    SV0_SHUTDOWN_GRACE: '10 seconds',
+    [DEV_PLATFORM_TOKEN_ENV]: process.env[DEV_PLATFORM_TOKEN_ENV] ?? 'dev',
+  };
+  if (opts.motoEndpoint) {
+    // moto only: the developer's own AWS credentials and profile are never used by accident.
+    for (const key of [
+      'AWS_PROFILE',
+      'AWS_DEFAULT_PROFILE',
+      'AWS_SESSION_TOKEN',
+      'AWS_ROLE_ARN',
+      'AWS_WEB_IDENTITY_TOKEN_FILE',
+    ]) {
+      delete env[key];
+    }
+    Object.assign(env, {
+      AWS_ENDPOINT_URL: opts.motoEndpoint,
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'testing',
+      AWS_SECRET_ACCESS_KEY: 'testing',
+      AWS_EC2_METADATA_DISABLED: 'true',
+    });
+  }
+  return env;
+}
+
+/** The worker as its own process (`tsx workers/main.ts`), exactly as `npm run worker` runs it. */
+function startWorker(env: NodeJS.ProcessEnv, logFile: string): Running {
+  const log = createWriteStream(logFile, { flags: 'a' });
+  const child = spawn(
+    process.execPath,
+    [require.resolve('tsx/cli'), path.join(REPO_ROOT, 'workers', 'main.ts')],
+    {
+      cwd: REPO_ROOT,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  // Everything goes to the log; the first line of each warning or error also to the terminal
+  // (pino JSON lines at level 40+, and the SDK's own `[WARN]`/`[ERROR]` lines).
+  const forward = (chunk: Buffer) => {
+    log.write(chunk);
+    for (const line of chunk.toString().split('\n')) {
+      const pinoLevel = /^\{.*"level":(\d+)/.exec(line)?.[1];
+      const sdk = /^\S+ \[(WARN|ERROR)\] (.*)$/.exec(line);
+      if (pinoLevel !== undefined && Number(pinoLevel) >= 40) {
+        const msg = /"msg":"((?:[^"\\]|\\.)*)"/.exec(line)?.[1] ?? line;
+        process.stderr.write(`worker | ${Number(pinoLevel) >= 50 ? 'ERROR' : 'WARN'} ${msg}\n`);
+      } else if (sdk) process.stderr.write(`worker | ${sdk[1]} ${sdk[2]}\n`);
+    }
+  };
+  child.stdout?.on('data', forward);
+  child.stderr?.on('data', forward);
+  return {
+    child,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+        child.once('exit', () => {
+          clearTimeout(timer);
+          log.end();
+          resolve();
+        });
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+/** Wait until a worker polls both task queues (bundling the workflows takes a while on a cold start). */
+async function waitForPollers(client: Client, worker: ChildProcess, timeoutMs = 240_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (worker.exitCode !== null)
+      throw new Error(`the worker exited with code ${worker.exitCode}; see .sv0/dev/worker.log`);
+    const polled = await Promise.all(
+      Object.values(TaskQueues).map((name) =>
+        client.workflowService
+          // 1 = TASK_QUEUE_KIND_NORMAL, TASK_QUEUE_TYPE_WORKFLOW
+          .describeTaskQueue({
+            namespace: client.options.namespace,
+            taskQueue: { name, kind: 1 },
+            taskQueueType: 1,
+          })
+          .then((r) => (r.pollers?.length ?? 0) > 0)
+          .catch(() => false),
+      ),
+    );
+    if (polled.every(Boolean)) return;
+    if (Date.now() > deadline)
+      throw new Error(`no worker polled ${Object.values(TaskQueues).join(', ')} within ${timeoutMs / 1000}s`);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+function summary(lines: [string, string][]): string {
+  const width = Math.max(...lines.map(([k]) => k.length));
+  return lines.map(([k, v]) => `  ${k.padEnd(width)}  ${v}`).join('\n');
+}
+
+export async function dev(opts: DevOptions): Promise<void> {
+  const started: (Pick<Running, 'stop'> & { child?: ChildProcess })[] = [];
+  let stopping: Promise<void> | undefined;
+  const stopAll = () =>
+    (stopping ??= (async () => {
+      say('\nstopping: worker, Docker API, moto, Temporal');
+      for (const part of [...started].reverse()) await part.stop().catch(() => undefined);
+    })());
+  // The first signal stops everything in order. A signal can arrive twice (the terminal and tsx both
+  // deliver it), so later ones only say so; the third kills what is left rather than orphan it.
+  let signals = 0;
+  const onSignal = () => {
+    signals += 1;
+    if (signals === 1) void stopAll().then(() => process.exit(0));
+    else if (signals < 3)
+      say('still stopping (the worker finishes its running activities); signal again to kill');
+    else {
+      for (const part of started) part.child?.kill('SIGKILL');
+      process.exit(130);
+    }
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  try {
+    const tools = provisionStack();
+    mkdirSync(DEV_DIR, { recursive: true });
+    const dbFile = path.join(DEV_DIR, 'temporal.db');
+    if (opts.reset) rmSync(dbFile, { force: true });
+    const notes: string[] = [];
+    const port = await preferPort(7233, 'Temporal', notes);
+    const uiPort = await preferPort(8233, 'Web UI', notes);
+
+    say('starting the Temporal dev server, moto and the Docker API...');
+    const [temporal, moto, docker] = await Promise.all([
+      startDevServer(tools, { port, uiPort, dbFile }).then((s) => (started.push(s), s)),
+      opts.aws === 'moto'
+        ? preferPort(5000, 'moto', notes)
+            .then((p) => startMoto(tools, { port: p }))
+            .then((s) => (started.push(s), s))
+        : undefined,
+      startDockerApi(tools, 'dev-podman').then(
+        (s) => (s.stop && started.push({ stop: s.stop, child: s.child }), s),
+      ),
+    ]);
+    const env = stackEnv({
+      address: temporal.address,
+      dockerHost: docker.dockerHost,
+      motoEndpoint: moto?.endpoint,
+    });
+    // `sv0 up` runs in this process: give it the same AWS and Docker as the worker.
+    Object.assign(process.env, env);
+    for (const key of Object.keys(process.env)) if (!(key in env)) delete process.env[key];
+
+    const aws = await new STSClient({ ...awsConfigFromEnv(env), maxAttempts: 2 })
+      .send(new GetCallerIdentityCommand({}))
+      .catch((err: Error) => {
+        throw new Error(
+          `AWS credentials do not work (${err.message}); for real AWS set AWS_PROFILE or run \`aws sso login\``,
+        );
+      });
+
+    const engine = dockerFromEnv(env);
+    const configChanges: DevConfigChange[] = [];
+    const devConfig = path.join(DEV_DIR, 'config');
+    configChanges.push(
+      ...(await prepareDevConfig({
+        sourceDir: path.resolve(
+          opts.configDir ?? process.env.SV0_CONFIG_DIR ?? path.join(REPO_ROOT, 'config'),
+        ),
+        targetDir: devConfig,
+        docker: engine,
+        sampleImage: tools.connectorImage,
+        env,
+      })),
+    );
+    if (await ensureNetwork(engine, 'sv0-platform_default')) {
+      configChanges.push({
+        what: 'created the Docker network sv0-platform_default',
+        why: 'connectors join it',
+      });
+    }
+
+    say('starting the worker...');
+    const workerLog = path.join(DEV_DIR, 'worker.log');
+    const worker = startWorker(env, workerLog);
+    started.push(worker);
+    const client = await connectClient({ address: temporal.address, namespace: temporal.namespace });
+    // The client's connection is left to the process's exit: closing it under a pending long poll
+    // makes gRPC throw from a timer.
+    await waitForPollers(client, worker.child);
+
+    let orgLine = 'not bootstrapped (real AWS: run `npm run sv0 -- org bootstrap` yourself)';
+    if (moto) {
+      // A failed bootstrap leaves the rest of the stack useful: say so in the summary, keep running.
+      orgLine = await bootstrapDevOrganization(client, devConfig).catch(
+        (err: unknown) => `FAILED: ${failureMessage(err)}`,
+      );
+    }
+
+    say('sv0 up...');
+    const safe = opts.aws === 'real';
+    const reports: UpReport[] = await runUp(
+      {
+        client,
+        configDir: devConfig,
+        namespace: temporal.namespace,
+        globals: { address: temporal.address },
+        safe,
+        log: say,
+      },
+      upSteps(),
+    );
+
+    const envFile = path.join(DEV_DIR, 'env');
+    const exports = ['TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'DOCKER_HOST', 'SV0_CONFIG_DIR'];
+    if (moto) exports.push('AWS_ENDPOINT_URL', 'AWS_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY');
+    writeFileSync(
+      envFile,
+      exports.map((k) => `export ${k}=${k === 'SV0_CONFIG_DIR' ? devConfig : (env[k] ?? '')}`).join('\n') +
+        '\n',
+    );
+
+    const lines: [string, string][] = [
+      [
+        'Temporal',
+        `${temporal.address}, namespace ${temporal.namespace}; state in ${rel(dbFile)} (kept across restarts)`,
+      ],
+      ['Web UI', `http://127.0.0.1:${uiPort}`],
+      [
+        'AWS',
+        moto
+          ? `moto at ${moto.endpoint}, account ${aws.Account} (fresh at each start)`
+          : `real AWS, account ${aws.Account} as ${aws.Arn}, region ${env.AWS_REGION ?? awsConfigFromEnv(env).region}`,
+      ],
+      ['organization', orgLine],
+      ['Docker API', docker.dockerHost],
+      [
+        'worker',
+        `pid ${worker.child.pid}, task queues ${Object.values(TaskQueues).join(', ')}; log ${rel(workerLog)}`,
+      ],
+      ['config', `${rel(devConfig)} (from config/)`],
+      ...configChanges.map((c): [string, string] => ['dev change', `${c.what} (${c.why})`]),
+      ...reports.map((r): [string, string] => [
+        `up: ${r.step}`,
+        r.ok ? `${r.status}${r.detail ? `: ${r.detail}` : ''}` : `FAILED: ${r.error}`,
+      ]),
+      ...notes.map((n): [string, string] => ['note', n]),
+    ];
+    say(`\nsv0 dev stack is up\n${summary(lines)}\n`);
+    if (safe)
+      say(
+        'With real AWS the demo sweep is paused and budget freezes are dry runs: `npm run sv0 -- up --enable-destructive` arms them.',
+      );
+    say(
+      `Another terminal: \`source ${rel(envFile)}\` then \`npm run sv0 -- doctor\`. Ctrl-C stops everything.`,
+    );
+    await new Promise<void>((resolve) => worker.child.once('exit', () => resolve()));
+    if (!stopping) {
+      say(`the worker exited (code ${worker.child.exitCode}); see ${rel(workerLog)}`);
+      await stopAll();
+      process.exit(1);
+    }
+  } catch (err) {
+    say(`npm run dev failed: ${(err as Error).message}`);
+    await stopAll();
+    process.exit(1);
+  }
+}
+
+if (require.main === module) {
+  const program = new Command('npm run dev --')
+    .description(
+      'run the whole orchestrator locally: Temporal dev server + Web UI, moto, Podman, the worker, sv0 up',
+    )
+    .addOption(
+      new Option('--aws <target>', 'moto (local, the default) or real (your credentials)')
+        .choices(['moto', 'real'])
+        .default('moto'),
+    )
+    .option('--reset', 'delete the dev Temporal database first')
+    .option('--config-dir <dir>', 'config folder to start from (default ./config)')
+    .action((opts: DevOptions) => dev(opts));
+  program.parseAsync(process.argv).catch((err: unknown) => {
+    say(String(err));
+    process.exit(2);
+  });
+}
