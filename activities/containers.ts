@@ -133,7 +133,13 @@ export function createDockerRunner(deps: { docker: Docker; logger: Logger }): Co
 
   async function run(spec: ContainerRunSpec): Promise<ContainerRunResult> {
     if (spec.signal.aborted) throw spec.signal.reason;
-    await ensureImage(spec);
+    // A pull can outlast the heartbeat timeout: keep heartbeating while it runs.
+    const pulling = setInterval(() => spec.heartbeat({ phase: 'pulling', lines: 0 }), HEARTBEAT_EVERY_MS);
+    try {
+      await ensureImage(spec);
+    } finally {
+      clearInterval(pulling);
+    }
     const redact = createRedactor(spec.redact);
     const started = Date.now();
     const deadline = new Date(started + spec.timeoutMs + REAP_GRACE_MS);

@@ -17,6 +17,7 @@ import { motoConfig } from '../harness/aws';
 import { testDocker } from '../harness/docker';
 import { startPlatform, type PlatformStandIn } from '../harness/platform';
 import { fakeOnePassword } from '../harness/secrets';
+import { recordHistory } from '../harness/history';
 import { stack } from '../harness/stack';
 import { runWorker, testEnv, uniqueId } from '../harness/temporal';
 import { startWebhookReceiver, type ReceivedRequest } from '../harness/webhook';
@@ -121,6 +122,7 @@ describe('connector-health', () => {
       expect(platform.syncQueries.filter((q) => q.connector === name).every((q) => q.authorized)).toBe(true);
       await client.workflow.getHandle(workflowId).terminate('test done');
     });
+    recordHistory(workflowId, 'connector-health-stale');
   });
 
   it('does not check a paused connector', async () => {
@@ -168,6 +170,7 @@ describe('connector-health', () => {
       expect(alerts('connector.paused', name)).toHaveLength(1);
       await client.workflow.getHandle(healthWorkflowId).terminate('test done');
     });
+    recordHistory(healthWorkflowId, 'connector-health-paused');
   });
 });
 

@@ -24,6 +24,7 @@ import { testDocker } from '../harness/docker';
 import { startPlatform, type PlatformStandIn } from '../harness/platform';
 import { assertNoSecretsLeaked, captureWorkerLogs } from '../harness/secret-scan';
 import { fakeOnePassword, makeAgeKey, sopsEncrypt } from '../harness/secrets';
+import { recordHistory } from '../harness/history';
 import { stack } from '../harness/stack';
 import { runWorker, testEnv, uniqueId } from '../harness/temporal';
 import { startWebhookReceiver } from '../harness/webhook';
@@ -202,6 +203,7 @@ describe('connector syncs on Podman', () => {
       expect(details).toMatchObject({ exitCode: 3, attempt: 2 });
       expect(details.logTail).toEqual(['connector starting', 'connector done (exit 3)']);
     });
+    recordHistory(workflowIds.at(-1) as string, 'connector-sync-retried');
   });
 
   it('a hung connector is killed at its timeout and removed', async () => {
