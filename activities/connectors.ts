@@ -46,7 +46,8 @@ export interface ConnectorScheduleState {
 }
 
 function secretFailure(err: unknown): never {
-  if (err instanceof SecretError) throw ApplicationFailure.nonRetryable(err.message, ErrorType.SecretUnavailable);
+  if (err instanceof SecretError)
+    throw ApplicationFailure.nonRetryable(err.message, ErrorType.SecretUnavailable);
   throw err;
 }
 
@@ -67,12 +68,16 @@ export function createConnectorSyncActivities(deps: ConnectorActivityDeps) {
       const ctx = Context.current();
       const { connector } = input;
       const attempt = ctx.info.attempt;
-      const resolved = await deps.secrets.resolveConnectorEnv(connector.name, connector.secrets).catch(secretFailure);
+      const resolved = await deps.secrets
+        .resolveConnectorEnv(connector.name, connector.secrets)
+        .catch(secretFailure);
       const registryAuth = connector.registryAuth
         ? {
             server: connector.registryAuth.server,
             username: connector.registryAuth.username,
-            password: await deps.secrets.resolveSecret(connector.registryAuth.passwordRef, connector.name).catch(secretFailure),
+            password: await deps.secrets
+              .resolveSecret(connector.registryAuth.passwordRef, connector.name)
+              .catch(secretFailure),
           }
         : undefined;
       const redact = [...resolved.secretValues, ...(registryAuth ? [registryAuth.password] : [])];
@@ -96,7 +101,8 @@ export function createConnectorSyncActivities(deps: ConnectorActivityDeps) {
       } catch (err) {
         if (err instanceof ContainerRunError) {
           const message = `connector ${connector.name}: ${err.message}`;
-          if (err.kind === 'image') throw ApplicationFailure.nonRetryable(message, ErrorType.ImageUnavailable);
+          if (err.kind === 'image')
+            throw ApplicationFailure.nonRetryable(message, ErrorType.ImageUnavailable);
           if (err.kind === 'config') throw ApplicationFailure.nonRetryable(message, ErrorType.BadConfig);
           throw ApplicationFailure.retryable(message, 'Sv0ContainerEngine');
         }
@@ -119,7 +125,10 @@ export function createConnectorSyncActivities(deps: ConnectorActivityDeps) {
           details: [report],
         });
       }
-      deps.logger.info({ connector: connector.name, workflowId: input.workflowId, attempt, durationMs: result.durationMs }, 'connector run succeeded');
+      deps.logger.info(
+        { connector: connector.name, workflowId: input.workflowId, attempt, durationMs: result.durationMs },
+        'connector run succeeded',
+      );
       return report;
     },
 
@@ -129,14 +138,25 @@ export function createConnectorSyncActivities(deps: ConnectorActivityDeps) {
       const url = new URL(input.platform.syncsPath, input.platform.url);
       url.searchParams.set('connector', input.connector);
       url.searchParams.set('limit', '1');
-      const res = await doFetch(url, { headers: { authorization: `Bearer ${token}`, accept: 'application/json' } });
+      const res = await doFetch(url, {
+        headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
+      });
       if (res.status === 401 || res.status === 403) {
-        throw ApplicationFailure.nonRetryable(`platform ${url.origin}: HTTP ${res.status}, the token (${input.platform.tokenRef}) was refused`, ErrorType.AccessDenied);
+        throw ApplicationFailure.nonRetryable(
+          `platform ${url.origin}: HTTP ${res.status}, the token (${input.platform.tokenRef}) was refused`,
+          ErrorType.AccessDenied,
+        );
       }
       if (!res.ok) throw new Error(`platform ${url.origin}${url.pathname}: HTTP ${res.status}`);
-      const body = (await res.json()) as { syncs?: { connector?: string; status?: string; startedAt?: string; completedAt?: string }[] };
+      const body = (await res.json()) as {
+        syncs?: { connector?: string; status?: string; startedAt?: string; completedAt?: string }[];
+      };
       const newest = body.syncs?.[0];
-      return { connector: input.connector, status: newest?.status, at: newest?.completedAt ?? newest?.startedAt };
+      return {
+        connector: input.connector,
+        status: newest?.status,
+        at: newest?.completedAt ?? newest?.startedAt,
+      };
     },
 
     /** Remove labelled connector containers past their deadline. */
@@ -157,9 +177,15 @@ export function createConnectorSyncActivities(deps: ConnectorActivityDeps) {
         input.connectors.map(async (connector) => {
           try {
             const d = await client.schedule.getHandle(ScheduleIds.connector(connector)).describe();
-            return { connector, exists: true, paused: d.state.paused, createdAt: d.info.createdAt.toISOString() };
+            return {
+              connector,
+              exists: true,
+              paused: d.state.paused,
+              createdAt: d.info.createdAt.toISOString(),
+            };
           } catch (err) {
-            if ((err as Error).name === 'ScheduleNotFoundError') return { connector, exists: false, paused: false };
+            if ((err as Error).name === 'ScheduleNotFoundError')
+              return { connector, exists: false, paused: false };
             throw err;
           }
         }),

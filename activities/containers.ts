@@ -107,18 +107,27 @@ export function createDockerRunner(deps: { docker: Docker; logger: Logger }): Co
       await docker.getImage(spec.image).inspect();
       return;
     } catch (err) {
-      if (statusCode(err) !== 404) throw new ContainerRunError(`container engine: cannot inspect image ${spec.image}: ${engineMessage(err)}`, 'engine');
+      if (statusCode(err) !== 404)
+        throw new ContainerRunError(
+          `container engine: cannot inspect image ${spec.image}: ${engineMessage(err)}`,
+          'engine',
+        );
     }
     spec.heartbeat({ phase: 'pulling', lines: 0 });
     const auth = spec.registryAuth
-      ? { username: spec.registryAuth.username, password: spec.registryAuth.password, serveraddress: spec.registryAuth.server }
+      ? {
+          username: spec.registryAuth.username,
+          password: spec.registryAuth.password,
+          serveraddress: spec.registryAuth.server,
+        }
       : undefined;
     try {
       const stream = await docker.pull(spec.image, auth ? { authconfig: auth } : {});
       await new Promise<void>((resolve, reject) => {
         docker.modem.followProgress(stream, (err: Error | null, output: { error?: string }[]) => {
           const failed = err ?? output.find((o) => o.error);
-          if (failed) reject(failed instanceof Error ? failed : new Error(String((failed as { error: string }).error)));
+          if (failed)
+            reject(failed instanceof Error ? failed : new Error(String((failed as { error: string }).error)));
           else resolve();
         });
       });
@@ -168,7 +177,10 @@ export function createDockerRunner(deps: { docker: Docker; logger: Logger }): Co
       lines += 1;
       tail.push(line);
       if (tail.length > LOG_TAIL_LINES) tail.shift();
-      logger.info({ connector: spec.connector, workflowId: spec.workflowId, attempt: spec.attempt, stream }, line);
+      logger.info(
+        { connector: spec.connector, workflowId: spec.workflowId, attempt: spec.attempt, stream },
+        line,
+      );
     };
     const heartbeat = setInterval(() => spec.heartbeat({ phase: 'running', lines }), HEARTBEAT_EVERY_MS);
     let timer: NodeJS.Timeout | undefined;
@@ -187,7 +199,10 @@ export function createDockerRunner(deps: { docker: Docker; logger: Logger }): Co
       });
       if (outcome !== 'exited') {
         await container.kill().catch(() => undefined);
-        logger.warn({ connector: spec.connector, workflowId: spec.workflowId, outcome }, `connector container killed (${outcome})`);
+        logger.warn(
+          { connector: spec.connector, workflowId: spec.workflowId, outcome },
+          `connector container killed (${outcome})`,
+        );
       }
       // Give the log stream a moment to deliver the last lines after the exit.
       await Promise.race([logsDone, new Promise((r) => setTimeout(r, 2_000))]);
@@ -204,13 +219,20 @@ export function createDockerRunner(deps: { docker: Docker; logger: Logger }): Co
       if (timer) clearTimeout(timer);
       if (onAbort) spec.signal.removeEventListener('abort', onAbort);
       await container.remove({ force: true }).catch((err: unknown) => {
-        if (statusCode(err) !== 404) logger.error({ connector: spec.connector, err: engineMessage(err) }, 'could not remove the connector container');
+        if (statusCode(err) !== 404)
+          logger.error(
+            { connector: spec.connector, err: engineMessage(err) },
+            'could not remove the connector container',
+          );
       });
     }
   }
 
   async function reapOrphans(now: Date): Promise<string[]> {
-    const containers = await docker.listContainers({ all: true, filters: { label: [ContainerLabels.connector] } });
+    const containers = await docker.listContainers({
+      all: true,
+      filters: { label: [ContainerLabels.connector] },
+    });
     const removed: string[] = [];
     for (const c of containers) {
       const deadline = Date.parse(c.Labels[ContainerLabels.deadline] ?? '');
@@ -237,7 +259,11 @@ async function followLogs(
   container: Docker.Container,
   onLine: (stream: 'stdout' | 'stderr', line: string) => void,
 ): Promise<void> {
-  const stream = (await container.logs({ follow: true, stdout: true, stderr: true })) as NodeJS.ReadableStream;
+  const stream = (await container.logs({
+    follow: true,
+    stdout: true,
+    stderr: true,
+  })) as NodeJS.ReadableStream;
   const splitter = (name: 'stdout' | 'stderr') => {
     const pass = new PassThrough();
     let buffered = '';

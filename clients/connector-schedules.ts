@@ -1,9 +1,18 @@
-import { ScheduleNotFoundError, ScheduleOverlapPolicy, type Client, type ScheduleOptions } from '@temporalio/client';
+import {
+  ScheduleNotFoundError,
+  ScheduleOverlapPolicy,
+  type Client,
+  type ScheduleOptions,
+} from '@temporalio/client';
 import { loadConnectorsConfig, type ConnectorsConfig, type ConnectorSpec } from '../lib/config/connectors';
 import { loadNotificationsConfig, type NotificationsConfig } from '../lib/config/notifications';
 import { parseDuration } from '../lib/duration';
 import { ScheduleIds, TaskQueues, WorkflowIds } from '../lib/names';
-import { healthConfigSignal, connectorHealthWorkflow, type ConnectorHealthConfig } from '../workflows/connector-health';
+import {
+  healthConfigSignal,
+  connectorHealthWorkflow,
+  type ConnectorHealthConfig,
+} from '../workflows/connector-health';
 import { ConnectorKey, connectorSyncWorkflow, type ConnectorSyncInput } from '../workflows/connector-sync';
 import type { UpStep } from './up';
 
@@ -32,7 +41,10 @@ export interface ApplyResult {
 
 /** The schedule of one connector: interval with jitter, overlap SKIP and an explicit catch-up window. */
 export function connectorScheduleOptions(c: ConnectorSpec, opts: ApplyOptions = {}): ScheduleOptions {
-  const input: ConnectorSyncInput = { connector: c, ...(opts.healthWorkflowId ? { healthWorkflowId: opts.healthWorkflowId } : {}) };
+  const input: ConnectorSyncInput = {
+    connector: c,
+    ...(opts.healthWorkflowId ? { healthWorkflowId: opts.healthWorkflowId } : {}),
+  };
   return {
     scheduleId: ScheduleIds.connector(c.name),
     spec: { intervals: [{ every: parseDuration(c.interval) }], jitter: parseDuration(c.jitter) },
@@ -51,7 +63,10 @@ export function connectorScheduleOptions(c: ConnectorSpec, opts: ApplyOptions = 
 }
 
 /** The config the health workflow needs, built from the validated files. */
-export function healthConfigFrom(config: ConnectorsConfig, notifications: NotificationsConfig): ConnectorHealthConfig {
+export function healthConfigFrom(
+  config: ConnectorsConfig,
+  notifications: NotificationsConfig,
+): ConnectorHealthConfig {
   return {
     connectors: config.connectors
       .filter((c) => c.enabled)
@@ -63,8 +78,20 @@ export function healthConfigFrom(config: ConnectorsConfig, notifications: Notifi
 }
 
 /** What decides whether a live schedule matches the file: its input, interval, jitter and catch-up window. */
-function fingerprint(args: unknown, every: unknown, jitter: unknown, catchup: unknown, taskQueue: unknown): string {
-  return JSON.stringify({ args, every: Number(every), jitter: Number(jitter ?? 0), catchup: Number(catchup), taskQueue });
+function fingerprint(
+  args: unknown,
+  every: unknown,
+  jitter: unknown,
+  catchup: unknown,
+  taskQueue: unknown,
+): string {
+  return JSON.stringify({
+    args,
+    every: Number(every),
+    jitter: Number(jitter ?? 0),
+    catchup: Number(catchup),
+    taskQueue,
+  });
 }
 
 /** Ids of every `connector-` schedule in the namespace (no other schedule is ever touched). */
@@ -77,13 +104,23 @@ async function connectorScheduleIds(client: Client): Promise<string[]> {
 }
 
 /** Compare the file with the live `connector-` schedules. */
-export async function planConnectorSchedules(client: Client, config: ConnectorsConfig, opts: ApplyOptions = {}): Promise<ScheduleChange[]> {
+export async function planConnectorSchedules(
+  client: Client,
+  config: ConnectorsConfig,
+  opts: ApplyOptions = {},
+): Promise<ScheduleChange[]> {
   const live = new Set(await connectorScheduleIds(client));
   const changes: ScheduleChange[] = [];
   for (const c of config.connectors) {
     const scheduleId = ScheduleIds.connector(c.name);
     if (!c.enabled) {
-      if (live.has(scheduleId)) changes.push({ connector: c.name, scheduleId, action: 'delete', reason: 'disabled in connectors.yaml' });
+      if (live.has(scheduleId))
+        changes.push({
+          connector: c.name,
+          scheduleId,
+          action: 'delete',
+          reason: 'disabled in connectors.yaml',
+        });
       continue;
     }
     if (!live.has(scheduleId)) {
@@ -95,14 +132,36 @@ export async function planConnectorSchedules(client: Client, config: ConnectorsC
     const liveAction = d.action.type === 'startWorkflow' ? d.action : undefined;
     const same =
       liveAction !== undefined &&
-      fingerprint(liveAction.args, d.spec.intervals?.[0]?.every, d.spec.jitter, d.policies.catchupWindow, liveAction.taskQueue) ===
-        fingerprint(want.action.args, parseDuration(c.interval), parseDuration(c.jitter), parseDuration(c.catchupWindow), want.action.taskQueue);
-    changes.push({ connector: c.name, scheduleId, action: same ? 'unchanged' : 'update', reason: same ? '' : 'differs from connectors.yaml' });
+      fingerprint(
+        liveAction.args,
+        d.spec.intervals?.[0]?.every,
+        d.spec.jitter,
+        d.policies.catchupWindow,
+        liveAction.taskQueue,
+      ) ===
+        fingerprint(
+          want.action.args,
+          parseDuration(c.interval),
+          parseDuration(c.jitter),
+          parseDuration(c.catchupWindow),
+          want.action.taskQueue,
+        );
+    changes.push({
+      connector: c.name,
+      scheduleId,
+      action: same ? 'unchanged' : 'update',
+      reason: same ? '' : 'differs from connectors.yaml',
+    });
   }
   const declared = new Set(config.connectors.map((c) => ScheduleIds.connector(c.name)));
   for (const id of live) {
     if (!declared.has(id)) {
-      changes.push({ connector: id.slice(ScheduleIds.connectorPrefix.length), scheduleId: id, action: 'delete', reason: 'not in connectors.yaml' });
+      changes.push({
+        connector: id.slice(ScheduleIds.connectorPrefix.length),
+        scheduleId: id,
+        action: 'delete',
+        reason: 'not in connectors.yaml',
+      });
     }
   }
   return changes;
@@ -128,7 +187,12 @@ export async function applyConnectorSchedules(
       await client.schedule.create(connectorScheduleOptions(spec, opts));
     } else if (change.action === 'update' && spec) {
       const want = connectorScheduleOptions(spec, opts);
-      await handle.update((prev) => ({ ...prev, spec: want.spec, action: want.action, policies: want.policies }));
+      await handle.update((prev) => ({
+        ...prev,
+        spec: want.spec,
+        action: want.action,
+        policies: want.policies,
+      }));
     } else if (change.action === 'delete') {
       await handle.delete().catch((err: unknown) => {
         if (!(err instanceof ScheduleNotFoundError)) throw err;
@@ -163,21 +227,35 @@ export interface TriggeredRun {
  * Trigger a connector's schedule now, with the overlap policy stated (the SDK's default for a trigger
  * is ALLOW_ALL, the schedule's own is SKIP), and find the run it started.
  */
-export async function triggerConnectorRun(client: Client, connector: string, timeoutMs = 30_000): Promise<TriggeredRun> {
+export async function triggerConnectorRun(
+  client: Client,
+  connector: string,
+  timeoutMs = 30_000,
+): Promise<TriggeredRun> {
   const handle = client.schedule.getHandle(ScheduleIds.connector(connector));
   const before = await handle.describe();
   const running = before.info.runningActions[0];
-  if (running) return { workflowId: running.workflow.workflowId, runId: running.workflow.firstExecutionRunId, alreadyRunning: true };
+  if (running)
+    return {
+      workflowId: running.workflow.workflowId,
+      runId: running.workflow.firstExecutionRunId,
+      alreadyRunning: true,
+    };
   const seen = new Set(before.info.recentActions.map((a) => a.action.workflow.workflowId));
   await handle.trigger(ScheduleOverlapPolicy.SKIP);
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const d = await handle.describe();
-    const found = [...d.info.runningActions.map((a) => a.workflow), ...d.info.recentActions.map((a) => a.action.workflow)].find(
-      (w) => !seen.has(w.workflowId),
-    );
-    if (found) return { workflowId: found.workflowId, runId: found.firstExecutionRunId, alreadyRunning: false };
-    if (Date.now() > deadline) throw new Error(`the schedule ${ScheduleIds.connector(connector)} started no run within ${timeoutMs / 1000}s of the trigger`);
+    const found = [
+      ...d.info.runningActions.map((a) => a.workflow),
+      ...d.info.recentActions.map((a) => a.action.workflow),
+    ].find((w) => !seen.has(w.workflowId));
+    if (found)
+      return { workflowId: found.workflowId, runId: found.firstExecutionRunId, alreadyRunning: false };
+    if (Date.now() > deadline)
+      throw new Error(
+        `the schedule ${ScheduleIds.connector(connector)} started no run within ${timeoutMs / 1000}s of the trigger`,
+      );
     await new Promise((r) => setTimeout(r, 250));
   }
 }
@@ -190,12 +268,19 @@ export const connectorsUpStep: UpStep = {
     loadNotificationsConfig(ctx.configDir);
   },
   async run(ctx) {
-    const result = await applyConnectorSchedules(ctx.client, loadConnectorsConfig(ctx.configDir), loadNotificationsConfig(ctx.configDir));
+    const result = await applyConnectorSchedules(
+      ctx.client,
+      loadConnectorsConfig(ctx.configDir),
+      loadNotificationsConfig(ctx.configDir),
+    );
     const changed = result.changes.filter((c) => c.action !== 'unchanged');
     return {
       status: changed.length > 0 ? 'updated' : 'unchanged',
       detail: `${changed.map((c) => `${c.action} ${c.scheduleId}`).join(', ') || 'schedules match connectors.yaml'}; connector-health ${result.health}`,
-      items: [...result.changes.filter((c) => c.action !== 'delete').map((c) => c.scheduleId), WorkflowIds.connectorHealth],
+      items: [
+        ...result.changes.filter((c) => c.action !== 'delete').map((c) => c.scheduleId),
+        WorkflowIds.connectorHealth,
+      ],
     };
   },
 };

@@ -21,7 +21,10 @@ export interface ConnectorStatus {
   failedInARow?: number;
 }
 
-async function healthState(client: Client, workflowId: string): Promise<(HealthState & { connectors: string[] }) | undefined> {
+async function healthState(
+  client: Client,
+  workflowId: string,
+): Promise<(HealthState & { connectors: string[] }) | undefined> {
   try {
     return await client.workflow.getHandle(workflowId).query(healthStateQuery);
   } catch {

@@ -75,7 +75,13 @@ const { notify } = proxyActivities<ReturnType<typeof createNotifyActivities>>({
  */
 export async function connectorHealthWorkflow(input: ConnectorHealthInput): Promise<void> {
   let config = input.config;
-  const state: HealthState = input.state ?? { incidents: {}, failedInARow: {}, pausedForFailures: {}, checks: 0, checkErrors: {} };
+  const state: HealthState = input.state ?? {
+    incidents: {},
+    failedInARow: {},
+    pausedForFailures: {},
+    checks: 0,
+    checkErrors: {},
+  };
   const reports: SyncReport[] = [];
   let checksThisRun = 0;
 
@@ -100,7 +106,9 @@ export async function connectorHealthWorkflow(input: ConnectorHealthInput): Prom
   for (;;) {
     if (Date.now() >= nextCheck) {
       await checkStaleness(config, state, send);
-      await acts.reapOrphanContainers().catch((err: unknown) => log.warn('orphan reaper failed', { error: (err as Error).message }));
+      await acts
+        .reapOrphanContainers()
+        .catch((err: unknown) => log.warn('orphan reaper failed', { error: (err as Error).message }));
       state.checks += 1;
       checksThisRun += 1;
       state.lastCheckAt = new Date().toISOString();
@@ -118,7 +126,11 @@ export async function connectorHealthWorkflow(input: ConnectorHealthInput): Prom
   }
 }
 
-async function checkStaleness(config: ConnectorHealthConfig, state: HealthState, send: (n: Notification) => Promise<void>) {
+async function checkStaleness(
+  config: ConnectorHealthConfig,
+  state: HealthState,
+  send: (n: Notification) => Promise<void>,
+) {
   let schedules: Awaited<ReturnType<typeof acts.connectorScheduleStates>>;
   try {
     schedules = await acts.connectorScheduleStates({ connectors: config.connectors.map((c) => c.name) });
@@ -170,7 +182,12 @@ async function checkStaleness(config: ConnectorHealthConfig, state: HealthState,
   }
 }
 
-async function countFailures(r: SyncReport, config: ConnectorHealthConfig, state: HealthState, send: (n: Notification) => Promise<void>) {
+async function countFailures(
+  r: SyncReport,
+  config: ConnectorHealthConfig,
+  state: HealthState,
+  send: (n: Notification) => Promise<void>,
+) {
   if (r.ok) {
     state.failedInARow[r.connector] = 0;
     return;
@@ -184,7 +201,10 @@ async function countFailures(r: SyncReport, config: ConnectorHealthConfig, state
     await acts.pauseConnectorSchedule({ connector: r.connector, note: note.slice(0, 1000) });
     state.pausedForFailures[r.connector] = note;
   } catch (err) {
-    log.error('cannot pause the connector schedule', { connector: r.connector, error: (err as Error).message });
+    log.error('cannot pause the connector schedule', {
+      connector: r.connector,
+      error: (err as Error).message,
+    });
   }
   await send({
     event: 'connector.paused',

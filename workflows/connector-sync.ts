@@ -1,5 +1,19 @@
-import { ActivityCancellationType, ActivityFailure, ApplicationFailure, defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import { CancellationScope, defineSignal, getExternalWorkflowHandle, log, proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import {
+  ActivityCancellationType,
+  ActivityFailure,
+  ApplicationFailure,
+  defineSearchAttributeKey,
+  SearchAttributeType,
+} from '@temporalio/common';
+import {
+  CancellationScope,
+  defineSignal,
+  getExternalWorkflowHandle,
+  log,
+  proxyActivities,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { createConnectorSyncActivities, RunConnectorResult } from '../activities/connectors';
 import type { ConnectorSpec } from '../lib/config/connectors';
 import { parseDuration } from '../lib/duration';
@@ -7,7 +21,10 @@ import { NON_RETRYABLE_ERROR_TYPES, SearchAttributes, WorkflowIds } from '../lib
 
 /** Search attribute keys the sync runs set, so the Web UI can filter by connector and outcome. */
 export const ConnectorKey = defineSearchAttributeKey(SearchAttributes.connector, SearchAttributeType.KEYWORD);
-export const SyncStatusKey = defineSearchAttributeKey(SearchAttributes.syncStatus, SearchAttributeType.KEYWORD);
+export const SyncStatusKey = defineSearchAttributeKey(
+  SearchAttributes.syncStatus,
+  SearchAttributeType.KEYWORD,
+);
 
 /** What each sync run tells `connector-health`, so it can count failed runs in a row. */
 export interface SyncReport {
@@ -79,10 +96,16 @@ async function report(input: ConnectorSyncInput, syncReport: SyncReport): Promis
   try {
     // Non-cancellable: a cancelled run still tells the health check it did not succeed.
     await CancellationScope.nonCancellable(() =>
-      getExternalWorkflowHandle(input.healthWorkflowId ?? WorkflowIds.connectorHealth).signal(syncReportedSignal, syncReport),
+      getExternalWorkflowHandle(input.healthWorkflowId ?? WorkflowIds.connectorHealth).signal(
+        syncReportedSignal,
+        syncReport,
+      ),
     );
   } catch (err) {
     // The health workflow is optional for a single run (`sv0 up` starts it): a run must not fail for it.
-    log.warn('connector-health did not take the sync report', { connector: syncReport.connector, error: (err as Error).message });
+    log.warn('connector-health did not take the sync report', {
+      connector: syncReport.connector,
+      error: (err as Error).message,
+    });
   }
 }

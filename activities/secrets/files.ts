@@ -13,7 +13,9 @@ export async function readPrivateFile(file: string, what: string): Promise<Buffe
     mode = (await stat(file)).mode;
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new SecretError(`${what} ${file}: ${code === 'ENOENT' ? 'file not found' : `cannot read it (${code ?? 'error'})`}`);
+    throw new SecretError(
+      `${what} ${file}: ${code === 'ENOENT' ? 'file not found' : `cannot read it (${code ?? 'error'})`}`,
+    );
   }
   if ((mode & 0o077) !== 0) {
     throw new SecretError(
@@ -23,7 +25,9 @@ export async function readPrivateFile(file: string, what: string): Promise<Buffe
   try {
     return await readFile(file);
   } catch (err) {
-    throw new SecretError(`${what} ${file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    throw new SecretError(
+      `${what} ${file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+    );
   }
 }
 
@@ -33,7 +37,9 @@ export async function readPublicFile(file: string, what: string): Promise<Buffer
     return await readFile(file);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new SecretError(`${what} ${file}: ${code === 'ENOENT' ? 'file not found' : `cannot read it (${code ?? 'error'})`}`);
+    throw new SecretError(
+      `${what} ${file}: ${code === 'ENOENT' ? 'file not found' : `cannot read it (${code ?? 'error'})`}`,
+    );
   }
 }
 
@@ -51,7 +57,8 @@ export function parseEnvFile(text: string, what: string): Record<string, string>
     const match = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=(.*)$/.exec(line);
     if (!match) throw new SecretError(`${what}: line ${index + 1} is not NAME=value`);
     let value = (match[2] ?? '').trim();
-    if (value.length >= 2 && (value[0] === '"' || value[0] === "'") && value.endsWith(value[0])) value = value.slice(1, -1);
+    if (value.length >= 2 && (value[0] === '"' || value[0] === "'") && value.endsWith(value[0]))
+      value = value.slice(1, -1);
     out[match[1] as string] = value;
   });
   return out;

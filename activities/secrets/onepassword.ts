@@ -24,20 +24,29 @@ export function isOpReference(value: string): boolean {
  * (OP_SERVICE_ACCOUNT_TOKEN). Without a token, resolving an op:// reference fails with a message that
  * says what to set; workers that never meet an op:// reference need no token.
  */
-export function onePasswordFromToken(token: string | undefined, integrationVersion = '0.1.0'): OnePasswordProvider {
+export function onePasswordFromToken(
+  token: string | undefined,
+  integrationVersion = '0.1.0',
+): OnePasswordProvider {
   let client: Promise<OnePasswordClient> | undefined;
   return () => {
     if (!token) {
       return Promise.reject(
-        new SecretError('OP_SERVICE_ACCOUNT_TOKEN is not set on the worker, so op:// references cannot be resolved'),
+        new SecretError(
+          'OP_SERVICE_ACCOUNT_TOKEN is not set on the worker, so op:// references cannot be resolved',
+        ),
       );
     }
     client ??= import('@1password/sdk')
-      .then((sdk) => sdk.createClient({ auth: token, integrationName: 'sv0-orchestrator', integrationVersion }))
+      .then((sdk) =>
+        sdk.createClient({ auth: token, integrationName: 'sv0-orchestrator', integrationVersion }),
+      )
       .catch((err: unknown) => {
         client = undefined;
         // The SDK's error text is about the token, not a secret value. Retryable: the service may be down.
-        throw new Error(`1Password: cannot create a client with OP_SERVICE_ACCOUNT_TOKEN (${(err as Error).message})`);
+        throw new Error(
+          `1Password: cannot create a client with OP_SERVICE_ACCOUNT_TOKEN (${(err as Error).message})`,
+        );
       });
     return client;
   };

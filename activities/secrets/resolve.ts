@@ -1,7 +1,12 @@
 import type { SecretSource } from '../../lib/config/connectors';
 import { forConnector, SecretError } from './errors';
 import { parseEnvFile, readPrivateFile, readPublicFile } from './files';
-import { isOpReference, onePasswordFromToken, resolveOpReferences, type OnePasswordProvider } from './onepassword';
+import {
+  isOpReference,
+  onePasswordFromToken,
+  resolveOpReferences,
+  type OnePasswordProvider,
+} from './onepassword';
 import { ageIdentities, decryptSops, sopsFormatFor } from './sops';
 
 export interface SecretResolverDeps {
@@ -38,21 +43,34 @@ export function createSecretResolver(deps: SecretResolverDeps) {
   async function resolveNonOp(reference: string, connector?: string): Promise<string> {
     if (reference.startsWith('env:')) {
       const value = env[reference.slice(4)];
-      if (value === undefined) throw new SecretError(forConnector(connector, `${reference}: the variable is not set on the worker`));
+      if (value === undefined)
+        throw new SecretError(forConnector(connector, `${reference}: the variable is not set on the worker`));
       return value;
     }
     if (reference.startsWith('file:/')) {
-      const text = (await readPrivateFile(reference.slice(5), forConnector(connector, 'secret file'))).toString('utf8');
+      const text = (
+        await readPrivateFile(reference.slice(5), forConnector(connector, 'secret file'))
+      ).toString('utf8');
       return text.replace(/\r?\n$/, '');
     }
-    throw new SecretError(forConnector(connector, `${reference}: not a secret reference (write op://vault/item/field, env:NAME or file:/path)`));
+    throw new SecretError(
+      forConnector(
+        connector,
+        `${reference}: not a secret reference (write op://vault/item/field, env:NAME or file:/path)`,
+      ),
+    );
   }
 
   /** Resolve one reference: `op://vault/item/field`, `env:NAME` or `file:/absolute/path`. */
   async function resolveSecret(reference: string, connector?: string): Promise<string> {
     if (reference.startsWith('op://')) {
-      if (!isOpReference(reference)) throw new SecretError(forConnector(connector, `${reference}: not an op://vault/item/field reference`));
-      const values = await resolveOpReferences(deps.onePassword, [reference], (r) => forConnector(connector, r));
+      if (!isOpReference(reference))
+        throw new SecretError(
+          forConnector(connector, `${reference}: not an op://vault/item/field reference`),
+        );
+      const values = await resolveOpReferences(deps.onePassword, [reference], (r) =>
+        forConnector(connector, r),
+      );
       return values.get(reference) as string;
     }
     return resolveNonOp(reference, connector);
@@ -66,17 +84,26 @@ export function createSecretResolver(deps: SecretResolverDeps) {
     // makes it a plain env file (tier 3), which only its owner may read.
     if (literal) await readPrivateFile(file, what);
     return Object.entries(vars).map(([name, value]) =>
-      value.startsWith('op://') ? { name, from: `${name} in ${file}`, opRef: value } : { name, from: `${name} in ${file}`, value },
+      value.startsWith('op://')
+        ? { name, from: `${name} in ${file}`, opRef: value }
+        : { name, from: `${name} in ${file}`, value },
     );
   }
 
-  async function fromSopsFile(connector: string, source: Extract<SecretSource, { type: 'sops' }>): Promise<Pending[]> {
+  async function fromSopsFile(
+    connector: string,
+    source: Extract<SecretSource, { type: 'sops' }>,
+  ): Promise<Pending[]> {
     const what = forConnector(connector, 'sops file');
     const keyFile = source.ageKeyFile ?? deps.ageKeyFile ?? env.SOPS_AGE_KEY_FILE;
     if (!keyFile) {
-      throw new SecretError(`${what} ${source.path}: no age key: set SOPS_AGE_KEY_FILE on the worker or ageKeyFile in connectors.yaml`);
+      throw new SecretError(
+        `${what} ${source.path}: no age key: set SOPS_AGE_KEY_FILE on the worker or ageKeyFile in connectors.yaml`,
+      );
     }
-    const identities = ageIdentities((await readPrivateFile(keyFile, forConnector(connector, 'age key file'))).toString('utf8'));
+    const identities = ageIdentities(
+      (await readPrivateFile(keyFile, forConnector(connector, 'age key file'))).toString('utf8'),
+    );
     const text = (await readPublicFile(source.path, what)).toString('utf8');
     const vars = await decryptSops(text, {
       format: source.format ?? sopsFormatFor(source.path),
@@ -85,7 +112,9 @@ export function createSecretResolver(deps: SecretResolverDeps) {
       what: `${what} ${source.path}`,
     });
     return Object.entries(vars).map(([name, value]) =>
-      value.startsWith('op://') ? { name, from: `${name} in ${source.path}`, opRef: value } : { name, from: `${name} in ${source.path}`, value },
+      value.startsWith('op://')
+        ? { name, from: `${name} in ${source.path}`, opRef: value }
+        : { name, from: `${name} in ${source.path}`, value },
     );
   }
 
@@ -94,7 +123,10 @@ export function createSecretResolver(deps: SecretResolverDeps) {
    * op:// values, wherever they were written, are resolved in one 1Password call, as
    * `op run --env-file` does.
    */
-  async function resolveConnectorEnv(connector: string, sources: readonly SecretSource[]): Promise<ResolvedEnvironment> {
+  async function resolveConnectorEnv(
+    connector: string,
+    sources: readonly SecretSource[],
+  ): Promise<ResolvedEnvironment> {
     const pending: Pending[] = [];
     for (const source of sources) {
       switch (source.type) {
@@ -113,7 +145,8 @@ export function createSecretResolver(deps: SecretResolverDeps) {
       }
     }
     const bad = pending.find((p) => p.opRef !== undefined && !isOpReference(p.opRef));
-    if (bad) throw new SecretError(forConnector(connector, `${bad.from}: not an op://vault/item/field reference`));
+    if (bad)
+      throw new SecretError(forConnector(connector, `${bad.from}: not an op://vault/item/field reference`));
     const refs = pending.flatMap((p) => (p.opRef ? [p.opRef] : []));
     const whereOf = new Map(pending.filter((p) => p.opRef).map((p) => [p.opRef as string, p.from]));
     const resolved = await resolveOpReferences(deps.onePassword, refs, (r) =>

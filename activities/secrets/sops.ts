@@ -39,8 +39,8 @@ interface SopsMetadata {
 
 /** sops' `MACOnlyEncryptedInitialization`: hashed first when `mac_only_encrypted` is set. */
 const MAC_ONLY_ENCRYPTED_INIT = Buffer.from([
-  0x8a, 0x3f, 0xd2, 0xad, 0x54, 0xce, 0x66, 0x52, 0x7b, 0x10, 0x34, 0xf3, 0xd1, 0x47, 0xbe, 0x0b, 0x0b, 0x97, 0x5b, 0x3b,
-  0xf4, 0x4f, 0x72, 0xc6, 0xfd, 0xad, 0xec, 0x81, 0x76, 0xf2, 0x7d, 0x69,
+  0x8a, 0x3f, 0xd2, 0xad, 0x54, 0xce, 0x66, 0x52, 0x7b, 0x10, 0x34, 0xf3, 0xd1, 0x47, 0xbe, 0x0b, 0x0b, 0x97,
+  0x5b, 0x3b, 0xf4, 0x4f, 0x72, 0xc6, 0xfd, 0xad, 0xec, 0x81, 0x76, 0xf2, 0x7d, 0x69,
 ]);
 
 const ENC_PATTERN = /^ENC\[AES256_GCM,data:(.+),iv:(.+),tag:(.+),type:(.+)\]/;
@@ -95,9 +95,15 @@ function isBranch(v: SopsValue | undefined): v is SopsBranch {
 function unflatten(entries: [string, string][]): SopsBranch {
   const root: SopsBranch = { kind: 'branch', items: [] };
   for (const [flatKey, value] of entries) {
-    const tokens = flatKey.split(/(?=__map_|__list_)/).map((t) =>
-      t.startsWith('__list_') ? Number(t.slice('__list_'.length)) : t.startsWith('__map_') ? t.slice('__map_'.length) : t,
-    );
+    const tokens = flatKey
+      .split(/(?=__map_|__list_)/)
+      .map((t) =>
+        t.startsWith('__list_')
+          ? Number(t.slice('__list_'.length))
+          : t.startsWith('__map_')
+            ? t.slice('__map_'.length)
+            : t,
+      );
     let node: SopsValue = root;
     tokens.forEach((token, i) => {
       const last = i === tokens.length - 1;
@@ -120,7 +126,11 @@ function unflatten(entries: [string, string][]): SopsBranch {
   return root;
 }
 
-function loadTree(text: string, format: SopsFormat, what: string): { branches: SopsBranch[]; meta: SopsBranch } {
+function loadTree(
+  text: string,
+  format: SopsFormat,
+  what: string,
+): { branches: SopsBranch[]; meta: SopsBranch } {
   if (format === 'dotenv') {
     // stores/dotenv: split on \n, skip empty lines and # comments, split at the first "=", and
     // turn a literal \n in a value into a newline. Keys starting with sops_ are the metadata.
@@ -135,7 +145,8 @@ function loadTree(text: string, format: SopsFormat, what: string): { branches: S
       if (key.startsWith('sops_')) meta.push([key.slice('sops_'.length), value]);
       else data.push([key, value]);
     });
-    if (meta.length === 0) throw new SecretError(`${what}: not a sops file (no sops metadata); encrypt it with sops --encrypt`);
+    if (meta.length === 0)
+      throw new SecretError(`${what}: not a sops file (no sops metadata); encrypt it with sops --encrypt`);
     return { branches: [{ kind: 'branch', items: data }], meta: unflatten(meta) };
   }
   const docs = parseAllDocuments(text, { uniqueKeys: true });
@@ -143,7 +154,10 @@ function loadTree(text: string, format: SopsFormat, what: string): { branches: S
   const branches: SopsBranch[] = [];
   let meta: SopsBranch | undefined;
   docs.forEach((doc, i) => {
-    if (doc.errors.length > 0) throw new SecretError(`${what}: not valid ${format.toUpperCase()} (${doc.errors[0]?.message.split('\n')[0]})`);
+    if (doc.errors.length > 0)
+      throw new SecretError(
+        `${what}: not valid ${format.toUpperCase()} (${doc.errors[0]?.message.split('\n')[0]})`,
+      );
     const tree = fromYamlNode(doc.contents as YamlNode | null, what);
     if (!isBranch(tree)) throw new SecretError(`${what}: the top level must be a mapping`);
     const sopsIndex = tree.items.findIndex(([k]) => k === 'sops');
@@ -156,7 +170,8 @@ function loadTree(text: string, format: SopsFormat, what: string): { branches: S
     }
     branches.push(tree);
   });
-  if (!meta) throw new SecretError(`${what}: not a sops file (no sops metadata); encrypt it with sops --encrypt`);
+  if (!meta)
+    throw new SecretError(`${what}: not a sops file (no sops metadata); encrypt it with sops --encrypt`);
   return { branches, meta };
 }
 
@@ -175,27 +190,35 @@ function readMetadata(meta: SopsBranch, what: string): SopsMetadata {
   const groups = get(meta, 'key_groups');
   if (age.length === 0 && Array.isArray(groups)) {
     // Several key groups split the data key with Shamir's scheme; one group is a plain key list.
-    if (groups.length > 1) throw new SecretError(`${what}: files with several key groups (Shamir) are not supported`);
+    if (groups.length > 1)
+      throw new SecretError(`${what}: files with several key groups (Shamir) are not supported`);
     const group = groups[0];
     age = isBranch(group) ? ageList(get(group, 'age')) : [];
   }
-  if (age.length === 0) throw new SecretError(`${what}: the file has no age recipient; encrypt it with sops --age`);
+  if (age.length === 0)
+    throw new SecretError(`${what}: the file has no age recipient; encrypt it with sops --age`);
   const lastmodified = str('lastmodified');
   if (!lastmodified) throw new SecretError(`${what}: the sops metadata has no lastmodified`);
   const mac = str('mac');
-  if (!mac) throw new SecretError(`${what}: refused, the file has no MAC, so its integrity cannot be verified`);
+  if (!mac)
+    throw new SecretError(`${what}: refused, the file has no MAC, so its integrity cannot be verified`);
   if (str('unencrypted_comment_regex') || str('encrypted_comment_regex')) {
     throw new SecretError(`${what}: files encrypted with a comment regex are not supported`);
   }
-  const rules = ['unencrypted_suffix', 'encrypted_suffix', 'unencrypted_regex', 'encrypted_regex'].filter((k) => str(k));
-  if (rules.length > 1) throw new SecretError(`${what}: the metadata sets more than one of ${rules.join(', ')}`);
+  const rules = ['unencrypted_suffix', 'encrypted_suffix', 'unencrypted_regex', 'encrypted_regex'].filter(
+    (k) => str(k),
+  );
+  if (rules.length > 1)
+    throw new SecretError(`${what}: the metadata sets more than one of ${rules.join(', ')}`);
   const regex = (key: string): RegExp | undefined => {
     const source = str(key);
     if (!source) return undefined;
     try {
       return new RegExp(source);
     } catch {
-      throw new SecretError(`${what}: the metadata's ${key} is not a regular expression this worker can read`);
+      throw new SecretError(
+        `${what}: the metadata's ${key} is not a regular expression this worker can read`,
+      );
     }
   };
   const macOnly = get(meta, 'mac_only_encrypted');
@@ -218,7 +241,8 @@ function readMetadata(meta: SopsBranch, what: string): SopsMetadata {
 /** sops.go `shouldBeEncrypted`, without the comment rules (refused when loading). */
 function shouldBeEncrypted(meta: SopsMetadata, path: string[]): boolean {
   let encrypted = true;
-  if (meta.unencryptedSuffix && path.some((p) => p.endsWith(meta.unencryptedSuffix as string))) encrypted = false;
+  if (meta.unencryptedSuffix && path.some((p) => p.endsWith(meta.unencryptedSuffix as string)))
+    encrypted = false;
   if (meta.encryptedSuffix) encrypted = path.some((p) => p.endsWith(meta.encryptedSuffix as string));
   if (meta.unencryptedRegex && path.some((p) => (meta.unencryptedRegex as RegExp).test(p))) encrypted = false;
   if (meta.encryptedRegex) encrypted = path.some((p) => (meta.encryptedRegex as RegExp).test(p));
@@ -276,11 +300,14 @@ function walkTree(branches: SopsBranch[], meta: SopsMetadata, key: Buffer, what:
     const encrypted = shouldBeEncrypted(meta, path);
     let d: Decrypted;
     if (encrypted) {
-      if (typeof v !== 'string') throw new SecretError(`${what}: ${path.join('.')}: expected an encrypted value`);
+      if (typeof v !== 'string')
+        throw new SecretError(`${what}: ${path.join('.')}: expected an encrypted value`);
       try {
         d = decryptValue(v, key, `${path.join(':')}:`);
       } catch {
-        throw new SecretError(`${what}: refused, the value of ${path.join('.')} fails authentication (the file was altered or the key is wrong)`);
+        throw new SecretError(
+          `${what}: refused, the value of ${path.join('.')} fails authentication (the file was altered or the key is wrong)`,
+        );
       }
     } else {
       d = { bytes: clearBytes(v), type: typeof v === 'boolean' ? 'bool' : 'str' };
@@ -321,7 +348,12 @@ function normalizeRfc3339(text: string): string {
   return `${m[1]}${/^(z|[+-]00:00)$/i.test(zone) ? 'Z' : zone}`;
 }
 
-async function dataKey(meta: SopsMetadata, identities: string[], what: string, keyFile: string): Promise<Buffer> {
+async function dataKey(
+  meta: SopsMetadata,
+  identities: string[],
+  what: string,
+  keyFile: string,
+): Promise<Buffer> {
   const decrypter = new Decrypter();
   for (const identity of identities) decrypter.addIdentity(identity);
   for (const stanza of meta.age) {
@@ -347,7 +379,8 @@ export async function decryptSops(
   opts: { format: SopsFormat; identities: string[]; keyFile: string; what: string },
 ): Promise<Record<string, string>> {
   const { what } = opts;
-  if (opts.identities.length === 0) throw new SecretError(`${what}: the age key file ${opts.keyFile} holds no AGE-SECRET-KEY`);
+  if (opts.identities.length === 0)
+    throw new SecretError(`${what}: the age key file ${opts.keyFile} holds no AGE-SECRET-KEY`);
   const { branches, meta: metaTree } = loadTree(text, opts.format, what);
   const meta = readMetadata(metaTree, what);
   const key = await dataKey(meta, opts.identities, what, opts.keyFile);
@@ -361,10 +394,14 @@ export async function decryptSops(
   }
   const computed = Buffer.from(mac, 'utf8');
   if (stored.length !== computed.length || !timingSafeEqual(stored, computed)) {
-    throw new SecretError(`${what}: refused, the MAC does not match the content (keys or values were added, removed or changed)`);
+    throw new SecretError(
+      `${what}: refused, the MAC does not match the content (keys or values were added, removed or changed)`,
+    );
   }
   if (nested.length > 0) {
-    throw new SecretError(`${what}: ${[...new Set(nested)].join(', ')}: nested values and further documents cannot become environment variables; keep the file flat`);
+    throw new SecretError(
+      `${what}: ${[...new Set(nested)].join(', ')}: nested values and further documents cannot become environment variables; keep the file flat`,
+    );
   }
   return values;
 }

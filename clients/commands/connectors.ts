@@ -7,14 +7,25 @@ import { loadNotificationsConfig } from '../../lib/config/notifications';
 import { ScheduleIds, WorkflowIds } from '../../lib/names';
 import { resetFailuresSignal } from '../../workflows/connector-health';
 import type { GlobalOptions } from '../cli';
-import { applyConnectorSchedules, planConnectorSchedules, triggerConnectorRun, type ScheduleChange } from '../connector-schedules';
+import {
+  applyConnectorSchedules,
+  planConnectorSchedules,
+  triggerConnectorRun,
+  type ScheduleChange,
+} from '../connector-schedules';
 import { connectorStatuses, type ConnectorStatus } from '../connector-status';
 import { CliError, ExitCode, printJson, printTable, say } from '../output';
 import { connectClient } from '../temporal';
 
 /** `sv0 connectors ...`: apply the schedules, list and status, run now, pause and resume (seed §3). */
 
-type Opts = GlobalOptions & { json?: boolean; yes?: boolean; dryRun?: boolean; wait?: boolean; reason?: string };
+type Opts = GlobalOptions & {
+  json?: boolean;
+  yes?: boolean;
+  dryRun?: boolean;
+  wait?: boolean;
+  reason?: string;
+};
 
 function loadConfig(opts: Opts): ConnectorsConfig {
   return loadConnectorsConfig(resolveConfigDir(opts.configDir));
@@ -35,13 +46,20 @@ async function withClient<T>(cmd: Command, fn: (client: Client, opts: Opts) => P
 /** The schedule of an enabled connector, or a clear usage error. */
 function scheduleOf(client: Client, config: ConnectorsConfig, name: string) {
   const c = findConnector(config, name);
-  if (!c.enabled) throw new CliError(`connector ${name} is disabled in connectors.yaml; set enabled: true and run sv0 connectors apply`, ExitCode.BadInput);
+  if (!c.enabled)
+    throw new CliError(
+      `connector ${name} is disabled in connectors.yaml; set enabled: true and run sv0 connectors apply`,
+      ExitCode.BadInput,
+    );
   return client.schedule.getHandle(ScheduleIds.connector(name));
 }
 
 function notApplied(err: unknown, name: string): never {
   if (err instanceof ScheduleNotFoundError) {
-    throw new CliError(`no schedule ${ScheduleIds.connector(name)}: run sv0 connectors apply first`, ExitCode.BadInput);
+    throw new CliError(
+      `no schedule ${ScheduleIds.connector(name)}: run sv0 connectors apply first`,
+      ExitCode.BadInput,
+    );
   }
   throw err;
 }
@@ -64,7 +82,17 @@ async function confirm(question: string): Promise<boolean> {
 
 function printStatuses(rows: ConnectorStatus[]): void {
   printTable(
-    ['CONNECTOR', 'SCHEDULE', 'INTERVAL', 'LAST RUN', 'RESULT', 'LAST SUCCESS', 'NEXT RUN', 'STALE', 'FAILED IN A ROW'],
+    [
+      'CONNECTOR',
+      'SCHEDULE',
+      'INTERVAL',
+      'LAST RUN',
+      'RESULT',
+      'LAST SUCCESS',
+      'NEXT RUN',
+      'STALE',
+      'FAILED IN A ROW',
+    ],
     rows.map((r) => [
       r.connector,
       r.enabled ? r.schedule : 'disabled',
@@ -81,7 +109,9 @@ function printStatuses(rows: ConnectorStatus[]): void {
 }
 
 export function registerConnectorCommands(program: Command): void {
-  const connectors = program.command('connectors').description('connector syncs: schedules, runs, health (seed §3)');
+  const connectors = program
+    .command('connectors')
+    .description('connector syncs: schedules, runs, health (seed §3)');
 
   connectors
     .command('apply')
@@ -102,9 +132,14 @@ export function registerConnectorCommands(program: Command): void {
           return;
         }
         if (pending.length > 0 && !opts.yes) {
-          if (!process.stdin.isTTY) throw new CliError('apply changes schedules: pass --yes (stdin is not a terminal)', ExitCode.BadInput);
+          if (!process.stdin.isTTY)
+            throw new CliError(
+              'apply changes schedules: pass --yes (stdin is not a terminal)',
+              ExitCode.BadInput,
+            );
           if (!opts.json) printPlan(plan);
-          if (!(await confirm(`apply ${pending.length} change(s)?`))) throw new CliError('nothing applied', ExitCode.Failed);
+          if (!(await confirm(`apply ${pending.length} change(s)?`)))
+            throw new CliError('nothing applied', ExitCode.Failed);
         }
         const result = await applyConnectorSchedules(client, config, notifications);
         if (opts.json) printJson({ ...result, applied: true });
@@ -118,7 +153,11 @@ export function registerConnectorCommands(program: Command): void {
   for (const name of ['list', 'status']) {
     connectors
       .command(name === 'list' ? 'list' : 'status [name]')
-      .description(name === 'list' ? 'every connector: schedule, last run, last success, next run, staleness' : 'the same, for one connector or all')
+      .description(
+        name === 'list'
+          ? 'every connector: schedule, last run, last success, next run, staleness'
+          : 'the same, for one connector or all',
+      )
       .option('--json', 'print one JSON document')
       .action(async (...args: unknown[]) => {
         const cmd = args.at(-1) as Command;
@@ -157,7 +196,10 @@ export function registerConnectorCommands(program: Command): void {
           if (opts.json) printJson({ connector: name, ...run, waited: true, ok: true, result });
           else say(`${name}: succeeded (exit ${String((result as { exitCode?: number }).exitCode)})`);
         } catch (err) {
-          const cause = err instanceof WorkflowFailedError ? ((err.cause?.cause as Error | undefined)?.message ?? err.cause?.message) : (err as Error).message;
+          const cause =
+            err instanceof WorkflowFailedError
+              ? ((err.cause?.cause as Error | undefined)?.message ?? err.cause?.message)
+              : (err as Error).message;
           if (opts.json) printJson({ connector: name, ...run, waited: true, ok: false, error: cause });
           throw new CliError(`${name}: the run failed: ${cause}`, ExitCode.Failed);
         }

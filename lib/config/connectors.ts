@@ -12,10 +12,14 @@ import { SecretRefSchema } from './notifications';
 
 export const CONNECTORS_FILE = 'connectors.yaml';
 
-const duration = z.string().refine(isDuration, { message: 'a duration is a whole number and one unit: 30s, 30m, 2h or 1d' });
+const duration = z
+  .string()
+  .refine(isDuration, { message: 'a duration is a whole number and one unit: 30s, 30m, 2h or 1d' });
 
 /** An environment variable name as the connector sees it. */
-const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name is letters, digits and _');
+const envName = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name is letters, digits and _');
 
 const absolutePath = z.string().regex(/^\//, 'write an absolute path');
 
@@ -61,15 +65,30 @@ const DefaultsSchema = z.strictObject({
   memoryMb: z.number().int().min(16).max(65536).default(256),
   jitter: duration.default('1m'),
   catchupWindow: duration.default('10m'),
-  retry: RetrySchema.default({ maximumAttempts: 3, initialInterval: '30s', backoffCoefficient: 2, maximumInterval: '5m' }),
+  retry: RetrySchema.default({
+    maximumAttempts: 3,
+    initialInterval: '30s',
+    backoffCoefficient: 2,
+    maximumInterval: '5m',
+  }),
   /** After this many failed runs in a row the schedule is paused and an alert says why. */
   pauseAfterFailedRuns: z.number().int().min(1).max(100).default(3),
 });
 
 const ConnectorInputSchema = z.strictObject({
-  name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,40}$/, 'a connector name is lower case letters, digits and dashes (up to 41)'),
+  name: z
+    .string()
+    .regex(
+      /^[a-z0-9][a-z0-9-]{0,40}$/,
+      'a connector name is lower case letters, digits and dashes (up to 41)',
+    ),
   enabled: z.boolean().default(true),
-  image: z.string().regex(/^[a-z0-9][a-z0-9._/:@-]*$/, 'an image reference such as ghcr.io/securityv0/connector-entra-servicenow:1.2.0'),
+  image: z
+    .string()
+    .regex(
+      /^[a-z0-9][a-z0-9._/:@-]*$/,
+      'an image reference such as ghcr.io/securityv0/connector-entra-servicenow:1.2.0',
+    ),
   args: z.array(z.string()).default([]),
   interval: duration,
   network: z.string().min(1).optional(),
@@ -105,7 +124,9 @@ export const ConnectorsFileSchema = z
   .strictObject({
     defaults: DefaultsSchema.default(DefaultsSchema.parse({})),
     /** Pull credentials per registry host (e.g. ghcr.io), as secret references. */
-    registries: z.record(z.string().regex(/^[a-z0-9.-]+(:[0-9]+)?$/, 'a registry host such as ghcr.io'), RegistrySchema).default({}),
+    registries: z
+      .record(z.string().regex(/^[a-z0-9.-]+(:[0-9]+)?$/, 'a registry host such as ghcr.io'), RegistrySchema)
+      .default({}),
     platform: PlatformSchema,
     /** How often `connector-health` asks the platform. */
     healthCheckEvery: duration.default('5m'),
@@ -114,11 +135,20 @@ export const ConnectorsFileSchema = z
   .superRefine((file, ctx) => {
     const seen = new Set<string>();
     file.connectors.forEach((c, i) => {
-      if (seen.has(c.name)) ctx.addIssue({ code: 'custom', path: ['connectors', i, 'name'], message: `duplicate connector name "${c.name}"` });
+      if (seen.has(c.name))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['connectors', i, 'name'],
+          message: `duplicate connector name "${c.name}"`,
+        });
       seen.add(c.name);
       const timeout = parseDuration(c.timeout ?? file.defaults.timeout);
       if (timeout >= parseDuration(c.interval)) {
-        ctx.addIssue({ code: 'custom', path: ['connectors', i, 'timeout'], message: 'the timeout must be shorter than the interval' });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['connectors', i, 'timeout'],
+          message: 'the timeout must be shorter than the interval',
+        });
       }
     });
   });
@@ -153,7 +183,9 @@ export interface ConnectorsConfig {
 /** The registry host of an image reference (`ghcr.io/x/y:1` -> `ghcr.io`; `busybox` -> `docker.io`). */
 export function registryHost(image: string): string {
   const first = image.split('/')[0] ?? '';
-  return image.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost') ? first : 'docker.io';
+  return image.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost')
+    ? first
+    : 'docker.io';
 }
 
 /** Apply the defaults to every connector. */
@@ -180,7 +212,9 @@ export function resolveConnectors(file: ConnectorsFile): ConnectorsConfig {
         pauseAfterFailedRuns: c.pauseAfterFailedRuns ?? d.pauseAfterFailedRuns,
         environment: c.environment,
         secrets: c.secrets,
-        ...(registry ? { registryAuth: { server: host, username: registry.username, passwordRef: registry.passwordRef } } : {}),
+        ...(registry
+          ? { registryAuth: { server: host, username: registry.username, passwordRef: registry.passwordRef } }
+          : {}),
       };
     }),
   };
@@ -196,7 +230,10 @@ export function findConnector(config: ConnectorsConfig, name: string, file = CON
   const found = config.connectors.find((c) => c.name === name);
   if (!found) {
     throw new ConfigError(file, [
-      { path: 'connectors', reason: `no connector named "${name}" (there are: ${config.connectors.map((c) => c.name).join(', ') || 'none'})` },
+      {
+        path: 'connectors',
+        reason: `no connector named "${name}" (there are: ${config.connectors.map((c) => c.name).join(', ') || 'none'})`,
+      },
     ]);
   }
   return found;

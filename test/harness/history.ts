@@ -20,7 +20,11 @@ export function loadHistory(file: string): History {
   };
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const root = require('@temporalio/proto') as { lookupType(name: string): unknown };
-  return fromJson(root.lookupType('temporal.api.history.v1.History'), JSON.parse(readFileSync(file, 'utf8')), { ignoreUnknownFields: true });
+  return fromJson(
+    root.lookupType('temporal.api.history.v1.History'),
+    JSON.parse(readFileSync(file, 'utf8')),
+    { ignoreUnknownFields: true },
+  );
 }
 
 /**
@@ -31,7 +35,18 @@ export function recordHistory(workflowId: string, name: string, namespace = stac
   if (process.env.SV0_WRITE_HISTORIES !== '1') return;
   const show = spawnSync(
     stack().tools.temporalCli,
-    ['workflow', 'show', '--output', 'json', '--address', stack().temporalAddress, '--namespace', namespace, '-w', workflowId],
+    [
+      'workflow',
+      'show',
+      '--output',
+      'json',
+      '--address',
+      stack().temporalAddress,
+      '--namespace',
+      namespace,
+      '-w',
+      workflowId,
+    ],
     { encoding: 'utf8' },
   );
   if (show.status !== 0) throw new Error(`temporal workflow show failed: ${show.stderr}`);

@@ -41,7 +41,9 @@ export async function startPlatform(opts: { token: string }) {
           .slice()
           .sort((a, b) => b.startedAt.localeCompare(a.startedAt))
           .slice(0, limit);
-        return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ syncs: list }));
+        return void res
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ syncs: list }));
       }
       if (req.method === 'POST' && url.pathname === '/test/submissions') {
         try {
@@ -63,13 +65,17 @@ export async function startPlatform(opts: { token: string }) {
     /** Record a sync that completed at `at` (newest first in answers). */
     addSync(connector: string, at: Date, status: PlatformSync['status'] = 'succeeded') {
       const iso = at.toISOString();
-      syncs.set(connector, [...(syncs.get(connector) ?? []), { connector, status, startedAt: iso, completedAt: iso }]);
+      syncs.set(connector, [
+        ...(syncs.get(connector) ?? []),
+        { connector, status, startedAt: iso, completedAt: iso },
+      ]);
     },
     /** Wait until `pred` holds, or fail after `timeoutMs`. */
     async waitFor(pred: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
       const deadline = Date.now() + timeoutMs;
       while (!pred()) {
-        if (Date.now() > deadline) throw new Error(`platform stand-in: ${what} did not happen within ${timeoutMs} ms`);
+        if (Date.now() > deadline)
+          throw new Error(`platform stand-in: ${what} did not happen within ${timeoutMs} ms`);
         await new Promise((r) => setTimeout(r, 100));
       }
     },

@@ -21,15 +21,35 @@ export function makeAgeKey(tools: Pick<StackTools, 'ageKeygen'>, dir: string, na
  */
 export function sopsEncrypt(
   tools: Pick<StackTools, 'sops'>,
-  opts: { plain: string; file: string; format: 'dotenv' | 'yaml' | 'json'; recipient: string; extraArgs?: string[] },
+  opts: {
+    plain: string;
+    file: string;
+    format: 'dotenv' | 'yaml' | 'json';
+    recipient: string;
+    extraArgs?: string[];
+  },
 ): string {
   const plainFile = `${opts.file}.plain`;
   writeFileSync(plainFile, opts.plain, { mode: 0o600 });
   const out = execFileSync(
     tools.sops,
-    ['--encrypt', '--age', opts.recipient, '--input-type', opts.format, '--output-type', opts.format, ...(opts.extraArgs ?? []), plainFile],
+    [
+      '--encrypt',
+      '--age',
+      opts.recipient,
+      '--input-type',
+      opts.format,
+      '--output-type',
+      opts.format,
+      ...(opts.extraArgs ?? []),
+      plainFile,
+    ],
     // An empty environment apart from PATH: no operator config or keys leak into the test.
-    { cwd: path.dirname(opts.file), env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: path.dirname(opts.file) }, encoding: 'utf8' },
+    {
+      cwd: path.dirname(opts.file),
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: path.dirname(opts.file) },
+      encoding: 'utf8',
+    },
   );
   writeFileSync(opts.file, out, { mode: 0o644 });
   return out;

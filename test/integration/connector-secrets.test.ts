@@ -56,26 +56,44 @@ beforeAll(() => {
 describe('SOPS+age files encrypted by the real sops', () => {
   it.each([
     ['dotenv', 'app.env.enc', `API_KEY=${SOPS_SECRET}\nOTHER=${SOPS_OTHER}\nFROM_OP=${OP_REF}\n`],
-    ['yaml', 'app.yaml', `API_KEY: ${SOPS_SECRET}\nOTHER: ${SOPS_OTHER}\nFROM_OP: ${OP_REF}\nPORT: 8080\nDEBUG: true\n`],
-    ['json', 'app.json', JSON.stringify({ API_KEY: SOPS_SECRET, OTHER: SOPS_OTHER, FROM_OP: OP_REF, PORT: 8080, DEBUG: true })],
-  ] as const)('decrypts a %s file in-process, verifies its MAC and resolves op:// values in it', async (format, name, plain) => {
-    const file = path.join(dir, name);
-    sopsEncrypt(stack().tools, { plain, file, format, recipient: key.recipient });
-    expect(readFileSync(file, 'utf8')).not.toContain(SOPS_SECRET);
-    const { env, secretValues } = await resolver().resolveConnectorEnv('entra', [sops(file)]);
-    expect(env).toMatchObject({ API_KEY: SOPS_SECRET, OTHER: SOPS_OTHER, FROM_OP: OP_SECRET });
-    if (format !== 'dotenv') expect(env).toMatchObject({ PORT: '8080', DEBUG: 'true' });
-    expect(secretValues).toEqual(expect.arrayContaining([SOPS_SECRET, OP_SECRET]));
-  });
+    [
+      'yaml',
+      'app.yaml',
+      `API_KEY: ${SOPS_SECRET}\nOTHER: ${SOPS_OTHER}\nFROM_OP: ${OP_REF}\nPORT: 8080\nDEBUG: true\n`,
+    ],
+    [
+      'json',
+      'app.json',
+      JSON.stringify({ API_KEY: SOPS_SECRET, OTHER: SOPS_OTHER, FROM_OP: OP_REF, PORT: 8080, DEBUG: true }),
+    ],
+  ] as const)(
+    'decrypts a %s file in-process, verifies its MAC and resolves op:// values in it',
+    async (format, name, plain) => {
+      const file = path.join(dir, name);
+      sopsEncrypt(stack().tools, { plain, file, format, recipient: key.recipient });
+      expect(readFileSync(file, 'utf8')).not.toContain(SOPS_SECRET);
+      const { env, secretValues } = await resolver().resolveConnectorEnv('entra', [sops(file)]);
+      expect(env).toMatchObject({ API_KEY: SOPS_SECRET, OTHER: SOPS_OTHER, FROM_OP: OP_SECRET });
+      if (format !== 'dotenv') expect(env).toMatchObject({ PORT: '8080', DEBUG: 'true' });
+      expect(secretValues).toEqual(expect.arrayContaining([SOPS_SECRET, OP_SECRET]));
+    },
+  );
 
   it('refuses a file whose encrypted value was altered', async () => {
     const file = path.join(dir, 'tampered.env.enc');
-    const text = sopsEncrypt(stack().tools, { plain: `API_KEY=${SOPS_SECRET}\n`, file, format: 'dotenv', recipient: key.recipient });
+    const text = sopsEncrypt(stack().tools, {
+      plain: `API_KEY=${SOPS_SECRET}\n`,
+      file,
+      format: 'dotenv',
+      recipient: key.recipient,
+    });
     const data = /API_KEY=ENC\[AES256_GCM,data:([^,]+),/.exec(text)?.[1] as string;
     const flipped = `${data[0] === 'A' ? 'B' : 'A'}${data.slice(1)}`;
     writeFileSync(file, text.replace(`data:${data},`, `data:${flipped},`));
     const message = await refusal(resolver().resolveConnectorEnv('entra', [sops(file)]));
-    expect(message).toMatch(/connector entra: sops file .*tampered\.env\.enc: refused, the value of API_KEY fails authentication/);
+    expect(message).toMatch(
+      /connector entra: sops file .*tampered\.env\.enc: refused, the value of API_KEY fails authentication/,
+    );
   });
 
   it('refuses a file with a key removed (each value still authentic: only the MAC shows it)', async () => {
@@ -86,7 +104,13 @@ describe('SOPS+age files encrypted by the real sops', () => {
       format: 'dotenv',
       recipient: key.recipient,
     });
-    writeFileSync(file, text.split('\n').filter((l) => !l.startsWith('OTHER=')).join('\n'));
+    writeFileSync(
+      file,
+      text
+        .split('\n')
+        .filter((l) => !l.startsWith('OTHER='))
+        .join('\n'),
+    );
     const message = await refusal(resolver().resolveConnectorEnv('entra', [sops(file)]));
     expect(message).toMatch(/removed\.env\.enc: refused, the MAC does not match/);
   });
@@ -101,27 +125,54 @@ describe('SOPS+age files encrypted by the real sops', () => {
     });
     expect(text).toContain('region_unencrypted: us-east-1');
     // Untouched, it passes (the clear value is part of the MAC as sops computes it) ...
-    expect((await resolver().resolveConnectorEnv('c', [sops(file)])).env.region_unencrypted).toBe('us-east-1');
+    expect((await resolver().resolveConnectorEnv('c', [sops(file)])).env.region_unencrypted).toBe(
+      'us-east-1',
+    );
     // ... changed, it is refused.
     writeFileSync(file, text.replace('region_unencrypted: us-east-1', 'region_unencrypted: eu-west-1'));
-    expect(await refusal(resolver().resolveConnectorEnv('c', [sops(file)]))).toMatch(/the MAC does not match/);
+    expect(await refusal(resolver().resolveConnectorEnv('c', [sops(file)]))).toMatch(
+      /the MAC does not match/,
+    );
   });
 
   it('refuses a truncated file and a file without a MAC', async () => {
     const file = path.join(dir, 'cut.json');
-    const text = sopsEncrypt(stack().tools, { plain: JSON.stringify({ API_KEY: SOPS_SECRET }), file, format: 'json', recipient: key.recipient });
+    const text = sopsEncrypt(stack().tools, {
+      plain: JSON.stringify({ API_KEY: SOPS_SECRET }),
+      file,
+      format: 'json',
+      recipient: key.recipient,
+    });
     writeFileSync(file, text.slice(0, Math.floor(text.length / 2)));
     expect(await refusal(resolver().resolveConnectorEnv('c', [sops(file)]))).toMatch(/cut\.json/);
 
     const noMac = path.join(dir, 'nomac.env.enc');
-    const envText = sopsEncrypt(stack().tools, { plain: `API_KEY=${SOPS_SECRET}\n`, file: noMac, format: 'dotenv', recipient: key.recipient });
-    writeFileSync(noMac, envText.split('\n').filter((l) => !l.startsWith('sops_mac=')).join('\n'));
-    expect(await refusal(resolver().resolveConnectorEnv('c', [sops(noMac)]))).toMatch(/nomac\.env\.enc: refused, the file has no MAC/);
+    const envText = sopsEncrypt(stack().tools, {
+      plain: `API_KEY=${SOPS_SECRET}\n`,
+      file: noMac,
+      format: 'dotenv',
+      recipient: key.recipient,
+    });
+    writeFileSync(
+      noMac,
+      envText
+        .split('\n')
+        .filter((l) => !l.startsWith('sops_mac='))
+        .join('\n'),
+    );
+    expect(await refusal(resolver().resolveConnectorEnv('c', [sops(noMac)]))).toMatch(
+      /nomac\.env\.enc: refused, the file has no MAC/,
+    );
   });
 
   it('refuses a file encrypted for another key, naming the key file and the recipients', async () => {
     const file = path.join(dir, 'other.env.enc');
-    sopsEncrypt(stack().tools, { plain: `API_KEY=${SOPS_SECRET}\n`, file, format: 'dotenv', recipient: otherKey.recipient });
+    sopsEncrypt(stack().tools, {
+      plain: `API_KEY=${SOPS_SECRET}\n`,
+      file,
+      format: 'dotenv',
+      recipient: otherKey.recipient,
+    });
     const message = await refusal(resolver().resolveConnectorEnv('c', [sops(file)]));
     expect(message).toContain(`no key in ${key.keyFile} decrypts it`);
     expect(message).toContain(otherKey.recipient);
@@ -129,38 +180,61 @@ describe('SOPS+age files encrypted by the real sops', () => {
 
   it('takes the age key from the source, else the explicit setting, else SOPS_AGE_KEY_FILE', async () => {
     const file = path.join(dir, 'keyed.env.enc');
-    sopsEncrypt(stack().tools, { plain: `API_KEY=${SOPS_SECRET}\n`, file, format: 'dotenv', recipient: otherKey.recipient });
+    sopsEncrypt(stack().tools, {
+      plain: `API_KEY=${SOPS_SECRET}\n`,
+      file,
+      format: 'dotenv',
+      recipient: otherKey.recipient,
+    });
     const op = fakeOnePassword({});
-    const fromEnv = createSecretResolver({ onePassword: op.provider, env: { SOPS_AGE_KEY_FILE: otherKey.keyFile } });
+    const fromEnv = createSecretResolver({
+      onePassword: op.provider,
+      env: { SOPS_AGE_KEY_FILE: otherKey.keyFile },
+    });
     expect((await fromEnv.resolveConnectorEnv('c', [sops(file)])).env.API_KEY).toBe(SOPS_SECRET);
-    const fromSource = await resolver().resolveConnectorEnv('c', [{ type: 'sops', path: file, ageKeyFile: otherKey.keyFile }]);
+    const fromSource = await resolver().resolveConnectorEnv('c', [
+      { type: 'sops', path: file, ageKeyFile: otherKey.keyFile },
+    ]);
     expect(fromSource.env.API_KEY).toBe(SOPS_SECRET);
     const none = createSecretResolver({ onePassword: op.provider, env: {} });
-    expect(await refusal(none.resolveConnectorEnv('c', [sops(file)]))).toMatch(/no age key: set SOPS_AGE_KEY_FILE/);
+    expect(await refusal(none.resolveConnectorEnv('c', [sops(file)]))).toMatch(
+      /no age key: set SOPS_AGE_KEY_FILE/,
+    );
   });
 });
 
 describe('plain env files', () => {
   it('reads a 0600 file, with op:// values resolved as op run --env-file does', async () => {
-    const file = write('plain.env', `# entra\nexport PLAIN=${PLAIN_SECRET}\nQUOTED="a b"\nFROM_OP=${OP_REF}\n`);
+    const file = write(
+      'plain.env',
+      `# entra\nexport PLAIN=${PLAIN_SECRET}\nQUOTED="a b"\nFROM_OP=${OP_REF}\n`,
+    );
     const { env } = await resolver().resolveConnectorEnv('entra', [{ type: 'env-file', path: file }]);
     expect(env).toEqual({ PLAIN: PLAIN_SECRET, QUOTED: 'a b', FROM_OP: OP_SECRET });
   });
 
   it('refuses a file with literal values that group or others can read', async () => {
     const file = write('open.env', `PLAIN=${PLAIN_SECRET}\n`, 0o644);
-    const message = await refusal(resolver().resolveConnectorEnv('entra', [{ type: 'env-file', path: file }]));
-    expect(message).toBe(`connector entra: env file ${file}: refused, group or others have access (mode 0644); run chmod 600 on it`);
+    const message = await refusal(
+      resolver().resolveConnectorEnv('entra', [{ type: 'env-file', path: file }]),
+    );
+    expect(message).toBe(
+      `connector entra: env file ${file}: refused, group or others have access (mode 0644); run chmod 600 on it`,
+    );
   });
 
   it('accepts a readable file that holds only op:// references (the seed: safe to store)', async () => {
     const file = write('refs.env', `FROM_OP=${OP_REF}\n`, 0o644);
-    expect((await resolver().resolveConnectorEnv('entra', [{ type: 'env-file', path: file }])).env).toEqual({ FROM_OP: OP_SECRET });
+    expect((await resolver().resolveConnectorEnv('entra', [{ type: 'env-file', path: file }])).env).toEqual({
+      FROM_OP: OP_SECRET,
+    });
   });
 
   it('names the line of a malformed entry, never its content', async () => {
     const file = write('broken.env', `GOOD=1\n${PLAIN_SECRET}\n`);
-    expect(await refusal(resolver().resolveConnectorEnv('entra', [{ type: 'env-file', path: file }]))).toMatch(/broken\.env: line 2 is not NAME=value$/);
+    expect(
+      await refusal(resolver().resolveConnectorEnv('entra', [{ type: 'env-file', path: file }])),
+    ).toMatch(/broken\.env: line 2 is not NAME=value$/);
   });
 });
 
@@ -179,15 +253,17 @@ describe('1Password references', () => {
 
   it('checks each individual response: a bad reference is refused with its reason', async () => {
     const bad = 'op://sv0-connectors/missing-item/field';
-    const message = await refusal(resolver().resolveConnectorEnv('entra', [{ type: 'refs', vars: { A: OP_REF, B: bad } }]));
+    const message = await refusal(
+      resolver().resolveConnectorEnv('entra', [{ type: 'refs', vars: { A: OP_REF, B: bad } }]),
+    );
     expect(message).toBe(`connector entra: B (${bad}): 1Password could not resolve it: itemNotFound`);
   });
 
   it('refuses a malformed op:// value in a file instead of passing the string on', async () => {
     const file = write('malformed.env', 'A=op://only-vault\n');
-    expect(await refusal(resolver().resolveConnectorEnv('entra', [{ type: 'env-file', path: file }]))).toMatch(
-      /A in .*malformed\.env: not an op:\/\/vault\/item\/field reference/,
-    );
+    expect(
+      await refusal(resolver().resolveConnectorEnv('entra', [{ type: 'env-file', path: file }])),
+    ).toMatch(/A in .*malformed\.env: not an op:\/\/vault\/item\/field reference/);
   });
 
   it('resolves single references for the notify activity: op://, env: and file:', async () => {
@@ -196,8 +272,12 @@ describe('1Password references', () => {
     expect(await r.resolveSecret(OP_REF)).toBe(OP_SECRET);
     expect(await r.resolveSecret('env:WEBHOOK_URL')).toBe('https://hooks.example/env');
     expect(await r.resolveSecret(`file:${urlFile}`)).toBe('https://hooks.example/T0/B0/secret');
-    expect(await refusal(r.resolveSecret('env:MISSING'))).toBe('env:MISSING: the variable is not set on the worker');
+    expect(await refusal(r.resolveSecret('env:MISSING'))).toBe(
+      'env:MISSING: the variable is not set on the worker',
+    );
     chmodSync(urlFile, 0o640);
-    expect(await refusal(r.resolveSecret(`file:${urlFile}`))).toMatch(/refused, group or others have access \(mode 0640\)/);
+    expect(await refusal(r.resolveSecret(`file:${urlFile}`))).toMatch(
+      /refused, group or others have access \(mode 0640\)/,
+    );
   });
 });

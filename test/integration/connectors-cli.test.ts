@@ -41,7 +41,17 @@ async function sv0(...args: string[]): Promise<{ code: number; stdout: string; j
   const err = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
   try {
     const { temporalAddress, namespace } = stack();
-    const code = await main(['node', 'sv0', '--address', temporalAddress, '--namespace', namespace, '--config-dir', configDir, ...args]);
+    const code = await main([
+      'node',
+      'sv0',
+      '--address',
+      temporalAddress,
+      '--namespace',
+      namespace,
+      '--config-dir',
+      configDir,
+      ...args,
+    ]);
     return { code, stdout, json: () => JSON.parse(stdout) as unknown };
   } finally {
     out.mockRestore();
@@ -50,10 +60,21 @@ async function sv0(...args: string[]): Promise<{ code: number; stdout: string; j
 }
 
 function activities() {
-  const resolver = createSecretResolver({ onePassword: fakeOnePassword({}).provider, env: { PLATFORM_TOKEN: 't' } });
+  const resolver = createSecretResolver({
+    onePassword: fakeOnePassword({}).provider,
+    env: { PLATFORM_TOKEN: 't' },
+  });
   return {
-    ...createConnectorSyncActivities({ runner: createDockerRunner({ docker: testDocker(), logger }), secrets: resolver, logger }),
-    ...createNotifyActivities({ sns: new SNSClient(motoConfig()), logger, resolveSecret: (ref) => resolver.resolveSecret(ref) }),
+    ...createConnectorSyncActivities({
+      runner: createDockerRunner({ docker: testDocker(), logger }),
+      secrets: resolver,
+      logger,
+    }),
+    ...createNotifyActivities({
+      sns: new SNSClient(motoConfig()),
+      logger,
+      resolveSecret: (ref) => resolver.resolveSecret(ref),
+    }),
   };
 }
 
@@ -78,7 +99,22 @@ beforeAll(async () => {
   );
   writeFileSync(path.join(configDir, 'notifications.yaml'), 'sinks: [{ type: log }]\n');
   const base = connectorScheduleOptions(
-    { name: 'x', enabled: true, image: 'x', args: [], interval: '1h', network: 'host', timeout: '1m', memoryMb: 64, jitter: '1s', catchupWindow: '1m', retry: { maximumAttempts: 1, initialInterval: '1s', backoffCoefficient: 1, maximumInterval: '1s' }, pauseAfterFailedRuns: 3, environment: {}, secrets: [] },
+    {
+      name: 'x',
+      enabled: true,
+      image: 'x',
+      args: [],
+      interval: '1h',
+      network: 'host',
+      timeout: '1m',
+      memoryMb: 64,
+      jitter: '1s',
+      catchupWindow: '1m',
+      retry: { maximumAttempts: 1, initialInterval: '1s', backoffCoefficient: 1, maximumInterval: '1s' },
+      pauseAfterFailedRuns: 3,
+      environment: {},
+      secrets: [],
+    },
     {},
   );
   await client.schedule.create({ ...base, scheduleId: unrelated, state: { paused: true } });
@@ -86,8 +122,15 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await client.workflow.getHandle(WorkflowIds.connectorHealth).terminate('test done').catch(() => undefined);
-  for (const id of [unrelated, leftover, ScheduleIds.connector(name)]) await client.schedule.getHandle(id).delete().catch(() => undefined);
+  await client.workflow
+    .getHandle(WorkflowIds.connectorHealth)
+    .terminate('test done')
+    .catch(() => undefined);
+  for (const id of [unrelated, leftover, ScheduleIds.connector(name)])
+    await client.schedule
+      .getHandle(id)
+      .delete()
+      .catch(() => undefined);
   await platform?.close();
 });
 
@@ -102,7 +145,9 @@ describe('sv0 connectors', () => {
       const first = await sv0('connectors', 'apply', '--yes', '--json');
       expect(first.code).toBe(0);
       const changes = (first.json() as { changes: { scheduleId: string; action: string }[] }).changes;
-      expect(changes).toContainEqual(expect.objectContaining({ scheduleId: ScheduleIds.connector(name), action: 'create' }));
+      expect(changes).toContainEqual(
+        expect.objectContaining({ scheduleId: ScheduleIds.connector(name), action: 'create' }),
+      );
       expect(changes).toContainEqual(expect.objectContaining({ scheduleId: leftover, action: 'delete' }));
       expect(changes.some((c) => c.scheduleId === ScheduleIds.connector(disabled))).toBe(false);
       await expect(client.schedule.getHandle(leftover).describe()).rejects.toThrow();
@@ -110,7 +155,9 @@ describe('sv0 connectors', () => {
 
       const again = await sv0('connectors', 'apply', '--json');
       expect(again.code).toBe(0);
-      const actions = (again.json() as { changes: { scheduleId: string; action: string }[] }).changes.filter((c) => c.scheduleId === ScheduleIds.connector(name));
+      const actions = (again.json() as { changes: { scheduleId: string; action: string }[] }).changes.filter(
+        (c) => c.scheduleId === ScheduleIds.connector(name),
+      );
       expect(actions).toEqual([expect.objectContaining({ action: 'unchanged' })]);
     });
   });
@@ -134,9 +181,19 @@ describe('sv0 connectors', () => {
       });
 
       expect((await sv0('connectors', 'resume', name)).code).toBe(0);
-      const list = (await sv0('connectors', 'list', '--json')).json() as { connector: string; schedule: string; nextRunAt?: string }[];
-      expect(list.find((r) => r.connector === name)).toMatchObject({ schedule: 'active', nextRunAt: expect.stringMatching(/Z$/) });
-      expect(list.find((r) => r.connector === disabled)).toMatchObject({ schedule: 'absent', enabled: false });
+      const list = (await sv0('connectors', 'list', '--json')).json() as {
+        connector: string;
+        schedule: string;
+        nextRunAt?: string;
+      }[];
+      expect(list.find((r) => r.connector === name)).toMatchObject({
+        schedule: 'active',
+        nextRunAt: expect.stringMatching(/Z$/),
+      });
+      expect(list.find((r) => r.connector === disabled)).toMatchObject({
+        schedule: 'absent',
+        enabled: false,
+      });
     });
   });
 

@@ -31,7 +31,11 @@ describe('config/connectors.yaml', () => {
     const config = loadConnectorsConfig(CONFIG_DIR);
     const byName = Object.fromEntries(config.connectors.map((c) => [c.name, c]));
     expect(Object.keys(byName)).toEqual(['entra-servicenow', 'azure-foundry', 'aws']);
-    expect([byName['entra-servicenow']?.interval, byName['azure-foundry']?.interval, byName.aws?.interval]).toEqual(['30m', '60m', '30m']);
+    expect([
+      byName['entra-servicenow']?.interval,
+      byName['azure-foundry']?.interval,
+      byName.aws?.interval,
+    ]).toEqual(['30m', '60m', '30m']);
     expect(byName.aws?.enabled).toBe(false);
     for (const c of config.connectors) {
       expect(c.args).toEqual(['--all', '--submit', '--platform-url', 'http://api:3000']);
@@ -41,7 +45,10 @@ describe('config/connectors.yaml', () => {
       expect(c.retry.maximumAttempts).toBeGreaterThan(1);
       expect(c.secrets.length).toBeGreaterThan(0);
       // GHCR images pull with credentials given as a reference, never a value.
-      expect(c.registryAuth).toMatchObject({ server: 'ghcr.io', passwordRef: expect.stringMatching(/^(op:\/\/|env:|file:\/)/) });
+      expect(c.registryAuth).toMatchObject({
+        server: 'ghcr.io',
+        passwordRef: expect.stringMatching(/^(op:\/\/|env:|file:\/)/),
+      });
     }
     expect(config.platform.tokenRef).toMatch(/^(op:\/\/|env:|file:\/)/);
   });
@@ -95,7 +102,9 @@ describe('config/connectors.yaml', () => {
 `,
     );
     const text = errorOf(() => loadConnectorsConfig(dir)).message;
-    expect(text).toMatch(/connectors\.yaml: connectors\[0\]\.timeout: the timeout must be shorter than the interval/);
+    expect(text).toMatch(
+      /connectors\.yaml: connectors\[0\]\.timeout: the timeout must be shorter than the interval/,
+    );
     expect(text).toMatch(/connectors\[1\]\.name: duplicate connector name "b"/);
   });
 
@@ -115,7 +124,12 @@ connectors:
 `,
     );
     const [a, b] = loadConnectorsConfig(dir).connectors;
-    expect(a).toMatchObject({ timeout: '2m', memoryMb: 128, network: 'sv0-platform_default', retry: { maximumAttempts: 5 } });
+    expect(a).toMatchObject({
+      timeout: '2m',
+      memoryMb: 128,
+      network: 'sv0-platform_default',
+      retry: { maximumAttempts: 5 },
+    });
     expect(b).toMatchObject({ timeout: '1m', retry: { maximumAttempts: 1, initialInterval: '10s' } });
     expect(a?.registryAuth).toBeUndefined();
   });

@@ -8,11 +8,19 @@ import { createConnectorSyncActivities } from '../../activities/connectors';
 import { createDockerRunner } from '../../activities/containers';
 import { createNotifyActivities } from '../../activities/notify';
 import { createSecretResolver } from '../../activities/secrets/resolve';
-import { applyConnectorSchedules, connectorScheduleOptions, triggerConnectorRun } from '../../clients/connector-schedules';
+import {
+  applyConnectorSchedules,
+  connectorScheduleOptions,
+  triggerConnectorRun,
+} from '../../clients/connector-schedules';
 import type { ConnectorSpec } from '../../lib/config/connectors';
 import { createLogger } from '../../lib/logger';
 import { ContainerLabels, ScheduleIds } from '../../lib/names';
-import { connectorHealthWorkflow, healthStateQuery, type ConnectorHealthConfig } from '../../workflows/connector-health';
+import {
+  connectorHealthWorkflow,
+  healthStateQuery,
+  type ConnectorHealthConfig,
+} from '../../workflows/connector-health';
 import { motoConfig } from '../harness/aws';
 import { testDocker } from '../harness/docker';
 import { startPlatform, type PlatformStandIn } from '../harness/platform';
@@ -32,14 +40,29 @@ let webhook: Awaited<ReturnType<typeof startWebhookReceiver>>;
 const logger = createLogger('health-test', new Writable({ write: (_c, _e, done) => done() }));
 
 function activities() {
-  const resolver = createSecretResolver({ onePassword: fakeOnePassword({}).provider, env: { PLATFORM_TOKEN, WEBHOOK_URL: webhook.url } });
+  const resolver = createSecretResolver({
+    onePassword: fakeOnePassword({}).provider,
+    env: { PLATFORM_TOKEN, WEBHOOK_URL: webhook.url },
+  });
   return {
-    ...createConnectorSyncActivities({ runner: createDockerRunner({ docker, logger }), secrets: resolver, logger }),
-    ...createNotifyActivities({ sns: new SNSClient(motoConfig()), logger, resolveSecret: (ref) => resolver.resolveSecret(ref) }),
+    ...createConnectorSyncActivities({
+      runner: createDockerRunner({ docker, logger }),
+      secrets: resolver,
+      logger,
+    }),
+    ...createNotifyActivities({
+      sns: new SNSClient(motoConfig()),
+      logger,
+      resolveSecret: (ref) => resolver.resolveSecret(ref),
+    }),
   };
 }
 
-function spec(name: string, over: Partial<ConnectorSpec> = {}, vars: Record<string, string> = {}): ConnectorSpec {
+function spec(
+  name: string,
+  over: Partial<ConnectorSpec> = {},
+  vars: Record<string, string> = {},
+): ConnectorSpec {
   return {
     name,
     enabled: true,
@@ -59,8 +82,14 @@ function spec(name: string, over: Partial<ConnectorSpec> = {}, vars: Record<stri
   };
 }
 
-const platformConfig = () => ({ url: platform.url, tokenRef: 'env:PLATFORM_TOKEN', syncsPath: '/api/v1/syncs' });
-const sinks = (): ConnectorHealthConfig['sinks'] => [{ type: 'webhook', name: 'test', urlRef: 'env:WEBHOOK_URL' }];
+const platformConfig = () => ({
+  url: platform.url,
+  tokenRef: 'env:PLATFORM_TOKEN',
+  syncsPath: '/api/v1/syncs',
+});
+const sinks = (): ConnectorHealthConfig['sinks'] => [
+  { type: 'webhook', name: 'test', urlRef: 'env:WEBHOOK_URL' },
+];
 const alerts = (event: string, connector: string) =>
   webhook.received.filter((r: ReceivedRequest) => {
     const body = r.body as { event?: string; fields?: { connector?: string } };
@@ -77,7 +106,11 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for await (const s of client.schedule.list()) {
-    if (s.scheduleId.startsWith(ScheduleIds.connectorPrefix)) await client.schedule.getHandle(s.scheduleId).delete().catch(() => undefined);
+    if (s.scheduleId.startsWith(ScheduleIds.connectorPrefix))
+      await client.schedule
+        .getHandle(s.scheduleId)
+        .delete()
+        .catch(() => undefined);
   }
   await platform?.close();
   await webhook?.close();
@@ -94,7 +127,17 @@ describe('connector-health', () => {
         workflowId,
         taskQueue,
         // Continue-as-new every 2 checks: the open incident must survive it (one alert, not one per run).
-        args: [{ config: { connectors: [{ name, interval: '2m', pauseAfterFailedRuns: 3 }], platform: platformConfig(), checkEvery: '1s', sinks: sinks(), checksPerRun: 2 } }],
+        args: [
+          {
+            config: {
+              connectors: [{ name, interval: '2m', pauseAfterFailedRuns: 3 }],
+              platform: platformConfig(),
+              checkEvery: '1s',
+              sinks: sinks(),
+              checksPerRun: 2,
+            },
+          },
+        ],
       });
       const firstRunId = handle.firstExecutionRunId;
       const checksAfter = async (n: number) => {
@@ -109,7 +152,9 @@ describe('connector-health', () => {
       let state = await checksAfter(3);
       expect(alerts('connector.stale', name)).toHaveLength(1);
       expect(state.incidents[name]).toBeDefined();
-      expect((alerts('connector.stale', name)[0]?.body as { text: string }).text).toMatch(/more than twice its interval of 2m/);
+      expect((alerts('connector.stale', name)[0]?.body as { text: string }).text).toMatch(
+        /more than twice its interval of 2m/,
+      );
 
       platform.addSync(name, new Date());
       await webhook.waitFor((r) => (r.body as { event?: string }).event === 'connector.recovered');
@@ -127,13 +172,25 @@ describe('connector-health', () => {
 
   it('does not check a paused connector', async () => {
     const name = uniqueId('it-paused');
-    await client.schedule.create({ ...connectorScheduleOptions(spec(name), { taskQueue }), state: { paused: true, note: 'test' } });
+    await client.schedule.create({
+      ...connectorScheduleOptions(spec(name), { taskQueue }),
+      state: { paused: true, note: 'test' },
+    });
     platform.addSync(name, new Date(Date.now() - 60 * 60_000));
     await runWorker({ env, taskQueue, activities: activities() }, async () => {
       const handle = await client.workflow.start(connectorHealthWorkflow, {
         workflowId: uniqueId('health'),
         taskQueue,
-        args: [{ config: { connectors: [{ name, interval: '1m', pauseAfterFailedRuns: 3 }], platform: platformConfig(), checkEvery: '1s', sinks: sinks() } }],
+        args: [
+          {
+            config: {
+              connectors: [{ name, interval: '1m', pauseAfterFailedRuns: 3 }],
+              platform: platformConfig(),
+              checkEvery: '1s',
+              sinks: sinks(),
+            },
+          },
+        ],
       });
       for (;;) {
         if ((await handle.query(healthStateQuery)).checks >= 3) break;
@@ -160,7 +217,11 @@ describe('connector-health', () => {
         const run = await triggerConnectorRun(client, name);
         await expect(client.workflow.getHandle(run.workflowId, run.runId).result()).rejects.toThrow();
       }
-      const alert = await webhook.waitFor((r) => (r.body as { event?: string; fields?: { connector?: string } }).fields?.connector === name && (r.body as { event?: string }).event === 'connector.paused');
+      const alert = await webhook.waitFor(
+        (r) =>
+          (r.body as { event?: string; fields?: { connector?: string } }).fields?.connector === name &&
+          (r.body as { event?: string }).event === 'connector.paused',
+      );
       expect((alert.body as { text: string }).text).toMatch(/exited with code 1/);
       const d = await client.schedule.getHandle(ScheduleIds.connector(name)).describe();
       expect(d.state.paused).toBe(true);
@@ -181,7 +242,11 @@ describe('orphan reaper', () => {
       const c = await docker.createContainer({
         Image: stack().connectorImage,
         Env: ['SV0_TEST_SLEEP=300'],
-        Labels: { [ContainerLabels.connector]: 'it-reaper', [ContainerLabels.workflowId]: uniqueId('wf'), [ContainerLabels.deadline]: deadline.toISOString() },
+        Labels: {
+          [ContainerLabels.connector]: 'it-reaper',
+          [ContainerLabels.workflowId]: uniqueId('wf'),
+          [ContainerLabels.deadline]: deadline.toISOString(),
+        },
         HostConfig: { NetworkMode: 'host' },
       });
       await c.start();
@@ -192,11 +257,22 @@ describe('orphan reaper', () => {
     try {
       const removed = await runner.reapOrphans(new Date());
       expect(removed).toContain(`it-reaper:${overdue.slice(0, 12)}`);
-      const left = (await docker.listContainers({ all: true, filters: { label: [`${ContainerLabels.connector}=it-reaper`] } })).map((c) => c.Id);
+      const left = (
+        await docker.listContainers({
+          all: true,
+          filters: { label: [`${ContainerLabels.connector}=it-reaper`] },
+        })
+      ).map((c) => c.Id);
       expect(left).toEqual([current]);
     } finally {
-      await docker.getContainer(current).remove({ force: true }).catch(() => undefined);
-      await docker.getContainer(overdue).remove({ force: true }).catch(() => undefined);
+      await docker
+        .getContainer(current)
+        .remove({ force: true })
+        .catch(() => undefined);
+      await docker
+        .getContainer(overdue)
+        .remove({ force: true })
+        .catch(() => undefined);
     }
   });
 });

@@ -16,9 +16,13 @@ describe('connector workflows replay', () => {
     ['connector-health-paused', ['pauseConnectorSchedule', 'notify']],
   ])('replays %s without nondeterminism', async (name, activities) => {
     const history = loadHistory(path.join(HISTORIES_DIR, `${name}.json`));
-    const types = (history.events ?? []).map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name).filter(Boolean);
+    const types = (history.events ?? [])
+      .map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name)
+      .filter(Boolean);
     // The recording covers the path it is named for.
     expect(types).toEqual(expect.arrayContaining(activities));
-    await expect(Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, name)).resolves.toBeUndefined();
+    await expect(
+      Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, name),
+    ).resolves.toBeUndefined();
   });
 });

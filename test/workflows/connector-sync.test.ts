@@ -60,19 +60,32 @@ const logger = createLogger(
   }),
 );
 const op = fakeOnePassword({ [OP_REF]: OP_VALUE });
-const secrets = () => createSecretResolver({ onePassword: op.provider, env: { PLATFORM_TOKEN, WEBHOOK_URL: webhook.url } });
+const secrets = () =>
+  createSecretResolver({ onePassword: op.provider, env: { PLATFORM_TOKEN, WEBHOOK_URL: webhook.url } });
 
 function activities() {
   const resolver = secrets();
   return {
-    ...createConnectorSyncActivities({ runner: createDockerRunner({ docker, logger }), secrets: resolver, logger }),
-    ...createNotifyActivities({ sns: new SNSClient(motoConfig()), logger, resolveSecret: (ref) => resolver.resolveSecret(ref) }),
+    ...createConnectorSyncActivities({
+      runner: createDockerRunner({ docker, logger }),
+      secrets: resolver,
+      logger,
+    }),
+    ...createNotifyActivities({
+      sns: new SNSClient(motoConfig()),
+      logger,
+      resolveSecret: (ref) => resolver.resolveSecret(ref),
+    }),
   };
 }
 
 const withWorker = <T>(fn: () => Promise<T>) => runWorker({ env, taskQueue, activities: activities() }, fn);
 
-function spec(name: string, over: Partial<ConnectorSpec> = {}, testEnvVars: Record<string, string> = {}): ConnectorSpec {
+function spec(
+  name: string,
+  over: Partial<ConnectorSpec> = {},
+  testEnvVars: Record<string, string> = {},
+): ConnectorSpec {
   return {
     name,
     enabled: true,
@@ -94,17 +107,29 @@ function spec(name: string, over: Partial<ConnectorSpec> = {}, testEnvVars: Reco
 }
 
 function configOf(...connectors: ConnectorSpec[]): ConnectorsConfig {
-  return { platform: { url: platform.url, tokenRef: 'env:PLATFORM_TOKEN', syncsPath: '/api/v1/syncs' }, healthCheckEvery: '5m', connectors };
+  return {
+    platform: { url: platform.url, tokenRef: 'env:PLATFORM_TOKEN', syncsPath: '/api/v1/syncs' },
+    healthCheckEvery: '5m',
+    connectors,
+  };
 }
 
-const notifications = (): NotificationsConfig => ({ sinks: [{ type: 'webhook', name: 'test', urlRef: 'env:WEBHOOK_URL' }] });
+const notifications = (): NotificationsConfig => ({
+  sinks: [{ type: 'webhook', name: 'test', urlRef: 'env:WEBHOOK_URL' }],
+});
 
 /** Run the sync workflow directly and return its failure's innermost ApplicationFailure. */
-async function failedRun(connector: ConnectorSpec): Promise<{ failure: ApplicationFailure; activity: ActivityFailure }> {
+async function failedRun(
+  connector: ConnectorSpec,
+): Promise<{ failure: ApplicationFailure; activity: ActivityFailure }> {
   const workflowId = uniqueId(`sync-${connector.name}`);
   workflowIds.push(workflowId);
   const err = await client.workflow
-    .execute(connectorSyncWorkflow, { workflowId, taskQueue, args: [{ connector, healthWorkflowId: 'no-health-in-this-test' }] })
+    .execute(connectorSyncWorkflow, {
+      workflowId,
+      taskQueue,
+      args: [{ connector, healthWorkflowId: 'no-health-in-this-test' }],
+    })
     .then(
       () => undefined,
       (e: unknown) => e,
@@ -119,7 +144,10 @@ async function failedRun(connector: ConnectorSpec): Promise<{ failure: Applicati
 }
 
 async function containersOf(workflowId: string) {
-  return docker.listContainers({ all: true, filters: { label: [`${ContainerLabels.workflowId}=${workflowId}`] } });
+  return docker.listContainers({
+    all: true,
+    filters: { label: [`${ContainerLabels.workflowId}=${workflowId}`] },
+  });
 }
 
 const sha256 = (v: string) => createHash('sha256').update(v).digest('hex');
@@ -136,12 +164,33 @@ beforeAll(async () => {
   const other = makeAgeKey(stack().tools, dir, 'other.txt');
   files.key = key.keyFile;
   files.sops = path.join(dir, 'entra.env.enc');
-  sopsEncrypt(stack().tools, { plain: `SOPS_VAR=${SOPS_VALUE}\n`, file: files.sops, format: 'dotenv', recipient: key.recipient });
+  sopsEncrypt(stack().tools, {
+    plain: `SOPS_VAR=${SOPS_VALUE}\n`,
+    file: files.sops,
+    format: 'dotenv',
+    recipient: key.recipient,
+  });
   files.wrongKey = path.join(dir, 'other.env.enc');
-  sopsEncrypt(stack().tools, { plain: `SOPS_VAR=${SOPS_VALUE}\n`, file: files.wrongKey, format: 'dotenv', recipient: other.recipient });
+  sopsEncrypt(stack().tools, {
+    plain: `SOPS_VAR=${SOPS_VALUE}\n`,
+    file: files.wrongKey,
+    format: 'dotenv',
+    recipient: other.recipient,
+  });
   files.tampered = path.join(dir, 'tampered.env.enc');
-  const text = sopsEncrypt(stack().tools, { plain: `SOPS_VAR=${SOPS_VALUE}\nMORE=x\n`, file: files.tampered, format: 'dotenv', recipient: key.recipient });
-  writeFileSync(files.tampered, text.split('\n').filter((l) => !l.startsWith('MORE=')).join('\n'));
+  const text = sopsEncrypt(stack().tools, {
+    plain: `SOPS_VAR=${SOPS_VALUE}\nMORE=x\n`,
+    file: files.tampered,
+    format: 'dotenv',
+    recipient: key.recipient,
+  });
+  writeFileSync(
+    files.tampered,
+    text
+      .split('\n')
+      .filter((l) => !l.startsWith('MORE='))
+      .join('\n'),
+  );
   files.plain = path.join(dir, 'entra.env');
   writeFileSync(files.plain, `PLAIN_VAR=${PLAIN_VALUE}\n`);
   chmodSync(files.plain, 0o600);
@@ -153,7 +202,11 @@ beforeAll(async () => {
 afterAll(async () => {
   runtimeLogs?.restore();
   for await (const s of client.schedule.list()) {
-    if (s.scheduleId.startsWith(ScheduleIds.connectorPrefix)) await client.schedule.getHandle(s.scheduleId).delete().catch(() => undefined);
+    if (s.scheduleId.startsWith(ScheduleIds.connectorPrefix))
+      await client.schedule
+        .getHandle(s.scheduleId)
+        .delete()
+        .catch(() => undefined);
   }
   await platform?.close();
   await webhook?.close();
@@ -176,15 +229,26 @@ describe('connector syncs on Podman', () => {
     const healthWorkflowId = uniqueId('health');
     workflowIds.push(healthWorkflowId);
     await withWorker(async () => {
-      const applied = await applyConnectorSchedules(client, configOf(connector), notifications(), { healthWorkflowId, taskQueue });
-      expect(applied.changes).toContainEqual(expect.objectContaining({ scheduleId: `connector-${name}`, action: 'create' }));
+      const applied = await applyConnectorSchedules(client, configOf(connector), notifications(), {
+        healthWorkflowId,
+        taskQueue,
+      });
+      expect(applied.changes).toContainEqual(
+        expect.objectContaining({ scheduleId: `connector-${name}`, action: 'create' }),
+      );
       const run = await triggerConnectorRun(client, name);
       workflowIds.push(run.workflowId);
       const result = await client.workflow.getHandle(run.workflowId, run.runId).result();
       expect(result).toMatchObject({ exitCode: 0, timedOut: false, attempt: 1 });
       // The platform received the sha256 of each value: right values, and no op:// string left unresolved.
-      const got = Object.fromEntries(platform.submissions.filter((s) => s.connector === name).map((s) => [s.name, s.sha256]));
-      expect(got).toEqual({ SOPS_VAR: sha256(SOPS_VALUE), PLAIN_VAR: sha256(PLAIN_VALUE), OP_VAR: sha256(OP_VALUE) });
+      const got = Object.fromEntries(
+        platform.submissions.filter((s) => s.connector === name).map((s) => [s.name, s.sha256]),
+      );
+      expect(got).toEqual({
+        SOPS_VAR: sha256(SOPS_VALUE),
+        PLAIN_VAR: sha256(PLAIN_VALUE),
+        OP_VAR: sha256(OP_VALUE),
+      });
       expect(result.logTail).toContain('SOPS_VAR=[redacted]');
       expect(result.logTail).toContain('connector done (exit 0)');
       expect(await containersOf(run.workflowId)).toEqual([]);
@@ -193,7 +257,11 @@ describe('connector syncs on Podman', () => {
   });
 
   it('a failing connector is retried up to its limit, then fails with its exit code and log tail', async () => {
-    const connector = spec(uniqueId('it-fail'), { retry: { maximumAttempts: 2, initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '2s' } }, { SV0_TEST_EXIT: '3' });
+    const connector = spec(
+      uniqueId('it-fail'),
+      { retry: { maximumAttempts: 2, initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '2s' } },
+      { SV0_TEST_EXIT: '3' },
+    );
     await withWorker(async () => {
       const { failure, activity } = await failedRun(connector);
       expect(failure.type).toBe(ErrorType.ConnectorFailed);
@@ -221,7 +289,11 @@ describe('connector syncs on Podman', () => {
     const workflowId = uniqueId('sync-cancel');
     workflowIds.push(workflowId);
     await withWorker(async () => {
-      const handle = await client.workflow.start(connectorSyncWorkflow, { workflowId, taskQueue, args: [{ connector, healthWorkflowId: 'none' }] });
+      const handle = await client.workflow.start(connectorSyncWorkflow, {
+        workflowId,
+        taskQueue,
+        args: [{ connector, healthWorkflowId: 'none' }],
+      });
       for (let i = 0; (await containersOf(workflowId)).length === 0; i++) {
         if (i > 300) throw new Error('the container never started');
         await new Promise((r) => setTimeout(r, 100));
@@ -240,26 +312,52 @@ describe('connector syncs on Podman', () => {
     const connector = spec(uniqueId('it-shutdown'), {}, { SV0_TEST_SLEEP: '300' });
     const workflowId = uniqueId('sync-shutdown');
     workflowIds.push(workflowId);
-    await runWorker({ env, taskQueue, activities: activities(), worker: { shutdownGraceTime: '1s' } }, async () => {
-      await client.workflow.start(connectorSyncWorkflow, { workflowId, taskQueue, args: [{ connector, healthWorkflowId: 'none' }] });
-      for (let i = 0; (await containersOf(workflowId)).length === 0; i++) {
-        if (i > 300) throw new Error('the container never started');
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      // Returning shuts the worker down while the container runs.
-    });
+    await runWorker(
+      { env, taskQueue, activities: activities(), worker: { shutdownGraceTime: '1s' } },
+      async () => {
+        await client.workflow.start(connectorSyncWorkflow, {
+          workflowId,
+          taskQueue,
+          args: [{ connector, healthWorkflowId: 'none' }],
+        });
+        for (let i = 0; (await containersOf(workflowId)).length === 0; i++) {
+          if (i > 300) throw new Error('the container never started');
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        // Returning shuts the worker down while the container runs.
+      },
+    );
     expect(await containersOf(workflowId)).toEqual([]);
     await client.workflow.getHandle(workflowId).terminate('test done');
   });
 
   it.each([
-    ['a tampered sops file', () => ({ type: 'sops', path: files.tampered, ageKeyFile: files.key }), /tampered\.env\.enc: refused, the MAC does not match/],
-    ['a sops file for another key', () => ({ type: 'sops', path: files.wrongKey, ageKeyFile: files.key }), /other\.env\.enc: refused, no key in .* decrypts it/],
-    ['a world-readable env file', () => ({ type: 'env-file', path: files.open }), /env file .*open\.env: refused, group or others have access \(mode 0644\)/],
-    ['a bad op:// reference', () => ({ type: 'refs', vars: { X: 'op://sv0-connectors/nope/field' } }), /X \(op:\/\/sv0-connectors\/nope\/field\): 1Password could not resolve it: itemNotFound/],
+    [
+      'a tampered sops file',
+      () => ({ type: 'sops', path: files.tampered, ageKeyFile: files.key }),
+      /tampered\.env\.enc: refused, the MAC does not match/,
+    ],
+    [
+      'a sops file for another key',
+      () => ({ type: 'sops', path: files.wrongKey, ageKeyFile: files.key }),
+      /other\.env\.enc: refused, no key in .* decrypts it/,
+    ],
+    [
+      'a world-readable env file',
+      () => ({ type: 'env-file', path: files.open }),
+      /env file .*open\.env: refused, group or others have access \(mode 0644\)/,
+    ],
+    [
+      'a bad op:// reference',
+      () => ({ type: 'refs', vars: { X: 'op://sv0-connectors/nope/field' } }),
+      /X \(op:\/\/sv0-connectors\/nope\/field\): 1Password could not resolve it: itemNotFound/,
+    ],
   ] as const)('%s is refused with a clear error, without a retry', async (_what, source, reason) => {
     const name = uniqueId('it-secret');
-    const connector = spec(name, { secrets: [source() as ConnectorSpec['secrets'][number]], retry: { maximumAttempts: 3, initialInterval: '1s', backoffCoefficient: 1, maximumInterval: '1s' } });
+    const connector = spec(name, {
+      secrets: [source() as ConnectorSpec['secrets'][number]],
+      retry: { maximumAttempts: 3, initialInterval: '1s', backoffCoefficient: 1, maximumInterval: '1s' },
+    });
     await withWorker(async () => {
       const { failure, activity } = await failedRun(connector);
       expect(failure.type).toBe(ErrorType.SecretUnavailable);
@@ -270,11 +368,16 @@ describe('connector syncs on Podman', () => {
   });
 
   it('a missing image that cannot be pulled fails at once', async () => {
-    const connector = spec(uniqueId('it-noimage'), { image: 'localhost:1/sv0/no-such-connector:1', retry: { maximumAttempts: 3, initialInterval: '1s', backoffCoefficient: 1, maximumInterval: '1s' } });
+    const connector = spec(uniqueId('it-noimage'), {
+      image: 'localhost:1/sv0/no-such-connector:1',
+      retry: { maximumAttempts: 3, initialInterval: '1s', backoffCoefficient: 1, maximumInterval: '1s' },
+    });
     await withWorker(async () => {
       const { failure, activity } = await failedRun(connector);
       expect(failure.type).toBe(ErrorType.ImageUnavailable);
-      expect(failure.message).toContain('image localhost:1/sv0/no-such-connector:1 is not present and cannot be pulled');
+      expect(failure.message).toContain(
+        'image localhost:1/sv0/no-such-connector:1 is not present and cannot be pulled',
+      );
       expect(activity.retryState).toBe(RetryState.NON_RETRYABLE_FAILURE);
     });
   });
@@ -288,7 +391,8 @@ describe('connector syncs on Podman', () => {
       if (v instanceof Uint8Array) out.push(Buffer.from(v).toString('utf8'));
       else if (typeof v === 'string') out.push(v);
       else if (Array.isArray(v)) v.forEach((x) => textOf(x, out));
-      else if (v && typeof v === 'object') for (const k of Object.keys(v)) textOf((v as Record<string, unknown>)[k], out);
+      else if (v && typeof v === 'object')
+        for (const k of Object.keys(v)) textOf((v as Record<string, unknown>)[k], out);
       return out;
     };
     let sawReference = false;
@@ -306,7 +410,12 @@ describe('connector syncs on Podman', () => {
     for (const v of SECRETS) expect(log).not.toContain(v);
     // The shared scan too: every history and schedule on the server since this file started, in
     // plain and base64 forms, plus the SDK's own worker log (activity failures, workflow logs).
-    const report = await assertNoSecretsLeaked({ client, secrets: SECRETS, logs: [log, runtimeLogs.text()], since: fileStart });
+    const report = await assertNoSecretsLeaked({
+      client,
+      secrets: SECRETS,
+      logs: [log, runtimeLogs.text()],
+      since: fileStart,
+    });
     expect(report.histories).toBeGreaterThanOrEqual(workflowIds.length);
   });
 });
