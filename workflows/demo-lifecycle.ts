@@ -154,6 +154,7 @@ export async function demoLifecycleWorkflow(input: DemoInput): Promise<DemoSumma
 
   // 2. Deploy, tagged so teardown and the nightly sweep can find every piece.
   let deployError: string | undefined;
+  let cancelled: unknown;
   try {
     await aws.createDemoStack({
       target,
@@ -172,34 +173,35 @@ export async function demoLifecycleWorkflow(input: DemoInput): Promise<DemoSumma
     state.outputs = described.outputs;
     state.resources = described.resources;
   } catch (err) {
-    if (isCancellation(err)) throw err;
-    // An activity failure's own message is generic; its cause says what went wrong.
-    deployError = err instanceof ActivityFailure && err.cause ? err.cause.message : (err as Error).message;
+    if (!isCancellation(err)) {
+      // An activity failure's own message is generic; its cause says what went wrong.
+      deployError = err instanceof ActivityFailure && err.cause ? err.cause.message : (err as Error).message;
+    } else cancelled = err;
   }
 
-  if (deployError === undefined) {
-    setPhase('running');
-    await send({
-      event: 'demo.ready',
-      severity: 'info',
-      title: `Demo ${input.id} is ready`,
-      text: `${input.scenario.name} for ${input.owner}, until ${state.expiresAt}`,
-      fields: { ...fields(), expiresAt: state.expiresAt, ...state.outputs },
-    });
-
-    // 3. Live until expiry (moved by extend/shorten) or destroyNow; warn once before expiry.
+  if (deployError !== undefined) {
+    state.error = deployError;
+    state.destroyReason = 'deploy failed';
+  } else if (cancelled === undefined) {
     try {
+      setPhase('running');
+      await send({
+        event: 'demo.ready',
+        severity: 'info',
+        title: `Demo ${input.id} is ready`,
+        text: `${input.scenario.name} for ${input.owner}, until ${state.expiresAt}`,
+        fields: { ...fields(), expiresAt: state.expiresAt, ...state.outputs },
+      });
+      // 3. Live until expiry (moved by extend/shorten) or destroyNow; warn once before expiry.
       await waitForExpiry();
     } catch (err) {
       if (!isCancellation(err)) throw err;
-      state.destroyReason ??= 'workflow cancelled';
+      cancelled = err;
     }
-  } else {
-    state.error = deployError;
-    state.destroyReason = 'deploy failed';
   }
+  if (cancelled !== undefined) state.destroyReason ??= 'workflow cancelled';
 
-  // 4. Teardown runs even when the workflow was cancelled.
+  // 4. Teardown, also when the workflow was cancelled: what was created must not outlive it.
   const summary = await CancellationScope.nonCancellable(() => teardown());
   await condition(allHandlersFinished);
   if (deployError !== undefined) {
@@ -213,6 +215,8 @@ export async function demoLifecycleWorkflow(input: DemoInput): Promise<DemoSumma
     );
   }
   if (state.error) throw ApplicationFailure.nonRetryable(`demo ${input.id}: ${state.error}`, ErrorType.StackFailed);
+  // Torn down clean after a cancel request: end as cancelled, as asked.
+  if (cancelled !== undefined) throw cancelled;
   return summary;
 
   async function waitForExpiry(): Promise<void> {

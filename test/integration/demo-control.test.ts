@@ -59,7 +59,7 @@ describe('demo control and durability', () => {
     const handle = await runWorker(
       { env, taskQueue, activities: demoTestActivities(env, webhook), worker: { identity: 'worker-before-restart' } },
       async () => {
-        const h = await startDemo(env.client, demoInput(org, { id, ttlMs: 6000, warnBeforeMs: 2000 }), { taskQueue });
+        const h = await startDemo(env.client, demoInput(org, { id, ttlMs: 20_000, warnBeforeMs: 2000 }), { taskQueue });
         await eventually(async () => (await h.query(statusQuery)).phase === 'running', 'demo running');
         return h;
       },

@@ -161,7 +161,7 @@ export function notificationEvents(webhook: Awaited<ReturnType<typeof startWebho
 }
 
 /** Poll `fn` until it returns a truthy value (no timing assertion: only a generous bound). */
-export async function eventually<T>(fn: () => Promise<T | undefined | false>, what: string, timeoutMs = 30_000): Promise<T> {
+export async function eventually<T>(fn: () => Promise<T | undefined | false>, what: string, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {

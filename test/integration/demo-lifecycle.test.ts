@@ -3,7 +3,7 @@ import { CreateRoleCommand, PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import { CreateBucketCommand, PutBucketTaggingCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findTagged, tagClients } from '../../activities/tagged-resources';
@@ -13,6 +13,9 @@ import { destroyDemo, listDemos, moveDemoExpiry, startDemo } from '../../clients
 import { DemoSearchAttributes, statusQuery, type DemoSummary } from '../../lib/demo';
 import { ErrorType, Tags } from '../../lib/names';
 import { startWebhookReceiver } from '../harness/webhook';
+import { HISTORIES_DIR, historyToJsonText, type History } from '../harness/histories';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { runWorker, testEnv, uniqueId } from '../harness/temporal';
 import {
   accountClients,
@@ -24,6 +27,11 @@ import {
   setUpDemoOrg,
   type DemoOrg,
 } from './demo-fixture';
+
+/** With SV0_WRITE_HISTORIES=1, keep a history for the replay test (test/replay.test.ts). */
+function writeHistory(name: string, history: History): void {
+  if (process.env.SV0_WRITE_HISTORIES === '1') writeFileSync(path.join(HISTORIES_DIR, `${name}.json`), historyToJsonText(history));
+}
 
 /**
  * Demo lifecycles against the real dev server and moto (multi-account: the workflow assumes the
@@ -56,7 +64,8 @@ describe('demo lifecycle', () => {
     const taskQueue = uniqueId('demo');
     const activities = demoTestActivities(env, webhook);
     const summary = await runWorker({ env, taskQueue, activities }, async () => {
-      const handle = await startDemo(env.client, demoInput(org, { id, ttlMs: 8000 }), { taskQueue });
+      // The TTL counts from the start, deploy included: long enough to observe the running demo on a busy machine.
+      const handle = await startDemo(env.client, demoInput(org, { id, ttlMs: 20_000, warnBeforeMs: 3000 }), { taskQueue });
       await eventually(async () => (await phaseOf(id)) === 'running', 'demo running');
       const status = await handle.query(statusQuery);
       expect(status.outputs.ReadOnlyRoleArn).toMatch(new RegExp(`^arn:aws:iam::${org.demoAccountId}:role/`));
@@ -65,7 +74,7 @@ describe('demo lifecycle', () => {
       const stack = (await accountClients(org.demoAccountId).cloudformation.send(new DescribeStacksCommand({ StackName: status.stackName }))).Stacks?.[0];
       expect(Object.fromEntries((stack?.Tags ?? []).map((t) => [t.Key, t.Value]))).toMatchObject({
         [Tags.ephemeral]: 'true',
-        [Tags.ttl]: '8s',
+        [Tags.ttl]: '20s',
         [Tags.demo]: id,
         [Tags.owner]: 'test-owner',
       });
@@ -95,6 +104,7 @@ describe('demo lifecycle', () => {
     expect(notificationEvents(webhook, id)).toEqual(['demo.ready', 'demo.expiring', 'demo.destroyed']);
     // The external id is resolved inside the activity and never enters history.
     expect(JSON.stringify(history)).not.toContain('sv0-test-external-id');
+    writeHistory('demo-lifecycle-expired', history);
   });
 
   it('extend and shorten move the expiry and its search attribute; extend past the maximum is rejected and changes nothing; destroyNow tears down at once', async () => {
@@ -130,8 +140,9 @@ describe('demo lifecycle', () => {
       expect(notificationEvents(webhook, id)).toEqual(['demo.ready', 'demo.destroyed']);
       const events = (await handle.fetchHistory()).events ?? [];
       expect(events.some((e) => e.timerFiredEventAttributes)).toBe(false);
-      const rejected = events.filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes).length;
-      expect(rejected).toBe(3); // extend, shorten, destroyNow; the rejected ones left no event
+      const accepted = events.filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes).length;
+      expect(accepted).toBe(3); // extend, shorten, destroyNow; the rejected ones left no event
+      writeHistory('demo-lifecycle-extend-destroy', await handle.fetchHistory());
     });
     expect(await stillTagged(id)).toEqual([]);
   });
@@ -192,6 +203,24 @@ describe('demo lifecycle', () => {
     expect(notificationEvents(webhook, id)).toEqual(['demo.ready', 'demo.leftovers']);
     const left = await stillTagged(id);
     expect(left.map((r) => r.type)).toEqual(['dynamodb:table']);
+  });
+
+  it('a cancelled demo is still torn down before the workflow ends as cancelled', async () => {
+    const id = uniqueId('cancel');
+    const taskQueue = uniqueId('demo');
+    const err = await runWorker({ env, taskQueue, activities: demoTestActivities(env, webhook) }, async () => {
+      const handle = await startDemo(env.client, demoInput(org, { id, ttlMs: 120_000 }), { taskQueue });
+      await eventually(async () => (await phaseOf(id)) === 'running', 'demo running');
+      await handle.cancel();
+      return handle.result().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    });
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    expect((err as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
+    expect(notificationEvents(webhook, id)).toEqual(['demo.ready', 'demo.destroyed']);
+    expect(await stillTagged(id)).toEqual([]);
   });
 
   it('tears a failed deploy down at once and reports it (CREATE_FAILED injected at the SDK-client boundary: moto never fails a create)', async () => {
