@@ -71,7 +71,10 @@ export function createBudgetActivities(deps: BudgetActivitiesDeps) {
   }
 
   async function freezePolicyId(): Promise<string> {
-    for await (const page of paginateListPolicies({ client: organizations }, { Filter: 'SERVICE_CONTROL_POLICY' })) {
+    for await (const page of paginateListPolicies(
+      { client: organizations },
+      { Filter: 'SERVICE_CONTROL_POLICY' },
+    )) {
       const hit = page.Policies?.find((p) => p.Name === FREEZE_POLICY_NAME);
       if (hit?.Id) return hit.Id;
     }
@@ -98,15 +101,20 @@ export function createBudgetActivities(deps: BudgetActivitiesDeps) {
    * account, the root or an OU (those ids are not 12 digits).
    */
   async function guard(target: FreezeTarget): Promise<void> {
-    const live = await organizations.send(new DescribeAccountCommand({ AccountId: target.accountId })).catch((err: unknown) => {
-      if ((err as Error).name === 'AccountNotFoundException' || (err as Error).name === 'InvalidInputException') {
-        throw ApplicationFailure.nonRetryable(
-          `${target.accountId} is not an account of this organization; FreezeAccount is attached only to a sandbox account`,
-          ErrorType.GuardRefused,
-        );
-      }
-      throw err;
-    });
+    const live = await organizations
+      .send(new DescribeAccountCommand({ AccountId: target.accountId }))
+      .catch((err: unknown) => {
+        if (
+          (err as Error).name === 'AccountNotFoundException' ||
+          (err as Error).name === 'InvalidInputException'
+        ) {
+          throw ApplicationFailure.nonRetryable(
+            `${target.accountId} is not an account of this organization; FreezeAccount is attached only to a sandbox account`,
+            ErrorType.GuardRefused,
+          );
+        }
+        throw err;
+      });
     assertSandboxTarget({
       accountId: target.accountId,
       accountName: live.Account?.Name ?? '',
@@ -120,7 +128,9 @@ export function createBudgetActivities(deps: BudgetActivitiesDeps) {
     async readBudgetSpend(input: { budgetName: string }): Promise<BudgetSpend> {
       const readAt = new Date().toISOString();
       try {
-        const out = await budgets.send(new DescribeBudgetCommand({ AccountId: await ownAccount(), BudgetName: input.budgetName }));
+        const out = await budgets.send(
+          new DescribeBudgetCommand({ AccountId: await ownAccount(), BudgetName: input.budgetName }),
+        );
         const b = out.Budget;
         const spend = b?.CalculatedSpend;
         return {
@@ -132,7 +142,8 @@ export function createBudgetActivities(deps: BudgetActivitiesDeps) {
           readAt,
         };
       } catch (err) {
-        if (err instanceof NotFoundException || (err as Error).name === 'NotFoundException') return { found: false, readAt };
+        if (err instanceof NotFoundException || (err as Error).name === 'NotFoundException')
+          return { found: false, readAt };
         throw err;
       }
     },
@@ -142,7 +153,8 @@ export function createBudgetActivities(deps: BudgetActivitiesDeps) {
       const management = await managementAccountId();
       for await (const page of paginateListAccounts({ client: organizations }, {})) {
         const hit = page.Accounts?.find((a) => a.Name === input.accountName);
-        if (hit?.Id) return { accountId: hit.Id, accountName: input.accountName, managementAccountId: management };
+        if (hit?.Id)
+          return { accountId: hit.Id, accountName: input.accountName, managementAccountId: management };
       }
       throw ApplicationFailure.nonRetryable(
         `account ${input.accountName} is not in the organization; run \`sv0 org apply\` or fix the budget's account in config/budgets.yaml`,
@@ -154,7 +166,9 @@ export function createBudgetActivities(deps: BudgetActivitiesDeps) {
      * Attach FreezeAccount to one sandbox account (guarded). Returns whether anything changed;
      * with `dryRun`, runs the guards and the lookups and changes nothing.
      */
-    async attachFreezePolicy(input: FreezeTarget & { dryRun?: boolean }): Promise<{ policyId: string; changed: boolean }> {
+    async attachFreezePolicy(
+      input: FreezeTarget & { dryRun?: boolean },
+    ): Promise<{ policyId: string; changed: boolean }> {
       await guard(input);
       const policyId = await freezePolicyId();
       if (await isAttached(policyId, input.accountId)) return { policyId, changed: false };
@@ -172,12 +186,21 @@ export function createBudgetActivities(deps: BudgetActivitiesDeps) {
      * Detach FreezeAccount from an account. Only a 12-digit account id other than the management
      * account is accepted (the root and OUs are never touched); not attached = success.
      */
-    async detachFreezePolicy(input: { accountId: string; dryRun?: boolean }): Promise<{ policyId: string; changed: boolean }> {
+    async detachFreezePolicy(input: {
+      accountId: string;
+      dryRun?: boolean;
+    }): Promise<{ policyId: string; changed: boolean }> {
       if (!/^[0-9]{12}$/.test(input.accountId)) {
-        throw ApplicationFailure.nonRetryable(`${input.accountId} is not an account id; FreezeAccount is detached only from accounts`, ErrorType.GuardRefused);
+        throw ApplicationFailure.nonRetryable(
+          `${input.accountId} is not an account id; FreezeAccount is detached only from accounts`,
+          ErrorType.GuardRefused,
+        );
       }
       if (input.accountId === (await managementAccountId())) {
-        throw ApplicationFailure.nonRetryable(`${input.accountId} is the management account; the budget guard never touches it`, ErrorType.GuardRefused);
+        throw ApplicationFailure.nonRetryable(
+          `${input.accountId} is the management account; the budget guard never touches it`,
+          ErrorType.GuardRefused,
+        );
       }
       const policyId = await freezePolicyId();
       if (!(await isAttached(policyId, input.accountId))) return { policyId, changed: false };

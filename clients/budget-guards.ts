@@ -35,7 +35,9 @@ export interface StartBudgetGuardsInput {
 
 /** The validated config each guard runs with. */
 export function guardConfigs(input: StartBudgetGuardsInput): BudgetGuardConfig[] {
-  const org: GuardOrg = { accounts: input.org.accounts.map((a) => ({ name: a.name, sandbox: a.sandbox === true })) };
+  const org: GuardOrg = {
+    accounts: input.org.accounts.map((a) => ({ name: a.name, sandbox: a.sandbox === true })),
+  };
   return input.budgets.budgets.map((budget) => ({
     budget,
     org,
@@ -48,18 +50,24 @@ export function guardConfigs(input: StartBudgetGuardsInput): BudgetGuardConfig[]
  * Start one guard per budget, idempotently: signal-with-start `reconfigure`, so a running guard
  * takes the new config (and checks again) and a missing one starts with it. Returns the workflow ids.
  */
-export async function startBudgetGuards(client: Client, input: StartBudgetGuardsInput): Promise<{ name: string; workflowId: string }[]> {
+export async function startBudgetGuards(
+  client: Client,
+  input: StartBudgetGuardsInput,
+): Promise<{ name: string; workflowId: string }[]> {
   const started: { name: string; workflowId: string }[] = [];
   for (const config of guardConfigs(input)) {
     const workflowId = WorkflowIds.budget(config.budget.name);
-    await client.workflow.signalWithStart<typeof budgetGuardWorkflow, [BudgetGuardConfig]>('budgetGuardWorkflow', {
-      workflowId,
-      taskQueue: input.taskQueue ?? TaskQueues.infra,
-      args: [config],
-      signal: reconfigureSignal,
-      signalArgs: [config],
-      typedSearchAttributes: [{ key: BudgetSearchAttributes.budget, value: config.budget.name }],
-    });
+    await client.workflow.signalWithStart<typeof budgetGuardWorkflow, [BudgetGuardConfig]>(
+      'budgetGuardWorkflow',
+      {
+        workflowId,
+        taskQueue: input.taskQueue ?? TaskQueues.infra,
+        args: [config],
+        signal: reconfigureSignal,
+        signalArgs: [config],
+        typedSearchAttributes: [{ key: BudgetSearchAttributes.budget, value: config.budget.name }],
+      },
+    );
     started.push({ name: config.budget.name, workflowId });
   }
   return started;
@@ -82,7 +90,10 @@ export const budgetGuardsStep: UpStep = {
 };
 
 /** The status of one guard, or undefined when it is not running. */
-export async function budgetGuardStatus(client: Client, name: string): Promise<BudgetGuardStatus | undefined> {
+export async function budgetGuardStatus(
+  client: Client,
+  name: string,
+): Promise<BudgetGuardStatus | undefined> {
   try {
     return await client.workflow.getHandle(WorkflowIds.budget(name)).query(budgetStatusQuery);
   } catch (err) {
@@ -92,7 +103,11 @@ export async function budgetGuardStatus(client: Client, name: string): Promise<B
 }
 
 /** Send a budget alert to the named budget's guard. Throws WorkflowNotFoundError when none runs. */
-export async function signalBudgetAlert(client: Client, budgetName: string, alert: BudgetAlert): Promise<string> {
+export async function signalBudgetAlert(
+  client: Client,
+  budgetName: string,
+  alert: BudgetAlert,
+): Promise<string> {
   const workflowId = WorkflowIds.budget(budgetName);
   await client.workflow.getHandle(workflowId).signal(budgetAlertSignal, alert);
   return workflowId;
@@ -113,7 +128,10 @@ async function readBody(req: IncomingMessage, limit = 256 * 1024): Promise<strin
  * SubscriptionConfirmation is confirmed by fetching SNS's own SubscribeURL. Mount it on any
  * `http.createServer` (see `sv0 budget alerts-endpoint`).
  */
-export function createBudgetAlertHandler(client: Client, opts: { fetch?: typeof fetch } = {}): RequestListener {
+export function createBudgetAlertHandler(
+  client: Client,
+  opts: { fetch?: typeof fetch } = {},
+): RequestListener {
   const doFetch = opts.fetch ?? globalThis.fetch;
   const reply = (res: ServerResponse, status: number, text: string) =>
     res.writeHead(status, { 'content-type': 'text/plain' }).end(`${text}\n`);
@@ -125,7 +143,11 @@ export function createBudgetAlertHandler(client: Client, opts: { fetch?: typeof 
         if (message.kind === 'ignored') return reply(res, 200, `ignored: ${message.reason}`);
         if (message.kind === 'subscription-confirmation') {
           const confirm = await doFetch(message.subscribeUrl);
-          return reply(res, confirm.ok ? 200 : 502, confirm.ok ? 'subscription confirmed' : `SNS answered ${confirm.status}`);
+          return reply(
+            res,
+            confirm.ok ? 200 : 502,
+            confirm.ok ? 'subscription confirmed' : `SNS answered ${confirm.status}`,
+          );
         }
         const id = await signalBudgetAlert(client, message.budgetName, {
           source: 'http',
@@ -134,7 +156,8 @@ export function createBudgetAlertHandler(client: Client, opts: { fetch?: typeof 
         });
         return reply(res, 202, `signalled ${id}`);
       } catch (err) {
-        if (err instanceof WorkflowNotFoundError) return reply(res, 404, 'no budget guard runs for that budget');
+        if (err instanceof WorkflowNotFoundError)
+          return reply(res, 404, 'no budget guard runs for that budget');
         const name = (err as Error).name;
         return reply(res, name === 'BudgetAlertError' ? 400 : 500, (err as Error).message);
       }

@@ -33,24 +33,38 @@ export function parseSnsBudgetMessage(body: string): SnsBudgetMessage {
   let envelope: Record<string, unknown> | undefined;
   try {
     const parsed: unknown = JSON.parse(body);
-    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) envelope = parsed as Record<string, unknown>;
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed))
+      envelope = parsed as Record<string, unknown>;
   } catch {
     // Not JSON: the bare message text (for example pasted from the alert email).
   }
   if (envelope?.Type === 'SubscriptionConfirmation') {
     const url = String(envelope.SubscribeURL ?? '');
-    if (!SNS_URL.test(url)) throw new BudgetAlertError(`SubscriptionConfirmation with a SubscribeURL that is not SNS's: ${url.slice(0, 80)}`);
-    return { kind: 'subscription-confirmation', topicArn: envelope.TopicArn as string | undefined, subscribeUrl: url };
+    if (!SNS_URL.test(url))
+      throw new BudgetAlertError(
+        `SubscriptionConfirmation with a SubscribeURL that is not SNS's: ${url.slice(0, 80)}`,
+      );
+    return {
+      kind: 'subscription-confirmation',
+      topicArn: envelope.TopicArn as string | undefined,
+      subscribeUrl: url,
+    };
   }
   if (envelope && envelope.Type !== undefined && envelope.Type !== 'Notification') {
     return { kind: 'ignored', reason: `SNS message type ${String(envelope.Type)}` };
   }
   const text = envelope ? String(envelope.Message ?? '') : body;
   const budgetName = field(text, 'Budget Name');
-  if (!budgetName) throw new BudgetAlertError('the message names no budget (no "Budget Name:" line); is it an AWS Budgets notification?');
+  if (!budgetName)
+    throw new BudgetAlertError(
+      'the message names no budget (no "Budget Name:" line); is it an AWS Budgets notification?',
+    );
   const alertType = field(text, 'Alert Type');
   const threshold = field(text, 'Alert Threshold');
   const subject = typeof envelope?.Subject === 'string' ? envelope.Subject : undefined;
-  const summary = [subject, alertType && `${alertType} ${threshold ?? ''}`.trim()].filter(Boolean).join(' | ').slice(0, 200);
+  const summary = [subject, alertType && `${alertType} ${threshold ?? ''}`.trim()]
+    .filter(Boolean)
+    .join(' | ')
+    .slice(0, 200);
   return { kind: 'alert', budgetName, alertType, summary: summary || `budget ${budgetName} alert` };
 }

@@ -27,7 +27,14 @@ import {
   type FreezeRecord,
   type SpendSnapshot,
 } from '../lib/budget';
-import { evaluateSpend, freshMonth, levelReached, nextUtcMonthStart, utcMonth, type MonthState } from '../lib/budget-escalation';
+import {
+  evaluateSpend,
+  freshMonth,
+  levelReached,
+  nextUtcMonthStart,
+  utcMonth,
+  type MonthState,
+} from '../lib/budget-escalation';
 import type { Notification } from '../lib/config/notifications';
 import { parseDuration } from '../lib/duration';
 import { assertSandboxTarget } from '../lib/guards';
@@ -70,7 +77,12 @@ const usd = (n: number) => `$${n.toFixed(2)}`;
  * freeze. Continues as new at each month start, carrying the freeze and the audit trail.
  */
 export async function budgetGuardWorkflow(input: BudgetGuardInput): Promise<never> {
-  let config: BudgetGuardConfig = { budget: input.budget, org: input.org, notifications: input.notifications, dryRun: input.dryRun };
+  let config: BudgetGuardConfig = {
+    budget: input.budget,
+    org: input.org,
+    notifications: input.notifications,
+    dryRun: input.dryRun,
+  };
   let state: MonthState = input.carry?.state ?? freshMonth(utcMonth(Date.now()));
   let freeze: FreezeRecord | undefined = input.carry?.freeze;
   let lastReading: SpendSnapshot | undefined = input.carry?.lastReading;
@@ -124,7 +136,9 @@ export async function budgetGuardWorkflow(input: BudgetGuardInput): Promise<neve
       spend: lastReading,
       percentUsed: lastReading ? Math.round((lastReading.actual / amount) * 10000) / 100 : undefined,
       forecastPercent:
-        lastReading?.forecast !== undefined ? Math.round((lastReading.forecast / amount) * 10000) / 100 : undefined,
+        lastReading?.forecast !== undefined
+          ? Math.round((lastReading.forecast / amount) * 10000) / 100
+          : undefined,
       levelReached: levelReached(state),
       freezeAt: config.budget.freezeAt,
       frozen: state.frozen,
@@ -149,10 +163,18 @@ export async function budgetGuardWorkflow(input: BudgetGuardInput): Promise<neve
         dryRunMonth = state.month;
         await aws.attachFreezePolicy({ ...target, org: config.org, dryRun: true });
         record({ action: 'freeze-dry-run', by: GUARD_ACTOR, reason, accountId: target.accountId });
-        await send({ event: 'budget.freeze-dry-run', severity: 'warning', title: `Budget ${name()}: would freeze ${target.accountName} (dry run)`, text: reason });
+        await send({
+          event: 'budget.freeze-dry-run',
+          severity: 'warning',
+          title: `Budget ${name()}: would freeze ${target.accountName} (dry run)`,
+          text: reason,
+        });
         return;
       }
-      const { workflowIds } = await demos.destroyDemosInAccount({ accountId: target.accountId, reason: `budget freeze: ${reason}` });
+      const { workflowIds } = await demos.destroyDemosInAccount({
+        accountId: target.accountId,
+        reason: `budget freeze: ${reason}`,
+      });
       if (workflowIds.length > 0) {
         let closed: Record<string, string> | undefined;
         try {
@@ -170,14 +192,24 @@ export async function budgetGuardWorkflow(input: BudgetGuardInput): Promise<neve
       }
       const attached = await aws.attachFreezePolicy({ ...target, org: config.org });
       state.frozen = true;
-      freeze = { accountId: target.accountId, accountName: target.accountName, at: now(), month: state.month };
+      freeze = {
+        accountId: target.accountId,
+        accountName: target.accountName,
+        at: now(),
+        month: state.month,
+      };
       problems.freeze = undefined;
       record({
         action: 'freeze',
         by: GUARD_ACTOR,
         reason,
         accountId: target.accountId,
-        details: { policyId: attached.policyId, changed: attached.changed, refreeze, demosDestroyed: workflowIds.length },
+        details: {
+          policyId: attached.policyId,
+          changed: attached.changed,
+          refreeze,
+          demosDestroyed: workflowIds.length,
+        },
       });
       await send({
         event: 'budget.frozen',
@@ -191,7 +223,12 @@ export async function budgetGuardWorkflow(input: BudgetGuardInput): Promise<neve
       // Tell people once per distinct problem; the next check tries again.
       if (problem !== problems.freeze) {
         record({ action: 'freeze-failed', by: GUARD_ACTOR, reason: problem });
-        await send({ event: 'budget.freeze-failed', severity: 'critical', title: `Budget ${name()}: could not freeze ${config.budget.account}`, text: problem });
+        await send({
+          event: 'budget.freeze-failed',
+          severity: 'critical',
+          title: `Budget ${name()}: could not freeze ${config.budget.account}`,
+          text: problem,
+        });
       }
       problems.freeze = problem;
     }
@@ -206,18 +243,31 @@ export async function budgetGuardWorkflow(input: BudgetGuardInput): Promise<neve
       freeze = undefined;
       state.frozen = false;
       if (approval) state.approval = { by, reason, at: now(), spendAtApproval: lastReading?.actual ?? 0 };
-      record({ action: 'unfreeze', by, reason, accountId: target.accountId, details: { changed: out.changed } });
+      record({
+        action: 'unfreeze',
+        by,
+        reason,
+        accountId: target.accountId,
+        details: { changed: out.changed },
+      });
       await send({
         event: 'budget.unfrozen',
         severity: 'warning',
         title: `Budget ${name()}: account ${target.accountName} unfrozen by ${by}`,
         text: `${reason}. FreezeAccount detached from ${target.accountName} (${target.accountId}).${
-          approval && config.budget.refreezeAfterApproval ? ' It freezes again if spend keeps rising this month.' : ''
+          approval && config.budget.refreezeAfterApproval
+            ? ' It freezes again if spend keeps rising this month.'
+            : ''
         }`,
         fields: { accountId: target.accountId, by },
       });
     } catch (err) {
-      record({ action: 'unfreeze-failed', by, reason: `${reason}: ${failureText(err)}`, accountId: target.accountId });
+      record({
+        action: 'unfreeze-failed',
+        by,
+        reason: `${reason}: ${failureText(err)}`,
+        accountId: target.accountId,
+      });
       throw err;
     }
   }
@@ -250,13 +300,23 @@ export async function budgetGuardWorkflow(input: BudgetGuardInput): Promise<neve
     if (!reading.found) {
       const problem = `budget ${name()} does not exist in AWS Budgets; run \`sv0 org apply\``;
       if (problem !== problems.read) {
-        await send({ event: 'budget.missing', severity: 'warning', title: `Budget ${name()} not found`, text: problem });
+        await send({
+          event: 'budget.missing',
+          severity: 'warning',
+          title: `Budget ${name()} not found`,
+          text: problem,
+        });
       }
       problems.read = problem;
       return;
     }
     problems.read = undefined;
-    lastReading = { actual: reading.actual, forecast: reading.forecast, unit: reading.unit, readAt: reading.readAt };
+    lastReading = {
+      actual: reading.actual,
+      forecast: reading.forecast,
+      unit: reading.unit,
+      readAt: reading.readAt,
+    };
     const { amount } = config.budget;
     const d = evaluateSpend(config.budget, state, reading);
     if (d.newlyCrossed.length > 0) {
@@ -281,7 +341,9 @@ export async function budgetGuardWorkflow(input: BudgetGuardInput): Promise<neve
       });
     }
     if (d.freeze) {
-      await freezeAccount(`actual spend ${usd(reading.actual)} is ${d.percentUsed}% of ${usd(amount)}, at or above freezeAt ${config.budget.freezeAt}%`);
+      await freezeAccount(
+        `actual spend ${usd(reading.actual)} is ${d.percentUsed}% of ${usd(amount)}, at or above freezeAt ${config.budget.freezeAt}%`,
+      );
     } else if (d.freezeHeldBack && !state.frozen) {
       log.info('freeze held back', { reason: d.freezeHeldBack });
     }
@@ -311,7 +373,8 @@ export async function budgetGuardWorkflow(input: BudgetGuardInput): Promise<neve
     },
     {
       validator: ({ by, reason }) => {
-        if (!by?.trim() || !reason?.trim()) throw new Error('unfreeze needs who approves it (by) and why (reason)');
+        if (!by?.trim() || !reason?.trim())
+          throw new Error('unfreeze needs who approves it (by) and why (reason)');
         if (!state.frozen) throw new Error(`budget ${name()} is not frozen`);
       },
     },
@@ -325,7 +388,10 @@ export async function budgetGuardWorkflow(input: BudgetGuardInput): Promise<neve
     const ticket = checksRequested;
     await exclusive(check);
     checksDone = ticket;
-    const wait = Math.max(1, Math.min(parseDuration(config.budget.checkInterval, 'checkInterval'), monthEnds - Date.now()));
+    const wait = Math.max(
+      1,
+      Math.min(parseDuration(config.budget.checkInterval, 'checkInterval'), monthEnds - Date.now()),
+    );
     nextCheckAt = new Date(Date.now() + wait).toISOString();
     await condition(() => checksRequested > checksDone, wait);
   }

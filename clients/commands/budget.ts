@@ -29,7 +29,11 @@ async function withClient<T>(cmd: Command, fn: (client: Client, opts: Opts) => P
 function budgetNames(opts: Opts, only?: string): string[] {
   const names = loadBudgetsConfig(resolveConfigDir(opts.configDir)).budgets.map((b) => b.name);
   if (only === undefined) return names;
-  if (!names.includes(only)) throw new CliError(`no budget "${only}" in budgets.yaml; budgets: ${names.join(', ')}`, ExitCode.BadInput);
+  if (!names.includes(only))
+    throw new CliError(
+      `no budget "${only}" in budgets.yaml; budgets: ${names.join(', ')}`,
+      ExitCode.BadInput,
+    );
   return [only];
 }
 
@@ -41,8 +45,30 @@ function printStatuses(rows: { name: string; status?: BudgetGuardStatus }[]): vo
     ['BUDGET', 'ACCOUNT', 'MONTH', 'SPENT', 'BUDGET$', 'USED', 'FORECAST', 'LEVEL', 'FROZEN', 'CHECKED'],
     rows.map(({ name, status: s }) =>
       s
-        ? [name, s.account, s.month, money(s.spend?.actual), money(s.amount), pct(s.percentUsed), pct(s.forecastPercent), pct(s.levelReached), s.frozen ? `yes (${s.freeze?.accountId ?? '?'})` : 'no', s.lastCheckedAt]
-        : [name, undefined, undefined, undefined, undefined, undefined, undefined, undefined, 'guard not running', undefined],
+        ? [
+            name,
+            s.account,
+            s.month,
+            money(s.spend?.actual),
+            money(s.amount),
+            pct(s.percentUsed),
+            pct(s.forecastPercent),
+            pct(s.levelReached),
+            s.frozen ? `yes (${s.freeze?.accountId ?? '?'})` : 'no',
+            s.lastCheckedAt,
+          ]
+        : [
+            name,
+            undefined,
+            undefined,
+            undefined,
+            undefined,
+            undefined,
+            undefined,
+            undefined,
+            'guard not running',
+            undefined,
+          ],
     ),
   );
   for (const { name, status } of rows) if (status?.lastProblem) say(`${name}: ${status.lastProblem}`);
@@ -55,7 +81,9 @@ function updateError(err: unknown): string {
 }
 
 export function registerBudgetCommands(program: Command): void {
-  const budget = program.command('budget').description('budget guards: spend, thresholds, account freezes (seed §5)');
+  const budget = program
+    .command('budget')
+    .description('budget guards: spend, thresholds, account freezes (seed §5)');
 
   budget
     .command('status')
@@ -64,7 +92,8 @@ export function registerBudgetCommands(program: Command): void {
     .action(async (_o, cmd: Command) =>
       withClient(cmd, async (client, opts) => {
         const rows = [];
-        for (const name of budgetNames(opts)) rows.push({ name, status: await budgetGuardStatus(client, name) });
+        for (const name of budgetNames(opts))
+          rows.push({ name, status: await budgetGuardStatus(client, name) });
         if (opts.json) printJson(rows.map((r) => r.status ?? { budget: r.name, running: false }));
         else printStatuses(rows);
       }),
@@ -79,7 +108,10 @@ export function registerBudgetCommands(program: Command): void {
         const rows: { name: string; status?: BudgetGuardStatus }[] = [];
         for (const n of budgetNames(opts, name)) {
           try {
-            rows.push({ name: n, status: await client.workflow.getHandle(WorkflowIds.budget(n)).executeUpdate(checkNowUpdate) });
+            rows.push({
+              name: n,
+              status: await client.workflow.getHandle(WorkflowIds.budget(n)).executeUpdate(checkNowUpdate),
+            });
           } catch (err) {
             if (!(err instanceof WorkflowNotFoundError)) throw err;
             rows.push({ name: n });
@@ -87,7 +119,8 @@ export function registerBudgetCommands(program: Command): void {
         }
         if (opts.json) printJson(rows.map((r) => r.status ?? { budget: r.name, running: false }));
         else printStatuses(rows);
-        if (rows.some((r) => !r.status)) throw new CliError('some budget guards are not running; start them with `sv0 up`', ExitCode.Failed);
+        if (rows.some((r) => !r.status))
+          throw new CliError('some budget guards are not running; start them with `sv0 up`', ExitCode.Failed);
       }),
     );
 
@@ -102,13 +135,24 @@ export function registerBudgetCommands(program: Command): void {
         budgetNames(opts, name);
         let status: BudgetGuardStatus;
         try {
-          status = await client.workflow.getHandle(WorkflowIds.budget(name)).executeUpdate(unfreezeUpdate, { args: [{ by: o.by, reason: o.reason }] });
+          status = await client.workflow
+            .getHandle(WorkflowIds.budget(name))
+            .executeUpdate(unfreezeUpdate, { args: [{ by: o.by, reason: o.reason }] });
         } catch (err) {
-          if (err instanceof WorkflowNotFoundError) throw new CliError(`the guard of budget ${name} is not running; start it with \`sv0 up\``, ExitCode.Failed);
+          if (err instanceof WorkflowNotFoundError)
+            throw new CliError(
+              `the guard of budget ${name} is not running; start it with \`sv0 up\``,
+              ExitCode.Failed,
+            );
           throw new CliError(`unfreeze ${name} refused: ${updateError(err)}`, ExitCode.BadInput);
         }
         if (opts.json) printJson(status);
-        else say(status.frozen ? `budget ${name}: still frozen (${status.lastProblem ?? 'see sv0 budget status'})` : `budget ${name}: unfrozen by ${o.by}`);
+        else
+          say(
+            status.frozen
+              ? `budget ${name}: still frozen (${status.lastProblem ?? 'see sv0 budget status'})`
+              : `budget ${name}: unfrozen by ${o.by}`,
+          );
         if (status.frozen) throw new CliError(`budget ${name} is still frozen`, ExitCode.Failed);
       }),
     );
@@ -125,14 +169,20 @@ export function registerBudgetCommands(program: Command): void {
       } catch (err) {
         throw new CliError((err as Error).message, ExitCode.BadInput);
       }
-      if (message.kind !== 'alert') throw new CliError(`not a budget notification (${message.kind}); nothing to do`, ExitCode.BadInput);
+      if (message.kind !== 'alert')
+        throw new CliError(`not a budget notification (${message.kind}); nothing to do`, ExitCode.BadInput);
       const { budgetName, summary } = message;
       await withClient(cmd, async (client) => {
         try {
-          const id = await signalBudgetAlert(client, budgetName, { source: 'cli', receivedAt: new Date().toISOString(), summary });
+          const id = await signalBudgetAlert(client, budgetName, {
+            source: 'cli',
+            receivedAt: new Date().toISOString(),
+            summary,
+          });
           say(`signalled ${id}`);
         } catch (err) {
-          if (err instanceof WorkflowNotFoundError) throw new CliError(`no budget guard runs for budget ${budgetName}`, ExitCode.Failed);
+          if (err instanceof WorkflowNotFoundError)
+            throw new CliError(`no budget guard runs for budget ${budgetName}`, ExitCode.Failed);
           throw err;
         }
       });

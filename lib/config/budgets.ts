@@ -40,7 +40,10 @@ const BudgetEntrySchema = z.strictObject({
   /** The AWS budget name; also the workflow id suffix (`budget-<name>`) and the CLI's NAME. */
   name: z
     .string()
-    .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/, 'a budget name is letters, digits, dot, dash or underscore (at most 100)'),
+    .regex(
+      /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/,
+      'a budget name is letters, digits, dot, dash or underscore (at most 100)',
+    ),
   /** An account name from org.yaml, `organization` (the whole org) or `management`. */
   account: z.string().min(1),
   /** Monthly limit in US dollars. */
@@ -72,7 +75,11 @@ export const BudgetsFileSchema = z
     const seen = new Set<string>();
     file.budgets.forEach((b, i) => {
       if (seen.has(b.name)) {
-        ctx.addIssue({ code: 'custom', path: ['budgets', i, 'name'], message: `budget "${b.name}" is declared twice` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['budgets', i, 'name'],
+          message: `budget "${b.name}" is declared twice`,
+        });
       }
       seen.add(b.name);
     });
@@ -123,9 +130,15 @@ export function resolveBudgets(file: BudgetsFile, org: OrgConfig, fileName = BUD
     }
     if (b.freezeAt === undefined) return;
     if (b.account === ORGANIZATION_SCOPE) {
-      problems.push({ path: `${at}.freezeAt`, reason: 'the whole organization is never frozen; remove freezeAt' });
+      problems.push({
+        path: `${at}.freezeAt`,
+        reason: 'the whole organization is never frozen; remove freezeAt',
+      });
     } else if (b.account === MANAGEMENT_SCOPE) {
-      problems.push({ path: `${at}.freezeAt`, reason: 'the management account is never frozen; remove freezeAt' });
+      problems.push({
+        path: `${at}.freezeAt`,
+        reason: 'the management account is never frozen; remove freezeAt',
+      });
     } else if (!account?.sandbox) {
       problems.push({
         path: `${at}.freezeAt`,
@@ -153,7 +166,10 @@ export function resolveBudgets(file: BudgetsFile, org: OrgConfig, fileName = BUD
  * Read config/budgets.yaml and check it against config/org.yaml (read from the same folder unless
  * given). Throws a {@link ConfigError} before anything changes.
  */
-export function loadBudgetsConfig(configDir: string, org: OrgConfig = loadOrgConfig(configDir)): BudgetsConfig {
+export function loadBudgetsConfig(
+  configDir: string,
+  org: OrgConfig = loadOrgConfig(configDir),
+): BudgetsConfig {
   const file = configFile(configDir, BUDGETS_FILE);
   return resolveBudgets(loadYamlFile(file, BudgetsFileSchema), org, file);
 }

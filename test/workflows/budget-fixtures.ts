@@ -36,7 +36,12 @@ export interface BudgetOrg {
   freezePolicyId: string;
 }
 
-export const ORG = { accounts: [{ name: 'sv0-demo', sandbox: true }, { name: 'sv0-platform', sandbox: false }] };
+export const ORG = {
+  accounts: [
+    { name: 'sv0-demo', sandbox: true },
+    { name: 'sv0-platform', sandbox: false },
+  ],
+};
 
 export const FREEZE_DOCUMENT = JSON.stringify({
   Version: '2012-10-17',
@@ -55,11 +60,22 @@ export function organizations(): OrganizationsClient {
   return new OrganizationsClient(motoConfig());
 }
 
-async function createAccount(orgs: OrganizationsClient, name: string, ouId: string, rootId: string): Promise<string> {
-  const created = await orgs.send(new CreateAccountCommand({ AccountName: name, Email: `aws-${name}@example.com` }));
-  const status = await orgs.send(new DescribeCreateAccountStatusCommand({ CreateAccountRequestId: created.CreateAccountStatus!.Id! }));
+async function createAccount(
+  orgs: OrganizationsClient,
+  name: string,
+  ouId: string,
+  rootId: string,
+): Promise<string> {
+  const created = await orgs.send(
+    new CreateAccountCommand({ AccountName: name, Email: `aws-${name}@example.com` }),
+  );
+  const status = await orgs.send(
+    new DescribeCreateAccountStatusCommand({ CreateAccountRequestId: created.CreateAccountStatus!.Id! }),
+  );
   const accountId = status.CreateAccountStatus!.AccountId!;
-  await orgs.send(new MoveAccountCommand({ AccountId: accountId, SourceParentId: rootId, DestinationParentId: ouId }));
+  await orgs.send(
+    new MoveAccountCommand({ AccountId: accountId, SourceParentId: rootId, DestinationParentId: ouId }),
+  );
   return accountId;
 }
 
@@ -68,14 +84,26 @@ export async function createBudgetOrg(): Promise<BudgetOrg> {
   const orgs = organizations();
   await orgs.send(new CreateOrganizationCommand({ FeatureSet: 'ALL' }));
   const rootId = (await orgs.send(new ListRootsCommand({}))).Roots![0]!.Id!;
-  const ou = async (Name: string) => (await orgs.send(new CreateOrganizationalUnitCommand({ ParentId: rootId, Name }))).OrganizationalUnit!.Id!;
+  const ou = async (Name: string) =>
+    (await orgs.send(new CreateOrganizationalUnitCommand({ ParentId: rootId, Name }))).OrganizationalUnit!
+      .Id!;
   const [sandbox, platform] = [await ou('Sandbox'), await ou('Platform')];
   const demoAccountId = await createAccount(orgs, 'sv0-demo', sandbox, rootId);
   const platformAccountId = await createAccount(orgs, 'sv0-platform', platform, rootId);
   const policy = await orgs.send(
-    new CreatePolicyCommand({ Name: FREEZE_POLICY_NAME, Description: 'budget freeze', Type: 'SERVICE_CONTROL_POLICY', Content: FREEZE_DOCUMENT }),
+    new CreatePolicyCommand({
+      Name: FREEZE_POLICY_NAME,
+      Description: 'budget freeze',
+      Type: 'SERVICE_CONTROL_POLICY',
+      Content: FREEZE_DOCUMENT,
+    }),
   );
-  return { managementAccountId: MOTO_DEFAULT_ACCOUNT, demoAccountId, platformAccountId, freezePolicyId: policy.Policy!.PolicySummary!.Id! };
+  return {
+    managementAccountId: MOTO_DEFAULT_ACCOUNT,
+    demoAccountId,
+    platformAccountId,
+    freezePolicyId: policy.Policy!.PolicySummary!.Id!,
+  };
 }
 
 /** Where FreezeAccount is attached now (target ids). */
@@ -85,11 +113,17 @@ export async function freezeTargets(policyId: string): Promise<string[]> {
 }
 
 /** (Re)create a budget in the management account with the given actual (and forecast) spend. */
-export async function setSpend(budget: { name: string; amount: number }, actual: number, forecast?: number): Promise<void> {
+export async function setSpend(
+  budget: { name: string; amount: number },
+  actual: number,
+  forecast?: number,
+): Promise<void> {
   const client = new BudgetsClient(motoConfig());
-  await client.send(new DeleteBudgetCommand({ AccountId: MOTO_DEFAULT_ACCOUNT, BudgetName: budget.name })).catch((err: Error) => {
-    if (err.name !== 'NotFoundException') throw err;
-  });
+  await client
+    .send(new DeleteBudgetCommand({ AccountId: MOTO_DEFAULT_ACCOUNT, BudgetName: budget.name }))
+    .catch((err: Error) => {
+      if (err.name !== 'NotFoundException') throw err;
+    });
   await client.send(
     new CreateBudgetCommand({
       AccountId: MOTO_DEFAULT_ACCOUNT,
@@ -108,13 +142,26 @@ export async function setSpend(budget: { name: string; amount: number }, actual:
 }
 
 /** A budget's config as loadBudgetsConfig would give it. */
-export function budgetConfig(over: Partial<BudgetConfig> & Pick<BudgetConfig, 'name' | 'account' | 'amount'>): BudgetConfig {
-  return { currency: 'USD', notify: [], subscribers: ['billing@example.com'], checkInterval: '1h', refreezeAfterApproval: true, ...over };
+export function budgetConfig(
+  over: Partial<BudgetConfig> & Pick<BudgetConfig, 'name' | 'account' | 'amount'>,
+): BudgetConfig {
+  return {
+    currency: 'USD',
+    notify: [],
+    subscribers: ['billing@example.com'],
+    checkInterval: '1h',
+    refreezeAfterApproval: true,
+    ...over,
+  };
 }
 
 /** Guard config with a webhook sink (the webhook URL comes from the injected resolver). */
 export function guardConfig(budget: BudgetConfig): BudgetGuardConfig {
-  return { budget, org: ORG, notifications: [{ type: 'webhook', name: 'test', urlRef: 'env:SV0_TEST_WEBHOOK' }] };
+  return {
+    budget,
+    org: ORG,
+    notifications: [{ type: 'webhook', name: 'test', urlRef: 'env:SV0_TEST_WEBHOOK' }],
+  };
 }
 
 /**
@@ -145,12 +192,18 @@ export function notificationsFor(received: ReceivedRequest[], budget: string, ev
 }
 
 /** Poll `read` until `done` holds (no timing assertion: it fails only when it never holds). */
-export async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, what: string, timeoutMs = 60_000): Promise<T> {
+export async function eventually<T>(
+  read: () => Promise<T>,
+  done: (value: T) => boolean,
+  what: string,
+  timeoutMs = 60_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await read();
     if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: not reached; last value ${JSON.stringify(value).slice(0, 500)}`);
+    if (Date.now() > deadline)
+      throw new Error(`${what}: not reached; last value ${JSON.stringify(value).slice(0, 500)}`);
     await new Promise((r) => setTimeout(r, 200));
   }
 }

@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -17,6 +16,7 @@ import { statusQuery } from '../../lib/demo';
 import { WorkflowIds } from '../../lib/names';
 import { budgetGuardWorkflow } from '../../workflows';
 import { motoConfig, resetMoto } from '../harness/aws';
+import { recordHistory } from '../harness/history';
 import { stack } from '../harness/stack';
 import { runWorker, testEnv, uniqueId } from '../harness/temporal';
 import { startWebhookReceiver } from '../harness/webhook';
@@ -33,7 +33,10 @@ import {
   type BudgetOrg,
 } from './budget-fixtures';
 
-const QUEUE_TEMPLATE = JSON.stringify({ AWSTemplateFormatVersion: '2010-09-09', Resources: { Queue: { Type: 'AWS::SQS::Queue' } } });
+const QUEUE_TEMPLATE = JSON.stringify({
+  AWSTemplateFormatVersion: '2010-09-09',
+  Resources: { Queue: { Type: 'AWS::SQS::Queue' } },
+});
 
 describe('budget guard on the dev server, AWS in moto', () => {
   let env: TestWorkflowEnvironment;
@@ -57,12 +60,21 @@ describe('budget guard on the dev server, AWS in moto', () => {
   });
 
   afterAll(async () => {
-    for (const id of started) await env.client.workflow.getHandle(id).terminate('test done').catch(() => undefined);
+    for (const id of started)
+      await env.client.workflow
+        .getHandle(id)
+        .terminate('test done')
+        .catch(() => undefined);
     await webhook?.close();
   });
 
   it('40 % notifies nothing; 55 % (from an SNS alert) notifies once; staying at 55 % notifies no more', async () => {
-    const total = budgetConfig({ name: uniqueId('total'), account: 'organization', amount: 500, notify: [50, 80, 100] });
+    const total = budgetConfig({
+      name: uniqueId('total'),
+      account: 'organization',
+      amount: 500,
+      notify: [50, 80, 100],
+    });
     await setSpend(total, 200);
     const workflowId = WorkflowIds.budget(total.name);
     started.push(workflowId);
@@ -70,7 +82,11 @@ describe('budget guard on the dev server, AWS in moto', () => {
     await new Promise<void>((resolve) => alerts.listen(0, '127.0.0.1', resolve));
     try {
       await work(async () => {
-        const handle = await env.client.workflow.start(budgetGuardWorkflow, { workflowId, taskQueue, args: [guardConfig(total)] });
+        const handle = await env.client.workflow.start(budgetGuardWorkflow, {
+          workflowId,
+          taskQueue,
+          args: [guardConfig(total)],
+        });
         const at40 = await handle.executeUpdate(checkNowUpdate);
         expect(at40).toMatchObject({ percentUsed: 40, frozen: false });
         expect(at40.levelReached).toBeUndefined();
@@ -82,7 +98,10 @@ describe('budget guard on the dev server, AWS in moto', () => {
           Subject: `AWS Budgets: ${total.name} has exceeded your alert threshold`,
           Message: `AWS Budget Notification\nBudget Name: ${total.name}\nAlert Type: ACTUAL\nAlert Threshold: > $250.00\nACTUAL Amount: $275.00`,
         };
-        const res = await fetch(`http://127.0.0.1:${(alerts.address() as AddressInfo).port}/`, { method: 'POST', body: JSON.stringify(sns) });
+        const res = await fetch(`http://127.0.0.1:${(alerts.address() as AddressInfo).port}/`, {
+          method: 'POST',
+          body: JSON.stringify(sns),
+        });
         expect(res.status).toBe(202);
         await webhook.waitFor((r) => notificationsFor([r], total.name, 'budget.threshold').length > 0);
 
@@ -91,7 +110,10 @@ describe('budget guard on the dev server, AWS in moto', () => {
         expect(at55).toMatchObject({ percentUsed: 55, levelReached: 50, frozen: false });
         const sent = notificationsFor(webhook.received, total.name);
         expect(sent).toHaveLength(1);
-        expect(sent[0]).toMatchObject({ event: 'budget.threshold', fields: { threshold: 50, percentUsed: 55 } });
+        expect(sent[0]).toMatchObject({
+          event: 'budget.threshold',
+          fields: { threshold: 50, percentUsed: 55 },
+        });
       });
     } finally {
       alerts.close();
@@ -99,12 +121,21 @@ describe('budget guard on the dev server, AWS in moto', () => {
   });
 
   it('warns once when the forecast passes 100 % before actual spend does', async () => {
-    const platform = budgetConfig({ name: uniqueId('forecast'), account: 'sv0-platform', amount: 300, notify: [80, 100] });
+    const platform = budgetConfig({
+      name: uniqueId('forecast'),
+      account: 'sv0-platform',
+      amount: 300,
+      notify: [80, 100],
+    });
     await setSpend(platform, 150, 330);
     const workflowId = WorkflowIds.budget(platform.name);
     started.push(workflowId);
     await work(async () => {
-      const handle = await env.client.workflow.start(budgetGuardWorkflow, { workflowId, taskQueue, args: [guardConfig(platform)] });
+      const handle = await env.client.workflow.start(budgetGuardWorkflow, {
+        workflowId,
+        taskQueue,
+        args: [guardConfig(platform)],
+      });
       const s = await handle.executeUpdate(checkNowUpdate);
       await handle.executeUpdate(checkNowUpdate);
       expect(s).toMatchObject({ percentUsed: 50, forecastPercent: 110, frozen: false });
@@ -114,26 +145,52 @@ describe('budget guard on the dev server, AWS in moto', () => {
   });
 
   it('in dry-run mode (sv0 up on moto or without --enable-destructive) a freeze is recorded and notified, nothing is attached', async () => {
-    const dry = budgetConfig({ name: uniqueId('dry'), account: 'sv0-demo', amount: 200, notify: [80], freezeAt: 100 });
+    const dry = budgetConfig({
+      name: uniqueId('dry'),
+      account: 'sv0-demo',
+      amount: 200,
+      notify: [80],
+      freezeAt: 100,
+    });
     await setSpend(dry, 250);
     const workflowId = WorkflowIds.budget(dry.name);
     started.push(workflowId);
     await work(async () => {
-      const handle = await env.client.workflow.start(budgetGuardWorkflow, { workflowId, taskQueue, args: [{ ...guardConfig(dry), dryRun: true }] });
+      const handle = await env.client.workflow.start(budgetGuardWorkflow, {
+        workflowId,
+        taskQueue,
+        args: [{ ...guardConfig(dry), dryRun: true }],
+      });
       const s = await handle.executeUpdate(checkNowUpdate);
       await handle.executeUpdate(checkNowUpdate);
       expect(s.frozen).toBe(false);
       expect(s.audit.map((a) => [a.action, a.accountId])).toEqual([['freeze-dry-run', org.demoAccountId]]);
-      expect(notificationsFor(webhook.received, dry.name).map((n) => n.event)).toEqual(['budget.threshold', 'budget.freeze-dry-run']);
+      expect(notificationsFor(webhook.received, dry.name).map((n) => n.event)).toEqual([
+        'budget.threshold',
+        'budget.freeze-dry-run',
+      ]);
       expect(await freezeTargets(org.freezePolicyId)).toEqual([]);
       const history = await handle.fetchHistory();
-      const types = (history.events ?? []).map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name);
+      const types = (history.events ?? []).map(
+        (e) => e.activityTaskScheduledEventAttributes?.activityType?.name,
+      );
       expect(types).not.toContain('destroyDemosInAccount');
     });
   });
 
-  const demoBudget = budgetConfig({ name: uniqueId('sv0-demo'), account: 'sv0-demo', amount: 200, notify: [80], freezeAt: 100 });
-  const platformBudget = budgetConfig({ name: uniqueId('sv0-platform'), account: 'sv0-platform', amount: 300, notify: [80, 100] });
+  const demoBudget = budgetConfig({
+    name: uniqueId('sv0-demo'),
+    account: 'sv0-demo',
+    amount: 200,
+    notify: [80],
+    freezeAt: 100,
+  });
+  const platformBudget = budgetConfig({
+    name: uniqueId('sv0-platform'),
+    account: 'sv0-platform',
+    amount: 300,
+    notify: [80, 100],
+  });
   const demoId = uniqueId('budget').toLowerCase();
 
   it('at 101 % the demo budget destroys the live demo first, then attaches FreezeAccount to sv0-demo only; the platform budget only notifies', async () => {
@@ -142,7 +199,11 @@ describe('budget guard on the dev server, AWS in moto', () => {
       scenario: { name: 'budget-test', templateBody: QUEUE_TEMPLATE, parameters: {}, maxTtlMs: 86_400_000 },
       owner: 'budget-test',
       ttlMs: 86_400_000,
-      target: { accountId: org.demoAccountId, accountName: 'sv0-demo', roleName: 'OrganizationAccountAccessRole' },
+      target: {
+        accountId: org.demoAccountId,
+        accountName: 'sv0-demo',
+        roleName: 'OrganizationAccountAccessRole',
+      },
       managementAccountId: org.managementAccountId,
       org: ORG,
       notifications: [{ type: 'log' }],
@@ -150,12 +211,25 @@ describe('budget guard on the dev server, AWS in moto', () => {
     await setSpend(demoBudget, 202);
     await setSpend(platformBudget, 303);
     await work(async () => {
-      const demo = await env.client.workflow.start('demoLifecycleWorkflow', { workflowId: WorkflowIds.demo(demoId), taskQueue, args: [demoInput] });
+      const demo = await env.client.workflow.start('demoLifecycleWorkflow', {
+        workflowId: WorkflowIds.demo(demoId),
+        taskQueue,
+        args: [demoInput],
+      });
       started.push(demo.workflowId);
-      await eventually(() => demo.query(statusQuery), (s) => s.phase === 'running', 'demo running');
+      await eventually(
+        () => demo.query(statusQuery),
+        (s) => s.phase === 'running',
+        'demo running',
+      );
       // The guard finds demos through visibility: wait until it lists this one.
       await eventually(
-        async () => (await env.client.workflow.count(`WorkflowId = '${demo.workflowId}' AND ExecutionStatus = 'Running'`)).count,
+        async () =>
+          (
+            await env.client.workflow.count(
+              `WorkflowId = '${demo.workflowId}' AND ExecutionStatus = 'Running'`,
+            )
+          ).count,
         (n) => n === 1,
         'demo visible',
       );
@@ -170,7 +244,11 @@ describe('budget guard on the dev server, AWS in moto', () => {
       const demoGuard = env.client.workflow.getHandle(WorkflowIds.budget(demoBudget.name));
       const platformGuard = env.client.workflow.getHandle(WorkflowIds.budget(platformBudget.name));
 
-      const frozen = await eventually(() => demoGuard.executeUpdate(checkNowUpdate), (s) => s.frozen, 'demo budget frozen');
+      const frozen = await eventually(
+        () => demoGuard.executeUpdate(checkNowUpdate),
+        (s) => s.frozen,
+        'demo budget frozen',
+      );
       expect(frozen.freeze).toMatchObject({ accountId: org.demoAccountId, accountName: 'sv0-demo' });
       expect(frozen.audit.map((a) => a.action)).toEqual(['demos-destroyed', 'freeze']);
       expect(frozen.audit[1]).toMatchObject({ by: 'budget-guard', accountId: org.demoAccountId });
@@ -189,7 +267,12 @@ describe('budget guard on the dev server, AWS in moto', () => {
       const scheduled = (history.events ?? [])
         .map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name)
         .filter((n): n is string => n !== undefined && n !== 'readBudgetSpend' && n !== 'notify');
-      expect(scheduled).toEqual(['resolveAccount', 'destroyDemosInAccount', 'waitForDemosClosed', 'attachFreezePolicy']);
+      expect(scheduled).toEqual([
+        'resolveAccount',
+        'destroyDemosInAccount',
+        'waitForDemosClosed',
+        'attachFreezePolicy',
+      ]);
 
       const sentDemo = notificationsFor(webhook.received, demoBudget.name).map((n) => n.event);
       expect(sentDemo).toEqual(['budget.threshold', 'budget.frozen']);
@@ -208,12 +291,21 @@ describe('budget guard on the dev server, AWS in moto', () => {
       const bad = guard.executeUpdate(unfreezeUpdate, { args: [{ by: '', reason: 'because' }] });
       await expect(bad).rejects.toBeInstanceOf(WorkflowUpdateFailedError);
 
-      const after = await guard.executeUpdate(unfreezeUpdate, { args: [{ by: 'ivan', reason: 'customer demo on Monday' }] });
+      const after = await guard.executeUpdate(unfreezeUpdate, {
+        args: [{ by: 'ivan', reason: 'customer demo on Monday' }],
+      });
       expect(after.frozen).toBe(false);
-      expect(after.audit.at(-1)).toMatchObject({ action: 'unfreeze', by: 'ivan', reason: 'customer demo on Monday', accountId: org.demoAccountId });
+      expect(after.audit.at(-1)).toMatchObject({
+        action: 'unfreeze',
+        by: 'ivan',
+        reason: 'customer demo on Monday',
+        accountId: org.demoAccountId,
+      });
       expect(after.approval).toMatchObject({ by: 'ivan', spendAtApproval: 202 });
       expect(await freezeTargets(org.freezePolicyId)).toEqual([]);
-      const again = await guard.executeUpdate(unfreezeUpdate, { args: [{ by: 'ivan', reason: 'again' }] }).catch((e: unknown) => e);
+      const again = await guard
+        .executeUpdate(unfreezeUpdate, { args: [{ by: 'ivan', reason: 'again' }] })
+        .catch((e: unknown) => e);
       expect(again).toBeInstanceOf(WorkflowUpdateFailedError);
       expect((again as WorkflowUpdateFailedError).cause?.message).toMatch(/is not frozen/);
 
@@ -233,7 +325,14 @@ describe('budget guard on the dev server, AWS in moto', () => {
     const yaml = (b: typeof demoBudget) =>
       `  - { name: ${b.name}, account: ${b.account}, amount: ${b.amount}, notify: [${b.notify.join(', ')}]${b.freezeAt ? `, freezeAt: ${b.freezeAt}` : ''} }`;
     writeFileSync(path.join(dir, 'budgets.yaml'), `budgets:\n${yaml(demoBudget)}\n${yaml(platformBudget)}\n`);
-    const globals = ['--config-dir', dir, '--address', stack().temporalAddress, '--namespace', env.namespace ?? 'default'];
+    const globals = [
+      '--config-dir',
+      dir,
+      '--address',
+      stack().temporalAddress,
+      '--namespace',
+      env.namespace ?? 'default',
+    ];
     const sv0 = async (...args: string[]) => {
       let out = '';
       const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
@@ -262,24 +361,30 @@ describe('budget guard on the dev server, AWS in moto', () => {
       expect(JSON.parse(check.out)).toMatchObject([{ budget: platformBudget.name, percentUsed: 101 }]);
       expect((await sv0('budget', 'check', 'no-such-budget')).code).toBe(2);
 
-      const unfreeze = await sv0('budget', 'unfreeze', demoBudget.name, '--by', 'ceo', '--reason', 'approved in standup', '--json');
+      const unfreeze = await sv0(
+        'budget',
+        'unfreeze',
+        demoBudget.name,
+        '--by',
+        'ceo',
+        '--reason',
+        'approved in standup',
+        '--json',
+      );
       expect(unfreeze.code).toBe(0);
-      expect(JSON.parse(unfreeze.out)).toMatchObject({ frozen: false, approval: { by: 'ceo', reason: 'approved in standup' } });
+      expect(JSON.parse(unfreeze.out)).toMatchObject({
+        frozen: false,
+        approval: { by: 'ceo', reason: 'approved in standup' },
+      });
       expect(await freezeTargets(org.freezePolicyId)).toEqual([]);
       // Not frozen any more: the guard refuses, the CLI says so with exit code 2.
-      expect((await sv0('budget', 'unfreeze', demoBudget.name, '--by', 'ceo', '--reason', 'again')).code).toBe(2);
+      expect(
+        (await sv0('budget', 'unfreeze', demoBudget.name, '--by', 'ceo', '--reason', 'again')).code,
+      ).toBe(2);
     });
-    if (process.env.SV0_WRITE_HISTORIES === '1') {
-      // Refresh the history that test/workflows/budget-replay.test.ts replays: freeze after a demo
-      // teardown, unfreeze, refreeze, unfreeze by the CLI.
-      const show = spawnSync(
-        stack().tools.temporalCli,
-        ['workflow', 'show', '--output', 'json', '--address', stack().temporalAddress, '--namespace', env.namespace ?? 'default', '-w', WorkflowIds.budget(demoBudget.name)],
-        { encoding: 'utf8' },
-      );
-      if (show.status !== 0) throw new Error(`temporal workflow show failed: ${show.stderr}`);
-      writeFileSync(path.resolve(__dirname, '../histories/budget-guard-freeze.json'), show.stdout);
-    }
+    // For test/workflows/budget-replay.test.ts (with SV0_WRITE_HISTORIES=1): freeze after a demo
+    // teardown, unfreeze, refreeze, unfreeze by the CLI.
+    recordHistory(WorkflowIds.budget(demoBudget.name), 'budget-guard-freeze', env.namespace ?? 'default');
   });
 
   it('a config that marks the management account freezable, or names an unknown account, is refused before any guard starts', async () => {
@@ -291,13 +396,22 @@ describe('budget guard on the dev server, AWS in moto', () => {
       path.join(dir, 'budgets.yaml'),
       `budgets:\n  - { name: ${mgmt}, account: management, amount: 10, freezeAt: 100 }\n  - { name: ${unknown}, account: sv0-unknown, amount: 10 }\n`,
     );
-    const ctx = { client: env.client, configDir: dir, namespace: env.namespace ?? 'default', globals: {}, safe: false, log: () => undefined };
+    const ctx = {
+      client: env.client,
+      configDir: dir,
+      namespace: env.namespace ?? 'default',
+      globals: {},
+      safe: false,
+      log: () => undefined,
+    };
     const run = budgetGuardsStep.run(ctx);
     await expect(run).rejects.toBeInstanceOf(ConfigError);
     await expect(run).rejects.toThrow(/budgets\[0\]\.freezeAt: the management account is never frozen/);
     await expect(run).rejects.toThrow(/budgets\[1\]\.account: "sv0-unknown" is not an account in org\.yaml/);
     for (const name of [mgmt, unknown]) {
-      await expect(env.client.workflow.getHandle(WorkflowIds.budget(name)).describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
+      await expect(env.client.workflow.getHandle(WorkflowIds.budget(name)).describe()).rejects.toBeInstanceOf(
+        WorkflowNotFoundError,
+      );
     }
   });
 });

@@ -46,23 +46,48 @@ describe('budget guards across a UTC month (time-skipping server, AWS in moto)',
 
   it('the rollover lifts a freeze and resets thresholds; staying at 55 % for days notifies once per month', async () => {
     const taskQueue = uniqueId('budget-rollover');
-    const total = budgetConfig({ name: uniqueId('total'), account: 'organization', amount: 500, notify: [50, 80, 100], checkInterval: '6h' });
-    const demo = budgetConfig({ name: uniqueId('sv0-demo'), account: 'sv0-demo', amount: 200, notify: [80], freezeAt: 100, checkInterval: '6h' });
+    const total = budgetConfig({
+      name: uniqueId('total'),
+      account: 'organization',
+      amount: 500,
+      notify: [50, 80, 100],
+      checkInterval: '6h',
+    });
+    const demo = budgetConfig({
+      name: uniqueId('sv0-demo'),
+      account: 'sv0-demo',
+      amount: 200,
+      notify: [80],
+      freezeAt: 100,
+      checkInterval: '6h',
+    });
     await setSpend(total, 275);
     await setSpend(demo, 202);
     const activities = budgetActivities({ webhookUrl: webhook.url, demoClient: dev.client });
 
     await runWorker({ env, taskQueue, activities }, async () => {
       const start = (c: typeof total) =>
-        env.client.workflow.start(budgetGuardWorkflow, { workflowId: WorkflowIds.budget(c.name), taskQueue, args: [guardConfig(c)] });
+        env.client.workflow.start(budgetGuardWorkflow, {
+          workflowId: WorkflowIds.budget(c.name),
+          taskQueue,
+          args: [guardConfig(c)],
+        });
       const totalGuard = await start(total);
       const demoGuard = await start(demo);
       const month0 = utcMonth(await env.currentTimeMs());
 
-      const frozen = await eventually(() => demoGuard.executeUpdate(checkNowUpdate), (s) => s.frozen, 'demo budget frozen');
+      const frozen = await eventually(
+        () => demoGuard.executeUpdate(checkNowUpdate),
+        (s) => s.frozen,
+        'demo budget frozen',
+      );
       expect(frozen).toMatchObject({ month: month0, levelReached: 80 });
       expect(await freezeTargets(org.freezePolicyId)).toEqual([org.demoAccountId]);
-      await eventually(async () => notificationsFor(webhook.received, total.name).length, (n) => n === 1, 'first threshold notification');
+      await eventually(
+        async () => notificationsFor(webhook.received, total.name).length,
+        (n) => n === 1,
+        'first threshold notification',
+      );
 
       // AWS resets actual spend at the month start; moto needs the budget recreated for that.
       await setSpend(demo, 0);
@@ -72,7 +97,11 @@ describe('budget guards across a UTC month (time-skipping server, AWS in moto)',
 
       const after = await eventually(
         () => env.client.workflow.getHandle(WorkflowIds.budget(demo.name)).query(budgetStatusQuery),
-        (s) => s.month === month1 && !s.frozen && s.lastCheckedAt !== undefined && s.lastCheckedAt >= `${month1}-03`,
+        (s) =>
+          s.month === month1 &&
+          !s.frozen &&
+          s.lastCheckedAt !== undefined &&
+          s.lastCheckedAt >= `${month1}-03`,
         'demo guard in the new month',
       );
       expect(after.levelReached).toBeUndefined();
