@@ -28,6 +28,7 @@ import type { DesiredOrg } from '../../lib/org/types';
 import { orgBootstrapWorkflow, orgDriftWorkflow, orgProgressQuery, type OrgBootstrapResult } from '../../workflows/org-bootstrap';
 import type { Moto } from '../../scripts/local-stack';
 import { runWorker, testEnv, uniqueId } from '../harness/temporal';
+import { recordHistory } from '../harness/history';
 import { startWebhookReceiver } from '../harness/webhook';
 import { awsFor, CallLog, fakeCostExplorer, orgDeps, seedDesired, startOrgMoto } from './org-fixtures';
 
@@ -75,12 +76,13 @@ describe('org bootstrap against moto (Cost Explorer through a thin fake at the S
         workflowId: uniqueId('org-bootstrap'),
         args: [{ desired, dryRun: true }],
       });
+      const workflowId = uniqueId('org-bootstrap');
       const applied = await env.client.workflow.execute(orgBootstrapWorkflow, {
         taskQueue,
-        workflowId: uniqueId('org-bootstrap'),
+        workflowId,
         args: [{ desired, approvedSteps: plan.plan.steps }],
       });
-      return { plan: plan.plan, applied };
+      return { plan: plan.plan, applied, workflowId };
     });
   }
 
@@ -96,6 +98,7 @@ describe('org bootstrap against moto (Cost Explorer through a thin fake at the S
     const first = await planAndApply(desired, log, cost.ce);
     expect(first.applied.applied.length).toBe(first.plan.steps.length);
     expect(first.plan.steps.length).toBeGreaterThan(30);
+    recordHistory(first.workflowId, 'org-bootstrap-seed');
 
     const [root] = (await org.send(new ListRootsCommand({}))).Roots!;
     const ous = (await org.send(new ListOrganizationalUnitsForParentCommand({ ParentId: root!.Id }))).OrganizationalUnits!;
@@ -215,10 +218,11 @@ describe('org bootstrap against moto (Cost Explorer through a thin fake at the S
         ...createOrgBootstrapActivities(orgDeps(aws, new CallLog(), cost.ce)),
         ...createNotifyActivities({ sns: new SNSClient(aws), logger: createLogger('test'), resolveSecret: () => Promise.resolve(receiver.url) }),
       };
+      const workflowId = uniqueId('org-drift');
       const plan = await runWorker({ env, taskQueue, activities }, () =>
         env.client.workflow.execute(orgDriftWorkflow, {
           taskQueue,
-          workflowId: uniqueId('org-drift'),
+          workflowId,
           args: [{ desired, sinks: [{ type: 'webhook', name: 'test', urlRef: 'env:SV0_TEST_WEBHOOK' }] }],
         }),
       );
@@ -226,6 +230,7 @@ describe('org bootstrap against moto (Cost Explorer through a thin fake at the S
       expect(plan.frozen).toEqual(['account:sv0-demo']);
       const hit = await receiver.waitFor((r) => (r.body as { event?: string }).event === 'org.drift');
       expect((hit.body as { text: string }).text).toContain('attach SCP RegionLock to root');
+      recordHistory(workflowId, 'org-drift');
     } finally {
       await receiver.close();
     }

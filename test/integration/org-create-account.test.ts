@@ -19,6 +19,7 @@ import { ErrorType } from '../../lib/names';
 import type { DesiredOrg } from '../../lib/org/types';
 import type { Moto } from '../../scripts/local-stack';
 import { orgBootstrapWorkflow } from '../../workflows/org-bootstrap';
+import { recordHistory } from '../harness/history';
 import { runWorker, testEnv, uniqueId } from '../harness/temporal';
 import { awsFor, CallLog, fakeCostExplorer, orgDeps, seedDesired, startOrgMoto } from './org-fixtures';
 
@@ -131,6 +132,7 @@ describe('CreateAccount through a thin fake at the SDK-client boundary (moto ans
     expect(result.applied).toContain('moveAccount:sv0-demo');
     expect(organizations.creates).toBe(1);
     expect(organizations.polls).toBeGreaterThan(6);
+    recordHistory(workflowId, 'org-bootstrap-worker-restart');
 
     const real = new OrganizationsClient(aws);
     const accounts = (await real.send(new ListAccountsCommand({}))).Accounts!.filter((a) => a.Name === 'sv0-demo');
