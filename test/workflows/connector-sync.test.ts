@@ -298,6 +298,17 @@ describe('connector syncs on Podman', () => {
         if (i > 300) throw new Error('the container never started');
         await new Promise((r) => setTimeout(r, 100));
       }
+      // While it runs: labelled for the reaper and operators, memory-limited, on the configured network.
+      const [listed] = await containersOf(workflowId);
+      const running = await docker.getContainer(listed?.Id as string).inspect();
+      expect(running.Config.Labels).toMatchObject({
+        [ContainerLabels.connector]: connector.name,
+        [ContainerLabels.workflowId]: workflowId,
+        [ContainerLabels.attempt]: '1',
+        [ContainerLabels.deadline]: expect.stringMatching(/^\d{4}-\d\d-\d\dT.*Z$/),
+      });
+      expect(running.HostConfig.Memory).toBe(256 * 1024 * 1024);
+      expect(running.HostConfig.NetworkMode).toBe('host');
       await handle.cancel();
       const err = await handle.result().then(
         () => undefined,
