@@ -37,7 +37,11 @@ export function createDemoControlActivities(deps: DemoControlDeps) {
   const getClient = (): Promise<Client> =>
     (resolved ??= typeof deps.client === 'function' ? deps.client() : Promise.resolve(deps.client));
 
-  async function accountOf(client: Client, workflowId: string, memo: Record<string, unknown> | undefined): Promise<string | undefined> {
+  async function accountOf(
+    client: Client,
+    workflowId: string,
+    memo: Record<string, unknown> | undefined,
+  ): Promise<string | undefined> {
     const fromMemo = memo?.[DEMO_ACCOUNT_MEMO];
     if (typeof fromMemo === 'string') return fromMemo;
     // The workflow writes the memo first thing; before that, ask it.
@@ -55,7 +59,8 @@ export function createDemoControlActivities(deps: DemoControlDeps) {
       const demoId = demoIdFromWorkflowId(wf.workflowId);
       if (!demoId) continue;
       const account = await accountOf(client, wf.workflowId, wf.memo);
-      if (accountId === undefined || account === accountId) found.push({ workflowId: wf.workflowId, demoId, accountId: account });
+      if (accountId === undefined || account === accountId)
+        found.push({ workflowId: wf.workflowId, demoId, accountId: account });
     }
     return found;
   }
@@ -71,13 +76,18 @@ export function createDemoControlActivities(deps: DemoControlDeps) {
      * their workflow ids, so the caller can wait for them with {@link waitForDemosClosed}. A demo
      * that closed meanwhile is skipped. Safe to retry: destroyNow is accepted in any phase.
      */
-    async destroyDemosInAccount(input: { accountId: string; reason: string }): Promise<{ workflowIds: string[] }> {
+    async destroyDemosInAccount(input: {
+      accountId: string;
+      reason: string;
+    }): Promise<{ workflowIds: string[] }> {
       const demos = await listRunning(input.accountId);
       const client = await getClient();
       const workflowIds: string[] = [];
       for (const demo of demos) {
         try {
-          await client.workflow.getHandle(demo.workflowId).executeUpdate(destroyNowUpdate, { args: [input.reason] });
+          await client.workflow
+            .getHandle(demo.workflowId)
+            .executeUpdate(destroyNowUpdate, { args: [input.reason] });
           workflowIds.push(demo.workflowId);
         } catch (err) {
           if (err instanceof WorkflowNotFoundError) continue;
@@ -93,7 +103,10 @@ export function createDemoControlActivities(deps: DemoControlDeps) {
      * its description and heartbeating. Returns each workflow's final status.
      * Give it a heartbeatTimeout longer than `pollMs`.
      */
-    async waitForDemosClosed(input: { workflowIds: string[]; pollMs?: number }): Promise<Record<string, string>> {
+    async waitForDemosClosed(input: {
+      workflowIds: string[];
+      pollMs?: number;
+    }): Promise<Record<string, string>> {
       const pollMs = input.pollMs ?? 5000;
       const client = await getClient();
       const result: Record<string, string> = {};

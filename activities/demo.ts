@@ -9,7 +9,11 @@ import {
   waitUntilStackDeleteComplete,
 } from '@aws-sdk/client-cloudformation';
 import { ListAccountAliasesCommand } from '@aws-sdk/client-iam';
-import { DescribeAccountCommand, DescribeOrganizationCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
+import {
+  DescribeAccountCommand,
+  DescribeOrganizationCommand,
+  OrganizationsClient,
+} from '@aws-sdk/client-organizations';
 import { Context, heartbeat } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { DeployAccess } from '../lib/demo';
@@ -17,7 +21,14 @@ import { assertSandboxTarget, sweepVerdict, type GuardOrg } from '../lib/guards'
 import { ErrorType, Tags } from '../lib/names';
 import { assumeRoleConfig, type AwsClientConfig } from './aws-session';
 import type { ResolveSecret } from './notify';
-import { deleteTagged, findTagged, isNotFound, tagClients, type TagClients, type TaggedResource } from './tagged-resources';
+import {
+  deleteTagged,
+  findTagged,
+  isNotFound,
+  tagClients,
+  type TagClients,
+  type TaggedResource,
+} from './tagged-resources';
 
 /**
  * AWS side of demo lifecycles and the nightly sweep, in the sandbox account reached through the
@@ -94,7 +105,10 @@ export function createDemoActivities(deps: DemoActivitiesDeps) {
   }
 
   /** Check the guards against the live organization and the account's own aliases. */
-  async function guard(input: { target: DeployAccess; org: GuardOrg; managementAccountId: string }, c: TagClients) {
+  async function guard(
+    input: { target: DeployAccess; org: GuardOrg; managementAccountId: string },
+    c: TagClients,
+  ) {
     const orgs = new OrganizationsClient(deps.aws);
     const live = await orgs.send(new DescribeOrganizationCommand({}));
     const liveMgmt = live.Organization?.MasterAccountId ?? '';
@@ -126,8 +140,12 @@ export function createDemoActivities(deps: DemoActivitiesDeps) {
   }
 
   async function stackFailureReason(c: TagClients, stackName: string): Promise<string> {
-    const events = await c.cloudformation.send(new DescribeStackEventsCommand({ StackName: stackName })).catch(() => undefined);
-    const failed = (events?.StackEvents ?? []).filter((e) => /FAILED/.test(e.ResourceStatus ?? '')).map((e) => `${e.LogicalResourceId}: ${e.ResourceStatusReason}`);
+    const events = await c.cloudformation
+      .send(new DescribeStackEventsCommand({ StackName: stackName }))
+      .catch(() => undefined);
+    const failed = (events?.StackEvents ?? [])
+      .filter((e) => /FAILED/.test(e.ResourceStatus ?? ''))
+      .map((e) => `${e.LogicalResourceId}: ${e.ResourceStatusReason}`);
     return failed.slice(0, 5).join('; ') || 'no failure reason reported';
   }
 
@@ -141,7 +159,13 @@ export function createDemoActivities(deps: DemoActivitiesDeps) {
     const running = new Set(input.runningDemoIds);
     const plan: SweepPlan = { accountId: input.target.accountId, stacks: [], resources: [], kept: [] };
     for (const r of await findTagged(c, Tags.ephemeral, () => true)) {
-      const v = sweepVerdict({ tags: r.tags, createdAt: r.createdAt, now: input.now, maxAgeMs: input.maxAgeMs, runningDemoIds: running });
+      const v = sweepVerdict({
+        tags: r.tags,
+        createdAt: r.createdAt,
+        now: input.now,
+        maxAgeMs: input.maxAgeMs,
+        runningDemoIds: running,
+      });
       const item = { ...short(r), reason: v.reason };
       if (!v.sweep) plan.kept.push(item);
       else if (r.type === 'cloudformation:stack') plan.stacks.push(item);
@@ -152,7 +176,11 @@ export function createDemoActivities(deps: DemoActivitiesDeps) {
 
   return {
     /** Refuse (non-retryable GuardRefused) unless the target is a sandbox account per config and live org. */
-    async checkDemoTarget(input: { target: DeployAccess; org: GuardOrg; managementAccountId: string }): Promise<void> {
+    async checkDemoTarget(input: {
+      target: DeployAccess;
+      org: GuardOrg;
+      managementAccountId: string;
+    }): Promise<void> {
       await guard(input, await session(input.target, 'sv0-guard'));
     },
 
@@ -170,7 +198,10 @@ export function createDemoActivities(deps: DemoActivitiesDeps) {
           new CreateStackCommand({
             StackName: input.stackName,
             TemplateBody: input.templateBody,
-            Parameters: Object.entries(input.parameters).map(([ParameterKey, ParameterValue]) => ({ ParameterKey, ParameterValue })),
+            Parameters: Object.entries(input.parameters).map(([ParameterKey, ParameterValue]) => ({
+              ParameterKey,
+              ParameterValue,
+            })),
             Tags: Object.entries(input.tags).map(([Key, Value]) => ({ Key, Value })),
             Capabilities: ['CAPABILITY_IAM', 'CAPABILITY_NAMED_IAM'],
             OnFailure: 'DO_NOTHING',
@@ -183,7 +214,10 @@ export function createDemoActivities(deps: DemoActivitiesDeps) {
           return { stackId: d.Stacks?.[0]?.StackId ?? input.stackName };
         }
         if ((err as Error).name === 'ValidationError') {
-          throw ApplicationFailure.nonRetryable(`stack ${input.stackName}: ${(err as Error).message}`, ErrorType.StackFailed);
+          throw ApplicationFailure.nonRetryable(
+            `stack ${input.stackName}: ${(err as Error).message}`,
+            ErrorType.StackFailed,
+          );
         }
         throw err;
       }
@@ -194,12 +228,18 @@ export function createDemoActivities(deps: DemoActivitiesDeps) {
       const c = await session(input.target, input.stackName);
       try {
         await withHeartbeat((abortSignal) =>
-          waitUntilStackCreateComplete({ client: c.cloudformation, maxWaitTime: 3600, minDelay: 2, maxDelay: 15, abortSignal }, { StackName: input.stackName }),
+          waitUntilStackCreateComplete(
+            { client: c.cloudformation, maxWaitTime: 3600, minDelay: 2, maxDelay: 15, abortSignal },
+            { StackName: input.stackName },
+          ),
         );
       } catch (err) {
         if ((err as Error).name === 'AbortError') throw err;
         const reason = await stackFailureReason(c, input.stackName);
-        throw ApplicationFailure.nonRetryable(`stack ${input.stackName} did not create: ${reason}`, ErrorType.StackFailed);
+        throw ApplicationFailure.nonRetryable(
+          `stack ${input.stackName} did not create: ${reason}`,
+          ErrorType.StackFailed,
+        );
       }
     },
 
@@ -207,11 +247,20 @@ export function createDemoActivities(deps: DemoActivitiesDeps) {
     async describeDemoStack(input: { target: DeployAccess; stackName: string }) {
       const c = await session(input.target, input.stackName);
       const d = await c.cloudformation.send(new DescribeStacksCommand({ StackName: input.stackName }));
-      const outputs = Object.fromEntries((d.Stacks?.[0]?.Outputs ?? []).map((o) => [o.OutputKey ?? '', o.OutputValue ?? '']));
+      const outputs = Object.fromEntries(
+        (d.Stacks?.[0]?.Outputs ?? []).map((o) => [o.OutputKey ?? '', o.OutputValue ?? '']),
+      );
       const resources: { logicalId: string; type: string; physicalId: string }[] = [];
-      for await (const page of paginateListStackResources({ client: c.cloudformation }, { StackName: input.stackName })) {
+      for await (const page of paginateListStackResources(
+        { client: c.cloudformation },
+        { StackName: input.stackName },
+      )) {
         for (const r of page.StackResourceSummaries ?? []) {
-          resources.push({ logicalId: r.LogicalResourceId ?? '', type: r.ResourceType ?? '', physicalId: r.PhysicalResourceId ?? '' });
+          resources.push({
+            logicalId: r.LogicalResourceId ?? '',
+            type: r.ResourceType ?? '',
+            physicalId: r.PhysicalResourceId ?? '',
+          });
         }
       }
       return { outputs, resources };
@@ -223,18 +272,26 @@ export function createDemoActivities(deps: DemoActivitiesDeps) {
       try {
         await c.cloudformation.send(new DeleteStackCommand({ StackName: input.stackName }));
         await withHeartbeat((abortSignal) =>
-          waitUntilStackDeleteComplete({ client: c.cloudformation, maxWaitTime: 3600, minDelay: 2, maxDelay: 15, abortSignal }, { StackName: input.stackName }),
+          waitUntilStackDeleteComplete(
+            { client: c.cloudformation, maxWaitTime: 3600, minDelay: 2, maxDelay: 15, abortSignal },
+            { StackName: input.stackName },
+          ),
         );
         return {};
       } catch (err) {
         if (isNotFound(err)) return {};
         if ((err as Error).name === 'AbortError') throw err;
-        return { error: `stack ${input.stackName} did not delete: ${await stackFailureReason(c, input.stackName)}` };
+        return {
+          error: `stack ${input.stackName} did not delete: ${await stackFailureReason(c, input.stackName)}`,
+        };
       }
     },
 
     /** Delete every resource still tagged `sv0:demo=<id>` (stack leftovers, anything made by hand). */
-    async sweepDemoResources(input: { target: DeployAccess; demoId: string }): Promise<{ deleted: { arn: string; type: string }[]; failed: FailedDeletion[] }> {
+    async sweepDemoResources(input: {
+      target: DeployAccess;
+      demoId: string;
+    }): Promise<{ deleted: { arn: string; type: string }[]; failed: FailedDeletion[] }> {
       const c = await session(input.target, `sv0-demo-${input.demoId}`);
       const deleted: { arn: string; type: string }[] = [];
       const failed: FailedDeletion[] = [];
@@ -251,7 +308,10 @@ export function createDemoActivities(deps: DemoActivitiesDeps) {
     },
 
     /** What still carries `sv0:demo=<id>` in the account. */
-    async listDemoResources(input: { target: DeployAccess; demoId: string }): Promise<{ arn: string; type: string }[]> {
+    async listDemoResources(input: {
+      target: DeployAccess;
+      demoId: string;
+    }): Promise<{ arn: string; type: string }[]> {
       const c = await session(input.target, `sv0-demo-${input.demoId}`);
       return (await findDemo(c, input.demoId)).map(short);
     },
@@ -273,7 +333,9 @@ export function createDemoActivities(deps: DemoActivitiesDeps) {
     ): Promise<{ deleted: { arn: string; type: string }[]; failed: FailedDeletion[] }> {
       const fresh = await planSweep(input);
       const approved = new Set(input.approved);
-      const items = (input.step === 'stacks' ? fresh.stacks : fresh.resources).filter((i) => approved.has(i.arn));
+      const items = (input.step === 'stacks' ? fresh.stacks : fresh.resources).filter((i) =>
+        approved.has(i.arn),
+      );
       const c = await session(input.target, 'sv0-sweep');
       const deleted: { arn: string; type: string }[] = [];
       const failed: FailedDeletion[] = [];
@@ -282,7 +344,10 @@ export function createDemoActivities(deps: DemoActivitiesDeps) {
           await deleteTagged(c, item);
           if (item.type === 'cloudformation:stack') {
             await withHeartbeat((abortSignal) =>
-              waitUntilStackDeleteComplete({ client: c.cloudformation, maxWaitTime: 3600, minDelay: 2, maxDelay: 15, abortSignal }, { StackName: item.arn }),
+              waitUntilStackDeleteComplete(
+                { client: c.cloudformation, maxWaitTime: 3600, minDelay: 2, maxDelay: 15, abortSignal },
+                { StackName: item.arn },
+              ),
             );
           }
           deleted.push(short(item));

@@ -1,5 +1,15 @@
-import { CloudFormationClient, DeleteStackCommand, paginateDescribeStacks } from '@aws-sdk/client-cloudformation';
-import { DeleteTableCommand, DescribeTableCommand, DynamoDBClient, ListTagsOfResourceCommand, paginateListTables } from '@aws-sdk/client-dynamodb';
+import {
+  CloudFormationClient,
+  DeleteStackCommand,
+  paginateDescribeStacks,
+} from '@aws-sdk/client-cloudformation';
+import {
+  DeleteTableCommand,
+  DescribeTableCommand,
+  DynamoDBClient,
+  ListTagsOfResourceCommand,
+  paginateListTables,
+} from '@aws-sdk/client-dynamodb';
 import {
   DeleteRoleCommand,
   DeleteRolePolicyCommand,
@@ -12,8 +22,16 @@ import {
   paginateListRoles,
   RemoveRoleFromInstanceProfileCommand,
 } from '@aws-sdk/client-iam';
-import { DeleteFunctionCommand, LambdaClient, ListTagsCommand, paginateListFunctions } from '@aws-sdk/client-lambda';
-import { paginateGetResources, ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
+import {
+  DeleteFunctionCommand,
+  LambdaClient,
+  ListTagsCommand,
+  paginateListFunctions,
+} from '@aws-sdk/client-lambda';
+import {
+  paginateGetResources,
+  ResourceGroupsTaggingAPIClient,
+} from '@aws-sdk/client-resource-groups-tagging-api';
 import {
   DeleteBucketCommand,
   DeleteObjectsCommand,
@@ -22,8 +40,18 @@ import {
   ListObjectVersionsCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
-import { DeleteStateMachineCommand, ListTagsForResourceCommand as SfnListTags, paginateListStateMachines, SFNClient } from '@aws-sdk/client-sfn';
-import { DeleteTopicCommand, ListTagsForResourceCommand as SnsListTags, paginateListTopics, SNSClient } from '@aws-sdk/client-sns';
+import {
+  DeleteStateMachineCommand,
+  ListTagsForResourceCommand as SfnListTags,
+  paginateListStateMachines,
+  SFNClient,
+} from '@aws-sdk/client-sfn';
+import {
+  DeleteTopicCommand,
+  ListTagsForResourceCommand as SnsListTags,
+  paginateListTopics,
+  SNSClient,
+} from '@aws-sdk/client-sns';
 import type { AwsClientConfig } from './aws-session';
 
 /**
@@ -77,7 +105,9 @@ export function resourceType(arn: string): string {
   return `${service}:${kind}`;
 }
 
-function toMap(tags: { Key?: string; Value?: string }[] | Record<string, string> | undefined): Record<string, string> {
+function toMap(
+  tags: { Key?: string; Value?: string }[] | Record<string, string> | undefined,
+): Record<string, string> {
   if (!tags) return {};
   if (!Array.isArray(tags)) return { ...tags };
   return Object.fromEntries(tags.filter((t) => t.Key !== undefined).map((t) => [t.Key!, t.Value ?? '']));
@@ -95,13 +125,23 @@ export function isNotFound(err: unknown): boolean {
 }
 
 /** Every resource in the account whose tags satisfy `match`, by ARN, tags merged from every source. */
-export async function findTagged(c: TagClients, tagKey: string, match: (tags: Record<string, string>) => boolean): Promise<TaggedResource[]> {
+export async function findTagged(
+  c: TagClients,
+  tagKey: string,
+  match: (tags: Record<string, string>) => boolean,
+): Promise<TaggedResource[]> {
   const found = new Map<string, TaggedResource>();
   const add = (arn: string, tags: Record<string, string>, createdAt?: string) => {
     const prev = found.get(arn);
-    found.set(arn, { arn, type: resourceType(arn), tags: { ...prev?.tags, ...tags }, createdAt: createdAt ?? prev?.createdAt });
+    found.set(arn, {
+      arn,
+      type: resourceType(arn),
+      tags: { ...prev?.tags, ...tags },
+      createdAt: createdAt ?? prev?.createdAt,
+    });
   };
-  const safeTags = async (fn: () => Promise<Record<string, string>>) => fn().catch((err: unknown) => (isNotFound(err) ? {} : Promise.reject(err)));
+  const safeTags = async (fn: () => Promise<Record<string, string>>) =>
+    fn().catch((err: unknown) => (isNotFound(err) ? {} : Promise.reject(err)));
 
   for await (const page of paginateGetResources({ client: c.tagging }, { TagFilters: [{ Key: tagKey }] })) {
     for (const r of page.ResourceTagMappingList ?? []) if (r.ResourceARN) add(r.ResourceARN, toMap(r.Tags));
@@ -109,26 +149,35 @@ export async function findTagged(c: TagClients, tagKey: string, match: (tags: Re
   for await (const page of paginateListRoles({ client: c.iam }, {})) {
     for (const role of page.Roles ?? []) {
       if (!role.Arn || !role.RoleName || role.Path?.startsWith('/aws-service-role/')) continue;
-      const tags = await safeTags(async () => toMap((await c.iam.send(new ListRoleTagsCommand({ RoleName: role.RoleName }))).Tags));
+      const tags = await safeTags(async () =>
+        toMap((await c.iam.send(new ListRoleTagsCommand({ RoleName: role.RoleName }))).Tags),
+      );
       if (tagKey in tags) add(role.Arn, tags, iso(role.CreateDate));
     }
   }
   for (const b of (await c.s3.send(new ListBucketsCommand({}))).Buckets ?? []) {
     if (!b.Name) continue;
-    const tags = await safeTags(async () => toMap((await c.s3.send(new GetBucketTaggingCommand({ Bucket: b.Name }))).TagSet));
-    if (tagKey in tags || found.has(`arn:aws:s3:::${b.Name}`)) add(`arn:aws:s3:::${b.Name}`, tags, iso(b.CreationDate));
+    const tags = await safeTags(async () =>
+      toMap((await c.s3.send(new GetBucketTaggingCommand({ Bucket: b.Name }))).TagSet),
+    );
+    if (tagKey in tags || found.has(`arn:aws:s3:::${b.Name}`))
+      add(`arn:aws:s3:::${b.Name}`, tags, iso(b.CreationDate));
   }
   for await (const page of paginateListFunctions({ client: c.lambda }, {})) {
     for (const f of page.Functions ?? []) {
       if (!f.FunctionArn) continue;
-      const tags = await safeTags(async () => toMap((await c.lambda.send(new ListTagsCommand({ Resource: f.FunctionArn }))).Tags));
+      const tags = await safeTags(async () =>
+        toMap((await c.lambda.send(new ListTagsCommand({ Resource: f.FunctionArn }))).Tags),
+      );
       if (tagKey in tags) add(f.FunctionArn, tags, iso(f.LastModified));
     }
   }
   for await (const page of paginateListTopics({ client: c.sns }, {})) {
     for (const t of page.Topics ?? []) {
       if (!t.TopicArn) continue;
-      const tags = await safeTags(async () => toMap((await c.sns.send(new SnsListTags({ ResourceArn: t.TopicArn }))).Tags));
+      const tags = await safeTags(async () =>
+        toMap((await c.sns.send(new SnsListTags({ ResourceArn: t.TopicArn }))).Tags),
+      );
       if (tagKey in tags) add(t.TopicArn, tags);
     }
   }
@@ -136,7 +185,12 @@ export async function findTagged(c: TagClients, tagKey: string, match: (tags: Re
     for (const m of page.stateMachines ?? []) {
       if (!m.stateMachineArn) continue;
       const tags = await safeTags(async () =>
-        toMap((await c.sfn.send(new SfnListTags({ resourceArn: m.stateMachineArn }))).tags?.map((t) => ({ Key: t.key, Value: t.value }))),
+        toMap(
+          (await c.sfn.send(new SfnListTags({ resourceArn: m.stateMachineArn }))).tags?.map((t) => ({
+            Key: t.key,
+            Value: t.value,
+          })),
+        ),
       );
       if (tagKey in tags) add(m.stateMachineArn, tags, iso(m.creationDate));
     }
@@ -146,7 +200,9 @@ export async function findTagged(c: TagClients, tagKey: string, match: (tags: Re
       const table = (await c.dynamodb.send(new DescribeTableCommand({ TableName: name }))).Table;
       if (!table?.TableArn) continue;
       const arn = table.TableArn;
-      const tags = await safeTags(async () => toMap((await c.dynamodb.send(new ListTagsOfResourceCommand({ ResourceArn: arn }))).Tags));
+      const tags = await safeTags(async () =>
+        toMap((await c.dynamodb.send(new ListTagsOfResourceCommand({ ResourceArn: arn }))).Tags),
+      );
       if (tagKey in tags) add(arn, tags, iso(table.CreationDateTime));
     }
   }
@@ -163,14 +219,21 @@ export async function findTagged(c: TagClients, tagKey: string, match: (tags: Re
 
 async function deleteRole(iam: IAMClient, name: string): Promise<void> {
   for await (const page of paginateListAttachedRolePolicies({ client: iam }, { RoleName: name })) {
-    for (const p of page.AttachedPolicies ?? []) await iam.send(new DetachRolePolicyCommand({ RoleName: name, PolicyArn: p.PolicyArn }));
+    for (const p of page.AttachedPolicies ?? [])
+      await iam.send(new DetachRolePolicyCommand({ RoleName: name, PolicyArn: p.PolicyArn }));
   }
   for await (const page of paginateListRolePolicies({ client: iam }, { RoleName: name })) {
-    for (const p of page.PolicyNames ?? []) await iam.send(new DeleteRolePolicyCommand({ RoleName: name, PolicyName: p }));
+    for (const p of page.PolicyNames ?? [])
+      await iam.send(new DeleteRolePolicyCommand({ RoleName: name, PolicyName: p }));
   }
   for await (const page of paginateListInstanceProfilesForRole({ client: iam }, { RoleName: name })) {
     for (const p of page.InstanceProfiles ?? []) {
-      await iam.send(new RemoveRoleFromInstanceProfileCommand({ RoleName: name, InstanceProfileName: p.InstanceProfileName }));
+      await iam.send(
+        new RemoveRoleFromInstanceProfileCommand({
+          RoleName: name,
+          InstanceProfileName: p.InstanceProfileName,
+        }),
+      );
     }
   }
   await iam.send(new DeleteRoleCommand({ RoleName: name }));
@@ -179,7 +242,10 @@ async function deleteRole(iam: IAMClient, name: string): Promise<void> {
 async function emptyAndDeleteBucket(s3: S3Client, bucket: string): Promise<void> {
   for (;;) {
     const page = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket }));
-    const objects = [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])].map((o) => ({ Key: o.Key!, VersionId: o.VersionId }));
+    const objects = [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])].map((o) => ({
+      Key: o.Key!,
+      VersionId: o.VersionId,
+    }));
     if (objects.length === 0) break;
     await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: objects, Quiet: true } }));
   }
@@ -187,7 +253,14 @@ async function emptyAndDeleteBucket(s3: S3Client, bucket: string): Promise<void>
 }
 
 /** The resource types this module can delete (stacks are deleted by the caller, then waited for). */
-export const DELETABLE_TYPES = ['iam:role', 's3:bucket', 'lambda:function', 'sns:topic', 'states:stateMachine', 'dynamodb:table'];
+export const DELETABLE_TYPES = [
+  'iam:role',
+  's3:bucket',
+  'lambda:function',
+  'sns:topic',
+  'states:stateMachine',
+  'dynamodb:table',
+];
 
 /**
  * Delete one resource. Already gone is success (safe to retry). A type this module cannot delete

@@ -22,7 +22,10 @@ export const demoSweepUpStep: UpStep = {
   async run(ctx) {
     const org = loadOrgConfig(ctx.configDir);
     const notifications = loadNotificationsConfig(ctx.configDir);
-    const { managementAccountId, targets } = await resolveSandboxTargets(new OrganizationsClient(awsConfigFromEnv()), org);
+    const { managementAccountId, targets } = await resolveSandboxTargets(
+      new OrganizationsClient(awsConfigFromEnv()),
+      org,
+    );
     const input = buildSweepInput({ targets, managementAccountId, org, notifications, apply: true });
     const result = await ensureDemoSweepSchedule(ctx.client, input, { paused: ctx.safe });
     return {

@@ -1,4 +1,8 @@
-import { DescribeOrganizationCommand, paginateListAccounts, type OrganizationsClient } from '@aws-sdk/client-organizations';
+import {
+  DescribeOrganizationCommand,
+  paginateListAccounts,
+  type OrganizationsClient,
+} from '@aws-sdk/client-organizations';
 import {
   ScheduleNotFoundError,
   ScheduleOverlapPolicy,
@@ -50,7 +54,8 @@ export async function resolveSandboxTargets(
   org: OrgConfig,
   only?: { accountName?: string; accountId?: string },
 ): Promise<{ managementAccountId: string; targets: DeployAccess[] }> {
-  const managementAccountId = (await organizations.send(new DescribeOrganizationCommand({}))).Organization?.MasterAccountId ?? '';
+  const managementAccountId =
+    (await organizations.send(new DescribeOrganizationCommand({}))).Organization?.MasterAccountId ?? '';
   const live = new Map<string, string>();
   for await (const page of paginateListAccounts({ client: organizations }, {})) {
     for (const a of page.Accounts ?? []) if (a.Name && a.Id) live.set(a.Name, a.Id);
@@ -67,10 +72,19 @@ export async function resolveSandboxTargets(
   const targets: DeployAccess[] = [];
   for (const name of names) {
     const accountId = live.get(name);
-    if (!accountId) throw bad(`config/org.yaml: account ${name} is not in the live organization; run \`sv0 org apply\` first`);
+    if (!accountId)
+      throw bad(
+        `config/org.yaml: account ${name} is not in the live organization; run \`sv0 org apply\` first`,
+      );
     const role = deployRoleFor(org, name);
-    if (!role) throw bad(`config/org.yaml: crossAccountRoles: no sv0-orchestrator-deploy role for account ${name}`);
-    const target: DeployAccess = { accountId, accountName: name, roleName: role.roleName, externalId: role.externalId };
+    if (!role)
+      throw bad(`config/org.yaml: crossAccountRoles: no sv0-orchestrator-deploy role for account ${name}`);
+    const target: DeployAccess = {
+      accountId,
+      accountName: name,
+      roleName: role.roleName,
+      externalId: role.externalId,
+    };
     const check = checkSandboxTarget({ ...target, org: guardOrg(org), managementAccountId });
     if (!check.ok) throw new CliError(`refused: ${check.reason}`, ExitCode.BadInput);
     targets.push(target);
@@ -96,12 +110,16 @@ export interface DemoRequest {
  * maximum) and return the TTL in milliseconds. Throws a BadInput CliError naming the flag.
  */
 export function checkDemoRequest(req: Pick<DemoRequest, 'scenario' | 'id' | 'owner' | 'ttl'>): number {
-  if (!DEMO_ID_PATTERN.test(req.id)) throw bad(`--id "${req.id}": use 1-40 lower case letters, digits and dashes`);
+  if (!DEMO_ID_PATTERN.test(req.id))
+    throw bad(`--id "${req.id}": use 1-40 lower case letters, digits and dashes`);
   if (!req.owner.trim()) throw bad('--owner: must not be empty');
-  if (!/^[\w.@+=:/ -]{1,256}$/.test(req.owner)) throw bad(`--owner "${req.owner}": letters, digits, spaces and _.@+=:/- only (it becomes a tag)`);
+  if (!/^[\w.@+=:/ -]{1,256}$/.test(req.owner))
+    throw bad(`--owner "${req.owner}": letters, digits, spaces and _.@+=:/- only (it becomes a tag)`);
   const ttlMs = req.ttl === undefined ? req.scenario.defaultTtlMs : parseDuration(req.ttl, '--ttl');
   if (ttlMs > req.scenario.maxTtlMs) {
-    throw bad(`--ttl ${req.ttl}: scenario ${req.scenario.name} allows at most ${req.scenario.maxTtl} (maxTtl in ${req.scenario.file})`);
+    throw bad(
+      `--ttl ${req.ttl}: scenario ${req.scenario.name} allows at most ${req.scenario.maxTtl} (maxTtl in ${req.scenario.file})`,
+    );
   }
   return ttlMs;
 }
@@ -111,7 +129,12 @@ export function buildDemoInput(req: DemoRequest): DemoInput {
   const ttlMs = checkDemoRequest(req);
   return {
     id: req.id,
-    scenario: { name: req.scenario.name, templateBody: req.scenario.templateBody, parameters: req.scenario.parameters, maxTtlMs: req.scenario.maxTtlMs },
+    scenario: {
+      name: req.scenario.name,
+      templateBody: req.scenario.templateBody,
+      parameters: req.scenario.parameters,
+      maxTtlMs: req.scenario.maxTtlMs,
+    },
     owner: req.owner,
     ttlMs,
     target: req.target,
@@ -123,7 +146,11 @@ export function buildDemoInput(req: DemoRequest): DemoInput {
 }
 
 /** Start a demo. A running or finished demo with the same id is refused (ids are not reused). */
-export async function startDemo(client: Client, input: DemoInput, opts: { taskQueue?: string } = {}): Promise<WorkflowHandle> {
+export async function startDemo(
+  client: Client,
+  input: DemoInput,
+  opts: { taskQueue?: string } = {},
+): Promise<WorkflowHandle> {
   const expiresAt = new Date(Date.now() + input.ttlMs);
   return client.workflow.start(DEMO_WORKFLOW_TYPE, {
     workflowId: WorkflowIds.demo(input.id),
@@ -168,8 +195,11 @@ export async function listDemos(client: Client, now = Date.now()): Promise<DemoL
       owner: sa.get(DemoSearchAttributes.owner),
       phase: sa.get(DemoSearchAttributes.phase),
       expiresAt: Number.isFinite(expires) ? new Date(expires).toISOString() : undefined,
-      timeLeft: Number.isFinite(expires) ? formatDuration(Math.round(left / 60_000) * 60_000 || Math.round(left / 1000) * 1000 || 0) : undefined,
-      accountId: typeof wf.memo?.[DEMO_ACCOUNT_MEMO] === 'string' ? (wf.memo[DEMO_ACCOUNT_MEMO] as string) : undefined,
+      timeLeft: Number.isFinite(expires)
+        ? formatDuration(Math.round(left / 60_000) * 60_000 || Math.round(left / 1000) * 1000 || 0)
+        : undefined,
+      accountId:
+        typeof wf.memo?.[DEMO_ACCOUNT_MEMO] === 'string' ? (wf.memo[DEMO_ACCOUNT_MEMO] as string) : undefined,
       expires,
     });
   }
@@ -182,7 +212,10 @@ function demoHandle(client: Client, id: string) {
 }
 
 /** A demo's status (the workflow's query; a closed demo still answers while a worker runs). */
-export async function demoStatus(client: Client, id: string): Promise<DemoStatus & { workflowStatus: string }> {
+export async function demoStatus(
+  client: Client,
+  id: string,
+): Promise<DemoStatus & { workflowStatus: string }> {
   const handle = demoHandle(client, id);
   const described = await handle.describe();
   const status = await handle.query(statusQuery);
@@ -190,9 +223,16 @@ export async function demoStatus(client: Client, id: string): Promise<DemoStatus
 }
 
 /** Extend or shorten a demo; the workflow's validator rejects what breaks its limits, changing nothing. */
-export async function moveDemoExpiry(client: Client, id: string, how: 'extend' | 'shorten', duration: string): Promise<string> {
+export async function moveDemoExpiry(
+  client: Client,
+  id: string,
+  how: 'extend' | 'shorten',
+  duration: string,
+): Promise<string> {
   parseDuration(duration, how);
-  return demoHandle(client, id).executeUpdate(how === 'extend' ? extendUpdate : shortenUpdate, { args: [duration] });
+  return demoHandle(client, id).executeUpdate(how === 'extend' ? extendUpdate : shortenUpdate, {
+    args: [duration],
+  });
 }
 
 /** Ask a demo to tear down now. Returns the phase it was in. */
@@ -222,16 +262,24 @@ export function buildSweepInput(req: SweepRequest): DemoSweepInput {
 }
 
 /** Run one sweep now and wait for its result. */
-export async function runSweep(client: Client, input: DemoSweepInput, opts: { taskQueue?: string; workflowId?: string } = {}): Promise<DemoSweepResult> {
+export async function runSweep(
+  client: Client,
+  input: DemoSweepInput,
+  opts: { taskQueue?: string; workflowId?: string } = {},
+): Promise<DemoSweepResult> {
   return client.workflow.execute('demoSweepWorkflow', {
-    workflowId: opts.workflowId ?? `${ScheduleIds.demoSweep}-manual-${new Date().toISOString().replace(/[:.]/g, '-')}`,
+    workflowId:
+      opts.workflowId ?? `${ScheduleIds.demoSweep}-manual-${new Date().toISOString().replace(/[:.]/g, '-')}`,
     taskQueue: opts.taskQueue ?? TaskQueues.infra,
     args: [input],
   });
 }
 
 /** The nightly sweep schedule: 02:00 UTC, one run at a time, a missed night caught up within 6 h. Always applies. */
-export function demoSweepScheduleOptions(input: DemoSweepInput, opts: { taskQueue?: string; paused?: boolean } = {}): ScheduleOptions {
+export function demoSweepScheduleOptions(
+  input: DemoSweepInput,
+  opts: { taskQueue?: string; paused?: boolean } = {},
+): ScheduleOptions {
   return {
     scheduleId: ScheduleIds.demoSweep,
     spec: { calendars: [{ hour: 2, minute: 0 }], timezone: 'UTC' },
@@ -260,7 +308,12 @@ export async function ensureDemoSweepSchedule(
   const options = demoSweepScheduleOptions(input, opts);
   const handle = client.schedule.getHandle(ScheduleIds.demoSweep);
   try {
-    await handle.update((prev) => ({ ...prev, spec: options.spec, action: options.action, policies: options.policies }));
+    await handle.update((prev) => ({
+      ...prev,
+      spec: options.spec,
+      action: options.action,
+      policies: options.policies,
+    }));
   } catch (err) {
     if (!(err instanceof ScheduleNotFoundError)) throw err;
     await client.schedule.create(options);

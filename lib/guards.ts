@@ -49,19 +49,31 @@ export function checkSandboxTarget(input: SandboxTargetInput): GuardResult {
   const who = `account ${accountId} (${accountName || 'no name'})`;
   if (!/^[0-9]{12}$/.test(accountId)) return { ok: false, reason: `${who}: not a 12-digit AWS account id` };
   if (!/^[0-9]{12}$/.test(managementAccountId)) {
-    return { ok: false, reason: `${who}: the management account id is unknown, so the target cannot be checked` };
+    return {
+      ok: false,
+      reason: `${who}: the management account id is unknown, so the target cannot be checked`,
+    };
   }
   if (accountId === managementAccountId) {
-    return { ok: false, reason: `${who} is the organization's management account; destructive actions never run there` };
+    return {
+      ok: false,
+      reason: `${who} is the organization's management account; destructive actions never run there`,
+    };
   }
   for (const name of [accountName, ...(input.aliases ?? [])]) {
     if (looksLikeProd(name)) {
-      return { ok: false, reason: `${who}: name or alias "${name}" says prod; destructive actions never run there` };
+      return {
+        ok: false,
+        reason: `${who}: name or alias "${name}" says prod; destructive actions never run there`,
+      };
     }
   }
   const declared = org.accounts.find((a) => a.name === accountName);
   if (!declared) {
-    return { ok: false, reason: `${who} is not declared in config/org.yaml; only accounts marked sandbox: true are allowed` };
+    return {
+      ok: false,
+      reason: `${who} is not declared in config/org.yaml; only accounts marked sandbox: true are allowed`,
+    };
   }
   if (declared.sandbox !== true) {
     return { ok: false, reason: `${who} is not marked sandbox: true in config/org.yaml` };
@@ -120,7 +132,8 @@ export function sweepVerdict(input: {
   const created = input.createdAt ? Date.parse(input.createdAt) : NaN;
   if (Number.isNaN(created)) return { sweep: false, reason: 'age-unknown' };
   const age = input.now - created;
-  if (age > input.maxAgeMs) return { sweep: true, reason: `older than ${Math.round(input.maxAgeMs / 3_600_000)}h` };
+  if (age > input.maxAgeMs)
+    return { sweep: true, reason: `older than ${Math.round(input.maxAgeMs / 3_600_000)}h` };
   if (ttlMs !== undefined && age > ttlMs) return { sweep: true, reason: `past its sv0:ttl ${ttlTag}` };
   return { sweep: false, reason: 'young' };
 }

@@ -131,7 +131,8 @@ export async function demoLifecycleWorkflow(input: DemoInput): Promise<DemoSumma
       validator: (duration) => {
         if (!live()) throw new Error(`demo ${input.id} is ${state.phase}; it can no longer be shortened`);
         const next = expiresAt - parseDuration(duration, 'shorten');
-        if (next <= Date.now()) throw new Error(`shorten ${duration} would end the demo in the past; use destroy instead`);
+        if (next <= Date.now())
+          throw new Error(`shorten ${duration} would end the demo in the past; use destroy instead`);
       },
     },
   );
@@ -142,7 +143,12 @@ export async function demoLifecycleWorkflow(input: DemoInput): Promise<DemoSumma
   });
 
   const send = (n: Notification) => notify({ notification: n, sinks: input.notifications });
-  const fields = () => ({ demo: input.id, scenario: input.scenario.name, owner: input.owner, account: target.accountId });
+  const fields = () => ({
+    demo: input.id,
+    scenario: input.scenario.name,
+    owner: input.owner,
+    account: target.accountId,
+  });
 
   // 1. Only a sandbox account, checked against the live organization.
   try {
@@ -205,7 +211,10 @@ export async function demoLifecycleWorkflow(input: DemoInput): Promise<DemoSumma
   const summary = await CancellationScope.nonCancellable(() => teardown());
   await condition(allHandlersFinished);
   if (deployError !== undefined) {
-    throw ApplicationFailure.nonRetryable(`demo ${input.id}: deploy failed and was torn down: ${deployError}`, ErrorType.StackFailed);
+    throw ApplicationFailure.nonRetryable(
+      `demo ${input.id}: deploy failed and was torn down: ${deployError}`,
+      ErrorType.StackFailed,
+    );
   }
   if (state.leftovers.length > 0) {
     throw ApplicationFailure.nonRetryable(
@@ -214,7 +223,8 @@ export async function demoLifecycleWorkflow(input: DemoInput): Promise<DemoSumma
       ErrorType.LeftoversRemain,
     );
   }
-  if (state.error) throw ApplicationFailure.nonRetryable(`demo ${input.id}: ${state.error}`, ErrorType.StackFailed);
+  if (state.error)
+    throw ApplicationFailure.nonRetryable(`demo ${input.id}: ${state.error}`, ErrorType.StackFailed);
   // Torn down clean after a cancel request: end as cancelled, as asked.
   if (cancelled !== undefined) throw cancelled;
   return summary;
@@ -237,7 +247,10 @@ export async function demoLifecycleWorkflow(input: DemoInput): Promise<DemoSumma
         continue;
       }
       const until = warnedFor === expiresAt ? expiresAt : warnAt;
-      await condition(() => state.destroyReason !== undefined || expiryVersion !== version, Math.max(until - Date.now(), 1));
+      await condition(
+        () => state.destroyReason !== undefined || expiryVersion !== version,
+        Math.max(until - Date.now(), 1),
+      );
     }
   }
 
@@ -269,7 +282,12 @@ export async function demoLifecycleWorkflow(input: DemoInput): Promise<DemoSumma
         ...(problems.length ? [`Problems: ${problems.join('; ')}`] : []),
         ...(state.leftovers.length ? [`Still there: ${state.leftovers.map((r) => r.arn).join(', ')}`] : []),
       ].join('\n'),
-      fields: { ...fields(), created: state.resources.length, swept: state.deleted.length, leftovers: state.leftovers.length },
+      fields: {
+        ...fields(),
+        created: state.resources.length,
+        swept: state.deleted.length,
+        leftovers: state.leftovers.length,
+      },
     });
     return { ...state, livedMs };
   }

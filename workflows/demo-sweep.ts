@@ -67,23 +67,41 @@ export async function demoSweepWorkflow(input: DemoSweepInput): Promise<DemoSwee
   const maxAgeMs = input.maxAgeMs ?? 12 * 3_600_000;
   const results: AccountSweepResult[] = [];
   for (const target of input.accounts) {
-    const result: AccountSweepResult = { accountId: target.accountId, accountName: target.accountName, deleted: [], failed: [] };
+    const result: AccountSweepResult = {
+      accountId: target.accountId,
+      accountName: target.accountName,
+      deleted: [],
+      failed: [],
+    };
     results.push(result);
     // The activity checks again against the live org and the account's aliases.
-    const check = checkSandboxTarget({ ...target, org: input.org, managementAccountId: input.managementAccountId });
+    const check = checkSandboxTarget({
+      ...target,
+      org: input.org,
+      managementAccountId: input.managementAccountId,
+    });
     if (!check.ok) {
       result.refused = check.reason;
       continue;
     }
-    const runningDemoIds = input.runningDemoIds ?? (await control.listRunningDemos({ accountId: target.accountId })).map((d) => d.demoId);
-    const common = { target, org: input.org, managementAccountId: input.managementAccountId, runningDemoIds, maxAgeMs };
+    const runningDemoIds =
+      input.runningDemoIds ??
+      (await control.listRunningDemos({ accountId: target.accountId })).map((d) => d.demoId);
+    const common = {
+      target,
+      org: input.org,
+      managementAccountId: input.managementAccountId,
+      runningDemoIds,
+      maxAgeMs,
+    };
     try {
       result.plan = await aws.planAccountSweep({ ...common, now: Date.now() });
     } catch (err) {
       // Report the activity's own reason (the live guard, or why the account was unreachable).
       const cause = err instanceof ActivityFailure ? err.cause : undefined;
       const message = cause?.message ?? (err as Error).message;
-      if (cause instanceof ApplicationFailure && cause.type === ErrorType.GuardRefused) result.refused = message;
+      if (cause instanceof ApplicationFailure && cause.type === ErrorType.GuardRefused)
+        result.refused = message;
       else result.error = message;
       continue;
     }
@@ -100,11 +118,16 @@ export async function demoSweepWorkflow(input: DemoSweepInput): Promise<DemoSwee
   await notify({ notification: summaryNotification(input.apply, results), sinks: input.notifications });
   const refused = results.filter((r) => r.refused);
   if (refused.length > 0) {
-    throw ApplicationFailure.nonRetryable(`sweep refused: ${refused.map((r) => r.refused).join('; ')}`, ErrorType.GuardRefused);
+    throw ApplicationFailure.nonRetryable(
+      `sweep refused: ${refused.map((r) => r.refused).join('; ')}`,
+      ErrorType.GuardRefused,
+    );
   }
   const errors = results.filter((r) => r.error);
   if (errors.length > 0) {
-    throw ApplicationFailure.nonRetryable(`sweep failed: ${errors.map((r) => `${r.accountName} (${r.accountId}): ${r.error}`).join('; ')}`);
+    throw ApplicationFailure.nonRetryable(
+      `sweep failed: ${errors.map((r) => `${r.accountName} (${r.accountId}): ${r.error}`).join('; ')}`,
+    );
   }
   const failed = results.flatMap((r) => r.failed);
   if (failed.length > 0) {

@@ -17,7 +17,18 @@ import { loadScenario } from '../../lib/config/scenarios';
 import { parseDuration } from '../../lib/duration';
 import { WorkflowIds } from '../../lib/names';
 import type { GlobalOptions } from '../cli';
-import { buildDemoInput, buildSweepInput, checkDemoRequest, demoStatus, destroyDemo, listDemos, moveDemoExpiry, resolveSandboxTargets, runSweep, startDemo } from '../demo';
+import {
+  buildDemoInput,
+  buildSweepInput,
+  checkDemoRequest,
+  demoStatus,
+  destroyDemo,
+  listDemos,
+  moveDemoExpiry,
+  resolveSandboxTargets,
+  runSweep,
+  startDemo,
+} from '../demo';
 import { CliError, ExitCode, printJson, printTable, say } from '../output';
 import { connectClient } from '../temporal';
 
@@ -39,11 +50,17 @@ async function withClient<T>(cmd: Command, fn: (client: Client, opts: Opts) => P
 
 /** Map Temporal's errors to what an operator needs: a rejected update is bad input, a missing demo a failure. */
 function cliError(err: unknown): unknown {
-  if (err instanceof WorkflowUpdateFailedError) return new CliError(`rejected: ${err.cause?.message ?? err.message}`, ExitCode.BadInput);
-  if (err instanceof WorkflowNotFoundError) return new CliError(`no such demo (${err.workflowId ?? 'unknown id'})`, ExitCode.Failed);
-  if (err instanceof WorkflowFailedError) return new CliError(err.cause?.message ?? err.message, ExitCode.Failed);
+  if (err instanceof WorkflowUpdateFailedError)
+    return new CliError(`rejected: ${err.cause?.message ?? err.message}`, ExitCode.BadInput);
+  if (err instanceof WorkflowNotFoundError)
+    return new CliError(`no such demo (${err.workflowId ?? 'unknown id'})`, ExitCode.Failed);
+  if (err instanceof WorkflowFailedError)
+    return new CliError(err.cause?.message ?? err.message, ExitCode.Failed);
   if (err instanceof WorkflowExecutionAlreadyStartedError) {
-    return new CliError(`a demo with workflow id ${err.workflowId} already exists; choose another --id`, ExitCode.BadInput);
+    return new CliError(
+      `a demo with workflow id ${err.workflowId} already exists; choose another --id`,
+      ExitCode.BadInput,
+    );
   }
   return err;
 }
@@ -51,41 +68,79 @@ function cliError(err: unknown): unknown {
 const defaultOwner = () => process.env.SV0_OWNER ?? process.env.USER ?? os.userInfo().username;
 
 export function registerDemoCommands(program: Command): void {
-  const demo = program.command('demo').description('ephemeral demo environments in the sandbox account (seed §6)');
+  const demo = program
+    .command('demo')
+    .description('ephemeral demo environments in the sandbox account (seed §6)');
 
   demo
     .command('start <scenario>')
-    .description('deploy a scenario of config/scenarios into the sandbox account; it is destroyed when its TTL ends')
+    .description(
+      'deploy a scenario of config/scenarios into the sandbox account; it is destroyed when its TTL ends',
+    )
     .option('--ttl <duration>', "time to live (30m, 4h, 1d); default: the scenario's defaultTtl")
     .option('--owner <name>', 'who the demo is for (tag sv0:owner)', defaultOwner())
     .option('--id <id>', 'demo id, [a-z0-9-]{1,40}; default: <scenario>-<random>')
     .option('--account <name>', 'sandbox account name (needed when config/org.yaml marks more than one)')
     .option('--warn-before <duration>', 'warning before expiry (default 15m, at most half the TTL)')
     .option('--json', 'print one JSON document')
-    .action(async (scenarioName: string, o: { ttl?: string; owner: string; id?: string; account?: string; warnBefore?: string }, cmd: Command) => {
-      const opts = cmd.optsWithGlobals<Opts>();
-      // Everything that can be checked offline is checked before any connection.
-      const configDir = resolveConfigDir(opts.configDir);
-      const scenario = loadScenario(configDir, scenarioName);
-      const org = loadOrgConfig(configDir);
-      const notifications = loadNotificationsConfig(configDir);
-      if (o.ttl !== undefined) parseDuration(o.ttl, '--ttl');
-      if (o.warnBefore !== undefined) parseDuration(o.warnBefore, '--warn-before');
-      const id = o.id ?? `${scenario.name}-${randomBytes(3).toString('hex')}`;
-      checkDemoRequest({ scenario, id, owner: o.owner, ttl: o.ttl });
-      const { managementAccountId, targets } = await resolveSandboxTargets(new OrganizationsClient(awsConfigFromEnv()), org, {
-        accountName: o.account,
-      });
-      if (targets.length > 1) throw new CliError(`several sandbox accounts (${targets.map((t) => t.accountName).join(', ')}): choose one with --account`, ExitCode.BadInput);
-      const input = buildDemoInput({ scenario, id, owner: o.owner, ttl: o.ttl, target: targets[0]!, managementAccountId, org, notifications, warnBefore: o.warnBefore });
-      await withClient(cmd, async (client) => {
-        await startDemo(client, input);
-        const expiresAt = new Date(Date.now() + input.ttlMs).toISOString();
-        const out = { id, workflowId: WorkflowIds.demo(id), scenario: scenario.name, owner: input.owner, accountId: input.target.accountId, expiresAt };
-        if (opts.json) printJson(out);
-        else say(`demo ${id} started (${scenario.name} in ${input.target.accountName}), expires about ${expiresAt}; follow it with \`sv0 demo status ${id}\``);
-      });
-    });
+    .action(
+      async (
+        scenarioName: string,
+        o: { ttl?: string; owner: string; id?: string; account?: string; warnBefore?: string },
+        cmd: Command,
+      ) => {
+        const opts = cmd.optsWithGlobals<Opts>();
+        // Everything that can be checked offline is checked before any connection.
+        const configDir = resolveConfigDir(opts.configDir);
+        const scenario = loadScenario(configDir, scenarioName);
+        const org = loadOrgConfig(configDir);
+        const notifications = loadNotificationsConfig(configDir);
+        if (o.ttl !== undefined) parseDuration(o.ttl, '--ttl');
+        if (o.warnBefore !== undefined) parseDuration(o.warnBefore, '--warn-before');
+        const id = o.id ?? `${scenario.name}-${randomBytes(3).toString('hex')}`;
+        checkDemoRequest({ scenario, id, owner: o.owner, ttl: o.ttl });
+        const { managementAccountId, targets } = await resolveSandboxTargets(
+          new OrganizationsClient(awsConfigFromEnv()),
+          org,
+          {
+            accountName: o.account,
+          },
+        );
+        if (targets.length > 1)
+          throw new CliError(
+            `several sandbox accounts (${targets.map((t) => t.accountName).join(', ')}): choose one with --account`,
+            ExitCode.BadInput,
+          );
+        const input = buildDemoInput({
+          scenario,
+          id,
+          owner: o.owner,
+          ttl: o.ttl,
+          target: targets[0]!,
+          managementAccountId,
+          org,
+          notifications,
+          warnBefore: o.warnBefore,
+        });
+        await withClient(cmd, async (client) => {
+          await startDemo(client, input);
+          const expiresAt = new Date(Date.now() + input.ttlMs).toISOString();
+          const out = {
+            id,
+            workflowId: WorkflowIds.demo(id),
+            scenario: scenario.name,
+            owner: input.owner,
+            accountId: input.target.accountId,
+            expiresAt,
+          };
+          if (opts.json) printJson(out);
+          else
+            say(
+              `demo ${id} started (${scenario.name} in ${input.target.accountName}), expires about ${expiresAt}; follow it with \`sv0 demo status ${id}\``,
+            );
+        });
+      },
+    );
 
   demo
     .command('list')
@@ -95,7 +150,11 @@ export function registerDemoCommands(program: Command): void {
       withClient(cmd, async (client, opts) => {
         const rows = await listDemos(client);
         if (opts.json) printJson(rows);
-        else printTable(['ID', 'SCENARIO', 'OWNER', 'PHASE', 'EXPIRES', 'LEFT'], rows.map((r) => [r.id, r.scenario, r.owner, r.phase, r.expiresAt, r.timeLeft]));
+        else
+          printTable(
+            ['ID', 'SCENARIO', 'OWNER', 'PHASE', 'EXPIRES', 'LEFT'],
+            rows.map((r) => [r.id, r.scenario, r.owner, r.phase, r.expiresAt, r.timeLeft]),
+          );
       }),
     );
 
@@ -107,20 +166,24 @@ export function registerDemoCommands(program: Command): void {
       withClient(cmd, async (client, opts) => {
         const s = await demoStatus(client, id);
         if (opts.json) return printJson(s);
-        printTable(['FIELD', 'VALUE'], [
-          ['id', s.id],
-          ['scenario', s.scenario],
-          ['owner', s.owner],
-          ['account', s.accountId],
-          ['phase', s.phase],
-          ['started', s.startedAt],
-          ['expires', s.expiresAt],
-          ['max expiry', s.maxExpiresAt],
-          ...Object.entries(s.outputs).map(([k, v]) => [`output ${k}`, v]),
-          ...(s.destroyReason ? [['destroy reason', s.destroyReason]] : []),
-          ...(s.error ? [['error', s.error]] : []),
-        ]);
-        if (s.resources.length) say(`resources: ${s.resources.map((r) => `${r.logicalId} (${r.type})`).join(', ')}`);
+        printTable(
+          ['FIELD', 'VALUE'],
+          [
+            ['id', s.id],
+            ['scenario', s.scenario],
+            ['owner', s.owner],
+            ['account', s.accountId],
+            ['phase', s.phase],
+            ['started', s.startedAt],
+            ['expires', s.expiresAt],
+            ['max expiry', s.maxExpiresAt],
+            ...Object.entries(s.outputs).map(([k, v]) => [`output ${k}`, v]),
+            ...(s.destroyReason ? [['destroy reason', s.destroyReason]] : []),
+            ...(s.error ? [['error', s.error]] : []),
+          ],
+        );
+        if (s.resources.length)
+          say(`resources: ${s.resources.map((r) => `${r.logicalId} (${r.type})`).join(', ')}`);
         if (s.leftovers.length) say(`LEFT AFTER TEARDOWN: ${s.leftovers.map((r) => r.arn).join(', ')}`);
       }),
     );
@@ -128,7 +191,11 @@ export function registerDemoCommands(program: Command): void {
   for (const how of ['extend', 'shorten'] as const) {
     demo
       .command(`${how} <id> <duration>`)
-      .description(how === 'extend' ? "move the expiry later (within the scenario's maximum lifetime)" : 'move the expiry earlier')
+      .description(
+        how === 'extend'
+          ? "move the expiry later (within the scenario's maximum lifetime)"
+          : 'move the expiry earlier',
+      )
       .option('--json', 'print one JSON document')
       .action(async (id: string, duration: string, _o, cmd: Command) => {
         parseDuration(duration, how);
@@ -155,35 +222,59 @@ export function registerDemoCommands(program: Command): void {
       }),
     );
 
-  const sweep = program.command('sweep').description('the nightly sweep of ephemeral resources in sandbox accounts');
+  const sweep = program
+    .command('sweep')
+    .description('the nightly sweep of ephemeral resources in sandbox accounts');
   sweep
     .command('run')
-    .description('sweep now: ephemeral-tagged resources older than 12h (or past sv0:ttl) that no running demo owns; a dry run unless --apply')
+    .description(
+      'sweep now: ephemeral-tagged resources older than 12h (or past sv0:ttl) that no running demo owns; a dry run unless --apply',
+    )
     .option('--account <id>', 'only this sandbox account (id)')
     .option('--dry-run', 'only report what would be deleted (the default)')
     .option('--apply', 'delete for real')
     .option('--max-age <duration>', 'age after which ephemeral resources go', '12h')
     .option('--json', 'print one JSON document')
-    .action(async (o: { account?: string; dryRun?: boolean; apply?: boolean; maxAge: string }, cmd: Command) => {
-      if (o.apply && o.dryRun) throw new CliError('--apply and --dry-run exclude each other', ExitCode.BadInput);
-      if (o.account !== undefined && !/^[0-9]{12}$/.test(o.account)) throw new CliError(`--account ${o.account}: a 12-digit account id`, ExitCode.BadInput);
-      parseDuration(o.maxAge, '--max-age');
-      const opts = cmd.optsWithGlobals<Opts>();
-      const configDir = resolveConfigDir(opts.configDir);
-      const org = loadOrgConfig(configDir);
-      const notifications = loadNotificationsConfig(configDir);
-      const { managementAccountId, targets } = await resolveSandboxTargets(new OrganizationsClient(awsConfigFromEnv()), org, { accountId: o.account });
-      const input = buildSweepInput({ targets, managementAccountId, org, notifications, apply: o.apply === true, maxAge: o.maxAge });
-      await withClient(cmd, async (client) => {
-        const result = await runSweep(client, input);
-        if (opts.json) return printJson(result);
-        for (const a of result.accounts) {
-          say(`${a.accountName} (${a.accountId})${input.apply ? '' : ' [dry run]'}`);
-          printTable(['ACTION', 'TYPE', 'ARN', 'WHY'], [
-            ...(a.plan?.stacks ?? []).concat(a.plan?.resources ?? []).map((i) => [input.apply ? 'deleted' : 'would delete', i.type, i.arn, i.reason]),
-            ...(a.plan?.kept ?? []).map((i) => ['keep', i.type, i.arn, i.reason]),
-          ]);
-        }
-      });
-    });
+    .action(
+      async (o: { account?: string; dryRun?: boolean; apply?: boolean; maxAge: string }, cmd: Command) => {
+        if (o.apply && o.dryRun)
+          throw new CliError('--apply and --dry-run exclude each other', ExitCode.BadInput);
+        if (o.account !== undefined && !/^[0-9]{12}$/.test(o.account))
+          throw new CliError(`--account ${o.account}: a 12-digit account id`, ExitCode.BadInput);
+        parseDuration(o.maxAge, '--max-age');
+        const opts = cmd.optsWithGlobals<Opts>();
+        const configDir = resolveConfigDir(opts.configDir);
+        const org = loadOrgConfig(configDir);
+        const notifications = loadNotificationsConfig(configDir);
+        const { managementAccountId, targets } = await resolveSandboxTargets(
+          new OrganizationsClient(awsConfigFromEnv()),
+          org,
+          { accountId: o.account },
+        );
+        const input = buildSweepInput({
+          targets,
+          managementAccountId,
+          org,
+          notifications,
+          apply: o.apply === true,
+          maxAge: o.maxAge,
+        });
+        await withClient(cmd, async (client) => {
+          const result = await runSweep(client, input);
+          if (opts.json) return printJson(result);
+          for (const a of result.accounts) {
+            say(`${a.accountName} (${a.accountId})${input.apply ? '' : ' [dry run]'}`);
+            printTable(
+              ['ACTION', 'TYPE', 'ARN', 'WHY'],
+              [
+                ...(a.plan?.stacks ?? [])
+                  .concat(a.plan?.resources ?? [])
+                  .map((i) => [input.apply ? 'deleted' : 'would delete', i.type, i.arn, i.reason]),
+                ...(a.plan?.kept ?? []).map((i) => ['keep', i.type, i.arn, i.reason]),
+              ],
+            );
+          }
+        });
+      },
+    );
 }

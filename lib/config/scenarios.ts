@@ -13,11 +13,15 @@ import { ConfigError, configFile, loadYamlFile } from './load';
 
 export const SCENARIOS_DIR = 'scenarios';
 
-const duration = z.string().refine(isDuration, 'write a duration: a whole number and one unit, 30s, 30m, 2h or 1d');
+const duration = z
+  .string()
+  .refine(isDuration, 'write a duration: a whole number and one unit, 30s, 30m, 2h or 1d');
 
 export const ScenarioSchema = z
   .strictObject({
-    name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}$/, 'a scenario name is lower case letters, digits and dashes'),
+    name: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9-]{0,39}$/, 'a scenario name is lower case letters, digits and dashes'),
     description: z.string().min(1),
     /** Template path, relative to the scenario file. */
     template: z.string().min(1),
@@ -26,10 +30,16 @@ export const ScenarioSchema = z
     /** The longest a demo of this scenario may live, counted from its start; bounds `extend`. */
     maxTtl: duration,
   })
-  .refine((s) => !isDuration(s.defaultTtl) || !isDuration(s.maxTtl) || parseDuration(s.defaultTtl) <= parseDuration(s.maxTtl), {
-    path: ['defaultTtl'],
-    message: 'defaultTtl must not exceed maxTtl',
-  });
+  .refine(
+    (s) =>
+      !isDuration(s.defaultTtl) ||
+      !isDuration(s.maxTtl) ||
+      parseDuration(s.defaultTtl) <= parseDuration(s.maxTtl),
+    {
+      path: ['defaultTtl'],
+      message: 'defaultTtl must not exceed maxTtl',
+    },
+  );
 export type ScenarioConfig = z.infer<typeof ScenarioSchema>;
 
 /** A scenario with its template read and checked. */
@@ -50,7 +60,10 @@ const TemplateSchema = z.looseObject({
   Parameters: z
     .record(z.string(), z.looseObject({ Type: z.string(), Default: z.unknown().optional() }))
     .optional(),
-  Resources: z.record(z.string(), z.looseObject({ Type: z.string().regex(/^[A-Za-z0-9]+::[A-Za-z0-9]+::[A-Za-z0-9]+$/) })),
+  Resources: z.record(
+    z.string(),
+    z.looseObject({ Type: z.string().regex(/^[A-Za-z0-9]+::[A-Za-z0-9]+::[A-Za-z0-9]+$/) }),
+  ),
 });
 
 /**
@@ -64,36 +77,53 @@ function readTemplate(scenarioFile: string, scenario: ScenarioConfig) {
   try {
     body = readFileSync(templateFile, 'utf8');
   } catch {
-    throw new ConfigError(scenarioFile, [{ path: 'template', reason: `template file ${templateFile} not found` }]);
+    throw new ConfigError(scenarioFile, [
+      { path: 'template', reason: `template file ${templateFile} not found` },
+    ]);
   }
   const problems: { path: string; reason: string }[] = [];
   if (Buffer.byteLength(body) > TEMPLATE_BODY_LIMIT) {
-    problems.push({ path: 'template', reason: `${templateFile} is over CloudFormation's ${TEMPLATE_BODY_LIMIT}-byte inline limit` });
+    problems.push({
+      path: 'template',
+      reason: `${templateFile} is over CloudFormation's ${TEMPLATE_BODY_LIMIT}-byte inline limit`,
+    });
   }
   const doc = parseDocument(body, { uniqueKeys: true });
   if (doc.errors.length > 0 || doc.warnings.length > 0) {
     const first = [...doc.errors, ...doc.warnings][0]!.message.split('\n')[0];
     throw new ConfigError(scenarioFile, [
-      { path: 'template', reason: `${templateFile}: ${first} (write intrinsics in long form: Ref:, Fn::Sub:)` },
+      {
+        path: 'template',
+        reason: `${templateFile}: ${first} (write intrinsics in long form: Ref:, Fn::Sub:)`,
+      },
     ]);
   }
   const parsed = TemplateSchema.safeParse(doc.toJS());
   if (!parsed.success) {
     throw new ConfigError(scenarioFile, [
-      { path: 'template', reason: `${templateFile} is not a CloudFormation template: ${parsed.error.issues[0]?.message}` },
+      {
+        path: 'template',
+        reason: `${templateFile} is not a CloudFormation template: ${parsed.error.issues[0]?.message}`,
+      },
     ]);
   }
   const declared = parsed.data.Parameters ?? {};
   for (const key of Object.keys(scenario.parameters)) {
-    if (!(key in declared)) problems.push({ path: `parameters.${key}`, reason: `the template declares no parameter ${key}` });
+    if (!(key in declared))
+      problems.push({ path: `parameters.${key}`, reason: `the template declares no parameter ${key}` });
   }
   for (const [key, p] of Object.entries(declared)) {
     if (p.Default === undefined && !(key in scenario.parameters)) {
-      problems.push({ path: 'parameters', reason: `the template's parameter ${key} has no default: give it a value` });
+      problems.push({
+        path: 'parameters',
+        reason: `the template's parameter ${key} has no default: give it a value`,
+      });
     }
   }
   if (problems.length > 0) throw new ConfigError(scenarioFile, problems);
-  const resourceTypes = Object.fromEntries(Object.entries(parsed.data.Resources).map(([id, r]) => [id, r.Type]));
+  const resourceTypes = Object.fromEntries(
+    Object.entries(parsed.data.Resources).map(([id, r]) => [id, r.Type]),
+  );
   return { templateFile, body, resourceTypes };
 }
 
@@ -102,7 +132,9 @@ export function loadScenarioFile(file: string): Scenario {
   const config = loadYamlFile(file, ScenarioSchema);
   const expectedName = path.basename(file).replace(/\.ya?ml$/, '');
   if (config.name !== expectedName) {
-    throw new ConfigError(file, [{ path: 'name', reason: `"${config.name}" must match the file name "${expectedName}"` }]);
+    throw new ConfigError(file, [
+      { path: 'name', reason: `"${config.name}" must match the file name "${expectedName}"` },
+    ]);
   }
   const t = readTemplate(file, config);
   return {

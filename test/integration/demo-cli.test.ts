@@ -13,8 +13,12 @@ import { CONFIG_DIR, demoTestActivities, eventually, setUpDemoOrg, type DemoOrg 
 async function sv0(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => ((stdout += String(c)), true));
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => ((stderr += String(c)), true));
+  const out = vi
+    .spyOn(process.stdout, 'write')
+    .mockImplementation((c: string | Uint8Array) => ((stdout += String(c)), true));
+  const err = vi
+    .spyOn(process.stderr, 'write')
+    .mockImplementation((c: string | Uint8Array) => ((stderr += String(c)), true));
   try {
     const code = await main(['node', 'sv0', ...args]);
     return { code, stdout, stderr };
@@ -41,15 +45,28 @@ async function recorder() {
     res.writeHead(500).end();
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests, close: () => new Promise((r) => server.close(r)) };
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    requests,
+    close: () => new Promise((r) => server.close(r)),
+  };
 }
 
 describe('sv0 demo: bad input is refused before any AWS or Temporal call', () => {
   it.each([
     [['demo', 'start', 'cross-account-trust', '--ttl', '4 hours'], '--ttl: "4 hours" is not a duration'],
-    [['demo', 'start', 'cross-account-trust', '--ttl', '2d'], '--ttl 2d: scenario cross-account-trust allows at most 24h'],
-    [['demo', 'start', 'no-such-scenario'], 'no scenario "no-such-scenario"; known: bedrock-support-agent, cross-account-trust, github-to-runtime'],
-    [['demo', 'start', 'cross-account-trust', '--id', 'Not_Valid'], '--id "Not_Valid": use 1-40 lower case letters'],
+    [
+      ['demo', 'start', 'cross-account-trust', '--ttl', '2d'],
+      '--ttl 2d: scenario cross-account-trust allows at most 24h',
+    ],
+    [
+      ['demo', 'start', 'no-such-scenario'],
+      'no scenario "no-such-scenario"; known: bedrock-support-agent, cross-account-trust, github-to-runtime',
+    ],
+    [
+      ['demo', 'start', 'cross-account-trust', '--id', 'Not_Valid'],
+      '--id "Not_Valid": use 1-40 lower case letters',
+    ],
     [['demo', 'extend', 'some-demo', '90 minutes'], 'extend: "90 minutes" is not a duration'],
     [['sweep', 'run', '--apply', '--dry-run'], '--apply and --dry-run exclude each other'],
     [['sweep', 'run', '--account', 'prod'], '--account prod: a 12-digit account id'],
@@ -71,7 +88,14 @@ describe('sv0 demo against moto and the dev server', () => {
   let env: TestWorkflowEnvironment;
   let org: DemoOrg;
   let webhook: Awaited<ReturnType<typeof startWebhookReceiver>>;
-  const temporal = () => ['--address', stack().temporalAddress, '--namespace', stack().namespace, '--config-dir', CONFIG_DIR];
+  const temporal = () => [
+    '--address',
+    stack().temporalAddress,
+    '--namespace',
+    stack().namespace,
+    '--config-dir',
+    CONFIG_DIR,
+  ];
 
   beforeAll(async () => {
     env = await testEnv();
@@ -90,46 +114,96 @@ describe('sv0 demo against moto and the dev server', () => {
     const id = uniqueId('cli');
     const other = uniqueId('cli');
     // `sv0 demo start` starts on sv0-infra: a worker with the demo activities runs there meanwhile.
-    await runWorker({ env, taskQueue: TaskQueues.infra, activities: demoTestActivities(env, webhook) }, async () => {
-      const started = await sv0('demo', 'start', 'cross-account-trust', '--ttl', '2h', '--id', id, '--owner', 'ivan', '--json', ...temporal());
-      expect(started.stderr).toBe('');
-      expect(started.code).toBe(0);
-      expect(JSON.parse(started.stdout)).toMatchObject({ id, workflowId: `demo-${id}`, owner: 'ivan', accountId: org.demoAccountId });
-      expect((await sv0('demo', 'start', 'cross-account-trust', '--ttl', '1h', '--id', other, '--json', ...temporal())).code).toBe(0);
-      // A second start with the same id is refused.
-      const again = await sv0('demo', 'start', 'cross-account-trust', '--id', id, ...temporal());
-      expect(again.code).toBe(2);
-      expect(again.stderr).toContain('already exists');
+    await runWorker(
+      { env, taskQueue: TaskQueues.infra, activities: demoTestActivities(env, webhook) },
+      async () => {
+        const started = await sv0(
+          'demo',
+          'start',
+          'cross-account-trust',
+          '--ttl',
+          '2h',
+          '--id',
+          id,
+          '--owner',
+          'ivan',
+          '--json',
+          ...temporal(),
+        );
+        expect(started.stderr).toBe('');
+        expect(started.code).toBe(0);
+        expect(JSON.parse(started.stdout)).toMatchObject({
+          id,
+          workflowId: `demo-${id}`,
+          owner: 'ivan',
+          accountId: org.demoAccountId,
+        });
+        expect(
+          (
+            await sv0(
+              'demo',
+              'start',
+              'cross-account-trust',
+              '--ttl',
+              '1h',
+              '--id',
+              other,
+              '--json',
+              ...temporal(),
+            )
+          ).code,
+        ).toBe(0);
+        // A second start with the same id is refused.
+        const again = await sv0('demo', 'start', 'cross-account-trust', '--id', id, ...temporal());
+        expect(again.code).toBe(2);
+        expect(again.stderr).toContain('already exists');
 
-      const status = await eventually(async () => {
-        const r = await sv0('demo', 'status', id, '--json', ...temporal());
-        const s = JSON.parse(r.stdout || '{}') as { phase?: string; expiresAt?: string };
-        return s.phase === 'running' ? s : undefined;
-      }, 'demo running');
-      expect(Date.parse(status.expiresAt!)).toBeGreaterThan(Date.now());
+        const status = await eventually(async () => {
+          const r = await sv0('demo', 'status', id, '--json', ...temporal());
+          const s = JSON.parse(r.stdout || '{}') as { phase?: string; expiresAt?: string };
+          return s.phase === 'running' ? s : undefined;
+        }, 'demo running');
+        expect(Date.parse(status.expiresAt!)).toBeGreaterThan(Date.now());
 
-      const listed = await eventually(async () => {
-        const rows = JSON.parse((await sv0('demo', 'list', '--json', ...temporal())).stdout) as { id: string }[];
-        const ours = rows.map((r) => r.id).filter((x) => x === id || x === other);
-        return ours.length === 2 ? ours : undefined;
-      }, 'both demos listed');
-      expect(listed).toEqual([other, id]); // 1h left before 2h left
+        const listed = await eventually(async () => {
+          const rows = JSON.parse((await sv0('demo', 'list', '--json', ...temporal())).stdout) as {
+            id: string;
+          }[];
+          const ours = rows.map((r) => r.id).filter((x) => x === id || x === other);
+          return ours.length === 2 ? ours : undefined;
+        }, 'both demos listed');
+        expect(listed).toEqual([other, id]); // 1h left before 2h left
 
-      const extended = await sv0('demo', 'extend', id, '1h', '--json', ...temporal());
-      expect(extended.code).toBe(0);
-      expect(Date.parse(JSON.parse(extended.stdout).expiresAt) - Date.parse(status.expiresAt!)).toBe(3_600_000);
-      const rejected = await sv0('demo', 'extend', id, '1d', ...temporal());
-      expect(rejected.code).toBe(2);
-      expect(rejected.stderr).toContain('past its maximum');
+        const extended = await sv0('demo', 'extend', id, '1h', '--json', ...temporal());
+        expect(extended.code).toBe(0);
+        expect(Date.parse(JSON.parse(extended.stdout).expiresAt) - Date.parse(status.expiresAt!)).toBe(
+          3_600_000,
+        );
+        const rejected = await sv0('demo', 'extend', id, '1d', ...temporal());
+        expect(rejected.code).toBe(2);
+        expect(rejected.stderr).toContain('past its maximum');
 
-      for (const x of [id, other]) {
-        const destroyed = await sv0('demo', 'destroy', x, '--reason', 'cli test', '--wait', '--json', ...temporal());
-        expect(destroyed.code).toBe(0);
-        expect(JSON.parse(destroyed.stdout).summary).toMatchObject({ phase: 'destroyed', destroyReason: 'cli test' });
-      }
-      const missing = await sv0('demo', 'status', 'no-such-demo', ...temporal());
-      expect(missing.code).toBe(1);
-    });
+        for (const x of [id, other]) {
+          const destroyed = await sv0(
+            'demo',
+            'destroy',
+            x,
+            '--reason',
+            'cli test',
+            '--wait',
+            '--json',
+            ...temporal(),
+          );
+          expect(destroyed.code).toBe(0);
+          expect(JSON.parse(destroyed.stdout).summary).toMatchObject({
+            phase: 'destroyed',
+            destroyReason: 'cli test',
+          });
+        }
+        const missing = await sv0('demo', 'status', 'no-such-demo', ...temporal());
+        expect(missing.code).toBe(1);
+      },
+    );
   });
 
   it('sweep run is a dry run by default and lists what it would delete', async () => {
@@ -137,13 +211,21 @@ describe('sv0 demo against moto and the dev server', () => {
     process.env.AWS_ACCESS_KEY_ID = 'testing';
     process.env.AWS_SECRET_ACCESS_KEY = 'testing';
     process.env.AWS_REGION = 'us-east-1';
-    await runWorker({ env, taskQueue: TaskQueues.infra, activities: demoTestActivities(env, webhook) }, async () => {
-      const r = await sv0('sweep', 'run', '--json', ...temporal());
-      expect(r.stderr).toBe('');
-      expect(r.code).toBe(0);
-      const result = JSON.parse(r.stdout) as { apply: boolean; accounts: { accountId: string; deleted: unknown[] }[] };
-      expect(result.apply).toBe(false);
-      expect(result.accounts).toEqual([expect.objectContaining({ accountId: org.demoAccountId, deleted: [] })]);
-    });
+    await runWorker(
+      { env, taskQueue: TaskQueues.infra, activities: demoTestActivities(env, webhook) },
+      async () => {
+        const r = await sv0('sweep', 'run', '--json', ...temporal());
+        expect(r.stderr).toBe('');
+        expect(r.code).toBe(0);
+        const result = JSON.parse(r.stdout) as {
+          apply: boolean;
+          accounts: { accountId: string; deleted: unknown[] }[];
+        };
+        expect(result.apply).toBe(false);
+        expect(result.accounts).toEqual([
+          expect.objectContaining({ accountId: org.demoAccountId, deleted: [] }),
+        ]);
+      },
+    );
   });
 });

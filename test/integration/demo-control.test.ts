@@ -7,7 +7,15 @@ import { ScheduleIds } from '../../lib/names';
 import { ScheduleOverlapPolicy } from '@temporalio/client';
 import { startWebhookReceiver } from '../harness/webhook';
 import { runWorker, testEnv, uniqueId } from '../harness/temporal';
-import { demoInput, demoTestActivities, eventually, notificationEvents, scheduledActivities, setUpDemoOrg, type DemoOrg } from './demo-fixture';
+import {
+  demoInput,
+  demoTestActivities,
+  eventually,
+  notificationEvents,
+  scheduledActivities,
+  setUpDemoOrg,
+  type DemoOrg,
+} from './demo-fixture';
 
 /**
  * Demos controlled from outside (the budget freeze's destroyDemosInAccount), durability across a
@@ -31,20 +39,31 @@ describe('demo control and durability', () => {
     const taskQueue = uniqueId('demo');
     const ids = [uniqueId('bulk'), uniqueId('bulk')];
     await runWorker({ env, taskQueue, activities: demoTestActivities(env, webhook) }, async () => {
-      for (const id of ids) await startDemo(env.client, demoInput(org, { id, ttlMs: 300_000 }), { taskQueue });
+      for (const id of ids)
+        await startDemo(env.client, demoInput(org, { id, ttlMs: 300_000 }), { taskQueue });
       await eventually(async () => {
-        const phases = await Promise.all(ids.map(async (id) => (await env.client.workflow.getHandle(`demo-${id}`).query(statusQuery)).phase));
-        return phases.every((p) => p === 'running') && (await listDemos(env.client)).filter((d) => ids.includes(d.id)).length === 2;
+        const phases = await Promise.all(
+          ids.map(async (id) => (await env.client.workflow.getHandle(`demo-${id}`).query(statusQuery)).phase),
+        );
+        return (
+          phases.every((p) => p === 'running') &&
+          (await listDemos(env.client)).filter((d) => ids.includes(d.id)).length === 2
+        );
       }, 'both demos running and listed');
       const control = createDemoControlActivities({ client: env.client });
       const mock = new MockActivityEnvironment();
       // Another account has no demos: nothing is touched there.
       const destroy = (accountId: string) =>
-        mock.run(control.destroyDemosInAccount, { accountId, reason: 'budget freeze' }) as Promise<{ workflowIds: string[] }>;
+        mock.run(control.destroyDemosInAccount, { accountId, reason: 'budget freeze' }) as Promise<{
+          workflowIds: string[];
+        }>;
       expect(await destroy(org.platformAccountId)).toEqual({ workflowIds: [] });
       const { workflowIds } = await destroy(org.demoAccountId);
       expect(workflowIds.sort()).toEqual(ids.map((id) => `demo-${id}`).sort());
-      const closed = (await mock.run(control.waitForDemosClosed, { workflowIds, pollMs: 200 })) as Record<string, string>;
+      const closed = (await mock.run(control.waitForDemosClosed, { workflowIds, pollMs: 200 })) as Record<
+        string,
+        string
+      >;
       expect(Object.values(closed)).toEqual(['COMPLETED', 'COMPLETED']);
       for (const id of ids) {
         const summary = (await env.client.workflow.getHandle(`demo-${id}`).result()) as DemoSummary;
@@ -57,25 +76,46 @@ describe('demo control and durability', () => {
     const id = uniqueId('restart');
     const taskQueue = uniqueId('demo');
     const handle = await runWorker(
-      { env, taskQueue, activities: demoTestActivities(env, webhook), worker: { identity: 'worker-before-restart' } },
+      {
+        env,
+        taskQueue,
+        activities: demoTestActivities(env, webhook),
+        worker: { identity: 'worker-before-restart' },
+      },
       async () => {
-        const h = await startDemo(env.client, demoInput(org, { id, ttlMs: 20_000, warnBeforeMs: 2000 }), { taskQueue });
+        const h = await startDemo(env.client, demoInput(org, { id, ttlMs: 20_000, warnBeforeMs: 2000 }), {
+          taskQueue,
+        });
         await eventually(async () => (await h.query(statusQuery)).phase === 'running', 'demo running');
         return h;
       },
     );
     // No worker now: the server's timer still fires.
-    await eventually(async () => (await handle.fetchHistory()).events?.some((e) => e.timerFiredEventAttributes), 'timer fired without a worker', 60_000);
+    await eventually(
+      async () => (await handle.fetchHistory()).events?.some((e) => e.timerFiredEventAttributes),
+      'timer fired without a worker',
+      60_000,
+    );
     expect((await handle.describe()).status.name).toBe('RUNNING');
     const summary = (await runWorker(
-      { env, taskQueue, activities: demoTestActivities(env, webhook), worker: { identity: 'worker-after-restart' } },
+      {
+        env,
+        taskQueue,
+        activities: demoTestActivities(env, webhook),
+        worker: { identity: 'worker-after-restart' },
+      },
       () => handle.result(),
     )) as DemoSummary;
     expect(summary.phase).toBe('destroyed');
     const events = (await handle.fetchHistory()).events ?? [];
     const identities = events.map((e) => e.workflowTaskCompletedEventAttributes?.identity).filter(Boolean);
     expect(new Set(identities)).toEqual(new Set(['worker-before-restart', 'worker-after-restart']));
-    expect(scheduledActivities(events).slice(-4)).toEqual(['deleteDemoStack', 'sweepDemoResources', 'listDemoResources', 'notify']);
+    expect(scheduledActivities(events).slice(-4)).toEqual([
+      'deleteDemoStack',
+      'sweepDemoResources',
+      'listDemoResources',
+      'notify',
+    ]);
     // The warning may fall past expiry while no worker ran (then it is skipped); the end is the same.
     const sent = notificationEvents(webhook, id);
     expect(sent[0]).toBe('demo.ready');
@@ -90,10 +130,16 @@ describe('demo control and durability', () => {
       notifications: { sinks: [{ type: 'log' }] },
       apply: false,
     });
-    await env.client.schedule.getHandle(ScheduleIds.demoSweep).delete().catch(() => undefined);
+    await env.client.schedule
+      .getHandle(ScheduleIds.demoSweep)
+      .delete()
+      .catch(() => undefined);
     expect(await ensureDemoSweepSchedule(env.client, input, { paused: true })).toBe('created');
     const d = await env.client.schedule.getHandle(ScheduleIds.demoSweep).describe();
-    expect(d.spec.calendars?.[0]).toMatchObject({ hour: [{ start: 2, end: 2, step: 1 }], minute: [{ start: 0, end: 0, step: 1 }] });
+    expect(d.spec.calendars?.[0]).toMatchObject({
+      hour: [{ start: 2, end: 2, step: 1 }],
+      minute: [{ start: 0, end: 0, step: 1 }],
+    });
     expect(d.spec.timezone).toBe('UTC');
     expect(d.policies.overlap).toBe(ScheduleOverlapPolicy.SKIP);
     expect(d.policies.catchupWindow).toBe(6 * 3_600_000);

@@ -44,7 +44,9 @@ const WEBHOOK_REF = 'env:SV0_TEST_DEMO_WEBHOOK';
 
 async function createAccount(orgs: OrganizationsClient, name: string): Promise<string> {
   const out = await orgs.send(new CreateAccountCommand({ AccountName: name, Email: `${name}@example.com` }));
-  const status = await orgs.send(new DescribeCreateAccountStatusCommand({ CreateAccountRequestId: out.CreateAccountStatus!.Id! }));
+  const status = await orgs.send(
+    new DescribeCreateAccountStatusCommand({ CreateAccountRequestId: out.CreateAccountStatus!.Id! }),
+  );
   return status.CreateAccountStatus!.AccountId!;
 }
 
@@ -94,7 +96,12 @@ export async function setUpDemoOrg(): Promise<DemoOrg> {
     unlistedAccountId,
     prodAccountId,
     org,
-    target: { accountId: demoAccountId, accountName: 'sv0-demo', roleName: Roles.deploy, externalIdRef: EXTERNAL_ID_REF },
+    target: {
+      accountId: demoAccountId,
+      accountName: 'sv0-demo',
+      roleName: Roles.deploy,
+      externalIdRef: EXTERNAL_ID_REF,
+    },
   };
 }
 
@@ -122,7 +129,11 @@ export function demoTestActivities(
   return {
     ...createDemoActivities({ aws: motoConfig(), resolveSecret, ...extra }),
     ...createDemoControlActivities({ client: env.client }),
-    ...createNotifyActivities({ sns: new SNSClient(motoConfig()), logger: createLogger('test', { write: () => undefined }), resolveSecret }),
+    ...createNotifyActivities({
+      sns: new SNSClient(motoConfig()),
+      logger: createLogger('test', { write: () => undefined }),
+      resolveSecret,
+    }),
   };
 }
 
@@ -146,14 +157,19 @@ export function demoInput(
 }
 
 /** Names of the activities scheduled in a history, in order. */
-export function scheduledActivities(events: temporal.api.history.v1.IHistoryEvent[] | null | undefined): string[] {
+export function scheduledActivities(
+  events: temporal.api.history.v1.IHistoryEvent[] | null | undefined,
+): string[] {
   return (events ?? [])
     .map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name)
     .filter((n): n is string => typeof n === 'string');
 }
 
 /** The `event` field of every webhook notification received, in order. */
-export function notificationEvents(webhook: Awaited<ReturnType<typeof startWebhookReceiver>>, demoId?: string): string[] {
+export function notificationEvents(
+  webhook: Awaited<ReturnType<typeof startWebhookReceiver>>,
+  demoId?: string,
+): string[] {
   return webhook.received
     .map((r) => r.body as { event?: string; fields?: Record<string, unknown> })
     .filter((b) => demoId === undefined || b.fields?.demo === demoId)
@@ -161,7 +177,11 @@ export function notificationEvents(webhook: Awaited<ReturnType<typeof startWebho
 }
 
 /** Poll `fn` until it returns a truthy value (no timing assertion: only a generous bound). */
-export async function eventually<T>(fn: () => Promise<T | undefined | false>, what: string, timeoutMs = 60_000): Promise<T> {
+export async function eventually<T>(
+  fn: () => Promise<T | undefined | false>,
+  what: string,
+  timeoutMs = 60_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -171,7 +191,8 @@ export async function eventually<T>(fn: () => Promise<T | undefined | false>, wh
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`${what}: not reached within ${timeoutMs} ms${last ? ` (${String(last)})` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(`${what}: not reached within ${timeoutMs} ms${last ? ` (${String(last)})` : ''}`);
     await new Promise((r) => setTimeout(r, 300));
   }
 }

@@ -30,7 +30,8 @@ import {
 
 /** With SV0_WRITE_HISTORIES=1, keep a history for the replay test (test/replay.test.ts). */
 function writeHistory(name: string, history: History): void {
-  if (process.env.SV0_WRITE_HISTORIES === '1') writeFileSync(path.join(HISTORIES_DIR, `${name}.json`), historyToJsonText(history));
+  if (process.env.SV0_WRITE_HISTORIES === '1')
+    writeFileSync(path.join(HISTORIES_DIR, `${name}.json`), historyToJsonText(history));
 }
 
 /**
@@ -56,8 +57,10 @@ describe('demo lifecycle', () => {
     { Key: Tags.ephemeral, Value: 'true' },
     { Key: Tags.demo, Value: id },
   ];
-  const stillTagged = (id: string) => findTagged(accountClients(org.demoAccountId), Tags.demo, (t) => t[Tags.demo] === id);
-  const phaseOf = async (id: string) => (await env.client.workflow.getHandle(`demo-${id}`).query(statusQuery)).phase;
+  const stillTagged = (id: string) =>
+    findTagged(accountClients(org.demoAccountId), Tags.demo, (t) => t[Tags.demo] === id);
+  const phaseOf = async (id: string) =>
+    (await env.client.workflow.getHandle(`demo-${id}`).query(statusQuery)).phase;
 
   it('deploys into the sandbox account, is listed, warns, expires on its TTL and leaves nothing tagged', async () => {
     const id = uniqueId('ttl');
@@ -65,21 +68,34 @@ describe('demo lifecycle', () => {
     const activities = demoTestActivities(env, webhook);
     const summary = await runWorker({ env, taskQueue, activities }, async () => {
       // The TTL counts from the start, deploy included: long enough to observe the running demo on a busy machine.
-      const handle = await startDemo(env.client, demoInput(org, { id, ttlMs: 20_000, warnBeforeMs: 3000 }), { taskQueue });
+      const handle = await startDemo(env.client, demoInput(org, { id, ttlMs: 20_000, warnBeforeMs: 3000 }), {
+        taskQueue,
+      });
       await eventually(async () => (await phaseOf(id)) === 'running', 'demo running');
       const status = await handle.query(statusQuery);
       expect(status.outputs.ReadOnlyRoleArn).toMatch(new RegExp(`^arn:aws:iam::${org.demoAccountId}:role/`));
       expect(status.resources.map((r) => r.type)).toContain('AWS::Lambda::Function');
       // The stack lives in the sandbox account, tagged for teardown and the sweep.
-      const stack = (await accountClients(org.demoAccountId).cloudformation.send(new DescribeStacksCommand({ StackName: status.stackName }))).Stacks?.[0];
+      const stack = (
+        await accountClients(org.demoAccountId).cloudformation.send(
+          new DescribeStacksCommand({ StackName: status.stackName }),
+        )
+      ).Stacks?.[0];
       expect(Object.fromEntries((stack?.Tags ?? []).map((t) => [t.Key, t.Value]))).toMatchObject({
         [Tags.ephemeral]: 'true',
         [Tags.ttl]: '20s',
         [Tags.demo]: id,
         [Tags.owner]: 'test-owner',
       });
-      const listed = await eventually(async () => (await listDemos(env.client)).find((d) => d.id === id), 'demo listed');
-      expect(listed).toMatchObject({ scenario: 'cross-account-trust', owner: 'test-owner', accountId: org.demoAccountId });
+      const listed = await eventually(
+        async () => (await listDemos(env.client)).find((d) => d.id === id),
+        'demo listed',
+      );
+      expect(listed).toMatchObject({
+        scenario: 'cross-account-trust',
+        owner: 'test-owner',
+        accountId: org.demoAccountId,
+      });
       return (await handle.result()) as DemoSummary;
     });
 
@@ -112,25 +128,34 @@ describe('demo lifecycle', () => {
     const taskQueue = uniqueId('demo');
     const activities = demoTestActivities(env, webhook);
     await runWorker({ env, taskQueue, activities }, async () => {
-      const handle = await startDemo(env.client, demoInput(org, { id, ttlMs: 120_000, maxTtlMs: 180_000 }), { taskQueue });
+      const handle = await startDemo(env.client, demoInput(org, { id, ttlMs: 120_000, maxTtlMs: 180_000 }), {
+        taskQueue,
+      });
       await eventually(async () => (await phaseOf(id)) === 'running', 'demo running');
       const before = await handle.query(statusQuery);
 
       const extended = await moveDemoExpiry(env.client, id, 'extend', '30s');
       expect(Date.parse(extended) - Date.parse(before.expiresAt)).toBe(30_000);
       await eventually(
-        async () => (await handle.describe()).typedSearchAttributes.get(DemoSearchAttributes.expiresAt)?.toISOString() === extended,
+        async () =>
+          (await handle.describe()).typedSearchAttributes
+            .get(DemoSearchAttributes.expiresAt)
+            ?.toISOString() === extended,
         'Sv0ExpiresAt follows extend',
       );
 
       const tooFar = moveDemoExpiry(env.client, id, 'extend', '1h');
       await expect(tooFar).rejects.toBeInstanceOf(WorkflowUpdateFailedError);
-      await expect(tooFar).rejects.toSatisfy((e: WorkflowUpdateFailedError) => /past its maximum/.test(String(e.cause?.message)));
+      await expect(tooFar).rejects.toSatisfy((e: WorkflowUpdateFailedError) =>
+        /past its maximum/.test(String(e.cause?.message)),
+      );
       expect((await handle.query(statusQuery)).expiresAt).toBe(extended);
 
       const shortened = await moveDemoExpiry(env.client, id, 'shorten', '10s');
       expect(Date.parse(extended) - Date.parse(shortened)).toBe(10_000);
-      await expect(moveDemoExpiry(env.client, id, 'shorten', '1d')).rejects.toBeInstanceOf(WorkflowUpdateFailedError);
+      await expect(moveDemoExpiry(env.client, id, 'shorten', '1d')).rejects.toBeInstanceOf(
+        WorkflowUpdateFailedError,
+      );
       await expect(moveDemoExpiry(env.client, id, 'extend', '2 hours')).rejects.toThrow(/not a duration/);
 
       expect(await destroyDemo(env.client, id, 'demo done early')).toBe('running');
@@ -153,21 +178,42 @@ describe('demo lifecycle', () => {
     const c = accountClients(org.demoAccountId);
     const bucket = `${id}-leftover`;
     const role = `${id}-leftover-role`;
-    const summary = await runWorker({ env, taskQueue, activities: demoTestActivities(env, webhook) }, async () => {
-      const handle = await startDemo(env.client, demoInput(org, { id, ttlMs: 120_000 }), { taskQueue });
-      await eventually(async () => (await phaseOf(id)) === 'running', 'demo running');
-      await c.s3.send(new CreateBucketCommand({ Bucket: bucket }));
-      await c.s3.send(new PutBucketTaggingCommand({ Bucket: bucket, Tagging: { TagSet: demoTags(id) } }));
-      await c.s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'data.txt', Body: 'x' }));
-      await c.iam.send(new CreateRoleCommand({ RoleName: role, AssumeRolePolicyDocument: '{"Version":"2012-10-17","Statement":[]}', Tags: demoTags(id) }));
-      await c.iam.send(
-        new PutRolePolicyCommand({ RoleName: role, PolicyName: 'inline', PolicyDocument: '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}' }),
-      );
-      expect((await stillTagged(id)).map((r) => r.type).sort()).toEqual(['cloudformation:stack', 'iam:role', 's3:bucket']);
-      await destroyDemo(env.client, id, 'test leftovers');
-      return (await handle.result()) as DemoSummary;
-    });
-    expect(summary.deleted.map((r) => r.arn).sort()).toEqual([`arn:aws:iam::${org.demoAccountId}:role/${role}`, `arn:aws:s3:::${bucket}`]);
+    const summary = await runWorker(
+      { env, taskQueue, activities: demoTestActivities(env, webhook) },
+      async () => {
+        const handle = await startDemo(env.client, demoInput(org, { id, ttlMs: 120_000 }), { taskQueue });
+        await eventually(async () => (await phaseOf(id)) === 'running', 'demo running');
+        await c.s3.send(new CreateBucketCommand({ Bucket: bucket }));
+        await c.s3.send(new PutBucketTaggingCommand({ Bucket: bucket, Tagging: { TagSet: demoTags(id) } }));
+        await c.s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'data.txt', Body: 'x' }));
+        await c.iam.send(
+          new CreateRoleCommand({
+            RoleName: role,
+            AssumeRolePolicyDocument: '{"Version":"2012-10-17","Statement":[]}',
+            Tags: demoTags(id),
+          }),
+        );
+        await c.iam.send(
+          new PutRolePolicyCommand({
+            RoleName: role,
+            PolicyName: 'inline',
+            PolicyDocument:
+              '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}',
+          }),
+        );
+        expect((await stillTagged(id)).map((r) => r.type).sort()).toEqual([
+          'cloudformation:stack',
+          'iam:role',
+          's3:bucket',
+        ]);
+        await destroyDemo(env.client, id, 'test leftovers');
+        return (await handle.result()) as DemoSummary;
+      },
+    );
+    expect(summary.deleted.map((r) => r.arn).sort()).toEqual([
+      `arn:aws:iam::${org.demoAccountId}:role/${role}`,
+      `arn:aws:s3:::${bucket}`,
+    ]);
     expect(summary.leftovers).toEqual([]);
     expect(await stillTagged(id)).toEqual([]);
   });
@@ -177,25 +223,28 @@ describe('demo lifecycle', () => {
     const taskQueue = uniqueId('demo');
     const c = accountClients(org.demoAccountId);
     const table = `${id}-protected`;
-    const err = await runWorker({ env, taskQueue, activities: demoTestActivities(env, webhook) }, async () => {
-      const handle = await startDemo(env.client, demoInput(org, { id, ttlMs: 120_000 }), { taskQueue });
-      await eventually(async () => (await phaseOf(id)) === 'running', 'demo running');
-      await c.dynamodb.send(
-        new CreateTableCommand({
-          TableName: table,
-          BillingMode: 'PAY_PER_REQUEST',
-          AttributeDefinitions: [{ AttributeName: 'k', AttributeType: 'S' }],
-          KeySchema: [{ AttributeName: 'k', KeyType: 'HASH' }],
-          DeletionProtectionEnabled: true,
-          Tags: demoTags(id),
-        }),
-      );
-      await destroyDemo(env.client, id, 'test stuck');
-      return handle.result().then(
-        () => undefined,
-        (e: unknown) => e,
-      );
-    });
+    const err = await runWorker(
+      { env, taskQueue, activities: demoTestActivities(env, webhook) },
+      async () => {
+        const handle = await startDemo(env.client, demoInput(org, { id, ttlMs: 120_000 }), { taskQueue });
+        await eventually(async () => (await phaseOf(id)) === 'running', 'demo running');
+        await c.dynamodb.send(
+          new CreateTableCommand({
+            TableName: table,
+            BillingMode: 'PAY_PER_REQUEST',
+            AttributeDefinitions: [{ AttributeName: 'k', AttributeType: 'S' }],
+            KeySchema: [{ AttributeName: 'k', KeyType: 'HASH' }],
+            DeletionProtectionEnabled: true,
+            Tags: demoTags(id),
+          }),
+        );
+        await destroyDemo(env.client, id, 'test stuck');
+        return handle.result().then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+      },
+    );
     expect(err).toBeInstanceOf(WorkflowFailedError);
     const cause = (err as WorkflowFailedError).cause as ApplicationFailure;
     expect(cause.type).toBe(ErrorType.LeftoversRemain);
@@ -208,15 +257,18 @@ describe('demo lifecycle', () => {
   it('a cancelled demo is still torn down before the workflow ends as cancelled', async () => {
     const id = uniqueId('cancel');
     const taskQueue = uniqueId('demo');
-    const err = await runWorker({ env, taskQueue, activities: demoTestActivities(env, webhook) }, async () => {
-      const handle = await startDemo(env.client, demoInput(org, { id, ttlMs: 120_000 }), { taskQueue });
-      await eventually(async () => (await phaseOf(id)) === 'running', 'demo running');
-      await handle.cancel();
-      return handle.result().then(
-        () => undefined,
-        (e: unknown) => e,
-      );
-    });
+    const err = await runWorker(
+      { env, taskQueue, activities: demoTestActivities(env, webhook) },
+      async () => {
+        const handle = await startDemo(env.client, demoInput(org, { id, ttlMs: 120_000 }), { taskQueue });
+        await eventually(async () => (await phaseOf(id)) === 'running', 'demo running');
+        await handle.cancel();
+        return handle.result().then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+      },
+    );
     expect(err).toBeInstanceOf(WorkflowFailedError);
     expect((err as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
     expect(notificationEvents(webhook, id)).toEqual(['demo.ready', 'demo.destroyed']);
@@ -236,24 +288,30 @@ describe('demo lifecycle', () => {
           if (context.commandName === 'DeleteStackCommand') deleting = true;
           const out = await next(args);
           const stacks = (out.output as { Stacks?: { StackStatus?: string }[] }).Stacks;
-          if (!deleting && context.commandName === 'DescribeStacksCommand' && stacks?.[0]) stacks[0].StackStatus = 'CREATE_FAILED';
+          if (!deleting && context.commandName === 'DescribeStacksCommand' && stacks?.[0])
+            stacks[0].StackStatus = 'CREATE_FAILED';
           return out;
         },
         { step: 'initialize', name: 'injectCreateFailed' },
       );
       return clients;
     };
-    const err = await runWorker({ env, taskQueue, activities: demoTestActivities(env, webhook, { makeClients }) }, async () => {
-      const handle = await startDemo(env.client, demoInput(org, { id, ttlMs: 120_000 }), { taskQueue });
-      return handle.result().then(
-        () => undefined,
-        (e: unknown) => e,
-      );
-    });
+    const err = await runWorker(
+      { env, taskQueue, activities: demoTestActivities(env, webhook, { makeClients }) },
+      async () => {
+        const handle = await startDemo(env.client, demoInput(org, { id, ttlMs: 120_000 }), { taskQueue });
+        return handle.result().then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+      },
+    );
     expect(err).toBeInstanceOf(WorkflowFailedError);
     const cause = (err as WorkflowFailedError).cause as ApplicationFailure;
     expect(cause.type).toBe(ErrorType.StackFailed);
-    expect(cause.message).toMatch(/deploy failed and was torn down: stack sv0-demo-bad-[0-9a-f]+ did not create/);
+    expect(cause.message).toMatch(
+      /deploy failed and was torn down: stack sv0-demo-bad-[0-9a-f]+ did not create/,
+    );
     const history = await env.client.workflow.getHandle(`demo-${id}`).fetchHistory();
     expect(scheduledActivities(history.events)).toEqual([
       'checkDemoTarget',

@@ -1,4 +1,8 @@
-import { CreateStackCommand, DeleteStackCommand, paginateListStackResources } from '@aws-sdk/client-cloudformation';
+import {
+  CreateStackCommand,
+  DeleteStackCommand,
+  paginateListStackResources,
+} from '@aws-sdk/client-cloudformation';
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { GetRoleCommand, ListOpenIDConnectProvidersCommand } from '@aws-sdk/client-iam';
 import { GetFunctionCommand } from '@aws-sdk/client-lambda';
@@ -21,8 +25,16 @@ import { CONFIG_DIR } from './demo-fixture';
 type Outcome = 'created' | 'listed' | 'skipped';
 
 /** Check a physical resource through its own service. Undefined: no client here to check it. */
-async function existsInService(c: TagClients, type: string, physicalId: string): Promise<boolean | undefined> {
-  const ok = (p: Promise<unknown>) => p.then(() => true, () => false);
+async function existsInService(
+  c: TagClients,
+  type: string,
+  physicalId: string,
+): Promise<boolean | undefined> {
+  const ok = (p: Promise<unknown>) =>
+    p.then(
+      () => true,
+      () => false,
+    );
   switch (type) {
     case 'AWS::IAM::Role':
       return ok(c.iam.send(new GetRoleCommand({ RoleName: physicalId })));
@@ -37,7 +49,10 @@ async function existsInService(c: TagClients, type: string, physicalId: string):
     case 'AWS::DynamoDB::Table':
       return ok(c.dynamodb.send(new DescribeTableCommand({ TableName: physicalId })));
     case 'AWS::IAM::OIDCProvider':
-      return ((await c.iam.send(new ListOpenIDConnectProvidersCommand({}))).OpenIDConnectProviderList ?? []).length > 0;
+      return (
+        ((await c.iam.send(new ListOpenIDConnectProvidersCommand({}))).OpenIDConnectProviderList ?? [])
+          .length > 0
+      );
     default:
       return undefined;
   }
@@ -84,18 +99,28 @@ describe('scenario templates on moto', () => {
         new CreateStackCommand({
           StackName: stackName,
           TemplateBody: scenario.templateBody,
-          Parameters: Object.entries(scenario.parameters).map(([ParameterKey, ParameterValue]) => ({ ParameterKey, ParameterValue })),
+          Parameters: Object.entries(scenario.parameters).map(([ParameterKey, ParameterValue]) => ({
+            ParameterKey,
+            ParameterValue,
+          })),
           Capabilities: ['CAPABILITY_IAM'],
         }),
       );
       const listed = new Map<string, string>();
-      for await (const page of paginateListStackResources({ client: c.cloudformation }, { StackName: stackName })) {
-        for (const r of page.StackResourceSummaries ?? []) if (r.LogicalResourceId) listed.set(r.LogicalResourceId, r.PhysicalResourceId ?? '');
+      for await (const page of paginateListStackResources(
+        { client: c.cloudformation },
+        { StackName: stackName },
+      )) {
+        for (const r of page.StackResourceSummaries ?? [])
+          if (r.LogicalResourceId) listed.set(r.LogicalResourceId, r.PhysicalResourceId ?? '');
       }
       const outcomes: Record<string, Outcome[]> = {};
       for (const [logicalId, type] of Object.entries(scenario.resourceTypes)) {
         const physical = listed.get(logicalId);
-        const inService = physical === undefined ? await existsInService(c, type, '') : await existsInService(c, type, physical);
+        const inService =
+          physical === undefined
+            ? await existsInService(c, type, '')
+            : await existsInService(c, type, physical);
         let outcome: Outcome;
         if (physical === undefined) outcome = inService ? 'created' : 'skipped';
         else outcome = inService === undefined ? 'listed' : inService ? 'created' : 'skipped';

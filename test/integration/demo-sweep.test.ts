@@ -33,7 +33,13 @@ describe('nightly demo sweep', () => {
   let org: DemoOrg;
   let webhook: Awaited<ReturnType<typeof startWebhookReceiver>>;
   const taskQueue = uniqueId('sweep');
-  const names = { old: uniqueId('old-eph'), untagged: uniqueId('untagged'), perm: uniqueId('perm'), owned: uniqueId('owned'), young: uniqueId('young') };
+  const names = {
+    old: uniqueId('old-eph'),
+    untagged: uniqueId('untagged'),
+    perm: uniqueId('perm'),
+    owned: uniqueId('owned'),
+    young: uniqueId('young'),
+  };
   const oldRole = uniqueId('old-role');
   const oldStack = uniqueId('old-stack');
 
@@ -44,8 +50,18 @@ describe('nightly demo sweep', () => {
     if (t) await c.s3.send(new PutBucketTaggingCommand({ Bucket: name, Tagging: { TagSet: tags(t) } }));
   };
   const bucketExists = (accountId: string, name: string) =>
-    accountClients(accountId).s3.send(new HeadBucketCommand({ Bucket: name })).then(() => true, () => false);
-  const target = (accountId: string, accountName: string): DeployAccess => ({ accountId, accountName, roleName: Roles.deploy, externalIdRef: EXTERNAL_ID_REF });
+    accountClients(accountId)
+      .s3.send(new HeadBucketCommand({ Bucket: name }))
+      .then(
+        () => true,
+        () => false,
+      );
+  const target = (accountId: string, accountName: string): DeployAccess => ({
+    accountId,
+    accountName,
+    roleName: Roles.deploy,
+    externalIdRef: EXTERNAL_ID_REF,
+  });
   const sweep = (accounts: DeployAccess[], apply: boolean, runningDemoIds?: string[]) =>
     runSweep(
       env.client,
@@ -83,19 +99,33 @@ describe('nightly demo sweep', () => {
     await bucket(org.demoAccountId, names.owned, { ...eph, [Tags.ttl]: '1s', [Tags.demo]: 'still-running' });
     await bucket(org.demoAccountId, names.young, eph);
     const c = accountClients(org.demoAccountId);
-    await c.iam.send(new CreateRoleCommand({ RoleName: oldRole, AssumeRolePolicyDocument: '{"Version":"2012-10-17","Statement":[]}', Tags: tags({ ...eph, [Tags.ttl]: '1s' }) }));
+    await c.iam.send(
+      new CreateRoleCommand({
+        RoleName: oldRole,
+        AssumeRolePolicyDocument: '{"Version":"2012-10-17","Statement":[]}',
+        Tags: tags({ ...eph, [Tags.ttl]: '1s' }),
+      }),
+    );
     const scenario = loadScenario(CONFIG_DIR, 'cross-account-trust');
     await c.cloudformation.send(
       new CreateStackCommand({
         StackName: oldStack,
         TemplateBody: scenario.templateBody,
-        Parameters: Object.entries(scenario.parameters).map(([ParameterKey, ParameterValue]) => ({ ParameterKey, ParameterValue })),
+        Parameters: Object.entries(scenario.parameters).map(([ParameterKey, ParameterValue]) => ({
+          ParameterKey,
+          ParameterValue,
+        })),
         Tags: tags({ ...eph, [Tags.ttl]: '1s' }),
         Capabilities: ['CAPABILITY_IAM'],
       }),
     );
     // Old ephemeral resources in accounts the sweep must refuse.
-    for (const id of [org.managementAccountId, org.platformAccountId, org.unlistedAccountId, org.prodAccountId]) {
+    for (const id of [
+      org.managementAccountId,
+      org.platformAccountId,
+      org.unlistedAccountId,
+      org.prodAccountId,
+    ]) {
       await bucket(id, `guarded-${id}`, { ...eph, [Tags.ttl]: '1s' });
     }
     // Let the one-second TTLs pass.
@@ -109,17 +139,28 @@ describe('nightly demo sweep', () => {
     await runWorker({ env, taskQueue, activities: demoTestActivities(env, webhook) }, async () => {
       // A real running demo in the account: the sweep finds it through visibility.
       const demoId = uniqueId('live');
-      const handle = await startDemo(env.client, demoInput(org, { id: demoId, ttlMs: 300_000 }), { taskQueue });
-      await eventually(async () => (await listDemos(env.client)).find((d) => d.id === demoId && d.phase === 'running'), 'demo running and listed');
+      const handle = await startDemo(env.client, demoInput(org, { id: demoId, ttlMs: 300_000 }), {
+        taskQueue,
+      });
+      await eventually(
+        async () => (await listDemos(env.client)).find((d) => d.id === demoId && d.phase === 'running'),
+        'demo running and listed',
+      );
 
       const result = (await sweep([org.target], false, undefined)) as DemoSweepResult;
       const plan = result.accounts[0]!.plan!;
       expect(plan.stacks.map((s) => s.arn)).toEqual([expect.stringContaining(`:stack/${oldStack}/`)]);
-      expect(plan.resources.map((r) => r.arn).sort()).toEqual([`arn:aws:iam::${org.demoAccountId}:role/${oldRole}`, `arn:aws:s3:::${names.old}`, `arn:aws:s3:::${names.owned}`]);
+      expect(plan.resources.map((r) => r.arn).sort()).toEqual([
+        `arn:aws:iam::${org.demoAccountId}:role/${oldRole}`,
+        `arn:aws:s3:::${names.old}`,
+        `arn:aws:s3:::${names.owned}`,
+      ]);
       const kept = Object.fromEntries(plan.kept.map((k) => [k.arn, k.reason]));
       expect(kept[`arn:aws:s3:::${names.perm}`]).toBe('permanent');
       expect(kept[`arn:aws:s3:::${names.young}`]).toBe('young');
-      expect(Object.entries(kept).find(([arn]) => arn.includes(`:stack/sv0-demo-${demoId}/`))?.[1]).toBe('owned');
+      expect(Object.entries(kept).find(([arn]) => arn.includes(`:stack/sv0-demo-${demoId}/`))?.[1]).toBe(
+        'owned',
+      );
       expect(Object.keys(kept).some((arn) => arn.includes(names.untagged))).toBe(false);
       expect(result.accounts[0]!.deleted).toEqual([]);
       for (const name of Object.values(names)) expect(await bucketExists(org.demoAccountId, name)).toBe(true);
@@ -135,12 +176,21 @@ describe('nightly demo sweep', () => {
     );
     const deleted = result.accounts[0]!.deleted.map((d) => d.arn);
     expect(deleted[0]).toContain(`:stack/${oldStack}/`);
-    expect(deleted.slice(1).sort()).toEqual([`arn:aws:iam::${org.demoAccountId}:role/${oldRole}`, `arn:aws:s3:::${names.old}`]);
+    expect(deleted.slice(1).sort()).toEqual([
+      `arn:aws:iam::${org.demoAccountId}:role/${oldRole}`,
+      `arn:aws:s3:::${names.old}`,
+    ]);
     const c = accountClients(org.demoAccountId);
     expect(await bucketExists(org.demoAccountId, names.old)).toBe(false);
-    for (const name of [names.untagged, names.perm, names.owned, names.young]) expect(await bucketExists(org.demoAccountId, name)).toBe(true);
-    await expect(c.iam.send(new GetRoleCommand({ RoleName: oldRole }))).rejects.toThrow(/not found|cannot be found|NoSuchEntity/);
-    const stacks = await c.cloudformation.send(new DescribeStacksCommand({ StackName: oldStack })).then((d) => d.Stacks ?? [], () => []);
+    for (const name of [names.untagged, names.perm, names.owned, names.young])
+      expect(await bucketExists(org.demoAccountId, name)).toBe(true);
+    await expect(c.iam.send(new GetRoleCommand({ RoleName: oldRole }))).rejects.toThrow(
+      /not found|cannot be found|NoSuchEntity/,
+    );
+    const stacks = await c.cloudformation.send(new DescribeStacksCommand({ StackName: oldStack })).then(
+      (d) => d.Stacks ?? [],
+      () => [],
+    );
     expect(stacks.every((s) => s.StackStatus === 'DELETE_COMPLETE')).toBe(true);
     const fns = (await c.lambda.send(new ListFunctionsCommand({}))).Functions ?? [];
     expect(fns.filter((f) => f.FunctionName?.startsWith(oldStack))).toEqual([]);
@@ -150,21 +200,34 @@ describe('nightly demo sweep', () => {
   it('refuses the management account, a non-sandbox account, an unlisted account and a prod-named one, touching nothing there', async () => {
     await runWorker({ env, taskQueue, activities: demoTestActivities(env, webhook) }, async () => {
       // The management account, even under a sandbox account's name.
-      expect((await failure(sweep([target(org.managementAccountId, 'sv0-demo')], true, []))).message).toMatch(/management account/);
-      expect((await failure(sweep([target(org.platformAccountId, 'sv0-platform')], true, []))).message).toMatch(/not marked sandbox/);
+      expect((await failure(sweep([target(org.managementAccountId, 'sv0-demo')], true, []))).message).toMatch(
+        /management account/,
+      );
+      expect(
+        (await failure(sweep([target(org.platformAccountId, 'sv0-platform')], true, []))).message,
+      ).toMatch(/not marked sandbox/);
       // Config says sv0-demo, the live organization says otherwise: the activity's live check refuses.
       const unlisted = await failure(sweep([target(org.unlistedAccountId, 'sv0-demo')], true, []));
       expect(unlisted.type).toBe(ErrorType.GuardRefused);
       expect(unlisted.message).toMatch(/someone-elses.*not declared/);
-      expect((await failure(sweep([target(org.prodAccountId, 'sv0-prod-lab')], true, []))).message).toMatch(/says prod/);
+      expect((await failure(sweep([target(org.prodAccountId, 'sv0-prod-lab')], true, []))).message).toMatch(
+        /says prod/,
+      );
     });
-    for (const id of [org.managementAccountId, org.platformAccountId, org.unlistedAccountId, org.prodAccountId]) {
+    for (const id of [
+      org.managementAccountId,
+      org.platformAccountId,
+      org.unlistedAccountId,
+      org.prodAccountId,
+    ]) {
       expect(await bucketExists(id, `guarded-${id}`)).toBe(true);
     }
   });
 
   it('refuses a sandbox account whose IAM alias says prod (read live in the account)', async () => {
-    await accountClients(org.demoAccountId).iam.send(new CreateAccountAliasCommand({ AccountAlias: 'acme-prod' }));
+    await accountClients(org.demoAccountId).iam.send(
+      new CreateAccountAliasCommand({ AccountAlias: 'acme-prod' }),
+    );
     const before = await bucketExists(org.demoAccountId, names.young);
     const cause = await runWorker({ env, taskQueue, activities: demoTestActivities(env, webhook) }, () =>
       failure(sweep([org.target], true, [])),

@@ -1,6 +1,12 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { describe, expect, it } from 'vitest';
-import { assertSandboxTarget, checkSandboxTarget, isEphemeral, looksLikeProd, sweepVerdict } from '../../lib/guards';
+import {
+  assertSandboxTarget,
+  checkSandboxTarget,
+  isEphemeral,
+  looksLikeProd,
+  sweepVerdict,
+} from '../../lib/guards';
 import { warningLeadMs } from '../../lib/demo';
 import { ErrorType } from '../../lib/names';
 
@@ -25,13 +31,25 @@ describe('assertSandboxTarget', () => {
   });
 
   it('refuses an account not in config/org.yaml and one not marked sandbox', () => {
-    expect(checkSandboxTarget({ ...base, accountName: 'someone-else' })).toMatchObject({ ok: false, reason: expect.stringMatching(/not declared/) });
-    expect(checkSandboxTarget({ ...base, accountName: 'sv0-platform' })).toMatchObject({ ok: false, reason: expect.stringMatching(/not marked sandbox/) });
+    expect(checkSandboxTarget({ ...base, accountName: 'someone-else' })).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/not declared/),
+    });
+    expect(checkSandboxTarget({ ...base, accountName: 'sv0-platform' })).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/not marked sandbox/),
+    });
   });
 
   it('refuses a name or alias that says prod, even when marked sandbox', () => {
-    expect(checkSandboxTarget({ ...base, accountName: 'sv0-prod-sandbox' })).toMatchObject({ ok: false, reason: expect.stringMatching(/says prod/) });
-    expect(checkSandboxTarget({ ...base, aliases: ['acme-Production'] })).toMatchObject({ ok: false, reason: expect.stringMatching(/acme-Production/) });
+    expect(checkSandboxTarget({ ...base, accountName: 'sv0-prod-sandbox' })).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/says prod/),
+    });
+    expect(checkSandboxTarget({ ...base, aliases: ['acme-Production'] })).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/acme-Production/),
+    });
     expect(looksLikeProd('sv0-demo')).toBe(false);
   });
 

@@ -27,7 +27,9 @@ describe('config/scenarios', () => {
   it('passes cfn-lint', () => {
     const cfnLint = stack().tools.cfnLint;
     if (!cfnLint) {
-      throw new Error('cfn-lint is not provisioned (no CFN_LINT_PATH in .sv0/stack.env): run `bash scripts/stack.sh provision`');
+      throw new Error(
+        'cfn-lint is not provisioned (no CFN_LINT_PATH in .sv0/stack.env): run `bash scripts/stack.sh provision`',
+      );
     }
     const templates = [...loadScenarios(CONFIG).values()].map((s) => s.templateFile);
     const run = spawnSync(cfnLint, ['--format', 'parseable', ...templates], { encoding: 'utf8' });
@@ -45,13 +47,19 @@ describe('config/scenarios', () => {
     );
     const write = (body: string) => writeFileSync(path.join(dir, 'scenarios', 'demo.yaml'), body);
 
-    write('name: demo\ndescription: d\ntemplate: templates/t.yaml\nparameters: {}\ndefaultTtl: 4 hours\nmaxTtl: 1h\n');
+    write(
+      'name: demo\ndescription: d\ntemplate: templates/t.yaml\nparameters: {}\ndefaultTtl: 4 hours\nmaxTtl: 1h\n',
+    );
     expect(() => loadScenario(dir, 'demo')).toThrow(/demo\.yaml: defaultTtl: write a duration/);
 
-    write('name: demo\ndescription: d\ntemplate: templates/t.yaml\nparameters: {Nope: x}\ndefaultTtl: 4h\nmaxTtl: 2h\n');
+    write(
+      'name: demo\ndescription: d\ntemplate: templates/t.yaml\nparameters: {Nope: x}\ndefaultTtl: 4h\nmaxTtl: 2h\n',
+    );
     expect(() => loadScenario(dir, 'demo')).toThrow(/defaultTtl must not exceed maxTtl/);
 
-    write('name: demo\ndescription: d\ntemplate: templates/t.yaml\nparameters: {Nope: x}\ndefaultTtl: 1h\nmaxTtl: 2h\n');
+    write(
+      'name: demo\ndescription: d\ntemplate: templates/t.yaml\nparameters: {Nope: x}\ndefaultTtl: 1h\nmaxTtl: 2h\n',
+    );
     let err: unknown;
     try {
       loadScenario(dir, 'demo');
@@ -62,7 +70,10 @@ describe('config/scenarios', () => {
     expect(String(err)).toMatch(/parameters\.Nope: the template declares no parameter Nope/);
     expect(String(err)).toMatch(/PlatformAccountId has no default/);
 
-    writeFileSync(path.join(dir, 'scenarios/templates/t.yaml'), 'Resources:\n  A:\n    Type: AWS::S3::Bucket\n    Properties:\n      BucketName: !Ref X\n');
+    writeFileSync(
+      path.join(dir, 'scenarios/templates/t.yaml'),
+      'Resources:\n  A:\n    Type: AWS::S3::Bucket\n    Properties:\n      BucketName: !Ref X\n',
+    );
     write('name: demo\ndescription: d\ntemplate: templates/t.yaml\ndefaultTtl: 1h\nmaxTtl: 2h\n');
     expect(() => loadScenario(dir, 'demo')).toThrow(/long form/);
 
