@@ -78,7 +78,9 @@ export function placeholderEmailErrors(
   const budgetProblems: { path: string; reason: string }[] = [];
   budgets.budgets.forEach((b, i) => {
     b.subscribers.forEach((s, j) => {
-      if (PLACEHOLDER_DOMAIN.test(s)) budgetProblems.push({ path: `budgets[${i}].subscribers[${j}]`, reason: reason(s) });
+      if (PLACEHOLDER_DOMAIN.test(s)) {
+        budgetProblems.push({ path: `budgets[${i}].subscribers[${j}]`, reason: `${reason(s)} (set it on the budget or in defaults.subscribers)` });
+      }
     });
   });
   return [

@@ -137,7 +137,11 @@ export function planOrg(live: LiveOrg, desired: DesiredOrg): OrgPlan {
     }
     // The file lists every target of a policy it declares, so an extra attachment is undone.
     for (const t of attached) {
-      if (!p.targets.includes(t)) steps.push(step({ kind: 'detachPolicy', policy: p.name, target: t }, `${p.name}->${t}`, `detach SCP ${p.name} from ${t} (not a declared target)`));
+      if (p.targets.includes(t)) continue;
+      // A target this file cannot name (a nested OU, an undeclared account) is reported, not touched.
+      if (t === targetRef.root || t.startsWith('ou:') || t.startsWith('account:')) {
+        steps.push(step({ kind: 'detachPolicy', policy: p.name, target: t }, `${p.name}->${t}`, `detach SCP ${p.name} from ${t} (not a declared target)`));
+      } else undeclared.push({ kind: 'attachment', name: `${p.name}->${t}` });
     }
   }
   if (!declaredPolicies.has(FREEZE_POLICY_NAME)) {

@@ -194,3 +194,18 @@ describe('planDifference', () => {
     expect(planDifference(a, planOrg(live, d).steps)).toBe('no longer needed: createOu:Sandbox');
   });
 });
+
+describe('planOrg and attachments it cannot name', () => {
+  it('reports a declared SCP attached to an OU outside the file instead of detaching it', () => {
+    const d = desired();
+    const live = emptyLive();
+    live.organization = { id: 'o-1', featureSet: 'ALL' };
+    live.scpEnabled = true;
+    live.policies.push({ id: 'p-1', name: 'RegionLock', description: d.policies[0]!.description, content: d.policies[0]!.content, awsManaged: false });
+    live.attachments.push({ policy: 'RegionLock', target: 'ou-id:ou-nested-1' }, { policy: 'RegionLock', target: 'ou:Platform' });
+    const plan = planOrg(live, d);
+    expect(plan.steps.map((s) => s.id)).toContain('detachPolicy:RegionLock->ou:Platform');
+    expect(plan.steps.map((s) => s.id).filter((id) => id.includes('ou-nested'))).toEqual([]);
+    expect(plan.undeclared).toContainEqual({ kind: 'attachment', name: 'RegionLock->ou-id:ou-nested-1' });
+  });
+});
