@@ -1,0 +1,230 @@
+/**
+ * `sv0 doctor`, `sv0 up`'s search attribute step and the workflow progress display, against the
+ * real local stack (dev server, moto, Podman).
+ */
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { msToTs } from '@temporalio/common/lib/time';
+import { bundleWorkflowCode, NativeConnection, Worker } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { doctorExitCode, runDoctor, type CheckResult } from '../../clients/doctor';
+import { WaitTimeoutError, waitWithProgress } from '../../clients/progress';
+import { searchAttributesStep } from '../../clients/up-steps';
+import { runUp } from '../../clients/up';
+import { SEARCH_ATTRIBUTE_TYPES } from '../../lib/names';
+import { ensureNetwork } from '../../scripts/dev-config';
+import { freePort } from '../../scripts/local-stack';
+import { finishSignal, standInStateQuery, uiDemoStandInWorkflow } from '../fixtures/ui-workflows';
+import { MOTO_DEFAULT_ACCOUNT } from '../harness/aws';
+import { testDocker } from '../harness/docker';
+import { stack } from '../harness/stack';
+import { uniqueId } from '../harness/temporal';
+
+const CONFIG_DIR = path.resolve(__dirname, '../../config');
+const quiet = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} };
+const byName = (results: CheckResult[], name: string) => results.find((r) => r.name === name)!;
+
+/** What the doctor's AWS check sees: moto through the SDK's own environment variables. */
+function motoEnv(): NodeJS.ProcessEnv {
+  return {
+    AWS_ENDPOINT_URL: stack().motoEndpoint,
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'testing',
+    AWS_SECRET_ACCESS_KEY: 'testing',
+    DOCKER_HOST: stack().dockerHost,
+  };
+}
+
+/** A stream that records what the progress display writes (not a terminal: one line per change). */
+function recordingStream() {
+  const lines: string[] = [];
+  const stream = {
+    isTTY: false,
+    write: (text: string) => (lines.push(...text.split('\n').filter(Boolean)), true),
+  };
+  return { lines, stream: stream as unknown as NodeJS.WriteStream };
+}
+
+describe('sv0 doctor', () => {
+  const saved = { ...process.env };
+  beforeAll(async () => {
+    // The SDK's credential chain reads the process environment.
+    Object.assign(process.env, motoEnv());
+    await ensureNetwork(testDocker(), 'sv0-platform_default');
+  });
+  afterAll(() => {
+    process.env = saved;
+  });
+
+  it('reports the running stack reachable, and the secrets the seed connectors need as missing', async () => {
+    const env = { ...motoEnv(), OP_SERVICE_ACCOUNT_TOKEN: undefined, SOPS_AGE_KEY_FILE: undefined };
+    const results = await runDoctor({
+      temporal: { address: stack().temporalAddress, namespace: stack().namespace },
+      configDir: CONFIG_DIR,
+      env,
+    });
+    expect(byName(results, 'temporal').status).toBe('ok');
+    expect(byName(results, 'search attributes')).toMatchObject({ status: 'ok' });
+    expect(byName(results, 'aws')).toMatchObject({ status: 'ok' });
+    expect(byName(results, 'aws').detail).toContain(`account ${MOTO_DEFAULT_ACCOUNT}`);
+    expect(byName(results, 'container engine')).toMatchObject({ status: 'ok' });
+    expect(byName(results, 'container engine').detail).toContain('sv0-platform_default present');
+    // config/connectors.yaml (the seed's) uses op:// references and a SOPS file.
+    expect(byName(results, '1password')).toMatchObject({ status: 'fail' });
+    expect(byName(results, '1password').fix).toContain('OP_SERVICE_ACCOUNT_TOKEN');
+    expect(byName(results, 'sops age key')).toMatchObject({ status: 'fail' });
+    expect(doctorExitCode(results)).toBe(1);
+  });
+
+  it('passes every check once the 1Password token and a private age key are there', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'sv0-doctor-'));
+    const keyFile = path.join(dir, 'age-key.txt');
+    const made = spawnSync(stack().tools.ageKeygen, ['-o', keyFile]);
+    expect(made.status).toBe(0);
+    chmodSync(keyFile, 0o600);
+    const env = {
+      ...motoEnv(),
+      OP_SERVICE_ACCOUNT_TOKEN: 'ops_placeholder-for-the-presence-check',
+      SOPS_AGE_KEY_FILE: keyFile,
+    };
+    const results = await runDoctor({
+      temporal: { address: stack().temporalAddress },
+      configDir: CONFIG_DIR,
+      env,
+    });
+    expect(results.filter((r) => r.status === 'fail' || r.status === 'warn')).toEqual([]);
+    expect(doctorExitCode(results)).toBe(0);
+
+    // A key others can read is refused, as the worker would refuse it.
+    chmodSync(keyFile, 0o644);
+    const loose = await runDoctor({
+      temporal: { address: stack().temporalAddress },
+      configDir: CONFIG_DIR,
+      env,
+    });
+    expect(byName(loose, 'sops age key').detail).toMatch(/readable by others/);
+  });
+
+  it('says each dependency is unreachable, with a fix, and exits 3', async () => {
+    const env = {
+      ...motoEnv(),
+      AWS_ENDPOINT_URL: 'http://127.0.0.1:9',
+      DOCKER_HOST: 'unix:///nonexistent/docker.sock',
+    };
+    const results = await runDoctor({
+      temporal: { address: `127.0.0.1:${await freePort()}` },
+      configDir: CONFIG_DIR,
+      env,
+      timeoutMs: 3000,
+    });
+    for (const name of ['temporal', 'aws', 'container engine']) {
+      expect(byName(results, name), name).toMatchObject({ status: 'fail', unreachable: true });
+      expect(byName(results, name).fix, name).toBeTruthy();
+    }
+    expect(byName(results, 'search attributes').status).toBe('skipped');
+    expect(doctorExitCode(results)).toBe(3);
+  });
+});
+
+describe('sv0 up: search attributes', () => {
+  let connection: Connection;
+  let client: Client;
+  beforeAll(async () => {
+    connection = await Connection.connect({ address: stack().temporalAddress });
+  });
+  afterAll(async () => {
+    await connection?.close();
+  });
+
+  it('registers what a fresh namespace lacks, which doctor then finds, and changes nothing the second time', async () => {
+    const namespace = uniqueId('sv0-up');
+    await connection.workflowService.registerNamespace({
+      namespace,
+      workflowExecutionRetentionPeriod: msToTs('1 day'),
+    });
+    client = new Client({ connection, namespace });
+    const doctor = () =>
+      runDoctor({
+        temporal: { address: stack().temporalAddress, namespace },
+        configDir: CONFIG_DIR,
+        env: motoEnv(),
+      });
+    // A new namespace reaches the frontend's cache within seconds.
+    let before = await doctor();
+    for (let i = 0; i < 60 && byName(before, 'temporal').status !== 'ok'; i++) {
+      await new Promise((r) => setTimeout(r, 500));
+      before = await doctor();
+    }
+    expect(byName(before, 'search attributes').status).toBe('fail');
+    expect(byName(before, 'search attributes').fix).toContain(
+      `temporal operator search-attribute create --namespace ${namespace} --name Sv0ExpiresAt --type Datetime`,
+    );
+
+    const ctx = { client, configDir: CONFIG_DIR, namespace, globals: {}, safe: true, log: () => undefined };
+    const [first] = await runUp(ctx, [searchAttributesStep]);
+    expect(first).toMatchObject({ ok: true, status: 'created' });
+    expect([...first!.items!].sort()).toEqual(Object.keys(SEARCH_ATTRIBUTE_TYPES).sort());
+    expect(byName(await doctor(), 'search attributes').status).toBe('ok');
+
+    const [second] = await runUp(ctx, [searchAttributesStep]);
+    expect(second).toMatchObject({ ok: true, status: 'unchanged' });
+  });
+});
+
+describe('the progress display', () => {
+  it('shows a missing worker, then the workflow query, then the end', async () => {
+    const address = stack().temporalAddress;
+    const connection = await Connection.connect({ address });
+    const client = new Client({ connection });
+    const taskQueue = uniqueId('progress');
+    const handle = await client.workflow.start(uiDemoStandInWorkflow, {
+      taskQueue,
+      workflowId: uniqueId('progress'),
+      args: [{ expiresAt: new Date(Date.now() + 3600_000).toISOString() }],
+    });
+    const render = (s: unknown) => `phase ${(s as { phase: string }).phase}`;
+
+    // No worker yet: the wait ends at its limit and says what it is waiting for.
+    const idle = recordingStream();
+    const timedOut = waitWithProgress(handle, {
+      label: 'stand-in',
+      query: standInStateQuery,
+      render,
+      stream: idle.stream,
+      intervalMs: 300,
+      timeoutMs: 3000,
+    });
+    await expect(timedOut).rejects.toBeInstanceOf(WaitTimeoutError);
+    expect(idle.lines).toContain(`stand-in: waiting for a worker on task queue ${taskQueue}`);
+
+    const nativeConnection = await NativeConnection.connect({ address });
+    const worker = await Worker.create({
+      connection: nativeConnection,
+      taskQueue,
+      workflowBundle: await bundleWorkflowCode({
+        workflowsPath: path.resolve(__dirname, '../fixtures/ui-workflows/index.ts'),
+        logger: quiet,
+      }),
+    });
+    const shown = recordingStream();
+    const result = await worker.runUntil(async () => {
+      const waiting = waitWithProgress<string>(handle, {
+        label: 'stand-in',
+        query: standInStateQuery,
+        render,
+        stream: shown.stream,
+        intervalMs: 300,
+      });
+      while (!shown.lines.includes('stand-in: phase running')) await new Promise((r) => setTimeout(r, 100));
+      await handle.signal(finishSignal);
+      return waiting;
+    });
+    expect(result).toBe('finished');
+    expect(shown.lines.at(-1)).toBe('stand-in: done');
+    await nativeConnection.close();
+    await connection.close();
+  });
+});
