@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { isDuration } from '../duration';
 import { ConfigError, configFile, loadYamlFile } from './load';
-import { loadOrgConfig, type OrgConfig } from './org';
+import { loadOrgConfig, MANAGEMENT_ACCOUNT, type OrgConfig } from './org';
 
 /**
  * config/budgets.yaml: the monthly budgets (seed §5) and how each escalates. The org bootstrap
@@ -13,7 +13,7 @@ import { loadOrgConfig, type OrgConfig } from './org';
 /** `account: organization` scopes a budget to the whole organization's consolidated spend. */
 export const ORGANIZATION_SCOPE = 'organization';
 /** `account: management` is the management account's own spend: it may be budgeted, never frozen. */
-export const MANAGEMENT_SCOPE = 'management';
+export const MANAGEMENT_SCOPE = MANAGEMENT_ACCOUNT;
 
 const percent = z
   .number({ message: 'a percentage is a number' })
