@@ -11,11 +11,17 @@ import {
   parseCodecKeys,
   type CodecKey,
 } from '../../lib/codec';
+import { registerCodecKeys } from './secret-registry';
 
-/** Fresh random codec keys (the first encrypts), as a key file would hold them. */
+/**
+ * Fresh random codec keys (the first encrypts), as a key file would hold them. They are
+ * registered for the suite's final secret scan, so it can read what this file encrypted.
+ */
 export function testCodecKeys(...ids: string[]): CodecKey[] {
   const names = ids.length > 0 ? ids : ['test-key'];
-  return parseCodecKeys(names.map((id) => generateCodecKeyLine(id)).join('\n'), 'test codec keys');
+  const keys = parseCodecKeys(names.map((id) => generateCodecKeyLine(id)).join('\n'), 'test codec keys');
+  registerCodecKeys(keys);
+  return keys;
 }
 
 /**

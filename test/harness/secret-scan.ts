@@ -28,7 +28,10 @@ export interface SecretScanOptions {
   client: Client;
   /** Secret values the tests used. Values shorter than 6 characters are refused (they match by chance). */
   secrets: string[];
-  /** Codecs to decode payloads with, to scan the plaintext view too (payloads other keys encrypted are counted, not decoded). */
+  /**
+   * Codecs to decode payloads with, to scan the plaintext view too; each is tried in turn.
+   * Payloads none of them can decode (another file's keys) are counted, not scanned.
+   */
   codecs?: PayloadCodec[];
   /** Captured log text (see {@link captureLogs}). */
   logs?: string[];
@@ -173,11 +176,20 @@ function payloadsIn(root: unknown): Payload[] {
   return found;
 }
 
-/** Decode through the codecs (last applied first, as the SDK does). */
+/**
+ * Decode with the first codec that can: each of `codecs` stands alone (one per key set), and a
+ * codec that does not know the payload's key throws. Plain payloads come back unchanged.
+ */
 async function decodePayload(codecs: PayloadCodec[], payload: Payload): Promise<Payload> {
-  let current = [payload];
-  for (const codec of [...codecs].reverse()) current = await codec.decode(current);
-  return current[0]!;
+  let lastError: unknown;
+  for (const codec of codecs) {
+    try {
+      return (await codec.decode([payload]))[0]!;
+    } catch (err) {
+      lastError = err;
+    }
+  }
+  throw lastError;
 }
 
 function search(corpus: string[], secrets: string[], where: string): SecretHit[] {

@@ -1,4 +1,8 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { STSClient } from '@aws-sdk/client-sts';
+import type { DataConverter } from '@temporalio/common';
 import { log } from '@temporalio/activity';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -6,7 +10,8 @@ import { createSmokeActivities } from '../../activities/smoke';
 import { createLogger } from '../../lib/logger';
 import { smokeWorkflow } from '../../workflows';
 import { motoConfig } from '../harness/aws';
-import { codecClient, codecOf, testDataConverter } from '../harness/codec';
+import { codecClient, codecOf, testCodecKeys, testDataConverter } from '../harness/codec';
+import { createSecretRegistry } from '../harness/secret-registry';
 import { testDocker } from '../harness/docker';
 import {
   assertNoSecretsLeaked,
@@ -21,6 +26,7 @@ describe('the secret scan proves it can see', () => {
   let env: TestWorkflowEnvironment;
   const since = new Date();
   const dataConverter = testDataConverter();
+  const registryKeys = testCodecKeys('registry-key');
 
   let workerLogs: ReturnType<typeof captureWorkerLogs>;
 
@@ -35,7 +41,11 @@ describe('the secret scan proves it can see', () => {
   });
 
   /** Run the smoke workflow with `message` as input; the container echoes it as the result. */
-  async function runSmoke(message: string, opts: { encrypted?: boolean; activityLog?: string } = {}) {
+  async function runSmoke(
+    message: string,
+    opts: { encrypted?: boolean; activityLog?: string; dataConverter?: DataConverter } = {},
+  ) {
+    const converter = opts.dataConverter ?? dataConverter;
     const taskQueue = uniqueId('scan');
     const workflowId = uniqueId('scan');
     const real = createSmokeActivities({ sts: new STSClient(motoConfig()), docker: testDocker() });
@@ -46,9 +56,9 @@ describe('the secret scan proves it can see', () => {
         return real.whoAmI();
       },
     };
-    const client = opts.encrypted ? codecClient(env, dataConverter) : env.client;
+    const client = opts.encrypted ? codecClient(env, converter) : env.client;
     await runWorker(
-      { env, taskQueue, activities, dataConverter: opts.encrypted ? dataConverter : undefined },
+      { env, taskQueue, activities, dataConverter: opts.encrypted ? converter : undefined },
       () =>
         client.workflow.execute(smokeWorkflow, {
           taskQueue,
@@ -119,6 +129,28 @@ describe('the secret scan proves it can see', () => {
       query: 'WorkflowId = "none"',
     });
     expect(report.hits.map((h) => h.where).sort()).toEqual(['captured log 1', 'captured log 2']);
+  });
+
+  it('the suite registry finds registered secrets in decoded histories and registered logs', async () => {
+    // A registry of its own: the suite's registry must stay free of planted canaries.
+    const registry = createSecretRegistry(mkdtempSync(path.join(tmpdir(), 'sv0-registry-')));
+    const canary = uniqueId('canary-registry');
+    registry.registerSecrets(canary);
+    registry.registerCodecKeys(testCodecKeys('other-file-key')); // another file's key: tried, not used
+    registry.registerCodecKeys(registryKeys);
+    registry.registerLogs(`{"msg":"resolved","value":"${canary}"}`);
+    const workflowId = await runSmoke(canary, {
+      encrypted: true,
+      dataConverter: testDataConverter(registryKeys),
+    });
+    const failure = await registry
+      .assertNoLeaks({ address: stack().temporalAddress, namespace: stack().namespace })
+      .catch((err: Error) => err);
+    expect(failure).toBeInstanceOf(Error);
+    expect((failure as Error).message).toContain(`history of ${workflowId}`);
+    expect((failure as Error).message).toContain('(decoded)');
+    expect((failure as Error).message).toContain('captured log 1');
+    expect((failure as Error).message).not.toContain(canary);
   });
 
   it('finds nothing when nothing leaked', async () => {
