@@ -18,7 +18,7 @@ import { createOrgBootstrapActivities } from '../../activities/org-bootstrap';
 import { ErrorType } from '../../lib/names';
 import type { DesiredOrg } from '../../lib/org/types';
 import type { Moto } from '../../scripts/local-stack';
-import { orgBootstrapWorkflow } from '../../workflows/org-bootstrap';
+import { orgBootstrapWorkflow, orgProgressQuery } from '../../workflows/org-bootstrap';
 import { recordHistory } from '../harness/history';
 import { runWorker, testEnv, uniqueId } from '../harness/temporal';
 import { awsFor, CallLog, fakeCostExplorer, orgDeps, seedDesired, startOrgMoto } from './org-fixtures';
@@ -123,6 +123,11 @@ describe('CreateAccount through a thin fake at the SDK-client boundary (moto ans
     const handle = await env.client.workflow.start(orgBootstrapWorkflow, { taskQueue, workflowId, args: [{ desired: demoOnly() }] });
     await runWorker({ env, taskQueue, activities: activities() }, async () => {
       while (organizations.polls < 2) await new Promise((r) => setTimeout(r, 50));
+      // The progress query while the account is being created.
+      const progress = await handle.query(orgProgressQuery);
+      expect(progress).toMatchObject({ phase: 'applying', total: 5, left: ['moveAccount:sv0-demo'] });
+      expect(progress.running).toContain('createAccount:sv0-demo');
+      expect(progress.done).toEqual(expect.arrayContaining(['createOrganization:ALL', 'enableScpType:root']));
     });
     expect(organizations.polls).toBeLessThan(6);
 
