@@ -27,7 +27,7 @@ import type { OrgBootstrapInput, OrgBootstrapResult } from '../lib/org/contract'
 import { buildDesiredOrg } from '../lib/org/desired';
 import type { DesiredOrg } from '../lib/org/types';
 import { startMoto } from '../scripts/local-stack';
-import { median, secs, type BenchContext, type Benchmark, type Row } from './support';
+import { historyProfile, median, secs, type BenchContext, type Benchmark, type Row } from './support';
 import { benchTemporal, startBenchWorker } from './temporal';
 
 const CONFIG_DIR = path.resolve(__dirname, '..', 'config');
@@ -99,22 +99,35 @@ function fakeCostExplorer(log: CallLog, tagKeys: string[]) {
   };
 }
 
-/** `sv0 org apply --yes`: plan (dry run), then apply that plan if it has steps. */
+/** `sv0 org apply --yes`: plan (dry run), then apply that plan if it has steps. Profiles of both runs' histories. */
 async function apply(
   client: Client,
   input: OrgBootstrapInput,
   mgmt: string,
-): Promise<{ ms: number; steps: number; applied: number }> {
-  const run = (i: OrgBootstrapInput) =>
-    client.workflow.execute('orgBootstrapWorkflow', {
+): Promise<{ ms: number; steps: number; applied: number; profile: string }> {
+  const run = async (i: OrgBootstrapInput) => {
+    const handle = await client.workflow.start('orgBootstrapWorkflow', {
       workflowId: WorkflowIds.orgBootstrap(mgmt),
       taskQueue: TaskQueues.infra,
       args: [i],
-    }) as Promise<OrgBootstrapResult>;
+    });
+    const result = (await handle.result()) as OrgBootstrapResult;
+    // Both runs share the workflow id: pin this run for its history.
+    return { handle: client.workflow.getHandle(handle.workflowId, handle.firstExecutionRunId), result };
+  };
   const started = Date.now();
-  const { plan } = await run({ ...input, dryRun: true });
-  const applied = plan.steps.length ? (await run({ ...input, approvedSteps: plan.steps })).applied.length : 0;
-  return { ms: Date.now() - started, steps: plan.steps.length, applied };
+  const plan = await run({ ...input, dryRun: true });
+  const steps = plan.result.plan.steps;
+  const applied = steps.length ? await run({ ...input, approvedSteps: steps }) : undefined;
+  const ms = Date.now() - started;
+  const profile = [`plan: ${historyProfile((await plan.handle.fetchHistory()).events ?? [])}`];
+  if (applied) profile.push(`apply: ${historyProfile((await applied.handle.fetchHistory()).events ?? [])}`);
+  return {
+    ms,
+    steps: steps.length,
+    applied: applied?.result.applied.length ?? 0,
+    profile: profile.join('; '),
+  };
 }
 
 export const p3: Benchmark = {
@@ -159,6 +172,8 @@ export const p3: Benchmark = {
     let steps = 0;
     let applied = 0;
     let rerunSteps = 0;
+    let coldProfile = '';
+    let rerunProfile = '';
     for (let r = 0; r < rounds && !ctx.signal.aborted; r++) {
       const reset = await fetch(`${moto.endpoint}/moto-api/reset`, { method: 'POST' });
       if (!reset.ok) throw new Error(`moto reset: HTTP ${reset.status}`);
@@ -167,11 +182,13 @@ export const p3: Benchmark = {
       cold.push(first.ms);
       steps = first.steps;
       applied = first.applied;
+      coldProfile = first.profile;
       log.calls = [];
       const second = await apply(t.client, { desired }, mgmt);
       rerun.push(second.ms);
       rerunSteps = Math.max(rerunSteps, second.steps);
       changing.push(log.changing().length);
+      rerunProfile = second.profile;
       ctx.log(
         `round ${r}: cold ${secs(first.ms)} (${first.steps} steps), rerun ${secs(second.ms)} (${second.steps} steps, ${log.calls.length} calls, changing: ${log.changing().join(' ') || 'none'})`,
       );
@@ -186,7 +203,7 @@ export const p3: Benchmark = {
         target: '< 15 s',
         measured: secs(coldMs),
         pass: coldMs < 15_000 && applied === steps && steps > 0,
-        notes: `median of ${cold.length} (${cold.map((x) => secs(x)).join(', ')}); ${steps} steps planned, ${applied} applied; Cost Explorer faked (moto has none)`,
+        notes: `median of ${cold.length} (${cold.map((x) => secs(x)).join(', ')}); ${steps} steps planned, ${applied} applied; Cost Explorer faked (moto has none); last run: ${coldProfile}`,
       },
       {
         id: 'P3',
@@ -194,7 +211,7 @@ export const p3: Benchmark = {
         target: '< 3 s, 0 changing calls',
         measured: `${secs(rerunMs)}, ${maxChanging} changing calls`,
         pass: rerunMs < 3000 && maxChanging === 0 && rerunSteps === 0,
-        notes: `median of ${rerun.length} (${rerun.map((x) => secs(x)).join(', ')}); ${rerunSteps} steps planned`,
+        notes: `median of ${rerun.length} (${rerun.map((x) => secs(x)).join(', ')}); ${rerunSteps} steps planned; last run: ${rerunProfile}`,
       },
     ];
     return rows;

@@ -17,7 +17,7 @@ import {
   waitForCount,
   type BenchTemporal,
 } from './temporal';
-import { median, pool, type BenchContext, type Benchmark, type Row } from './support';
+import { historyProfile, median, pool, type BenchContext, type Benchmark, type Row } from './support';
 import { benchHealthSinkWorkflow, benchNoopWorkflow, benchStopSignal } from './workflows';
 import pino from 'pino';
 
@@ -100,6 +100,9 @@ export const p4: Benchmark = {
     await health.signal(benchStopSignal);
     const reports = await health.result();
     const ratio = median(ratios);
+    const profile = async (id: string) =>
+      historyProfile((await t.client.workflow.getHandle(id).fetchHistory()).events ?? []);
+    const costs = `per run: sync ${await profile('p4-sync-0-0')}; no-op ${await profile('p4-noop-0-0')}`;
     const rows: Row[] = [
       {
         id: 'P4',
@@ -107,7 +110,7 @@ export const p4: Benchmark = {
         target: '>= 0.50',
         measured: ratio.toFixed(2),
         pass: ratio >= 0.5,
-        notes: `median of ${ratios.length} alternated round(s) of ${n} each: no-op ${noop.map((x) => x.toFixed(0)).join(', ')}/s; sync ${sync.map((x) => x.toFixed(0)).join(', ')}/s; ${START_CONCURRENCY} starts in flight; health stand-in got ${reports} reports`,
+        notes: `median of ${ratios.length} alternated round(s) of ${n} each: no-op ${noop.map((x) => x.toFixed(0)).join(', ')}/s; sync ${sync.map((x) => x.toFixed(0)).join(', ')}/s; ${START_CONCURRENCY} starts in flight; health stand-in got ${reports} reports; ${costs}`,
       },
     ];
     return rows;

@@ -4,6 +4,9 @@
  * its cap, or on Ctrl-C). Prints a Markdown table; a full run of all four writes bench/RESULTS.md
  * with the machine's details, any other run writes its table to a file in the temp dir.
  * Traffic stays on 127.0.0.1. Not part of `npm test`.
+ *
+ * For calibrating on another machine: SV0_BENCH_P2='{"n":2000,"expiring":500}' overrides part of
+ * P2's plan; SV0_BENCH_DB=memory runs the dev servers without a database file.
  */
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';

@@ -3,7 +3,7 @@
  * even when a benchmark fails or hits its time cap, the workflow bundle and the machine's details.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
@@ -170,4 +170,95 @@ export function markdownTable(rows: readonly Row[]): string {
       `| ${r.id} | ${esc(r.what)} | ${esc(r.target)} | ${esc(r.measured)} | ${verdict(r)} | ${esc(r.notes ?? '')} |`,
     );
   return lines.join('\n');
+}
+
+/**
+ * CPU seconds (user + system) a process has used so far, from /proc (Linux); undefined elsewhere
+ * or once it has exited. Used to see which process limits a phase: the server or the worker.
+ */
+export function cpuSeconds(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces) start at field 3; utime and stime are 14 and 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
+/** CPU use of named processes between two points, as "name x.x cpu-s (yy %)". */
+export class CpuMeter {
+  private start = new Map<string, number | undefined>();
+  private startedAt = Date.now();
+  constructor(private readonly pids: Record<string, number | undefined>) {
+    this.reset();
+  }
+  reset(): void {
+    this.startedAt = Date.now();
+    for (const [name, pid] of Object.entries(this.pids)) this.start.set(name, cpuSeconds(pid));
+  }
+  /** Per process since the last reset: CPU seconds and share of one core over the wall time. */
+  read(): string {
+    const wall = (Date.now() - this.startedAt) / 1000;
+    const parts = Object.entries(this.pids).map(([name, pid]) => {
+      const a = this.start.get(name);
+      const b = cpuSeconds(pid);
+      if (a === undefined || b === undefined) return `${name} ?`;
+      return `${name} ${(b - a).toFixed(1)} cpu-s (${Math.round(((b - a) / wall) * 100)} % of a core)`;
+    });
+    return `${parts.join(', ')} over ${wall.toFixed(1)} s`;
+  }
+}
+
+/** The parts of a history event the profile reads (the client's fetchHistory() returns these). */
+interface ProfiledEvent {
+  eventId?: unknown;
+  eventTime?: { seconds?: unknown; nanos?: number | null } | null;
+  workflowTaskCompletedEventAttributes?: unknown;
+  activityTaskScheduledEventAttributes?: { activityType?: { name?: string | null } | null } | null;
+  activityTaskCompletedEventAttributes?: { scheduledEventId?: unknown } | null;
+  timerStartedEventAttributes?: unknown;
+}
+
+const eventMs = (e: ProfiledEvent) =>
+  Number(e.eventTime?.seconds ?? 0) * 1000 + Math.floor((e.eventTime?.nanos ?? 0) / 1e6);
+
+/**
+ * What one workflow run cost, from its history: events, workflow tasks, activities and timers, its
+ * wall time, and the activities that took longest (scheduled to completed). Where the time goes.
+ */
+export function historyProfile(events: readonly ProfiledEvent[]): string {
+  if (events.length === 0) return 'no history';
+  const scheduled = new Map<string, { name: string; at: number }>();
+  const durations: { name: string; ms: number }[] = [];
+  let tasks = 0;
+  let timers = 0;
+  for (const e of events) {
+    if (e.workflowTaskCompletedEventAttributes) tasks++;
+    if (e.timerStartedEventAttributes) timers++;
+    if (e.activityTaskScheduledEventAttributes) {
+      scheduled.set(String(e.eventId), {
+        name: e.activityTaskScheduledEventAttributes.activityType?.name ?? '?',
+        at: eventMs(e),
+      });
+    }
+    const done = e.activityTaskCompletedEventAttributes;
+    if (done) {
+      const s = scheduled.get(String(done.scheduledEventId));
+      if (s) durations.push({ name: s.name, ms: eventMs(e) - s.at });
+    }
+  }
+  const wall = eventMs(events[events.length - 1]!) - eventMs(events[0]!);
+  const inActivities = durations.reduce((sum, d) => sum + d.ms, 0);
+  const slowest = [...durations]
+    .sort((a, b) => b.ms - a.ms)
+    .slice(0, 3)
+    .map((d) => `${d.name} ${d.ms} ms`)
+    .join(', ');
+  return (
+    `${events.length} events, ${tasks} workflow tasks, ${scheduled.size} activities${timers ? `, ${timers} timers` : ''}, ${wall} ms wall` +
+    (durations.length ? `, ${inActivities} ms summed in activities (slowest: ${slowest})` : '')
+  );
 }
