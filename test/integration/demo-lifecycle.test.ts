@@ -216,6 +216,14 @@ describe('demo lifecycle', () => {
     ]);
     expect(summary.leftovers).toEqual([]);
     expect(await stillTagged(id)).toEqual([]);
+    // The summary says what was created, how long it lived and what was swept.
+    const done = webhook.received
+      .map((r) => r.body as { event?: string; text?: string; fields?: Record<string, unknown> })
+      .find((b) => b.event === 'demo.destroyed' && b.fields?.demo === id);
+    expect(done?.text).toMatch(/Reason: test leftovers\. Lived [0-9]+[smhd]\./);
+    expect(done?.text).toContain('AWS::Lambda::Function');
+    expect(done?.text).toContain(`arn:aws:s3:::${bucket}`);
+    expect(done?.fields).toMatchObject({ swept: 2, leftovers: 0 });
   });
 
   it('reports a tagged resource it cannot delete (a deletion-protected table) and fails with LeftoversRemain', async () => {
