@@ -5,6 +5,7 @@
  */
 import { budgetGuardsStep } from './budget-guards';
 import { connectorsUpStep } from './connector-schedules';
+import { demoSweepUpStep } from './demo-up';
 import { orgDriftUpStep } from './org';
 import { ensureSearchAttributes, searchAttributeStatus } from './search-attributes';
 import type { UpStep } from './up';
@@ -40,5 +41,5 @@ export const searchAttributesStep: UpStep = {
 
 /** Every step of `sv0 up`. */
 export function upSteps(): UpStep[] {
-  return [searchAttributesStep, connectorsUpStep, orgDriftUpStep, budgetGuardsStep];
+  return [searchAttributesStep, connectorsUpStep, orgDriftUpStep, demoSweepUpStep, budgetGuardsStep];
 }
