@@ -14,7 +14,7 @@ import type { createNotifyActivities } from '../activities/notify';
 import type { ConnectorsConfig } from '../lib/config/connectors';
 import type { Notification, SinkConfig } from '../lib/config/notifications';
 import { formatDuration, parseDuration } from '../lib/duration';
-import { syncReportedSignal, type SyncReport } from './connector-sync';
+import { failureReason, syncReportedSignal, type SyncReport } from './connector-sync';
 
 /** A connector as the health check watches it. */
 export interface HealthConnector {
@@ -44,8 +44,11 @@ export interface HealthState {
   lastCheckAt?: string;
   /** Checks done since the workflow was first started (kept across continue-as-new). */
   checks: number;
-  /** The last problem reaching the platform, per connector (no secret: our own messages). */
-  checkErrors: Record<string, string>;
+  /**
+   * Connectors whose platform check fails: since when, the last reason (our own messages, no
+   * secret), and whether the alert went out (once, when it has failed for twice the interval).
+   */
+  checkErrors: Record<string, { since: string; message: string; alerted: boolean }>;
 }
 
 export interface ConnectorHealthInput {
@@ -146,10 +149,37 @@ async function checkStaleness(
     let lastSyncAt: string | undefined;
     try {
       lastSyncAt = (await acts.lastPlatformSync({ platform: config.platform, connector: c.name })).at;
-      delete state.checkErrors[c.name];
     } catch (err) {
-      state.checkErrors[c.name] = (err as Error).message;
+      // Without an answer the connector's staleness is unknown: that too must not go unnoticed.
+      const failing = state.checkErrors[c.name] ?? {
+        since: new Date(now).toISOString(),
+        message: '',
+        alerted: false,
+      };
+      failing.message = failureReason(err);
+      state.checkErrors[c.name] = failing;
+      if (!failing.alerted && now - Date.parse(failing.since) > 2 * parseDuration(c.interval)) {
+        failing.alerted = true;
+        await send({
+          event: 'connector.check-failing',
+          severity: 'warning',
+          title: `Cannot check connector ${c.name} on the platform`,
+          text: `Asking the platform for its last sync has failed since ${failing.since}: ${failing.message}`,
+          fields: { connector: c.name, since: failing.since },
+        });
+      }
       continue;
+    }
+    const recovered = state.checkErrors[c.name];
+    delete state.checkErrors[c.name];
+    if (recovered?.alerted) {
+      await send({
+        event: 'connector.check-recovered',
+        severity: 'info',
+        title: `Connector ${c.name} can be checked again`,
+        text: `The platform answers again (failing since ${recovered.since}).`,
+        fields: { connector: c.name, since: recovered.since },
+      });
     }
     // A connector that never synced is measured from its schedule's creation.
     const since = lastSyncAt ?? schedule.createdAt;

@@ -86,7 +86,7 @@ export async function connectorSyncWorkflow(input: ConnectorSyncInput): Promise<
 }
 
 /** The cause's type and message: built by our activities, which never put a secret in one. */
-function failureReason(err: unknown): string {
+export function failureReason(err: unknown): string {
   const cause = err instanceof ActivityFailure ? err.cause : err;
   if (cause instanceof ApplicationFailure) return `${cause.type ?? 'Error'}: ${cause.message}`;
   return (cause as Error)?.message ?? String(cause);

@@ -22,6 +22,7 @@ export interface Submission {
  * reports what it received. Listens on 127.0.0.1 (containers reach it over host networking).
  */
 export async function startPlatform(opts: { token: string }) {
+  const state = { token: opts.token };
   const syncs = new Map<string, PlatformSync[]>();
   const submissions: Submission[] = [];
   const syncQueries: { connector: string | null; authorized: boolean }[] = [];
@@ -32,7 +33,7 @@ export async function startPlatform(opts: { token: string }) {
     req.on('data', (c: Buffer) => (raw += c.toString()));
     req.on('end', () => {
       if (req.method === 'GET' && url.pathname === '/api/v1/syncs') {
-        const authorized = req.headers.authorization === `Bearer ${opts.token}`;
+        const authorized = req.headers.authorization === `Bearer ${state.token}`;
         const connector = url.searchParams.get('connector');
         syncQueries.push({ connector, authorized });
         if (!authorized) return void res.writeHead(401).end();
@@ -62,6 +63,10 @@ export async function startPlatform(opts: { token: string }) {
     url: `http://127.0.0.1:${port}`,
     submissions,
     syncQueries,
+    /** Change the token the API accepts (a rotated token: the orchestrator's is refused). */
+    setToken(token: string) {
+      state.token = token;
+    },
     /** Record a sync that completed at `at` (newest first in answers). */
     addSync(connector: string, at: Date, status: PlatformSync['status'] = 'succeeded') {
       const iso = at.toISOString();

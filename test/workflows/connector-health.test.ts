@@ -170,6 +170,53 @@ describe('connector-health', () => {
     recordHistory(workflowId, 'connector-health-stale');
   });
 
+  it('alerts once when the platform cannot be asked for longer than twice the interval, and once when it answers again', async () => {
+    const name = uniqueId('it-nocheck');
+    await client.schedule.create(connectorScheduleOptions(spec(name), { taskQueue }));
+    platform.addSync(name, new Date());
+    platform.setToken('a-rotated-token');
+    try {
+      await runWorker({ env, taskQueue, activities: activities() }, async () => {
+        const handle = await client.workflow.start(connectorHealthWorkflow, {
+          workflowId: uniqueId('health'),
+          taskQueue,
+          args: [
+            {
+              config: {
+                connectors: [{ name, interval: '1s', pauseAfterFailedRuns: 3 }],
+                platform: platformConfig(),
+                checkEvery: '1s',
+                sinks: sinks(),
+              },
+            },
+          ],
+        });
+        const checks = async (n: number) => {
+          const start = (await handle.query(healthStateQuery)).checks;
+          for (;;) {
+            const state = await handle.query(healthStateQuery);
+            if (state.checks >= start + n) return state;
+            await new Promise((r) => setTimeout(r, 200));
+          }
+        };
+        await webhook.waitFor((r) => (r.body as { event?: string }).event === 'connector.check-failing');
+        const failing = await checks(3);
+        expect(alerts('connector.check-failing', name)).toHaveLength(1);
+        expect(failing.checkErrors[name]?.message).toMatch(
+          /HTTP 401, the token \(env:PLATFORM_TOKEN\) was refused/,
+        );
+        platform.setToken(PLATFORM_TOKEN);
+        await webhook.waitFor((r) => (r.body as { event?: string }).event === 'connector.check-recovered');
+        const ok = await checks(2);
+        expect(alerts('connector.check-recovered', name)).toHaveLength(1);
+        expect(ok.checkErrors[name]).toBeUndefined();
+        await handle.terminate('test done');
+      });
+    } finally {
+      platform.setToken(PLATFORM_TOKEN);
+    }
+  });
+
   it('does not check a paused connector', async () => {
     const name = uniqueId('it-paused');
     await client.schedule.create({
