@@ -48,12 +48,19 @@ describe('a demo survives a Temporal dev server restart on its database file', (
     try {
       // First server: the demo deploys and waits on its timer.
       const before = await TestWorkflowEnvironment.createFromExistingServer({ address: server.address });
-      await runWorker({ env: before, taskQueue, activities: demoTestActivities(before, webhook) }, async () => {
-        const h = await startDemo(before.client, demoInput(org, { id, ttlMs: 25_000, warnBeforeMs: 2000 }), {
-          taskQueue,
-        });
-        await eventually(async () => (await h.query(statusQuery)).phase === 'running', 'demo running');
-      });
+      await runWorker(
+        { env: before, taskQueue, activities: demoTestActivities(before, webhook) },
+        async () => {
+          const h = await startDemo(
+            before.client,
+            demoInput(org, { id, ttlMs: 25_000, warnBeforeMs: 2000 }),
+            {
+              taskQueue,
+            },
+          );
+          await eventually(async () => (await h.query(statusQuery)).phase === 'running', 'demo running');
+        },
+      );
       await before.teardown();
 
       // The server goes away and comes back on the same database file and port.
@@ -96,11 +103,15 @@ describe('an org bootstrap survives moto frozen for 10 s (SIGSTOP/SIGCONT)', () 
     const ous = (await org.send(new ListOrganizationalUnitsForParentCommand({ ParentId: root!.Id })))
       .OrganizationalUnits!;
     const accounts = (await org.send(new ListAccountsCommand({}))).Accounts!;
-    const policies = (await org.send(new ListPoliciesCommand({ Filter: 'SERVICE_CONTROL_POLICY' }))).Policies!;
+    const policies = (await org.send(new ListPoliciesCommand({ Filter: 'SERVICE_CONTROL_POLICY' })))
+      .Policies!;
     return {
       ous: ous.map((o) => o.Name).sort(),
       accounts: accounts.map((a) => a.Name).sort(),
-      policies: policies.filter((p) => !p.AwsManaged).map((p) => p.Name).sort(),
+      policies: policies
+        .filter((p) => !p.AwsManaged)
+        .map((p) => p.Name)
+        .sort(),
     };
   }
 
@@ -121,7 +132,10 @@ describe('an org bootstrap survives moto frozen for 10 s (SIGSTOP/SIGCONT)', () 
       });
       if (opts.freeze) {
         // Freeze moto once the bootstrap is applying, for about 10 s.
-        await eventually(async () => (await handle.query(orgProgressQuery)).done.length > 0, 'bootstrap applying');
+        await eventually(
+          async () => (await handle.query(orgProgressQuery)).done.length > 0,
+          'bootstrap applying',
+        );
         moto.child.kill('SIGSTOP');
         await new Promise((r) => setTimeout(r, 10_000));
         expect((await handle.query(orgProgressQuery)).phase).toBe('applying');
