@@ -1,6 +1,6 @@
 /**
  * `npm run dev`: the whole orchestrator on this machine. The Temporal dev server with its Web UI
- * (state kept in .sv0/dev/temporal.db, so a second start resumes: schedules keep running and demos
+ * (state kept in .sv0/dev/temporal-<moto|real>.db, so a second start resumes: schedules keep running and demos
  * still expire on their TTL), moto as the AWS (unless `--aws real`), Podman's Docker API, the
  * worker, and `sv0 up`. Prints what runs where; Ctrl-C stops everything.
  *
@@ -192,7 +192,9 @@ export async function dev(opts: DevOptions): Promise<void> {
   try {
     const tools = provisionStack();
     mkdirSync(DEV_DIR, { recursive: true });
-    const dbFile = path.join(DEV_DIR, 'temporal.db');
+    // One database per AWS target: schedules and guards started against moto must never wake up
+    // against real AWS (their inputs name moto's accounts), nor the other way round.
+    const dbFile = path.join(DEV_DIR, `temporal-${opts.aws}.db`);
     if (opts.reset) rmSync(dbFile, { force: true });
     const notes: string[] = [];
     const port = await preferPort(7233, 'Temporal', notes);
@@ -257,7 +259,7 @@ export async function dev(opts: DevOptions): Promise<void> {
     // makes gRPC throw from a timer.
     await waitForPollers(client, worker.child);
 
-    let orgLine = 'not bootstrapped (real AWS: run `npm run sv0 -- org bootstrap` yourself)';
+    let orgLine = 'not bootstrapped for you with real AWS: `npm run sv0 -- org plan`, then `org apply`';
     if (moto) {
       // A failed bootstrap leaves the rest of the stack useful: say so in the summary, keep running.
       orgLine = await bootstrapDevOrganization(client, devConfig).catch(
