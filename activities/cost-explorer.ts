@@ -30,7 +30,11 @@ type Step<K extends PlanStep['kind']> = Extract<PlanStep, { kind: K }>;
 export function createCostActivities(deps: CostDeps) {
   const { ce } = deps;
 
-  async function orUnavailable<T>(what: string, call: () => Promise<T>, notes: string[]): Promise<T | undefined> {
+  async function orUnavailable<T>(
+    what: string,
+    call: () => Promise<T>,
+    notes: string[],
+  ): Promise<T | undefined> {
     try {
       return await aws(what, call);
     } catch (err) {
@@ -45,34 +49,59 @@ export function createCostActivities(deps: CostDeps) {
     async orgReadCost(input: { tagKeys: string[] }): Promise<{ cost: LiveOrg['cost']; notes: string[] }> {
       const notes: string[] = [];
       const tags = input.tagKeys.length
-        ? await orUnavailable('Cost Explorer ListCostAllocationTags', async () => {
-            const out: { key: string; status: string }[] = [];
-            let NextToken: string | undefined;
-            do {
-              const page = await ce.send(new ListCostAllocationTagsCommand({ TagKeys: input.tagKeys, Type: 'UserDefined', NextToken }));
-              for (const t of page.CostAllocationTags ?? []) if (t.TagKey) out.push({ key: t.TagKey, status: String(t.Status ?? 'Inactive') });
-              NextToken = page.NextToken;
-            } while (NextToken);
-            return out;
-          }, notes)
+        ? await orUnavailable(
+            'Cost Explorer ListCostAllocationTags',
+            async () => {
+              const out: { key: string; status: string }[] = [];
+              let NextToken: string | undefined;
+              do {
+                const page = await ce.send(
+                  new ListCostAllocationTagsCommand({
+                    TagKeys: input.tagKeys,
+                    Type: 'UserDefined',
+                    NextToken,
+                  }),
+                );
+                for (const t of page.CostAllocationTags ?? [])
+                  if (t.TagKey) out.push({ key: t.TagKey, status: String(t.Status ?? 'Inactive') });
+                NextToken = page.NextToken;
+              } while (NextToken);
+              return out;
+            },
+            notes,
+          )
         : [];
-      const monitors = await orUnavailable('Cost Explorer GetAnomalyMonitors', async () => {
-        const names: string[] = [];
-        let NextPageToken: string | undefined;
-        do {
-          const page = await ce.send(new GetAnomalyMonitorsCommand({ NextPageToken }));
-          for (const m of page.AnomalyMonitors ?? []) if (m.MonitorName) names.push(m.MonitorName);
-          NextPageToken = page.NextPageToken;
-        } while (NextPageToken);
-        return names;
-      }, notes);
-      return { cost: { ...(tags ? { allocationTags: tags } : {}), ...(monitors ? { anomalyMonitors: monitors } : {}) }, notes };
+      const monitors = await orUnavailable(
+        'Cost Explorer GetAnomalyMonitors',
+        async () => {
+          const names: string[] = [];
+          let NextPageToken: string | undefined;
+          do {
+            const page = await ce.send(new GetAnomalyMonitorsCommand({ NextPageToken }));
+            for (const m of page.AnomalyMonitors ?? []) if (m.MonitorName) names.push(m.MonitorName);
+            NextPageToken = page.NextPageToken;
+          } while (NextPageToken);
+          return names;
+        },
+        notes,
+      );
+      return {
+        cost: {
+          ...(tags ? { allocationTags: tags } : {}),
+          ...(monitors ? { anomalyMonitors: monitors } : {}),
+        },
+        notes,
+      };
     },
 
     /** Activate cost allocation tags; a tag AWS refuses (not yet in billing data) fails the step with its reason. */
     async orgActivateCostAllocationTags(step: Step<'activateCostAllocationTags'>): Promise<void> {
       const out = await aws('activate cost allocation tags', () =>
-        ce.send(new UpdateCostAllocationTagsStatusCommand({ CostAllocationTagsStatus: step.tags.map((TagKey) => ({ TagKey, Status: 'Active' })) })),
+        ce.send(
+          new UpdateCostAllocationTagsStatusCommand({
+            CostAllocationTagsStatus: step.tags.map((TagKey) => ({ TagKey, Status: 'Active' })),
+          }),
+        ),
       );
       const errors = out.Errors ?? [];
       if (errors.length > 0) {
@@ -88,7 +117,15 @@ export function createCostActivities(deps: CostDeps) {
       const existing = await aws('GetAnomalyMonitors', () => ce.send(new GetAnomalyMonitorsCommand({})));
       if (existing.AnomalyMonitors?.some((m) => m.MonitorName === step.name)) return;
       await aws(`create anomaly monitor ${step.name}`, () =>
-        ce.send(new CreateAnomalyMonitorCommand({ AnomalyMonitor: { MonitorName: step.name, MonitorType: 'DIMENSIONAL', MonitorDimension: 'SERVICE' } })),
+        ce.send(
+          new CreateAnomalyMonitorCommand({
+            AnomalyMonitor: {
+              MonitorName: step.name,
+              MonitorType: 'DIMENSIONAL',
+              MonitorDimension: 'SERVICE',
+            },
+          }),
+        ),
       );
     },
   };

@@ -77,19 +77,35 @@ export function createIdentityCenterActivities(deps: IdentityCenterDeps) {
     const list: LiveIdentityCenter['permissionSets'] = [];
     for await (const page of paginateListPermissionSets({ client: ssoAdmin }, { InstanceArn: instanceArn })) {
       for (const arn of page.PermissionSets ?? []) {
-        const d = (await aws('DescribePermissionSet', () => ssoAdmin.send(new DescribePermissionSetCommand({ InstanceArn: instanceArn, PermissionSetArn: arn })))).PermissionSet;
+        const d = (
+          await aws('DescribePermissionSet', () =>
+            ssoAdmin.send(
+              new DescribePermissionSetCommand({ InstanceArn: instanceArn, PermissionSetArn: arn }),
+            ),
+          )
+        ).PermissionSet;
         const managedPolicies: string[] = [];
-        for await (const p of paginateListManagedPoliciesInPermissionSet({ client: ssoAdmin }, { InstanceArn: instanceArn, PermissionSetArn: arn })) {
+        for await (const p of paginateListManagedPoliciesInPermissionSet(
+          { client: ssoAdmin },
+          { InstanceArn: instanceArn, PermissionSetArn: arn },
+        )) {
           for (const m of p.AttachedManagedPolicies ?? []) if (m.Arn) managedPolicies.push(m.Arn);
         }
-        list.push({ arn, name: d?.Name ?? '', description: d?.Description ?? '', sessionDuration: d?.SessionDuration ?? 'PT1H', managedPolicies });
+        list.push({
+          arn,
+          name: d?.Name ?? '',
+          description: d?.Description ?? '',
+          sessionDuration: d?.SessionDuration ?? 'PT1H',
+          managedPolicies,
+        });
       }
     }
     return list;
   }
 
   async function accountId(name: string): Promise<string | undefined> {
-    if (name === MANAGEMENT_ACCOUNT) return (await aws('GetCallerIdentity', () => deps.sts.send(new GetCallerIdentityCommand({})))).Account;
+    if (name === MANAGEMENT_ACCOUNT)
+      return (await aws('GetCallerIdentity', () => deps.sts.send(new GetCallerIdentityCommand({})))).Account;
     return (await lookup.findAccount(name))?.Id;
   }
 
@@ -115,7 +131,10 @@ export function createIdentityCenterActivities(deps: IdentityCenterDeps) {
         const id = input.accounts.find((a) => a.name === name)?.id;
         if (!id) continue;
         for (const ps of sets) {
-          for await (const page of paginateListAccountAssignments({ client: ssoAdmin }, { InstanceArn: instanceArn, AccountId: id, PermissionSetArn: ps.arn })) {
+          for await (const page of paginateListAccountAssignments(
+            { client: ssoAdmin },
+            { InstanceArn: instanceArn, AccountId: id, PermissionSetArn: ps.arn },
+          )) {
             for (const a of page.AccountAssignments ?? []) {
               if (a.PrincipalType !== 'USER') continue;
               const user = users.find((u) => u.id === a.PrincipalId)?.userName ?? `id:${a.PrincipalId}`;
@@ -124,7 +143,16 @@ export function createIdentityCenterActivities(deps: IdentityCenterDeps) {
           }
         }
       }
-      return { identityCenter: { instanceArn, identityStoreId: inst.IdentityStoreId!, users, permissionSets: sets, assignments }, notes: [] };
+      return {
+        identityCenter: {
+          instanceArn,
+          identityStoreId: inst.IdentityStoreId!,
+          users,
+          permissionSets: sets,
+          assignments,
+        },
+        notes: [],
+      };
     },
 
     /** Create an Identity Center user; an existing user of that name is success. */
@@ -142,7 +170,8 @@ export function createIdentityCenterActivities(deps: IdentityCenterDeps) {
           }),
         );
       } catch (err) {
-        if (awsErrorName(err) !== 'ConflictException') throw classifyAwsError(`create Identity Center user ${step.user.userName}`, err);
+        if (awsErrorName(err) !== 'ConflictException')
+          throw classifyAwsError(`create Identity Center user ${step.user.userName}`, err);
       }
     },
 
@@ -154,18 +183,38 @@ export function createIdentityCenterActivities(deps: IdentityCenterDeps) {
       let found = (await permissionSets(InstanceArn)).find((s) => s.name === p.name);
       if (!found) {
         const out = await aws(`create permission set ${p.name}`, () =>
-          ssoAdmin.send(new CreatePermissionSetCommand({ InstanceArn, Name: p.name, Description: p.description || undefined, SessionDuration: p.sessionDuration })),
+          ssoAdmin.send(
+            new CreatePermissionSetCommand({
+              InstanceArn,
+              Name: p.name,
+              Description: p.description || undefined,
+              SessionDuration: p.sessionDuration,
+            }),
+          ),
         );
         found = { ...p, arn: out.PermissionSet!.PermissionSetArn!, managedPolicies: [] };
       } else if (found.description !== p.description || found.sessionDuration !== p.sessionDuration) {
         await aws(`update permission set ${p.name}`, () =>
-          ssoAdmin.send(new UpdatePermissionSetCommand({ InstanceArn, PermissionSetArn: found!.arn, Description: p.description || undefined, SessionDuration: p.sessionDuration })),
+          ssoAdmin.send(
+            new UpdatePermissionSetCommand({
+              InstanceArn,
+              PermissionSetArn: found!.arn,
+              Description: p.description || undefined,
+              SessionDuration: p.sessionDuration,
+            }),
+          ),
         );
       }
       const PermissionSetArn = found.arn;
       for (const arn of p.managedPolicies.filter((m) => !found.managedPolicies.includes(m))) {
         try {
-          await ssoAdmin.send(new AttachManagedPolicyToPermissionSetCommand({ InstanceArn, PermissionSetArn, ManagedPolicyArn: arn }));
+          await ssoAdmin.send(
+            new AttachManagedPolicyToPermissionSetCommand({
+              InstanceArn,
+              PermissionSetArn,
+              ManagedPolicyArn: arn,
+            }),
+          );
         } catch (err) {
           if (awsErrorName(err) === 'ResourceNotFoundException') {
             throw ApplicationFailure.nonRetryable(
@@ -173,12 +222,19 @@ export function createIdentityCenterActivities(deps: IdentityCenterDeps) {
               ErrorType.BadConfig,
             );
           }
-          if (awsErrorName(err) !== 'ConflictException') throw classifyAwsError(`attach ${arn} to permission set ${p.name}`, err);
+          if (awsErrorName(err) !== 'ConflictException')
+            throw classifyAwsError(`attach ${arn} to permission set ${p.name}`, err);
         }
       }
       if (!step.create) {
         await aws(`provision permission set ${p.name}`, () =>
-          ssoAdmin.send(new ProvisionPermissionSetCommand({ InstanceArn, PermissionSetArn, TargetType: 'ALL_PROVISIONED_ACCOUNTS' })),
+          ssoAdmin.send(
+            new ProvisionPermissionSetCommand({
+              InstanceArn,
+              PermissionSetArn,
+              TargetType: 'ALL_PROVISIONED_ACCOUNTS',
+            }),
+          ),
         );
       }
     },
@@ -188,15 +244,33 @@ export function createIdentityCenterActivities(deps: IdentityCenterDeps) {
       const inst = await requireInstance();
       const InstanceArn = inst.InstanceArn!;
       const a = step.assignment;
-      const [principal, account, sets] = await Promise.all([userId(inst.IdentityStoreId!, a.user), accountId(a.account), permissionSets(InstanceArn)]);
+      const [principal, account, sets] = await Promise.all([
+        userId(inst.IdentityStoreId!, a.user),
+        accountId(a.account),
+        permissionSets(InstanceArn),
+      ]);
       const ps = sets.find((s) => s.name === a.permissionSet);
-      if (!principal || !account || !ps) throw new Error(`assignment ${a.user}/${a.permissionSet}/${a.account}: the user, account or permission set does not exist yet`);
-      for await (const page of paginateListAccountAssignments({ client: ssoAdmin }, { InstanceArn, AccountId: account, PermissionSetArn: ps.arn })) {
-        if (page.AccountAssignments?.some((x) => x.PrincipalId === principal && x.PrincipalType === 'USER')) return;
+      if (!principal || !account || !ps)
+        throw new Error(
+          `assignment ${a.user}/${a.permissionSet}/${a.account}: the user, account or permission set does not exist yet`,
+        );
+      for await (const page of paginateListAccountAssignments(
+        { client: ssoAdmin },
+        { InstanceArn, AccountId: account, PermissionSetArn: ps.arn },
+      )) {
+        if (page.AccountAssignments?.some((x) => x.PrincipalId === principal && x.PrincipalType === 'USER'))
+          return;
       }
       const out = await aws(`assign ${a.permissionSet} to ${a.user} in ${a.account}`, () =>
         ssoAdmin.send(
-          new CreateAccountAssignmentCommand({ InstanceArn, TargetId: account, TargetType: 'AWS_ACCOUNT', PermissionSetArn: ps.arn, PrincipalType: 'USER', PrincipalId: principal }),
+          new CreateAccountAssignmentCommand({
+            InstanceArn,
+            TargetId: account,
+            TargetType: 'AWS_ACCOUNT',
+            PermissionSetArn: ps.arn,
+            PrincipalType: 'USER',
+            PrincipalId: principal,
+          }),
         ),
       );
       let status = out.AccountAssignmentCreationStatus;
@@ -204,12 +278,22 @@ export function createIdentityCenterActivities(deps: IdentityCenterDeps) {
         heartbeat();
         await sleep(pollMs);
         const requestId = status.RequestId;
-        status = (await aws('DescribeAccountAssignmentCreationStatus', () =>
-          ssoAdmin.send(new DescribeAccountAssignmentCreationStatusCommand({ InstanceArn, AccountAssignmentCreationRequestId: requestId })),
-        )).AccountAssignmentCreationStatus;
+        status = (
+          await aws('DescribeAccountAssignmentCreationStatus', () =>
+            ssoAdmin.send(
+              new DescribeAccountAssignmentCreationStatusCommand({
+                InstanceArn,
+                AccountAssignmentCreationRequestId: requestId,
+              }),
+            ),
+          )
+        ).AccountAssignmentCreationStatus;
       }
       if (status?.Status === 'FAILED') {
-        throw ApplicationFailure.nonRetryable(`assignment ${a.user}/${a.permissionSet}/${a.account} FAILED: ${status.FailureReason ?? 'no reason given'}`, ErrorType.BadConfig);
+        throw ApplicationFailure.nonRetryable(
+          `assignment ${a.user}/${a.permissionSet}/${a.account} FAILED: ${status.FailureReason ?? 'no reason given'}`,
+          ErrorType.BadConfig,
+        );
       }
     },
   };

@@ -24,11 +24,14 @@ type Step<K extends PlanStep['kind']> = Extract<PlanStep, { kind: K }>;
 
 /** What an operator does about each CreateAccount failure reason. Reasons not listed are permanent too. */
 const FAILURE_FIXES: Record<string, string> = {
-  EMAIL_ALREADY_EXISTS: 'choose another email for this account in config/org.yaml (or invite the existing account into the organization)',
-  ACCOUNT_LIMIT_EXCEEDED: 'ask AWS Support to raise the organization’s account quota, or remove the account from config/org.yaml',
+  EMAIL_ALREADY_EXISTS:
+    'choose another email for this account in config/org.yaml (or invite the existing account into the organization)',
+  ACCOUNT_LIMIT_EXCEEDED:
+    'ask AWS Support to raise the organization’s account quota, or remove the account from config/org.yaml',
   INVALID_EMAIL: 'fix the account’s email in config/org.yaml',
   INVALID_ADDRESS: 'fix the organization’s contact address in the AWS console',
-  INVALID_IDENTITY_FOR_BUSINESS_VALIDATION: 'complete the business validation AWS asked for, then run apply again',
+  INVALID_IDENTITY_FOR_BUSINESS_VALIDATION:
+    'complete the business validation AWS asked for, then run apply again',
   MISSING_BUSINESS_VALIDATION: 'complete the business validation AWS asked for, then run apply again',
   PENDING_BUSINESS_VALIDATION: 'wait for AWS to finish business validation, then run apply again',
   MISSING_PAYMENT_INSTRUMENT: 'add a payment method to the management account, then run apply again',
@@ -54,7 +57,10 @@ export function createOrgAccountsActivities(deps: OrgAccountsDeps) {
 
   /** A request for this account already in progress, e.g. from an attempt that lost its heartbeat. */
   async function inProgressRequest(name: string): Promise<string | undefined> {
-    for await (const page of paginateListCreateAccountStatus({ client: organizations }, { States: ['IN_PROGRESS'] })) {
+    for await (const page of paginateListCreateAccountStatus(
+      { client: organizations },
+      { States: ['IN_PROGRESS'] },
+    )) {
       const found = page.CreateAccountStatuses?.find((s) => s.AccountName === name);
       if (found?.Id) return found.Id;
     }
@@ -62,7 +68,9 @@ export function createOrgAccountsActivities(deps: OrgAccountsDeps) {
   }
 
   function failed(step: Step<'createAccount'>, reason: string): ApplicationFailure {
-    const fix = FAILURE_FIXES[reason] ?? 'see the AWS Organizations console for the request, fix the cause, then run apply again';
+    const fix =
+      FAILURE_FIXES[reason] ??
+      'see the AWS Organizations console for the request, fix the cause, then run apply again';
     return ApplicationFailure.nonRetryable(
       `account ${step.account}: CreateAccount FAILED with ${reason} for ${step.email}; ${fix}`,
       ErrorType.AccountCreationFailed,
@@ -78,7 +86,8 @@ export function createOrgAccountsActivities(deps: OrgAccountsDeps) {
       const existing = await lookup.findAccount(step.account, step.email);
       if (existing?.Id) return { accountId: existing.Id };
 
-      let requestId = lastHeartbeat<CreateAccountProgress>()?.requestId ?? (await inProgressRequest(step.account));
+      let requestId =
+        lastHeartbeat<CreateAccountProgress>()?.requestId ?? (await inProgressRequest(step.account));
       for (;;) {
         if (!requestId) {
           const out = await aws(`create account ${step.account}`, () =>
@@ -105,7 +114,9 @@ export function createOrgAccountsActivities(deps: OrgAccountsDeps) {
           if (!TRANSIENT_FAILURES.has(reason)) throw failed(step, reason);
           // A fresh request may get past a transient failure; the retry policy adds the backoff.
           heartbeat({ requestId: '' });
-          throw new Error(`account ${step.account}: CreateAccount FAILED with ${reason}; retrying with a new request`);
+          throw new Error(
+            `account ${step.account}: CreateAccount FAILED with ${reason}; retrying with a new request`,
+          );
         }
         await sleep(pollMs);
       }
@@ -116,13 +127,22 @@ export function createOrgAccountsActivities(deps: OrgAccountsDeps) {
       const account = await lookup.findAccount(step.account, step.email);
       if (!account?.Id) throw new Error(`account ${step.account} does not exist yet`);
       const destination = await lookup.ouId(step.to);
-      const parents = await aws('ListParents', () => organizations.send(new ListParentsCommand({ ChildId: account.Id })));
+      const parents = await aws('ListParents', () =>
+        organizations.send(new ListParentsCommand({ ChildId: account.Id })),
+      );
       const source = parents.Parents?.[0]?.Id;
       if (!source || source === destination) return;
       try {
-        await organizations.send(new MoveAccountCommand({ AccountId: account.Id, SourceParentId: source, DestinationParentId: destination }));
+        await organizations.send(
+          new MoveAccountCommand({
+            AccountId: account.Id,
+            SourceParentId: source,
+            DestinationParentId: destination,
+          }),
+        );
       } catch (err) {
-        if (awsErrorName(err) !== 'DuplicateAccountException') throw classifyAwsError(`move account ${step.account} to ${step.to}`, err);
+        if (awsErrorName(err) !== 'DuplicateAccountException')
+          throw classifyAwsError(`move account ${step.account} to ${step.to}`, err);
       }
     },
 
@@ -132,7 +152,10 @@ export function createOrgAccountsActivities(deps: OrgAccountsDeps) {
       if (!account?.Id) throw new Error(`account ${step.account} does not exist yet`);
       await aws(`tag account ${step.account}`, () =>
         organizations.send(
-          new TagResourceCommand({ ResourceId: account.Id, Tags: Object.entries(step.tags).map(([Key, Value]) => ({ Key, Value })) }),
+          new TagResourceCommand({
+            ResourceId: account.Id,
+            Tags: Object.entries(step.tags).map(([Key, Value]) => ({ Key, Value })),
+          }),
         ),
       );
     },

@@ -12,7 +12,10 @@ import { iamThroughAccessRole } from './org-roles';
  * Real clients for the org bootstrap from one AWS config (the management account's credentials).
  * Organizations, Budgets and Cost Explorer are global services served from us-east-1.
  */
-export function orgBootstrapDeps(aws: AwsClientConfig, overrides: Partial<OrgBootstrapDeps> = {}): OrgBootstrapDeps {
+export function orgBootstrapDeps(
+  aws: AwsClientConfig,
+  overrides: Partial<OrgBootstrapDeps> = {},
+): OrgBootstrapDeps {
   const global = { ...aws, region: 'us-east-1' };
   return {
     organizations: new OrganizationsClient(global),

@@ -24,7 +24,12 @@ export interface OrgBudgetsDeps {
 type Step<K extends PlanStep['kind']> = Extract<PlanStep, { kind: K }>;
 
 function notification(threshold: number): Notification {
-  return { NotificationType: 'ACTUAL', ComparisonOperator: 'GREATER_THAN', Threshold: threshold, ThresholdType: 'PERCENTAGE' };
+  return {
+    NotificationType: 'ACTUAL',
+    ComparisonOperator: 'GREATER_THAN',
+    Threshold: threshold,
+    ThresholdType: 'PERCENTAGE',
+  };
 }
 
 /**
@@ -56,7 +61,12 @@ export function createOrgBudgetsActivities(deps: OrgBudgetsDeps) {
     };
   }
 
-  async function addNotification(mgmt: string, budget: string, threshold: number, subscribers: string[]): Promise<void> {
+  async function addNotification(
+    mgmt: string,
+    budget: string,
+    threshold: number,
+    subscribers: string[],
+  ): Promise<void> {
     try {
       await budgets.send(
         new CreateNotificationCommand({
@@ -67,7 +77,8 @@ export function createOrgBudgetsActivities(deps: OrgBudgetsDeps) {
         }),
       );
     } catch (err) {
-      if (awsErrorName(err) !== 'DuplicateRecordException') throw classifyAwsError(`notification at ${threshold} % of budget ${budget}`, err);
+      if (awsErrorName(err) !== 'DuplicateRecordException')
+        throw classifyAwsError(`notification at ${threshold} % of budget ${budget}`, err);
     }
   }
 
@@ -91,7 +102,9 @@ export function createOrgBudgetsActivities(deps: OrgBudgetsDeps) {
       const live: LiveBudget[] = [];
       for (const b of list) {
         const notes = await aws(`notifications of budget ${b.BudgetName}`, () =>
-          budgets.send(new DescribeNotificationsForBudgetCommand({ AccountId: mgmt, BudgetName: b.BudgetName })),
+          budgets.send(
+            new DescribeNotificationsForBudgetCommand({ AccountId: mgmt, BudgetName: b.BudgetName }),
+          ),
         ).catch((err: unknown) => {
           if (awsErrorName(err) === 'NotFoundException') return { Notifications: [] };
           throw err;
@@ -101,7 +114,9 @@ export function createOrgBudgetsActivities(deps: OrgBudgetsDeps) {
           amount: Number(b.BudgetLimit?.Amount ?? 0),
           linkedAccountIds: b.CostFilters?.LinkedAccount ?? [],
           notify: (notes.Notifications ?? [])
-            .filter((n) => n.NotificationType === 'ACTUAL' && (n.ThresholdType ?? 'PERCENTAGE') === 'PERCENTAGE')
+            .filter(
+              (n) => n.NotificationType === 'ACTUAL' && (n.ThresholdType ?? 'PERCENTAGE') === 'PERCENTAGE',
+            )
             .map((n) => n.Threshold ?? 0)
             .sort((x, y) => x - y),
         });
@@ -125,7 +140,8 @@ export function createOrgBudgetsActivities(deps: OrgBudgetsDeps) {
           }),
         );
       } catch (err) {
-        if (awsErrorName(err) !== 'DuplicateRecordException') throw classifyAwsError(`create budget ${b.name}`, err);
+        if (awsErrorName(err) !== 'DuplicateRecordException')
+          throw classifyAwsError(`create budget ${b.name}`, err);
         for (const t of b.notify) await addNotification(mgmt, b.name, t, b.subscribers);
       }
     },
@@ -134,7 +150,9 @@ export function createOrgBudgetsActivities(deps: OrgBudgetsDeps) {
     async orgUpdateBudget(step: Step<'updateBudget'>): Promise<void> {
       const mgmt = await managementAccountId();
       const NewBudget = await awsBudget(step.budget, mgmt);
-      await aws(`update budget ${step.budget.name}`, () => budgets.send(new UpdateBudgetCommand({ AccountId: mgmt, NewBudget })));
+      await aws(`update budget ${step.budget.name}`, () =>
+        budgets.send(new UpdateBudgetCommand({ AccountId: mgmt, NewBudget })),
+      );
     },
 
     /** Add one email notification to a budget; an existing one is success. */

@@ -23,7 +23,9 @@ const BAD_REQUEST = new Set([
 
 /** The AWS error name of `err`, if it is one. */
 export function awsErrorName(err: unknown): string | undefined {
-  return typeof err === 'object' && err !== null && 'name' in err ? String((err as { name: unknown }).name) : undefined;
+  return typeof err === 'object' && err !== null && 'name' in err
+    ? String((err as { name: unknown }).name)
+    : undefined;
 }
 
 /**
@@ -51,7 +53,10 @@ export function classifyAwsError(what: string, err: unknown): unknown {
     );
   }
   if (name && BAD_REQUEST.has(name)) {
-    return ApplicationFailure.nonRetryable(`${what}: AWS rejected the request (${name}: ${message}); fix config/org.yaml`, ErrorType.BadConfig);
+    return ApplicationFailure.nonRetryable(
+      `${what}: AWS rejected the request (${name}: ${message}); fix config/org.yaml`,
+      ErrorType.BadConfig,
+    );
   }
   return err;
 }

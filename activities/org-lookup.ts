@@ -27,21 +27,29 @@ export function orgLookup(organizations: OrganizationsClient) {
 
   async function ous(parentId: string): Promise<{ id: string; name: string }[]> {
     const list: { id: string; name: string }[] = [];
-    for await (const page of paginateListOrganizationalUnitsForParent({ client: organizations }, { ParentId: parentId })) {
-      for (const o of page.OrganizationalUnits ?? []) if (o.Id && o.Name) list.push({ id: o.Id, name: o.Name });
+    for await (const page of paginateListOrganizationalUnitsForParent(
+      { client: organizations },
+      { ParentId: parentId },
+    )) {
+      for (const o of page.OrganizationalUnits ?? [])
+        if (o.Id && o.Name) list.push({ id: o.Id, name: o.Name });
     }
     return list;
   }
 
   async function accounts(): Promise<Account[]> {
     const list: Account[] = [];
-    for await (const page of paginateListAccounts({ client: organizations }, {})) list.push(...(page.Accounts ?? []));
+    for await (const page of paginateListAccounts({ client: organizations }, {}))
+      list.push(...(page.Accounts ?? []));
     return list;
   }
 
   async function policies(): Promise<PolicySummary[]> {
     const list: PolicySummary[] = [];
-    for await (const page of paginateListPolicies({ client: organizations }, { Filter: 'SERVICE_CONTROL_POLICY' })) {
+    for await (const page of paginateListPolicies(
+      { client: organizations },
+      { Filter: 'SERVICE_CONTROL_POLICY' },
+    )) {
       list.push(...(page.Policies ?? []));
     }
     return list;
@@ -50,7 +58,10 @@ export function orgLookup(organizations: OrganizationsClient) {
   /** The account declared as `name` (or, failing that, with `email`), if it exists. */
   async function findAccount(name: string, email?: string): Promise<Account | undefined> {
     const all = await accounts();
-    return all.find((a) => a.Name === name) ?? (email ? all.find((a) => a.Email?.toLowerCase() === email.toLowerCase()) : undefined);
+    return (
+      all.find((a) => a.Name === name) ??
+      (email ? all.find((a) => a.Email?.toLowerCase() === email.toLowerCase()) : undefined)
+    );
   }
 
   async function ouId(name: string): Promise<string> {

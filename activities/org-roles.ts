@@ -38,7 +38,11 @@ export function iamThroughAccessRole(base: AwsClientConfig): (accountId: string)
     if ((await own) === accountId) return new IAMClient(base);
     try {
       return new IAMClient(
-        await assumeRoleConfig(base, { accountId, roleName: Roles.organizationAccess, sessionName: 'sv0-org-bootstrap' }),
+        await assumeRoleConfig(base, {
+          accountId,
+          roleName: Roles.organizationAccess,
+          sessionName: 'sv0-org-bootstrap',
+        }),
       );
     } catch (err) {
       if (awsErrorName(err) === 'AccessDenied') {
@@ -72,7 +76,10 @@ function readTrust(document: string | undefined): { principal?: string; external
   if (!document) return {};
   try {
     const doc = JSON.parse(decodeURIComponent(document)) as {
-      Statement?: { Principal?: { AWS?: string | string[] }; Condition?: { StringEquals?: Record<string, string | string[]> } }[];
+      Statement?: {
+        Principal?: { AWS?: string | string[] };
+        Condition?: { StringEquals?: Record<string, string | string[]> };
+      }[];
     };
     const s = doc.Statement?.[0];
     const principal = [s?.Principal?.AWS].flat()[0];
@@ -99,7 +106,9 @@ export function createOrgRolesActivities(deps: OrgRolesDeps) {
 
   return {
     /** Each declared role, in the accounts that exist now (the caller passes their ids). */
-    async orgReadRoles(input: { roles: { account: string; accountId: string; name: string }[] }): Promise<LiveRole[]> {
+    async orgReadRoles(input: {
+      roles: { account: string; accountId: string; name: string }[];
+    }): Promise<LiveRole[]> {
       const live: LiveRole[] = [];
       for (const r of input.roles) {
         const iam = await deps.iamFor(r.accountId);
@@ -110,9 +119,17 @@ export function createOrgRolesActivities(deps: OrgRolesDeps) {
           for await (const page of paginateListAttachedRolePolicies({ client: iam }, { RoleName: r.name })) {
             for (const p of page.AttachedPolicies ?? []) if (p.PolicyArn) managedPolicies.push(p.PolicyArn);
           }
-          live.push({ account: r.account, name: r.name, exists: true, trustedPrincipal: trust.principal, externalId: trust.externalId, managedPolicies });
+          live.push({
+            account: r.account,
+            name: r.name,
+            exists: true,
+            trustedPrincipal: trust.principal,
+            externalId: trust.externalId,
+            managedPolicies,
+          });
         } catch (err) {
-          if (awsErrorName(err) !== 'NoSuchEntityException' && awsErrorName(err) !== 'NoSuchEntity') throw classifyAwsError(`read role ${r.name} in ${r.account}`, err);
+          if (awsErrorName(err) !== 'NoSuchEntityException' && awsErrorName(err) !== 'NoSuchEntity')
+            throw classifyAwsError(`read role ${r.name} in ${r.account}`, err);
           live.push({ account: r.account, name: r.name, exists: false, managedPolicies: [] });
         }
       }
@@ -138,9 +155,18 @@ export function createOrgRolesActivities(deps: OrgRolesDeps) {
           }),
         );
       } catch (err) {
-        if (awsErrorName(err) !== 'EntityAlreadyExistsException' && awsErrorName(err) !== 'EntityAlreadyExists') throw classifyAwsError(`create ${what}`, err);
-        await aws(`update the trust policy of ${what}`, () => iam.send(new UpdateAssumeRolePolicyCommand({ RoleName: role.name, PolicyDocument: document })));
-        if (role.description) await aws(`describe ${what}`, () => iam.send(new UpdateRoleCommand({ RoleName: role.name, Description: role.description })));
+        if (
+          awsErrorName(err) !== 'EntityAlreadyExistsException' &&
+          awsErrorName(err) !== 'EntityAlreadyExists'
+        )
+          throw classifyAwsError(`create ${what}`, err);
+        await aws(`update the trust policy of ${what}`, () =>
+          iam.send(new UpdateAssumeRolePolicyCommand({ RoleName: role.name, PolicyDocument: document })),
+        );
+        if (role.description)
+          await aws(`describe ${what}`, () =>
+            iam.send(new UpdateRoleCommand({ RoleName: role.name, Description: role.description })),
+          );
       }
       for (const arn of role.managedPolicies) {
         try {

@@ -68,7 +68,8 @@ export function createOrganizationsActivities(deps: OrganizationsDeps) {
           ErrorType.BadConfig,
         );
       }
-      const caller = (await aws('GetCallerIdentity', () => sts.send(new GetCallerIdentityCommand({})))).Account!;
+      const caller = (await aws('GetCallerIdentity', () => sts.send(new GetCallerIdentityCommand({}))))
+        .Account!;
       const org = await describeOrganization();
       if (org?.MasterAccountId && org.MasterAccountId !== caller) {
         throw ApplicationFailure.nonRetryable(
@@ -76,22 +77,40 @@ export function createOrganizationsActivities(deps: OrganizationsDeps) {
           ErrorType.AccessDenied,
         );
       }
-      const live: LiveOrganization = { managementAccountId: caller, scpEnabled: false, ous: [], accounts: [], policies: [], attachments: [], notes: [] };
+      const live: LiveOrganization = {
+        managementAccountId: caller,
+        scpEnabled: false,
+        ous: [],
+        accounts: [],
+        policies: [],
+        attachments: [],
+        notes: [],
+      };
       if (!org) return live;
       live.organization = { id: org.Id!, featureSet: org.FeatureSet ?? 'ALL' };
       const root = await lookup.root();
       live.rootId = root.Id!;
-      live.scpEnabled = (root.PolicyTypes ?? []).some((p) => p.Type === 'SERVICE_CONTROL_POLICY' && p.Status === 'ENABLED');
+      live.scpEnabled = (root.PolicyTypes ?? []).some(
+        (p) => p.Type === 'SERVICE_CONTROL_POLICY' && p.Status === 'ENABLED',
+      );
       live.ous = await lookup.ous(root.Id!);
 
       const parentOf = new Map<string, TargetRef>();
-      for (const parent of [{ id: root.Id!, ref: targetRef.root }, ...live.ous.map((o) => ({ id: o.id, ref: targetRef.ou(o.name) }))]) {
-        for await (const page of paginateListAccountsForParent({ client: organizations }, { ParentId: parent.id })) {
+      for (const parent of [
+        { id: root.Id!, ref: targetRef.root },
+        ...live.ous.map((o) => ({ id: o.id, ref: targetRef.ou(o.name) })),
+      ]) {
+        for await (const page of paginateListAccountsForParent(
+          { client: organizations },
+          { ParentId: parent.id },
+        )) {
           for (const a of page.Accounts ?? []) if (a.Id) parentOf.set(a.Id, parent.ref);
         }
       }
       for (const a of await lookup.accounts()) {
-        const tags = await aws('ListTagsForResource', () => organizations.send(new ListTagsForResourceCommand({ ResourceId: a.Id })));
+        const tags = await aws('ListTagsForResource', () =>
+          organizations.send(new ListTagsForResourceCommand({ ResourceId: a.Id })),
+        );
         live.accounts.push({
           id: a.Id!,
           name: a.Name ?? '',
@@ -113,13 +132,31 @@ export function createOrganizationsActivities(deps: OrganizationsDeps) {
       };
       for (const p of await lookup.policies()) {
         if (p.AwsManaged) {
-          live.policies.push({ id: p.Id!, name: p.Name!, description: p.Description ?? '', content: '', awsManaged: true });
+          live.policies.push({
+            id: p.Id!,
+            name: p.Name!,
+            description: p.Description ?? '',
+            content: '',
+            awsManaged: true,
+          });
           continue;
         }
-        const doc = await aws('DescribePolicy', () => organizations.send(new DescribePolicyCommand({ PolicyId: p.Id })));
-        live.policies.push({ id: p.Id!, name: p.Name!, description: p.Description ?? '', content: doc.Policy?.Content ?? '', awsManaged: false });
-        for await (const page of paginateListTargetsForPolicy({ client: organizations }, { PolicyId: p.Id })) {
-          for (const t of page.Targets ?? []) live.attachments.push({ policy: p.Name!, target: nameOfTarget(t.TargetId!, t.Type) });
+        const doc = await aws('DescribePolicy', () =>
+          organizations.send(new DescribePolicyCommand({ PolicyId: p.Id })),
+        );
+        live.policies.push({
+          id: p.Id!,
+          name: p.Name!,
+          description: p.Description ?? '',
+          content: doc.Policy?.Content ?? '',
+          awsManaged: false,
+        });
+        for await (const page of paginateListTargetsForPolicy(
+          { client: organizations },
+          { PolicyId: p.Id },
+        )) {
+          for (const t of page.Targets ?? [])
+            live.attachments.push({ policy: p.Name!, target: nameOfTarget(t.TargetId!, t.Type) });
         }
       }
       return live;
@@ -130,7 +167,8 @@ export function createOrganizationsActivities(deps: OrganizationsDeps) {
       try {
         await organizations.send(new CreateOrganizationCommand({ FeatureSet: 'ALL' }));
       } catch (err) {
-        if (awsErrorName(err) !== 'AlreadyInOrganizationException') throw classifyAwsError('CreateOrganization', err);
+        if (awsErrorName(err) !== 'AlreadyInOrganizationException')
+          throw classifyAwsError('CreateOrganization', err);
       }
     },
 
@@ -141,14 +179,20 @@ export function createOrganizationsActivities(deps: OrganizationsDeps) {
       if (status === 'ENABLED') return;
       if (status !== 'PENDING_ENABLE') {
         try {
-          await organizations.send(new EnablePolicyTypeCommand({ RootId: root.Id, PolicyType: 'SERVICE_CONTROL_POLICY' }));
+          await organizations.send(
+            new EnablePolicyTypeCommand({ RootId: root.Id, PolicyType: 'SERVICE_CONTROL_POLICY' }),
+          );
         } catch (err) {
-          if (awsErrorName(err) !== 'PolicyTypeAlreadyEnabledException') throw classifyAwsError('EnablePolicyType', err);
+          if (awsErrorName(err) !== 'PolicyTypeAlreadyEnabledException')
+            throw classifyAwsError('EnablePolicyType', err);
         }
       }
-      const after = (await lookup.root()).PolicyTypes?.find((p) => p.Type === 'SERVICE_CONTROL_POLICY')?.Status;
+      const after = (await lookup.root()).PolicyTypes?.find(
+        (p) => p.Type === 'SERVICE_CONTROL_POLICY',
+      )?.Status;
       // Enabling is asynchronous in AWS; failing here lets the retry policy wait with backoff.
-      if (after !== 'ENABLED') throw new Error(`SCP policy type on the root is ${after ?? 'not enabled'} yet`);
+      if (after !== 'ENABLED')
+        throw new Error(`SCP policy type on the root is ${after ?? 'not enabled'} yet`);
     },
 
     /** Create an OU under the root, unless one of that name exists. */
@@ -157,10 +201,13 @@ export function createOrganizationsActivities(deps: OrganizationsDeps) {
       const existing = (await lookup.ous(root.Id!)).find((o) => o.name === step.ou);
       if (existing) return { id: existing.id };
       try {
-        const out = await organizations.send(new CreateOrganizationalUnitCommand({ ParentId: root.Id, Name: step.ou }));
+        const out = await organizations.send(
+          new CreateOrganizationalUnitCommand({ ParentId: root.Id, Name: step.ou }),
+        );
         return { id: out.OrganizationalUnit!.Id! };
       } catch (err) {
-        if (awsErrorName(err) === 'DuplicateOrganizationalUnitException') return { id: await lookup.ouId(step.ou) };
+        if (awsErrorName(err) === 'DuplicateOrganizationalUnitException')
+          return { id: await lookup.ouId(step.ou) };
         throw classifyAwsError(`create OU ${step.ou}`, err);
       }
     },
@@ -170,13 +217,24 @@ export function createOrganizationsActivities(deps: OrganizationsDeps) {
       const existing = (await lookup.policies()).find((p) => p.Name === step.policy && !p.AwsManaged);
       if (existing?.Id) {
         await aws(`update SCP ${step.policy}`, () =>
-          organizations.send(new UpdatePolicyCommand({ PolicyId: existing.Id, Content: step.content, Description: step.description })),
+          organizations.send(
+            new UpdatePolicyCommand({
+              PolicyId: existing.Id,
+              Content: step.content,
+              Description: step.description,
+            }),
+          ),
         );
         return { id: existing.Id };
       }
       const out = await aws(`create SCP ${step.policy}`, () =>
         organizations.send(
-          new CreatePolicyCommand({ Name: step.policy, Description: step.description, Content: step.content, Type: 'SERVICE_CONTROL_POLICY' }),
+          new CreatePolicyCommand({
+            Name: step.policy,
+            Description: step.description,
+            Content: step.content,
+            Type: 'SERVICE_CONTROL_POLICY',
+          }),
         ),
       );
       return { id: out.Policy!.PolicySummary!.Id! };
@@ -185,7 +243,10 @@ export function createOrganizationsActivities(deps: OrganizationsDeps) {
     /** Attach an SCP to its declared target; already attached is success. Never FreezeAccount. */
     async orgAttachPolicy(step: Step<'attachPolicy'>): Promise<void> {
       guardFreeze(step.policy, 'attach');
-      const [PolicyId, TargetId] = await Promise.all([lookup.policyId(step.policy), lookup.targetId(step.target)]);
+      const [PolicyId, TargetId] = await Promise.all([
+        lookup.policyId(step.policy),
+        lookup.targetId(step.target),
+      ]);
       try {
         await organizations.send(new AttachPolicyCommand({ PolicyId, TargetId }));
       } catch (err) {
@@ -198,7 +259,10 @@ export function createOrganizationsActivities(deps: OrganizationsDeps) {
     /** Detach an SCP from a target that is not declared; not attached is success. Never FreezeAccount. */
     async orgDetachPolicy(step: Step<'detachPolicy'>): Promise<void> {
       guardFreeze(step.policy, 'detach');
-      const [PolicyId, TargetId] = await Promise.all([lookup.policyId(step.policy), lookup.targetId(step.target)]);
+      const [PolicyId, TargetId] = await Promise.all([
+        lookup.policyId(step.policy),
+        lookup.targetId(step.target),
+      ]);
       try {
         await organizations.send(new DetachPolicyCommand({ PolicyId, TargetId }));
       } catch (err) {
@@ -213,6 +277,9 @@ export function createOrganizationsActivities(deps: OrganizationsDeps) {
 /** The budget guard owns FreezeAccount attachments; the bootstrap never changes them. */
 function guardFreeze(policy: string, verb: string): void {
   if (policy === FREEZE_POLICY_NAME) {
-    throw ApplicationFailure.nonRetryable(`the org bootstrap does not ${verb} ${FREEZE_POLICY_NAME}; the budget guard owns it`, ErrorType.GuardRefused);
+    throw ApplicationFailure.nonRetryable(
+      `the org bootstrap does not ${verb} ${FREEZE_POLICY_NAME}; the budget guard owns it`,
+      ErrorType.GuardRefused,
+    );
   }
 }

@@ -1,5 +1,10 @@
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import { type Client, ScheduleNotFoundError, ScheduleOverlapPolicy, type ScheduleOptions } from '@temporalio/client';
+import {
+  type Client,
+  ScheduleNotFoundError,
+  ScheduleOverlapPolicy,
+  type ScheduleOptions,
+} from '@temporalio/client';
 import { awsConfigFromEnv, type AwsClientConfig, isLocalEndpoint } from '../activities/aws-session';
 import { BUDGETS_FILE, loadBudgetsConfig } from '../lib/config/budgets';
 import { configFile } from '../lib/config/load';
@@ -20,11 +25,17 @@ import type { UpStep } from './up';
  * real AWS endpoint (not moto on localhost) placeholder emails are refused here, before anything
  * runs. Throws a ConfigError naming file, field and reason.
  */
-export function buildOrgBootstrapInput(configDir: string, aws: AwsClientConfig = awsConfigFromEnv()): OrgBootstrapInput {
+export function buildOrgBootstrapInput(
+  configDir: string,
+  aws: AwsClientConfig = awsConfigFromEnv(),
+): OrgBootstrapInput {
   const org = loadOrgConfig(configDir);
   const budgets = loadBudgetsConfig(configDir, org);
   if (!isLocalEndpoint(aws)) {
-    const errors = placeholderEmailErrors(org, budgets, { org: configFile(configDir, ORG_FILE), budgets: configFile(configDir, BUDGETS_FILE) });
+    const errors = placeholderEmailErrors(org, budgets, {
+      org: configFile(configDir, ORG_FILE),
+      budgets: configFile(configDir, BUDGETS_FILE),
+    });
     if (errors[0]) throw errors[0];
   }
   return { desired: buildDesiredOrg(org, budgets) };
@@ -79,7 +90,10 @@ export const orgDriftUpStep: UpStep = {
   },
   async run(ctx) {
     const { desired } = buildOrgBootstrapInput(ctx.configDir);
-    const result = await ensureOrgDriftSchedule(ctx.client, { desired, sinks: loadNotificationsConfig(ctx.configDir).sinks });
+    const result = await ensureOrgDriftSchedule(ctx.client, {
+      desired,
+      sinks: loadNotificationsConfig(ctx.configDir).sinks,
+    });
     return { status: result, detail: `daily (${DEFAULT_DRIFT_CRON} UTC)`, items: [ScheduleIds.orgDrift] };
   },
 };

@@ -25,9 +25,15 @@ const retry: RetryPolicy = {
 };
 
 /** Reads are bounded, so `sv0 org plan` fails with the cause rather than waiting forever on an unreachable AWS. */
-const reads = proxyActivities<OrgActivities>({ startToCloseTimeout: '5 minutes', retry: { ...retry, maximumAttempts: 5 } });
+const reads = proxyActivities<OrgActivities>({
+  startToCloseTimeout: '5 minutes',
+  retry: { ...retry, maximumAttempts: 5 },
+});
 /** Each step is idempotent, so retries are safe; throttling and 5xx back off up to a minute apart. */
-const steps = proxyActivities<OrgActivities>({ startToCloseTimeout: '5 minutes', retry: { ...retry, maximumAttempts: 10 } });
+const steps = proxyActivities<OrgActivities>({
+  startToCloseTimeout: '5 minutes',
+  retry: { ...retry, maximumAttempts: 10 },
+});
 /** CreateAccount and assignments are asynchronous in AWS: the activity polls and heartbeats the request id. */
 const waits = proxyActivities<OrgActivities>({
   startToCloseTimeout: '1 hour',
@@ -44,7 +50,9 @@ async function readLiveOrg(desired: DesiredOrg): Promise<LiveOrg> {
   const org = await reads.orgReadOrganization({ desired });
   const accountIds = [{ name: 'management', id: org.managementAccountId }];
   for (const d of desired.accounts) {
-    const found = org.accounts.find((a) => a.name === d.name) ?? org.accounts.find((a) => a.email.toLowerCase() === d.email.toLowerCase());
+    const found =
+      org.accounts.find((a) => a.name === d.name) ??
+      org.accounts.find((a) => a.email.toLowerCase() === d.email.toLowerCase());
     if (found) accountIds.push({ name: d.name, id: found.id });
   }
   const roles = desired.roles.flatMap((r) => {
@@ -54,7 +62,9 @@ async function readLiveOrg(desired: DesiredOrg): Promise<LiveOrg> {
   const [liveRoles, budgets, ic, cost] = await Promise.all([
     reads.orgReadRoles({ roles }),
     reads.orgReadBudgets(),
-    desired.identityCenter ? reads.orgReadIdentityCenter({ desired: desired.identityCenter, accounts: accountIds }) : Promise.resolve({ notes: [] }),
+    desired.identityCenter
+      ? reads.orgReadIdentityCenter({ desired: desired.identityCenter, accounts: accountIds })
+      : Promise.resolve({ notes: [] }),
     reads.orgReadCost({ tagKeys: desired.cost.allocationTags }),
   ]);
   return {
@@ -177,8 +187,15 @@ export async function orgDriftWorkflow(input: OrgDriftInput): Promise<OrgPlan> {
         event: 'org.drift',
         severity: 'warning',
         title: `AWS Organization drift: ${plan.steps.length} change(s) to converge`,
-        text: [...plan.steps.map((s) => `- ${s.summary}`), 'Run `sv0 org plan` to review and `sv0 org apply` to converge.'].join('\n'),
-        fields: { managementAccount: plan.managementAccountId, steps: plan.steps.length, frozen: plan.frozen.join(', ') || 'none' },
+        text: [
+          ...plan.steps.map((s) => `- ${s.summary}`),
+          'Run `sv0 org plan` to review and `sv0 org apply` to converge.',
+        ].join('\n'),
+        fields: {
+          managementAccount: plan.managementAccountId,
+          steps: plan.steps.length,
+          frozen: plan.frozen.join(', ') || 'none',
+        },
       },
     });
   }

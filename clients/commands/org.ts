@@ -5,7 +5,12 @@ import { resolveConfigDir } from '../../lib/config/load';
 import { TaskQueues, WorkflowIds } from '../../lib/names';
 import { waves } from '../../lib/org/plan';
 import type { OrgPlan } from '../../lib/org/types';
-import { type OrgBootstrapInput, type OrgBootstrapResult, type OrgProgress, orgProgressQuery } from '../../lib/org/contract';
+import {
+  type OrgBootstrapInput,
+  type OrgBootstrapResult,
+  type OrgProgress,
+  orgProgressQuery,
+} from '../../lib/org/contract';
 import type { GlobalOptions } from '../cli';
 import { buildOrgBootstrapInput, managementAccountId } from '../org';
 import { CliError, ExitCode, printJson, say } from '../output';
@@ -23,14 +28,25 @@ function renderProgress(p: OrgProgress): string {
 }
 
 /** Run the bootstrap workflow once (a dry run or an apply) and wait for it, showing its progress. */
-async function runBootstrap(client: Client, input: OrgBootstrapInput, mgmt: string): Promise<OrgBootstrapResult> {
+async function runBootstrap(
+  client: Client,
+  input: OrgBootstrapInput,
+  mgmt: string,
+): Promise<OrgBootstrapResult> {
   const workflowId = WorkflowIds.orgBootstrap(mgmt);
   let handle;
   try {
-    handle = await client.workflow.start('orgBootstrapWorkflow', { workflowId, taskQueue: TaskQueues.infra, args: [input] });
+    handle = await client.workflow.start('orgBootstrapWorkflow', {
+      workflowId,
+      taskQueue: TaskQueues.infra,
+      args: [input],
+    });
   } catch (err) {
     if (err instanceof WorkflowExecutionAlreadyStartedError) {
-      throw new CliError(`a bootstrap of this organization is running (${workflowId}); wait for it to end, then run this again`, ExitCode.Failed);
+      throw new CliError(
+        `a bootstrap of this organization is running (${workflowId}); wait for it to end, then run this again`,
+        ExitCode.Failed,
+      );
     }
     throw err;
   }
@@ -42,7 +58,10 @@ async function runBootstrap(client: Client, input: OrgBootstrapInput, mgmt: stri
     });
   } catch (err) {
     if (err instanceof WorkflowFailedError) {
-      throw new CliError(`org bootstrap ${workflowId} failed: ${err.cause?.message ?? err.message}`, ExitCode.Failed);
+      throw new CliError(
+        `org bootstrap ${workflowId} failed: ${err.cause?.message ?? err.message}`,
+        ExitCode.Failed,
+      );
     }
     throw err;
   }
@@ -51,7 +70,9 @@ async function runBootstrap(client: Client, input: OrgBootstrapInput, mgmt: stri
 /** The plan for people: waves of steps, then what is left alone and why. */
 function printPlan(plan: OrgPlan): void {
   const out = (line: string) => process.stdout.write(`${line}\n`);
-  out(`Management account ${plan.managementAccountId}: ${plan.steps.length ? `${plan.steps.length} step(s)` : 'no changes'}`);
+  out(
+    `Management account ${plan.managementAccountId}: ${plan.steps.length ? `${plan.steps.length} step(s)` : 'no changes'}`,
+  );
   waves(plan.steps).forEach((wave, i) => {
     out(`  wave ${i + 1}${wave.length > 1 ? ' (in parallel)' : ''}:`);
     for (const s of wave) out(`    + ${s.summary}`);
@@ -89,29 +110,40 @@ async function withClient<T>(opts: Opts, fn: (client: Client) => Promise<T>): Pr
 }
 
 export function registerOrgCommands(program: Command): void {
-  const org = program.command('org').description('the AWS Organization of config/org.yaml: plan and apply (seed §4, §5)');
+  const org = program
+    .command('org')
+    .description('the AWS Organization of config/org.yaml: plan and apply (seed §4, §5)');
 
   org
     .command('plan')
-    .description('compare the live organization with org.yaml and budgets.yaml and print the steps that would converge it')
+    .description(
+      'compare the live organization with org.yaml and budgets.yaml and print the steps that would converge it',
+    )
     .option('--json', 'print one JSON document with a `steps` array')
     .action(async (_o, cmd: Command) => {
       const opts = cmd.optsWithGlobals<Opts>();
       const { input, mgmt } = await prepare(opts);
-      const result = await withClient(opts, (client) => runBootstrap(client, { ...input, dryRun: true }, mgmt));
+      const result = await withClient(opts, (client) =>
+        runBootstrap(client, { ...input, dryRun: true }, mgmt),
+      );
       if (opts.json) printJson(result.plan);
       else printPlan(result.plan);
     });
 
   org
     .command('apply')
-    .description('show the plan, ask, then apply exactly that plan (the workflow refuses if the live organization changed meanwhile)')
+    .description(
+      'show the plan, ask, then apply exactly that plan (the workflow refuses if the live organization changed meanwhile)',
+    )
     .option('--yes', 'apply without asking')
     .option('--json', 'print one JSON document with the plan and the applied steps')
     .action(async (_o, cmd: Command) => {
       const opts = cmd.optsWithGlobals<Opts>();
       if (!opts.yes && !process.stdin.isTTY) {
-        throw new CliError('apply asks for confirmation, and stdin is not a terminal: pass --yes to apply without asking', ExitCode.BadInput);
+        throw new CliError(
+          'apply asks for confirmation, and stdin is not a terminal: pass --yes to apply without asking',
+          ExitCode.BadInput,
+        );
       }
       const { input, mgmt } = await prepare(opts);
       await withClient(opts, async (client) => {

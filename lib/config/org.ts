@@ -21,11 +21,20 @@ const accountName = z
   .string()
   .regex(/^[a-z0-9][a-z0-9-]{0,49}$/, 'an account name is lower case letters, digits and dashes');
 
-const ouName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9 _.-]{0,127}$/, 'an OU name is letters, digits, space, dot, dash, underscore');
+const ouName = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9 _.-]{0,127}$/,
+    'an OU name is letters, digits, space, dot, dash, underscore',
+  );
 
 /** Tag keys and values as AWS Organizations accepts them. */
-const tagKey = z.string().regex(/^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$/u, 'a tag key is 1-128 letters, digits, spaces or _.:/=+-@');
-const tagValue = z.string().regex(/^[\p{L}\p{Z}\p{N}_.:/=+\-@]{0,256}$/u, 'a tag value is 0-256 letters, digits, spaces or _.:/=+-@');
+const tagKey = z
+  .string()
+  .regex(/^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$/u, 'a tag key is 1-128 letters, digits, spaces or _.:/=+-@');
+const tagValue = z
+  .string()
+  .regex(/^[\p{L}\p{Z}\p{N}_.:/=+\-@]{0,256}$/u, 'a tag value is 0-256 letters, digits, spaces or _.:/=+-@');
 
 export const AccountSchema = z.strictObject({
   name: accountName,
@@ -51,8 +60,12 @@ export const ScpSchema = z.strictObject({
 });
 export type ScpConfig = z.infer<typeof ScpSchema>;
 
-const managedPolicyArn = z.string().regex(/^arn:aws[a-z-]*:iam::(aws|[0-9]{12}):policy\/.+$/, 'not an IAM managed policy ARN');
-const externalId = z.string().regex(/^[\w+=,.@:/-]{2,1224}$/, 'an external id is 2-1224 letters, digits or _+=,.@:/-');
+const managedPolicyArn = z
+  .string()
+  .regex(/^arn:aws[a-z-]*:iam::(aws|[0-9]{12}):policy\/.+$/, 'not an IAM managed policy ARN');
+const externalId = z
+  .string()
+  .regex(/^[\w+=,.@:/-]{2,1224}$/, 'an external id is 2-1224 letters, digits or _+=,.@:/-');
 
 export const CrossAccountRoleSchema = z.strictObject({
   name: z.string().regex(/^[\w+=,.@-]{1,64}$/, 'a role name is 1-64 letters, digits or _+=,.@-'),
@@ -82,10 +95,15 @@ export const IdentityCenterSchema = z.strictObject({
   permissionSets: z
     .array(
       z.strictObject({
-        name: z.string().regex(/^[\w+=,.@-]{1,32}$/, 'a permission set name is 1-32 letters, digits or _+=,.@-'),
+        name: z
+          .string()
+          .regex(/^[\w+=,.@-]{1,32}$/, 'a permission set name is 1-32 letters, digits or _+=,.@-'),
         description: z.string().max(700).default(''),
         /** ISO-8601 duration, 1-12 hours. */
-        sessionDuration: z.string().regex(/^PT([1-9]|1[0-2])H$/, 'write PT1H to PT12H').default('PT8H'),
+        sessionDuration: z
+          .string()
+          .regex(/^PT([1-9]|1[0-2])H$/, 'write PT1H to PT12H')
+          .default('PT8H'),
         managedPolicies: z.array(managedPolicyArn).default([]),
       }),
     )
@@ -125,7 +143,11 @@ export type OrgConfig = z.infer<typeof OrgSchema>;
 type Ctx = z.RefinementCtx;
 type OrgInput = z.infer<typeof OrgSchema>;
 
-function duplicates<T>(items: T[], key: (t: T) => string, report: (index: number, value: string) => void): void {
+function duplicates<T>(
+  items: T[],
+  key: (t: T) => string,
+  report: (index: number, value: string) => void,
+): void {
   const seen = new Set<string>();
   items.forEach((item, i) => {
     const k = key(item);
@@ -136,28 +158,55 @@ function duplicates<T>(items: T[], key: (t: T) => string, report: (index: number
 
 /** Cross-field checks: what AWS would reject, or what would make the plan meaningless. */
 function checkOrg(org: OrgInput, ctx: Ctx): void {
-  const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+  const issue = (path: (string | number)[], message: string) =>
+    ctx.addIssue({ code: 'custom', path, message });
   const ous = new Set(org.organizationalUnits.map((o) => o.name));
   const accounts = new Map(org.accounts.map((a) => [a.name, a]));
 
-  duplicates(org.organizationalUnits, (o) => o.name, (i, v) => issue(['organizationalUnits', i, 'name'], `OU "${v}" is declared twice`));
-  duplicates(org.accounts, (a) => a.name, (i, v) => issue(['accounts', i, 'name'], `account "${v}" is declared twice`));
-  duplicates(org.accounts, (a) => a.email.toLowerCase(), (i, v) =>
-    issue(['accounts', i, 'email'], `email ${v} is used by another account; AWS requires a unique email per account`),
+  duplicates(
+    org.organizationalUnits,
+    (o) => o.name,
+    (i, v) => issue(['organizationalUnits', i, 'name'], `OU "${v}" is declared twice`),
+  );
+  duplicates(
+    org.accounts,
+    (a) => a.name,
+    (i, v) => issue(['accounts', i, 'name'], `account "${v}" is declared twice`),
+  );
+  duplicates(
+    org.accounts,
+    (a) => a.email.toLowerCase(),
+    (i, v) =>
+      issue(
+        ['accounts', i, 'email'],
+        `email ${v} is used by another account; AWS requires a unique email per account`,
+      ),
   );
   org.accounts.forEach((a, i) => {
-    if (!ous.has(a.ou)) issue(['accounts', i, 'ou'], `OU "${a.ou}" is not declared in organizationalUnits (${[...ous].join(', ')})`);
-    if (a.name === MANAGEMENT_ACCOUNT) issue(['accounts', i, 'name'], `"${MANAGEMENT_ACCOUNT}" is reserved for the management account`);
+    if (!ous.has(a.ou))
+      issue(
+        ['accounts', i, 'ou'],
+        `OU "${a.ou}" is not declared in organizationalUnits (${[...ous].join(', ')})`,
+      );
+    if (a.name === MANAGEMENT_ACCOUNT)
+      issue(['accounts', i, 'name'], `"${MANAGEMENT_ACCOUNT}" is reserved for the management account`);
   });
 
-  duplicates(org.serviceControlPolicies, (p) => p.name, (i, v) => issue(['serviceControlPolicies', i, 'name'], `SCP "${v}" is declared twice`));
+  duplicates(
+    org.serviceControlPolicies,
+    (p) => p.name,
+    (i, v) => issue(['serviceControlPolicies', i, 'name'], `SCP "${v}" is declared twice`),
+  );
   org.serviceControlPolicies.forEach((p, i) => {
     const at = ['serviceControlPolicies', i];
     const content = policyContent(p.document);
     if ('error' in content) issue([...at, 'document'], content.error);
     else {
       if (content.text.length > SCP_MAX_CHARS) {
-        issue([...at, 'document'], `the document is ${content.text.length} characters (minified); AWS allows ${SCP_MAX_CHARS}`);
+        issue(
+          [...at, 'document'],
+          `the document is ${content.text.length} characters (minified); AWS allows ${SCP_MAX_CHARS}`,
+        );
       }
       for (const problem of documentProblems(content.value)) issue([...at, 'document'], problem);
     }
@@ -167,42 +216,67 @@ function checkOrg(org: OrgInput, ctx: Ctx): void {
       }
     });
     if (p.name === FREEZE_POLICY_NAME) {
-      if (p.targets.length > 0) issue([...at, 'targets'], `${FREEZE_POLICY_NAME} is attached only by the budget guard; remove its targets`);
+      if (p.targets.length > 0)
+        issue(
+          [...at, 'targets'],
+          `${FREEZE_POLICY_NAME} is attached only by the budget guard; remove its targets`,
+        );
       if ('text' in content && !content.text.includes(ORCHESTRATOR_ROLE_ARN_PATTERN)) {
-        issue([...at, 'document'], `${FREEZE_POLICY_NAME} must exempt ${ORCHESTRATOR_ROLE_ARN_PATTERN} (aws:PrincipalArn) so teardown still works in a frozen account`);
+        issue(
+          [...at, 'document'],
+          `${FREEZE_POLICY_NAME} must exempt ${ORCHESTRATOR_ROLE_ARN_PATTERN} (aws:PrincipalArn) so teardown still works in a frozen account`,
+        );
       }
     }
   });
 
-  duplicates(org.crossAccountRoles, (r) => r.name, (i, v) => issue(['crossAccountRoles', i, 'name'], `role "${v}" is declared twice`));
+  duplicates(
+    org.crossAccountRoles,
+    (r) => r.name,
+    (i, v) => issue(['crossAccountRoles', i, 'name'], `role "${v}" is declared twice`),
+  );
   org.crossAccountRoles.forEach((r, i) => {
     const at = ['crossAccountRoles', i];
     if (r.accounts === SANDBOX_ACCOUNTS) {
-      if (!org.accounts.some((a) => a.sandbox)) issue([...at, 'accounts'], 'no account is marked sandbox: true');
+      if (!org.accounts.some((a) => a.sandbox))
+        issue([...at, 'accounts'], 'no account is marked sandbox: true');
     } else {
       r.accounts.forEach((a, j) => {
         if (!accounts.has(a)) issue([...at, 'accounts', j], `account "${a}" is not declared in accounts`);
       });
     }
     if (r.trustedAccount !== MANAGEMENT_ACCOUNT && !accounts.has(r.trustedAccount)) {
-      issue([...at, 'trustedAccount'], `"${r.trustedAccount}" is neither "management" nor a declared account`);
+      issue(
+        [...at, 'trustedAccount'],
+        `"${r.trustedAccount}" is neither "management" nor a declared account`,
+      );
     }
   });
 
   const ic = org.identityCenter;
   if (ic) {
-    duplicates(ic.users, (u) => u.userName, (i, v) => issue(['identityCenter', 'users', i, 'userName'], `user "${v}" is declared twice`));
-    duplicates(ic.permissionSets, (p) => p.name, (i, v) =>
-      issue(['identityCenter', 'permissionSets', i, 'name'], `permission set "${v}" is declared twice`),
+    duplicates(
+      ic.users,
+      (u) => u.userName,
+      (i, v) => issue(['identityCenter', 'users', i, 'userName'], `user "${v}" is declared twice`),
+    );
+    duplicates(
+      ic.permissionSets,
+      (p) => p.name,
+      (i, v) =>
+        issue(['identityCenter', 'permissionSets', i, 'name'], `permission set "${v}" is declared twice`),
     );
     const users = new Set(ic.users.map((u) => u.userName));
     const sets = new Set(ic.permissionSets.map((p) => p.name));
     ic.assignments.forEach((a, i) => {
       const at = ['identityCenter', 'assignments', i];
-      if (!users.has(a.user)) issue([...at, 'user'], `user "${a.user}" is not declared in identityCenter.users`);
-      if (!sets.has(a.permissionSet)) issue([...at, 'permissionSet'], `permission set "${a.permissionSet}" is not declared`);
+      if (!users.has(a.user))
+        issue([...at, 'user'], `user "${a.user}" is not declared in identityCenter.users`);
+      if (!sets.has(a.permissionSet))
+        issue([...at, 'permissionSet'], `permission set "${a.permissionSet}" is not declared`);
       a.accounts.forEach((acc, j) => {
-        if (acc !== MANAGEMENT_ACCOUNT && !accounts.has(acc)) issue([...at, 'accounts', j], `"${acc}" is neither "management" nor a declared account`);
+        if (acc !== MANAGEMENT_ACCOUNT && !accounts.has(acc))
+          issue([...at, 'accounts', j], `"${acc}" is neither "management" nor a declared account`);
       });
     });
   }
@@ -212,7 +286,9 @@ function checkOrg(org: OrgInput, ctx: Ctx): void {
  * The document as AWS receives it: minified JSON. A string must parse as JSON; the result must be
  * a JSON object.
  */
-export function policyContent(document: string | Record<string, unknown>): { text: string; value: Record<string, unknown> } | { error: string } {
+export function policyContent(
+  document: string | Record<string, unknown>,
+): { text: string; value: Record<string, unknown> } | { error: string } {
   let value: unknown = document;
   if (typeof document === 'string') {
     try {
@@ -221,7 +297,8 @@ export function policyContent(document: string | Record<string, unknown>): { tex
       return { error: `not valid JSON: ${(err as Error).message}` };
     }
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return { error: 'a policy document is a JSON object' };
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    return { error: 'a policy document is a JSON object' };
   return { text: JSON.stringify(value), value: value as Record<string, unknown> };
 }
 
@@ -235,7 +312,10 @@ function documentProblems(doc: Record<string, unknown>): string[] {
     for (const [operator, keys] of Object.entries(condition)) {
       for (const [key, values] of Object.entries(keys ?? {})) {
         if (Array.isArray(values) && values.length === 0) {
-          const what = key === 'aws:RequestedRegion' ? 'the region list is empty (every regional call would be denied)' : 'the value list is empty';
+          const what =
+            key === 'aws:RequestedRegion'
+              ? 'the region list is empty (every regional call would be denied)'
+              : 'the value list is empty';
           problems.push(`Statement[${i}].Condition.${operator}.${key}: ${what}`);
         }
       }
@@ -265,7 +345,12 @@ export function roleAccounts(org: OrgConfig, role: CrossAccountRoleConfig): stri
  * The role demos and sweeps assume in a sandbox account (`sv0-orchestrator-deploy`) and its
  * external id, or undefined when org.yaml declares none there.
  */
-export function deployRoleFor(org: OrgConfig, accountName: string): { roleName: string; externalId: string } | undefined {
-  const role = org.crossAccountRoles.find((r) => r.name === Roles.deploy && roleAccounts(org, r).includes(accountName));
+export function deployRoleFor(
+  org: OrgConfig,
+  accountName: string,
+): { roleName: string; externalId: string } | undefined {
+  const role = org.crossAccountRoles.find(
+    (r) => r.name === Roles.deploy && roleAccounts(org, r).includes(accountName),
+  );
   return role ? { roleName: role.name, externalId: role.externalId } : undefined;
 }

@@ -10,16 +10,28 @@ import { type DesiredOrg, type TargetRef, targetRef } from './types';
  */
 export function buildDesiredOrg(org: OrgConfig, budgets: BudgetsConfig): DesiredOrg {
   const ous = new Set(org.organizationalUnits.map((o) => o.name));
-  const toTarget = (t: string): TargetRef => (t === ROOT_TARGET ? targetRef.root : ous.has(t) ? targetRef.ou(t) : targetRef.account(t));
+  const toTarget = (t: string): TargetRef =>
+    t === ROOT_TARGET ? targetRef.root : ous.has(t) ? targetRef.ou(t) : targetRef.account(t);
   const ic = org.identityCenter;
   return {
     organizationalUnits: org.organizationalUnits.map((o) => o.name),
-    accounts: org.accounts.map((a) => ({ name: a.name, email: a.email, ou: a.ou, sandbox: a.sandbox, tags: a.tags })),
+    accounts: org.accounts.map((a) => ({
+      name: a.name,
+      email: a.email,
+      ou: a.ou,
+      sandbox: a.sandbox,
+      tags: a.tags,
+    })),
     policies: org.serviceControlPolicies.map((p) => {
       const content = policyContent(p.document);
       // Validation already refused invalid documents; this keeps the type honest.
       if ('error' in content) throw new Error(`SCP ${p.name}: ${content.error}`);
-      return { name: p.name, description: p.description, content: content.text, targets: p.targets.map(toTarget) };
+      return {
+        name: p.name,
+        description: p.description,
+        content: content.text,
+        targets: p.targets.map(toTarget),
+      };
     }),
     roles: org.crossAccountRoles.flatMap((r) =>
       roleAccounts(org, r).map((account) => ({
@@ -49,7 +61,10 @@ export function buildDesiredOrg(org: OrgConfig, budgets: BudgetsConfig): Desired
           },
         }
       : {}),
-    cost: { allocationTags: org.cost.allocationTags, ...(org.cost.anomalyMonitor ? { anomalyMonitor: org.cost.anomalyMonitor } : {}) },
+    cost: {
+      allocationTags: org.cost.allocationTags,
+      ...(org.cost.anomalyMonitor ? { anomalyMonitor: org.cost.anomalyMonitor } : {}),
+    },
   };
 }
 
@@ -70,16 +85,21 @@ export function placeholderEmailErrors(
     `${email} is a placeholder address; against real AWS use a mailbox you read (AWS sends the account's root user mail there)`;
   const orgProblems: { path: string; reason: string }[] = [];
   org.accounts.forEach((a, i) => {
-    if (PLACEHOLDER_DOMAIN.test(a.email)) orgProblems.push({ path: `accounts[${i}].email`, reason: reason(a.email) });
+    if (PLACEHOLDER_DOMAIN.test(a.email))
+      orgProblems.push({ path: `accounts[${i}].email`, reason: reason(a.email) });
   });
   org.identityCenter?.users.forEach((u, i) => {
-    if (PLACEHOLDER_DOMAIN.test(u.email)) orgProblems.push({ path: `identityCenter.users[${i}].email`, reason: reason(u.email) });
+    if (PLACEHOLDER_DOMAIN.test(u.email))
+      orgProblems.push({ path: `identityCenter.users[${i}].email`, reason: reason(u.email) });
   });
   const budgetProblems: { path: string; reason: string }[] = [];
   budgets.budgets.forEach((b, i) => {
     b.subscribers.forEach((s, j) => {
       if (PLACEHOLDER_DOMAIN.test(s)) {
-        budgetProblems.push({ path: `budgets[${i}].subscribers[${j}]`, reason: `${reason(s)} (set it on the budget or in defaults.subscribers)` });
+        budgetProblems.push({
+          path: `budgets[${i}].subscribers[${j}]`,
+          reason: `${reason(s)} (set it on the budget or in defaults.subscribers)`,
+        });
       }
     });
   });

@@ -77,7 +77,11 @@ export interface DesiredOrg {
   policies: DesiredPolicy[];
   roles: DesiredRole[];
   budgets: DesiredBudget[];
-  identityCenter?: { users: DesiredUser[]; permissionSets: DesiredPermissionSet[]; assignments: DesiredAssignment[] };
+  identityCenter?: {
+    users: DesiredUser[];
+    permissionSets: DesiredPermissionSet[];
+    assignments: DesiredAssignment[];
+  };
   cost: { allocationTags: string[]; anomalyMonitor?: { name: string } };
 }
 

@@ -14,8 +14,17 @@ import {
   OrganizationsClient,
   ListOrganizationalUnitsForParentCommand,
 } from '@aws-sdk/client-organizations';
-import { BudgetsClient, DescribeBudgetsCommand, DescribeNotificationsForBudgetCommand } from '@aws-sdk/client-budgets';
-import { DescribePermissionSetCommand, ListInstancesCommand, ListPermissionSetsCommand, SSOAdminClient } from '@aws-sdk/client-sso-admin';
+import {
+  BudgetsClient,
+  DescribeBudgetsCommand,
+  DescribeNotificationsForBudgetCommand,
+} from '@aws-sdk/client-budgets';
+import {
+  DescribePermissionSetCommand,
+  ListInstancesCommand,
+  ListPermissionSetsCommand,
+  SSOAdminClient,
+} from '@aws-sdk/client-sso-admin';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -25,7 +34,12 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { createLogger } from '../../lib/logger';
 import { ErrorType } from '../../lib/names';
 import type { DesiredOrg } from '../../lib/org/types';
-import { orgBootstrapWorkflow, orgDriftWorkflow, orgProgressQuery, type OrgBootstrapResult } from '../../workflows/org-bootstrap';
+import {
+  orgBootstrapWorkflow,
+  orgDriftWorkflow,
+  orgProgressQuery,
+  type OrgBootstrapResult,
+} from '../../workflows/org-bootstrap';
 import type { Moto } from '../../scripts/local-stack';
 import { runWorker, testEnv, uniqueId } from '../harness/temporal';
 import { recordHistory } from '../harness/history';
@@ -38,7 +52,16 @@ const SEED_REGION_LOCK = {
     {
       Sid: 'DenyNonApprovedRegions',
       Effect: 'Deny',
-      NotAction: ['iam:*', 'sts:*', 'organizations:*', 'budgets:*', 'ce:*', 'support:*', 'health:*', 'billing:*'],
+      NotAction: [
+        'iam:*',
+        'sts:*',
+        'organizations:*',
+        'budgets:*',
+        'ce:*',
+        'support:*',
+        'health:*',
+        'billing:*',
+      ],
       Resource: '*',
       Condition: { StringNotEquals: { 'aws:RequestedRegion': ['us-east-1', 'us-west-2'] } },
     },
@@ -101,7 +124,8 @@ describe('org bootstrap against moto (Cost Explorer through a thin fake at the S
     recordHistory(first.workflowId, 'org-bootstrap-seed');
 
     const [root] = (await org.send(new ListRootsCommand({}))).Roots!;
-    const ous = (await org.send(new ListOrganizationalUnitsForParentCommand({ ParentId: root!.Id }))).OrganizationalUnits!;
+    const ous = (await org.send(new ListOrganizationalUnitsForParentCommand({ ParentId: root!.Id })))
+      .OrganizationalUnits!;
     expect(ous.map((o) => o.Name).sort()).toEqual(['Platform', 'Sandbox', 'Security']);
     const ids = await accountsByName();
     for (const a of desired.accounts) {
@@ -113,12 +137,22 @@ describe('org bootstrap against moto (Cost Explorer through a thin fake at the S
     }
     expect(ids.size).toBe(4); // the management account and the three members
 
-    const policies = (await org.send(new ListPoliciesCommand({ Filter: 'SERVICE_CONTROL_POLICY' }))).Policies!.filter((p) => !p.AwsManaged);
-    expect(policies.map((p) => p.Name).sort()).toEqual(['DenyExpensiveServices', 'DenyLargeEC2', 'FreezeAccount', 'RegionLock', 'RestrictBedrockModels']);
+    const policies = (
+      await org.send(new ListPoliciesCommand({ Filter: 'SERVICE_CONTROL_POLICY' }))
+    ).Policies!.filter((p) => !p.AwsManaged);
+    expect(policies.map((p) => p.Name).sort()).toEqual([
+      'DenyExpensiveServices',
+      'DenyLargeEC2',
+      'FreezeAccount',
+      'RegionLock',
+      'RestrictBedrockModels',
+    ]);
     const targets: Record<string, string[]> = {};
     for (const p of policies) {
       const content = (await org.send(new DescribePolicyCommand({ PolicyId: p.Id }))).Policy!.Content!;
-      expect(JSON.parse(content)).toEqual(JSON.parse(desired.policies.find((d) => d.name === p.Name)!.content));
+      expect(JSON.parse(content)).toEqual(
+        JSON.parse(desired.policies.find((d) => d.name === p.Name)!.content),
+      );
       if (p.Name === 'RegionLock') expect(JSON.parse(content)).toEqual(SEED_REGION_LOCK);
       const t = (await org.send(new ListTargetsForPolicyCommand({ PolicyId: p.Id }))).Targets ?? [];
       targets[p.Name!] = t.map((x) => x.Name ?? x.TargetId!).sort();
@@ -142,18 +176,32 @@ describe('org bootstrap against moto (Cost Explorer through a thin fake at the S
     ]);
     const demoBudget = live.find((b) => b.BudgetName === 'sv0-demo')!;
     expect(demoBudget.CostFilters?.LinkedAccount).toEqual([ids.get('sv0-demo')]);
-    const totalNotes = await budgets.send(new DescribeNotificationsForBudgetCommand({ AccountId: mgmt, BudgetName: 'total' }));
+    const totalNotes = await budgets.send(
+      new DescribeNotificationsForBudgetCommand({ AccountId: mgmt, BudgetName: 'total' }),
+    );
     expect(totalNotes.Notifications!.map((n) => n.Threshold).sort((a, b) => a! - b!)).toEqual([50, 80, 100]);
 
     const sso = new SSOAdminClient(aws);
     const instanceArn = (await sso.send(new ListInstancesCommand({}))).Instances![0]!.InstanceArn;
-    const sets = (await sso.send(new ListPermissionSetsCommand({ InstanceArn: instanceArn }))).PermissionSets!;
-    const names = await Promise.all(sets.map(async (arn) => (await sso.send(new DescribePermissionSetCommand({ InstanceArn: instanceArn, PermissionSetArn: arn }))).PermissionSet!.Name));
+    const sets = (await sso.send(new ListPermissionSetsCommand({ InstanceArn: instanceArn })))
+      .PermissionSets!;
+    const names = await Promise.all(
+      sets.map(
+        async (arn) =>
+          (
+            await sso.send(
+              new DescribePermissionSetCommand({ InstanceArn: instanceArn, PermissionSetArn: arn }),
+            )
+          ).PermissionSet!.Name,
+      ),
+    );
     expect(names.sort()).toEqual(['AdministratorAccess', 'BillingAccess', 'ReadOnlyAccess']);
 
     // The deploy role in the sandbox account: trusted by the management account, with the external id.
     const activities = createOrgBootstrapActivities(orgDeps(aws, new CallLog(), cost.ce));
-    const [deploy] = await activities.orgReadRoles({ roles: [{ account: 'sv0-demo', accountId: ids.get('sv0-demo')!, name: 'sv0-orchestrator-deploy' }] });
+    const [deploy] = await activities.orgReadRoles({
+      roles: [{ account: 'sv0-demo', accountId: ids.get('sv0-demo')!, name: 'sv0-orchestrator-deploy' }],
+    });
     expect(deploy).toMatchObject({
       exists: true,
       trustedPrincipal: `arn:aws:iam::${mgmt}:root`,
@@ -191,7 +239,9 @@ describe('org bootstrap against moto (Cost Explorer through a thin fake at the S
     expect((await accountsByName()).get('sv0-demo')).toBe(demoId);
 
     // Someone detaches the region lock by hand; the next plan is exactly the re-attachment.
-    const regionLock = (await org.send(new ListPoliciesCommand({ Filter: 'SERVICE_CONTROL_POLICY' }))).Policies!.find((p) => p.Name === 'RegionLock')!;
+    const regionLock = (
+      await org.send(new ListPoliciesCommand({ Filter: 'SERVICE_CONTROL_POLICY' }))
+    ).Policies!.find((p) => p.Name === 'RegionLock')!;
     await org.send(new DetachPolicyCommand({ PolicyId: regionLock.Id, TargetId: root!.Id }));
     const again = await planAndApply(desired, new CallLog(), cost.ce);
     expect(again.plan.steps.map((s) => s.id)).toEqual(['attachPolicy:RegionLock->root']);
@@ -203,11 +253,17 @@ describe('org bootstrap against moto (Cost Explorer through a thin fake at the S
     const desired = seedDesired();
     await planAndApply(desired, new CallLog());
     const [root] = (await org.send(new ListRootsCommand({}))).Roots!;
-    const policies = (await org.send(new ListPoliciesCommand({ Filter: 'SERVICE_CONTROL_POLICY' }))).Policies!;
+    const policies = (await org.send(new ListPoliciesCommand({ Filter: 'SERVICE_CONTROL_POLICY' })))
+      .Policies!;
     const id = (name: string) => policies.find((p) => p.Name === name)!.Id;
     await org.send(new DetachPolicyCommand({ PolicyId: id('RegionLock'), TargetId: root!.Id }));
     // The budget guard froze sv0-demo: not drift.
-    await org.send(new AttachPolicyCommand({ PolicyId: id('FreezeAccount'), TargetId: (await accountsByName()).get('sv0-demo') }));
+    await org.send(
+      new AttachPolicyCommand({
+        PolicyId: id('FreezeAccount'),
+        TargetId: (await accountsByName()).get('sv0-demo'),
+      }),
+    );
 
     const receiver = await startWebhookReceiver();
     try {
@@ -216,7 +272,11 @@ describe('org bootstrap against moto (Cost Explorer through a thin fake at the S
       cost.state.monitors.push({ name: 'sv0-services', dimension: 'SERVICE' });
       const activities = {
         ...createOrgBootstrapActivities(orgDeps(aws, new CallLog(), cost.ce)),
-        ...createNotifyActivities({ sns: new SNSClient(aws), logger: createLogger('test'), resolveSecret: () => Promise.resolve(receiver.url) }),
+        ...createNotifyActivities({
+          sns: new SNSClient(aws),
+          logger: createLogger('test'),
+          resolveSecret: () => Promise.resolve(receiver.url),
+        }),
       };
       const workflowId = uniqueId('org-drift');
       const plan = await runWorker({ env, taskQueue, activities }, () =>
@@ -239,9 +299,15 @@ describe('org bootstrap against moto (Cost Explorer through a thin fake at the S
   it('refuses to apply when the live organization no longer gives the approved plan, and changes nothing', async () => {
     const desired = seedDesired();
     const taskQueue = uniqueId('org');
-    const activities = createOrgBootstrapActivities(orgDeps(aws, new CallLog(), fakeCostExplorer(allTags()).ce));
+    const activities = createOrgBootstrapActivities(
+      orgDeps(aws, new CallLog(), fakeCostExplorer(allTags()).ce),
+    );
     await runWorker({ env, taskQueue, activities }, async () => {
-      const { plan } = await env.client.workflow.execute(orgBootstrapWorkflow, { taskQueue, workflowId: uniqueId('org'), args: [{ desired, dryRun: true }] });
+      const { plan } = await env.client.workflow.execute(orgBootstrapWorkflow, {
+        taskQueue,
+        workflowId: uniqueId('org'),
+        args: [{ desired, dryRun: true }],
+      });
       // Meanwhile someone creates the organization by hand.
       await org.send(new CreateOrganizationCommand({ FeatureSet: 'ALL' }));
       const handle = await env.client.workflow.start(orgBootstrapWorkflow, {
@@ -267,7 +333,11 @@ describe('org bootstrap against moto (Cost Explorer through a thin fake at the S
     const taskQueue = uniqueId('org');
     const activities = createOrgBootstrapActivities(orgDeps(aws, log, fakeCostExplorer(allTags()).ce));
     const result: OrgBootstrapResult = await runWorker({ env, taskQueue, activities }, () =>
-      env.client.workflow.execute(orgBootstrapWorkflow, { taskQueue, workflowId: uniqueId('org'), args: [{ desired: seedDesired(), dryRun: true }] }),
+      env.client.workflow.execute(orgBootstrapWorkflow, {
+        taskQueue,
+        workflowId: uniqueId('org'),
+        args: [{ desired: seedDesired(), dryRun: true }],
+      }),
     );
     expect(result.dryRun).toBe(true);
     expect(result.plan.steps[0]?.id).toBe('createOrganization:ALL');

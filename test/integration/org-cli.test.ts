@@ -15,7 +15,15 @@ import { ErrorType, ScheduleIds, TaskQueues } from '../../lib/names';
 import type { Moto } from '../../scripts/local-stack';
 import { stack } from '../harness/stack';
 import { runWorker, testEnv, uniqueId } from '../harness/temporal';
-import { awsFor, CallLog, CONFIG_DIR, fakeCostExplorer, orgDeps, seedDesired, startOrgMoto } from './org-fixtures';
+import {
+  awsFor,
+  CallLog,
+  CONFIG_DIR,
+  fakeCostExplorer,
+  orgDeps,
+  seedDesired,
+  startOrgMoto,
+} from './org-fixtures';
 
 /** A config folder with the shipped files; `edit` changes org.yaml's text. */
 function configDir(edit: (text: string) => string = (t) => t): string {
@@ -29,8 +37,12 @@ function configDir(edit: (text: string) => string = (t) => t): string {
 async function sv0(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => ((stdout += String(c)), true));
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => ((stderr += String(c)), true));
+  const out = vi
+    .spyOn(process.stdout, 'write')
+    .mockImplementation((c: string | Uint8Array) => ((stdout += String(c)), true));
+  const err = vi
+    .spyOn(process.stderr, 'write')
+    .mockImplementation((c: string | Uint8Array) => ((stderr += String(c)), true));
   try {
     const code = await main(['node', 'sv0', ...args]);
     return { code, stdout, stderr };
@@ -48,7 +60,11 @@ async function recorder() {
     res.writeHead(500).end();
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests, close: () => new Promise((r) => server.close(r)) };
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    requests,
+    close: () => new Promise((r) => server.close(r)),
+  };
 }
 
 const savedEnv = { ...process.env };
@@ -61,10 +77,27 @@ afterEach(() => {
 
 describe('sv0 org: bad input is refused before any AWS or Temporal call', () => {
   it.each([
-    ['an account in an undeclared OU', (t: string) => t.replace('ou: Sandbox', 'ou: Sandbx'), 'accounts[1].ou: OU "Sandbx" is not declared'],
-    ['a duplicate email', (t: string) => t.replace('aws-sv0-demo@example.com', 'aws-sv0-platform@example.com'), 'accounts[1].email: email aws-sv0-platform@example.com is used by another account'],
-    ['an SCP that is not JSON', (t: string) => t.replace('"Sid": "DenyLargeEC2",', '"Sid": "DenyLargeEC2"'), 'serviceControlPolicies[2].document: not valid JSON'],
-    ['an empty region list', (t: string) => t.replace('"aws:RequestedRegion": ["us-east-1", "us-west-2"]', '"aws:RequestedRegion": []'), 'the region list is empty'],
+    [
+      'an account in an undeclared OU',
+      (t: string) => t.replace('ou: Sandbox', 'ou: Sandbx'),
+      'accounts[1].ou: OU "Sandbx" is not declared',
+    ],
+    [
+      'a duplicate email',
+      (t: string) => t.replace('aws-sv0-demo@example.com', 'aws-sv0-platform@example.com'),
+      'accounts[1].email: email aws-sv0-platform@example.com is used by another account',
+    ],
+    [
+      'an SCP that is not JSON',
+      (t: string) => t.replace('"Sid": "DenyLargeEC2",', '"Sid": "DenyLargeEC2"'),
+      'serviceControlPolicies[2].document: not valid JSON',
+    ],
+    [
+      'an empty region list',
+      (t: string) =>
+        t.replace('"aws:RequestedRegion": ["us-east-1", "us-west-2"]', '"aws:RequestedRegion": []'),
+      'the region list is empty',
+    ],
   ])('%s: exit 2, file, field and reason, no call', async (_what, edit, message) => {
     const aws = await recorder();
     try {
@@ -83,14 +116,25 @@ describe('sv0 org: bad input is refused before any AWS or Temporal call', () => 
     process.env.AWS_ENDPOINT_URL = 'https://organizations.us-east-1.amazonaws.com';
     const r = await sv0('org', 'plan', '--config-dir', configDir(), '--address', '127.0.0.1:1');
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('org.yaml: accounts[0].email: aws-sv0-platform@example.com is a placeholder address');
+    expect(r.stderr).toContain(
+      'org.yaml: accounts[0].email: aws-sv0-platform@example.com is a placeholder address',
+    );
   });
 
   it('the worker refuses placeholder emails against real AWS too, before any AWS call', async () => {
     const calls: string[] = [];
-    const never = { send: (c: object) => (calls.push(c.constructor.name), Promise.reject(new Error('no call expected'))) };
-    const activities = createOrganizationsActivities({ organizations: never as unknown as OrganizationsClient, sts: never as unknown as STSClient, localEndpoint: false });
-    await expect(activities.orgReadOrganization({ desired: seedDesired() })).rejects.toMatchObject({ type: ErrorType.BadConfig, message: expect.stringContaining('placeholder emails') });
+    const never = {
+      send: (c: object) => (calls.push(c.constructor.name), Promise.reject(new Error('no call expected'))),
+    };
+    const activities = createOrganizationsActivities({
+      organizations: never as unknown as OrganizationsClient,
+      sts: never as unknown as STSClient,
+      localEndpoint: false,
+    });
+    await expect(activities.orgReadOrganization({ desired: seedDesired() })).rejects.toMatchObject({
+      type: ErrorType.BadConfig,
+      message: expect.stringContaining('placeholder emails'),
+    });
     expect(calls).toEqual([]);
   });
 
@@ -120,7 +164,12 @@ describe('sv0 org plan and apply against moto and the dev server (Cost Explorer 
 
   it('plan --json prints a steps array; apply --yes --json applies it; plan then shows no changes', async () => {
     const aws = awsFor(moto.endpoint);
-    Object.assign(process.env, { AWS_ENDPOINT_URL: moto.endpoint, AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing', AWS_REGION: 'us-east-1' });
+    Object.assign(process.env, {
+      AWS_ENDPOINT_URL: moto.endpoint,
+      AWS_ACCESS_KEY_ID: 'testing',
+      AWS_SECRET_ACCESS_KEY: 'testing',
+      AWS_REGION: 'us-east-1',
+    });
     // moto's SSO Admin cannot find path-qualified AWS policies (see seedDesired).
     const dir = configDir((t) => t.replace('policy/job-function/Billing', 'policy/AWSBillingReadOnlyAccess'));
     const cost = fakeCostExplorer([]);
@@ -147,7 +196,11 @@ describe('sv0 org plan and apply against moto and the dev server (Cost Explorer 
   });
 
   it('plan exits 3 when Temporal is unreachable', async () => {
-    Object.assign(process.env, { AWS_ENDPOINT_URL: moto.endpoint, AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing' });
+    Object.assign(process.env, {
+      AWS_ENDPOINT_URL: moto.endpoint,
+      AWS_ACCESS_KEY_ID: 'testing',
+      AWS_SECRET_ACCESS_KEY: 'testing',
+    });
     const r = await sv0('org', 'plan', '--config-dir', configDir(), '--address', '127.0.0.1:1');
     expect(r.code).toBe(3);
   });
@@ -155,14 +208,29 @@ describe('sv0 org plan and apply against moto and the dev server (Cost Explorer 
   it('creates, then updates, the org-drift schedule: daily, overlap SKIP', async () => {
     const taskQueue = uniqueId('org-drift');
     try {
-      expect(await ensureOrgDriftSchedule(env.client, { desired: seedDesired(), sinks: [{ type: 'log' }] }, { taskQueue })).toBe('created');
-      expect(await ensureOrgDriftSchedule(env.client, { desired: seedDesired(), sinks: [{ type: 'log' }] }, { taskQueue, cron: '0 7 * * *' })).toBe('updated');
+      expect(
+        await ensureOrgDriftSchedule(
+          env.client,
+          { desired: seedDesired(), sinks: [{ type: 'log' }] },
+          { taskQueue },
+        ),
+      ).toBe('created');
+      expect(
+        await ensureOrgDriftSchedule(
+          env.client,
+          { desired: seedDesired(), sinks: [{ type: 'log' }] },
+          { taskQueue, cron: '0 7 * * *' },
+        ),
+      ).toBe('updated');
       const d = await env.client.schedule.getHandle(ScheduleIds.orgDrift).describe();
       expect(d.action).toMatchObject({ type: 'startWorkflow', workflowType: 'orgDriftWorkflow', taskQueue });
       expect(d.policies.overlap).toBe('SKIP');
       expect(d.spec.calendars?.[0]).toMatchObject({ hour: [{ start: 7, end: 7, step: 1 }] });
     } finally {
-      await env.client.schedule.getHandle(ScheduleIds.orgDrift).delete().catch(() => undefined);
+      await env.client.schedule
+        .getHandle(ScheduleIds.orgDrift)
+        .delete()
+        .catch(() => undefined);
     }
   });
 });

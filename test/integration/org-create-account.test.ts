@@ -65,18 +65,30 @@ class SlowCreateAccountClient extends OrganizationsClient {
       this.polls += 1;
       r.polls += 1;
       if (this.opts.failWith) {
-        return { CreateAccountStatus: { Id: id, State: 'FAILED', FailureReason: this.opts.failWith, AccountName: r.name } };
+        return {
+          CreateAccountStatus: {
+            Id: id,
+            State: 'FAILED',
+            FailureReason: this.opts.failWith,
+            AccountName: r.name,
+          },
+        };
       }
-      if (this.inProgress(id)) return { CreateAccountStatus: { Id: id, State: 'IN_PROGRESS', AccountName: r.name } };
+      if (this.inProgress(id))
+        return { CreateAccountStatus: { Id: id, State: 'IN_PROGRESS', AccountName: r.name } };
       return { CreateAccountStatus: r.real };
     }
     if (command instanceof ListCreateAccountStatusCommand) {
       const open = [...this.requests.entries()].filter(([id]) => this.inProgress(id));
-      return { CreateAccountStatuses: open.map(([id, r]) => ({ Id: id, State: 'IN_PROGRESS', AccountName: r.name })) };
+      return {
+        CreateAccountStatuses: open.map(([id, r]) => ({ Id: id, State: 'IN_PROGRESS', AccountName: r.name })),
+      };
     }
     if (command instanceof ListAccountsCommand) {
       const out = (await super.send(command, options)) as ListAccountsCommandOutput;
-      const hidden = new Set([...this.requests.entries()].filter(([id]) => this.inProgress(id)).map(([, r]) => r.real?.AccountId));
+      const hidden = new Set(
+        [...this.requests.entries()].filter(([id]) => this.inProgress(id)).map(([, r]) => r.real?.AccountId),
+      );
       return { ...out, Accounts: (out.Accounts ?? []).filter((a) => !hidden.has(a.Id)) };
     }
     return super.send(command, options);
@@ -115,12 +127,17 @@ describe('CreateAccount through a thin fake at the SDK-client boundary (moto ans
   it('polls IN_PROGRESS until SUCCEEDED, and a worker restarted between polls resumes the same request', async () => {
     const aws = awsFor(moto.endpoint);
     const organizations = new SlowCreateAccountClient(aws, { inProgressPolls: 6 });
-    const activities = () => createOrgBootstrapActivities(orgDeps(aws, new CallLog(), fakeCostExplorer([]).ce, organizations));
+    const activities = () =>
+      createOrgBootstrapActivities(orgDeps(aws, new CallLog(), fakeCostExplorer([]).ce, organizations));
     const taskQueue = uniqueId('org-create');
     const workflowId = uniqueId('org-bootstrap');
 
     // Worker 1 stops while the activity is between polls.
-    const handle = await env.client.workflow.start(orgBootstrapWorkflow, { taskQueue, workflowId, args: [{ desired: demoOnly() }] });
+    const handle = await env.client.workflow.start(orgBootstrapWorkflow, {
+      taskQueue,
+      workflowId,
+      args: [{ desired: demoOnly() }],
+    });
     await runWorker({ env, taskQueue, activities: activities() }, async () => {
       while (organizations.polls < 2) await new Promise((r) => setTimeout(r, 50));
       // The progress query while the account is being created.
@@ -140,26 +157,44 @@ describe('CreateAccount through a thin fake at the SDK-client boundary (moto ans
     recordHistory(workflowId, 'org-bootstrap-worker-restart');
 
     const real = new OrganizationsClient(aws);
-    const accounts = (await real.send(new ListAccountsCommand({}))).Accounts!.filter((a) => a.Name === 'sv0-demo');
+    const accounts = (await real.send(new ListAccountsCommand({}))).Accounts!.filter(
+      (a) => a.Name === 'sv0-demo',
+    );
     expect(accounts).toHaveLength(1);
     const [root] = (await real.send(new ListRootsCommand({}))).Roots!;
-    const [sandbox] = (await real.send(new ListOrganizationalUnitsForParentCommand({ ParentId: root!.Id }))).OrganizationalUnits!;
-    expect((await real.send(new ListParentsCommand({ ChildId: accounts[0]!.Id }))).Parents![0]!.Id).toBe(sandbox!.Id);
+    const [sandbox] = (await real.send(new ListOrganizationalUnitsForParentCommand({ ParentId: root!.Id })))
+      .OrganizationalUnits!;
+    expect((await real.send(new ListParentsCommand({ ChildId: accounts[0]!.Id }))).Parents![0]!.Id).toBe(
+      sandbox!.Id,
+    );
   });
 
   it('fails non-retryably on FAILED, naming the account, the reason and the fix', async () => {
     const aws = awsFor(moto.endpoint);
-    const organizations = new SlowCreateAccountClient(aws, { inProgressPolls: 0, failWith: 'EMAIL_ALREADY_EXISTS' });
-    const activities = createOrgBootstrapActivities(orgDeps(aws, new CallLog(), fakeCostExplorer([]).ce, organizations));
+    const organizations = new SlowCreateAccountClient(aws, {
+      inProgressPolls: 0,
+      failWith: 'EMAIL_ALREADY_EXISTS',
+    });
+    const activities = createOrgBootstrapActivities(
+      orgDeps(aws, new CallLog(), fakeCostExplorer([]).ce, organizations),
+    );
     const taskQueue = uniqueId('org-create');
     const err = await runWorker({ env, taskQueue, activities }, () =>
-      env.client.workflow.execute(orgBootstrapWorkflow, { taskQueue, workflowId: uniqueId('org-bootstrap'), args: [{ desired: demoOnly() }] }).then(
-        () => undefined,
-        (e: unknown) => e,
-      ),
+      env.client.workflow
+        .execute(orgBootstrapWorkflow, {
+          taskQueue,
+          workflowId: uniqueId('org-bootstrap'),
+          args: [{ desired: demoOnly() }],
+        })
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        ),
     );
     expect(err).toBeInstanceOf(WorkflowFailedError);
-    const activityFailure = (err as WorkflowFailedError).cause as { cause?: { type?: string; message: string } };
+    const activityFailure = (err as WorkflowFailedError).cause as {
+      cause?: { type?: string; message: string };
+    };
     expect(activityFailure.cause?.type).toBe(ErrorType.AccountCreationFailed);
     expect(activityFailure.cause?.message).toBe(
       'account sv0-demo: CreateAccount FAILED with EMAIL_ALREADY_EXISTS for aws-sv0-demo@example.com; choose another email for this account in config/org.yaml (or invite the existing account into the organization)',

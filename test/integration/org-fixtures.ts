@@ -39,7 +39,12 @@ export async function startOrgMoto(): Promise<Moto> {
 }
 
 export function awsFor(endpoint: string): AwsClientConfig {
-  return { region: 'us-east-1', endpoint, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' }, maxAttempts: 2 };
+  return {
+    region: 'us-east-1',
+    endpoint,
+    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+    maxAttempts: 2,
+  };
 }
 
 /**
@@ -51,7 +56,9 @@ export function seedDesired(): DesiredOrg {
   const org = loadOrgConfig(CONFIG_DIR);
   const desired = buildDesiredOrg(org, loadBudgetsConfig(CONFIG_DIR, org));
   for (const p of desired.identityCenter?.permissionSets ?? []) {
-    p.managedPolicies = p.managedPolicies.map((m) => m.replace('policy/job-function/Billing', 'policy/AWSBillingReadOnlyAccess'));
+    p.managedPolicies = p.managedPolicies.map((m) =>
+      m.replace('policy/job-function/Billing', 'policy/AWSBillingReadOnlyAccess'),
+    );
   }
   return desired;
 }
@@ -62,10 +69,11 @@ export class CallLog {
   /** Record the commands `client` sends. */
   watch<C extends { middlewareStack: { add: (...a: never[]) => void } }>(client: C): C {
     (client.middlewareStack as unknown as { add: (mw: unknown, opts: unknown) => void }).add(
-      (next: (args: unknown) => Promise<unknown>, context: { clientName?: string; commandName?: string }) => (args: unknown) => {
-        this.calls.push(`${context.clientName ?? '?'}:${context.commandName ?? '?'}`);
-        return next(args);
-      },
+      (next: (args: unknown) => Promise<unknown>, context: { clientName?: string; commandName?: string }) =>
+        (args: unknown) => {
+          this.calls.push(`${context.clientName ?? '?'}:${context.commandName ?? '?'}`);
+          return next(args);
+        },
       { step: 'initialize', name: 'sv0CallLog' },
     );
     return client;
@@ -84,14 +92,20 @@ export class CallLog {
  * it answers the four calls the bootstrap makes from an in-memory state.
  */
 export function fakeCostExplorer(initialTags: { key: string; status: string }[]) {
-  const state = { tags: initialTags.map((t) => ({ ...t })), monitors: [] as { name: string; dimension: string }[], calls: [] as string[] };
+  const state = {
+    tags: initialTags.map((t) => ({ ...t })),
+    monitors: [] as { name: string; dimension: string }[],
+    calls: [] as string[],
+  };
   const ce = {
     send(command: object): Promise<unknown> {
       state.calls.push(command.constructor.name);
       if (command instanceof ListCostAllocationTagsCommand) {
         const keys = command.input.TagKeys;
         const tags = state.tags.filter((t) => !keys || keys.includes(t.key));
-        return Promise.resolve({ CostAllocationTags: tags.map((t) => ({ TagKey: t.key, Status: t.status, Type: 'UserDefined' })) });
+        return Promise.resolve({
+          CostAllocationTags: tags.map((t) => ({ TagKey: t.key, Status: t.status, Type: 'UserDefined' })),
+        });
       }
       if (command instanceof UpdateCostAllocationTagsStatusCommand) {
         for (const s of command.input.CostAllocationTagsStatus ?? []) {
@@ -101,12 +115,19 @@ export function fakeCostExplorer(initialTags: { key: string; status: string }[])
         return Promise.resolve({ Errors: [] });
       }
       if (command instanceof GetAnomalyMonitorsCommand) {
-        return Promise.resolve({ AnomalyMonitors: state.monitors.map((m) => ({ MonitorName: m.name, MonitorDimension: m.dimension })) });
+        return Promise.resolve({
+          AnomalyMonitors: state.monitors.map((m) => ({
+            MonitorName: m.name,
+            MonitorDimension: m.dimension,
+          })),
+        });
       }
       if (command instanceof CreateAnomalyMonitorCommand) {
         const m = command.input.AnomalyMonitor!;
         state.monitors.push({ name: m.MonitorName!, dimension: String(m.MonitorDimension) });
-        return Promise.resolve({ MonitorArn: `arn:aws:ce::123456789012:anomalymonitor/${state.monitors.length}` });
+        return Promise.resolve({
+          MonitorArn: `arn:aws:ce::123456789012:anomalymonitor/${state.monitors.length}`,
+        });
       }
       return Promise.reject(new Error(`fake Cost Explorer: ${command.constructor.name} is not faked`));
     },
@@ -115,7 +136,12 @@ export function fakeCostExplorer(initialTags: { key: string; status: string }[])
 }
 
 /** Real clients on moto (each watched by `log`), with a fake Cost Explorer. */
-export function orgDeps(aws: AwsClientConfig, log: CallLog, ce: OrgBootstrapDeps['ce'], organizations?: OrganizationsClient): OrgBootstrapDeps {
+export function orgDeps(
+  aws: AwsClientConfig,
+  log: CallLog,
+  ce: OrgBootstrapDeps['ce'],
+  organizations?: OrganizationsClient,
+): OrgBootstrapDeps {
   const iamFor = iamThroughAccessRole(aws);
   return {
     organizations: organizations ?? log.watch(new OrganizationsClient(aws)),

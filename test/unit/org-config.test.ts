@@ -51,7 +51,13 @@ describe('config/org.yaml', () => {
       ['FreezeAccount', []],
     ]);
     for (const a of org.accounts) {
-      expect(Object.keys(a.tags).sort()).toEqual(['sv0:environment', 'sv0:ephemeral', 'sv0:owner', 'sv0:project', 'sv0:ttl']);
+      expect(Object.keys(a.tags).sort()).toEqual([
+        'sv0:environment',
+        'sv0:ephemeral',
+        'sv0:owner',
+        'sv0:project',
+        'sv0:ttl',
+      ]);
     }
     expect(deployRoleFor(org, 'sv0-demo')?.roleName).toBe('sv0-orchestrator-deploy');
     expect(deployRoleFor(org, 'sv0-platform')).toBeUndefined();
@@ -81,7 +87,13 @@ describe('config/org.yaml', () => {
     const dir = configWith((org) => {
       org.serviceControlPolicies[1].document = JSON.stringify({
         Version: '2012-10-17',
-        Statement: [{ Effect: 'Deny', Action: Array.from({ length: 400 }, (_, i) => `service${i}:Action`), Resource: '*' }],
+        Statement: [
+          {
+            Effect: 'Deny',
+            Action: Array.from({ length: 400 }, (_, i) => `service${i}:Action`),
+            Resource: '*',
+          },
+        ],
       });
     });
     const text = problems(dir);
@@ -112,7 +124,9 @@ describe('config/org.yaml', () => {
     });
     const text = problems(dir);
     expect(text).toContain('accounts[2].name: account "sv0-demo" is declared twice');
-    expect(text).toContain('accounts[1].email: email aws-sv0-platform@example.com is used by another account');
+    expect(text).toContain(
+      'accounts[1].email: email aws-sv0-platform@example.com is used by another account',
+    );
   });
 
   it('refuses an account in an OU that is not declared', () => {
@@ -128,18 +142,31 @@ describe('config/org.yaml', () => {
       org.serviceControlPolicies[0].targets = ['Nowhere'];
     });
     const text = problems(dir);
-    expect(text).toContain('serviceControlPolicies[4].targets: FreezeAccount is attached only by the budget guard');
+    expect(text).toContain(
+      'serviceControlPolicies[4].targets: FreezeAccount is attached only by the budget guard',
+    );
     expect(text).toContain('serviceControlPolicies[0].targets[0]: "Nowhere" is neither');
   });
 
   it('refuses placeholder emails only against real AWS', () => {
     const org = loadOrgConfig(CONFIG);
     const budgets = loadBudgetsConfig(CONFIG, org);
-    const errors = placeholderEmailErrors(org, budgets, { org: 'config/org.yaml', budgets: 'config/budgets.yaml' });
+    const errors = placeholderEmailErrors(org, budgets, {
+      org: 'config/org.yaml',
+      budgets: 'config/budgets.yaml',
+    });
     expect(errors.map((e) => e.file)).toEqual(['config/org.yaml', 'config/budgets.yaml']);
-    expect(errors[0]!.message).toContain('config/org.yaml: accounts[0].email: aws-sv0-platform@example.com is a placeholder');
-    const real = { ...org, accounts: org.accounts.map((a) => ({ ...a, email: a.email.replace('example.com', 'securityv0.com') })), identityCenter: undefined };
-    const realBudgets = { budgets: budgets.budgets.map((b) => ({ ...b, subscribers: ['billing@securityv0.com'] })) };
+    expect(errors[0]!.message).toContain(
+      'config/org.yaml: accounts[0].email: aws-sv0-platform@example.com is a placeholder',
+    );
+    const real = {
+      ...org,
+      accounts: org.accounts.map((a) => ({ ...a, email: a.email.replace('example.com', 'securityv0.com') })),
+      identityCenter: undefined,
+    };
+    const realBudgets = {
+      budgets: budgets.budgets.map((b) => ({ ...b, subscribers: ['billing@securityv0.com'] })),
+    };
     expect(placeholderEmailErrors(real, realBudgets, { org: 'o', budgets: 'b' })).toEqual([]);
   });
 });

@@ -24,7 +24,13 @@ function emptyLive(): LiveOrg {
     attachments: [],
     roles: [],
     budgets: [],
-    identityCenter: { instanceArn: 'arn:aws:sso:::instance/ssoins-1', identityStoreId: 'd-1', users: [], permissionSets: [], assignments: [] },
+    identityCenter: {
+      instanceArn: 'arn:aws:sso:::instance/ssoins-1',
+      identityStoreId: 'd-1',
+      users: [],
+      permissionSets: [],
+      assignments: [],
+    },
     cost: { allocationTags: [], anomalyMonitors: [] },
     notes: [],
   };
@@ -32,7 +38,8 @@ function emptyLive(): LiveOrg {
 
 /** The live organization exactly as the file declares it. */
 function convergedLive(d: DesiredOrg): LiveOrg {
-  const id = (name: string) => (name === 'management' ? MGMT : String(200000000000 + d.accounts.findIndex((a) => a.name === name)));
+  const id = (name: string) =>
+    name === 'management' ? MGMT : String(200000000000 + d.accounts.findIndex((a) => a.name === name));
   return {
     managementAccountId: MGMT,
     organization: { id: 'o-1', featureSet: 'ALL' },
@@ -40,13 +47,33 @@ function convergedLive(d: DesiredOrg): LiveOrg {
     scpEnabled: true,
     ous: d.organizationalUnits.map((name, i) => ({ id: `ou-${i}`, name })),
     accounts: [
-      { id: MGMT, name: 'management', email: 'root@securityv0.com', status: 'ACTIVE', parent: 'root', tags: {} },
-      ...d.accounts.map((a) => ({ id: id(a.name), name: a.name, email: a.email, status: 'ACTIVE', parent: targetRef.ou(a.ou), tags: { ...a.tags } })),
+      {
+        id: MGMT,
+        name: 'management',
+        email: 'root@securityv0.com',
+        status: 'ACTIVE',
+        parent: 'root',
+        tags: {},
+      },
+      ...d.accounts.map((a) => ({
+        id: id(a.name),
+        name: a.name,
+        email: a.email,
+        status: 'ACTIVE',
+        parent: targetRef.ou(a.ou),
+        tags: { ...a.tags },
+      })),
     ],
     policies: [
       { id: 'p-FullAWSAccess', name: 'FullAWSAccess', description: '', content: '', awsManaged: true },
       // Same document, different layout: not a change.
-      ...d.policies.map((p, i) => ({ id: `p-${i}`, name: p.name, description: p.description, content: JSON.stringify(JSON.parse(p.content), null, 2), awsManaged: false })),
+      ...d.policies.map((p, i) => ({
+        id: `p-${i}`,
+        name: p.name,
+        description: p.description,
+        content: JSON.stringify(JSON.parse(p.content), null, 2),
+        awsManaged: false,
+      })),
     ],
     attachments: [
       { policy: 'FullAWSAccess', target: 'root' },
@@ -71,7 +98,11 @@ function convergedLive(d: DesiredOrg): LiveOrg {
       identityStoreId: 'd-1',
       users: d.identityCenter!.users.map((u, i) => ({ userName: u.userName, id: `u-${i}` })),
       permissionSets: d.identityCenter!.permissionSets.map((p, i) => ({ ...p, arn: `ps-${i}` })),
-      assignments: d.identityCenter!.assignments.map((a) => ({ user: a.user, permissionSet: a.permissionSet, accountId: id(a.account) })),
+      assignments: d.identityCenter!.assignments.map((a) => ({
+        user: a.user,
+        permissionSet: a.permissionSet,
+        accountId: id(a.account),
+      })),
     },
     cost: {
       allocationTags: d.cost.allocationTags.map((key) => ({ key, status: 'Active' })),
@@ -87,7 +118,11 @@ describe('planOrg', () => {
     const ids = plan.steps.map((s) => s.id);
     expect(ids[0]).toBe('createOrganization:ALL');
     expect(ids[1]).toBe('enableScpType:root');
-    expect(ids.filter((i) => i.startsWith('createOu:'))).toEqual(['createOu:Platform', 'createOu:Sandbox', 'createOu:Security']);
+    expect(ids.filter((i) => i.startsWith('createOu:'))).toEqual([
+      'createOu:Platform',
+      'createOu:Sandbox',
+      'createOu:Security',
+    ]);
     expect(ids.filter((i) => i.startsWith('createAccount:'))).toHaveLength(3);
     expect(ids.filter((i) => i.startsWith('moveAccount:'))).toHaveLength(3);
     expect(ids.filter((i) => i.startsWith('createPolicy:'))).toHaveLength(5);
@@ -98,7 +133,10 @@ describe('planOrg', () => {
       'attachPolicy:RestrictBedrockModels->ou:Sandbox',
     ]);
     expect(ids.filter((i) => i.startsWith('createBudget:'))).toHaveLength(4);
-    expect(ids.filter((i) => i.startsWith('ensureRole:'))).toEqual(['ensureRole:sv0-security-tooling/SecurityV0-ReadOnly', 'ensureRole:sv0-demo/sv0-orchestrator-deploy']);
+    expect(ids.filter((i) => i.startsWith('ensureRole:'))).toEqual([
+      'ensureRole:sv0-security-tooling/SecurityV0-ReadOnly',
+      'ensureRole:sv0-demo/sv0-orchestrator-deploy',
+    ]);
     expect(ids.filter((i) => i.startsWith('ensurePermissionSet:'))).toHaveLength(3);
     expect(ids.filter((i) => i.startsWith('createAssignment:'))).toHaveLength(6);
     // Each wave only needs what earlier waves made.
@@ -122,13 +160,25 @@ describe('planOrg', () => {
     const d = desired();
     const live = convergedLive(d);
     live.ous.push({ id: 'ou-x', name: 'Legacy' });
-    live.accounts.push({ id: '299999999999', name: 'old-test', email: 'old@securityv0.com', status: 'ACTIVE', parent: 'ou:Legacy', tags: {} });
+    live.accounts.push({
+      id: '299999999999',
+      name: 'old-test',
+      email: 'old@securityv0.com',
+      status: 'ACTIVE',
+      parent: 'ou:Legacy',
+      tags: {},
+    });
     live.policies.push({ id: 'p-x', name: 'HandMade', description: '', content: '{}', awsManaged: false });
     live.attachments.push({ policy: 'HandMade', target: 'ou:Legacy' });
     live.budgets.push({ name: 'old-budget', amount: 10, linkedAccountIds: [], notify: [] });
     const plan = planOrg(live, d);
     expect(plan.steps).toEqual([]);
-    expect(plan.undeclared.map((u) => `${u.kind}:${u.name}`)).toEqual(['ou:Legacy', 'account:old-test', 'scp:HandMade', 'budget:old-budget']);
+    expect(plan.undeclared.map((u) => `${u.kind}:${u.name}`)).toEqual([
+      'ou:Legacy',
+      'account:old-test',
+      'scp:HandMade',
+      'budget:old-budget',
+    ]);
   });
 
   it('reports a FreezeAccount attachment as frozen and leaves it alone', () => {
@@ -147,7 +197,8 @@ describe('planOrg', () => {
     live.attachments.push({ policy: 'RegionLock', target: 'ou:Security' });
     live.accounts.find((a) => a.name === 'sv0-demo')!.parent = 'root';
     live.accounts.find((a) => a.name === 'sv0-platform')!.tags['sv0:owner'] = 'someone';
-    live.policies.find((p) => p.name === 'RestrictBedrockModels')!.content = '{"Version":"2012-10-17","Statement":[]}';
+    live.policies.find((p) => p.name === 'RestrictBedrockModels')!.content =
+      '{"Version":"2012-10-17","Statement":[]}';
     live.budgets.find((b) => b.name === 'total')!.notify = [50];
     live.roles.find((r) => r.name === 'sv0-orchestrator-deploy')!.externalId = 'old';
     const plan = planOrg(live, d);
@@ -201,8 +252,17 @@ describe('planOrg and attachments it cannot name', () => {
     const live = emptyLive();
     live.organization = { id: 'o-1', featureSet: 'ALL' };
     live.scpEnabled = true;
-    live.policies.push({ id: 'p-1', name: 'RegionLock', description: d.policies[0]!.description, content: d.policies[0]!.content, awsManaged: false });
-    live.attachments.push({ policy: 'RegionLock', target: 'ou-id:ou-nested-1' }, { policy: 'RegionLock', target: 'ou:Platform' });
+    live.policies.push({
+      id: 'p-1',
+      name: 'RegionLock',
+      description: d.policies[0]!.description,
+      content: d.policies[0]!.content,
+      awsManaged: false,
+    });
+    live.attachments.push(
+      { policy: 'RegionLock', target: 'ou-id:ou-nested-1' },
+      { policy: 'RegionLock', target: 'ou:Platform' },
+    );
     const plan = planOrg(live, d);
     expect(plan.steps.map((s) => s.id)).toContain('detachPolicy:RegionLock->ou:Platform');
     expect(plan.steps.map((s) => s.id).filter((id) => id.includes('ou-nested'))).toEqual([]);
