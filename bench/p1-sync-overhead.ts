@@ -74,7 +74,9 @@ async function scheduledRun(client: Client, c: ConnectorSpec): Promise<{ ms: num
 export const p1: Benchmark = {
   id: 'P1',
   title: 'sync overhead: scheduled connector sync vs direct dockerode run',
-  capMs: { full: 4 * 60_000, quick: 2 * 60_000 },
+  method:
+    'The connector Schedule as `sv0 connectors apply` creates it, triggered (overlap SKIP); the real runConnector activity and dockerode runner on Podman run the test connector image with SV0_TEST_SLEEP=2; time from the trigger to the workflow close time (server). Against: dockerode create, start, wait, remove of the same image, env, memory limit and network (host). One untimed warm-up of each, then pairs in ABBA order. The sync reports to a stand-in for connector-health (a workflow that takes the signals).',
+  capMs: { full: 3 * 60_000, quick: 2 * 60_000 },
   async run(ctx: BenchContext) {
     const pairs = ctx.quick ? 3 : 10;
     const api = await startDockerApi(ctx.tools, 'podman-bench');

@@ -133,7 +133,9 @@ async function apply(
 export const p3: Benchmark = {
   id: 'P3',
   title: 'org bootstrap against moto: cold and rerun',
-  capMs: { full: 3 * 60_000, quick: 2 * 60_000 },
+  method:
+    'As `sv0 org apply --yes`: a dry-run orgBootstrapWorkflow for the plan, then the apply with that plan approved (skipped when the plan is empty). Production activities and clients (orgBootstrapDeps, production poll intervals) against moto 5.2 with AWS managed policies loaded, reset before each cold run; Cost Explorer is a thin fake at the SDK-client boundary (moto has none). Changing calls = anything but Describe/List/Get sent through the watched clients during the rerun.',
+  capMs: { full: 2 * 60_000, quick: 2 * 60_000 },
   async run(ctx: BenchContext) {
     const rounds = ctx.quick ? 1 : 3;
     // Without AWS managed policies moto refuses to attach SecurityAudit or AdministratorAccess.

@@ -66,9 +66,11 @@ async function batch(
 export const p4: Benchmark = {
   id: 'P4',
   title: 'throughput: connector sync (no-op runner) vs no-op workflow',
-  capMs: { full: 4 * 60_000, quick: 90_000 },
+  method:
+    'One worker on sv0-connectors with the production settings (4 concurrent activities): the real connectorSyncWorkflow and runConnector activity with a ContainerRunner that exits 0 at once, against a workflow that returns at once. Batches of each, started 50 in flight, alternate; rate = batch size / (first start to the visibility count of completed reaching the batch). The syncs report to a stand-in for connector-health.',
+  capMs: { full: 3 * 60_000, quick: 90_000 },
   async run(ctx) {
-    const n = ctx.quick ? 100 : 1000;
+    const n = ctx.quick ? 100 : 500;
     const rounds = ctx.quick ? 1 : 3;
     const t = await benchTemporal(ctx);
     // Logs go nowhere, but are still written: a production worker pays for its log lines too.

@@ -37,6 +37,8 @@ export interface BenchContext {
 export interface Benchmark {
   id: 'P1' | 'P2' | 'P3' | 'P4';
   title: string;
+  /** How it measures, for the results file: what is real and what is a stand-in. */
+  method: string;
   /** Hard cap in ms for the full and the quick run. */
   capMs: { full: number; quick: number };
   run(ctx: BenchContext): Promise<Row[]>;

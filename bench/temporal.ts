@@ -19,8 +19,11 @@ export interface BenchTemporal {
  * Start a dev server persisting to a SQLite file in the benchmark's temp dir (closer to a real
  * deployment than the in-memory default), and connect a client and a worker connection.
  */
-export async function benchTemporal(ctx: BenchContext): Promise<BenchTemporal> {
-  const inMemory = process.env.SV0_BENCH_DB === 'memory';
+export async function benchTemporal(
+  ctx: BenchContext,
+  opts: { inMemory?: boolean } = {},
+): Promise<BenchTemporal> {
+  const inMemory = opts.inMemory ?? process.env.SV0_BENCH_DB === 'memory';
   const server = await startDevServer(
     ctx.tools,
     inMemory ? {} : { dbFile: path.join(ctx.tmpDir, 'temporal.db') },
