@@ -17,14 +17,24 @@ export function buildProgram(): Command {
     .description(
       "SecurityV0's cloud operations as durable Temporal workflows: org bootstrap, connector syncs, demo lifecycles, budget freezes.",
     )
-    .addOption(new Option('--config-dir <dir>', 'config folder (org.yaml, connectors.yaml, ...)').env('SV0_CONFIG_DIR'))
+    .addOption(
+      new Option('--config-dir <dir>', 'config folder (org.yaml, connectors.yaml, ...)').env(
+        'SV0_CONFIG_DIR',
+      ),
+    )
     .addOption(new Option('--address <host:port>', 'Temporal frontend address').env('TEMPORAL_ADDRESS'))
     .addOption(new Option('--namespace <name>', 'Temporal namespace').env('TEMPORAL_NAMESPACE'))
     .addOption(new Option('--api-key <key>', 'Temporal API key (implies TLS)').env('TEMPORAL_API_KEY'))
     .addOption(new Option('--tls', 'connect to Temporal with TLS'))
-    .addOption(new Option('--tls-cert-path <file>', 'client certificate for mTLS').env('TEMPORAL_TLS_CLIENT_CERT_PATH'))
+    .addOption(
+      new Option('--tls-cert-path <file>', 'client certificate for mTLS').env(
+        'TEMPORAL_TLS_CLIENT_CERT_PATH',
+      ),
+    )
     .addOption(new Option('--tls-key-path <file>', 'client key for mTLS').env('TEMPORAL_TLS_CLIENT_KEY_PATH'))
-    .addOption(new Option('--tls-server-name <name>', 'TLS server name override').env('TEMPORAL_TLS_SERVER_NAME'))
+    .addOption(
+      new Option('--tls-server-name <name>', 'TLS server name override').env('TEMPORAL_TLS_SERVER_NAME'),
+    )
     .showHelpAfterError()
     .exitOverride()
     .addHelpText(
@@ -45,7 +55,11 @@ export function exitCodeFor(err: unknown): ExitCode {
   if (err instanceof CliError) return err.exitCode;
   if (err instanceof ConfigError || err instanceof DurationError) return ExitCode.BadInput;
   const text = String((err as Error)?.message ?? err);
-  if (/ECONNREFUSED|UNAVAILABLE|Failed to connect|connect ENOENT|getaddrinfo|ETIMEDOUT|Connection refused/i.test(text)) {
+  if (
+    /ECONNREFUSED|UNAVAILABLE|Failed to connect|connect ENOENT|getaddrinfo|ETIMEDOUT|Connection refused/i.test(
+      text,
+    )
+  ) {
     return ExitCode.Unreachable;
   }
   return ExitCode.Failed;

@@ -61,3 +61,16 @@ export async function connectClient(flags: TemporalOptions = {}): Promise<Client
   });
   return new Client({ connection, namespace, dataConverter: dataConverterFromEnv() });
 }
+
+/** Run `fn` with a connected client and close the connection afterwards, also when `fn` throws. */
+export async function withTemporalClient<T>(
+  flags: TemporalOptions,
+  fn: (client: Client) => Promise<T>,
+): Promise<T> {
+  const client = await connectClient(flags);
+  try {
+    return await fn(client);
+  } finally {
+    await client.connection.close();
+  }
+}

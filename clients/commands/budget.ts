@@ -9,20 +9,15 @@ import { WorkflowIds } from '../../lib/names';
 import { budgetGuardStatus, createBudgetAlertHandler, signalBudgetAlert } from '../budget-guards';
 import type { GlobalOptions } from '../cli';
 import { CliError, ExitCode, printJson, printTable, say } from '../output';
-import { connectClient } from '../temporal';
+import { connectClient, withTemporalClient } from '../temporal';
 
 /** `sv0 budget ...`: status, check now, unfreeze with an approval, and the SNS alert bridge. */
 
 type Opts = GlobalOptions & { json?: boolean };
 
-async function withClient<T>(cmd: Command, fn: (client: Client, opts: Opts) => Promise<T>): Promise<T> {
+function withClient<T>(cmd: Command, fn: (client: Client, opts: Opts) => Promise<T>): Promise<T> {
   const opts = cmd.optsWithGlobals<Opts>();
-  const client = await connectClient(opts);
-  try {
-    return await fn(client, opts);
-  } finally {
-    await client.connection.close();
-  }
+  return withTemporalClient(opts, (client) => fn(client, opts));
 }
 
 /** Budget names from config/budgets.yaml (validated against org.yaml), or the one asked for. */

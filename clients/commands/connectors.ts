@@ -15,7 +15,7 @@ import {
 } from '../connector-schedules';
 import { connectorStatuses, type ConnectorStatus } from '../connector-status';
 import { CliError, ExitCode, printJson, printTable, say } from '../output';
-import { connectClient } from '../temporal';
+import { withTemporalClient } from '../temporal';
 
 /** `sv0 connectors ...`: apply the schedules, list and status, run now, pause and resume (seed §3). */
 
@@ -31,16 +31,11 @@ function loadConfig(opts: Opts): ConnectorsConfig {
   return loadConnectorsConfig(resolveConfigDir(opts.configDir));
 }
 
-async function withClient<T>(cmd: Command, fn: (client: Client, opts: Opts) => Promise<T>): Promise<T> {
+function withClient<T>(cmd: Command, fn: (client: Client, opts: Opts) => Promise<T>): Promise<T> {
   const opts = cmd.optsWithGlobals<Opts>();
   // Validate the files before connecting: bad input is exit 2 whatever the server's state.
   loadConfig(opts);
-  const client = await connectClient(opts);
-  try {
-    return await fn(client, opts);
-  } finally {
-    await client.connection.close();
-  }
+  return withTemporalClient(opts, (client) => fn(client, opts));
 }
 
 /** The schedule of an enabled connector, or a clear usage error. */

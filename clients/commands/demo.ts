@@ -30,7 +30,7 @@ import {
   startDemo,
 } from '../demo';
 import { CliError, ExitCode, printJson, printTable, say } from '../output';
-import { connectClient } from '../temporal';
+import { withTemporalClient } from '../temporal';
 
 /** `sv0 demo ...` and `sv0 sweep run`: ephemeral demo environments and the nightly sweep (seed §6). */
 
@@ -38,13 +38,10 @@ type Opts = GlobalOptions & { json?: boolean };
 
 async function withClient<T>(cmd: Command, fn: (client: Client, opts: Opts) => Promise<T>): Promise<T> {
   const opts = cmd.optsWithGlobals<Opts>();
-  const client = await connectClient(opts);
   try {
-    return await fn(client, opts);
+    return await withTemporalClient(opts, (client) => fn(client, opts));
   } catch (err) {
     throw cliError(err);
-  } finally {
-    await client.connection.close();
   }
 }
 

@@ -15,7 +15,7 @@ import type { GlobalOptions } from '../cli';
 import { buildOrgBootstrapInput, managementAccountId } from '../org';
 import { CliError, ExitCode, printJson, say } from '../output';
 import { waitWithProgress } from '../progress';
-import { connectClient } from '../temporal';
+import { withTemporalClient } from '../temporal';
 
 /** `sv0 org plan|apply`: the org bootstrap (seed §4, §5, §8 Day 1-2) with a plan first. */
 
@@ -100,15 +100,6 @@ async function prepare(opts: Opts): Promise<{ input: OrgBootstrapInput; mgmt: st
   return { input, mgmt: await managementAccountId() };
 }
 
-async function withClient<T>(opts: Opts, fn: (client: Client) => Promise<T>): Promise<T> {
-  const client = await connectClient(opts);
-  try {
-    return await fn(client);
-  } finally {
-    await client.connection.close();
-  }
-}
-
 export function registerOrgCommands(program: Command): void {
   const org = program
     .command('org')
@@ -123,7 +114,7 @@ export function registerOrgCommands(program: Command): void {
     .action(async (_o, cmd: Command) => {
       const opts = cmd.optsWithGlobals<Opts>();
       const { input, mgmt } = await prepare(opts);
-      const result = await withClient(opts, (client) =>
+      const result = await withTemporalClient(opts, (client) =>
         runBootstrap(client, { ...input, dryRun: true }, mgmt),
       );
       if (opts.json) printJson(result.plan);
@@ -146,7 +137,7 @@ export function registerOrgCommands(program: Command): void {
         );
       }
       const { input, mgmt } = await prepare(opts);
-      await withClient(opts, async (client) => {
+      await withTemporalClient(opts, async (client) => {
         const { plan } = await runBootstrap(client, { ...input, dryRun: true }, mgmt);
         if (!opts.json) printPlan(plan);
         if (plan.steps.length === 0) {
