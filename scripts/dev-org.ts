@@ -8,6 +8,21 @@ import { buildOrgBootstrapInput, managementAccountId } from '../clients/org';
 import { WaitTimeoutError, waitWithProgress } from '../clients/progress';
 import { TaskQueues, WorkflowIds } from '../lib/names';
 import { orgProgressQuery, type OrgBootstrapResult, type OrgProgress } from '../lib/org/contract';
+import type { DesiredOrg } from '../lib/org/types';
+
+/**
+ * The desired organization as moto can build it. moto's SSO Admin looks AWS managed policies up
+ * without their path, so it cannot find `job-function/Billing`; BillingAccess gets the path-less
+ * billing read-only policy instead. Only ever for moto: the shipped config keeps the real policy.
+ */
+export function motoCompatibleDesired(desired: DesiredOrg): DesiredOrg {
+  for (const p of desired.identityCenter?.permissionSets ?? []) {
+    p.managedPolicies = p.managedPolicies.map((m) =>
+      m.replace('policy/job-function/Billing', 'policy/AWSBillingReadOnlyAccess'),
+    );
+  }
+  return desired;
+}
 
 /** How long `npm run dev` waits for the bootstrap before it goes on (the workflow keeps running). */
 const BOOTSTRAP_WAIT_MS = 180_000;
@@ -15,6 +30,7 @@ const BOOTSTRAP_WAIT_MS = 180_000;
 /** Run the org bootstrap against moto and say in one line what it did. */
 export async function bootstrapDevOrganization(client: Client, configDir: string): Promise<string> {
   const input = buildOrgBootstrapInput(configDir);
+  input.desired = motoCompatibleDesired(input.desired);
   const handle = await client.workflow.start('orgBootstrapWorkflow', {
     taskQueue: TaskQueues.infra,
     workflowId: WorkflowIds.orgBootstrap(await managementAccountId()),

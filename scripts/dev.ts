@@ -205,7 +205,7 @@ export async function dev(opts: DevOptions): Promise<void> {
       startDevServer(tools, { port, uiPort, dbFile }).then((s) => (started.push(s), s)),
       opts.aws === 'moto'
         ? preferPort(5000, 'moto', notes)
-            .then((p) => startMoto(tools, { port: p }))
+            .then((p) => startMoto(tools, { port: p, loadManagedPolicies: true }))
             .then((s) => (started.push(s), s))
         : undefined,
       startDockerApi(tools, 'dev-podman').then(

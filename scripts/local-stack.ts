@@ -51,7 +51,9 @@ export function provisionStack(opts: { quiet?: boolean } = {}): StackTools {
       stdio: ['ignore', opts.quiet ? 'ignore' : 'inherit', 'inherit'],
     });
     if (result.status !== 0) {
-      throw new Error(`bash scripts/stack.sh provision failed (exit ${result.status}); see its message above`);
+      throw new Error(
+        `bash scripts/stack.sh provision failed (exit ${result.status}); see its message above`,
+      );
     }
   }
   return readStackTools();
@@ -177,19 +179,28 @@ export async function startDevServer(
     mkdirSync(path.dirname(opts.dbFile), { recursive: true });
     args.push('--db-filename', opts.dbFile);
   }
-  for (const [name, type] of Object.entries(SEARCH_ATTRIBUTE_TYPES)) args.push('--search-attribute', `${name}=${type}`);
+  for (const [name, type] of Object.entries(SEARCH_ATTRIBUTE_TYPES))
+    args.push('--search-attribute', `${name}=${type}`);
   // Schedules and timers in tests run on seconds; the dev server's defaults suit that already.
   const child = spawn(tools.temporalCli, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
   try {
     await waitFor('the Temporal dev server', () => tcpOpen(port), child, 60_000);
-    if (opts.uiPort) await waitFor('the Temporal Web UI', () => httpOk({ port: opts.uiPort, path: '/' }), child, 60_000);
+    if (opts.uiPort)
+      await waitFor('the Temporal Web UI', () => httpOk({ port: opts.uiPort, path: '/' }), child, 60_000);
   } catch (err) {
     child.kill('SIGKILL');
     throw new Error(`${(err as Error).message}\n${stderr}`);
   }
-  return { child, stop: stopper(child), address: `127.0.0.1:${port}`, uiPort: opts.uiPort, namespace, dbFile: opts.dbFile };
+  return {
+    child,
+    stop: stopper(child),
+    address: `127.0.0.1:${port}`,
+    uiPort: opts.uiPort,
+    namespace,
+    dbFile: opts.dbFile,
+  };
 }
 
 export interface Moto extends Running {
@@ -197,10 +208,21 @@ export interface Moto extends Running {
   port: number;
 }
 
-/** Start moto in server mode on a free (or given) port of 127.0.0.1. */
-export async function startMoto(tools: Pick<StackTools, 'motoServer'>, opts: { port?: number } = {}): Promise<Moto> {
+/**
+ * Start moto in server mode on a free (or given) port of 127.0.0.1. `loadManagedPolicies` loads
+ * AWS managed policies into IAM (without them moto refuses to attach SecurityAudit or
+ * AdministratorAccess, which the org bootstrap's roles need); it makes moto slower to start.
+ */
+export async function startMoto(
+  tools: Pick<StackTools, 'motoServer'>,
+  opts: { port?: number; loadManagedPolicies?: boolean } = {},
+): Promise<Moto> {
   const port = opts.port ?? (await freePort());
-  const child = spawn(tools.motoServer, ['-H', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const managed = opts.loadManagedPolicies ? { MOTO_IAM_LOAD_MANAGED_POLICIES: 'true' } : {};
+  const child = spawn(tools.motoServer, ['-H', '127.0.0.1', '-p', String(port)], {
+    env: { ...process.env, ...managed },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
   try {
@@ -222,12 +244,16 @@ export interface DockerApi extends Partial<Running> {
  * The Docker Engine API: the user's own engine when provisioning found one, else Podman's
  * compatible service on a socket under `.sv0/`.
  */
-export async function startDockerApi(tools: Pick<StackTools, 'podman' | 'dockerHost'>, name = 'podman'): Promise<DockerApi> {
+export async function startDockerApi(
+  tools: Pick<StackTools, 'podman' | 'dockerHost'>,
+  name = 'podman',
+): Promise<DockerApi> {
   if (tools.dockerHost) {
     const socketPath = tools.dockerHost.startsWith('unix://') ? tools.dockerHost.slice(7) : undefined;
     return { dockerHost: tools.dockerHost, socketPath };
   }
-  if (!tools.podman) throw new Error('no container engine: run `bash scripts/stack.sh provision` to install Podman');
+  if (!tools.podman)
+    throw new Error('no container engine: run `bash scripts/stack.sh provision` to install Podman');
   mkdirSync(STATE_DIR, { recursive: true });
   const socketPath = path.join(STATE_DIR, `${name}-${process.pid}.sock`);
   rmSync(socketPath, { force: true });

@@ -12,14 +12,17 @@ import {
   startMoto,
   type Running,
 } from '../../scripts/local-stack';
+import { suiteSecrets } from './secret-registry';
 import type { StackInfo } from './stack';
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const tools = provisionStack();
+  suiteSecrets.reset();
   const started: Partial<Running>[] = [];
   const stopAll = async () => {
     await Promise.all(started.reverse().map((s) => s.stop?.()));
   };
+  let scanTarget: { address: string; namespace: string } | undefined;
   try {
     const [temporal, moto, docker] = await Promise.all([
       startDevServer(tools).then((s) => (started.push(s), s)),
@@ -36,6 +39,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
       tools,
     };
     project.provide('stack', info);
+    scanTarget = { address: temporal.address, namespace: temporal.namespace };
     process.stderr.write(
       `local stack: temporal ${info.temporalAddress}, moto ${info.motoEndpoint}, docker ${info.dockerHost}\n`,
     );
@@ -43,5 +47,21 @@ export default async function setup(project: TestProject): Promise<() => Promise
     await stopAll();
     throw err;
   }
-  return stopAll;
+  // After every file: no secret value any test registered may be in any history, schedule or
+  // registered log on the shared server. A hit fails the run.
+  return async () => {
+    try {
+      if (scanTarget) {
+        const report = await suiteSecrets.assertNoLeaks(scanTarget);
+        if (report) {
+          const { histories, schedules, payloads, decoded } = report;
+          process.stderr.write(
+            `secret scan: no registered secret in ${histories} histories, ${schedules} schedules, ${payloads} payloads (${decoded} decoded)\n`,
+          );
+        }
+      }
+    } finally {
+      await stopAll();
+    }
+  };
 }

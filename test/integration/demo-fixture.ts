@@ -19,6 +19,7 @@ import type { GuardOrg } from '../../lib/guards';
 import { Roles } from '../../lib/names';
 import { createLogger } from '../../lib/logger';
 import { motoConfig, MOTO_DEFAULT_ACCOUNT, resetMoto } from '../harness/aws';
+import { registerSecrets } from '../harness/secret-registry';
 import type { startWebhookReceiver } from '../harness/webhook';
 import path from 'node:path';
 
@@ -40,6 +41,8 @@ export interface DemoOrg {
 export const CONFIG_DIR = path.resolve(__dirname, '../../config');
 export const EXTERNAL_ID_REF = 'env:SV0_TEST_DEPLOY_EXTERNAL_ID';
 const EXTERNAL_ID = 'sv0-test-external-id';
+// The external id is not a secret, but it stays out of history and logs all the same.
+registerSecrets(EXTERNAL_ID);
 const WEBHOOK_REF = 'env:SV0_TEST_DEMO_WEBHOOK';
 
 async function createAccount(orgs: OrganizationsClient, name: string): Promise<string> {

@@ -18,6 +18,7 @@ import { loadBudgetsConfig } from '../../lib/config/budgets';
 import { loadOrgConfig } from '../../lib/config/org';
 import { buildDesiredOrg } from '../../lib/org/desired';
 import type { DesiredOrg } from '../../lib/org/types';
+import { motoCompatibleDesired } from '../../scripts/dev-org';
 import { startMoto, type Moto } from '../../scripts/local-stack';
 import { stack } from '../harness/stack';
 
@@ -27,15 +28,8 @@ export const CONFIG_DIR = path.resolve(__dirname, '../../config');
  * A moto of this file's own, started with AWS managed policies loaded (MOTO_IAM_LOAD_MANAGED_POLICIES):
  * without them moto refuses to attach SecurityAudit or AdministratorAccess to a role.
  */
-export async function startOrgMoto(): Promise<Moto> {
-  const before = process.env.MOTO_IAM_LOAD_MANAGED_POLICIES;
-  process.env.MOTO_IAM_LOAD_MANAGED_POLICIES = 'true';
-  try {
-    return await startMoto(stack().tools);
-  } finally {
-    if (before === undefined) delete process.env.MOTO_IAM_LOAD_MANAGED_POLICIES;
-    else process.env.MOTO_IAM_LOAD_MANAGED_POLICIES = before;
-  }
+export function startOrgMoto(): Promise<Moto> {
+  return startMoto(stack().tools, { loadManagedPolicies: true });
 }
 
 export function awsFor(endpoint: string): AwsClientConfig {
@@ -54,13 +48,7 @@ export function awsFor(endpoint: string): AwsClientConfig {
  */
 export function seedDesired(): DesiredOrg {
   const org = loadOrgConfig(CONFIG_DIR);
-  const desired = buildDesiredOrg(org, loadBudgetsConfig(CONFIG_DIR, org));
-  for (const p of desired.identityCenter?.permissionSets ?? []) {
-    p.managedPolicies = p.managedPolicies.map((m) =>
-      m.replace('policy/job-function/Billing', 'policy/AWSBillingReadOnlyAccess'),
-    );
-  }
-  return desired;
+  return motoCompatibleDesired(buildDesiredOrg(org, loadBudgetsConfig(CONFIG_DIR, org)));
 }
 
 /** Every AWS command the code under test sends, as `Client:Command`. */
