@@ -8,6 +8,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { SEARCH_ATTRIBUTE_TYPES } from '../lib/names';
 
@@ -255,7 +256,9 @@ export async function startDockerApi(
   if (!tools.podman)
     throw new Error('no container engine: run `bash scripts/stack.sh provision` to install Podman');
   mkdirSync(STATE_DIR, { recursive: true });
-  const socketPath = path.join(STATE_DIR, `${name}-${process.pid}.sock`);
+  // A unix socket path is limited to about 108 bytes: a deep checkout falls back to /tmp.
+  let socketPath = path.join(STATE_DIR, `${name}-${process.pid}.sock`);
+  if (socketPath.length > 100) socketPath = path.join(tmpdir(), `sv0-${name}-${process.pid}.sock`);
   rmSync(socketPath, { force: true });
   const child = spawn(tools.podman, ['system', 'service', '--time=0', `unix://${socketPath}`], {
     stdio: ['ignore', 'ignore', 'pipe'],
