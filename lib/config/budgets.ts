@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import { isDuration } from '../duration';
-import { ConfigError, configFile, loadYamlFile } from './load';
+import { ConfigError, configFile, durationSchema as durationText, loadYamlFile } from './load';
 import { loadOrgConfig, MANAGEMENT_ACCOUNT, type OrgConfig } from './org';
 
 /**
@@ -19,10 +18,6 @@ const percent = z
   .number({ message: 'a percentage is a number' })
   .positive('a percentage is above 0')
   .max(1000, 'a percentage above 1000 is surely a typo');
-
-const durationText = z.string().refine(isDuration, {
-  message: 'write a whole number and one unit: 30s, 30m, 2h or 1d',
-});
 
 const email = z.email('not a valid email address');
 

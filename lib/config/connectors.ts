@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { isDuration, parseDuration } from '../duration';
-import { configFile, ConfigError, loadYamlFile } from './load';
+import { parseDuration } from '../duration';
+import { configFile, ConfigError, durationSchema as duration, isConfigDuration, loadYamlFile } from './load';
 import { SecretRefSchema } from './notifications';
 
 /**
@@ -11,10 +11,6 @@ import { SecretRefSchema } from './notifications';
  */
 
 export const CONNECTORS_FILE = 'connectors.yaml';
-
-const duration = z
-  .string()
-  .refine(isDuration, { message: 'a duration is a whole number and one unit: 30s, 30m, 2h or 1d' });
 
 /** An environment variable name as the connector sees it. */
 const envName = z
@@ -142,8 +138,10 @@ export const ConnectorsFileSchema = z
           message: `duplicate connector name "${c.name}"`,
         });
       seen.add(c.name);
-      const timeout = parseDuration(c.timeout ?? file.defaults.timeout);
-      if (timeout >= parseDuration(c.interval)) {
+      // zod runs this even when a duration failed its own check above; that is reported there.
+      const timeout = c.timeout ?? file.defaults.timeout;
+      if (!isConfigDuration(timeout) || !isConfigDuration(c.interval)) return;
+      if (parseDuration(timeout) >= parseDuration(c.interval)) {
         ctx.addIssue({
           code: 'custom',
           path: ['connectors', i, 'timeout'],

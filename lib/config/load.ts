@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
-import type { z } from 'zod';
+import { z } from 'zod';
+import { isDuration } from '../duration';
 
 /**
  * A configuration problem found before anything runs. The message names the file, the field path
@@ -15,6 +16,21 @@ export class ConfigError extends Error {
   ) {
     super(problems.map((p) => `${file}: ${p.path ? `${p.path}: ` : ''}${p.reason}`).join('\n'));
   }
+}
+
+/**
+ * A duration field in a config file, in the one strict form (`30s`, `30m`, `2h`, `1d`). Checked
+ * inside zod so a bad value becomes a {@link ConfigError} naming the file and the field path,
+ * instead of a bare DurationError from a later `parseDuration`.
+ */
+export const durationSchema = z
+  .string()
+  .refine(isDuration, 'write a duration: a whole number and one unit, 30s, 30m, 2h or 1d')
+  .refine((text) => !/^0+[smhd]$/.test(text), 'a duration must be longer than zero');
+
+/** True when `text` passes {@link durationSchema}, so `parseDuration(text)` will not throw. */
+export function isConfigDuration(text: string): boolean {
+  return durationSchema.safeParse(text).success;
 }
 
 /** The config folder: `--config-dir` > `SV0_CONFIG_DIR` > `./config`. */
@@ -58,7 +74,10 @@ export function loadYamlFile<S extends z.ZodType>(file: string, schema: S): z.ou
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     throw new ConfigError(file, [
-      { path: '', reason: code === 'ENOENT' ? 'file not found' : `cannot read the file (${code ?? String(err)})` },
+      {
+        path: '',
+        reason: code === 'ENOENT' ? 'file not found' : `cannot read the file (${code ?? String(err)})`,
+      },
     ]);
   }
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });

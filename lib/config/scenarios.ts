@@ -2,8 +2,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
-import { isDuration, parseDuration } from '../duration';
-import { ConfigError, configFile, loadYamlFile } from './load';
+import { parseDuration } from '../duration';
+import { ConfigError, configFile, durationSchema as duration, isConfigDuration, loadYamlFile } from './load';
 
 /**
  * config/scenarios/*.yaml: the demo scenarios. Each names a self-contained CloudFormation template
@@ -12,10 +12,6 @@ import { ConfigError, configFile, loadYamlFile } from './load';
  */
 
 export const SCENARIOS_DIR = 'scenarios';
-
-const duration = z
-  .string()
-  .refine(isDuration, 'write a duration: a whole number and one unit, 30s, 30m, 2h or 1d');
 
 export const ScenarioSchema = z
   .strictObject({
@@ -32,8 +28,8 @@ export const ScenarioSchema = z
   })
   .refine(
     (s) =>
-      !isDuration(s.defaultTtl) ||
-      !isDuration(s.maxTtl) ||
+      !isConfigDuration(s.defaultTtl) ||
+      !isConfigDuration(s.maxTtl) ||
       parseDuration(s.defaultTtl) <= parseDuration(s.maxTtl),
     {
       path: ['defaultTtl'],

@@ -77,7 +77,7 @@ describe('config/budgets.yaml', () => {
         'budgets:\n  - { name: a, account: sv0-demo, amount: 10, checkInterval: hourly }\n  - { name: a, account: sv0-demo, amount: 5 }\n',
       ),
     );
-    expect(err.message).toMatch(/budgets\[0\]\.checkInterval: write a whole number and one unit/);
+    expect(err.message).toMatch(/budgets\[0\]\.checkInterval: write a duration: a whole number and one unit/);
     expect(err.message).toMatch(/budgets\[1\]\.name: budget "a" is declared twice/);
   });
 });

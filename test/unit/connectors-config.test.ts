@@ -82,7 +82,7 @@ describe('config/connectors.yaml', () => {
     );
     const err = errorOf(() => loadConnectorsConfig(dir));
     const text = err.message;
-    expect(text).toMatch(/connectors\.yaml: connectors\[0\]\.interval: a duration is/);
+    expect(text).toMatch(/connectors\.yaml: connectors\[0\]\.interval: write a duration/);
     expect(text).toMatch(/connectors\[2\]\.secrets\[0\]\.vars\.TOKEN: write a secret reference/);
     expect(text).toMatch(/connectors\[2\]\.secrets\[1\]\.path: write an absolute path/);
     expect(text).toMatch(/connectors\[2\]\.secrets\[2\]\.type/);
