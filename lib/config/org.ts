@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { FREEZE_POLICY_NAME, ORCHESTRATOR_ROLE_ARN_PATTERN, Roles } from '../names';
+import { parseTtlTag } from '../duration';
+import { FREEZE_POLICY_NAME, ORCHESTRATOR_ROLE_ARN_PATTERN, Roles, Tags } from '../names';
 import { configFile, loadYamlFile } from './load';
 
 /**
@@ -36,6 +37,15 @@ const tagValue = z
   .string()
   .regex(/^[\p{L}\p{Z}\p{N}_.:/=+\-@]{0,256}$/u, 'a tag value is 0-256 letters, digits, spaces or _.:/=+-@');
 
+function readableTtl(value: string): boolean {
+  try {
+    parseTtlTag(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export const AccountSchema = z.strictObject({
   name: accountName,
   email: z.email('not a valid email address'),
@@ -44,7 +54,29 @@ export const AccountSchema = z.strictObject({
   /** Demos, sweeps and budget freezes may act only in accounts marked sandbox. */
   sandbox: z.boolean().default(false),
   /** Cost allocation tags on the account (the seed's sv0:* tags). */
-  tags: z.record(tagKey, tagValue).default({}),
+  tags: z
+    .record(tagKey, tagValue)
+    .default({})
+    .superRefine((tags, ctx) => {
+      // The sweep and the demo guards read these two tags; a value they cannot read must be
+      // refused here, before the bootstrap writes it to AWS (same forms as parseTtlTag).
+      const ttl = tags[Tags.ttl];
+      if (ttl !== undefined && !readableTtl(ttl)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [Tags.ttl],
+          message: `"${ttl}" is not a TTL; write a duration (24h, 7d), a number of hours (24) or permanent`,
+        });
+      }
+      const ephemeral = tags[Tags.ephemeral];
+      if (ephemeral !== undefined && ephemeral !== 'true' && ephemeral !== 'false') {
+        ctx.addIssue({
+          code: 'custom',
+          path: [Tags.ephemeral],
+          message: `"${ephemeral}" is not true or false`,
+        });
+      }
+    }),
 });
 export type AccountConfig = z.infer<typeof AccountSchema>;
 
