@@ -109,7 +109,9 @@ export interface DemoRequest {
  * Check what a demo request can be checked for offline (id, owner, TTL against the scenario's
  * maximum) and return the TTL in milliseconds. Throws a BadInput CliError naming the flag.
  */
-export function checkDemoRequest(req: Pick<DemoRequest, 'scenario' | 'id' | 'owner' | 'ttl'>): number {
+export function checkDemoRequest(
+  req: Pick<DemoRequest, 'scenario' | 'id' | 'owner' | 'ttl' | 'warnBefore'>,
+): number {
   if (!DEMO_ID_PATTERN.test(req.id))
     throw bad(`--id "${req.id}": use 1-40 lower case letters, digits and dashes`);
   if (!req.owner.trim()) throw bad('--owner: must not be empty');
@@ -120,6 +122,15 @@ export function checkDemoRequest(req: Pick<DemoRequest, 'scenario' | 'id' | 'own
     throw bad(
       `--ttl ${req.ttl}: scenario ${req.scenario.name} allows at most ${req.scenario.maxTtl} (maxTtl in ${req.scenario.file})`,
     );
+  }
+  if (req.warnBefore !== undefined) {
+    // warningLeadMs would silently shorten a longer lead; an explicit flag that cannot be honoured is refused.
+    const warnMs = parseDuration(req.warnBefore, '--warn-before');
+    if (warnMs > Math.floor(ttlMs / 2)) {
+      throw bad(
+        `--warn-before ${req.warnBefore}: must be at most half the TTL (${formatDuration(Math.floor(ttlMs / 2))} of ${formatDuration(ttlMs)})`,
+      );
+    }
   }
   return ttlMs;
 }

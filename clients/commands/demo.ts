@@ -95,7 +95,7 @@ export function registerDemoCommands(program: Command): void {
         if (o.ttl !== undefined) parseDuration(o.ttl, '--ttl');
         if (o.warnBefore !== undefined) parseDuration(o.warnBefore, '--warn-before');
         const id = o.id ?? `${scenario.name}-${randomBytes(3).toString('hex')}`;
-        checkDemoRequest({ scenario, id, owner: o.owner, ttl: o.ttl });
+        checkDemoRequest({ scenario, id, owner: o.owner, ttl: o.ttl, warnBefore: o.warnBefore });
         const { managementAccountId, targets } = await resolveSandboxTargets(
           new OrganizationsClient(awsConfigFromEnv()),
           org,
