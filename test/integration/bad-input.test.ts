@@ -68,6 +68,18 @@ const cases: Case[] = [
   },
   { name: 'org.yaml: missing', write: ['org.yaml', ''], argv: ['org', 'plan'], message: [/org\.yaml/] },
   {
+    name: 'org.yaml: sv0:ttl tag in words',
+    edit: ['org.yaml', 'sv0:ttl: 24h', 'sv0:ttl: 1 day'],
+    argv: ['org', 'plan'],
+    message: [/org\.yaml/, /accounts\[1\]\.tags\.sv0:ttl/, /1 day/, /not a TTL/],
+  },
+  {
+    name: 'org.yaml: sv0:ephemeral tag not true or false',
+    edit: ['org.yaml', "sv0:ephemeral: 'true'", 'sv0:ephemeral: maybe'],
+    argv: ['org', 'plan'],
+    message: [/org\.yaml/, /sv0:ephemeral/, /true or false/],
+  },
+  {
     name: 'org.yaml: two accounts with one name',
     edit: ['org.yaml', '- name: sv0-security-tooling', '- name: sv0-demo'],
     argv: ['org', 'plan'],
@@ -79,6 +91,18 @@ const cases: Case[] = [
     edit: ['connectors.yaml', 'timeout: 5m', 'timeout: 5'],
     argv: ['connectors', 'apply', '--yes'],
     message: [/connectors\.yaml/, /timeout/],
+  },
+  {
+    name: 'connectors.yaml: interval in words',
+    edit: ['connectors.yaml', 'interval: 30m', 'interval: 30 minutes'],
+    argv: ['connectors', 'apply', '--yes'],
+    message: [/connectors\.yaml/, /connectors\[0\]\.interval/, /duration/],
+  },
+  {
+    name: 'connectors.yaml: interval with a unit that does not exist',
+    edit: ['connectors.yaml', 'interval: 60m', 'interval: 60x'],
+    argv: ['connectors', 'apply', '--yes'],
+    message: [/connectors\.yaml/, /connectors\[1\]\.interval/, /duration/],
   },
   {
     name: 'connectors.yaml: memory not a number',
@@ -231,6 +255,11 @@ const cases: Case[] = [
     name: '--ttl above the scenario maximum',
     argv: ['demo', 'start', 'cross-account-trust', '--ttl', '30d'],
     message: [/ttl|maximum|maxTtl/i],
+  },
+  {
+    name: '--warn-before longer than half the TTL',
+    argv: ['demo', 'start', 'cross-account-trust', '--ttl', '1h', '--warn-before', '45m'],
+    message: [/--warn-before/, /45m/, /half the TTL/],
   },
   {
     name: '--id with capitals',
