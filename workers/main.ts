@@ -6,7 +6,13 @@
  */
 import path from 'node:path';
 import { existsSync } from 'node:fs';
-import { NativeConnection, Runtime, Worker, makeTelemetryFilterString } from '@temporalio/worker';
+import {
+  DefaultLogger,
+  NativeConnection,
+  Runtime,
+  Worker,
+  makeTelemetryFilterString,
+} from '@temporalio/worker';
 import type { Duration } from '@temporalio/common';
 import { resolveTemporalOptions } from '../clients/temporal';
 import { dataConverterFromEnv } from '../lib/codec';
@@ -46,15 +52,23 @@ function workflowSource(): { workflowBundle: { codePath: string } } | { workflow
 
 export async function runWorkers(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const settings = settingsFromEnv(env);
+  const deps = depsFromEnv(env);
+  // The SDK's own log lines (worker state, activity and workflow failures) go through the same
+  // pino logger, so every line the worker writes is structured JSON.
   Runtime.install({
+    logger: new DefaultLogger('INFO', ({ level, message, meta }) => {
+      const log = deps.logger[level.toLowerCase() as 'trace' | 'debug' | 'info' | 'warn' | 'error'];
+      log.call(deps.logger, { sdk: true, ...meta }, message);
+    }),
     telemetryOptions: {
       logging: { filter: makeTelemetryFilterString({ core: 'WARN' }), forward: {} },
-      ...(settings.metricsAddress ? { metrics: { prometheus: { bindAddress: settings.metricsAddress } } } : {}),
+      ...(settings.metricsAddress
+        ? { metrics: { prometheus: { bindAddress: settings.metricsAddress } } }
+        : {}),
     },
   });
   // Payload encryption when SV0_CODEC_KEY_FILE (or SV0_CODEC_KEYS) is set; a bad key file stops here.
   const dataConverter = dataConverterFromEnv(env);
-  const deps = depsFromEnv(env);
   const { connection: connectionOptions, namespace } = resolveTemporalOptions();
   const connection = await NativeConnection.connect(connectionOptions);
   const extra = { resolveSecret: resolveSecretReference };
