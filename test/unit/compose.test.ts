@@ -35,6 +35,8 @@ const compose = parse(composeText, { merge: true }) as Compose;
 const services = compose.services;
 const LONG_RUNNING = ['postgresql', 'temporal', 'temporal-ui', 'worker'];
 const ONE_SHOT = ['temporal-schema', 'temporal-admin'];
+/** Services that run only when their profile is switched on. */
+const OPT_IN = ['codec-server'];
 
 function seconds(text: string): number {
   const m = /^(\d+)\s*(s|m|minutes?|seconds?)$/.exec(text.trim());
@@ -44,18 +46,20 @@ function seconds(text: string): number {
 
 describe('docker-compose.temporal.yml', () => {
   it('has PostgreSQL, the Temporal server, its schema and admin jobs, the Web UI and the worker', () => {
-    expect(Object.keys(services).sort()).toEqual([...LONG_RUNNING, ...ONE_SHOT].sort());
+    expect(Object.keys(services).sort()).toEqual([...LONG_RUNNING, ...ONE_SHOT, ...OPT_IN].sort());
   });
 
   it('pins every image and never uses the deprecated auto-setup image', () => {
     for (const [name, svc] of Object.entries(services)) {
-      if (name === 'worker') continue;
+      // The worker's image is built here; the codec server runs that same image.
+      if (name === 'worker' || name === 'codec-server') continue;
       expect(svc.image, name).toMatch(/^[a-z0-9./-]+:[0-9][\w.-]*$/);
       expect(svc.image, name).not.toMatch(/auto-setup|:latest$/);
     }
     expect(services.temporal!.image).toMatch(/^temporalio\/server:/);
     expect(services['temporal-ui']!.image).toMatch(/^temporalio\/ui:/);
     expect(services['temporal-schema']!.image).toMatch(/^temporalio\/admin-tools:/);
+    expect(services['codec-server']!.image).toBe(services.worker!.image);
   });
 
   it('sets up both schemas with the admin tools before the server starts', () => {
