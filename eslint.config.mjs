@@ -26,7 +26,10 @@ export default tseslint.config(
       '@typescript-eslint/no-restricted-imports': [
         'error',
         {
-          paths: nodeBuiltins.map((name) => ({ name, message: 'Node built-ins are not allowed in workflow code.' })),
+          paths: nodeBuiltins.map((name) => ({
+            name,
+            message: 'Node built-ins are not allowed in workflow code.',
+          })),
           patterns: [
             {
               group: ['**/activities', '**/activities/**'],

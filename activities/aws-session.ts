@@ -30,7 +30,10 @@ export function awsConfigFromEnv(env: NodeJS.ProcessEnv = process.env): AwsClien
 
 /** True when the endpoint is a local stand-in (moto), where placeholder emails are fine. */
 export function isLocalEndpoint(config: AwsClientConfig): boolean {
-  return config.endpoint !== undefined && /^https?:\/\/(localhost|127\.[0-9.]+|\[::1\])(:|\/|$)/.test(config.endpoint);
+  return (
+    config.endpoint !== undefined &&
+    /^https?:\/\/(localhost|127\.[0-9.]+|\[::1\])(:|\/|$)/.test(config.endpoint)
+  );
 }
 
 /**
@@ -57,6 +60,10 @@ export async function assumeRoleConfig(
   }
   return {
     ...base,
-    credentials: { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken },
+    credentials: {
+      accessKeyId: c.AccessKeyId,
+      secretAccessKey: c.SecretAccessKey,
+      sessionToken: c.SessionToken,
+    },
   };
 }

@@ -15,7 +15,12 @@ export interface NotifyDeps {
 
 /** The Slack-compatible body: `text` for simple receivers, plus the structured fields. */
 export function webhookBody(n: Notification): Record<string, unknown> {
-  const icon = n.severity === 'critical' ? ':rotating_light:' : n.severity === 'warning' ? ':warning:' : ':information_source:';
+  const icon =
+    n.severity === 'critical'
+      ? ':rotating_light:'
+      : n.severity === 'warning'
+        ? ':warning:'
+        : ':information_source:';
   const lines = Object.entries(n.fields ?? {}).map(([k, v]) => `• ${k}: ${String(v)}`);
   return {
     text: [`${icon} *${n.title}*`, n.text, ...lines].join('\n'),
@@ -44,7 +49,8 @@ export function createNotifyActivities(deps: NotifyDeps) {
           headers: { 'content-type': 'application/json' },
           body: JSON.stringify(webhookBody(n)),
         });
-        if (!res.ok) throw new Error(`webhook sink ${sink.name} (${sink.urlRef}) answered HTTP ${res.status}`);
+        if (!res.ok)
+          throw new Error(`webhook sink ${sink.name} (${sink.urlRef}) answered HTTP ${res.status}`);
         return;
       }
       case 'sns':
@@ -70,7 +76,8 @@ export function createNotifyActivities(deps: NotifyDeps) {
           failures.push(`${sink.type}: ${(err as Error).message}`);
         }
       }
-      if (failures.length > 0) throw new Error(`notify "${input.notification.title}" failed: ${failures.join('; ')}`);
+      if (failures.length > 0)
+        throw new Error(`notify "${input.notification.title}" failed: ${failures.join('; ')}`);
     },
   };
 }

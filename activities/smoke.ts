@@ -10,7 +10,10 @@ export function createSmokeActivities(deps: { sts: STSClient; docker: Docker }) 
       return { account: out.Account ?? '', arn: out.Arn ?? '' };
     },
 
-    async runContainer(input: { image: string; command: string[] }): Promise<{ exitCode: number; output: string }> {
+    async runContainer(input: {
+      image: string;
+      command: string[];
+    }): Promise<{ exitCode: number; output: string }> {
       const container = await deps.docker.createContainer({
         Image: input.image,
         // The command replaces the image's entrypoint, so any small image will do.

@@ -21,7 +21,9 @@ export function isDuration(text: string): boolean {
 export function parseDuration(text: string, what = 'duration'): number {
   const match = DURATION_PATTERN.exec(text);
   if (!match) {
-    throw new DurationError(`${what}: "${text}" is not a duration; write a whole number and one unit: 30s, 30m, 2h or 1d`);
+    throw new DurationError(
+      `${what}: "${text}" is not a duration; write a whole number and one unit: 30s, 30m, 2h or 1d`,
+    );
   }
   const ms = Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS];
   if (ms <= 0) throw new DurationError(`${what}: "${text}" must be longer than zero`);

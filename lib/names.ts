@@ -40,7 +40,10 @@ export const SearchAttributes = {
 } as const;
 
 /** Every search attribute with its server-side type, for registration. */
-export const SEARCH_ATTRIBUTE_TYPES: Record<(typeof SearchAttributes)[keyof typeof SearchAttributes], 'Keyword' | 'Datetime'> = {
+export const SEARCH_ATTRIBUTE_TYPES: Record<
+  (typeof SearchAttributes)[keyof typeof SearchAttributes],
+  'Keyword' | 'Datetime'
+> = {
   Sv0Connector: 'Keyword',
   Sv0SyncStatus: 'Keyword',
   Sv0DemoScenario: 'Keyword',

@@ -17,10 +17,17 @@ import { snsClient, stsClient, type WorkerDeps } from './deps';
  * The activities of each task queue, built from real clients. Each family adds its factory here;
  * tests build the same way with clients pointed at local servers.
  */
-export function createInfraActivities(deps: WorkerDeps, extra: { resolveSecret: (ref: string) => Promise<string> }) {
+export function createInfraActivities(
+  deps: WorkerDeps,
+  extra: { resolveSecret: (ref: string) => Promise<string> },
+) {
   return {
     ...createSmokeActivities({ sts: stsClient(deps), docker: deps.docker }),
-    ...createNotifyActivities({ sns: snsClient(deps), logger: deps.logger, resolveSecret: extra.resolveSecret }),
+    ...createNotifyActivities({
+      sns: snsClient(deps),
+      logger: deps.logger,
+      resolveSecret: extra.resolveSecret,
+    }),
     ...createBudgetActivities({
       budgets: new BudgetsClient(deps.aws),
       organizations: new OrganizationsClient(deps.aws),
@@ -39,7 +46,11 @@ export function createConnectorActivities(
 ) {
   return {
     ...createSmokeActivities({ sts: stsClient(deps), docker: deps.docker }),
-    ...createNotifyActivities({ sns: snsClient(deps), logger: deps.logger, resolveSecret: extra.resolveSecret }),
+    ...createNotifyActivities({
+      sns: snsClient(deps),
+      logger: deps.logger,
+      resolveSecret: extra.resolveSecret,
+    }),
     ...createConnectorSyncActivities({
       runner: createDockerRunner({ docker: deps.docker, logger: deps.logger }),
       secrets: extra.secrets ?? secretResolverFromEnv(),

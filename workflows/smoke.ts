@@ -16,5 +16,9 @@ export interface SmokeResult {
 export async function smokeWorkflow(input: { image: string; message: string }): Promise<SmokeResult> {
   const identity = await whoAmI();
   const container = await runContainer({ image: input.image, command: ['echo', input.message] });
-  return { awsAccount: identity.account, containerExitCode: container.exitCode, containerOutput: container.output };
+  return {
+    awsAccount: identity.account,
+    containerExitCode: container.exitCode,
+    containerOutput: container.output,
+  };
 }

@@ -22,7 +22,9 @@ export const SinkSchema = z.discriminatedUnion('type', [
   }),
   z.strictObject({
     type: z.literal('sns'),
-    topicArn: z.string().regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]+$/, 'not an SNS topic ARN'),
+    topicArn: z
+      .string()
+      .regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]+$/, 'not an SNS topic ARN'),
   }),
 ]);
 export type SinkConfig = z.infer<typeof SinkSchema>;

@@ -23,6 +23,7 @@ declare module 'vitest' {
 /** The running local stack. */
 export function stack(): StackInfo {
   const info = inject('stack');
-  if (!info) throw new Error('the local stack is not running: run tests with `npm test` (vitest global setup)');
+  if (!info)
+    throw new Error('the local stack is not running: run tests with `npm test` (vitest global setup)');
   return info;
 }

@@ -28,7 +28,11 @@ describe('the local stack', () => {
         args: [{ image: stack().connectorImage, message }],
       }),
     );
-    expect(result).toEqual({ awsAccount: MOTO_DEFAULT_ACCOUNT, containerExitCode: 0, containerOutput: message });
+    expect(result).toEqual({
+      awsAccount: MOTO_DEFAULT_ACCOUNT,
+      containerExitCode: 0,
+      containerOutput: message,
+    });
     // The container is removed after the run.
     const left = await testDocker().listContainers({ all: true, filters: { label: ['sv0.purpose=smoke'] } });
     expect(left).toEqual([]);

@@ -204,6 +204,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   runtimeLogs?.restore();
+  registerLogs(workerLog.join(''));
   for await (const s of client.schedule.list()) {
     if (s.scheduleId.startsWith(ScheduleIds.connectorPrefix))
       await client.schedule
