@@ -70,9 +70,14 @@ class CallLog {
 
 /** The four Cost Explorer calls the bootstrap makes, answered from memory (moto has no Cost Explorer). */
 function fakeCostExplorer(log: CallLog, tagKeys: string[]) {
-  const tags = new Map(tagKeys.map((k) => [k, 'Inactive']));
+  const tags = new Map<string, string>();
   const monitors: { MonitorName: string; MonitorDimension: string }[] = [];
   return {
+    /** Back to a fresh account (with moto's reset): tags inactive, no monitor. */
+    reset() {
+      for (const k of tagKeys) tags.set(k, 'Inactive');
+      monitors.length = 0;
+    },
     send(command: object): Promise<unknown> {
       log.calls.push(`CostExplorerClient:${command.constructor.name}`);
       if (command instanceof ListCostAllocationTagsCommand) {
@@ -154,6 +159,7 @@ export const p3: Benchmark = {
     const t = await benchTemporal(ctx);
     const desired = seedDesired();
     const log = new CallLog();
+    const ce = fakeCostExplorer(log, desired.cost.allocationTags);
     const deps = orgBootstrapDeps(aws);
     const watchedIam = deps.iamFor;
     const activities = createOrgBootstrapActivities({
@@ -163,7 +169,7 @@ export const p3: Benchmark = {
       budgets: log.watch(deps.budgets),
       ssoAdmin: log.watch(deps.ssoAdmin),
       identityStore: log.watch(deps.identityStore),
-      ce: fakeCostExplorer(log, desired.cost.allocationTags),
+      ce,
       iamFor: async (id) => log.watch(await watchedIam(id)),
     });
     await startBenchWorker(ctx, t, { taskQueue: TaskQueues.infra, activities });
@@ -179,6 +185,7 @@ export const p3: Benchmark = {
     for (let r = 0; r < rounds && !ctx.signal.aborted; r++) {
       const reset = await fetch(`${moto.endpoint}/moto-api/reset`, { method: 'POST' });
       if (!reset.ok) throw new Error(`moto reset: HTTP ${reset.status}`);
+      ce.reset();
       const mgmt = await managementAccountId(aws);
       const first = await apply(t.client, { desired }, mgmt);
       cold.push(first.ms);

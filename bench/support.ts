@@ -157,7 +157,10 @@ export function machineDetails(tools: StackTools): Record<string, string> {
     os: `${os.type()} ${os.release()}`,
     node: process.version,
     'temporal CLI': firstLine(tools.temporalCli, ['--version']),
-    moto: firstLine(tools.motoServer, ['--version']),
+    moto: firstLine(path.join(path.dirname(tools.motoServer), 'python'), [
+      '-c',
+      'import moto; print(moto.__version__)',
+    ]),
     podman: tools.podman ? firstLine(tools.podman, ['--version']) : (tools.dockerHost ?? 'none'),
   };
 }
