@@ -26,6 +26,13 @@ export interface WorkerSettings {
   maxConcurrentConnectors: number;
   /** How long shutdown waits for running activities. @default '2 minutes' */
   shutdownGraceTime: Duration;
+  /**
+   * Workflows kept in the sv0-infra worker's cache. Demos and budget guards wake rarely, so a
+   * bounded cache costs a short replay now and then and keeps memory flat however many demos
+   * wait (bench P2: 1,049 MiB with the SDK's default at 3,000 demos, 359 MiB with 250).
+   * @default 500
+   */
+  maxCachedWorkflows: number;
   /** Prometheus metrics bind address (e.g. 0.0.0.0:9464); off when unset. */
   metricsAddress?: string;
 }
@@ -33,6 +40,7 @@ export interface WorkerSettings {
 export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): WorkerSettings {
   return {
     maxConcurrentConnectors: Number(env.SV0_MAX_CONCURRENT_CONNECTORS ?? 4),
+    maxCachedWorkflows: Number(env.SV0_MAX_CACHED_WORKFLOWS ?? 500),
     shutdownGraceTime: (env.SV0_SHUTDOWN_GRACE ?? '2 minutes') as Duration,
     metricsAddress: env.SV0_METRICS_ADDRESS || undefined,
   };
@@ -77,6 +85,7 @@ export async function runWorkers(env: NodeJS.ProcessEnv = process.env): Promise<
     connection,
     namespace,
     taskQueue: TaskQueues.infra,
+    maxCachedWorkflows: settings.maxCachedWorkflows,
     ...source,
     dataConverter,
     activities: createInfraActivities(deps, extra),
