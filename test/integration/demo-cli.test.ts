@@ -1,32 +1,11 @@
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../clients/cli';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { TaskQueues } from '../../lib/names';
+import { startRequestRecorder as recorder, sv0 } from '../harness/cli';
 import { stack } from '../harness/stack';
 import { runWorker, testEnv, uniqueId } from '../harness/temporal';
 import { startWebhookReceiver } from '../harness/webhook';
 import { CONFIG_DIR, demoTestActivities, eventually, setUpDemoOrg, type DemoOrg } from './demo-fixture';
-
-/** Run `sv0 ...` in-process; returns the exit code and what went to stdout and stderr. */
-async function sv0(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const out = vi
-    .spyOn(process.stdout, 'write')
-    .mockImplementation((c: string | Uint8Array) => ((stdout += String(c)), true));
-  const err = vi
-    .spyOn(process.stderr, 'write')
-    .mockImplementation((c: string | Uint8Array) => ((stderr += String(c)), true));
-  try {
-    const code = await main(['node', 'sv0', ...args]);
-    return { code, stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
 
 const AWS_KEYS = ['AWS_ENDPOINT_URL', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_REGION'] as const;
 const savedEnv = { ...process.env };
@@ -36,21 +15,6 @@ afterEach(() => {
     else process.env[k] = savedEnv[k];
   }
 });
-
-/** An HTTP server that records every request: where an AWS call would land. */
-async function recorder() {
-  const requests: string[] = [];
-  const server = createServer((req, res) => {
-    requests.push(`${req.method} ${req.url}`);
-    res.writeHead(500).end();
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    requests,
-    close: () => new Promise((r) => server.close(r)),
-  };
-}
 
 describe('sv0 demo: bad input is refused before any AWS or Temporal call', () => {
   it.each([

@@ -1,18 +1,16 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { OrganizationsClient, ListAccountsCommand } from '@aws-sdk/client-organizations';
 import type { STSClient } from '@aws-sdk/client-sts';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createOrganizationsActivities } from '../../activities/organizations';
 import { createOrgBootstrapActivities } from '../../activities/org-bootstrap';
-import { main } from '../../clients/cli';
 import { ensureOrgDriftSchedule } from '../../clients/org';
 import { ErrorType, ScheduleIds, TaskQueues } from '../../lib/names';
 import type { Moto } from '../../scripts/local-stack';
+import { startRequestRecorder as recorder, sv0 } from '../harness/cli';
 import { stack } from '../harness/stack';
 import { runWorker, testEnv, uniqueId } from '../harness/temporal';
 import {
@@ -31,40 +29,6 @@ function configDir(edit: (text: string) => string = (t) => t): string {
   writeFileSync(path.join(dir, 'org.yaml'), edit(readFileSync(path.join(CONFIG_DIR, 'org.yaml'), 'utf8')));
   writeFileSync(path.join(dir, 'budgets.yaml'), readFileSync(path.join(CONFIG_DIR, 'budgets.yaml')));
   return dir;
-}
-
-/** Run `sv0 ...` in-process; returns the exit code and what went to stdout and stderr. */
-async function sv0(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const out = vi
-    .spyOn(process.stdout, 'write')
-    .mockImplementation((c: string | Uint8Array) => ((stdout += String(c)), true));
-  const err = vi
-    .spyOn(process.stderr, 'write')
-    .mockImplementation((c: string | Uint8Array) => ((stderr += String(c)), true));
-  try {
-    const code = await main(['node', 'sv0', ...args]);
-    return { code, stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
-
-/** An HTTP server that records every request: where an AWS call would land. */
-async function recorder() {
-  const requests: string[] = [];
-  const server = createServer((req, res) => {
-    requests.push(`${req.method} ${req.url}`);
-    res.writeHead(500).end();
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    requests,
-    close: () => new Promise((r) => server.close(r)),
-  };
 }
 
 const savedEnv = { ...process.env };
