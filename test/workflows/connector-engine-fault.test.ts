@@ -3,12 +3,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createConnectorSyncActivities } from '../../activities/connectors';
 import { createDockerRunner } from '../../activities/containers';
 import { createSecretResolver } from '../../activities/secrets/resolve';
-import type { ConnectorSpec } from '../../lib/config/connectors';
 import { createLogger } from '../../lib/logger';
 import { ContainerLabels } from '../../lib/names';
 import { startDockerApi, type DockerApi } from '../../scripts/local-stack';
 import { connectorSyncWorkflow } from '../../workflows';
 import { dockerFromEnv } from '../../workers/deps';
+import { testConnectorSpec } from '../harness/connectors';
 import { fakeOnePassword } from '../harness/secrets';
 import { stack } from '../harness/stack';
 import { runWorker, testEnv, uniqueId } from '../harness/temporal';
@@ -40,22 +40,9 @@ describe('a connector sync survives the container engine being unavailable', () 
       logger,
     });
     const name = uniqueId('it-engine');
-    const connector: ConnectorSpec = {
-      name,
-      enabled: true,
-      image: stack().connectorImage,
-      args: ['--all', '--submit', '--platform-url', 'http://127.0.0.1:9'],
-      interval: '1h',
-      network: 'host',
-      timeout: '1m',
-      memoryMb: 256,
-      jitter: '1s',
-      catchupWindow: '1m',
+    const connector = testConnectorSpec(name, 'http://127.0.0.1:9', {
       retry: { maximumAttempts: 20, initialInterval: '1s', backoffCoefficient: 1, maximumInterval: '1s' },
-      pauseAfterFailedRuns: 3,
-      environment: { SV0_TEST_CONNECTOR: name },
-      secrets: [],
-    };
+    });
     await engine.stop?.();
     const taskQueue = uniqueId('engine-fault');
     const workflowId = uniqueId('sync-engine');

@@ -26,6 +26,7 @@ import { testDocker } from '../harness/docker';
 import { startPlatform, type PlatformStandIn } from '../harness/platform';
 import { fakeOnePassword } from '../harness/secrets';
 import { recordHistory } from '../harness/history';
+import { testConnectorSpec } from '../harness/connectors';
 import { stack } from '../harness/stack';
 import { runWorker, testEnv, uniqueId } from '../harness/temporal';
 import { startWebhookReceiver, type ReceivedRequest } from '../harness/webhook';
@@ -58,28 +59,8 @@ function activities() {
   };
 }
 
-function spec(
-  name: string,
-  over: Partial<ConnectorSpec> = {},
-  vars: Record<string, string> = {},
-): ConnectorSpec {
-  return {
-    name,
-    enabled: true,
-    image: stack().connectorImage,
-    args: ['--all', '--submit', '--platform-url', platform.url],
-    interval: '1h',
-    network: 'host',
-    timeout: '1m',
-    memoryMb: 256,
-    jitter: '1s',
-    catchupWindow: '1m',
-    retry: { maximumAttempts: 1, initialInterval: '1s', backoffCoefficient: 1, maximumInterval: '1s' },
-    pauseAfterFailedRuns: 3,
-    environment: { SV0_TEST_CONNECTOR: name, ...vars },
-    secrets: [],
-    ...over,
-  };
+function spec(name: string, over: Partial<ConnectorSpec> = {}, vars: Record<string, string> = {}) {
+  return testConnectorSpec(name, platform.url, over, vars);
 }
 
 const platformConfig = () => ({

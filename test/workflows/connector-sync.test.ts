@@ -26,6 +26,7 @@ import { assertNoSecretsLeaked, captureWorkerLogs } from '../harness/secret-scan
 import { registerLogs, registerSecrets } from '../harness/secret-registry';
 import { fakeOnePassword, makeAgeKey, sopsEncrypt } from '../harness/secrets';
 import { recordHistory } from '../harness/history';
+import { testConnectorSpec } from '../harness/connectors';
 import { stack } from '../harness/stack';
 import { runWorker, testEnv, uniqueId } from '../harness/temporal';
 import { startWebhookReceiver } from '../harness/webhook';
@@ -84,29 +85,8 @@ function activities() {
 
 const withWorker = <T>(fn: () => Promise<T>) => runWorker({ env, taskQueue, activities: activities() }, fn);
 
-function spec(
-  name: string,
-  over: Partial<ConnectorSpec> = {},
-  testEnvVars: Record<string, string> = {},
-): ConnectorSpec {
-  return {
-    name,
-    enabled: true,
-    image: stack().connectorImage,
-    args: ['--all', '--submit', '--platform-url', platform.url],
-    interval: '1h',
-    // Host networking: the container reaches the platform stand-in on 127.0.0.1.
-    network: 'host',
-    timeout: '1m',
-    memoryMb: 256,
-    jitter: '1s',
-    catchupWindow: '1m',
-    retry: { maximumAttempts: 1, initialInterval: '1s', backoffCoefficient: 1, maximumInterval: '1s' },
-    pauseAfterFailedRuns: 3,
-    environment: { SV0_TEST_CONNECTOR: name, ...testEnvVars },
-    secrets: [],
-    ...over,
-  };
+function spec(name: string, over: Partial<ConnectorSpec> = {}, vars: Record<string, string> = {}) {
+  return testConnectorSpec(name, platform.url, over, vars);
 }
 
 function configOf(...connectors: ConnectorSpec[]): ConnectorsConfig {
