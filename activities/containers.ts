@@ -86,6 +86,12 @@ function engineMessage(err: unknown): string {
   return e.json?.message ?? e.reason ?? e.message ?? String(err);
 }
 
+/** The engine's answer to a create whose image is not there (Docker: "No such image"; Podman: "image not known"). */
+function isMissingImage(err: unknown): boolean {
+  const text = engineMessage(err);
+  return statusCode(err) === 404 && /image/i.test(text) && !/network/i.test(text);
+}
+
 /** A failed create or start: a missing network is the operator's to fix; the rest may pass. */
 function startError(err: unknown, spec: ContainerRunSpec, step: string): ContainerRunError {
   const text = createRedactor(spec.redact)(engineMessage(err));
@@ -102,18 +108,11 @@ function startError(err: unknown, spec: ContainerRunSpec, step: string): Contain
 export function createDockerRunner(deps: { docker: Docker; logger: Logger }): ContainerRunner {
   const { docker, logger } = deps;
 
-  async function ensureImage(spec: ContainerRunSpec): Promise<void> {
-    try {
-      await docker.getImage(spec.image).inspect();
-      return;
-    } catch (err) {
-      if (statusCode(err) !== 404)
-        throw new ContainerRunError(
-          `container engine: cannot inspect image ${spec.image}: ${engineMessage(err)}`,
-          'engine',
-        );
-    }
+  /** Pull a missing image (with the connector's registry credentials when it has them). */
+  async function pullImage(spec: ContainerRunSpec): Promise<void> {
     spec.heartbeat({ phase: 'pulling', lines: 0 });
+    // A pull can outlast the heartbeat timeout: keep heartbeating while it runs.
+    const pulling = setInterval(() => spec.heartbeat({ phase: 'pulling', lines: 0 }), HEARTBEAT_EVERY_MS);
     const auth = spec.registryAuth
       ? {
           username: spec.registryAuth.username,
@@ -137,24 +136,54 @@ export function createDockerRunner(deps: { docker: Docker; logger: Logger }): Co
         `image ${spec.image} is not present and cannot be pulled${auth ? ` (as ${auth.username} on ${auth.serveraddress})` : ''}: ${engineMessage(err)}`,
         'image',
       );
+    } finally {
+      clearInterval(pulling);
+    }
+  }
+
+  /**
+   * A retry runs after Temporal gave up on the earlier attempt: its worker died or stopped
+   * heartbeating, and nobody will remove its container. Remove it now rather than leave two
+   * copies of the connector running against the platform.
+   */
+  async function removeEarlierAttempts(spec: ContainerRunSpec): Promise<void> {
+    if (spec.attempt <= 1) return;
+    const earlier = await docker.listContainers({
+      all: true,
+      filters: { label: [`${ContainerLabels.workflowId}=${spec.workflowId}`] },
+    });
+    for (const c of earlier) {
+      if (Number(c.Labels[ContainerLabels.attempt]) >= spec.attempt) continue;
+      await docker
+        .getContainer(c.Id)
+        .remove({ force: true })
+        .catch((err: unknown) => {
+          if (statusCode(err) !== 404) throw err;
+        });
+      logger.warn(
+        {
+          connector: spec.connector,
+          workflowId: spec.workflowId,
+          attempt: spec.attempt,
+          removed: c.Id.slice(0, 12),
+          removedAttempt: c.Labels[ContainerLabels.attempt],
+          state: c.State,
+        },
+        'removed the container an earlier attempt left behind',
+      );
     }
   }
 
   async function run(spec: ContainerRunSpec): Promise<ContainerRunResult> {
     if (spec.signal.aborted) throw spec.signal.reason;
-    // A pull can outlast the heartbeat timeout: keep heartbeating while it runs.
-    const pulling = setInterval(() => spec.heartbeat({ phase: 'pulling', lines: 0 }), HEARTBEAT_EVERY_MS);
-    try {
-      await ensureImage(spec);
-    } finally {
-      clearInterval(pulling);
-    }
+    await removeEarlierAttempts(spec).catch((err: unknown) => {
+      throw startError(err, spec, 'list earlier attempts of');
+    });
     const redact = createRedactor(spec.redact);
     const started = Date.now();
     const deadline = new Date(started + spec.timeoutMs + REAP_GRACE_MS);
-    let container: Docker.Container;
-    try {
-      container = await docker.createContainer({
+    const create = () =>
+      docker.createContainer({
         Image: spec.image,
         Cmd: spec.args,
         Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
@@ -166,7 +195,17 @@ export function createDockerRunner(deps: { docker: Docker; logger: Logger }): Co
         },
         HostConfig: { Memory: spec.memoryMb * 1024 * 1024, NetworkMode: spec.network },
       });
+    let container: Docker.Container;
+    try {
+      // Create first and pull only when the engine says the image is missing: the usual run
+      // (image present) then costs one engine call instead of two.
+      container = await create().catch(async (err: unknown) => {
+        if (!isMissingImage(err)) throw err;
+        await pullImage(spec);
+        return create();
+      });
     } catch (err) {
+      if (err instanceof ContainerRunError) throw err;
       throw startError(err, spec, 'create');
     }
 
@@ -184,6 +223,7 @@ export function createDockerRunner(deps: { docker: Docker; logger: Logger }): Co
     };
     const heartbeat = setInterval(() => spec.heartbeat({ phase: 'running', lines }), HEARTBEAT_EVERY_MS);
     let timer: NodeJS.Timeout | undefined;
+    let exitCode: number | undefined;
     let onAbort: (() => void) | undefined;
     try {
       await container.start().catch((err: unknown) => {
@@ -195,7 +235,10 @@ export function createDockerRunner(deps: { docker: Docker; logger: Logger }): Co
         timer = setTimeout(() => resolve('timeout'), spec.timeoutMs);
         onAbort = () => resolve('aborted');
         spec.signal.addEventListener('abort', onAbort, { once: true });
-        container.wait().then(() => resolve('exited'), reject);
+        container.wait().then((status: { StatusCode?: number }) => {
+          exitCode = status.StatusCode;
+          resolve('exited');
+        }, reject);
       });
       if (outcome !== 'exited') {
         await container.kill().catch(() => undefined);
@@ -207,9 +250,10 @@ export function createDockerRunner(deps: { docker: Docker; logger: Logger }): Co
       // Give the log stream a moment to deliver the last lines after the exit.
       await Promise.race([logsDone, new Promise((r) => setTimeout(r, 2_000))]);
       if (outcome === 'aborted') throw spec.signal.reason ?? new Error('cancelled');
-      const state = (await container.inspect()).State;
+      // The wait answer carries the exit code; an engine that leaves it out is asked once more.
+      if (outcome === 'exited') exitCode ??= (await container.inspect()).State.ExitCode;
       return {
-        exitCode: outcome === 'timeout' ? -1 : (state.ExitCode ?? -1),
+        exitCode: outcome === 'timeout' ? -1 : (exitCode ?? -1),
         durationMs: Date.now() - started,
         timedOut: outcome === 'timeout',
         logTail: [...tail],

@@ -9,12 +9,11 @@
  *                                freezes as dry runs until you run `sv0 up --enable-destructive`
  *   npm run dev -- --reset       start from an empty Temporal database
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import type { Client } from '@temporalio/client';
 import { Command, Option } from 'commander';
 import { awsConfigFromEnv } from '../activities/aws-session';
 import { failureMessage } from '../clients/progress';
@@ -35,6 +34,7 @@ import {
   STATE_DIR,
   type Running,
 } from './local-stack';
+import { startWorkerProcess, waitForWorkerPolling } from './worker-process';
 
 const DEV_DIR = path.join(STATE_DIR, 'dev');
 const rel = (p: string) => path.relative(process.cwd(), p) || '.';
@@ -91,73 +91,17 @@ function stackEnv(opts: { address: string; dockerHost: string; motoEndpoint?: st
   return env;
 }
 
-/** The worker as its own process (`tsx workers/main.ts`), exactly as `npm run worker` runs it. */
-function startWorker(env: NodeJS.ProcessEnv, logFile: string): Running {
-  const log = createWriteStream(logFile, { flags: 'a' });
-  const child = spawn(
-    process.execPath,
-    [require.resolve('tsx/cli'), path.join(REPO_ROOT, 'workers', 'main.ts')],
-    {
-      cwd: REPO_ROOT,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  // Everything goes to the log; the first line of each warning or error also to the terminal
-  // (pino JSON lines at level 40+, and the SDK's own `[WARN]`/`[ERROR]` lines).
-  const forward = (chunk: Buffer) => {
-    log.write(chunk);
-    for (const line of chunk.toString().split('\n')) {
-      const pinoLevel = /^\{.*"level":(\d+)/.exec(line)?.[1];
-      const sdk = /^\S+ \[(WARN|ERROR)\] (.*)$/.exec(line);
-      if (pinoLevel !== undefined && Number(pinoLevel) >= 40) {
-        const msg = /"msg":"((?:[^"\\]|\\.)*)"/.exec(line)?.[1] ?? line;
-        process.stderr.write(`worker | ${Number(pinoLevel) >= 50 ? 'ERROR' : 'WARN'} ${msg}\n`);
-      } else if (sdk) process.stderr.write(`worker | ${sdk[1]} ${sdk[2]}\n`);
-    }
-  };
-  child.stdout?.on('data', forward);
-  child.stderr?.on('data', forward);
-  return {
-    child,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-        child.once('exit', () => {
-          clearTimeout(timer);
-          log.end();
-          resolve();
-        });
-        child.kill('SIGTERM');
-      }),
-  };
-}
-
-/** Wait until a worker polls both task queues (bundling the workflows takes a while on a cold start). */
-async function waitForPollers(client: Client, worker: ChildProcess, timeoutMs = 240_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (worker.exitCode !== null)
-      throw new Error(`the worker exited with code ${worker.exitCode}; see .sv0/dev/worker.log`);
-    const polled = await Promise.all(
-      Object.values(TaskQueues).map((name) =>
-        client.workflowService
-          // 1 = TASK_QUEUE_KIND_NORMAL, TASK_QUEUE_TYPE_WORKFLOW
-          .describeTaskQueue({
-            namespace: client.options.namespace,
-            taskQueue: { name, kind: 1 },
-            taskQueueType: 1,
-          })
-          .then((r) => (r.pollers?.length ?? 0) > 0)
-          .catch(() => false),
-      ),
-    );
-    if (polled.every(Boolean)) return;
-    if (Date.now() > deadline)
-      throw new Error(`no worker polled ${Object.values(TaskQueues).join(', ')} within ${timeoutMs / 1000}s`);
-    await new Promise((r) => setTimeout(r, 1000));
-  }
+/**
+ * Echo the first line of each worker warning or error to the terminal (pino JSON lines at level
+ * 40+, and the SDK's own `[WARN]`/`[ERROR]` lines); the whole output is in the worker's log.
+ */
+function echoWorkerWarning(line: string): void {
+  const pinoLevel = /^\{.*"level":(\d+)/.exec(line)?.[1];
+  const sdk = /^\S+ \[(WARN|ERROR)\] (.*)$/.exec(line);
+  if (pinoLevel !== undefined && Number(pinoLevel) >= 40) {
+    const msg = /"msg":"((?:[^"\\]|\\.)*)"/.exec(line)?.[1] ?? line;
+    process.stderr.write(`worker | ${Number(pinoLevel) >= 50 ? 'ERROR' : 'WARN'} ${msg}\n`);
+  } else if (sdk) process.stderr.write(`worker | ${sdk[1]} ${sdk[2]}\n`);
 }
 
 function summary(lines: [string, string][]): string {
@@ -252,12 +196,12 @@ export async function dev(opts: DevOptions): Promise<void> {
 
     say('starting the worker...');
     const workerLog = path.join(DEV_DIR, 'worker.log');
-    const worker = startWorker(env, workerLog);
+    const worker = startWorkerProcess(env, workerLog, { onLine: echoWorkerWarning });
     started.push(worker);
     const client = await connectClient({ address: temporal.address, namespace: temporal.namespace });
     // The client's connection is left to the process's exit: closing it under a pending long poll
     // makes gRPC throw from a timer.
-    await waitForPollers(client, worker.child);
+    await waitForWorkerPolling(client, worker.child, { logFile: rel(workerLog) });
 
     let orgLine = 'not bootstrapped for you with real AWS: `npm run sv0 -- org plan`, then `org apply`';
     if (moto) {

@@ -19,13 +19,15 @@ export interface Submission {
 /**
  * The SecurityV0 platform API stand-in: `GET /api/v1/syncs?connector=<name>&limit=1` with a bearer
  * token, as DESIGN.md describes it, plus `POST /test/submissions` where the test connector image
- * reports what it received. Listens on 127.0.0.1 (containers reach it over host networking).
+ * reports what it received and `GET /test/gates/<name>` where it waits for a test's go-ahead. Listens on 127.0.0.1 (containers reach it over host networking).
  */
 export async function startPlatform(opts: { token: string }) {
   const state = { token: opts.token };
   const syncs = new Map<string, PlatformSync[]>();
   const submissions: Submission[] = [];
   const syncQueries: { connector: string | null; authorized: boolean }[] = [];
+  const openGates = new Set<string>();
+  const gateChecks: string[] = [];
 
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://platform');
@@ -46,6 +48,11 @@ export async function startPlatform(opts: { token: string }) {
           .writeHead(200, { 'content-type': 'application/json' })
           .end(JSON.stringify({ syncs: list }));
       }
+      const gate = /^\/test\/gates\/([A-Za-z0-9_]+)$/.exec(url.pathname)?.[1];
+      if (req.method === 'GET' && gate !== undefined) {
+        gateChecks.push(gate);
+        return void res.writeHead(openGates.has(gate) ? 200 : 503).end();
+      }
       if (req.method === 'POST' && url.pathname === '/test/submissions') {
         try {
           submissions.push(JSON.parse(raw) as Submission);
@@ -63,6 +70,12 @@ export async function startPlatform(opts: { token: string }) {
     url: `http://127.0.0.1:${port}`,
     submissions,
     syncQueries,
+    /** Names of the gates connectors asked about, one entry per check (SV0_TEST_WAIT_GATE). */
+    gateChecks,
+    /** Let connectors waiting on `name` finish. */
+    openGate(name: string) {
+      openGates.add(name);
+    },
     /** Change the token the API accepts (a rotated token: the orchestrator's is refused). */
     setToken(token: string) {
       state.token = token;

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
@@ -8,13 +8,21 @@ import {
   ListRootsCommand,
   OrganizationsClient,
 } from '@aws-sdk/client-organizations';
+import { Client, Connection } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOrgBootstrapActivities } from '../../activities/org-bootstrap';
 import { startDemo } from '../../clients/demo';
+import type { RunConnectorResult } from '../../activities/connectors';
 import { statusQuery, type DemoSummary } from '../../lib/demo';
-import { startDevServer, type DevServer, type Moto } from '../../scripts/local-stack';
+import { ContainerLabels, TaskQueues } from '../../lib/names';
+import { startDevServer, type DevServer, type Moto, type Running } from '../../scripts/local-stack';
+import { startWorkerProcess, waitForWorkerPolling } from '../../scripts/worker-process';
+import { connectorSyncWorkflow } from '../../workflows';
 import { orgBootstrapWorkflow, orgProgressQuery } from '../../workflows/org-bootstrap';
+import { testConnectorSpec } from '../harness/connectors';
+import { testDocker } from '../harness/docker';
+import { startPlatform, type PlatformStandIn } from '../harness/platform';
 import { stack } from '../harness/stack';
 import { runWorker, testEnv, uniqueId } from '../harness/temporal';
 import { startWebhookReceiver } from '../harness/webhook';
@@ -23,7 +31,8 @@ import { awsFor, CallLog, fakeCostExplorer, orgDeps, seedDesired, startOrgMoto }
 
 /**
  * Fault survival against the real parts (issue 8): the Temporal dev server restarted on its
- * database file during a live demo, and moto frozen (SIGSTOP) in the middle of an org bootstrap.
+ * database file during a live demo, the worker process killed during a connector run, and moto
+ * frozen (SIGSTOP) in the middle of an org bootstrap.
  */
 describe('a demo survives a Temporal dev server restart on its database file', () => {
   let dir: string;
@@ -83,6 +92,116 @@ describe('a demo survives a Temporal dev server restart on its database file', (
       await webhook.close();
     }
   });
+});
+
+describe('a connector sync survives its worker process being killed (SIGKILL)', () => {
+  let dir: string;
+  let server: DevServer | undefined;
+  let platform: PlatformStandIn | undefined;
+  const workers: Running[] = [];
+  const name = uniqueId('it-killed');
+
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'sv0-worker-kill-'));
+    // A server of its own: the production worker polls the production task queues, and must find
+    // no other test's workflows there.
+    server = await startDevServer(stack().tools);
+  });
+  afterAll(async () => {
+    for (const w of workers) await w.stop();
+    // A failed run would leave its containers waiting at their gate.
+    const docker = testDocker();
+    const left = await docker.listContainers({
+      all: true,
+      filters: { label: [`${ContainerLabels.connector}=${name}`] },
+    });
+    for (const c of left) await docker.getContainer(c.Id).remove({ force: true });
+    await platform?.close();
+    await server?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** The production worker (workers/main.ts) in a process of its own, on this test's server. */
+  async function startWorker(client: Client, name: string): Promise<Running> {
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      TEMPORAL_ADDRESS: server!.address,
+      TEMPORAL_NAMESPACE: 'default',
+      DOCKER_HOST: stack().dockerHost,
+      AWS_ENDPOINT_URL: stack().motoEndpoint,
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'testing',
+      AWS_SECRET_ACCESS_KEY: 'testing',
+    };
+    delete env.SV0_CODEC_KEY_FILE;
+    delete env.SV0_CODEC_KEYS;
+    const logFile = path.join(dir, `${name}.log`);
+    const worker = startWorkerProcess(env, logFile);
+    workers.push(worker);
+    await waitForWorkerPolling(client, worker.child, { logFile });
+    return worker;
+  }
+
+  it('retries the run on the next worker, which removes the orphaned container', async () => {
+    platform = await startPlatform({ token: 'unused' });
+    const docker = testDocker();
+    const connection = await Connection.connect({ address: server!.address });
+    const client = new Client({ connection });
+    const containersOf = (workflowId: string) =>
+      docker.listContainers({
+        all: true,
+        filters: { label: [`${ContainerLabels.workflowId}=${workflowId}`] },
+      });
+
+    const first = await startWorker(client, 'worker-1');
+    const gate = name.replace(/-/g, '_');
+    const connector = testConnectorSpec(
+      name,
+      platform.url,
+      { retry: { maximumAttempts: 3, initialInterval: '1s', backoffCoefficient: 1, maximumInterval: '1s' } },
+      // Every attempt waits at the gate until the test opens it.
+      { SV0_TEST_WAIT_GATE: gate },
+    );
+    const workflowId = uniqueId('sync-killed');
+    const handle = await client.workflow.start(connectorSyncWorkflow, {
+      workflowId,
+      taskQueue: TaskQueues.connectors,
+      args: [{ connector, healthWorkflowId: 'none' }],
+    });
+    await platform.waitFor(() => platform!.gateChecks.includes(gate), 'the first attempt at its gate');
+    const [orphan, ...others] = await containersOf(workflowId);
+    expect(others).toEqual([]);
+    expect(orphan?.Labels[ContainerLabels.attempt]).toBe('1');
+
+    // The worker dies without a chance to clean up; its container keeps running.
+    first.child.kill('SIGKILL');
+    await new Promise((r) => first.child.once('exit', r));
+    expect((await docker.getContainer(orphan!.Id).inspect()).State.Running).toBe(true);
+
+    // Temporal gives up on attempt 1 at its heartbeat timeout (30 s) and hands attempt 2 to the
+    // new worker, which removes the orphan before it starts its own container.
+    await startWorker(client, 'worker-2');
+    const retried = await eventually(
+      async () => {
+        const list = await containersOf(workflowId);
+        return list.some((c) => c.Labels[ContainerLabels.attempt] === '2') && list;
+      },
+      'the second attempt running',
+      120_000,
+    );
+    expect(retried.map((c) => c.Labels[ContainerLabels.attempt])).toEqual(['2']);
+
+    platform.openGate(gate);
+    const result = (await handle.result()) as RunConnectorResult;
+    expect(result).toMatchObject({ connector: name, exitCode: 0, attempt: 2 });
+    const started = (await handle.fetchHistory()).events?.find((e) => e.activityTaskStartedEventAttributes);
+    expect(started?.activityTaskStartedEventAttributes?.lastFailure?.message).toMatch(/heartbeat/i);
+    expect(await containersOf(workflowId)).toEqual([]);
+    expect(readFileSync(path.join(dir, 'worker-2.log'), 'utf8')).toContain(
+      'removed the container an earlier attempt left behind',
+    );
+    await connection.close();
+  }, 240_000);
 });
 
 describe('an org bootstrap survives moto frozen for 10 s (SIGSTOP/SIGCONT)', () => {
