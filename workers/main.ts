@@ -58,6 +58,16 @@ function workflowSource(): { workflowBundle: { codePath: string } } | { workflow
   return { workflowsPath: require.resolve('../workflows') };
 }
 
+/**
+ * An Error's own fields are not enumerable, so the SDK's `error` would log as `{}`: log its type
+ * and message (our failures never carry a secret in either; see lib/failure-converter.ts).
+ */
+function errorFields(error: unknown): { error?: { type: string; message: string } } {
+  if (!(error instanceof Error)) return {};
+  const type = (error as Error & { type?: string }).type ?? error.name;
+  return { error: { type, message: error.message } };
+}
+
 export async function runWorkers(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const settings = settingsFromEnv(env);
   const deps = depsFromEnv(env);
@@ -66,7 +76,7 @@ export async function runWorkers(env: NodeJS.ProcessEnv = process.env): Promise<
   Runtime.install({
     logger: new DefaultLogger('INFO', ({ level, message, meta }) => {
       const log = deps.logger[level.toLowerCase() as 'trace' | 'debug' | 'info' | 'warn' | 'error'];
-      log.call(deps.logger, { sdk: true, ...meta }, message);
+      log.call(deps.logger, { sdk: true, ...meta, ...errorFields(meta?.error) }, message);
     }),
     telemetryOptions: {
       logging: { filter: makeTelemetryFilterString({ core: 'WARN' }), forward: {} },
