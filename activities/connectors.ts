@@ -5,6 +5,7 @@ import { parseDuration } from '../lib/duration';
 import type { Logger } from '../lib/logger';
 import { ErrorType, ScheduleIds } from '../lib/names';
 import { ContainerRunError, type ContainerRunner, type ContainerRunResult } from './containers';
+import { syncReportedSignal, type SyncReport } from '../workflows/connector-sync';
 import { SecretError } from './secrets/errors';
 import type { SecretResolver } from './secrets/resolve';
 
@@ -20,10 +21,17 @@ export interface RunConnectorInput {
   connector: ConnectorSpec;
   /** The sync workflow's id, put on the container's labels. */
   workflowId: string;
+  /** The health check a success is reported to (connector-health); absent: nobody is told. */
+  healthWorkflowId?: string;
 }
 
 /** What a run returns and what a failure carries in its details: no secret, log tail redacted. */
-export type RunConnectorResult = ContainerRunResult & { connector: string; attempt: number };
+export type RunConnectorResult = ContainerRunResult & {
+  connector: string;
+  attempt: number;
+  /** Whether this activity told the health check of the success (else the workflow does). */
+  reported?: boolean;
+};
 
 export interface LastSyncInput {
   platform: ConnectorsConfig['platform'];
@@ -57,6 +65,28 @@ function secretFailure(err: unknown): never {
  */
 export function createConnectorSyncActivities(deps: ConnectorActivityDeps) {
   const doFetch = deps.fetch ?? globalThis.fetch;
+
+  /**
+   * Tell connector-health of a success from here: the workflow would need one more workflow task
+   * (and the wait for the signal's delivery) before it closes, a third of a sync's cost on the
+   * server (bench P4). False when it could not be told: the workflow then reports itself.
+   */
+  async function reportSuccess(input: RunConnectorInput): Promise<boolean> {
+    if (!input.healthWorkflowId) return false;
+    const report: SyncReport = { connector: input.connector.name, workflowId: input.workflowId, ok: true };
+    try {
+      await Context.current()
+        .client.workflow.getHandle(input.healthWorkflowId)
+        .signal(syncReportedSignal, report);
+      return true;
+    } catch (err) {
+      deps.logger.warn(
+        { connector: input.connector.name, health: input.healthWorkflowId, error: (err as Error).message },
+        'connector-health did not take the sync report from the activity',
+      );
+      return false;
+    }
+  }
 
   return {
     /**
@@ -129,7 +159,7 @@ export function createConnectorSyncActivities(deps: ConnectorActivityDeps) {
         { connector: connector.name, workflowId: input.workflowId, attempt, durationMs: result.durationMs },
         'connector run succeeded',
       );
-      return report;
+      return { ...report, reported: await reportSuccess(input) };
     },
 
     /** Ask the platform for a connector's newest sync: `GET {url}{syncsPath}?connector=<name>&limit=1`. */

@@ -73,14 +73,21 @@ export async function connectorSyncWorkflow(input: ConnectorSyncInput): Promise<
     { key: ConnectorKey, value: connector.name },
     { key: SyncStatusKey, value: 'running' },
   ]);
+  const healthWorkflowId = input.healthWorkflowId ?? WorkflowIds.connectorHealth;
   try {
-    const result = await runConnector({ connector, workflowId });
+    const result = await runConnector({ connector, workflowId, healthWorkflowId });
     upsertSearchAttributes([{ key: SyncStatusKey, value: 'succeeded' }]);
-    await report(input, { connector: connector.name, workflowId, ok: true });
+    // The activity tells the health check of a success itself; report here only when it could not.
+    if (!result.reported) await report(healthWorkflowId, { connector: connector.name, workflowId, ok: true });
     return result;
   } catch (err) {
     upsertSearchAttributes([{ key: SyncStatusKey, value: 'failed' }]);
-    await report(input, { connector: connector.name, workflowId, ok: false, reason: failureReason(err) });
+    await report(healthWorkflowId, {
+      connector: connector.name,
+      workflowId,
+      ok: false,
+      reason: failureReason(err),
+    });
     throw err;
   }
 }
@@ -92,14 +99,11 @@ export function failureReason(err: unknown): string {
   return (cause as Error)?.message ?? String(cause);
 }
 
-async function report(input: ConnectorSyncInput, syncReport: SyncReport): Promise<void> {
+async function report(healthWorkflowId: string, syncReport: SyncReport): Promise<void> {
   try {
     // Non-cancellable: a cancelled run still tells the health check it did not succeed.
     await CancellationScope.nonCancellable(() =>
-      getExternalWorkflowHandle(input.healthWorkflowId ?? WorkflowIds.connectorHealth).signal(
-        syncReportedSignal,
-        syncReport,
-      ),
+      getExternalWorkflowHandle(healthWorkflowId).signal(syncReportedSignal, syncReport),
     );
   } catch (err) {
     // The health workflow is optional for a single run (`sv0 up` starts it): a run must not fail for it.
