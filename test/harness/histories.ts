@@ -1,8 +1,8 @@
 /**
  * Workflow histories kept under test/histories/ for replay (test/replay.test.ts): reading them,
  * writing them in the JSON form the Temporal CLI and Web UI export (`temporal workflow show
- * --output json`), and fetching them from a server (scripts/capture-histories.ts). Tests record
- * their runs with `recordHistory` of test/harness/history.ts (SV0_WRITE_HISTORIES=1).
+ * --output json`), and fetching them from a server (scripts/capture-histories.ts). Free of
+ * vitest, so that script can use it; tests record their runs with test/harness/record-history.ts.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';

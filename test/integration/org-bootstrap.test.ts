@@ -42,7 +42,7 @@ import {
 } from '../../workflows/org-bootstrap';
 import type { Moto } from '../../scripts/local-stack';
 import { runWorker, testEnv, uniqueId } from '../harness/temporal';
-import { recordHistory } from '../harness/history';
+import { recordHistory } from '../harness/record-history';
 import { startWebhookReceiver } from '../harness/webhook';
 import { awsFor, CallLog, fakeCostExplorer, orgDeps, seedDesired, startOrgMoto } from './org-fixtures';
 

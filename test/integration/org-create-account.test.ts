@@ -19,7 +19,7 @@ import { ErrorType } from '../../lib/names';
 import type { DesiredOrg } from '../../lib/org/types';
 import type { Moto } from '../../scripts/local-stack';
 import { orgBootstrapWorkflow, orgProgressQuery } from '../../workflows/org-bootstrap';
-import { recordHistory } from '../harness/history';
+import { recordHistory } from '../harness/record-history';
 import { runWorker, testEnv, uniqueId } from '../harness/temporal';
 import { awsFor, CallLog, fakeCostExplorer, orgDeps, seedDesired, startOrgMoto } from './org-fixtures';
 

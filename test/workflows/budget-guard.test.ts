@@ -16,7 +16,7 @@ import { statusQuery } from '../../lib/demo';
 import { WorkflowIds } from '../../lib/names';
 import { budgetGuardWorkflow } from '../../workflows';
 import { motoConfig, resetMoto } from '../harness/aws';
-import { recordHistory } from '../harness/history';
+import { recordHistory } from '../harness/record-history';
 import { stack } from '../harness/stack';
 import { runWorker, testEnv, uniqueId } from '../harness/temporal';
 import { startWebhookReceiver } from '../harness/webhook';

@@ -25,7 +25,7 @@ import { motoConfig } from '../harness/aws';
 import { testDocker } from '../harness/docker';
 import { startPlatform, type PlatformStandIn } from '../harness/platform';
 import { fakeOnePassword } from '../harness/secrets';
-import { recordHistory } from '../harness/history';
+import { recordHistory } from '../harness/record-history';
 import { testConnectorSpec } from '../harness/connectors';
 import { stack } from '../harness/stack';
 import { runWorker, testEnv, uniqueId } from '../harness/temporal';

@@ -18,14 +18,14 @@ import type { ConnectorSpec, ConnectorsConfig } from '../../lib/config/connector
 import type { NotificationsConfig } from '../../lib/config/notifications';
 import { createLogger } from '../../lib/logger';
 import { ContainerLabels, ErrorType, ScheduleIds } from '../../lib/names';
-import { connectorSyncWorkflow } from '../../workflows/connector-sync';
+import { connectorSyncWorkflow, type SyncReport } from '../../workflows/connector-sync';
 import { motoConfig } from '../harness/aws';
 import { testDocker } from '../harness/docker';
 import { startPlatform, type PlatformStandIn } from '../harness/platform';
 import { assertNoSecretsLeaked, captureWorkerLogs } from '../harness/secret-scan';
 import { registerLogs, registerSecrets } from '../harness/secret-registry';
 import { fakeOnePassword, makeAgeKey, sopsEncrypt } from '../harness/secrets';
-import { recordHistory } from '../harness/history';
+import { recordHistory } from '../harness/record-history';
 import { testConnectorSpec } from '../harness/connectors';
 import { stack } from '../harness/stack';
 import { runWorker, testEnv, uniqueId } from '../harness/temporal';
@@ -236,7 +236,16 @@ describe('connector syncs on Podman', () => {
       expect(result.logTail).toContain('SOPS_VAR=[redacted]');
       expect(result.logTail).toContain('connector done (exit 0)');
       expect(await containersOf(run.workflowId)).toEqual([]);
-      await client.workflow.getHandle(healthWorkflowId).terminate('test done');
+      // The activity told connector-health of the success; the workflow sent no signal of its own.
+      const health = client.workflow.getHandle(healthWorkflowId);
+      const reports = ((await health.fetchHistory()).events ?? [])
+        .map((e) => e.workflowExecutionSignaledEventAttributes)
+        .filter((a) => a?.signalName === 'syncReported')
+        .map((a) => JSON.parse(Buffer.from(a!.input!.payloads![0]!.data!).toString()) as SyncReport);
+      expect(reports).toContainEqual({ connector: name, workflowId: run.workflowId, ok: true });
+      const syncEvents = (await client.workflow.getHandle(run.workflowId).fetchHistory()).events ?? [];
+      expect(syncEvents.filter((e) => e.signalExternalWorkflowExecutionInitiatedEventAttributes)).toEqual([]);
+      await health.terminate('test done');
     });
   });
 
