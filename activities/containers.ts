@@ -226,11 +226,18 @@ export function createDockerRunner(deps: { docker: Docker; logger: Logger }): Co
     let exitCode: number | undefined;
     let onAbort: (() => void) | undefined;
     try {
+      // Attached before the start, as `docker run` does: nothing printed early is missed, and the
+      // stream ends with the container (a follow of its logs ends about 150 ms later on Podman).
+      const output = (await container
+        .attach({ stream: true, stdout: true, stderr: true })
+        .catch((err: unknown) => {
+          throw startError(err, spec, 'attach to');
+        })) as NodeJS.ReadableStream;
+      const logsDone = splitLines(docker, output, onLine);
       await container.start().catch((err: unknown) => {
         throw startError(err, spec, 'start');
       });
       spec.heartbeat({ phase: 'running', lines });
-      const logsDone = followLogs(docker, container, onLine);
       const outcome = await new Promise<'exited' | 'timeout' | 'aborted'>((resolve, reject) => {
         timer = setTimeout(() => resolve('timeout'), spec.timeoutMs);
         onAbort = () => resolve('aborted');
@@ -297,17 +304,12 @@ export function createDockerRunner(deps: { docker: Docker; logger: Logger }): Co
   return { run, reapOrphans };
 }
 
-/** Follow a container's stdout and stderr as lines until it exits. */
-async function followLogs(
+/** Split a container's multiplexed output stream into stdout and stderr lines until it ends. */
+async function splitLines(
   docker: Docker,
-  container: Docker.Container,
+  stream: NodeJS.ReadableStream,
   onLine: (stream: 'stdout' | 'stderr', line: string) => void,
 ): Promise<void> {
-  const stream = (await container.logs({
-    follow: true,
-    stdout: true,
-    stderr: true,
-  })) as NodeJS.ReadableStream;
   const splitter = (name: 'stdout' | 'stderr') => {
     const pass = new PassThrough();
     let buffered = '';
