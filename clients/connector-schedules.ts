@@ -241,7 +241,11 @@ export async function triggerConnectorRun(
       runId: running.workflow.firstExecutionRunId,
       alreadyRunning: true,
     };
-  const seen = new Set(before.info.recentActions.map((a) => a.action.workflow.workflowId));
+  // By run, not workflow id: the schedule names a run after its time to the second, so two
+  // triggers within one second start two runs under one workflow id.
+  const key = (w: { workflowId: string; firstExecutionRunId: string }) =>
+    `${w.workflowId}/${w.firstExecutionRunId}`;
+  const seen = new Set(before.info.recentActions.map((a) => key(a.action.workflow)));
   await handle.trigger(ScheduleOverlapPolicy.SKIP);
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -249,7 +253,7 @@ export async function triggerConnectorRun(
     const found = [
       ...d.info.runningActions.map((a) => a.workflow),
       ...d.info.recentActions.map((a) => a.action.workflow),
-    ].find((w) => !seen.has(w.workflowId));
+    ].find((w) => !seen.has(key(w)));
     if (found)
       return { workflowId: found.workflowId, runId: found.firstExecutionRunId, alreadyRunning: false };
     if (Date.now() > deadline)
