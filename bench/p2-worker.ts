@@ -16,6 +16,7 @@ import {
 import { Context } from '@temporalio/activity';
 import type { createDemoActivities } from '../activities/demo';
 import type { createNotifyActivities } from '../activities/notify';
+import { settingsFromEnv } from '../workers/main';
 
 /** What the parent passes in SV0_BENCH_P2_WORKER (JSON). */
 export interface P2WorkerConfig {
@@ -117,6 +118,8 @@ async function main(): Promise<void> {
     taskQueue: config.taskQueue,
     workflowBundle: { codePath: config.bundlePath },
     activities: stubs,
+    // The production sv0-infra worker's cache bound (workers/main.ts), unless the plan tunes it.
+    maxCachedWorkflows: settingsFromEnv({}).maxCachedWorkflows,
     ...config.tuning,
   });
   const timer = setInterval(() => void report(), 1000);
