@@ -77,7 +77,8 @@ export async function main(argv: string[]): Promise<number> {
     }
     const code = exitCodeFor(err);
     say(`error: ${(err as Error).message ?? String(err)}`);
-    if (code === ExitCode.Unreachable) say('hint: run `sv0 doctor` to check each dependency');
+    if (code === ExitCode.Unreachable && !(err instanceof CliError && !err.doctorHint))
+      say('hint: run `sv0 doctor` to check each dependency');
     return code;
   }
 }

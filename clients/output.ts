@@ -20,6 +20,8 @@ export class CliError extends Error {
   constructor(
     message: string,
     readonly exitCode: ExitCode,
+    /** Whether an unreachable dependency gets the "run sv0 doctor" hint (not from doctor itself). */
+    readonly doctorHint = true,
   ) {
     super(message);
   }

@@ -56,7 +56,11 @@ export function registerStackCommands(program: Command): void {
       if (opts.json) printJson({ ok: code === 0, checks: results });
       else printChecks(results);
       if (code !== 0)
-        throw new CliError(`${results.filter((r) => r.status === 'fail').length} check(s) failed`, code);
+        throw new CliError(
+          `${results.filter((r) => r.status === 'fail').length} check(s) failed`,
+          code,
+          false,
+        );
     });
 
   program

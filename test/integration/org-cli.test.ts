@@ -167,6 +167,7 @@ describe('sv0 org plan and apply against moto and the dev server (Cost Explorer 
     });
     const r = await sv0('org', 'plan', '--config-dir', configDir(), '--address', '127.0.0.1:1');
     expect(r.code).toBe(3);
+    expect(r.stderr).toContain('hint: run `sv0 doctor` to check each dependency');
   });
 
   it('creates, then updates, the org-drift schedule: daily, overlap SKIP', async () => {

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
 import { bundleWorkflowCode, NativeConnection, Worker } from '@temporalio/worker';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { doctorExitCode, runDoctor, type CheckResult } from '../../clients/doctor';
 import { WaitTimeoutError, waitWithProgress } from '../../clients/progress';
 import { searchAttributesStep } from '../../clients/up-steps';
@@ -19,6 +19,7 @@ import { ensureNetwork } from '../../scripts/dev-config';
 import { freePort } from '../../scripts/local-stack';
 import { finishSignal, standInStateQuery, uiDemoStandInWorkflow } from '../fixtures/ui-workflows';
 import { MOTO_DEFAULT_ACCOUNT } from '../harness/aws';
+import { sv0 } from '../harness/cli';
 import { testDocker } from '../harness/docker';
 import { stack } from '../harness/stack';
 import { uniqueId } from '../harness/temporal';
@@ -126,6 +127,27 @@ describe('sv0 doctor', () => {
     }
     expect(byName(results, 'search attributes').status).toBe('skipped');
     expect(doctorExitCode(results)).toBe(3);
+  });
+
+  it('as a command, exits 3 without telling the operator to run itself', async () => {
+    vi.stubEnv('AWS_ENDPOINT_URL', 'http://127.0.0.1:9');
+    vi.stubEnv('DOCKER_HOST', 'unix:///nonexistent/docker.sock');
+    try {
+      const r = await sv0(
+        'doctor',
+        '--address',
+        `127.0.0.1:${await freePort()}`,
+        '--config-dir',
+        CONFIG_DIR,
+        '--timeout',
+        '3',
+      );
+      expect(r.code).toBe(3);
+      expect(r.stderr).toContain('check(s) failed');
+      expect(r.stderr).not.toContain('run `sv0 doctor`');
+    } finally {
+      vi.unstubAllEnvs();
+    }
   });
 });
 
