@@ -4,8 +4,8 @@ import type { ConnectorSpec, ConnectorsConfig } from '../lib/config/connectors';
 import { parseDuration } from '../lib/duration';
 import type { Logger } from '../lib/logger';
 import { ErrorType, ScheduleIds } from '../lib/names';
-import { ContainerRunError, type ContainerRunner, type ContainerRunResult } from './containers';
 import { syncReportedSignal, type SyncReport } from '../workflows/connector-sync';
+import { ContainerRunError, type ContainerRunner, type ContainerRunResult } from './containers';
 import { SecretError } from './secrets/errors';
 import type { SecretResolver } from './secrets/resolve';
 

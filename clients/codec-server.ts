@@ -5,10 +5,12 @@
  * in and out, and answers CORS preflights for the UI's origin.
  *
  * The token travels in `Authorization: Bearer <token>`: `temporal workflow show --codec-endpoint
- * http://host:port --codec-auth 'Bearer <token>'`, or the Web UI's "pass access token" setting.
- * Bodies are never logged: they hold plaintext.
+ * http://host:port --codec-auth 'Bearer <token>'`. A browser cannot be told to send a static
+ * bearer token, so `GET /login?token=<token>` gives it a session cookie instead (HttpOnly,
+ * SameSite=Strict); the Web UI sends it when its codec setting "include cross-origin credentials"
+ * is on. Bodies are never logged: they hold plaintext.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { PayloadCodec } from '@temporalio/common';
@@ -23,6 +25,8 @@ export const DEFAULT_CODEC_SERVER_PORT = 8888;
 export const MIN_TOKEN_LENGTH = 16;
 /** Largest request body accepted (the UI sends a page of payloads at once). */
 const MAX_BODY_BYTES = 16 * 1024 * 1024;
+/** The browser session cookie `GET /login` sets. */
+export const SESSION_COOKIE = 'sv0_codec_session';
 /** Headers the Web UI sends: content type, the namespace and, over HTTPS, its access token. */
 const ALLOWED_HEADERS = 'authorization, content-type, x-namespace';
 
@@ -58,10 +62,21 @@ function digest(value: string): Buffer {
   return createHash('sha256').update(value, 'utf8').digest();
 }
 
-/** Constant-time comparison of the presented token with the expected one. */
-function tokenMatches(header: string | undefined, expected: Buffer): boolean {
-  const match = /^Bearer\s+(.+)$/i.exec(header ?? '');
-  return match !== null && timingSafeEqual(digest(match[1]!.trim()), expected);
+/** Constant-time comparison of a presented token with the expected one. */
+function sameToken(presented: string | undefined | null, expected: Buffer): boolean {
+  return typeof presented === 'string' && timingSafeEqual(digest(presented.trim()), expected);
+}
+
+function bearerToken(header: string | undefined): string | undefined {
+  return /^Bearer\s+(.+)$/i.exec(header ?? '')?.[1];
+}
+
+function cookieValue(header: string | undefined, name: string): string | undefined {
+  for (const part of (header ?? '').split(';')) {
+    const [k, ...v] = part.trim().split('=');
+    if (k === name) return v.join('=');
+  }
+  return undefined;
 }
 
 async function readJson(req: IncomingMessage): Promise<unknown> {
@@ -94,6 +109,13 @@ export async function startCodecServer(opts: CodecServerOptions): Promise<Runnin
     throw new Error(`codec server token must be at least ${MIN_TOKEN_LENGTH} characters`);
   }
   const expected = digest(opts.token);
+  // Browser sessions live as long as this process: a restart asks each browser to log in again.
+  const sessions = new Set<string>();
+  const authorized = (req: IncomingMessage): boolean => {
+    if (sameToken(bearerToken(req.headers.authorization), expected)) return true;
+    const session = cookieValue(req.headers.cookie, SESSION_COOKIE);
+    return session !== undefined && sessions.has(session);
+  };
   const origins = new Set(opts.allowedOrigins ?? [DEFAULT_UI_ORIGIN]);
   const { codec, logger } = opts;
 
@@ -127,9 +149,21 @@ export async function startCodecServer(opts: CodecServerOptions): Promise<Runnin
       return (send(res, 204), 204);
     }
     if (!corsAllowed) return (send(res, 403, { error: 'origin not allowed' }), 403);
+    if (route === '/login' && req.method === 'GET') {
+      const token = new URL(req.url ?? '', 'http://codec').searchParams.get('token');
+      if (!sameToken(token, expected)) return (send(res, 401, { error: 'missing or wrong token' }), 401);
+      const session = randomBytes(32).toString('base64url');
+      sessions.add(session);
+      res.setHeader('Set-Cookie', `${SESSION_COOKIE}=${session}; HttpOnly; SameSite=Strict; Path=/`);
+      res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' });
+      res.end(
+        'This browser may now decode payloads. In the Web UI, set the codec endpoint to this server with "include cross-origin credentials" on.\n',
+      );
+      return 200;
+    }
     if (route !== '/decode' && route !== '/encode') return (send(res, 404, { error: 'not found' }), 404);
     if (req.method !== 'POST') return (send(res, 405, { error: 'use POST' }), 405);
-    if (!tokenMatches(req.headers.authorization, expected)) {
+    if (!authorized(req)) {
       res.setHeader('WWW-Authenticate', 'Bearer');
       return (send(res, 401, { error: 'missing or wrong bearer token' }), 401);
     }
@@ -146,14 +180,15 @@ export async function startCodecServer(opts: CodecServerOptions): Promise<Runnin
   };
 
   const server = createServer((req, res) => {
+    // The path without its query: /login carries the token there.
+    const path = (req.url ?? '').split('?')[0];
     handle(req, res).then(
-      (status) =>
-        logger?.info({ method: req.method, path: req.url, status, namespace: req.headers['x-namespace'] }),
+      (status) => logger?.info({ method: req.method, path, status, namespace: req.headers['x-namespace'] }),
       (err: unknown) => {
         const status = err instanceof HttpError ? err.status : 500;
         const message = err instanceof HttpError ? err.message : 'internal error';
         if (!res.headersSent) send(res, status, { error: message });
-        logger?.warn({ method: req.method, path: req.url, status, error: message });
+        logger?.warn({ method: req.method, path, status, error: message });
       },
     );
   });

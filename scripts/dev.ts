@@ -10,16 +10,24 @@
  *   npm run dev -- --reset       start from an empty Temporal database
  */
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, createWriteStream, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { Command, Option } from 'commander';
 import { awsConfigFromEnv } from '../activities/aws-session';
+import {
+  DEFAULT_CODEC_SERVER_PORT,
+  startCodecServer,
+  type RunningCodecServer,
+} from '../clients/codec-server';
 import { failureMessage } from '../clients/progress';
 import { connectClient } from '../clients/temporal';
 import { runUp, type UpReport } from '../clients/up';
 import { upSteps } from '../clients/up-steps';
+import { AesGcmCodec, CODEC_KEY_FILE_ENV, codecKeysFromEnv } from '../lib/codec';
+import { createLogger } from '../lib/logger';
 import { TaskQueues } from '../lib/names';
 import { dockerFromEnv } from '../workers/deps';
 import { DEV_PLATFORM_TOKEN_ENV, ensureNetwork, prepareDevConfig, type DevConfigChange } from './dev-config';
@@ -104,6 +112,30 @@ function echoWorkerWarning(line: string): void {
   } else if (sdk) process.stderr.write(`worker | ${sdk[1]} ${sdk[2]}\n`);
 }
 
+/**
+ * The codec server for the Web UI when payload encryption is configured, on 127.0.0.1 with a token
+ * made for this run (written 0600 to .sv0/dev/codec-token) and the UI's origins allowed.
+ */
+async function startDevCodecServer(
+  uiPort: number,
+  notes: string[],
+): Promise<(RunningCodecServer & { keyIds: string[]; tokenFile: string }) | undefined> {
+  const keys = codecKeysFromEnv();
+  if (!keys) return undefined;
+  const token = randomBytes(24).toString('base64url');
+  const tokenFile = path.join(DEV_DIR, 'codec-token');
+  writeFileSync(tokenFile, `${token}\n`, { mode: 0o600 });
+  chmodSync(tokenFile, 0o600);
+  const server = await startCodecServer({
+    codec: new AesGcmCodec(keys),
+    token,
+    allowedOrigins: [`http://127.0.0.1:${uiPort}`, `http://localhost:${uiPort}`],
+    port: await preferPort(DEFAULT_CODEC_SERVER_PORT, 'codec server', notes),
+    logger: createLogger('sv0-codec-server', createWriteStream(path.join(DEV_DIR, 'codec-server.log'))),
+  });
+  return { ...server, keyIds: keys.map((k) => k.id), tokenFile };
+}
+
 function summary(lines: [string, string][]): string {
   const width = Math.max(...lines.map(([k]) => k.length));
   return lines.map(([k, v]) => `  ${k.padEnd(width)}  ${v}`).join('\n');
@@ -144,9 +176,16 @@ export async function dev(opts: DevOptions): Promise<void> {
     const port = await preferPort(7233, 'Temporal', notes);
     const uiPort = await preferPort(8233, 'Web UI', notes);
 
+    // Payload encryption is on when SV0_CODEC_KEY_FILE (or SV0_CODEC_KEYS) is set: the worker and
+    // every client encrypt, and a codec server lets the Web UI show the payloads decrypted.
+    const codec = await startDevCodecServer(uiPort, notes);
+    if (codec) started.push({ stop: codec.close });
+
     say('starting the Temporal dev server, moto and the Docker API...');
     const [temporal, moto, docker] = await Promise.all([
-      startDevServer(tools, { port, uiPort, dbFile }).then((s) => (started.push(s), s)),
+      startDevServer(tools, { port, uiPort, dbFile, uiCodecEndpoint: codec?.url }).then(
+        (s) => (started.push(s), s),
+      ),
       opts.aws === 'moto'
         ? preferPort(5000, 'moto', notes)
             .then((p) => startMoto(tools, { port: p, loadManagedPolicies: true }))
@@ -240,6 +279,12 @@ export async function dev(opts: DevOptions): Promise<void> {
         `${temporal.address}, namespace ${temporal.namespace}; state in ${rel(dbFile)} (kept across restarts)`,
       ],
       ['Web UI', `http://127.0.0.1:${uiPort}`],
+      [
+        'payloads',
+        codec
+          ? `encrypted (keys ${codec.keyIds.join(', ')}); codec server ${codec.url}: open ${codec.url}/login?token=<${rel(codec.tokenFile)}> once per browser, then tick "include cross-origin credentials" in the Web UI's codec settings; CLI: --codec-endpoint ${codec.url} --codec-auth "Bearer $(cat ${rel(codec.tokenFile)})"`
+          : `not encrypted (set ${CODEC_KEY_FILE_ENV} to a key file from \`sv0 codec-key\` to encrypt them)`,
+      ],
       [
         'AWS',
         moto

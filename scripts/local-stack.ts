@@ -168,13 +168,22 @@ export interface DevServer extends Running {
  */
 export async function startDevServer(
   tools: Pick<StackTools, 'temporalCli'>,
-  opts: { port?: number; uiPort?: number; dbFile?: string; namespace?: string; logFile?: string } = {},
+  opts: {
+    port?: number;
+    uiPort?: number;
+    dbFile?: string;
+    namespace?: string;
+    logFile?: string;
+    /** The codec server the Web UI decodes payloads with. */
+    uiCodecEndpoint?: string;
+  } = {},
 ): Promise<DevServer> {
   const port = opts.port ?? (await freePort());
   const namespace = opts.namespace ?? 'default';
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--namespace', namespace];
   args.push('--log-level', 'error');
   if (opts.uiPort) args.push('--ui-port', String(opts.uiPort));
+  if (opts.uiCodecEndpoint) args.push('--ui-codec-endpoint', opts.uiCodecEndpoint);
   else args.push('--headless');
   if (opts.dbFile) {
     mkdirSync(path.dirname(opts.dbFile), { recursive: true });

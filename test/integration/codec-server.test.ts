@@ -5,9 +5,9 @@ import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { defaultPayloadConverter } from '@temporalio/common';
-import { chromium } from 'playwright-core';
+import { chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCodecServer, type RunningCodecServer } from '../../clients/codec-server';
+import { SESSION_COOKIE, startCodecServer, type RunningCodecServer } from '../../clients/codec-server';
 import {
   AesGcmCodec,
   generateCodecKeyLine,
@@ -16,6 +16,7 @@ import {
   payloadToJson,
   type JsonPayload,
 } from '../../lib/codec';
+import { createLogger, type Logger } from '../../lib/logger';
 import { testCodecKeys } from '../harness/codec';
 import { stack } from '../harness/stack';
 
@@ -142,18 +143,31 @@ describe('codec server', () => {
     );
   });
 
-  it('works from a real browser page on the UI origin, with the headers the Web UI sends', async () => {
+  /**
+   * A real page server on loopback stands in for the Web UI: the browser applies CORS (and its
+   * local-network and cookie rules) exactly as for the UI. `fn` gets a tab on that origin and a
+   * codec server that allows it.
+   */
+  async function inBrowser(
+    host: 'localhost' | '127.0.0.1',
+    fn: (tab: Page, codecUrl: string) => Promise<void>,
+    logger?: Logger,
+  ): Promise<void> {
     const executablePath = stack().tools.chromium;
     if (!executablePath)
       throw new Error('chromium is not provisioned: run `bash scripts/stack.sh provision`');
-    // A real page server on loopback stands in for the Web UI: the browser applies CORS (and its
-    // local-network rules) exactly as for the UI on localhost:8233.
     const page = createServer((_req, res) =>
       res.writeHead(200, { 'Content-Type': 'text/html' }).end('<html></html>'),
     );
     await new Promise<void>((resolve) => page.listen(0, '127.0.0.1', resolve));
-    const uiOrigin = `http://localhost:${(page.address() as AddressInfo).port}`;
-    const uiServer = await startCodecServer({ codec, token: TOKEN, port: 0, allowedOrigins: [uiOrigin] });
+    const uiOrigin = `http://${host}:${(page.address() as AddressInfo).port}`;
+    const uiServer = await startCodecServer({
+      codec,
+      token: TOKEN,
+      port: 0,
+      allowedOrigins: [uiOrigin],
+      logger,
+    });
     const browser = await chromium.launch({
       executablePath,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
@@ -161,35 +175,98 @@ describe('codec server', () => {
     try {
       const tab = await browser.newPage();
       await tab.goto(`${uiOrigin}/namespaces/default/workflows`);
-      const [encrypted] = await codec.encode([defaultPayloadConverter.toPayload('seen-in-the-browser')]);
-      const call = (token: string) =>
-        tab.evaluate(
-          async ({ url, token, payloads }) => {
-            const res = await fetch(`${url}/decode`, {
-              method: 'POST',
-              headers: {
-                'Content-Type': 'application/json',
-                'X-Namespace': 'default',
-                Authorization: `Bearer ${token}`,
-              },
-              body: JSON.stringify({ payloads }),
-            });
-            return { status: res.status, body: (await res.json()) as { payloads: JsonPayload[] } };
-          },
-          { url: uiServer.url, token, payloads: [payloadToJson(encrypted!)] },
-        );
-      const result = await call(TOKEN);
-      expect(result.status).toBe(200);
-      expect(defaultPayloadConverter.fromPayload(payloadFromJson(result.body.payloads[0]!))).toBe(
-        'seen-in-the-browser',
-      );
-      // The browser can read the 401 too (CORS headers on errors), so the UI can say why.
-      expect((await call('wrong-token-wrong-token')).status).toBe(401);
+      await fn(tab, uiServer.url);
     } finally {
       await browser.close();
       await uiServer.close();
       await new Promise((resolve) => page.close(resolve));
     }
+  }
+
+  /** A decode call from the tab, as the Web UI makes it (a bearer token, or the session cookie). */
+  async function decodeFromTab(
+    tab: Page,
+    codecUrl: string,
+    opts: { token?: string; credentials?: 'include' | 'same-origin' | 'omit' },
+  ): Promise<{ status: number; value?: unknown }> {
+    const [encrypted] = await codec.encode([defaultPayloadConverter.toPayload('seen-in-the-browser')]);
+    const res = await tab.evaluate(
+      async ({ url, token, credentials, payloads }) => {
+        const r = await fetch(`${url}/decode`, {
+          method: 'POST',
+          credentials,
+          headers: {
+            'Content-Type': 'application/json',
+            'X-Namespace': 'default',
+            ...(token ? { Authorization: `Bearer ${token}` } : {}),
+          },
+          body: JSON.stringify({ payloads }),
+        });
+        return { status: r.status, body: (await r.json()) as { payloads?: JsonPayload[] } };
+      },
+      {
+        url: codecUrl,
+        token: opts.token,
+        credentials: opts.credentials ?? 'same-origin',
+        payloads: [payloadToJson(encrypted!)],
+      },
+    );
+    const first = res.body.payloads?.[0];
+    return {
+      status: res.status,
+      value: first ? defaultPayloadConverter.fromPayload(payloadFromJson(first)) : undefined,
+    };
+  }
+
+  it('works from a real browser page on the UI origin, with the headers the Web UI sends', async () => {
+    await inBrowser('localhost', async (tab, codecUrl) => {
+      expect(await decodeFromTab(tab, codecUrl, { token: TOKEN })).toEqual({
+        status: 200,
+        value: 'seen-in-the-browser',
+      });
+      // The browser can read the 401 too (CORS headers on errors), so the UI can say why.
+      expect((await decodeFromTab(tab, codecUrl, { token: 'wrong-token-wrong-token' })).status).toBe(401);
+    });
+  });
+
+  it('lets a browser that logged in with the token decode with its session cookie (no bearer token)', async () => {
+    const lines: string[] = [];
+    const logger = createLogger('codec-test', { write: (line: string) => void lines.push(line) });
+    await inBrowser(
+      '127.0.0.1',
+      async (tab, codecUrl) => {
+        // Not logged in yet: the cookie-only call is refused.
+        expect((await decodeFromTab(tab, codecUrl, { credentials: 'include' })).status).toBe(401);
+        const wrong = await tab.context().request.get(`${codecUrl}/login?token=wrong-token-wrong-token`);
+        expect(wrong.status()).toBe(401);
+        expect(wrong.headers()['set-cookie']).toBeUndefined();
+
+        const login = await tab.goto(`${codecUrl}/login?token=${TOKEN}`);
+        expect(login?.status()).toBe(200);
+        const [cookie] = await tab.context().cookies(codecUrl);
+        expect(cookie).toMatchObject({ name: SESSION_COOKIE, httpOnly: true, sameSite: 'Strict' });
+        expect(cookie?.value).not.toContain(TOKEN);
+
+        await tab.goBack();
+        // The Web UI's "include cross-origin credentials": the session cookie is enough.
+        expect(await decodeFromTab(tab, codecUrl, { credentials: 'include' })).toEqual({
+          status: 200,
+          value: 'seen-in-the-browser',
+        });
+        // Without credentials the browser sends no cookie, and a forged cookie is refused.
+        expect((await decodeFromTab(tab, codecUrl, {})).status).toBe(401);
+        const forged = await fetch(`${codecUrl}/decode`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json', Cookie: `${SESSION_COOKIE}=forged` },
+          body: '{"payloads":[]}',
+        });
+        expect(forged.status).toBe(401);
+      },
+      logger,
+    );
+    // The login's token travels in its URL: the request log keeps the path only.
+    expect(lines.some((l) => l.includes('/login'))).toBe(true);
+    expect(lines.join('\n')).not.toContain(TOKEN);
   });
 });
 
