@@ -38,6 +38,10 @@ export interface P2WorkerReport {
   type: 'report';
   rss: number;
   heapUsed: number;
+  /** V8's heap as reserved (what of the RSS is the JavaScript heap). */
+  heapTotal: number;
+  /** Memory of buffers and native objects V8 tracks outside its heap. */
+  external: number;
   ready: number;
   warned: number;
   destroyed: number;
@@ -92,6 +96,8 @@ function report(final = false): Promise<void> {
     type: 'report',
     rss: mem.rss,
     heapUsed: mem.heapUsed,
+    heapTotal: mem.heapTotal,
+    external: mem.external,
     ready,
     warned,
     destroyed,
