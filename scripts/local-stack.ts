@@ -196,9 +196,10 @@ export async function startDevServer(
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
   try {
-    await waitFor('the Temporal dev server', () => tcpOpen(port), child, 60_000);
+    // Generous: a loaded machine (a CI runner, a benchmark beside the tests) starts both slowly.
+    await waitFor('the Temporal dev server', () => tcpOpen(port), child, 120_000);
     if (opts.uiPort)
-      await waitFor('the Temporal Web UI', () => httpOk({ port: opts.uiPort, path: '/' }), child, 60_000);
+      await waitFor('the Temporal Web UI', () => httpOk({ port: opts.uiPort, path: '/' }), child, 120_000);
   } catch (err) {
     child.kill('SIGKILL');
     throw new Error(`${(err as Error).message}\n${stderr}`);
