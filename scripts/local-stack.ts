@@ -183,8 +183,8 @@ export async function startDevServer(
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--namespace', namespace];
   args.push('--log-level', 'error');
   if (opts.uiPort) args.push('--ui-port', String(opts.uiPort));
-  if (opts.uiCodecEndpoint) args.push('--ui-codec-endpoint', opts.uiCodecEndpoint);
   else args.push('--headless');
+  if (opts.uiCodecEndpoint) args.push('--ui-codec-endpoint', opts.uiCodecEndpoint);
   if (opts.dbFile) {
     mkdirSync(path.dirname(opts.dbFile), { recursive: true });
     args.push('--db-filename', opts.dbFile);
@@ -196,10 +196,9 @@ export async function startDevServer(
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
   try {
-    // Generous: a loaded machine (a CI runner, a benchmark beside the tests) starts both slowly.
-    await waitFor('the Temporal dev server', () => tcpOpen(port), child, 120_000);
+    await waitFor('the Temporal dev server', () => tcpOpen(port), child, 60_000);
     if (opts.uiPort)
-      await waitFor('the Temporal Web UI', () => httpOk({ port: opts.uiPort, path: '/' }), child, 120_000);
+      await waitFor('the Temporal Web UI', () => httpOk({ port: opts.uiPort, path: '/' }), child, 60_000);
   } catch (err) {
     child.kill('SIGKILL');
     throw new Error(`${(err as Error).message}\n${stderr}`);

@@ -122,7 +122,7 @@ describe('a connector sync survives its worker process being killed (SIGKILL)', 
   });
 
   /** The production worker (workers/main.ts) in a process of its own, on this test's server. */
-  async function startWorker(client: Client, name: string): Promise<Running> {
+  async function startWorker(client: Client, label: string): Promise<Running> {
     const env: NodeJS.ProcessEnv = {
       ...process.env,
       TEMPORAL_ADDRESS: server!.address,
@@ -135,7 +135,7 @@ describe('a connector sync survives its worker process being killed (SIGKILL)', 
     };
     delete env.SV0_CODEC_KEY_FILE;
     delete env.SV0_CODEC_KEYS;
-    const logFile = path.join(dir, `${name}.log`);
+    const logFile = path.join(dir, `${label}.log`);
     const worker = startWorkerProcess(env, logFile);
     workers.push(worker);
     await waitForWorkerPolling(client, worker.child, { logFile });
