@@ -32,6 +32,19 @@ export function motoConfig(accountId?: string): AwsClientConfig {
   };
 }
 
+/**
+ * The environment a process or command reads to reach moto (what the AWS SDK takes from
+ * AWS_*): `endpoint` is the stack's moto unless a test runs its own, or a request recorder.
+ */
+export function motoEnv(endpoint = stack().motoEndpoint): NodeJS.ProcessEnv {
+  return {
+    AWS_ENDPOINT_URL: endpoint,
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'testing',
+    AWS_SECRET_ACCESS_KEY: 'testing',
+  };
+}
+
 /** Wipe every service and account in moto, so a test starts from an empty AWS. */
 export async function resetMoto(): Promise<void> {
   const res = await fetch(`${stack().motoEndpoint}/moto-api/reset`, { method: 'POST' });

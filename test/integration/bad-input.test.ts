@@ -6,6 +6,7 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../clients/cli';
+import { motoEnv } from '../harness/aws';
 import { stack } from '../harness/stack';
 
 /**
@@ -315,10 +316,7 @@ describe('bad input is refused before anything changes', () => {
     Object.assign(process.env, {
       TEMPORAL_ADDRESS: stack().temporalAddress,
       TEMPORAL_NAMESPACE: stack().namespace,
-      AWS_ENDPOINT_URL: `http://127.0.0.1:${(aws.address() as AddressInfo).port}`,
-      AWS_REGION: 'us-east-1',
-      AWS_ACCESS_KEY_ID: 'testing',
-      AWS_SECRET_ACCESS_KEY: 'testing',
+      ...motoEnv(`http://127.0.0.1:${(aws.address() as AddressInfo).port}`),
     });
     delete process.env.SV0_CONFIG_DIR;
     client = new Client({

@@ -23,6 +23,7 @@ import { orgBootstrapWorkflow, orgProgressQuery } from '../../workflows/org-boot
 import { testConnectorSpec } from '../harness/connectors';
 import { testDocker } from '../harness/docker';
 import { startPlatform, type PlatformStandIn } from '../harness/platform';
+import { motoEnv } from '../harness/aws';
 import { stack } from '../harness/stack';
 import { runWorker, testEnv, uniqueId } from '../harness/temporal';
 import { startWebhookReceiver } from '../harness/webhook';
@@ -128,10 +129,7 @@ describe('a connector sync survives its worker process being killed (SIGKILL)', 
       TEMPORAL_ADDRESS: server!.address,
       TEMPORAL_NAMESPACE: 'default',
       DOCKER_HOST: stack().dockerHost,
-      AWS_ENDPOINT_URL: stack().motoEndpoint,
-      AWS_REGION: 'us-east-1',
-      AWS_ACCESS_KEY_ID: 'testing',
-      AWS_SECRET_ACCESS_KEY: 'testing',
+      ...motoEnv(),
     };
     delete env.SV0_CODEC_KEY_FILE;
     delete env.SV0_CODEC_KEYS;

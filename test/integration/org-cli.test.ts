@@ -11,6 +11,7 @@ import { ensureOrgDriftSchedule } from '../../clients/org';
 import { ErrorType, ScheduleIds, TaskQueues } from '../../lib/names';
 import type { Moto } from '../../scripts/local-stack';
 import { startRequestRecorder as recorder, sv0 } from '../harness/cli';
+import { motoEnv } from '../harness/aws';
 import { stack } from '../harness/stack';
 import { runWorker, testEnv, uniqueId } from '../harness/temporal';
 import {
@@ -128,12 +129,7 @@ describe('sv0 org plan and apply against moto and the dev server (Cost Explorer 
 
   it('plan --json prints a steps array; apply --yes --json applies it; plan then shows no changes', async () => {
     const aws = awsFor(moto.endpoint);
-    Object.assign(process.env, {
-      AWS_ENDPOINT_URL: moto.endpoint,
-      AWS_ACCESS_KEY_ID: 'testing',
-      AWS_SECRET_ACCESS_KEY: 'testing',
-      AWS_REGION: 'us-east-1',
-    });
+    Object.assign(process.env, motoEnv(moto.endpoint));
     // moto's SSO Admin cannot find path-qualified AWS policies (see seedDesired).
     const dir = configDir((t) => t.replace('policy/job-function/Billing', 'policy/AWSBillingReadOnlyAccess'));
     const cost = fakeCostExplorer([]);
@@ -160,11 +156,7 @@ describe('sv0 org plan and apply against moto and the dev server (Cost Explorer 
   });
 
   it('plan exits 3 when Temporal is unreachable', async () => {
-    Object.assign(process.env, {
-      AWS_ENDPOINT_URL: moto.endpoint,
-      AWS_ACCESS_KEY_ID: 'testing',
-      AWS_SECRET_ACCESS_KEY: 'testing',
-    });
+    Object.assign(process.env, motoEnv(moto.endpoint));
     const r = await sv0('org', 'plan', '--config-dir', configDir(), '--address', '127.0.0.1:1');
     expect(r.code).toBe(3);
     expect(r.stderr).toContain('hint: run `sv0 doctor` to check each dependency');

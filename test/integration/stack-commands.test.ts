@@ -18,7 +18,7 @@ import { SEARCH_ATTRIBUTE_TYPES } from '../../lib/names';
 import { ensureNetwork } from '../../scripts/dev-config';
 import { freePort } from '../../scripts/local-stack';
 import { finishSignal, standInStateQuery, uiDemoStandInWorkflow } from '../fixtures/ui-workflows';
-import { MOTO_DEFAULT_ACCOUNT } from '../harness/aws';
+import { MOTO_DEFAULT_ACCOUNT, motoEnv } from '../harness/aws';
 import { sv0 } from '../harness/cli';
 import { testDocker } from '../harness/docker';
 import { stack } from '../harness/stack';
@@ -29,14 +29,8 @@ const quiet = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() 
 const byName = (results: CheckResult[], name: string) => results.find((r) => r.name === name)!;
 
 /** What the doctor's AWS check sees: moto through the SDK's own environment variables. */
-function motoEnv(): NodeJS.ProcessEnv {
-  return {
-    AWS_ENDPOINT_URL: stack().motoEndpoint,
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'testing',
-    AWS_SECRET_ACCESS_KEY: 'testing',
-    DOCKER_HOST: stack().dockerHost,
-  };
+function stackEnv(): NodeJS.ProcessEnv {
+  return { ...motoEnv(), DOCKER_HOST: stack().dockerHost };
 }
 
 /** A stream that records what the progress display writes (not a terminal: one line per change). */
@@ -53,7 +47,7 @@ describe('sv0 doctor', () => {
   const saved = { ...process.env };
   beforeAll(async () => {
     // The SDK's credential chain reads the process environment.
-    Object.assign(process.env, motoEnv());
+    Object.assign(process.env, stackEnv());
     await ensureNetwork(testDocker(), 'sv0-platform_default');
   });
   afterAll(() => {
@@ -61,7 +55,7 @@ describe('sv0 doctor', () => {
   });
 
   it('reports the running stack reachable, and the secrets the seed connectors need as missing', async () => {
-    const env = { ...motoEnv(), OP_SERVICE_ACCOUNT_TOKEN: undefined, SOPS_AGE_KEY_FILE: undefined };
+    const env = { ...stackEnv(), OP_SERVICE_ACCOUNT_TOKEN: undefined, SOPS_AGE_KEY_FILE: undefined };
     const results = await runDoctor({
       temporal: { address: stack().temporalAddress, namespace: stack().namespace },
       configDir: CONFIG_DIR,
@@ -87,7 +81,7 @@ describe('sv0 doctor', () => {
     expect(made.status).toBe(0);
     chmodSync(keyFile, 0o600);
     const env = {
-      ...motoEnv(),
+      ...stackEnv(),
       OP_SERVICE_ACCOUNT_TOKEN: 'ops_placeholder-for-the-presence-check',
       SOPS_AGE_KEY_FILE: keyFile,
     };
@@ -111,7 +105,7 @@ describe('sv0 doctor', () => {
 
   it('says each dependency is unreachable, with a fix, and exits 3', async () => {
     const env = {
-      ...motoEnv(),
+      ...stackEnv(),
       AWS_ENDPOINT_URL: 'http://127.0.0.1:9',
       DOCKER_HOST: 'unix:///nonexistent/docker.sock',
     };
@@ -172,7 +166,7 @@ describe('sv0 up: search attributes', () => {
       runDoctor({
         temporal: { address: stack().temporalAddress, namespace },
         configDir: CONFIG_DIR,
-        env: motoEnv(),
+        env: stackEnv(),
       });
     // A new namespace reaches the frontend's cache within seconds.
     let before = await doctor();

@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { SNSClient } from '@aws-sdk/client-sns';
-import type { Client } from '@temporalio/client';
+import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,6 +20,7 @@ import {
   connectorHealthWorkflow,
   healthStateQuery,
   type ConnectorHealthConfig,
+  type HealthState,
 } from '../../workflows/connector-health';
 import { motoConfig } from '../harness/aws';
 import { testDocker } from '../harness/docker';
@@ -121,16 +122,8 @@ describe('connector-health', () => {
         ],
       });
       const firstRunId = handle.firstExecutionRunId;
-      const checksAfter = async (n: number) => {
-        const start = (await handle.query(healthStateQuery)).checks;
-        for (;;) {
-          const state = await handle.query(healthStateQuery);
-          if (state.checks >= start + n) return state;
-          await new Promise((r) => setTimeout(r, 200));
-        }
-      };
       await webhook.waitFor((r) => (r.body as { event?: string }).event === 'connector.stale');
-      let state = await checksAfter(3);
+      let state = await checksAfter(handle, 3);
       expect(alerts('connector.stale', name)).toHaveLength(1);
       expect(state.incidents[name]).toBeDefined();
       expect((alerts('connector.stale', name)[0]?.body as { text: string }).text).toMatch(
@@ -139,7 +132,7 @@ describe('connector-health', () => {
 
       platform.addSync(name, new Date());
       await webhook.waitFor((r) => (r.body as { event?: string }).event === 'connector.recovered');
-      state = await checksAfter(3);
+      state = await checksAfter(handle, 3);
       expect(alerts('connector.recovered', name)).toHaveLength(1);
       expect(alerts('connector.stale', name)).toHaveLength(1);
       expect(state.incidents[name]).toBeUndefined();
@@ -172,23 +165,15 @@ describe('connector-health', () => {
             },
           ],
         });
-        const checks = async (n: number) => {
-          const start = (await handle.query(healthStateQuery)).checks;
-          for (;;) {
-            const state = await handle.query(healthStateQuery);
-            if (state.checks >= start + n) return state;
-            await new Promise((r) => setTimeout(r, 200));
-          }
-        };
         await webhook.waitFor((r) => (r.body as { event?: string }).event === 'connector.check-failing');
-        const failing = await checks(3);
+        const failing = await checksAfter(handle, 3);
         expect(alerts('connector.check-failing', name)).toHaveLength(1);
         expect(failing.checkErrors[name]?.message).toMatch(
           /HTTP 401, the token \(env:PLATFORM_TOKEN\) was refused/,
         );
         platform.setToken(PLATFORM_TOKEN);
         await webhook.waitFor((r) => (r.body as { event?: string }).event === 'connector.check-recovered');
-        const ok = await checks(2);
+        const ok = await checksAfter(handle, 2);
         expect(alerts('connector.check-recovered', name)).toHaveLength(1);
         expect(ok.checkErrors[name]).toBeUndefined();
         await handle.terminate('test done');
@@ -304,3 +289,13 @@ describe('orphan reaper', () => {
     }
   });
 });
+
+/** The health state once the workflow has done `n` more checks than now. */
+async function checksAfter(handle: WorkflowHandle, n: number): Promise<HealthState> {
+  const start = (await handle.query(healthStateQuery)).checks;
+  for (;;) {
+    const state = await handle.query(healthStateQuery);
+    if (state.checks >= start + n) return state;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
