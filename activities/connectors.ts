@@ -4,8 +4,13 @@ import type { ConnectorSpec, ConnectorsConfig } from '../lib/config/connectors';
 import { parseDuration } from '../lib/duration';
 import type { Logger } from '../lib/logger';
 import { ErrorType, ScheduleIds } from '../lib/names';
-import { syncReportedSignal, type SyncReport } from '../workflows/connector-sync';
-import { ContainerRunError, type ContainerRunner, type ContainerRunResult } from './containers';
+import {
+  syncReportedSignal,
+  type ContainerRunResult,
+  type RunConnectorResult,
+  type SyncReport,
+} from '../lib/contracts/connectors';
+import { ContainerRunError, type ContainerRunner } from './containers';
 import { SecretError } from './secrets/errors';
 import type { SecretResolver } from './secrets/resolve';
 
@@ -24,14 +29,6 @@ export interface RunConnectorInput {
   /** The health check a success is reported to (connector-health); absent: nobody is told. */
   healthWorkflowId?: string;
 }
-
-/** What a run returns and what a failure carries in its details: no secret, log tail redacted. */
-export type RunConnectorResult = ContainerRunResult & {
-  connector: string;
-  attempt: number;
-  /** Whether this activity told the health check of the success (else the workflow does). */
-  reported?: boolean;
-};
 
 export interface LastSyncInput {
   platform: ConnectorsConfig['platform'];
@@ -223,5 +220,3 @@ export function createConnectorSyncActivities(deps: ConnectorActivityDeps) {
     },
   };
 }
-
-export type ConnectorSyncActivities = ReturnType<typeof createConnectorSyncActivities>;

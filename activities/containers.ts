@@ -1,5 +1,6 @@
 import { PassThrough } from 'node:stream';
 import type Docker from 'dockerode';
+import type { ContainerRunResult } from '../lib/contracts/connectors';
 import { ContainerLabels } from '../lib/names';
 import type { Logger } from '../lib/logger';
 
@@ -31,14 +32,6 @@ export interface ContainerRunSpec {
   signal: AbortSignal;
 }
 
-export interface ContainerRunResult {
-  exitCode: number;
-  durationMs: number;
-  timedOut: boolean;
-  /** The last lines of output, secrets redacted. */
-  logTail: string[];
-}
-
 export interface ContainerRunner {
   run(spec: ContainerRunSpec): Promise<ContainerRunResult>;
   /** Remove containers we started that outlived their deadline (a worker crash leaks nothing). */
@@ -56,9 +49,9 @@ export class ContainerRunError extends Error {
   }
 }
 
-export const REDACTED = '[redacted]';
+const REDACTED = '[redacted]';
 /** How long after its timeout a container may live before the reaper removes it. */
-export const REAP_GRACE_MS = 60_000;
+const REAP_GRACE_MS = 60_000;
 const LOG_TAIL_LINES = 40;
 const HEARTBEAT_EVERY_MS = 5_000;
 
@@ -66,7 +59,7 @@ const HEARTBEAT_EVERY_MS = 5_000;
  * Mask every secret value in a text, longest first (so a value that contains another is masked
  * whole). Multi-line values are also masked line by line, since logs are handled per line.
  */
-export function createRedactor(values: readonly string[]): (text: string) => string {
+function createRedactor(values: readonly string[]): (text: string) => string {
   const parts = new Set<string>();
   for (const v of values) {
     if (v.length === 0) continue;

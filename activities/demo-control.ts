@@ -2,11 +2,11 @@ import { heartbeat, sleep } from '@temporalio/activity';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import {
   DEMO_ACCOUNT_MEMO,
-  DEMO_WORKFLOW_TYPE,
   demoIdFromWorkflowId,
   destroyNowUpdate,
+  RUNNING_DEMOS_QUERY,
   statusQuery,
-} from '../lib/demo';
+} from '../lib/contracts/demo';
 
 /**
  * Control of running demos from other workflows (the budget freeze destroys the live demos of an
@@ -28,9 +28,6 @@ export interface DemoControlDeps {
    */
   client: Client | (() => Promise<Client>);
 }
-
-/** Visibility query for running demo lifecycles. */
-const RUNNING_DEMOS = `WorkflowType = '${DEMO_WORKFLOW_TYPE}' AND ExecutionStatus = 'Running'`;
 
 export function createDemoControlActivities(deps: DemoControlDeps) {
   let resolved: Promise<Client> | undefined;
@@ -55,7 +52,7 @@ export function createDemoControlActivities(deps: DemoControlDeps) {
   async function listRunning(accountId?: string): Promise<RunningDemo[]> {
     const client = await getClient();
     const found: RunningDemo[] = [];
-    for await (const wf of client.workflow.list({ query: RUNNING_DEMOS })) {
+    for await (const wf of client.workflow.list({ query: RUNNING_DEMOS_QUERY })) {
       const demoId = demoIdFromWorkflowId(wf.workflowId);
       if (!demoId) continue;
       const account = await accountOf(client, wf.workflowId, wf.memo);

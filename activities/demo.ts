@@ -16,7 +16,7 @@ import {
 } from '@aws-sdk/client-organizations';
 import { Context, heartbeat } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import type { DeployAccess } from '../lib/demo';
+import type { DeployAccess, FailedDeletion, SweepItem, SweepPlan } from '../lib/contracts/demo';
 import { assertSandboxTarget, sweepVerdict, type GuardOrg } from '../lib/guards';
 import { ErrorType, Tags } from '../lib/names';
 import { assumeRoleConfig, type AwsClientConfig } from './aws-session';
@@ -42,29 +42,6 @@ export interface DemoActivitiesDeps {
   resolveSecret: ResolveSecret;
   /** Builds the per-account clients; tests wrap it to inject a failure at the SDK boundary. */
   makeClients?: (config: AwsClientConfig) => TagClients;
-}
-
-/** A resource the teardown or sweep could not delete, with the reason. */
-export interface FailedDeletion {
-  arn: string;
-  type: string;
-  error: string;
-}
-
-/** A sweep decision for one resource. */
-export interface SweepItem {
-  arn: string;
-  type: string;
-  reason: string;
-}
-
-export interface SweepPlan {
-  accountId: string;
-  /** What the sweep deletes: stacks first, then the rest. */
-  stacks: SweepItem[];
-  resources: SweepItem[];
-  /** Ephemeral resources kept, with why (owned by a running demo, young, permanent, age unknown). */
-  kept: SweepItem[];
 }
 
 export interface SweepTargetInput {

@@ -35,7 +35,7 @@ export interface IdentityCenterDeps {
 type Step<K extends PlanStep['kind']> = Extract<PlanStep, { kind: K }>;
 
 /** Message when there is nothing to manage: enabling an organization instance has no API. */
-export const NO_IDENTITY_CENTER =
+const NO_IDENTITY_CENTER =
   'no IAM Identity Center instance: enable it once in the console; users, permission sets and assignments are skipped';
 
 /**

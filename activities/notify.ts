@@ -14,7 +14,7 @@ export interface NotifyDeps {
 }
 
 /** The Slack-compatible body: `text` for simple receivers, plus the structured fields. */
-export function webhookBody(n: Notification): Record<string, unknown> {
+function webhookBody(n: Notification): Record<string, unknown> {
   const icon =
     n.severity === 'critical'
       ? ':rotating_light:'

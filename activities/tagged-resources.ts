@@ -96,7 +96,7 @@ export interface TaggedResource {
 }
 
 /** `service:kind` from an ARN: arn:aws:iam::1:role/x -> iam:role, arn:aws:s3:::b -> s3:bucket. */
-export function resourceType(arn: string): string {
+function resourceType(arn: string): string {
   const [, , service = '', , , rest = ''] = arn.split(':');
   const resource = arn.split(':').slice(5).join(':');
   if (service === 's3' && !resource.includes('/')) return 's3:bucket';
@@ -251,16 +251,6 @@ async function emptyAndDeleteBucket(s3: S3Client, bucket: string): Promise<void>
   }
   await s3.send(new DeleteBucketCommand({ Bucket: bucket }));
 }
-
-/** The resource types this module can delete (stacks are deleted by the caller, then waited for). */
-export const DELETABLE_TYPES = [
-  'iam:role',
-  's3:bucket',
-  'lambda:function',
-  'sns:topic',
-  'states:stateMachine',
-  'dynamodb:table',
-];
 
 /**
  * Delete one resource. Already gone is success (safe to retry). A type this module cannot delete

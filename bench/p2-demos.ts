@@ -14,8 +14,8 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
-import type { DemoInput } from '../lib/demo';
-import { TaskQueues, WorkflowIds } from '../lib/names';
+import type { DemoInput } from '../lib/contracts/demo';
+import { TaskQueues, WorkflowIds, WorkflowTypes } from '../lib/names';
 import { demoLifecycleWorkflow } from '../workflows/demo-lifecycle';
 import type { P2WorkerConfig, P2WorkerReport } from './p2-worker';
 import { benchTemporal } from './temporal';
@@ -164,7 +164,7 @@ async function until(ctx: BenchContext, done: () => boolean, everyMs = 250): Pro
 
 async function startTimes(client: Client): Promise<Map<string, number>> {
   const out = new Map<string, number>();
-  for await (const w of client.workflow.list({ query: `WorkflowType = 'demoLifecycleWorkflow'` }))
+  for await (const w of client.workflow.list({ query: `WorkflowType = '${WorkflowTypes.demoLifecycle}'` }))
     out.set(w.workflowId, w.startTime.getTime());
   return out;
 }

@@ -22,8 +22,8 @@ import { orgBootstrapDeps } from '../activities/org-bootstrap-deps';
 import { managementAccountId } from '../clients/org';
 import { loadBudgetsConfig } from '../lib/config/budgets';
 import { loadOrgConfig } from '../lib/config/org';
-import { TaskQueues, WorkflowIds } from '../lib/names';
-import type { OrgBootstrapInput, OrgBootstrapResult } from '../lib/org/contract';
+import { TaskQueues, WorkflowIds, WorkflowTypes } from '../lib/names';
+import type { OrgBootstrapInput, OrgBootstrapResult } from '../lib/contracts/org';
 import { buildDesiredOrg } from '../lib/org/desired';
 import type { DesiredOrg } from '../lib/org/types';
 import { startMoto } from '../scripts/local-stack';
@@ -111,7 +111,7 @@ async function apply(
   mgmt: string,
 ): Promise<{ ms: number; steps: number; applied: number; profile: string }> {
   const run = async (i: OrgBootstrapInput) => {
-    const handle = await client.workflow.start('orgBootstrapWorkflow', {
+    const handle = await client.workflow.start(WorkflowTypes.orgBootstrap, {
       workflowId: WorkflowIds.orgBootstrap(mgmt),
       taskQueue: TaskQueues.infra,
       args: [i],

@@ -8,7 +8,7 @@ import { createConnectorSyncActivities } from '../activities/connectors';
 import type { ContainerRunner } from '../activities/containers';
 import { secretResolverFromEnv } from '../activities/secrets/resolve';
 import { createLogger } from '../lib/logger';
-import { TaskQueues } from '../lib/names';
+import { TaskQueues, WorkflowTypes } from '../lib/names';
 import { connectorSyncWorkflow } from '../workflows/connector-sync';
 import {
   benchConnector,
@@ -46,7 +46,7 @@ async function batch(
   n: number,
   healthId: string,
 ): Promise<number> {
-  const type = kind === 'noop' ? 'benchNoopWorkflow' : 'connectorSyncWorkflow';
+  const type = kind === 'noop' ? 'benchNoopWorkflow' : WorkflowTypes.connectorSync;
   const query = `WorkflowType = '${type}' AND ExecutionStatus = 'Completed'`;
   const before = (await t.client.workflow.count(query)).count;
   const connector = benchConnector('bench-noop');

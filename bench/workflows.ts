@@ -4,7 +4,7 @@
  * reports, so each sync's report signal lands on a running workflow as it does in production.
  */
 import { condition, defineSignal, setHandler } from '@temporalio/workflow';
-import { syncReportedSignal } from '../workflows/connector-sync';
+import { syncReportedSignal } from '../lib/contracts/connectors';
 
 export * from '../workflows';
 

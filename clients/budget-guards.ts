@@ -8,13 +8,13 @@ import {
   type BudgetAlert,
   type BudgetGuardConfig,
   type BudgetGuardStatus,
-} from '../lib/budget';
+} from '../lib/contracts/budget';
 import { parseSnsBudgetMessage } from '../lib/budget-alert';
 import { loadBudgetsConfig, type BudgetsConfig } from '../lib/config/budgets';
 import { loadNotificationsConfig, type NotificationsConfig } from '../lib/config/notifications';
 import { loadOrgConfig } from '../lib/config/org';
 import type { GuardOrg } from '../lib/guards';
-import { TaskQueues, WorkflowIds } from '../lib/names';
+import { TaskQueues, WorkflowIds, WorkflowTypes } from '../lib/names';
 import type { budgetGuardWorkflow } from '../workflows/budget-guard';
 import type { UpStep } from './up';
 
@@ -34,7 +34,7 @@ export interface StartBudgetGuardsInput {
 }
 
 /** The validated config each guard runs with. */
-export function guardConfigs(input: StartBudgetGuardsInput): BudgetGuardConfig[] {
+function guardConfigs(input: StartBudgetGuardsInput): BudgetGuardConfig[] {
   const org: GuardOrg = {
     accounts: input.org.accounts.map((a) => ({ name: a.name, sandbox: a.sandbox === true })),
   };
@@ -58,7 +58,7 @@ export async function startBudgetGuards(
   for (const config of guardConfigs(input)) {
     const workflowId = WorkflowIds.budget(config.budget.name);
     await client.workflow.signalWithStart<typeof budgetGuardWorkflow, [BudgetGuardConfig]>(
-      'budgetGuardWorkflow',
+      WorkflowTypes.budgetGuard,
       {
         workflowId,
         taskQueue: input.taskQueue ?? TaskQueues.infra,

@@ -12,7 +12,7 @@ export interface GlobalOptions extends TemporalOptions {
   json?: boolean;
 }
 
-export function buildProgram(): Command {
+function buildProgram(): Command {
   const program = new Command('sv0')
     .description(
       "SecurityV0's cloud operations as durable Temporal workflows: org bootstrap, connector syncs, demo lifecycles, budget freezes.",

@@ -7,13 +7,14 @@ import {
 import { loadConnectorsConfig, type ConnectorsConfig, type ConnectorSpec } from '../lib/config/connectors';
 import { loadNotificationsConfig, type NotificationsConfig } from '../lib/config/notifications';
 import { parseDuration } from '../lib/duration';
-import { ScheduleIds, TaskQueues, WorkflowIds } from '../lib/names';
+import { ScheduleIds, TaskQueues, WorkflowIds, WorkflowTypes } from '../lib/names';
 import {
+  ConnectorKey,
   healthConfigSignal,
-  connectorHealthWorkflow,
   type ConnectorHealthConfig,
-} from '../workflows/connector-health';
-import { ConnectorKey, connectorSyncWorkflow, type ConnectorSyncInput } from '../workflows/connector-sync';
+  type ConnectorSyncInput,
+} from '../lib/contracts/connectors';
+import type { connectorHealthWorkflow } from '../workflows/connector-health';
 import type { UpStep } from './up';
 
 /** One line of the plan `sv0 connectors apply` shows before it changes anything. */
@@ -50,7 +51,7 @@ export function connectorScheduleOptions(c: ConnectorSpec, opts: ApplyOptions = 
     spec: { intervals: [{ every: parseDuration(c.interval) }], jitter: parseDuration(c.jitter) },
     action: {
       type: 'startWorkflow',
-      workflowType: connectorSyncWorkflow,
+      workflowType: WorkflowTypes.connectorSync,
       // The server appends the scheduled time, so each run has its own id.
       workflowId: ScheduleIds.connector(c.name),
       taskQueue: opts.taskQueue ?? TaskQueues.connectors,
@@ -63,7 +64,7 @@ export function connectorScheduleOptions(c: ConnectorSpec, opts: ApplyOptions = 
 }
 
 /** The config the health workflow needs, built from the validated files. */
-export function healthConfigFrom(
+function healthConfigFrom(
   config: ConnectorsConfig,
   notifications: NotificationsConfig,
 ): ConnectorHealthConfig {
@@ -206,13 +207,16 @@ export async function applyConnectorSchedules(
     .describe()
     .then((d) => d.status.name === 'RUNNING')
     .catch(() => false);
-  await client.workflow.signalWithStart(connectorHealthWorkflow, {
-    workflowId,
-    taskQueue: opts.taskQueue ?? TaskQueues.connectors,
-    args: [{ config: healthConfig }],
-    signal: healthConfigSignal,
-    signalArgs: [healthConfig],
-  });
+  await client.workflow.signalWithStart<typeof connectorHealthWorkflow, [ConnectorHealthConfig]>(
+    WorkflowTypes.connectorHealth,
+    {
+      workflowId,
+      taskQueue: opts.taskQueue ?? TaskQueues.connectors,
+      args: [{ config: healthConfig }],
+      signal: healthConfigSignal,
+      signalArgs: [healthConfig],
+    },
+  );
   return { changes, health: before ? 'updated' : 'started' };
 }
 

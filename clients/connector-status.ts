@@ -1,8 +1,8 @@
 import { ScheduleNotFoundError, type Client } from '@temporalio/client';
 import type { ConnectorsConfig } from '../lib/config/connectors';
 import { parseDuration } from '../lib/duration';
-import { ScheduleIds, SearchAttributes, WorkflowIds } from '../lib/names';
-import { healthStateQuery, type HealthState } from '../workflows/connector-health';
+import { ScheduleIds, SearchAttributes, WorkflowIds, WorkflowTypes } from '../lib/names';
+import { healthStateQuery, type HealthState } from '../lib/contracts/connectors';
 
 /** One connector as `sv0 connectors list|status` shows it. Times are ISO-8601 UTC. */
 export interface ConnectorStatus {
@@ -33,7 +33,7 @@ async function healthState(
 }
 
 async function lastSuccess(client: Client, connector: string): Promise<string | undefined> {
-  const query = `WorkflowType = 'connectorSyncWorkflow' AND ${SearchAttributes.connector} = '${connector}' AND ExecutionStatus = 'Completed'`;
+  const query = `WorkflowType = '${WorkflowTypes.connectorSync}' AND ${SearchAttributes.connector} = '${connector}' AND ExecutionStatus = 'Completed'`;
   let newest: Date | undefined;
   for await (const wf of client.workflow.list({ query, pageSize: 20 })) {
     const t = wf.closeTime ?? wf.startTime;

@@ -17,22 +17,23 @@ import { deployRoleFor, sandboxAccounts, type OrgConfig } from '../lib/config/or
 import type { Scenario } from '../lib/config/scenarios';
 import {
   DEMO_ACCOUNT_MEMO,
-  DEMO_WORKFLOW_TYPE,
   DemoSearchAttributes,
   demoIdFromWorkflowId,
   destroyNowUpdate,
   extendUpdate,
   shortenUpdate,
+  RUNNING_DEMOS_QUERY,
   statusQuery,
   type DemoInput,
   type DemoPhase,
   type DemoStatus,
+  type DemoSweepInput,
+  type DemoSweepResult,
   type DeployAccess,
-} from '../lib/demo';
+} from '../lib/contracts/demo';
 import { formatDuration, parseDuration } from '../lib/duration';
 import { checkSandboxTarget, type GuardOrg } from '../lib/guards';
-import { DEMO_ID_PATTERN, ScheduleIds, TaskQueues, WorkflowIds } from '../lib/names';
-import type { DemoSweepInput, DemoSweepResult } from '../workflows/demo-sweep';
+import { DEMO_ID_PATTERN, ScheduleIds, TaskQueues, WorkflowIds, WorkflowTypes } from '../lib/names';
 import { CliError, ExitCode } from './output';
 
 /**
@@ -44,7 +45,7 @@ import { CliError, ExitCode } from './output';
 const bad = (message: string) => new CliError(message, ExitCode.BadInput);
 
 /** The guard's view of config/org.yaml. */
-export function guardOrg(org: Pick<OrgConfig, 'accounts'> | GuardOrg): GuardOrg {
+function guardOrg(org: Pick<OrgConfig, 'accounts'> | GuardOrg): GuardOrg {
   return { accounts: org.accounts.map((a) => ({ name: a.name, sandbox: a.sandbox === true })) };
 }
 
@@ -163,7 +164,7 @@ export async function startDemo(
   opts: { taskQueue?: string } = {},
 ): Promise<WorkflowHandle> {
   const expiresAt = new Date(Date.now() + input.ttlMs);
-  return client.workflow.start(DEMO_WORKFLOW_TYPE, {
+  return client.workflow.start(WorkflowTypes.demoLifecycle, {
     workflowId: WorkflowIds.demo(input.id),
     taskQueue: opts.taskQueue ?? TaskQueues.infra,
     args: [input],
@@ -193,8 +194,7 @@ export interface DemoListRow {
 /** Running demos from visibility, soonest expiry first. */
 export async function listDemos(client: Client, now = Date.now()): Promise<DemoListRow[]> {
   const rows: (DemoListRow & { expires: number })[] = [];
-  const query = `WorkflowType = '${DEMO_WORKFLOW_TYPE}' AND ExecutionStatus = 'Running'`;
-  for await (const wf of client.workflow.list({ query })) {
+  for await (const wf of client.workflow.list({ query: RUNNING_DEMOS_QUERY })) {
     const id = demoIdFromWorkflowId(wf.workflowId);
     if (!id) continue;
     const sa = wf.typedSearchAttributes;
@@ -278,7 +278,7 @@ export async function runSweep(
   input: DemoSweepInput,
   opts: { taskQueue?: string; workflowId?: string } = {},
 ): Promise<DemoSweepResult> {
-  return client.workflow.execute('demoSweepWorkflow', {
+  return client.workflow.execute(WorkflowTypes.demoSweep, {
     workflowId:
       opts.workflowId ?? `${ScheduleIds.demoSweep}-manual-${new Date().toISOString().replace(/[:.]/g, '-')}`,
     taskQueue: opts.taskQueue ?? TaskQueues.infra,
@@ -287,7 +287,7 @@ export async function runSweep(
 }
 
 /** The nightly sweep schedule: 02:00 UTC, one run at a time, a missed night caught up within 6 h. Always applies. */
-export function demoSweepScheduleOptions(
+function demoSweepScheduleOptions(
   input: DemoSweepInput,
   opts: { taskQueue?: string; paused?: boolean } = {},
 ): ScheduleOptions {
@@ -296,7 +296,7 @@ export function demoSweepScheduleOptions(
     spec: { calendars: [{ hour: 2, minute: 0 }], timezone: 'UTC' },
     action: {
       type: 'startWorkflow',
-      workflowType: 'demoSweepWorkflow',
+      workflowType: WorkflowTypes.demoSweep,
       workflowId: `sv0-${ScheduleIds.demoSweep}`,
       taskQueue: opts.taskQueue ?? TaskQueues.infra,
       args: [{ ...input, apply: true }],

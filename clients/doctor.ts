@@ -227,7 +227,7 @@ async function checkDocker(
 }
 
 /** Where the connectors' secrets need 1Password or a SOPS age key (only those checks then run). */
-export function secretNeeds(config: ConnectorsConfig): {
+function secretNeeds(config: ConnectorsConfig): {
   onePassword: string[];
   sops: { connector: string; keyFile?: string }[];
 } {

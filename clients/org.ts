@@ -10,9 +10,9 @@ import { BUDGETS_FILE, loadBudgetsConfig } from '../lib/config/budgets';
 import { configFile } from '../lib/config/load';
 import { loadNotificationsConfig } from '../lib/config/notifications';
 import { loadOrgConfig, ORG_FILE } from '../lib/config/org';
-import { ScheduleIds, TaskQueues } from '../lib/names';
+import { ScheduleIds, TaskQueues, WorkflowTypes } from '../lib/names';
 import { buildDesiredOrg, placeholderEmailErrors } from '../lib/org/desired';
-import type { OrgBootstrapInput, OrgDriftInput } from '../lib/org/contract';
+import type { OrgBootstrapInput, OrgDriftInput } from '../lib/contracts/org';
 import type { UpStep } from './up';
 
 /**
@@ -49,7 +49,7 @@ export async function managementAccountId(aws: AwsClientConfig = awsConfigFromEn
 }
 
 /** The drift check runs daily at 06:00 UTC unless told otherwise. */
-export const DEFAULT_DRIFT_CRON = '0 6 * * *';
+const DEFAULT_DRIFT_CRON = '0 6 * * *';
 
 /**
  * Create or update the `org-drift` Schedule: the drift workflow with the current config, daily,
@@ -62,7 +62,7 @@ export async function ensureOrgDriftSchedule(
 ): Promise<'created' | 'updated'> {
   const action: ScheduleOptions['action'] = {
     type: 'startWorkflow',
-    workflowType: 'orgDriftWorkflow',
+    workflowType: WorkflowTypes.orgDrift,
     workflowId: ScheduleIds.orgDrift,
     taskQueue: opts.taskQueue ?? TaskQueues.infra,
     args: [input],

@@ -44,7 +44,7 @@ export interface ProgressLine {
 }
 
 /** A spinner on a terminal; on a pipe or file, each distinct text printed once. */
-export function progressLine(
+function progressLine(
   label: string,
   stream: NodeJS.WriteStream = process.stderr,
   silent = false,

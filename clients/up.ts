@@ -4,7 +4,6 @@
  * family does not hide the state of the others.
  */
 import type { Client } from '@temporalio/client';
-import { say } from './output';
 import type { GlobalOptions } from './cli';
 
 /**
@@ -80,11 +79,3 @@ export async function runUp(ctx: UpContext, steps: readonly UpStep[]): Promise<U
 export function reportsForJson(reports: readonly UpReport[]): Omit<UpReport, 'cause'>[] {
   return reports.map(({ cause: _cause, ...rest }) => rest);
 }
-
-/** A step that says what it would do when its family has not been installed yet. */
-export function unavailableStep(name: string, reason: string): UpStep {
-  return { name, run: () => Promise.resolve({ status: 'skipped', detail: reason }) };
-}
-
-/** Default progress sink. */
-export const logToStderr = (text: string): void => say(text);

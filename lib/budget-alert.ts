@@ -13,7 +13,7 @@ export type SnsBudgetMessage =
   | { kind: 'subscription-confirmation'; topicArn?: string; subscribeUrl: string }
   | { kind: 'ignored'; reason: string };
 
-export class BudgetAlertError extends Error {
+class BudgetAlertError extends Error {
   override name = 'BudgetAlertError';
 }
 

@@ -39,7 +39,7 @@ export interface CodecKey {
 }
 
 /** A payload that cannot be decrypted; the message names the key id, never key material. */
-export class CodecError extends Error {
+class CodecError extends Error {
   override name = 'CodecError';
 }
 
@@ -93,7 +93,7 @@ export function parseCodecKeys(text: string, source: string): CodecKey[] {
  * Read a key file. It must be readable by its owner only, like the plain env files of the
  * connectors: a key that others can read protects nothing.
  */
-export function loadCodecKeyFile(file: string): CodecKey[] {
+function loadCodecKeyFile(file: string): CodecKey[] {
   let text: string;
   try {
     const mode = statSync(file).mode;

@@ -9,6 +9,21 @@ export const TaskQueues = {
   connectors: 'sv0-connectors',
 } as const;
 
+/**
+ * Workflow types: the exported function names in workflows/, which the server records and clients,
+ * schedules and visibility queries name. Renaming one breaks every run and schedule that uses it.
+ */
+export const WorkflowTypes = {
+  smoke: 'smokeWorkflow',
+  orgBootstrap: 'orgBootstrapWorkflow',
+  orgDrift: 'orgDriftWorkflow',
+  connectorSync: 'connectorSyncWorkflow',
+  connectorHealth: 'connectorHealthWorkflow',
+  demoLifecycle: 'demoLifecycleWorkflow',
+  demoSweep: 'demoSweepWorkflow',
+  budgetGuard: 'budgetGuardWorkflow',
+} as const;
+
 /** Workflow ids. Fixed ids make starts idempotent and stop two runs of the same thing at once. */
 export const WorkflowIds = {
   orgBootstrap: (managementAccountId: string) => `org-bootstrap-${managementAccountId}`,

@@ -11,10 +11,10 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 import { failureConverterPath } from '../lib/codec';
 
 /** Where the worker looks for the bundle when it runs compiled. */
-export const DEFAULT_BUNDLE_FILE = path.resolve(__dirname, '..', 'dist', 'workflow-bundle.js');
+const DEFAULT_BUNDLE_FILE = path.resolve(__dirname, '..', 'dist', 'workflow-bundle.js');
 
 /** Bundle `workflows/index.ts` and write it to `outFile`; returns the file's size in bytes. */
-export async function buildWorkflowBundle(outFile = DEFAULT_BUNDLE_FILE): Promise<number> {
+async function buildWorkflowBundle(outFile = DEFAULT_BUNDLE_FILE): Promise<number> {
   // The failure converter goes into the bundle too: with encryption on, failures thrown inside
   // workflows are then encoded like activity failures (it is a no-op without a key).
   const { code } = await bundleWorkflowCode({

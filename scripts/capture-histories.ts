@@ -28,7 +28,7 @@ export interface CaptureSpec {
 }
 
 /** Parse a capture argument; errors name the argument and what is wrong. */
-export function parseCaptureSpec(arg: string): CaptureSpec {
+function parseCaptureSpec(arg: string): CaptureSpec {
   const eq = arg.indexOf('=');
   const name = arg.slice(0, eq);
   const target = arg.slice(eq + 1);
@@ -53,7 +53,7 @@ async function resolveRun(
 }
 
 /** Capture each spec into `outDir`; returns the files written. */
-export async function captureHistories(
+async function captureHistories(
   client: Client,
   specs: CaptureSpec[],
   outDir = HISTORIES_DIR,

@@ -17,7 +17,7 @@ export interface DevConfigChange {
 }
 
 /** True when the engine has the image or can pull it within `timeoutMs`. */
-export async function imageAvailable(docker: Docker, image: string, timeoutMs = 20_000): Promise<boolean> {
+async function imageAvailable(docker: Docker, image: string, timeoutMs = 20_000): Promise<boolean> {
   try {
     await docker.getImage(image).inspect();
     return true;

@@ -6,8 +6,8 @@
 import type { Client } from '@temporalio/client';
 import { buildOrgBootstrapInput, managementAccountId } from '../clients/org';
 import { WaitTimeoutError, waitWithProgress } from '../clients/progress';
-import { TaskQueues, WorkflowIds } from '../lib/names';
-import { orgProgressQuery, type OrgBootstrapResult, type OrgProgress } from '../lib/org/contract';
+import { TaskQueues, WorkflowIds, WorkflowTypes } from '../lib/names';
+import { orgProgressQuery, type OrgBootstrapResult, type OrgProgress } from '../lib/contracts/org';
 import type { DesiredOrg } from '../lib/org/types';
 
 /**
@@ -31,7 +31,7 @@ const BOOTSTRAP_WAIT_MS = 180_000;
 export async function bootstrapDevOrganization(client: Client, configDir: string): Promise<string> {
   const input = buildOrgBootstrapInput(configDir);
   input.desired = motoCompatibleDesired(input.desired);
-  const handle = await client.workflow.start('orgBootstrapWorkflow', {
+  const handle = await client.workflow.start(WorkflowTypes.orgBootstrap, {
     taskQueue: TaskQueues.infra,
     workflowId: WorkflowIds.orgBootstrap(await managementAccountId()),
     // moto is new at each start: a bootstrap left over from the last session is replaced.

@@ -141,7 +141,7 @@ function summary(lines: [string, string][]): string {
   return lines.map(([k, v]) => `  ${k.padEnd(width)}  ${v}`).join('\n');
 }
 
-export async function dev(opts: DevOptions): Promise<void> {
+async function dev(opts: DevOptions): Promise<void> {
   const started: (Pick<Running, 'stop'> & { child?: ChildProcess })[] = [];
   let stopping: Promise<void> | undefined;
   const stopAll = () =>

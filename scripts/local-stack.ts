@@ -61,7 +61,7 @@ export function provisionStack(opts: { quiet?: boolean } = {}): StackTools {
 }
 
 /** Read `.sv0/stack.env`; a missing key is named with the command that provides it. */
-export function readStackTools(): StackTools {
+function readStackTools(): StackTools {
   if (!existsSync(STACK_ENV)) {
     throw new Error(`${STACK_ENV} is missing: run \`bash scripts/stack.sh provision\` first`);
   }

@@ -68,7 +68,7 @@ function errorFields(error: unknown): { error?: { type: string; message: string 
   return { error: { type, message: error.message } };
 }
 
-export async function runWorkers(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+async function runWorkers(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const settings = settingsFromEnv(env);
   const deps = depsFromEnv(env);
   // The SDK's own log lines (worker state, activity and workflow failures) go through the same

@@ -26,7 +26,7 @@ import {
   type BudgetGuardStatus,
   type FreezeRecord,
   type SpendSnapshot,
-} from '../lib/budget';
+} from '../lib/contracts/budget';
 import {
   evaluateSpend,
   freshMonth,

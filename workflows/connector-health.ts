@@ -2,8 +2,6 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
-  defineQuery,
-  defineSignal,
   log,
   proxyActivities,
   setHandler,
@@ -11,55 +9,19 @@ import {
 } from '@temporalio/workflow';
 import type { createConnectorSyncActivities } from '../activities/connectors';
 import type { createNotifyActivities } from '../activities/notify';
-import type { ConnectorsConfig } from '../lib/config/connectors';
-import type { Notification, SinkConfig } from '../lib/config/notifications';
+import type { Notification } from '../lib/config/notifications';
+import {
+  healthConfigSignal,
+  healthStateQuery,
+  resetFailuresSignal,
+  syncReportedSignal,
+  type ConnectorHealthConfig,
+  type ConnectorHealthInput,
+  type HealthState,
+  type SyncReport,
+} from '../lib/contracts/connectors';
 import { formatDuration, parseDuration } from '../lib/duration';
-import { failureReason, syncReportedSignal, type SyncReport } from './connector-sync';
-
-/** A connector as the health check watches it. */
-export interface HealthConnector {
-  name: string;
-  interval: string;
-  pauseAfterFailedRuns: number;
-}
-
-/** What the health check needs; `sv0 up` and `sv0 connectors apply` send it (start or signal). */
-export interface ConnectorHealthConfig {
-  connectors: HealthConnector[];
-  platform: ConnectorsConfig['platform'];
-  /** @default '5m' */
-  checkEvery: string;
-  sinks: SinkConfig[];
-  /** Continue-as-new after this many checks, whatever the history size. @default 100 */
-  checksPerRun?: number;
-}
-
-export interface HealthState {
-  /** Open staleness incidents: connector -> when it was found stale. */
-  incidents: Record<string, { since: string; lastSyncAt?: string }>;
-  /** Failed runs in a row per connector, as the sync runs report them. */
-  failedInARow: Record<string, number>;
-  /** Connectors this workflow paused, and why. */
-  pausedForFailures: Record<string, string>;
-  lastCheckAt?: string;
-  /** Checks done since the workflow was first started (kept across continue-as-new). */
-  checks: number;
-  /**
-   * Connectors whose platform check fails: since when, the last reason (our own messages, no
-   * secret), and whether the alert went out (once, when it has failed for twice the interval).
-   */
-  checkErrors: Record<string, { since: string; message: string; alerted: boolean }>;
-}
-
-export interface ConnectorHealthInput {
-  config: ConnectorHealthConfig;
-  state?: HealthState;
-}
-
-export const healthConfigSignal = defineSignal<[ConnectorHealthConfig]>('healthConfig');
-/** `sv0 connectors resume` clears the failure count, so the next failure does not pause at once. */
-export const resetFailuresSignal = defineSignal<[{ connector: string }]>('resetFailures');
-export const healthStateQuery = defineQuery<HealthState & { connectors: string[] }>('healthState');
+import { failureReason } from '../lib/failures';
 
 const acts = proxyActivities<ReturnType<typeof createConnectorSyncActivities>>({
   startToCloseTimeout: '1 minute',

@@ -1,47 +1,24 @@
-import {
-  ActivityCancellationType,
-  ActivityFailure,
-  ApplicationFailure,
-  defineSearchAttributeKey,
-  SearchAttributeType,
-} from '@temporalio/common';
+import { ActivityCancellationType } from '@temporalio/common';
 import {
   CancellationScope,
-  defineSignal,
   getExternalWorkflowHandle,
   log,
   proxyActivities,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { createConnectorSyncActivities, RunConnectorResult } from '../activities/connectors';
-import type { ConnectorSpec } from '../lib/config/connectors';
+import type { createConnectorSyncActivities } from '../activities/connectors';
+import {
+  ConnectorKey,
+  syncReportedSignal,
+  SyncStatusKey,
+  type ConnectorSyncInput,
+  type RunConnectorResult,
+  type SyncReport,
+} from '../lib/contracts/connectors';
 import { parseDuration } from '../lib/duration';
-import { NON_RETRYABLE_ERROR_TYPES, SearchAttributes, WorkflowIds } from '../lib/names';
-
-/** Search attribute keys the sync runs set, so the Web UI can filter by connector and outcome. */
-export const ConnectorKey = defineSearchAttributeKey(SearchAttributes.connector, SearchAttributeType.KEYWORD);
-export const SyncStatusKey = defineSearchAttributeKey(
-  SearchAttributes.syncStatus,
-  SearchAttributeType.KEYWORD,
-);
-
-/** What each sync run tells `connector-health`, so it can count failed runs in a row. */
-export interface SyncReport {
-  connector: string;
-  workflowId: string;
-  ok: boolean;
-  /** Why it failed: an error type and a message with no secret in it. */
-  reason?: string;
-}
-export const syncReportedSignal = defineSignal<[SyncReport]>('syncReported');
-
-export interface ConnectorSyncInput {
-  /** The connector with its defaults applied: image, args, limits, secret references. */
-  connector: ConnectorSpec;
-  /** @default `connector-health` */
-  healthWorkflowId?: string;
-}
+import { failureReason } from '../lib/failures';
+import { NON_RETRYABLE_ERROR_TYPES, WorkflowIds } from '../lib/names';
 
 /** Extra time for the activity beyond the container's own timeout: an image pull and clean-up. */
 const ACTIVITY_MARGIN_MS = 5 * 60_000;
@@ -90,13 +67,6 @@ export async function connectorSyncWorkflow(input: ConnectorSyncInput): Promise<
     });
     throw err;
   }
-}
-
-/** The cause's type and message: built by our activities, which never put a secret in one. */
-export function failureReason(err: unknown): string {
-  const cause = err instanceof ActivityFailure ? err.cause : err;
-  if (cause instanceof ApplicationFailure) return `${cause.type ?? 'Error'}: ${cause.message}`;
-  return (cause as Error)?.message ?? String(cause);
 }
 
 async function report(healthWorkflowId: string, syncReport: SyncReport): Promise<void> {

@@ -28,7 +28,7 @@ import {
   type DemoPhase,
   type DemoStatus,
   type DemoSummary,
-} from '../lib/demo';
+} from '../lib/contracts/demo';
 import { formatDuration, parseDuration } from '../lib/duration';
 import { ErrorType, Tags } from '../lib/names';
 

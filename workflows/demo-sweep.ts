@@ -1,10 +1,9 @@
 import { ActivityFailure, ApplicationFailure, proxyActivities } from '@temporalio/workflow';
-import type { createDemoActivities, FailedDeletion, SweepPlan } from '../activities/demo';
+import type { createDemoActivities } from '../activities/demo';
 import type { createDemoControlActivities } from '../activities/demo-control';
 import type { createNotifyActivities } from '../activities/notify';
-import type { NotificationsConfig } from '../lib/config/notifications';
-import type { DeployAccess } from '../lib/demo';
-import { checkSandboxTarget, type GuardOrg } from '../lib/guards';
+import type { AccountSweepResult, DemoSweepInput, DemoSweepResult } from '../lib/contracts/demo';
+import { checkSandboxTarget } from '../lib/guards';
 import { ErrorType } from '../lib/names';
 
 const aws = proxyActivities<ReturnType<typeof createDemoActivities>>({
@@ -25,37 +24,6 @@ const { notify } = proxyActivities<ReturnType<typeof createNotifyActivities>>({
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '5s', maximumInterval: '1 minute', maximumAttempts: 10 },
 });
-
-/** Input of `demoSweepWorkflow`: the CLI (or `sv0 up` for the schedule) resolves accounts from config and the live org. */
-export interface DemoSweepInput {
-  /** The sandbox accounts to sweep, each with how to reach it. */
-  accounts: DeployAccess[];
-  org: GuardOrg;
-  managementAccountId: string;
-  /** Delete for real; otherwise only report the plan. The CLI defaults to a dry run, the schedule applies. */
-  apply: boolean;
-  /** @default 12 hours */
-  maxAgeMs?: number;
-  /** Demo ids that count as running; listed from visibility when omitted. */
-  runningDemoIds?: string[];
-  notifications: NotificationsConfig['sinks'];
-}
-
-export interface AccountSweepResult {
-  accountId: string;
-  accountName: string;
-  refused?: string;
-  /** The account could not be swept (unreachable, access denied). */
-  error?: string;
-  plan?: SweepPlan;
-  deleted: { arn: string; type: string }[];
-  failed: FailedDeletion[];
-}
-
-export interface DemoSweepResult {
-  apply: boolean;
-  accounts: AccountSweepResult[];
-}
 
 /**
  * The nightly sweep (shared/DESIGN.md §3; the seed's cloud-nuke job): in each sandbox account,

@@ -9,11 +9,8 @@ import {
   type OrgDriftInput,
   type OrgProgress,
   orgProgressQuery,
-} from '../lib/org/contract';
+} from '../lib/contracts/org';
 import type { DesiredOrg, LiveOrg, OrgPlan, PlanStep } from '../lib/org/types';
-
-export type { OrgBootstrapInput, OrgBootstrapResult, OrgDriftInput, OrgProgress };
-export { orgProgressQuery };
 
 type OrgActivities = ReturnType<typeof createOrgBootstrapActivities>;
 

@@ -12,7 +12,7 @@ export interface OnePasswordClient {
 /** A lazily created client: `undefined` when the worker has no service account token. */
 export type OnePasswordProvider = () => Promise<OnePasswordClient>;
 
-export const OP_REFERENCE_PATTERN = /^op:\/\/[^/\s]+\/[^/\s]+\/\S+$/;
+const OP_REFERENCE_PATTERN = /^op:\/\/[^/\s]+\/[^/\s]+\/\S+$/;
 
 /** True when a value is an `op://vault/item/field` reference (the whole value, as `op run` reads it). */
 export function isOpReference(value: string): boolean {

@@ -1,7 +1,7 @@
 import { createServer } from 'node:http';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import type { Command } from 'commander';
-import { checkNowUpdate, unfreezeUpdate, type BudgetGuardStatus } from '../../lib/budget';
+import { checkNowUpdate, unfreezeUpdate, type BudgetGuardStatus } from '../../lib/contracts/budget';
 import { parseSnsBudgetMessage } from '../../lib/budget-alert';
 import { loadBudgetsConfig } from '../../lib/config/budgets';
 import { resolveConfigDir } from '../../lib/config/load';

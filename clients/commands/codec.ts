@@ -17,7 +17,7 @@ import {
 import { CliError, ExitCode, say } from '../output';
 
 /** Where the codec server's bearer token comes from unless `--token-ref` says otherwise. */
-export const DEFAULT_CODEC_TOKEN_REF = 'env:SV0_CODEC_SERVER_TOKEN';
+const DEFAULT_CODEC_TOKEN_REF = 'env:SV0_CODEC_SERVER_TOKEN';
 
 interface CodecServerFlags {
   port: string;

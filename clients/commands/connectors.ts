@@ -5,7 +5,7 @@ import { findConnector, loadConnectorsConfig, type ConnectorsConfig } from '../.
 import { resolveConfigDir } from '../../lib/config/load';
 import { loadNotificationsConfig } from '../../lib/config/notifications';
 import { ScheduleIds, WorkflowIds } from '../../lib/names';
-import { resetFailuresSignal } from '../../workflows/connector-health';
+import { resetFailuresSignal } from '../../lib/contracts/connectors';
 import type { GlobalOptions } from '../cli';
 import {
   applyConnectorSchedules,

@@ -2,7 +2,7 @@ import { createInterface } from 'node:readline/promises';
 import { type Client, WorkflowExecutionAlreadyStartedError, WorkflowFailedError } from '@temporalio/client';
 import type { Command } from 'commander';
 import { resolveConfigDir } from '../../lib/config/load';
-import { TaskQueues, WorkflowIds } from '../../lib/names';
+import { TaskQueues, WorkflowIds, WorkflowTypes } from '../../lib/names';
 import { waves } from '../../lib/org/plan';
 import type { OrgPlan } from '../../lib/org/types';
 import {
@@ -10,7 +10,7 @@ import {
   type OrgBootstrapResult,
   type OrgProgress,
   orgProgressQuery,
-} from '../../lib/org/contract';
+} from '../../lib/contracts/org';
 import type { GlobalOptions } from '../cli';
 import { buildOrgBootstrapInput, managementAccountId } from '../org';
 import { CliError, ExitCode, printJson, say } from '../output';
@@ -36,7 +36,7 @@ async function runBootstrap(
   const workflowId = WorkflowIds.orgBootstrap(mgmt);
   let handle;
   try {
-    handle = await client.workflow.start('orgBootstrapWorkflow', {
+    handle = await client.workflow.start(WorkflowTypes.orgBootstrap, {
       workflowId,
       taskQueue: TaskQueues.infra,
       args: [input],

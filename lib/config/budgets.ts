@@ -10,9 +10,9 @@ import { loadOrgConfig, MANAGEMENT_ACCOUNT, type OrgConfig } from './org';
  */
 
 /** `account: organization` scopes a budget to the whole organization's consolidated spend. */
-export const ORGANIZATION_SCOPE = 'organization';
+const ORGANIZATION_SCOPE = 'organization';
 /** `account: management` is the management account's own spend: it may be budgeted, never frozen. */
-export const MANAGEMENT_SCOPE = MANAGEMENT_ACCOUNT;
+const MANAGEMENT_SCOPE = MANAGEMENT_ACCOUNT;
 
 const percent = z
   .number({ message: 'a percentage is a number' })
@@ -57,7 +57,7 @@ const BudgetEntrySchema = z.strictObject({
   refreezeAfterApproval: z.boolean().optional(),
 });
 
-export const BudgetsFileSchema = z
+const BudgetsFileSchema = z
   .strictObject({
     defaults: DefaultsSchema.default({
       subscribers: ['billing@example.com'],
@@ -109,7 +109,7 @@ export const BUDGETS_FILE = 'budgets.yaml';
  * the field and the reason) an unknown account and a `freezeAt` on anything but a sandbox account:
  * the organization, the management account and non-sandbox accounts are never frozen.
  */
-export function resolveBudgets(file: BudgetsFile, org: OrgConfig, fileName = BUDGETS_FILE): BudgetsConfig {
+function resolveBudgets(file: BudgetsFile, org: OrgConfig, fileName = BUDGETS_FILE): BudgetsConfig {
   const problems: { path: string; reason: string }[] = [];
   const accounts = new Map(org.accounts.map((a) => [a.name, a]));
   file.budgets.forEach((b, i) => {
@@ -167,9 +167,4 @@ export function loadBudgetsConfig(
 ): BudgetsConfig {
   const file = configFile(configDir, BUDGETS_FILE);
   return resolveBudgets(loadYamlFile(file, BudgetsFileSchema), org, file);
-}
-
-/** True when the budget may freeze its account (validated: a sandbox account). */
-export function isFreezable(budget: BudgetConfig): boolean {
-  return budget.freezeAt !== undefined;
 }

@@ -20,7 +20,7 @@ const envName = z
 const absolutePath = z.string().regex(/^\//, 'write an absolute path');
 
 /** Where a connector's secret environment comes from: the seed's three tiers, chosen per connector. */
-export const SecretSourceSchema = z.discriminatedUnion('type', [
+const SecretSourceSchema = z.discriminatedUnion('type', [
   z.strictObject({
     /**
      * An env file (`NAME=value` lines). Values written `op://vault/item/field` are resolved through
@@ -47,7 +47,7 @@ export const SecretSourceSchema = z.discriminatedUnion('type', [
 ]);
 export type SecretSource = z.infer<typeof SecretSourceSchema>;
 
-export const RetrySchema = z.strictObject({
+const RetrySchema = z.strictObject({
   /** Attempts per run, the first included. */
   maximumAttempts: z.number().int().min(1).max(20),
   initialInterval: duration,
@@ -116,7 +116,7 @@ const PlatformSchema = z.strictObject({
   syncsPath: z.string().regex(/^\//).default('/api/v1/syncs'),
 });
 
-export const ConnectorsFileSchema = z
+const ConnectorsFileSchema = z
   .strictObject({
     defaults: DefaultsSchema.default(DefaultsSchema.parse({})),
     /** Pull credentials per registry host (e.g. ghcr.io), as secret references. */
@@ -187,7 +187,7 @@ export function registryHost(image: string): string {
 }
 
 /** Apply the defaults to every connector. */
-export function resolveConnectors(file: ConnectorsFile): ConnectorsConfig {
+function resolveConnectors(file: ConnectorsFile): ConnectorsConfig {
   const d = file.defaults;
   return {
     platform: file.platform,

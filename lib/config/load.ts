@@ -39,14 +39,14 @@ export function resolveConfigDir(flag?: string): string {
 }
 
 /** Render a zod issue path the way operators read it: `accounts[1].email`. */
-export function formatFieldPath(segments: readonly PropertyKey[]): string {
+function formatFieldPath(segments: readonly PropertyKey[]): string {
   return segments
     .map((s, i) => (typeof s === 'number' ? `[${s}]` : i === 0 ? String(s) : `.${String(s)}`))
     .join('');
 }
 
 /** Turn a zod failure into a {@link ConfigError} for `file`. */
-export function configErrorFromZod(file: string, error: z.ZodError): ConfigError {
+function configErrorFromZod(file: string, error: z.ZodError): ConfigError {
   return new ConfigError(
     file,
     error.issues.map((issue) => ({ path: formatFieldPath(issue.path), reason: issue.message })),
@@ -57,7 +57,7 @@ export function configErrorFromZod(file: string, error: z.ZodError): ConfigError
  * Validate an already-parsed value against `schema`, or throw a {@link ConfigError} naming `file`.
  * Use for values that come from somewhere other than a YAML file (CLI input, workflow input).
  */
-export function validate<S extends z.ZodType>(schema: S, value: unknown, file: string): z.output<S> {
+function validate<S extends z.ZodType>(schema: S, value: unknown, file: string): z.output<S> {
   const result = schema.safeParse(value);
   if (!result.success) throw configErrorFromZod(file, result.error);
   return result.data;

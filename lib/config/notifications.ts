@@ -12,7 +12,7 @@ export const SecretRefSchema = z
     message: 'write a secret reference: op://vault/item/field, env:NAME or file:/absolute/path',
   });
 
-export const SinkSchema = z.discriminatedUnion('type', [
+const SinkSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('log') }),
   z.strictObject({
     type: z.literal('webhook'),
@@ -29,13 +29,13 @@ export const SinkSchema = z.discriminatedUnion('type', [
 ]);
 export type SinkConfig = z.infer<typeof SinkSchema>;
 
-export const NotificationsSchema = z.strictObject({
+const NotificationsSchema = z.strictObject({
   sinks: z.array(SinkSchema).default([{ type: 'log' }]),
 });
 export type NotificationsConfig = z.infer<typeof NotificationsSchema>;
 
-export const NOTIFICATIONS_FILE = 'notifications.yaml';
-export const DEFAULT_NOTIFICATIONS: NotificationsConfig = { sinks: [{ type: 'log' }] };
+const NOTIFICATIONS_FILE = 'notifications.yaml';
+const DEFAULT_NOTIFICATIONS: NotificationsConfig = { sinks: [{ type: 'log' }] };
 
 /** Read config/notifications.yaml; when the file does not exist, notifications go to the log. */
 export function loadNotificationsConfig(configDir: string): NotificationsConfig {

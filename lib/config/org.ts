@@ -16,7 +16,7 @@ export const ROOT_TARGET = 'root';
 /** In role and assignment fields: the management account. */
 export const MANAGEMENT_ACCOUNT = 'management';
 /** In a role's `accounts`: every account marked `sandbox: true`. */
-export const SANDBOX_ACCOUNTS = 'sandbox';
+const SANDBOX_ACCOUNTS = 'sandbox';
 
 const accountName = z
   .string()
@@ -46,7 +46,7 @@ function readableTtl(value: string): boolean {
   }
 }
 
-export const AccountSchema = z.strictObject({
+const AccountSchema = z.strictObject({
   name: accountName,
   email: z.email('not a valid email address'),
   /** Name of a declared OU. */
@@ -83,14 +83,13 @@ export type AccountConfig = z.infer<typeof AccountSchema>;
 /** A JSON policy document, written as JSON text (the seed's form) or as a YAML mapping. */
 const PolicyDocumentSchema = z.union([z.string().min(1), z.record(z.string(), z.unknown())]);
 
-export const ScpSchema = z.strictObject({
+const ScpSchema = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9_+=,.@-]{1,128}$/, 'an SCP name is 1-128 letters, digits or _+=,.@-'),
   description: z.string().max(512).default(''),
   /** `root`, OU names or account names. FreezeAccount has none: the budget guard attaches it. */
   targets: z.array(z.string().min(1)).default([]),
   document: PolicyDocumentSchema,
 });
-export type ScpConfig = z.infer<typeof ScpSchema>;
 
 const managedPolicyArn = z
   .string()
@@ -99,7 +98,7 @@ const externalId = z
   .string()
   .regex(/^[\w+=,.@:/-]{2,1224}$/, 'an external id is 2-1224 letters, digits or _+=,.@:/-');
 
-export const CrossAccountRoleSchema = z.strictObject({
+const CrossAccountRoleSchema = z.strictObject({
   name: z.string().regex(/^[\w+=,.@-]{1,64}$/, 'a role name is 1-64 letters, digits or _+=,.@-'),
   description: z.string().max(1000).default(''),
   /** Account names where the role lives, or `sandbox` for every sandbox account. */
@@ -112,7 +111,7 @@ export const CrossAccountRoleSchema = z.strictObject({
 });
 export type CrossAccountRoleConfig = z.infer<typeof CrossAccountRoleSchema>;
 
-export const IdentityCenterSchema = z.strictObject({
+const IdentityCenterSchema = z.strictObject({
   users: z
     .array(
       z.strictObject({
@@ -151,16 +150,15 @@ export const IdentityCenterSchema = z.strictObject({
     )
     .default([]),
 });
-export type IdentityCenterConfig = z.infer<typeof IdentityCenterSchema>;
 
-export const CostSchema = z.strictObject({
+const CostSchema = z.strictObject({
   /** Tag keys to activate as cost allocation tags (once AWS has seen them in billing data). */
   allocationTags: z.array(tagKey).default([]),
   /** A Cost Anomaly Detection monitor per AWS service; omit to create none. */
   anomalyMonitor: z.strictObject({ name: z.string().min(1).max(1024) }).optional(),
 });
 
-export const OrgSchema = z
+const OrgSchema = z
   .strictObject({
     organizationalUnits: z.array(z.strictObject({ name: ouName })).min(1),
     accounts: z.array(AccountSchema).min(1),

@@ -11,9 +11,9 @@ import { ConfigError, configFile, durationSchema as duration, isConfigDuration, 
  * of its parameters, a default TTL and a maximum lifetime.
  */
 
-export const SCENARIOS_DIR = 'scenarios';
+const SCENARIOS_DIR = 'scenarios';
 
-export const ScenarioSchema = z
+const ScenarioSchema = z
   .strictObject({
     name: z
       .string()
@@ -50,7 +50,7 @@ export interface Scenario extends ScenarioConfig {
 }
 
 /** CloudFormation's limit for a template passed inline (TemplateBody). */
-export const TEMPLATE_BODY_LIMIT = 51_200;
+const TEMPLATE_BODY_LIMIT = 51_200;
 
 const TemplateSchema = z.looseObject({
   Parameters: z
@@ -124,7 +124,7 @@ function readTemplate(scenarioFile: string, scenario: ScenarioConfig) {
 }
 
 /** Load and check one scenario file. */
-export function loadScenarioFile(file: string): Scenario {
+function loadScenarioFile(file: string): Scenario {
   const config = loadYamlFile(file, ScenarioSchema);
   const expectedName = path.basename(file).replace(/\.ya?ml$/, '');
   if (config.name !== expectedName) {

@@ -43,7 +43,7 @@ function step(action: StepAction, key: string, summary: string): PlanStep {
 }
 
 /** Canonical JSON (sorted keys), so documents that differ only in layout compare equal. */
-export function canonicalJson(value: unknown): string {
+function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   if (value && typeof value === 'object') {
     const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) =>

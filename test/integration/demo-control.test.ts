@@ -2,7 +2,7 @@ import { MockActivityEnvironment, type TestWorkflowEnvironment } from '@temporal
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDemoControlActivities } from '../../activities/demo-control';
 import { ensureDemoSweepSchedule, listDemos, startDemo, buildSweepInput } from '../../clients/demo';
-import { statusQuery, type DemoSummary } from '../../lib/demo';
+import { statusQuery, type DemoSummary } from '../../lib/contracts/demo';
 import { ScheduleIds } from '../../lib/names';
 import { ScheduleOverlapPolicy } from '@temporalio/client';
 import { startWebhookReceiver } from '../harness/webhook';

@@ -14,7 +14,7 @@ import { createNotifyActivities } from '../../activities/notify';
 import { tagClients, type TagClients } from '../../activities/tagged-resources';
 import { buildDemoInput } from '../../clients/demo';
 import { loadScenario } from '../../lib/config/scenarios';
-import type { DemoInput, DeployAccess } from '../../lib/demo';
+import type { DemoInput, DeployAccess } from '../../lib/contracts/demo';
 import type { GuardOrg } from '../../lib/guards';
 import { Roles } from '../../lib/names';
 import { createLogger } from '../../lib/logger';

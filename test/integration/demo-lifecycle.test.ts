@@ -10,7 +10,7 @@ import { findTagged, tagClients } from '../../activities/tagged-resources';
 import type { AwsClientConfig } from '../../activities/aws-session';
 import { ListFunctionsCommand } from '@aws-sdk/client-lambda';
 import { destroyDemo, listDemos, moveDemoExpiry, startDemo } from '../../clients/demo';
-import { DemoSearchAttributes, statusQuery, type DemoSummary } from '../../lib/demo';
+import { DemoSearchAttributes, statusQuery, type DemoSummary } from '../../lib/contracts/demo';
 import { ErrorType, Tags } from '../../lib/names';
 import { startWebhookReceiver } from '../harness/webhook';
 import { HISTORIES_DIR, historyToJsonText, type History } from '../harness/histories';

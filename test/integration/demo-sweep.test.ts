@@ -8,9 +8,9 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildSweepInput, destroyDemo, listDemos, runSweep, startDemo } from '../../clients/demo';
 import { loadScenario } from '../../lib/config/scenarios';
-import type { DeployAccess } from '../../lib/demo';
+import type { DeployAccess } from '../../lib/contracts/demo';
 import { ErrorType, Roles, Tags } from '../../lib/names';
-import type { DemoSweepResult } from '../../workflows/demo-sweep';
+import type { DemoSweepResult } from '../../lib/contracts/demo';
 import { startWebhookReceiver } from '../harness/webhook';
 import { runWorker, testEnv, uniqueId } from '../harness/temporal';
 import {

@@ -34,12 +34,8 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { createLogger } from '../../lib/logger';
 import { ErrorType } from '../../lib/names';
 import type { DesiredOrg } from '../../lib/org/types';
-import {
-  orgBootstrapWorkflow,
-  orgDriftWorkflow,
-  orgProgressQuery,
-  type OrgBootstrapResult,
-} from '../../workflows/org-bootstrap';
+import { orgProgressQuery, type OrgBootstrapResult } from '../../lib/contracts/org';
+import { orgBootstrapWorkflow, orgDriftWorkflow } from '../../workflows/org-bootstrap';
 import type { Moto } from '../../scripts/local-stack';
 import { runWorker, testEnv, uniqueId } from '../harness/temporal';
 import { recordHistory } from '../harness/record-history';

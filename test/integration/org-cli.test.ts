@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createOrganizationsActivities } from '../../activities/organizations';
 import { createOrgBootstrapActivities } from '../../activities/org-bootstrap';
 import { ensureOrgDriftSchedule } from '../../clients/org';
-import { ErrorType, ScheduleIds, TaskQueues } from '../../lib/names';
+import { ErrorType, ScheduleIds, TaskQueues, WorkflowTypes } from '../../lib/names';
 import type { Moto } from '../../scripts/local-stack';
 import { startRequestRecorder as recorder, sv0 } from '../harness/cli';
 import { motoEnv } from '../harness/aws';
@@ -180,7 +180,11 @@ describe('sv0 org plan and apply against moto and the dev server (Cost Explorer 
         ),
       ).toBe('updated');
       const d = await env.client.schedule.getHandle(ScheduleIds.orgDrift).describe();
-      expect(d.action).toMatchObject({ type: 'startWorkflow', workflowType: 'orgDriftWorkflow', taskQueue });
+      expect(d.action).toMatchObject({
+        type: 'startWorkflow',
+        workflowType: WorkflowTypes.orgDrift,
+        taskQueue,
+      });
       expect(d.policies.overlap).toBe('SKIP');
       expect(d.spec.calendars?.[0]).toMatchObject({ hour: [{ start: 7, end: 7, step: 1 }] });
     } finally {

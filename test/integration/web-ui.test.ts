@@ -11,7 +11,8 @@ import { Worker } from '@temporalio/worker';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { destroyDemo, startDemo } from '../../clients/demo';
-import { DemoSearchAttributes } from '../../lib/demo';
+import { DemoSearchAttributes } from '../../lib/contracts/demo';
+import { WorkflowTypes } from '../../lib/names';
 import { freePort, startDevServer, type DevServer } from '../../scripts/local-stack';
 import { stack } from '../harness/stack';
 import { uniqueId, workflowBundle } from '../harness/temporal';
@@ -112,7 +113,7 @@ describe('the Temporal Web UI served by the dev server', () => {
         expect(await page.getByText(other.workflowId, { exact: true }).count()).toBe(0);
         const row = page.getByRole('row').filter({ hasText: demo.workflowId });
         expect(await row.innerText()).toMatch(/Running/);
-        expect(await row.innerText()).toContain('demoLifecycleWorkflow');
+        expect(await row.innerText()).toContain(WorkflowTypes.demoLifecycle);
 
         await page.getByRole('link', { name: demo.workflowId, exact: true }).first().click();
         await page.waitForURL(new RegExp(`/workflows/${demo.workflowId}/`));

@@ -7,7 +7,7 @@ import {
   looksLikeProd,
   sweepVerdict,
 } from '../../lib/guards';
-import { warningLeadMs } from '../../lib/demo';
+import { warningLeadMs } from '../../lib/contracts/demo';
 import { ErrorType } from '../../lib/names';
 
 const org = {

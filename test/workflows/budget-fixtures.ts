@@ -16,7 +16,7 @@ import type { Client } from '@temporalio/client';
 import { createBudgetActivities } from '../../activities/budgets';
 import { createDemoControlActivities } from '../../activities/demo-control';
 import { createNotifyActivities } from '../../activities/notify';
-import type { BudgetGuardConfig } from '../../lib/budget';
+import type { BudgetGuardConfig } from '../../lib/contracts/budget';
 import type { BudgetConfig } from '../../lib/config/budgets';
 import { createLogger } from '../../lib/logger';
 import { FREEZE_POLICY_NAME } from '../../lib/names';

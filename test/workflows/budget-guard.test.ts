@@ -9,11 +9,16 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../clients/cli';
 import { budgetGuardsStep, createBudgetAlertHandler, startBudgetGuards } from '../../clients/budget-guards';
 import { createDemoActivities } from '../../activities/demo';
-import { BudgetSearchAttributes, budgetStatusQuery, checkNowUpdate, unfreezeUpdate } from '../../lib/budget';
+import {
+  BudgetSearchAttributes,
+  budgetStatusQuery,
+  checkNowUpdate,
+  unfreezeUpdate,
+} from '../../lib/contracts/budget';
 import { ConfigError } from '../../lib/config/load';
-import type { DemoInput, DemoSummary } from '../../lib/demo';
-import { statusQuery } from '../../lib/demo';
-import { WorkflowIds } from '../../lib/names';
+import type { DemoInput, DemoSummary } from '../../lib/contracts/demo';
+import { statusQuery } from '../../lib/contracts/demo';
+import { WorkflowIds, WorkflowTypes } from '../../lib/names';
 import { budgetGuardWorkflow } from '../../workflows';
 import { motoConfig, resetMoto } from '../harness/aws';
 import { recordHistory } from '../harness/record-history';
@@ -211,7 +216,7 @@ describe('budget guard on the dev server, AWS in moto', () => {
     await setSpend(demoBudget, 202);
     await setSpend(platformBudget, 303);
     await work(async () => {
-      const demo = await env.client.workflow.start('demoLifecycleWorkflow', {
+      const demo = await env.client.workflow.start(WorkflowTypes.demoLifecycle, {
         workflowId: WorkflowIds.demo(demoId),
         taskQueue,
         args: [demoInput],

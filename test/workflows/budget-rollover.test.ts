@@ -1,6 +1,6 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { budgetStatusQuery, checkNowUpdate } from '../../lib/budget';
+import { budgetStatusQuery, checkNowUpdate } from '../../lib/contracts/budget';
 import { nextUtcMonthStart, utcMonth } from '../../lib/budget-escalation';
 import { WorkflowIds } from '../../lib/names';
 import { budgetGuardWorkflow } from '../../workflows';

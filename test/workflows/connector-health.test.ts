@@ -17,11 +17,11 @@ import type { ConnectorSpec } from '../../lib/config/connectors';
 import { createLogger } from '../../lib/logger';
 import { ContainerLabels, ScheduleIds } from '../../lib/names';
 import {
-  connectorHealthWorkflow,
   healthStateQuery,
   type ConnectorHealthConfig,
   type HealthState,
-} from '../../workflows/connector-health';
+} from '../../lib/contracts/connectors';
+import { connectorHealthWorkflow } from '../../workflows/connector-health';
 import { motoConfig } from '../harness/aws';
 import { testDocker } from '../harness/docker';
 import { startPlatform, type PlatformStandIn } from '../harness/platform';

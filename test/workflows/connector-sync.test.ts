@@ -18,7 +18,8 @@ import type { ConnectorSpec, ConnectorsConfig } from '../../lib/config/connector
 import type { NotificationsConfig } from '../../lib/config/notifications';
 import { createLogger } from '../../lib/logger';
 import { ContainerLabels, ErrorType, ScheduleIds } from '../../lib/names';
-import { connectorSyncWorkflow, type SyncReport } from '../../workflows/connector-sync';
+import type { SyncReport } from '../../lib/contracts/connectors';
+import { connectorSyncWorkflow } from '../../workflows/connector-sync';
 import { motoConfig } from '../harness/aws';
 import { testDocker } from '../harness/docker';
 import { startPlatform, type PlatformStandIn } from '../harness/platform';

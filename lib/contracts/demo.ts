@@ -1,12 +1,13 @@
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
-import type { NotificationsConfig } from './config/notifications';
-import { SearchAttributes } from './names';
+import type { NotificationsConfig } from '../config/notifications';
+import type { GuardOrg } from '../guards';
+import { SearchAttributes, WorkflowTypes } from '../names';
 
 /**
- * The contract of a demo lifecycle shared by the workflow, the activities that control demos from
- * outside (activities/demo-control.ts), the CLI and the tests: input, status, update and query
- * definitions, search attribute keys and the memo that names the demo's account.
+ * The contract of demo lifecycles and the nightly sweep, shared by the workflows, the activities
+ * that control demos from outside, the CLI and the tests: inputs, status and results, update and
+ * query definitions, search attribute keys and the memo that names the demo's account.
  */
 
 /** Lifecycle phases, in order; `failed` ends a demo whose deploy or teardown did not finish clean. */
@@ -92,10 +93,8 @@ export const destroyNowUpdate = defineUpdate<DemoPhase, [reason: string]>('destr
 /** Phase, owner, expiry, outputs and resources. */
 export const statusQuery = defineQuery<DemoStatus>('status');
 
-/** The workflow type name, for visibility queries. */
-export const DEMO_WORKFLOW_TYPE = 'demoLifecycleWorkflow';
-/** The sweep workflow type name. */
-export const DEMO_SWEEP_WORKFLOW_TYPE = 'demoSweepWorkflow';
+/** Visibility query for the demos that are still running. */
+export const RUNNING_DEMOS_QUERY = `WorkflowType = '${WorkflowTypes.demoLifecycle}' AND ExecutionStatus = 'Running'`;
 
 /** Memo key holding the demo's account id, so controllers can find a demo's account without a query. */
 export const DEMO_ACCOUNT_MEMO = 'sv0AccountId';
@@ -121,4 +120,61 @@ export function demoIdFromWorkflowId(workflowId: string): string | undefined {
 /** When the warning goes out before expiry: 15 minutes by default, at most half the TTL. */
 export function warningLeadMs(ttlMs: number, requested?: number): number {
   return Math.min(requested ?? 15 * 60_000, Math.floor(ttlMs / 2));
+}
+
+/** A resource the teardown or the sweep could not delete, with the reason. */
+export interface FailedDeletion {
+  arn: string;
+  type: string;
+  error: string;
+}
+
+/** A sweep decision for one resource. */
+export interface SweepItem {
+  arn: string;
+  type: string;
+  reason: string;
+}
+
+/** The sweep's plan for one account. */
+export interface SweepPlan {
+  accountId: string;
+  /** What the sweep deletes: stacks first, then the rest. */
+  stacks: SweepItem[];
+  resources: SweepItem[];
+  /** Ephemeral resources kept, with why (owned by a running demo, young, permanent, age unknown). */
+  kept: SweepItem[];
+}
+
+/** Input of `demoSweepWorkflow`: the CLI (or `sv0 up` for the schedule) resolves accounts from config and the live org. */
+export interface DemoSweepInput {
+  /** The sandbox accounts to sweep, each with how to reach it. */
+  accounts: DeployAccess[];
+  org: GuardOrg;
+  managementAccountId: string;
+  /** Delete for real; otherwise only report the plan. The CLI defaults to a dry run, the schedule applies. */
+  apply: boolean;
+  /** @default 12 hours */
+  maxAgeMs?: number;
+  /** Demo ids that count as running; listed from visibility when omitted. */
+  runningDemoIds?: string[];
+  notifications: NotificationsConfig['sinks'];
+}
+
+/** What the sweep did in one account. */
+export interface AccountSweepResult {
+  accountId: string;
+  accountName: string;
+  refused?: string;
+  /** The account could not be swept (unreachable, access denied). */
+  error?: string;
+  plan?: SweepPlan;
+  deleted: DemoResource[];
+  failed: FailedDeletion[];
+}
+
+/** Result of `demoSweepWorkflow`. */
+export interface DemoSweepResult {
+  apply: boolean;
+  accounts: AccountSweepResult[];
 }

@@ -1,10 +1,10 @@
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { BudgetConfig } from './config/budgets';
-import type { NotificationsConfig } from './config/notifications';
-import type { MonthState } from './budget-escalation';
-import type { GuardOrg } from './guards';
-import { SearchAttributes } from './names';
+import type { BudgetConfig } from '../config/budgets';
+import type { NotificationsConfig } from '../config/notifications';
+import type { MonthState } from '../budget-escalation';
+import type { GuardOrg } from '../guards';
+import { SearchAttributes } from '../names';
 
 /**
  * The contract of a budget guard shared by the workflow, the CLI, the SNS alert bridge and the
@@ -106,9 +106,6 @@ export const reconfigureSignal = defineSignal<[BudgetGuardConfig]>('reconfigure'
 export const checkNowUpdate = defineUpdate<BudgetGuardStatus, []>('check');
 /** Detach FreezeAccount with an approval; rejected when not frozen. */
 export const unfreezeUpdate = defineUpdate<BudgetGuardStatus, [UnfreezeRequest]>('unfreeze');
-
-/** The workflow type name, for visibility queries. */
-export const BUDGET_WORKFLOW_TYPE = 'budgetGuardWorkflow';
 
 /** Typed search attribute key: the budget's name. */
 export const BudgetSearchAttributes = {

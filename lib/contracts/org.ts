@@ -1,6 +1,6 @@
 import { defineQuery } from '@temporalio/workflow';
 import type { NotificationsConfig } from '../config/notifications';
-import type { DesiredOrg, OrgPlan, PlanStep } from './types';
+import type { DesiredOrg, OrgPlan, PlanStep } from '../org/types';
 
 /**
  * What the CLI, `sv0 up` and the org workflows agree on: inputs, results and the progress query.
