@@ -166,7 +166,7 @@ async function dev(opts: DevOptions): Promise<void> {
   process.on('SIGTERM', onSignal);
 
   try {
-    const tools = provisionStack();
+    const tools = provisionStack({ profile: 'dev' });
     mkdirSync(DEV_DIR, { recursive: true });
     // One database per AWS target: schedules and guards started against moto must never wake up
     // against real AWS (their inputs name moto's accounts), nor the other way round.

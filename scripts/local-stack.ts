@@ -16,20 +16,40 @@ export const REPO_ROOT = path.resolve(__dirname, '..');
 export const STATE_DIR = path.join(REPO_ROOT, '.sv0');
 const STACK_ENV = path.join(STATE_DIR, 'stack.env');
 
-/** Paths of the provisioned tools, as `scripts/stack.sh provision` wrote them. */
-export interface StackTools {
+/** What `bash scripts/stack.sh provision <profile>` installs: `dev` for `npm run dev`, `test` for the test run. */
+export type StackProfile = 'dev' | 'test';
+
+/** Paths of the tools `npm run dev` needs, as `scripts/stack.sh provision dev` wrote them. */
+export interface DevTools {
   temporalCli: string;
-  temporalTestServer: string;
   motoServer: string;
   podman?: string;
   /** A Docker engine the user already had; when set, Podman is not started. */
   dockerHost?: string;
+  connectorImage: string;
+}
+
+/** The production server's parts, built at the versions docker-compose.temporal.yml pins. */
+export interface ProductionTools {
+  temporalServer: string;
+  temporalSqlTool: string;
+  /** The Web UI server laid out as in its image: `ui-server` next to `config/docker.yaml`. */
+  uiServerDir: string;
+  /** PostgreSQL's bin directory (postgres, initdb, pg_isready, pg_dump). */
+  postgresBinDir: string;
+  /** tools/compose-check: the Compose file's reader. */
+  composeCheck: string;
+}
+
+/** Paths of every provisioned tool the tests use, as `scripts/stack.sh provision test` wrote them. */
+export interface StackTools extends DevTools {
+  temporalTestServer: string;
   sops: string;
   age: string;
   ageKeygen: string;
   cfnLint?: string;
   chromium?: string;
-  connectorImage: string;
+  production: ProductionTools;
 }
 
 function parseEnvFile(text: string): Record<string, string> {
@@ -42,47 +62,66 @@ function parseEnvFile(text: string): Record<string, string> {
 }
 
 /**
- * Run the provisioning command (idempotent, fast when everything is cached) and read what it
- * recorded. Fails with the command's own message when a tool cannot be had.
+ * Run the provisioning command for a profile (idempotent, fast when everything is cached) and read
+ * what it recorded. Fails with the command's own message when a tool cannot be had.
  */
-export function provisionStack(opts: { quiet?: boolean } = {}): StackTools {
+export function provisionStack(opts: { profile: 'dev'; quiet?: boolean }): DevTools;
+export function provisionStack(opts?: { profile?: 'test'; quiet?: boolean }): StackTools;
+export function provisionStack(
+  opts: { profile?: StackProfile; quiet?: boolean } = {},
+): DevTools | StackTools {
+  const profile = opts.profile ?? 'test';
   if (process.env.SV0_STACK_PROVISIONED !== '1' || !existsSync(STACK_ENV)) {
-    const result = spawnSync('bash', [path.join(REPO_ROOT, 'scripts', 'stack.sh'), 'provision'], {
+    const result = spawnSync('bash', [path.join(REPO_ROOT, 'scripts', 'stack.sh'), 'provision', profile], {
       cwd: REPO_ROOT,
       stdio: ['ignore', opts.quiet ? 'ignore' : 'inherit', 'inherit'],
     });
     if (result.status !== 0) {
       throw new Error(
-        `bash scripts/stack.sh provision failed (exit ${result.status}); see its message above`,
+        `bash scripts/stack.sh provision ${profile} failed (exit ${result.status}); see its message above`,
       );
     }
   }
-  return readStackTools();
+  return profile === 'dev' ? readStackTools('dev') : readStackTools();
 }
 
 /** Read `.sv0/stack.env`; a missing key is named with the command that provides it. */
-function readStackTools(): StackTools {
+function readStackTools(profile: 'dev'): DevTools;
+function readStackTools(profile?: 'test'): StackTools;
+function readStackTools(profile: StackProfile = 'test'): DevTools | StackTools {
   if (!existsSync(STACK_ENV)) {
-    throw new Error(`${STACK_ENV} is missing: run \`bash scripts/stack.sh provision\` first`);
+    throw new Error(`${STACK_ENV} is missing: run \`bash scripts/stack.sh provision ${profile}\` first`);
   }
   const env = parseEnvFile(readFileSync(STACK_ENV, 'utf8'));
   const need = (key: string): string => {
     const value = env[key];
-    if (!value) throw new Error(`${STACK_ENV} has no ${key}: run \`bash scripts/stack.sh provision\` again`);
+    if (!value)
+      throw new Error(`${STACK_ENV} has no ${key}: run \`bash scripts/stack.sh provision ${profile}\` again`);
     return value;
   };
-  return {
+  const dev: DevTools = {
     temporalCli: need('TEMPORAL_CLI_PATH'),
-    temporalTestServer: need('TEMPORAL_TEST_SERVER_PATH'),
     motoServer: need('MOTO_SERVER_PATH'),
     podman: env.PODMAN_PATH || undefined,
     dockerHost: env.SV0_DOCKER_HOST || undefined,
+    connectorImage: need('SV0_TEST_CONNECTOR_IMAGE'),
+  };
+  if (profile === 'dev') return dev;
+  return {
+    ...dev,
+    temporalTestServer: need('TEMPORAL_TEST_SERVER_PATH'),
     sops: need('SOPS_PATH'),
     age: need('AGE_PATH'),
     ageKeygen: need('AGE_KEYGEN_PATH'),
     cfnLint: env.CFN_LINT_PATH || undefined,
     chromium: env.CHROMIUM_PATH || undefined,
-    connectorImage: need('SV0_TEST_CONNECTOR_IMAGE'),
+    production: {
+      temporalServer: need('TEMPORAL_SERVER_PATH'),
+      temporalSqlTool: need('TEMPORAL_SQL_TOOL_PATH'),
+      uiServerDir: need('TEMPORAL_UI_SERVER_DIR'),
+      postgresBinDir: need('POSTGRES_BIN_DIR'),
+      composeCheck: need('COMPOSE_CHECK_PATH'),
+    },
   };
 }
 
@@ -99,7 +138,13 @@ export function freePort(): Promise<number> {
   });
 }
 
-async function waitFor(what: string, check: () => Promise<boolean>, child: ChildProcess, timeoutMs: number) {
+/** Poll `check` until it answers true; fails when `child` exits first or the time runs out. */
+export async function waitFor(
+  what: string,
+  check: () => Promise<boolean>,
+  child: ChildProcess,
+  timeoutMs: number,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`${what} exited with code ${child.exitCode} while starting`);
@@ -141,16 +186,20 @@ export interface Running {
   stop(): Promise<void>;
 }
 
-function stopper(child: ChildProcess): () => Promise<void> {
+/** Stops a child with `signal` (default SIGTERM), and SIGKILL after `graceMs` (default 5 s). */
+export function stopper(
+  child: ChildProcess,
+  opts: { signal?: NodeJS.Signals; graceMs?: number } = {},
+): () => Promise<void> {
   return () =>
     new Promise<void>((resolve) => {
       if (child.exitCode !== null || child.signalCode !== null) return resolve();
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      const timer = setTimeout(() => child.kill('SIGKILL'), opts.graceMs ?? 5000);
       child.once('exit', () => {
         clearTimeout(timer);
         resolve();
       });
-      child.kill('SIGTERM');
+      child.kill(opts.signal ?? 'SIGTERM');
     });
 }
 

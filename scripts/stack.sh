@@ -1,25 +1,34 @@
 #!/usr/bin/env bash
 # Provisions the local stack that the tests, .ci/run and `npm run dev` share, and writes the tool
-# paths to .sv0/stack.env for them:
-#   - the Temporal CLI (dev server with SQLite and the Web UI),
-#   - the Java time-skipping test server (io.temporal:temporal-test-server) behind a wrapper,
-#   - moto in server mode and cfn-lint (pinned, project-local .venv/),
-#   - Podman with runc and its two containers.conf settings, or the user's own Docker engine,
-#   - the test connector image (test/fixtures/connector-image/), built locally,
-#   - sops, age and chromium.
+# paths to .sv0/stack.env for them. By profile, so that each command waits only for what it needs:
+#   dev   what `npm run dev` runs: the Temporal CLI (dev server with SQLite and the Web UI), moto
+#         (project-local .venv/), Podman with runc and its two containers.conf settings (or the
+#         user's own Docker engine), and the test connector image (test/fixtures/connector-image/);
+#   test  dev, and what the test run starts: the Java time-skipping test server
+#         (io.temporal:temporal-test-server) behind a wrapper, cfn-lint, sops, age, chromium, the
+#         production server (temporal-server, temporal-sql-tool, the Web UI server, PostgreSQL from
+#         Debian), compose-check (tools/compose-check) and Node.js 24 (the worker image's base);
+#   all   (the default) test and the worker image from the Dockerfile: everything CI needs.
+# The Temporal CLI, server, SQL tool and UI server are built from one Go module graph
+# (tools/temporal/go.mod) with Go's default module and build caches, shared by every Go tool here.
 # Idempotent: what is already there is used as it is (a warm run takes a few seconds). Built or
-# downloaded tools are cached by version under ${SV0_CACHE_DIR:-$HOME/.cache/sv0}/<tool>/<version>/.
-# Each step says what it does on stderr; a tool that cannot be had stops the run with one line
-# saying what is missing and how to get it.
+# downloaded tools are cached by version under ${SV0_CACHE_DIR:-$HOME/.cache/sv0}/<tool>/<version>/;
+# concurrent runs (several checkouts on one machine) wait for each other's builds instead of
+# clobbering them. Each step says what it does on stderr; a tool that cannot be had stops the run
+# with one line saying what is missing and how to get it.
 #
 # Usage:
-#   bash scripts/stack.sh provision         install what is missing, write .sv0/stack.env
-#   bash scripts/stack.sh podman-service    start Podman's Docker API on .sv0/podman.sock in the
-#                                           background (if not answering yet); prints DOCKER_HOST=...
-#   bash scripts/stack.sh podman-stop       stop the API that podman-service started
+#   bash scripts/stack.sh provision [dev|test|all]  install what is missing, write .sv0/stack.env
+#   bash scripts/stack.sh worker-image       build the worker image for the current sources (if not
+#                                            built yet); prints its tag
+#   bash scripts/stack.sh node               make sure a Node.js 24 exists (the machine's, else one
+#                                            from PyPI); prints the directory to put first on PATH
+#   bash scripts/stack.sh compose-check      check docker-compose.temporal.yml with compose-check
+#   bash scripts/stack.sh podman-service     start Podman's Docker API on .sv0/podman.sock in the
+#                                            background (if not answering yet); prints DOCKER_HOST=...
+#   bash scripts/stack.sh podman-stop        stop the API that podman-service started
 set -euo pipefail
 
-TEMPORAL_CLI_VERSION=1.5.1
 TEST_SERVER_VERSION=1.38.0
 SOPS_VERSION=3.13.2
 # Pinned so that the copy goal does not float with the super-POM's default (2.8).
@@ -35,6 +44,8 @@ VENV_REQUIREMENTS=$REPO_DIR/scripts/stack-requirements.txt
 CONNECTOR_FIXTURE=$REPO_DIR/test/fixtures/connector-image
 PODMAN_SOCKET=$STATE_DIR/podman.sock
 CONTAINERS_CONF=/etc/containers/containers.conf
+# shellcheck source=scripts/stack-deploy.sh
+source "$REPO_DIR/scripts/stack-deploy.sh"
 
 say() { printf '%s\n' "$*" >&2; }
 # One line naming what is missing and how to get it, then stop.
@@ -60,6 +71,22 @@ run_logged() {
     die "$what failed ($(grep -v '^\s*$' "$log" | tail -n 1)); full log: $log"
   fi
   say "$what: done in $(elapsed "$start") s"
+}
+
+# Runs "$@" holding an exclusive lock named $1 under the cache, so that two provisioning runs (two
+# checkouts, or CI and a developer) never build the same tool at once; the second waits, then finds
+# the tool built. The command must check again whether its work is already done.
+with_lock() {
+  local name=$1 fd
+  shift
+  mkdir -p "$CACHE_DIR/locks"
+  exec {fd}>"$CACHE_DIR/locks/$name.lock"
+  if ! flock -n "$fd"; then
+    say "$name: another provisioning run is building it; waiting..."
+    flock "$fd"
+  fi
+  "$@"
+  exec {fd}>&-
 }
 
 # Runs a command as root: directly, or through sudo when it needs no password.
@@ -154,7 +181,8 @@ docker_ping() {
 # --- Temporal CLI -------------------------------------------------------------------------------
 
 provision_temporal_cli() {
-  local path
+  local path version
+  version=$(temporal_tools_version github.com/temporalio/cli)
   if [[ -n ${TEMPORAL_CLI_PATH:-} ]]; then
     [[ -x $TEMPORAL_CLI_PATH ]] || die "temporal: TEMPORAL_CLI_PATH=$TEMPORAL_CLI_PATH is not an executable; point it at a temporal binary or unset it"
     path=$TEMPORAL_CLI_PATH
@@ -162,27 +190,28 @@ provision_temporal_cli() {
   elif path=$(command -v temporal); then
     say "temporal: using $path from PATH"
   else
-    path=$CACHE_DIR/temporal/$TEMPORAL_CLI_VERSION/temporal
-    # Where the first manual build was cached, before this script existed.
-    local earlier=$HOME/.cache/sv0-tools/temporal-$TEMPORAL_CLI_VERSION/temporal
+    path=$CACHE_DIR/temporal/$version/temporal
     if [[ -x $path ]]; then
       say "temporal: using cached $path"
-    elif [[ -x $earlier ]]; then
-      say "temporal: copying the earlier build $earlier to $path"
-      install_file "$earlier" "$path"
     else
-      command -v go >/dev/null ||
-        die "temporal: no temporal CLI and no Go to build it; install Go >= 1.25 (go.dev/dl), or put temporal on PATH, or set TEMPORAL_CLI_PATH"
-      say "temporal: building v$TEMPORAL_CLI_VERSION from the Go module proxy (about 5 min on 2 cores)..."
-      local gobin
-      gobin=$(mktemp -d)
-      run_logged "temporal: go install" "$LOG_DIR/temporal-$TEMPORAL_CLI_VERSION.log" \
-        env GOBIN="$gobin" go install "github.com/temporalio/cli/cmd/temporal@v$TEMPORAL_CLI_VERSION"
-      install_file "$gobin/temporal" "$path"
-      rm -rf "$gobin"
+      with_lock "temporal-$version" provision_temporal_cli_locked "$version" "$path"
     fi
   fi
   add_env TEMPORAL_CLI_PATH "$path"
+}
+
+provision_temporal_cli_locked() {
+  local version=$1 path=$2
+  [[ -x $path ]] && return
+  # Where the first manual build was cached, before this script existed.
+  local earlier=$HOME/.cache/sv0-tools/temporal-$version/temporal
+  if [[ -x $earlier ]]; then
+    say "temporal: copying the earlier build $earlier to $path"
+    install_file "$earlier" "$path"
+    return
+  fi
+  say "temporal: building v$version from the Go module proxy (about 6 min on 2 cores)..."
+  build_temporal_tool github.com/temporalio/cli/cmd/temporal "$path" temporal "$version"
 }
 
 # --- Time-skipping test server -----------------------------------------------------------------
@@ -320,18 +349,10 @@ provision_venv() {
       python3 -c 'import sys; print(sys.version)'
     } | sha256sum | cut -c1-12)
     cached=$CACHE_DIR/venv/$key
-    if [[ -x $cached/bin/python && -f $cached/.sv0-requirements ]] && cmp -s "$cached/.sv0-requirements" "$VENV_REQUIREMENTS"; then
+    if venv_is_complete "$cached"; then
       say "moto: linking $VENV_DIR to cached $cached ($pins)"
     else
-      say "moto: installing $pins into $cached (pinned in scripts/stack-requirements.txt)..."
-      python3 -c 'import ensurepip, venv' 2>/dev/null ||
-        die "moto: python3 has no venv module; install it (Debian: apt-get install python3-venv)"
-      rm -rf "$cached"
-      mkdir -p "$(dirname "$cached")"
-      run_logged "moto: python3 -m venv" "$LOG_DIR/venv.log" python3 -m venv "$cached"
-      run_logged "moto: pip install" "$LOG_DIR/venv-pip.log" \
-        "$cached/bin/python" -m pip install -q --disable-pip-version-check -r "$VENV_REQUIREMENTS"
-      cp "$VENV_REQUIREMENTS" "$cached/.sv0-requirements"
+      with_lock "venv-$key" install_venv "$cached" "$pins"
     fi
     # An outdated real directory goes; a link is replaced.
     [[ -L $VENV_DIR ]] || rm -rf "$VENV_DIR"
@@ -339,6 +360,24 @@ provision_venv() {
   fi
   add_env MOTO_SERVER_PATH "$VENV_DIR/bin/moto_server"
   add_env CFN_LINT_PATH "$VENV_DIR/bin/cfn-lint"
+}
+
+venv_is_complete() {
+  [[ -x $1/bin/python && -f $1/.sv0-requirements ]] && cmp -s "$1/.sv0-requirements" "$VENV_REQUIREMENTS"
+}
+
+install_venv() {
+  local cached=$1 pins=$2
+  venv_is_complete "$cached" && return
+  say "moto: installing $pins into $cached (pinned in scripts/stack-requirements.txt)..."
+  python3 -c 'import ensurepip, venv' 2>/dev/null ||
+    die "moto: python3 has no venv module; install it (Debian: apt-get install python3-venv)"
+  rm -rf "$cached"
+  mkdir -p "$(dirname "$cached")"
+  run_logged "moto: python3 -m venv" "$LOG_DIR/venv.log" python3 -m venv "$cached"
+  run_logged "moto: pip install" "$LOG_DIR/venv-pip.log" \
+    "$cached/bin/python" -m pip install -q --disable-pip-version-check -r "$VENV_REQUIREMENTS"
+  cp "$VENV_REQUIREMENTS" "$cached/.sv0-requirements"
 }
 
 # --- Container engine and the test connector image ---------------------------------------------
@@ -431,6 +470,18 @@ provision_engine() {
   add_env PODMAN_PATH "$podman"
 }
 
+# Sets ENGINE_CLI to the command that builds and inspects images on the engine the stack uses.
+engine_cli() {
+  [[ -n ${ENGINE:-} ]] || choose_engine
+  if [[ $ENGINE == docker ]]; then
+    command -v docker >/dev/null || die "the docker CLI is missing to build images on $DOCKER_HOST_IN_USE; install docker-ce-cli or unset DOCKER_HOST to use Podman"
+    ENGINE_CLI=(docker -H "$DOCKER_HOST_IN_USE")
+  else
+    command -v podman >/dev/null || die "podman is missing; run: bash scripts/stack.sh provision"
+    ENGINE_CLI=(podman)
+  fi
+}
+
 # The image is made of Debian's static busybox (package busybox-static; busybox proper is dynamic).
 ensure_busybox_static() {
   if ! dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q 'ok installed'; then
@@ -443,13 +494,8 @@ provision_connector_image() {
   local hash tag
   hash=$(cd "$CONNECTOR_FIXTURE" && find . -type f | LC_ALL=C sort | xargs sha256sum | sha256sum | cut -c1-12)
   tag=localhost/sv0-test-connector:$hash
-  local cli
-  if [[ $ENGINE == docker ]]; then
-    command -v docker >/dev/null || die "connector-image: the docker CLI is missing to build the image on $DOCKER_HOST_IN_USE; install docker-ce-cli or unset DOCKER_HOST to use Podman"
-    cli=(docker -H "$DOCKER_HOST_IN_USE")
-  else
-    cli=(podman)
-  fi
+  engine_cli
+  local cli=("${ENGINE_CLI[@]}")
   if "${cli[@]}" image inspect "$tag" >/dev/null 2>&1; then
     say "connector-image: using $tag"
   else
@@ -528,12 +574,23 @@ provision_chromium() {
 
 # --- stack.env ---------------------------------------------------------------------------------
 
+# Writes the keys this run provisioned into .sv0/stack.env, keeping those a wider profile wrote
+# before (a `provision dev` after a full one leaves the test tools' paths in place).
 write_env_file() {
   mkdir -p "$STATE_DIR"
-  local content
+  local content line key
+  local -A provisioned=()
+  for line in "${ENV_LINES[@]}"; do provisioned[${line%%=*}]=1; done
   content=$(
     echo "# Written by scripts/stack.sh provision; read by test/harness and scripts/dev.ts."
     echo "# One KEY=VALUE a line; the value is the rest of the line, unquoted."
+    if [[ -f $ENV_FILE ]]; then
+      while IFS= read -r line; do
+        [[ $line =~ ^([A-Za-z_][A-Za-z0-9_]*)= ]] || continue
+        key=${BASH_REMATCH[1]}
+        [[ -n ${provisioned[$key]:-} ]] || printf '%s\n' "$line"
+      done <"$ENV_FILE"
+    fi
     printf '%s\n' "${ENV_LINES[@]}"
   )
   if [[ ! -f $ENV_FILE ]] || [[ $(cat "$ENV_FILE") != "$content" ]]; then
@@ -543,19 +600,45 @@ write_env_file() {
 }
 
 provision() {
-  local start
+  local profile=${1:-all} start
+  case $profile in
+    dev | test | all) ;;
+    *) die "unknown profile '$profile'; use dev, test or all (the default)" ;;
+  esac
   start=$(now)
   mkdir -p "$CACHE_DIR"
   provision_temporal_cli
-  provision_test_server
   provision_venv
   provision_engine
   provision_connector_image
-  provision_sops
-  provision_age
-  provision_chromium
+  if [[ $profile != dev ]]; then
+    with_lock temporal-test-server provision_test_server
+    provision_sops
+    provision_age
+    provision_chromium
+    provision_temporal_server
+    provision_ui_server
+    provision_postgres
+    provision_compose_check
+    ensure_node wheel
+  fi
+  [[ $profile != all ]] || provision_worker_image
   write_env_file
-  say "stack: provisioned in $(elapsed "$start") s; tool paths in ${ENV_FILE#"$REPO_DIR"/}"
+  say "stack: provisioned ($profile) in $(elapsed "$start") s; tool paths in ${ENV_FILE#"$REPO_DIR"/}"
+}
+
+# The worker image for the current sources, built when missing; its tag on stdout.
+worker_image() {
+  provision_worker_image
+  write_env_file
+  printf '%s\n' "$WORKER_IMAGE"
+}
+
+# Checks docker-compose.temporal.yml as `docker compose` reads it. POSTGRES_PASSWORD is required by
+# the file; outside the VM a placeholder stands in for it (the check reads no secret).
+compose_check() {
+  provision_compose_check
+  (cd "$REPO_DIR" && POSTGRES_PASSWORD=${POSTGRES_PASSWORD:-placeholder} "$COMPOSE_CHECK" -f docker-compose.temporal.yml)
 }
 
 # --- Podman's Docker API for npm run dev and manual use ----------------------------------------
@@ -612,11 +695,17 @@ podman_stop() {
 }
 
 case ${1:-} in
-  provision) provision ;;
+  provision) provision "${2:-all}" ;;
+  worker-image) worker_image ;;
+  node)
+    ensure_node
+    printf '%s\n' "$NODE_BIN_DIR"
+    ;;
+  compose-check) compose_check ;;
   podman-service) podman_service ;;
   podman-stop) podman_stop ;;
   *)
-    say "usage: bash scripts/stack.sh provision | podman-service | podman-stop"
+    say "usage: bash scripts/stack.sh provision [dev|test|all] | worker-image | node | compose-check | podman-service | podman-stop"
     exit 2
     ;;
 esac
