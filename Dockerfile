@@ -1,18 +1,24 @@
 # syntax=docker/dockerfile:1
-# The sv0 worker image (docker-compose.temporal.yml builds it). Three stages: build (compile the
-# TypeScript and prebuild the workflow bundle), deps (production node_modules only) and the
-# runtime, which runs as the unprivileged `node` user (uid 1000).
+# The sv0 worker image (docker-compose.temporal.yml builds it). Stages: modules (npm ci), build
+# (compile the TypeScript and prebuild the workflow bundle), deps (production node_modules only,
+# pruned from modules) and the runtime, which runs as the unprivileged `node` user (uid 1000).
 #
-# Not built or run in this project's CI: no container registry (and so no base image) can be
-# reached there. Build it on the VM: `docker compose -f docker-compose.temporal.yml build worker`.
+# On the VM: `docker compose -f docker-compose.temporal.yml build worker`. The base is a build
+# argument: this project's CI, which reaches no registry, builds the image on a Node base it makes
+# itself (`bash scripts/stack.sh worker-image`, see scripts/stack-deploy.sh) and runs it.
 
-# Debian (glibc): the Temporal core bridge ships prebuilt binaries for linux-x64-gnu/arm64-gnu.
-ARG NODE_IMAGE=node:20.19-bookworm-slim
+# Node 24 LTS on Debian (glibc): the Temporal core bridge ships prebuilt binaries for
+# linux-x64-gnu/arm64-gnu.
+ARG NODE_IMAGE=node:24.19.0-bookworm-slim
 
-FROM ${NODE_IMAGE} AS build
+# Every dependency, installed once: the build compiles with them, and the production set is
+# pruned from them (a layer that only changes with package-lock.json).
+FROM ${NODE_IMAGE} AS modules
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
+
+FROM modules AS build
 COPY tsconfig.json tsconfig.build.json ./
 COPY lib lib
 COPY activities activities
@@ -24,10 +30,8 @@ COPY scripts/build-bundle.ts scripts/build-bundle.ts
 # instead of bundling at start.
 RUN npx tsc -p tsconfig.build.json && npx tsx scripts/build-bundle.ts dist/workflow-bundle.js
 
-FROM ${NODE_IMAGE} AS deps
-WORKDIR /app
-COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+FROM modules AS deps
+RUN npm prune --omit=dev --ignore-scripts --no-audit --no-fund
 
 FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production \

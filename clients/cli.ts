@@ -2,6 +2,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigError } from '../lib/config/load';
 import { DurationError } from '../lib/duration';
+import { loadSecretFiles, SecretFileError } from '../lib/runtime/secret-files';
 import { CliError, ExitCode, say } from './output';
 import type { TemporalOptions } from './temporal';
 import { registerCommands } from './commands';
@@ -53,7 +54,8 @@ Exit codes:
 /** Map any error to the documented exit code, with a message for the operator on stderr. */
 export function exitCodeFor(err: unknown): ExitCode {
   if (err instanceof CliError) return err.exitCode;
-  if (err instanceof ConfigError || err instanceof DurationError) return ExitCode.BadInput;
+  if (err instanceof ConfigError || err instanceof DurationError || err instanceof SecretFileError)
+    return ExitCode.BadInput;
   const text = String((err as Error)?.message ?? err);
   if (
     /ECONNREFUSED|UNAVAILABLE|Failed to connect|connect ENOENT|getaddrinfo|ETIMEDOUT|Connection refused/i.test(
@@ -67,6 +69,11 @@ export function exitCodeFor(err: unknown): ExitCode {
 
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
+  // Tokens from OP_SERVICE_ACCOUNT_TOKEN_FILE and the like, before a command reads them (--help
+  // works without them).
+  program.hook('preAction', () => {
+    for (const warning of loadSecretFiles(process.env)) say(`warning: ${warning}`);
+  });
   try {
     await program.parseAsync(argv);
     return ExitCode.Ok;

@@ -264,7 +264,7 @@ function checkOnePassword(env: NodeJS.ProcessEnv, users: string[]): CheckResult 
       name: '1password',
       status: 'fail',
       detail: `OP_SERVICE_ACCOUNT_TOKEN is not set; needed by ${users.join(', ')}`,
-      fix: 'set OP_SERVICE_ACCOUNT_TOKEN for the worker (compose: env_file /etc/sv0/op-token, chmod 600), from a 1Password service account with read access to the vault',
+      fix: 'give the worker a 1Password service account token with read access to the vault: the token alone in /etc/sv0/op-token (chown 1000, chmod 600), which the compose file mounts as a secret for OP_SERVICE_ACCOUNT_TOKEN_FILE; or OP_SERVICE_ACCOUNT_TOKEN itself',
     };
   }
   if (!token.startsWith('ops_')) {

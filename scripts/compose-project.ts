@@ -29,6 +29,8 @@ export interface ComposeService {
   group_add?: string[];
   user?: string;
   profiles?: string[];
+  /** As compose-go writes durations: `2m30s`. */
+  stop_grace_period?: string;
 }
 
 export interface ComposeProject {
@@ -50,6 +52,14 @@ export function readComposeProject(composeCheck: string, env: Record<string, str
   if (result.status !== 0)
     throw new Error(`compose-check could not read ${COMPOSE_FILE}: ${result.stderr.trim() || result.error}`);
   return JSON.parse(result.stdout) as ComposeProject;
+}
+
+/** Seconds of a duration as compose-go writes it (`2m30s`) or as the worker reads one (`2 minutes`). */
+export function durationSeconds(text: string): number {
+  const parts = [...text.matchAll(/(\d+)\s*(hours?|minutes?|seconds?|h|m|s)/g)];
+  if (parts.length === 0) throw new Error(`cannot read the duration ${text}`);
+  const unit = { h: 3600, m: 60, s: 1 } as const;
+  return parts.reduce((sum, m) => sum + Number(m[1]) * unit[m[2]![0] as keyof typeof unit], 0);
 }
 
 /** The ports a local production stack listens on (all on 127.0.0.1). */

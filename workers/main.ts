@@ -17,6 +17,7 @@ import type { Duration } from '@temporalio/common';
 import { resolveTemporalOptions } from '../clients/temporal';
 import { dataConverterFromEnv } from '../lib/codec';
 import { TaskQueues } from '../lib/names';
+import { loadSecretFiles, SecretFileError } from '../lib/runtime/secret-files';
 import { createConnectorActivities, createInfraActivities } from './activities';
 import { depsFromEnv } from './deps';
 import { resolveSecretReference } from './secrets';
@@ -68,9 +69,17 @@ function errorFields(error: unknown): { error?: { type: string; message: string 
   return { error: { type, message: error.message } };
 }
 
+/** A start-up failure the operator fixes from its message alone (no stack trace printed). */
+class StartupError extends Error {
+  override name = 'StartupError';
+}
+
 async function runWorkers(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const settings = settingsFromEnv(env);
+  // OP_SERVICE_ACCOUNT_TOKEN_FILE and the like, before anything reads the environment.
+  const secretFileWarnings = loadSecretFiles(env);
   const deps = depsFromEnv(env);
+  for (const warning of secretFileWarnings) deps.logger.warn(warning);
   // The SDK's own log lines (worker state, activity and workflow failures) go through the same
   // pino logger, so every line the worker writes is structured JSON.
   Runtime.install({
@@ -88,7 +97,12 @@ async function runWorkers(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   // Payload encryption when SV0_CODEC_KEY_FILE (or SV0_CODEC_KEYS) is set; a bad key file stops here.
   const dataConverter = dataConverterFromEnv(env);
   const { connection: connectionOptions, namespace } = resolveTemporalOptions();
-  const connection = await NativeConnection.connect(connectionOptions);
+  const connection = await NativeConnection.connect(connectionOptions).catch((err: unknown) => {
+    throw new StartupError(
+      `cannot connect to Temporal at ${connectionOptions.address} (namespace ${namespace}): ${(err as Error).message}`,
+      { cause: err },
+    );
+  });
   const extra = { resolveSecret: resolveSecretReference };
   const source = workflowSource();
   const infra = await Worker.create({
@@ -129,7 +143,10 @@ async function runWorkers(env: NodeJS.ProcessEnv = process.env): Promise<void> {
 
 if (require.main === module) {
   runWorkers().catch((err: unknown) => {
-    process.stderr.write(`sv0 worker failed: ${(err as Error).stack ?? String(err)}\n`);
+    const known = err instanceof StartupError || err instanceof SecretFileError;
+    process.stderr.write(
+      `sv0 worker failed: ${known ? err.message : ((err as Error).stack ?? String(err))}\n`,
+    );
     process.exit(1);
   });
 }

@@ -14,6 +14,7 @@ import { describe, expect, it } from 'vitest';
 import { SEARCH_ATTRIBUTE_TYPES } from '../../lib/names';
 import {
   COMPOSE_FILE,
+  durationSeconds,
   localOverrides,
   planService,
   readComposeProject,
@@ -53,14 +54,6 @@ function builtVersion(module: string): string {
 /** The environment variables a file reads through the server's template function `env "NAME"`. */
 function templateEnvReads(text: string): Set<string> {
   return new Set([...text.matchAll(/env "([A-Z0-9_]+)"/g)].map((m) => m[1]!));
-}
-
-/** Seconds of a duration as compose-go writes it (`2m30s`) or as the worker reads it (`2 minutes`). */
-function seconds(text: string): number {
-  const parts = [...text.matchAll(/(\d+)\s*(hours?|minutes?|seconds?|h|m|s)/g)];
-  if (parts.length === 0) throw new Error(`cannot read duration ${text}`);
-  const unit = { h: 3600, m: 60, s: 1 } as const;
-  return parts.reduce((sum, m) => sum + Number(m[1]) * unit[m[2]![0] as keyof typeof unit], 0);
 }
 
 describe('docker-compose.temporal.yml, read by compose-check', () => {
@@ -156,22 +149,26 @@ describe('docker-compose.temporal.yml, read by compose-check', () => {
     expect(networks.sort()).toEqual([entry![0], 'temporal'].sort());
   });
 
-  it('gives the worker the Docker socket, its files read-only, optional env files and a grace time', () => {
-    const worker = project().services.worker!;
+  it('gives the worker the Docker socket, its files read-only, its token as a secret file and a grace time', () => {
+    const { services, secrets } = project();
+    const worker = services.worker!;
     const volume = (target: string) => worker.volumes!.find((v) => v.target === target);
     expect(volume('/var/run/docker.sock')?.source).toBe('/var/run/docker.sock');
     expect(volume('/etc/sv0')?.read_only).toBe(true);
     expect(worker.environment!.TEMPORAL_ADDRESS).toBe('temporal:7233');
     expect(worker.environment!.DOCKER_HOST).toBe('unix:///var/run/docker.sock');
-    // The long env_file syntax stays: the worker's settings are required, nothing else is.
+    // The long env_file syntax stays, whatever older readers make of it.
     const raw = parse(composeText) as { services: { worker: { env_file: unknown } } };
-    expect(raw.services.worker.env_file).toEqual([
-      { path: '/etc/sv0/worker.env', required: true },
-      { path: '/etc/sv0/op-token', required: false },
-    ]);
-    expect(seconds((worker as { stop_grace_period?: string }).stop_grace_period ?? '0s')).toBeGreaterThan(
-      seconds(worker.environment!.SV0_SHUTDOWN_GRACE!),
-    );
+    expect(raw.services.worker.env_file).toEqual([{ path: '/etc/sv0/worker.env', required: true }]);
+    // The 1Password token reaches the worker as a file, never through its environment.
+    expect(worker.secrets?.map((x) => x.source)).toEqual(['op_service_account_token']);
+    expect(secrets?.op_service_account_token?.file).toBe('/etc/sv0/op-token');
+    // compose-go resolves where the secret is mounted: the variable points exactly there.
+    expect(worker.environment!.OP_SERVICE_ACCOUNT_TOKEN_FILE).toBe(worker.secrets![0]!.target);
+    expect(worker.environment!.OP_SERVICE_ACCOUNT_TOKEN).toBeUndefined();
+    expect(
+      durationSeconds((worker as { stop_grace_period?: string }).stop_grace_period ?? '0s'),
+    ).toBeGreaterThan(durationSeconds(worker.environment!.SV0_SHUTDOWN_GRACE!));
   });
 
   it('explains the Docker socket risk and how to limit it, next to the mount', () => {
@@ -367,7 +364,8 @@ describe('Dockerfile', () => {
       const sources = m[1]!.trim().split(/\s+/).slice(0, -1);
       for (const src of sources) expect(existsSync(path.join(ROOT, src)), src).toBe(true);
     }
-    expect(dockerfile).toMatch(/npm ci --omit=dev/);
+    expect(dockerfile).toMatch(/^FROM modules AS deps\nRUN npm prune --omit=dev /m);
+    expect(dockerfile).toMatch(/^COPY --from=deps \/app\/node_modules node_modules$/m);
     expect(readFileSync(path.join(ROOT, '.dockerignore'), 'utf8')).toMatch(/^node_modules$/m);
   });
 });
