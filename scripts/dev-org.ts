@@ -1,6 +1,6 @@
 /**
- * Bootstrap the seed's organization into moto for `npm run dev`: moto starts empty at every start,
- * and demos, sweeps and budget guards need the accounts, roles and SCPs of config/org.yaml. Runs
+ * Bootstrap the organization into moto for `npm run dev`: moto starts empty at every start, and
+ * demos, sweeps and budget guards need the accounts, roles and SCPs of config/org.yaml. Runs
  * the real org bootstrap workflow on the dev worker, with its progress on the terminal.
  */
 import type { Client } from '@temporalio/client';

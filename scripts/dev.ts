@@ -4,7 +4,7 @@
  * still expire on their TTL), moto as the AWS (unless `--aws real`), Podman's Docker API, the
  * worker, and `sv0 up`. Prints what runs where; Ctrl-C stops everything.
  *
- *   npm run dev                  moto; the seed's organization is bootstrapped into it
+ *   npm run dev                  moto; config/org.yaml's organization is bootstrapped into it
  *   npm run dev -- --aws real    your AWS credentials; the demo sweep starts paused and budget
  *                                freezes as dry runs until you run `sv0 up --enable-destructive`
  *   npm run dev -- --reset       start from an empty Temporal database

@@ -430,7 +430,7 @@ os.replace(tmp, path)
 EOF
 }
 
-# The two settings these machines need (shared/ENVIRONMENT.md): crun fails on hybrid cgroups, and
+# The two settings Debian 12 hosts like CI's need: crun fails on hybrid cgroups, and
 # the default ulimits exceed the hard limits.
 configure_podman() {
   local runtime='"runc"'
