@@ -76,6 +76,8 @@ export interface WorkerService {
   id: string;
   /** Everything the worker wrote so far (stdout and stderr). */
   logs(): Promise<string>;
+  /** Run a command in the running container, as its user; resolves with its exit code and output. */
+  exec(cmd: string[]): Promise<{ exitCode: number; output: string }>;
   /** `docker stop` with the compose file's stop_grace_period, or SIGKILL at once with `kill`. */
   stop(opts?: { kill?: boolean }): Promise<void>;
 }
@@ -138,6 +140,17 @@ export async function startWorkerService(
     async logs() {
       const raw = (await container.logs({ stdout: true, stderr: true, follow: false })) as unknown as Buffer;
       return demux(raw);
+    },
+    async exec(cmd) {
+      const exec = await container.exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
+      const stream = await exec.start({ hijack: true, stdin: false });
+      const out = new PassThrough();
+      const chunks: Buffer[] = [];
+      out.on('data', (c: Buffer) => chunks.push(c));
+      container.modem.demuxStream(stream, out, out);
+      await new Promise((resolve) => stream.on('end', resolve));
+      const { ExitCode } = await exec.inspect();
+      return { exitCode: ExitCode ?? -1, output: Buffer.concat(chunks).toString('utf8') };
     },
     async stop({ kill = false } = {}) {
       if (kill) await container.kill({ signal: 'SIGKILL' }).catch(() => undefined);

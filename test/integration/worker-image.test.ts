@@ -139,7 +139,7 @@ describe('the worker image', () => {
       await prod?.stop();
     });
 
-    it('polls both task queues with the service environment and its secret', async () => {
+    it('polls both task queues with the service environment and its secret, and reaches the container engine', async () => {
       const socket = stack().dockerSocket;
       if (!socket) throw new Error('the test stack has no local container engine socket to give the worker');
       worker = await startWorkerService(testDocker(), {
@@ -168,6 +168,14 @@ describe('the worker image', () => {
       const logs = await worker.logs();
       expect(logs).toContain('sv0 worker polling');
       expect(logs).not.toContain(TOKEN);
+      // The worker's user (uid 1000) reaches the engine's API through the mounted socket, as the
+      // compose file's group_add lets it.
+      const ping = await worker.exec([
+        'node',
+        '-e',
+        "require('http').get({ socketPath: process.env.DOCKER_HOST.slice(7), path: '/_ping' }, (r) => { process.stdout.write(`${process.getuid()} ${r.statusCode}`); process.exit(0); }).on('error', (e) => { process.stdout.write(e.message); process.exit(1); })",
+      ]);
+      expect(ping).toEqual({ exitCode: 0, output: '1000 200' });
     });
   });
 });
