@@ -201,8 +201,17 @@ export async function startProductionStack(
   opts: { tools?: StackTools; dir?: string; keep?: boolean } = {},
 ): Promise<ProductionStack> {
   const tools = opts.tools ?? provisionStack();
-  const production: ProductionTools = tools.production;
   const dir = opts.dir ?? mkdtempSync(path.join(tmpdir(), 'sv0-prod-'));
+  try {
+    return await startIn(dir, tools, opts.keep ?? false);
+  } catch (err) {
+    if (!opts.keep) rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+async function startIn(dir: string, tools: StackTools, keep: boolean): Promise<ProductionStack> {
+  const production: ProductionTools = tools.production;
   // PostgreSQL (another user when we are root) must reach its data dir through this one.
   chmodSync(dir, 0o755);
   const logs = path.join(dir, 'logs');
@@ -277,7 +286,7 @@ export async function startProductionStack(
   const started: StackPart[] = [];
   const stop = async () => {
     for (const part of started.reverse()) await part.stop();
-    if (!opts.keep) rmSync(dir, { recursive: true, force: true });
+    if (!keep) rmSync(dir, { recursive: true, force: true });
   };
   try {
     await postgres.start();

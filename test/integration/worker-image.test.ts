@@ -6,7 +6,7 @@
  * the image with its own environment and secret, polls both task queues of the PostgreSQL-backed
  * production server.
  */
-import { chmodSync, chownSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
@@ -38,9 +38,15 @@ const OFFLINE = {
   AWS_MAX_ATTEMPTS: '1',
 };
 
+const secretDirs: string[] = [];
+afterAll(() => {
+  for (const dir of secretDirs) rmSync(dir, { recursive: true, force: true });
+});
+
 /** A directory of files the image's user (uid 1000) owns, to mount as /run/secrets. */
 function secretsDir(files: Record<string, string>): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'sv0-image-secrets-'));
+  secretDirs.push(dir);
   chmodSync(dir, 0o755);
   for (const [name, content] of Object.entries(files)) {
     writeFileSync(path.join(dir, name), content, { mode: 0o600 });
