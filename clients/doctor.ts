@@ -183,6 +183,12 @@ async function checkAws(input: DoctorInput, ms: number): Promise<CheckResult> {
   }
 }
 
+/**
+ * Network modes every engine has without a network of that name: Docker lists `host` and `none`,
+ * Podman lists neither, and both run a container in them.
+ */
+const BUILT_IN_NETWORK_MODES = new Set(['host', 'none']);
+
 /** The container engine the connector runs use (DOCKER_HOST), and the networks connectors join. */
 async function checkDocker(
   input: DoctorInput,
@@ -201,7 +207,7 @@ async function checkDocker(
     ];
     const networks = await timeout(ms, 'the container engine', docker.listNetworks());
     const names = new Set(networks.map((n) => n.Name));
-    const absent = wanted.filter((n) => !names.has(n));
+    const absent = wanted.filter((n) => !names.has(n) && !BUILT_IN_NETWORK_MODES.has(n));
     if (absent.length > 0) {
       return {
         name: 'container engine',
