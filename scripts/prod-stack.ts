@@ -42,6 +42,12 @@ export interface StackPart {
   stop(opts?: { kill?: boolean }): Promise<void>;
 }
 
+/** PostgreSQL, which can also start over on an empty data directory (a restore's fresh server). */
+export interface PostgresPart extends StackPart {
+  /** Stop it and delete its data: the next `start()` initialises an empty cluster, as a new VM would. */
+  wipe(): Promise<void>;
+}
+
 export interface ProductionStack {
   project: ComposeProject;
   ports: ProductionPorts;
@@ -53,7 +59,7 @@ export interface ProductionStack {
   postgresPassword: string;
   /** Where the data and each service's log (logs/<service>.log) live. */
   dir: string;
-  postgres: StackPart;
+  postgres: PostgresPart;
   temporal: StackPart;
   ui: StackPart;
   /** Run a one-shot job of the file again (temporal-schema, temporal-admin); resolves with its output. */
@@ -329,7 +335,7 @@ function postgresPart(
     logs: string;
     healthy: (s: LocalService) => () => Promise<boolean>;
   },
-): StackPart {
+): PostgresPart {
   const env = project.services.postgresql?.environment ?? {};
   const user = env.POSTGRES_USER ?? 'postgres';
   const password = env.POSTGRES_PASSWORD;
@@ -391,6 +397,11 @@ function postgresPart(
       await part.start();
     },
     stop: (o) => part.stop(o),
+    async wipe() {
+      await part.stop();
+      rmSync(data, { recursive: true, force: true });
+      initialised = false;
+    },
   };
 }
 

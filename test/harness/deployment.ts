@@ -1,0 +1,326 @@
+/**
+ * The VM deployment of README.md on this machine, for the deployment tests: the production stack
+ * (scripts/prod-stack.ts: PostgreSQL, the PostgreSQL-backed Temporal server, the Web UI server),
+ * moto as the AWS, the platform stand-in for the connectors, a config folder adapted to them, and
+ * two workers on both task queues: the compose file's worker service run from the worker image
+ * (Podman, the engine's socket mounted in) and the same worker as a `node` process.
+ */
+import { spawnSync } from 'node:child_process';
+import { chmodSync, chownSync, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { stringify } from 'yaml';
+import type { AwsClientConfig } from '../../activities/aws-session';
+import { startMoto, type Moto, type Running } from '../../scripts/local-stack';
+import { startProductionStack, type ProductionStack } from '../../scripts/prod-stack';
+import { ensureWorkerImage, startWorkerService, type WorkerService } from '../../scripts/worker-image';
+import { startWorkerProcess, waitForWorkerPolling } from '../../scripts/worker-process';
+import { testDocker } from './docker';
+import { startPlatform, type PlatformStandIn } from './platform';
+import { stack } from './stack';
+
+const SHIPPED_CONFIG = path.resolve(__dirname, '../../config');
+/** The variable the workers read the platform API token from (connectors.yaml's tokenRef). */
+const PLATFORM_TOKEN_ENV = 'SV0_DEPLOY_PLATFORM_TOKEN';
+const PLATFORM_TOKEN = 'deployment-test-platform-token';
+/**
+ * The compose file's secret: a made-up 1Password service-account token, never valid anywhere (the
+ * test config resolves nothing from 1Password).
+ */
+const OP_TOKEN = 'ops_deploymentTestToken00000000000000000';
+
+/** One of the two workers: killed and started again by the fault phases. */
+export interface DeployedWorker {
+  readonly name: 'node' | 'image';
+  /** Running now (started and not killed since). */
+  readonly running: boolean;
+  /** The identity the worker polls with (the SDK's `<pid>@<host>`); undefined for the image. */
+  readonly identity: string | undefined;
+  start(): Promise<void>;
+  /** SIGKILL: no graceful shutdown, no chance to clean up. */
+  kill(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface Deployment {
+  prod: ProductionStack;
+  moto: Moto;
+  platform: PlatformStandIn;
+  /** The adapted config folder (`--config-dir`). */
+  configDir: string;
+  /** The test connector's name in that folder. */
+  connector: string;
+  /** The connector's gate (SV0_TEST_WAIT_GATE): its runs wait until the test opens it. */
+  gate: string;
+  /** Where the workers' logs and the config live. */
+  dir: string;
+  /** What the CLI and the `node` worker read: TEMPORAL_*, AWS_* (moto), DOCKER_HOST. */
+  env: Record<string, string>;
+  node: DeployedWorker;
+  image: DeployedWorker;
+  /** AWS clients' settings for moto's management account, for set-up and inspection. */
+  aws: AwsClientConfig;
+  /** A client of the production server (reconnect after restarting it: `reconnect()`). */
+  client(): Client;
+  reconnect(): Promise<Client>;
+  /** The global options every `sv0` command of the test gets. */
+  cliArgs(): string[];
+  stop(): Promise<void>;
+}
+
+/**
+ * The config folder the test deploys: the shipped files, with one connector (the test image, on
+ * the host network so it reaches the platform stand-in) instead of the real ones, the platform
+ * token from the workers' environment, and one change moto needs (its SSO Admin finds AWS managed
+ * policies only without their path).
+ */
+function writeConfig(dir: string, opts: { platformUrl: string; connector: string; gate: string }): string {
+  const configDir = path.join(dir, 'config');
+  cpSync(SHIPPED_CONFIG, configDir, { recursive: true });
+  const org = path.join(configDir, 'org.yaml');
+  writeFileSync(
+    org,
+    readFileSync(org, 'utf8').replace('policy/job-function/Billing', 'policy/AWSBillingReadOnlyAccess'),
+  );
+  const connectors = {
+    defaults: {
+      network: 'host',
+      timeout: '3m',
+      memoryMb: 256,
+      jitter: '1s',
+      catchupWindow: '1m',
+      retry: { maximumAttempts: 3, initialInterval: '1s', backoffCoefficient: 1, maximumInterval: '1s' },
+      pauseAfterFailedRuns: 3,
+    },
+    platform: { url: opts.platformUrl, tokenRef: `env:${PLATFORM_TOKEN_ENV}`, syncsPath: '/api/v1/syncs' },
+    healthCheckEvery: '5m',
+    connectors: [
+      {
+        name: opts.connector,
+        image: stack().connectorImage,
+        args: ['--all', '--submit', '--platform-url', opts.platformUrl],
+        interval: '1h',
+        environment: {
+          SV0_TEST_CONNECTOR: opts.connector,
+          SV0_TEST_HASH_VARS: 'SV0_TEST_CONNECTOR',
+          SV0_TEST_WAIT_GATE: opts.gate,
+        },
+      },
+    ],
+  };
+  writeFileSync(path.join(configDir, 'connectors.yaml'), stringify(connectors));
+  return configDir;
+}
+
+/** The image's DOCKER_HOST is the compose service's (the socket mounted into the container). */
+function withoutDockerHost(env: Record<string, string>): Record<string, string> {
+  const { DOCKER_HOST: _dockerHost, ...rest } = env;
+  return rest;
+}
+
+/** A file the image's user (uid 1000) owns, to mount as a compose secret. */
+function secretFile(dir: string, name: string, content: string): string {
+  chmodSync(dir, 0o755);
+  const file = path.join(dir, name);
+  writeFileSync(file, content, { mode: 0o600 });
+  chownSync(file, 1000, 1000);
+  return file;
+}
+
+/** Start the whole deployment: the stack, moto, the platform stand-in, both workers polling. */
+export async function startDeployment(): Promise<Deployment> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'sv0-deploy-'));
+  const parts: { stop(): Promise<void> }[] = [];
+  const stopAll = async () => {
+    for (const part of parts.reverse()) await part.stop().catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    const image = ensureWorkerImage();
+    const [prod, moto, platform] = await Promise.all([
+      startProductionStack({ tools: stack().tools }).then((p) => (parts.push(p), p)),
+      startMoto(stack().tools, { loadManagedPolicies: true }).then((m) => (parts.push(m), m)),
+      startPlatform({ token: PLATFORM_TOKEN }).then((p) => (parts.push({ stop: p.close }), p)),
+    ]);
+    const connector = 'deploy-sync';
+    const gate = 'deploy_sync_gate';
+    const configDir = writeConfig(dir, { platformUrl: platform.url, connector, gate });
+    const env: Record<string, string> = {
+      TEMPORAL_ADDRESS: prod.address,
+      TEMPORAL_NAMESPACE: prod.namespace,
+      DOCKER_HOST: stack().dockerHost,
+      AWS_ENDPOINT_URL: moto.endpoint,
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'testing',
+      AWS_SECRET_ACCESS_KEY: 'testing',
+      AWS_EC2_METADATA_DISABLED: 'true',
+      [PLATFORM_TOKEN_ENV]: PLATFORM_TOKEN,
+      SV0_SHUTDOWN_GRACE: '10 seconds',
+    };
+    let connection = await Connection.connect({ address: prod.address });
+    let client = new Client({ connection, namespace: prod.namespace });
+    parts.push({ stop: () => connection.close() });
+
+    const node = nodeWorker(env, dir, () => client);
+    const socket = stack().dockerSocket;
+    if (!socket) throw new Error('the test stack has no local container engine socket to give the worker');
+    const imageWorker = imageWorkerService({
+      image,
+      prod,
+      socket,
+      // What /etc/sv0/worker.env holds on a VM; the service sets the rest.
+      env: { ...withoutDockerHost(env), SV0_METRICS_ADDRESS: '127.0.0.1:0' },
+      tokenFile: secretFile(dir, 'op-token', `${OP_TOKEN}\n`),
+    });
+    parts.push(node, imageWorker);
+    await Promise.all([node.start(), imageWorker.start()]);
+
+    return {
+      prod,
+      moto,
+      platform,
+      configDir,
+      connector,
+      gate,
+      dir,
+      env,
+      node,
+      image: imageWorker,
+      aws: {
+        region: 'us-east-1',
+        endpoint: moto.endpoint,
+        credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+        maxAttempts: 2,
+      },
+      client: () => client,
+      async reconnect() {
+        await connection.close().catch(() => undefined);
+        connection = await Connection.connect({ address: prod.address });
+        client = new Client({ connection, namespace: prod.namespace });
+        return client;
+      },
+      cliArgs: () => ['--address', prod.address, '--namespace', prod.namespace, '--config-dir', configDir],
+      stop: stopAll,
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
+
+/** The production worker as a `node` process (workers/main.ts), as `npm run dev` runs it. */
+function nodeWorker(env: Record<string, string>, dir: string, client: () => Client): DeployedWorker {
+  let running: Running | undefined;
+  let starts = 0;
+  return {
+    name: 'node',
+    get running() {
+      return running !== undefined;
+    },
+    get identity() {
+      return running ? `${running.child.pid}@${hostname()}` : undefined;
+    },
+    async start() {
+      starts += 1;
+      const logFile = path.join(dir, `worker-node-${starts}.log`);
+      const workerEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
+      delete workerEnv.SV0_CODEC_KEY_FILE;
+      delete workerEnv.SV0_CODEC_KEYS;
+      running = startWorkerProcess(workerEnv, logFile);
+      await waitForWorkerPolling(client(), running.child, { logFile });
+    },
+    async kill() {
+      const child = running?.child;
+      running = undefined;
+      if (!child || child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGKILL');
+      await exited;
+    },
+    async stop() {
+      const r = running;
+      running = undefined;
+      await r?.stop();
+    },
+  };
+}
+
+/** The compose file's worker service, run from the worker image (scripts/worker-image.ts). */
+function imageWorkerService(opts: {
+  image: string;
+  prod: ProductionStack;
+  socket: string;
+  env: Record<string, string>;
+  tokenFile: string;
+}): DeployedWorker {
+  let service: WorkerService | undefined;
+  return {
+    name: 'image',
+    get running() {
+      return service !== undefined;
+    },
+    identity: undefined,
+    async start() {
+      service = await startWorkerService(testDocker(), {
+        image: opts.image,
+        stack: opts.prod,
+        dockerSocket: opts.socket,
+        env: opts.env,
+        secrets: { op_service_account_token: opts.tokenFile },
+      });
+      const deadline = Date.now() + 180_000;
+      for (;;) {
+        const logs = await service.logs();
+        if (logs.includes('sv0 worker polling')) return;
+        const state = await testDocker().getContainer(service.id).inspect();
+        if (!state.State.Running)
+          throw new Error(`the worker image's container exited (${state.State.ExitCode}):\n${logs}`);
+        if (Date.now() > deadline) throw new Error(`the worker image did not start polling:\n${logs}`);
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    },
+    async kill() {
+      const s = service;
+      service = undefined;
+      await s?.stop({ kill: true });
+    },
+    async stop() {
+      const s = service;
+      service = undefined;
+      await s?.stop();
+    },
+  };
+}
+
+/** The server's two databases (the compose file's schema job creates them). */
+const DATABASES = ['temporal', 'temporal_visibility'] as const;
+
+/** Run a PostgreSQL client tool against the stack's PostgreSQL as the compose file's user. */
+function postgresTool(prod: ProductionStack, tool: string, args: string[]): void {
+  const user = prod.project.services.postgresql?.environment?.POSTGRES_USER ?? 'postgres';
+  const result = spawnSync(
+    path.join(stack().tools.production.postgresBinDir, tool),
+    ['-h', '127.0.0.1', '-p', String(prod.ports.postgres), '-U', user, ...args],
+    { encoding: 'utf8', env: { ...process.env, PGPASSWORD: prod.postgresPassword } },
+  );
+  if (result.status !== 0)
+    throw new Error(`${tool} ${args.join(' ')} failed (exit ${result.status}): ${result.stderr}`);
+}
+
+/**
+ * README's backup, with the server stopped so that both databases are of the same moment:
+ * `pg_dump --format=custom` of each. Returns the dump files.
+ */
+export function dumpDatabases(prod: ProductionStack, dir: string): string[] {
+  return DATABASES.map((db) => {
+    const file = path.join(dir, `${db}.dump`);
+    postgresTool(prod, 'pg_dump', ['--format=custom', '--dbname', db, '--file', file]);
+    return file;
+  });
+}
+
+/** README's restore into an empty PostgreSQL: `pg_restore --create` of each dump. */
+export function restoreDatabases(prod: ProductionStack, files: string[]): void {
+  for (const file of files) postgresTool(prod, 'pg_restore', ['--create', '--dbname', 'postgres', file]);
+}

@@ -1,0 +1,269 @@
+/**
+ * The VM deployment of README.md, end to end, on the PostgreSQL-backed Temporal server the compose
+ * file describes (test/harness/deployment.ts starts it): two workers, the worker image under Podman
+ * and a `node` process; `sv0 org apply` into moto, `sv0 up` once; then one flow of each family
+ * through the CLI, with a worker killed in the middle of a connector run and of a demo's wait,
+ * PostgreSQL and the Temporal server restarted while demos wait, a budget freeze and its audited
+ * unfreeze, and `sv0 doctor`. Each phase is a test of its own, in order, so a failure names its phase.
+ */
+import { CreateBudgetCommand, DeleteBudgetCommand, BudgetsClient } from '@aws-sdk/client-budgets';
+import {
+  ListAccountsCommand,
+  ListPoliciesForTargetCommand,
+  OrganizationsClient,
+} from '@aws-sdk/client-organizations';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DemoSummary } from '../../lib/contracts/demo';
+import {
+  ContainerLabels,
+  FREEZE_POLICY_NAME,
+  ScheduleIds,
+  SearchAttributes,
+  WorkflowIds,
+  WorkflowTypes,
+} from '../../lib/names';
+import { sv0 } from '../harness/cli';
+import {
+  dumpDatabases,
+  restoreDatabases,
+  startDeployment,
+  type DeployedWorker,
+  type Deployment,
+} from '../harness/deployment';
+import { testDocker } from '../harness/docker';
+import { eventually } from './demo-fixture';
+
+const MANAGEMENT_ACCOUNT = '123456789012';
+
+describe('the VM deployment on the PostgreSQL-backed server, two workers (image and node)', () => {
+  let d: Deployment;
+  const savedEnv = { ...process.env };
+
+  /** `sv0 <args>` against the deployment, with the operator's environment (AWS = moto). */
+  const cli = (...args: string[]) => sv0(...args, ...d.cliArgs());
+  const json = <T>(out: { stdout: string }) => JSON.parse(out.stdout) as T;
+
+  /** Start a demo of `ttl` through the CLI and wait until it runs; resolves with its expiry (ms). */
+  async function startRunningDemo(id: string, ttl: string): Promise<number> {
+    const started = await cli('demo', 'start', 'cross-account-trust', '--ttl', ttl, '--id', id, '--json');
+    expect(started.stderr).toBe('');
+    expect(started.code).toBe(0);
+    await eventually(async () => {
+      const status = await cli('demo', 'status', id, '--json');
+      return json<{ phase?: string }>(status).phase === 'running';
+    }, `demo ${id} running`);
+    return Date.parse(json<{ expiresAt: string }>(started).expiresAt);
+  }
+
+  /** The demo ends destroyed, after its TTL and within two minutes of it. */
+  async function expectTornDownOnTime(id: string, expiresAt: number): Promise<void> {
+    const handle = d.client().workflow.getHandle(WorkflowIds.demo(id));
+    const summary = (await handle.result()) as DemoSummary;
+    expect(summary.phase).toBe('destroyed');
+    const lateMs = (await handle.describe()).closeTime!.getTime() - expiresAt;
+    expect(lateMs, `demo ${id} torn down ${lateMs} ms after its TTL`).toBeGreaterThanOrEqual(0);
+    expect(lateMs, `demo ${id} torn down ${lateMs} ms after its TTL`).toBeLessThanOrEqual(120_000);
+  }
+
+  beforeAll(async () => {
+    d = await startDeployment();
+    // The in-process CLI reads AWS and the container engine from the environment, as on the VM.
+    Object.assign(process.env, d.env);
+  }, 600_000);
+
+  afterAll(async () => {
+    process.env = savedEnv;
+    if (!d) return;
+    const docker = testDocker();
+    const left = await docker.listContainers({
+      all: true,
+      filters: { label: [`${ContainerLabels.connector}=${d.connector}`] },
+    });
+    for (const c of left) await docker.getContainer(c.Id).remove({ force: true });
+    await d.stop();
+  }, 120_000);
+
+  it('org apply: the organization of config/org.yaml lands in moto', async () => {
+    const applied = await cli('org', 'apply', '--yes', '--json');
+    expect(applied.stderr).not.toMatch(/error|failed/i);
+    expect(applied.code).toBe(0);
+    expect(json<{ applied: unknown[] }>(applied).applied.length).toBeGreaterThan(0);
+    const accounts = await new OrganizationsClient(d.aws).send(new ListAccountsCommand({}));
+    expect(accounts.Accounts?.map((a) => a.Name)).toEqual(
+      expect.arrayContaining(['sv0-platform', 'sv0-demo', 'sv0-security-tooling']),
+    );
+  }, 300_000);
+
+  it('sv0 up, once: every step passes', async () => {
+    const up = await cli('up', '--enable-destructive', '--json');
+    const report = json<{ ok: boolean; steps: { step: string; ok: boolean; error?: string }[] }>(up);
+    expect(report.steps.filter((s) => !s.ok)).toEqual([]);
+    expect(report.ok).toBe(true);
+    expect(up.code).toBe(0);
+  }, 120_000);
+
+  it('a scheduled connector run: the worker running it is killed, the other finishes it, one container at a time', async () => {
+    const docker = testDocker();
+    const containers = () =>
+      docker.listContainers({
+        all: true,
+        filters: { label: [`${ContainerLabels.connector}=${d.connector}`] },
+      });
+    let most = 0;
+    let watching = true;
+    const watcher = (async () => {
+      while (watching) {
+        most = Math.max(most, (await containers()).length);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    })();
+    try {
+      const run = await cli('connectors', 'run', d.connector, '--json');
+      expect(run.code).toBe(0);
+      const { workflowId } = json<{ workflowId: string }>(run);
+      const handle = d.client().workflow.getHandle(workflowId);
+      await d.platform.waitFor(() => d.platform.gateChecks.includes(d.gate), 'the first attempt at its gate');
+
+      // The worker that runs the attempt dies without a chance to clean up.
+      const pending = await eventually(async () => {
+        const activity = (await handle.describe()).raw.pendingActivities?.[0];
+        return activity?.lastWorkerIdentity ? activity : undefined;
+      }, 'the sync activity started');
+      const victim: DeployedWorker = pending.lastWorkerIdentity === d.node.identity ? d.node : d.image;
+      await victim.kill();
+
+      // Temporal hands attempt 2 to the other worker at the heartbeat timeout; it removes the
+      // orphan before it starts its own container.
+      await eventually(
+        async () => (await containers()).some((c) => c.Labels[ContainerLabels.attempt] === '2'),
+        'the second attempt running',
+        120_000,
+      );
+      d.platform.openGate(d.gate);
+      const result = (await handle.result()) as { exitCode: number; attempt: number };
+      expect(result).toMatchObject({ exitCode: 0, attempt: 2 });
+      await eventually(async () => (await containers()).length === 0, 'no container left');
+      await victim.start();
+    } finally {
+      watching = false;
+      await watcher;
+    }
+    expect(most).toBe(1);
+    // Exactly one run of the schedule, completed once.
+    const schedule = await d.client().schedule.getHandle(ScheduleIds.connector(d.connector)).describe();
+    expect(schedule.info.recentActions).toHaveLength(1);
+    const runs: string[] = [];
+    for await (const wf of d.client().workflow.list({
+      query: `${SearchAttributes.connector} = "${d.connector}" AND WorkflowType = "${WorkflowTypes.connectorSync}"`,
+    }))
+      runs.push(wf.status.name);
+    expect(runs).toEqual(['COMPLETED']);
+  }, 300_000);
+
+  it('demos wait through a worker kill, a PostgreSQL restart and a server restart, then are torn down on time', async () => {
+    const ids = ['deploy-a', 'deploy-b'];
+    const expiresAt = new Map<string, number>();
+    for (const id of ids) expiresAt.set(id, await startRunningDemo(id, '1m'));
+
+    // One worker dies while the demos wait; the other carries on.
+    await d.node.kill();
+    await d.prod.postgres.stop();
+    await d.prod.postgres.start();
+    await d.prod.temporal.stop();
+    await d.prod.temporal.start();
+    await d.reconnect();
+
+    for (const id of ids) await expectTornDownOnTime(id, expiresAt.get(id)!);
+    await d.node.start();
+  }, 420_000);
+
+  it("backup and restore: README's pg_dump of both databases, restored into a fresh PostgreSQL, brings back a waiting demo and the schedules", async () => {
+    const id = 'deploy-restored';
+    const expiresAt = await startRunningDemo(id, '90s');
+    const scheduleIds = async () => {
+      const ids: string[] = [];
+      for await (const s of d.client().schedule.list()) ids.push(s.scheduleId);
+      return ids.sort();
+    };
+    const schedules = await scheduleIds();
+    expect(schedules).toContain(ScheduleIds.connector(d.connector));
+
+    await d.prod.temporal.stop();
+    const dumps = dumpDatabases(d.prod, d.dir);
+    await d.prod.postgres.wipe();
+    await d.prod.postgres.start();
+    restoreDatabases(d.prod, dumps);
+    expect(await d.prod.runJob('temporal-schema')).toMatch(/schemas are up to date/);
+    await d.prod.temporal.start();
+    await d.reconnect();
+
+    expect((await d.client().workflow.getHandle(WorkflowIds.demo(id)).describe()).status.name).toBe(
+      'RUNNING',
+    );
+    expect(
+      await eventually(async () => {
+        const now = await scheduleIds();
+        return now.length === schedules.length && now;
+      }, 'the schedules listed again'),
+    ).toEqual(schedules);
+    await expectTornDownOnTime(id, expiresAt);
+  }, 300_000);
+
+  it('a budget over its freeze threshold freezes the sandbox account; an approved unfreeze lifts it', async () => {
+    const budgets = new BudgetsClient(d.aws);
+    // moto takes spend only when a budget is created: recreate sv0-demo's budget over its limit.
+    await budgets.send(new DeleteBudgetCommand({ AccountId: MANAGEMENT_ACCOUNT, BudgetName: 'sv0-demo' }));
+    await budgets.send(
+      new CreateBudgetCommand({
+        AccountId: MANAGEMENT_ACCOUNT,
+        Budget: {
+          BudgetName: 'sv0-demo',
+          BudgetType: 'COST',
+          TimeUnit: 'MONTHLY',
+          BudgetLimit: { Amount: '200', Unit: 'USD' },
+          CalculatedSpend: { ActualSpend: { Amount: '230', Unit: 'USD' } },
+        },
+      }),
+    );
+    const organizations = new OrganizationsClient(d.aws);
+    const accounts = await organizations.send(new ListAccountsCommand({}));
+    const demoAccount = accounts.Accounts!.find((a) => a.Name === 'sv0-demo')!.Id!;
+    const freezePolicies = async () =>
+      (
+        await organizations.send(
+          new ListPoliciesForTargetCommand({ TargetId: demoAccount, Filter: 'SERVICE_CONTROL_POLICY' }),
+        )
+      ).Policies!.filter((p) => p.Name === FREEZE_POLICY_NAME);
+
+    const check = await cli('budget', 'check', 'sv0-demo', '--json');
+    expect(check.code).toBe(0);
+    await eventually(async () => (await freezePolicies()).length === 1, 'FreezeAccount attached', 120_000);
+    const statuses = json<{ budget: string; frozen: boolean }[]>(await cli('budget', 'status', '--json'));
+    expect(statuses.find((s) => s.budget === 'sv0-demo')?.frozen).toBe(true);
+
+    const unfrozen = await cli(
+      'budget',
+      'unfreeze',
+      'sv0-demo',
+      '--by',
+      'ops-lead',
+      '--reason',
+      'deployment test',
+      '--json',
+    );
+    expect(unfrozen.code).toBe(0);
+    const status = json<{ frozen: boolean; audit: { by?: string; reason?: string }[] }>(unfrozen);
+    expect(status.frozen).toBe(false);
+    expect(status.audit).toEqual(
+      expect.arrayContaining([expect.objectContaining({ by: 'ops-lead', reason: 'deployment test' })]),
+    );
+    expect(await freezePolicies()).toEqual([]);
+  }, 300_000);
+
+  it('sv0 doctor is green against the deployment', async () => {
+    const doctor = await cli('doctor', '--json');
+    const report = json<{ ok: boolean; checks: { name: string; status: string; detail: string }[] }>(doctor);
+    expect(report.checks.filter((c) => c.status === 'fail' || c.status === 'warn')).toEqual([]);
+    expect(doctor.code).toBe(0);
+  }, 120_000);
+});
