@@ -1,6 +1,6 @@
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import type { Notification, NotificationsConfig, SinkConfig } from '../lib/config/notifications';
-import type { Logger } from '../lib/logger';
+import type { Logger } from '../lib/runtime/logger';
 
 /** Resolves a secret reference (op://, env:, file:) to its value, inside an activity only. */
 export type ResolveSecret = (reference: string) => Promise<string>;

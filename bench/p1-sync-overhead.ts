@@ -9,12 +9,12 @@
 import Docker from 'dockerode';
 import pino from 'pino';
 import { ScheduleOverlapPolicy, type Client } from '@temporalio/client';
-import { createConnectorSyncActivities } from '../activities/connectors';
-import { createDockerRunner } from '../activities/containers';
+import { createConnectorSyncActivities } from '../activities/connectors/sync';
+import { createDockerRunner } from '../activities/connectors/containers';
 import { secretResolverFromEnv } from '../activities/secrets/resolve';
-import { connectorScheduleOptions } from '../clients/connector-schedules';
+import { connectorScheduleOptions } from '../clients/connectors/schedules';
 import type { ConnectorSpec } from '../lib/config/connectors';
-import { createLogger } from '../lib/logger';
+import { createLogger } from '../lib/runtime/logger';
 import { ScheduleIds, TaskQueues } from '../lib/names';
 import { startDockerApi } from '../scripts/local-stack';
 import { median, secs, sleep, type BenchContext, type Benchmark } from './support';

@@ -16,7 +16,7 @@ import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import type { DemoInput } from '../lib/contracts/demo';
 import { TaskQueues, WorkflowIds, WorkflowTypes } from '../lib/names';
-import { demoLifecycleWorkflow } from '../workflows/demo-lifecycle';
+import { demoLifecycleWorkflow } from '../workflows/demo/lifecycle';
 import type { P2WorkerConfig, P2WorkerReport } from './p2-worker';
 import { benchTemporal } from './temporal';
 import {

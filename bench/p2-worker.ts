@@ -14,7 +14,7 @@ import {
   type WorkerOptions,
 } from '@temporalio/worker';
 import { Context } from '@temporalio/activity';
-import type { createDemoActivities } from '../activities/demo';
+import type { createDemoLifecycleActivities } from '../activities/demo/lifecycle';
 import type { createNotifyActivities } from '../activities/notify';
 import { settingsFromEnv } from '../workers/main';
 
@@ -49,9 +49,8 @@ export interface P2WorkerReport {
   final?: boolean;
 }
 
-type DemoActivities = ReturnType<typeof createDemoActivities>;
 type StubbedDemo = Pick<
-  DemoActivities,
+  ReturnType<typeof createDemoLifecycleActivities>,
   | 'checkDemoTarget'
   | 'createDemoStack'
   | 'waitForDemoStackCreated'

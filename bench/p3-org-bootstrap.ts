@@ -3,7 +3,7 @@
  * from an empty moto (cold), then a rerun on the unchanged organization, each as `sv0 org apply
  * --yes` does it: a dry-run workflow for the plan, then (if the plan has steps) the apply workflow
  * with that plan approved. The worker has the production activities and clients
- * (activities/org-bootstrap-deps.ts, production poll intervals); every client is watched so the
+ * (activities/org/index.ts, production poll intervals); every client is watched so the
  * rerun's changing calls (anything but Describe/List/Get) can be counted. Cost Explorer is a thin
  * fake at the SDK-client boundary (moto has none). Targets: cold < 15 s; rerun < 3 s with zero
  * changing calls.
@@ -16,12 +16,10 @@ import {
 } from '@aws-sdk/client-cost-explorer';
 import type { Client } from '@temporalio/client';
 import path from 'node:path';
-import type { AwsClientConfig } from '../activities/aws-session';
-import { createOrgBootstrapActivities } from '../activities/org-bootstrap';
-import { orgBootstrapDeps } from '../activities/org-bootstrap-deps';
-import { managementAccountId } from '../clients/org';
-import { loadBudgetsConfig } from '../lib/config/budgets';
-import { loadOrgConfig } from '../lib/config/org';
+import type { AwsClientConfig } from '../lib/runtime/aws';
+import { createOrgBootstrapActivities, orgBootstrapDeps } from '../activities/org';
+import { managementAccountId } from '../clients/org/bootstrap';
+import { loadBudgetsConfig, loadOrgConfig } from '../lib/runtime/config';
 import { TaskQueues, WorkflowIds, WorkflowTypes } from '../lib/names';
 import type { OrgBootstrapInput, OrgBootstrapResult } from '../lib/contracts/org';
 import { buildDesiredOrg } from '../lib/org/desired';

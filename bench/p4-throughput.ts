@@ -4,12 +4,12 @@
  * sync, no-op, sync, ...) so that load from other processes on the machine hits both alike; the
  * figure is the median of the per-round ratios. Target: >= 0.5.
  */
-import { createConnectorSyncActivities } from '../activities/connectors';
-import type { ContainerRunner } from '../activities/containers';
+import { createConnectorSyncActivities } from '../activities/connectors/sync';
+import type { ContainerRunner } from '../activities/connectors/containers';
 import { secretResolverFromEnv } from '../activities/secrets/resolve';
-import { createLogger } from '../lib/logger';
+import { createLogger } from '../lib/runtime/logger';
 import { TaskQueues, WorkflowTypes } from '../lib/names';
-import { connectorSyncWorkflow } from '../workflows/connector-sync';
+import { connectorSyncWorkflow } from '../workflows/connectors/sync';
 import {
   benchConnector,
   benchTemporal,

@@ -1,17 +1,14 @@
 #!/usr/bin/env node
 import { Command, CommanderError, Option } from 'commander';
-import { ConfigError } from '../lib/config/load';
-import { DurationError } from '../lib/duration';
-import { loadSecretFiles, SecretFileError } from '../lib/runtime/secret-files';
-import { CliError, ExitCode, say } from './output';
-import type { TemporalOptions } from './temporal';
-import { registerCommands } from './commands';
-
-/** Options every command inherits; `--temporal-*` also come from Temporal's environment variables. */
-export interface GlobalOptions extends TemporalOptions {
-  configDir?: string;
-  json?: boolean;
-}
+import { loadSecretFiles } from '../lib/runtime/secret-files';
+import { registerBudgetCommands } from './budget/commands';
+import { registerCodecCommands } from './codec-commands';
+import { registerConnectorCommands } from './connectors/commands';
+import { registerDemoCommands } from './demo/commands';
+import { CliError, ExitCode, exitCodeFor } from './errors';
+import { registerOrgCommands } from './org/commands';
+import { say } from './output';
+import { registerStackCommands } from './stack-commands';
 
 function buildProgram(): Command {
   const program = new Command('sv0')
@@ -47,24 +44,14 @@ Exit codes:
   2  bad input or usage (also apply without --yes when stdin is not a terminal)
   3  a dependency (Temporal, AWS, the container engine) is unreachable`,
     );
-  registerCommands(program);
+  // Every command family, each in its own module.
+  registerOrgCommands(program);
+  registerConnectorCommands(program);
+  registerDemoCommands(program);
+  registerBudgetCommands(program);
+  registerStackCommands(program);
+  registerCodecCommands(program);
   return program;
-}
-
-/** Map any error to the documented exit code, with a message for the operator on stderr. */
-export function exitCodeFor(err: unknown): ExitCode {
-  if (err instanceof CliError) return err.exitCode;
-  if (err instanceof ConfigError || err instanceof DurationError || err instanceof SecretFileError)
-    return ExitCode.BadInput;
-  const text = String((err as Error)?.message ?? err);
-  if (
-    /ECONNREFUSED|UNAVAILABLE|Failed to connect|connect ENOENT|getaddrinfo|ETIMEDOUT|Connection refused/i.test(
-      text,
-    )
-  ) {
-    return ExitCode.Unreachable;
-  }
-  return ExitCode.Failed;
 }
 
 export async function main(argv: string[]): Promise<number> {

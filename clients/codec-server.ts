@@ -14,8 +14,8 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { PayloadCodec } from '@temporalio/common';
-import { payloadFromJson, payloadToJson, type JsonPayload } from '../lib/codec';
-import type { Logger } from '../lib/logger';
+import { payloadFromJson, payloadToJson, type JsonPayload } from '../lib/runtime/codec';
+import type { Logger } from '../lib/runtime/logger';
 
 /** The Web UI of `temporal server start-dev`. */
 export const DEFAULT_UI_ORIGIN = 'http://localhost:8233';

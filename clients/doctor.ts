@@ -6,12 +6,13 @@
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { Connection } from '@temporalio/client';
-import { awsConfigFromEnv, isLocalEndpoint } from '../activities/aws-session';
-import { loadConnectorsConfig, type ConnectorsConfig } from '../lib/config/connectors';
-import { ConfigError } from '../lib/config/load';
-import { dockerFromEnv } from '../workers/deps';
+import { awsConfigFromEnv, isLocalEndpoint } from '../lib/runtime/aws';
+import { type ConnectorsConfig } from '../lib/config/connectors';
+import { loadConnectorsConfig } from '../lib/runtime/config';
+import { ConfigError } from '../lib/config/validate';
+import { dockerFromEnv } from '../lib/runtime/docker';
 import { registerCommand, searchAttributeStatus } from './search-attributes';
-import { resolveTemporalOptions, type TemporalOptions } from './temporal';
+import { resolveTemporalOptions, type TemporalOptions } from '../lib/runtime/temporal';
 
 /** `ok`; `warn` (works, but something is off); `fail` (broken: the exit code says how). */
 export type CheckStatus = 'ok' | 'warn' | 'fail' | 'skipped';

@@ -1,6 +1,7 @@
 import type { ConnectionLike } from '@temporalio/client';
 import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/search-attributes';
 import { SEARCH_ATTRIBUTE_TYPES } from '../lib/names';
+import type { UpStep } from './up-step';
 
 /** How the server's search attributes compare with the ones the project needs (lib/names.ts). */
 export interface SearchAttributeStatus {
@@ -72,3 +73,32 @@ export function registerCommand(name: string, namespace: string): string {
   const type = SEARCH_ATTRIBUTE_TYPES[name as keyof typeof SEARCH_ATTRIBUTE_TYPES] ?? 'Keyword';
   return `temporal operator search-attribute create --namespace ${namespace} --name ${name} --type ${type}`;
 }
+
+/** Register the project's search attributes where the server allows it (not on Temporal Cloud). */
+export const searchAttributesUpStep: UpStep = {
+  name: 'search attributes',
+  async run(ctx) {
+    const connection = ctx.client.connection;
+    let added: string[];
+    try {
+      added = await ensureSearchAttributes(connection, ctx.namespace);
+    } catch (err) {
+      const { missing } = await searchAttributeStatus(connection, ctx.namespace).catch(() => ({
+        missing: ['?'],
+      }));
+      throw new Error(
+        `cannot register ${missing.join(', ')} on this server (${(err as Error).message.split('\n')[0]}); ` +
+          'on Temporal Cloud add them in the namespace settings or with `tcld namespace search-attributes add`',
+      );
+    }
+    const { wrongType } = await searchAttributeStatus(connection, ctx.namespace);
+    if (wrongType.length > 0) {
+      throw new Error(
+        `registered with the wrong type: ${wrongType.map((w) => `${w.name} is ${w.actual}, needs ${w.expected}`).join('; ')}`,
+      );
+    }
+    return added.length > 0
+      ? { status: 'created', detail: `registered ${added.join(', ')}`, items: added }
+      : { status: 'unchanged', detail: 'all registered' };
+  },
+};

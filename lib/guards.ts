@@ -15,6 +15,11 @@ export interface GuardOrg {
   accounts: readonly { name: string; sandbox?: boolean }[];
 }
 
+/** The sandbox checks' view of config/org.yaml: each account's name and whether it is a sandbox. */
+export function guardOrg(org: GuardOrg): { accounts: { name: string; sandbox: boolean }[] } {
+  return { accounts: org.accounts.map((a) => ({ name: a.name, sandbox: a.sandbox === true })) };
+}
+
 /** A destructive action's target account, as the caller found it in the live organization. */
 export interface SandboxTargetInput {
   accountId: string;

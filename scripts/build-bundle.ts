@@ -8,7 +8,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import { failureConverterPath } from '../lib/codec';
+import { failureConverterPath } from '../lib/runtime/codec';
 
 /** Where the worker looks for the bundle when it runs compiled. */
 const DEFAULT_BUNDLE_FILE = path.resolve(__dirname, '..', 'dist', 'workflow-bundle.js');

@@ -15,8 +15,8 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { Command } from 'commander';
-import { connectClient } from '../clients/temporal';
-import { fetchHistoryForReplay, HISTORIES_DIR, historyToJsonText } from '../test/harness/histories';
+import { connectClient } from '../lib/runtime/temporal';
+import { fetchHistoryForReplay, HISTORIES_DIR, historyToJsonText } from './histories';
 
 const NAME = /^[a-z0-9][a-z0-9-]*$/;
 

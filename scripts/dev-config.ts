@@ -8,7 +8,8 @@ import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import path from 'node:path';
 import type Docker from 'dockerode';
 import { parseDocument, type Document } from 'yaml';
-import { CONNECTORS_FILE, loadConnectorsConfig } from '../lib/config/connectors';
+import { CONNECTORS_FILE } from '../lib/config/connectors';
+import { loadConnectorsConfig } from '../lib/runtime/config';
 
 /** One change the dev config made, for the summary. */
 export interface DevConfigChange {

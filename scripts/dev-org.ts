@@ -4,7 +4,7 @@
  * the real org bootstrap workflow on the dev worker, with its progress on the terminal.
  */
 import type { Client } from '@temporalio/client';
-import { buildOrgBootstrapInput, managementAccountId } from '../clients/org';
+import { buildOrgBootstrapInput, managementAccountId } from '../clients/org/bootstrap';
 import { WaitTimeoutError, waitWithProgress } from '../clients/progress';
 import { TaskQueues, WorkflowIds, WorkflowTypes } from '../lib/names';
 import { orgProgressQuery, type OrgBootstrapResult, type OrgProgress } from '../lib/contracts/org';

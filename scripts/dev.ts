@@ -16,20 +16,20 @@ import net from 'node:net';
 import path from 'node:path';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { Command, Option } from 'commander';
-import { awsConfigFromEnv } from '../activities/aws-session';
+import { awsConfigFromEnv } from '../lib/runtime/aws';
 import {
   DEFAULT_CODEC_SERVER_PORT,
   startCodecServer,
   type RunningCodecServer,
 } from '../clients/codec-server';
 import { failureMessage } from '../clients/progress';
-import { connectClient } from '../clients/temporal';
-import { runUp, type UpReport } from '../clients/up';
-import { upSteps } from '../clients/up-steps';
-import { AesGcmCodec, CODEC_KEY_FILE_ENV, codecKeysFromEnv } from '../lib/codec';
-import { createLogger } from '../lib/logger';
+import { connectClient } from '../lib/runtime/temporal';
+import { runUp, type UpReport } from '../clients/up-step';
+import { upSteps } from '../clients/up';
+import { AesGcmCodec, CODEC_KEY_FILE_ENV, codecKeysFromEnv } from '../lib/runtime/codec';
+import { createLogger } from '../lib/runtime/logger';
 import { TaskQueues } from '../lib/names';
-import { dockerFromEnv } from '../workers/deps';
+import { dockerFromEnv } from '../lib/runtime/docker';
 import { DEV_PLATFORM_TOKEN_ENV, ensureNetwork, prepareDevConfig, type DevConfigChange } from './dev-config';
 import { bootstrapDevOrganization } from './dev-org';
 import {

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { bundleWorkflowCode, Worker } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { describe, expect, it } from 'vitest';
-import { historyFiles, loadHistory } from './harness/histories';
+import { historyFiles, loadHistory } from '../scripts/histories';
 import { workflowBundle } from './harness/temporal';
 
 /**

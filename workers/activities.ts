@@ -1,16 +1,16 @@
 import { BudgetsClient } from '@aws-sdk/client-budgets';
 import { OrganizationsClient } from '@aws-sdk/client-organizations';
-import { createBudgetActivities } from '../activities/budgets';
-import { createDemoActivities } from '../activities/demo';
-import { createDemoControlActivities } from '../activities/demo-control';
-import { connectClient } from '../clients/temporal';
-import { createConnectorSyncActivities } from '../activities/connectors';
-import { createDockerRunner } from '../activities/containers';
+import { createBudgetActivities } from '../activities/budget/guard';
+import { createDemoLifecycleActivities } from '../activities/demo/lifecycle';
+import { createDemoSweepActivities } from '../activities/demo/sweep';
+import { createDemoControlActivities } from '../activities/demo/control';
+import { connectClient } from '../lib/runtime/temporal';
+import { createConnectorSyncActivities } from '../activities/connectors/sync';
+import { createDockerRunner } from '../activities/connectors/containers';
 import { secretResolverFromEnv, type SecretResolver } from '../activities/secrets/resolve';
 import { createNotifyActivities } from '../activities/notify';
 import { createSmokeActivities } from '../activities/smoke';
-import { orgBootstrapDeps } from '../activities/org-bootstrap-deps';
-import { createOrgBootstrapActivities } from '../activities/org-bootstrap';
+import { createOrgBootstrapActivities, orgBootstrapDeps } from '../activities/org';
 import { snsClient, stsClient, type WorkerDeps } from './deps';
 
 /**
@@ -33,7 +33,8 @@ export function createInfraActivities(
       organizations: new OrganizationsClient(deps.aws),
       sts: stsClient(deps),
     }),
-    ...createDemoActivities({ aws: deps.aws, resolveSecret: extra.resolveSecret }),
+    ...createDemoLifecycleActivities({ aws: deps.aws, resolveSecret: extra.resolveSecret }),
+    ...createDemoSweepActivities({ aws: deps.aws, resolveSecret: extra.resolveSecret }),
     // A lazy client from the same TEMPORAL_* settings: connects only when a demo is controlled.
     ...createDemoControlActivities({ client: () => connectClient() }),
     ...createOrgBootstrapActivities(orgBootstrapDeps(deps.aws)),

@@ -14,8 +14,8 @@ import {
   makeTelemetryFilterString,
 } from '@temporalio/worker';
 import type { Duration } from '@temporalio/common';
-import { resolveTemporalOptions } from '../clients/temporal';
-import { dataConverterFromEnv } from '../lib/codec';
+import { resolveTemporalOptions } from '../lib/runtime/temporal';
+import { dataConverterFromEnv } from '../lib/runtime/codec';
 import { TaskQueues } from '../lib/names';
 import { loadSecretFiles, SecretFileError } from '../lib/runtime/secret-files';
 import { createConnectorActivities, createInfraActivities } from './activities';

@@ -1,7 +1,8 @@
-// The one barrel the worker bundles (workflowsPath). Each family lives in its own module.
+// The one barrel the worker bundles (workflowsPath): every workflow of every family, by family.
 export * from './smoke';
-export * from './org-bootstrap';
-export * from './connector-sync';
-export * from './connector-health';
-export * from './demo-lifecycle';
-export * from './budget-guard';
+export * from './org/bootstrap';
+export * from './connectors/sync';
+export * from './connectors/health';
+export * from './demo/lifecycle';
+export * from './demo/sweep';
+export * from './budget/guard';

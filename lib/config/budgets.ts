@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { ConfigError, configFile, durationSchema as durationText, loadYamlFile } from './load';
-import { loadOrgConfig, MANAGEMENT_ACCOUNT, type OrgConfig } from './org';
+import { ConfigError, durationSchema as durationText } from './validate';
+import { MANAGEMENT_ACCOUNT, type OrgConfig } from './org';
 
 /**
  * config/budgets.yaml: the monthly budgets (seed §5) and how each escalates. The org bootstrap
@@ -57,7 +57,7 @@ const BudgetEntrySchema = z.strictObject({
   refreezeAfterApproval: z.boolean().optional(),
 });
 
-const BudgetsFileSchema = z
+export const BudgetsFileSchema = z
   .strictObject({
     defaults: DefaultsSchema.default({
       subscribers: ['billing@example.com'],
@@ -109,7 +109,7 @@ export const BUDGETS_FILE = 'budgets.yaml';
  * the field and the reason) an unknown account and a `freezeAt` on anything but a sandbox account:
  * the organization, the management account and non-sandbox accounts are never frozen.
  */
-function resolveBudgets(file: BudgetsFile, org: OrgConfig, fileName = BUDGETS_FILE): BudgetsConfig {
+export function resolveBudgets(file: BudgetsFile, org: OrgConfig, fileName = BUDGETS_FILE): BudgetsConfig {
   const problems: { path: string; reason: string }[] = [];
   const accounts = new Map(org.accounts.map((a) => [a.name, a]));
   file.budgets.forEach((b, i) => {
@@ -155,16 +155,4 @@ function resolveBudgets(file: BudgetsFile, org: OrgConfig, fileName = BUDGETS_FI
       refreezeAfterApproval: b.refreezeAfterApproval ?? file.defaults.refreezeAfterApproval,
     })),
   };
-}
-
-/**
- * Read config/budgets.yaml and check it against config/org.yaml (read from the same folder unless
- * given). Throws a {@link ConfigError} before anything changes.
- */
-export function loadBudgetsConfig(
-  configDir: string,
-  org: OrgConfig = loadOrgConfig(configDir),
-): BudgetsConfig {
-  const file = configFile(configDir, BUDGETS_FILE);
-  return resolveBudgets(loadYamlFile(file, BudgetsFileSchema), org, file);
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { parseDuration } from '../duration';
-import { configFile, ConfigError, durationSchema as duration, isConfigDuration, loadYamlFile } from './load';
+import { ConfigError, durationSchema as duration, isConfigDuration } from './validate';
 import { SecretRefSchema } from './notifications';
 
 /**
@@ -116,7 +116,7 @@ const PlatformSchema = z.strictObject({
   syncsPath: z.string().regex(/^\//).default('/api/v1/syncs'),
 });
 
-const ConnectorsFileSchema = z
+export const ConnectorsFileSchema = z
   .strictObject({
     defaults: DefaultsSchema.default(DefaultsSchema.parse({})),
     /** Pull credentials per registry host (e.g. ghcr.io), as secret references. */
@@ -187,7 +187,7 @@ export function registryHost(image: string): string {
 }
 
 /** Apply the defaults to every connector. */
-function resolveConnectors(file: ConnectorsFile): ConnectorsConfig {
+export function resolveConnectors(file: ConnectorsFile): ConnectorsConfig {
   const d = file.defaults;
   return {
     platform: file.platform,
@@ -216,11 +216,6 @@ function resolveConnectors(file: ConnectorsFile): ConnectorsConfig {
       };
     }),
   };
-}
-
-/** Read and validate config/connectors.yaml, defaults applied. */
-export function loadConnectorsConfig(configDir: string): ConnectorsConfig {
-  return resolveConnectors(loadYamlFile(configFile(configDir, CONNECTORS_FILE), ConnectorsFileSchema));
 }
 
 /** The named connector, or a {@link ConfigError} that lists the names there are. */

@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { configFile, loadYamlFile } from './load';
 
 /**
  * config/notifications.yaml: where notifications go. A webhook URL carries its own credential, so
@@ -29,24 +28,13 @@ const SinkSchema = z.discriminatedUnion('type', [
 ]);
 export type SinkConfig = z.infer<typeof SinkSchema>;
 
-const NotificationsSchema = z.strictObject({
+export const NotificationsSchema = z.strictObject({
   sinks: z.array(SinkSchema).default([{ type: 'log' }]),
 });
 export type NotificationsConfig = z.infer<typeof NotificationsSchema>;
 
-const NOTIFICATIONS_FILE = 'notifications.yaml';
-const DEFAULT_NOTIFICATIONS: NotificationsConfig = { sinks: [{ type: 'log' }] };
-
-/** Read config/notifications.yaml; when the file does not exist, notifications go to the log. */
-export function loadNotificationsConfig(configDir: string): NotificationsConfig {
-  const file = configFile(configDir, NOTIFICATIONS_FILE);
-  try {
-    return loadYamlFile(file, NotificationsSchema);
-  } catch (err) {
-    if (err instanceof Error && /file not found/.test(err.message)) return DEFAULT_NOTIFICATIONS;
-    throw err;
-  }
-}
+export const NOTIFICATIONS_FILE = 'notifications.yaml';
+export const DEFAULT_NOTIFICATIONS: NotificationsConfig = { sinks: [{ type: 'log' }] };
 
 /** One notification, as every workflow family sends it. Never put a secret value in one. */
 export interface Notification {

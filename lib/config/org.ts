@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { parseTtlTag } from '../duration';
 import { FREEZE_POLICY_NAME, ORCHESTRATOR_ROLE_ARN_PATTERN, Roles, Tags } from '../names';
-import { configFile, loadYamlFile } from './load';
 
 /**
  * config/org.yaml: the AWS Organization as the operator declares it (seed §4, §5). The org
@@ -158,7 +157,7 @@ const CostSchema = z.strictObject({
   anomalyMonitor: z.strictObject({ name: z.string().min(1).max(1024) }).optional(),
 });
 
-const OrgSchema = z
+export const OrgSchema = z
   .strictObject({
     organizationalUnits: z.array(z.strictObject({ name: ouName })).min(1),
     accounts: z.array(AccountSchema).min(1),
@@ -355,11 +354,6 @@ function documentProblems(doc: Record<string, unknown>): string[] {
 }
 
 export const ORG_FILE = 'org.yaml';
-
-/** Read and validate config/org.yaml from `configDir`. */
-export function loadOrgConfig(configDir: string): OrgConfig {
-  return loadYamlFile(configFile(configDir, ORG_FILE), OrgSchema);
-}
 
 /** The accounts where demos, sweeps and freezes may act. */
 export function sandboxAccounts(org: OrgConfig): AccountConfig[] {

@@ -1,9 +1,7 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import path from 'node:path';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { parseDuration } from '../duration';
-import { ConfigError, configFile, durationSchema as duration, isConfigDuration, loadYamlFile } from './load';
+import { ConfigError, durationSchema as duration, isConfigDuration } from './validate';
 
 /**
  * config/scenarios/*.yaml: the demo scenarios. Each names a self-contained CloudFormation template
@@ -11,9 +9,9 @@ import { ConfigError, configFile, durationSchema as duration, isConfigDuration, 
  * of its parameters, a default TTL and a maximum lifetime.
  */
 
-const SCENARIOS_DIR = 'scenarios';
+export const SCENARIOS_DIR = 'scenarios';
 
-const ScenarioSchema = z
+export const ScenarioSchema = z
   .strictObject({
     name: z
       .string()
@@ -63,22 +61,13 @@ const TemplateSchema = z.looseObject({
 });
 
 /**
- * Read a template and check what a deploy would otherwise find out late: size, YAML (long-form
- * intrinsics only, so every tool parses it), and that the scenario gives every parameter without a
- * default and none the template lacks.
+ * Check a template as a deploy would otherwise find out late: size, YAML (long-form intrinsics
+ * only, so every tool parses it), and that the scenario gives every parameter without a default
+ * and none the template lacks.
  */
-function readTemplate(scenarioFile: string, scenario: ScenarioConfig) {
-  const templateFile = path.join(path.dirname(scenarioFile), scenario.template);
-  let body: string;
-  try {
-    body = readFileSync(templateFile, 'utf8');
-  } catch {
-    throw new ConfigError(scenarioFile, [
-      { path: 'template', reason: `template file ${templateFile} not found` },
-    ]);
-  }
+function checkTemplate(scenarioFile: string, scenario: ScenarioConfig, templateFile: string, body: string) {
   const problems: { path: string; reason: string }[] = [];
-  if (Buffer.byteLength(body) > TEMPLATE_BODY_LIMIT) {
+  if (new TextEncoder().encode(body).byteLength > TEMPLATE_BODY_LIMIT) {
     problems.push({
       path: 'template',
       reason: `${templateFile} is over CloudFormation's ${TEMPLATE_BODY_LIMIT}-byte inline limit`,
@@ -123,16 +112,24 @@ function readTemplate(scenarioFile: string, scenario: ScenarioConfig) {
   return { templateFile, body, resourceTypes };
 }
 
-/** Load and check one scenario file. */
-function loadScenarioFile(file: string): Scenario {
-  const config = loadYamlFile(file, ScenarioSchema);
-  const expectedName = path.basename(file).replace(/\.ya?ml$/, '');
+/**
+ * Check one scenario file's validated config and its template, and build the scenario. `file` is
+ * the scenario file's path; `readTemplate` reads the template the config names (relative to that
+ * file) or throws a {@link ConfigError}.
+ */
+export function resolveScenario(
+  file: string,
+  config: ScenarioConfig,
+  readTemplate: (template: string) => { templateFile: string; body: string },
+): Scenario {
+  const expectedName = file.slice(file.lastIndexOf('/') + 1).replace(/\.ya?ml$/, '');
   if (config.name !== expectedName) {
     throw new ConfigError(file, [
       { path: 'name', reason: `"${config.name}" must match the file name "${expectedName}"` },
     ]);
   }
-  const t = readTemplate(file, config);
+  const { templateFile, body } = readTemplate(config.template);
+  const t = checkTemplate(file, config, templateFile, body);
   return {
     ...config,
     file,
@@ -142,33 +139,4 @@ function loadScenarioFile(file: string): Scenario {
     maxTtlMs: parseDuration(config.maxTtl),
     resourceTypes: t.resourceTypes,
   };
-}
-
-/** Every scenario in `<configDir>/scenarios/`, by name. */
-export function loadScenarios(configDir: string): Map<string, Scenario> {
-  const dir = configFile(configDir, SCENARIOS_DIR);
-  let names: string[];
-  try {
-    names = readdirSync(dir).filter((n) => /\.ya?ml$/.test(n));
-  } catch {
-    throw new ConfigError(dir, [{ path: '', reason: 'scenario folder not found' }]);
-  }
-  const scenarios = new Map<string, Scenario>();
-  for (const name of names.sort()) {
-    const s = loadScenarioFile(path.join(dir, name));
-    scenarios.set(s.name, s);
-  }
-  return scenarios;
-}
-
-/** One scenario by name; an unknown name lists the known ones. */
-export function loadScenario(configDir: string, name: string): Scenario {
-  const all = loadScenarios(configDir);
-  const s = all.get(name);
-  if (!s) {
-    throw new ConfigError(configFile(configDir, SCENARIOS_DIR), [
-      { path: '', reason: `no scenario "${name}"; known: ${[...all.keys()].join(', ') || 'none'}` },
-    ]);
-  }
-  return s;
 }

@@ -1,5 +1,5 @@
 import type { BudgetsConfig } from '../config/budgets';
-import { ConfigError } from '../config/load';
+import { ConfigError } from '../config/validate';
 import { type OrgConfig, policyContent, ROOT_TARGET, roleAccounts } from '../config/org';
 import { type DesiredOrg, type TargetRef, targetRef } from './types';
 

@@ -1,15 +1,15 @@
 import { FREEZE_POLICY_NAME } from '../names';
-import type {
-  DesiredOrg,
-  LiveAccount,
-  LiveOrg,
-  OrgPlan,
-  PlanStep,
-  StepAction,
-  StepKind,
-  TargetRef,
+import {
+  type DesiredOrg,
+  type LiveAccount,
+  type LiveOrg,
+  type OrgPlan,
+  type PlanStep,
+  type StepAction,
+  type StepKind,
+  type TargetRef,
+  targetRef,
 } from './types';
-import { targetRef } from './types';
 
 /**
  * The order of the seed's runbook as waves: the organization, then the SCP type, then what stands

@@ -1,5 +1,5 @@
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import type { AwsClientConfig } from '../../activities/aws-session';
+import type { AwsClientConfig } from '../../lib/runtime/aws';
 import { stack } from './stack';
 
 /** moto's default account: the organization's management account once CreateOrganization ran. */

@@ -10,7 +10,7 @@ import {
   generateCodecKeyLine,
   parseCodecKeys,
   type CodecKey,
-} from '../../lib/codec';
+} from '../../lib/runtime/codec';
 import { registerCodecKeys } from './secret-registry';
 
 /**

@@ -11,7 +11,7 @@ import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { stringify } from 'yaml';
-import type { AwsClientConfig } from '../../activities/aws-session';
+import type { AwsClientConfig } from '../../lib/runtime/aws';
 import { startMoto, type Moto, type Running } from '../../scripts/local-stack';
 import { startProductionStack, type ProductionStack } from '../../scripts/prod-stack';
 import { ensureWorkerImage, startWorkerService, type WorkerService } from '../../scripts/worker-image';

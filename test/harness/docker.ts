@@ -1,5 +1,5 @@
 import Docker from 'dockerode';
-import { dockerFromEnv } from '../../workers/deps';
+import { dockerFromEnv } from '../../lib/runtime/docker';
 import { stack } from './stack';
 
 /** A dockerode client on the test run's container engine (Podman's Docker API). */

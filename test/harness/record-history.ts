@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { HISTORIES_DIR } from './histories';
+import { HISTORIES_DIR } from '../../scripts/histories';
 import { stack } from './stack';
 
 /**

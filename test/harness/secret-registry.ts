@@ -26,7 +26,7 @@ import {
 } from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { AesGcmCodec, parseCodecKeys, type CodecKey } from '../../lib/codec';
+import { AesGcmCodec, parseCodecKeys, type CodecKey } from '../../lib/runtime/codec';
 import { assertNoSecretsLeaked, type SecretScanReport } from './secret-scan';
 
 /** Where registered values live during a run. */

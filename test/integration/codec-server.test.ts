@@ -15,8 +15,8 @@ import {
   payloadFromJson,
   payloadToJson,
   type JsonPayload,
-} from '../../lib/codec';
-import { createLogger, type Logger } from '../../lib/logger';
+} from '../../lib/runtime/codec';
+import { createLogger, type Logger } from '../../lib/runtime/logger';
 import { testCodecKeys } from '../harness/codec';
 import { stack } from '../harness/stack';
 

@@ -4,7 +4,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSmokeActivities } from '../../activities/smoke';
-import { ENCRYPTED_ENCODING, KEY_ID_METADATA_KEY } from '../../lib/codec';
+import { ENCRYPTED_ENCODING, KEY_ID_METADATA_KEY } from '../../lib/runtime/codec';
 import { smokeWorkflow } from '../../workflows';
 import { motoConfig } from '../harness/aws';
 import { codecClient, codecOf, testCodecKeys, testDataConverter } from '../harness/codec';

@@ -1,7 +1,8 @@
 import { MockActivityEnvironment, type TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDemoControlActivities } from '../../activities/demo-control';
-import { ensureDemoSweepSchedule, listDemos, startDemo, buildSweepInput } from '../../clients/demo';
+import { createDemoControlActivities } from '../../activities/demo/control';
+import { listDemos, startDemo } from '../../clients/demo/lifecycle';
+import { ensureDemoSweepSchedule, buildSweepInput } from '../../clients/demo/sweep';
 import { statusQuery, type DemoSummary } from '../../lib/contracts/demo';
 import { ScheduleIds } from '../../lib/names';
 import { ScheduleOverlapPolicy } from '@temporalio/client';

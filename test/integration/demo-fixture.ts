@@ -8,16 +8,18 @@ import {
 import { SNSClient } from '@aws-sdk/client-sns';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { temporal } from '@temporalio/proto';
-import { createDemoActivities, type DemoActivitiesDeps } from '../../activities/demo';
-import { createDemoControlActivities } from '../../activities/demo-control';
+import { createDemoLifecycleActivities } from '../../activities/demo/lifecycle';
+import { createDemoSweepActivities } from '../../activities/demo/sweep';
+import type { DemoActivitiesDeps } from '../../activities/demo/target';
+import { createDemoControlActivities } from '../../activities/demo/control';
 import { createNotifyActivities } from '../../activities/notify';
-import { tagClients, type TagClients } from '../../activities/tagged-resources';
-import { buildDemoInput } from '../../clients/demo';
-import { loadScenario } from '../../lib/config/scenarios';
+import { tagClients, type TagClients } from '../../activities/demo/tagged-resources';
+import { buildDemoInput } from '../../clients/demo/lifecycle';
+import { loadScenario } from '../../lib/runtime/config';
 import type { DemoInput, DeployAccess } from '../../lib/contracts/demo';
 import type { GuardOrg } from '../../lib/guards';
 import { Roles } from '../../lib/names';
-import { createLogger } from '../../lib/logger';
+import { createLogger } from '../../lib/runtime/logger';
 import { motoConfig, MOTO_DEFAULT_ACCOUNT, resetMoto } from '../harness/aws';
 import { registerSecrets } from '../harness/secret-registry';
 import type { startWebhookReceiver } from '../harness/webhook';
@@ -130,7 +132,8 @@ export function demoTestActivities(
 ) {
   const resolveSecret = testResolveSecret(webhook.url);
   return {
-    ...createDemoActivities({ aws: motoConfig(), resolveSecret, ...extra }),
+    ...createDemoLifecycleActivities({ aws: motoConfig(), resolveSecret, ...extra }),
+    ...createDemoSweepActivities({ aws: motoConfig(), resolveSecret, ...extra }),
     ...createDemoControlActivities({ client: env.client }),
     ...createNotifyActivities({
       sns: new SNSClient(motoConfig()),

@@ -6,14 +6,14 @@ import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/clie
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findTagged, tagClients } from '../../activities/tagged-resources';
-import type { AwsClientConfig } from '../../activities/aws-session';
+import { findTagged, tagClients } from '../../activities/demo/tagged-resources';
+import type { AwsClientConfig } from '../../lib/runtime/aws';
 import { ListFunctionsCommand } from '@aws-sdk/client-lambda';
-import { destroyDemo, listDemos, moveDemoExpiry, startDemo } from '../../clients/demo';
+import { destroyDemo, listDemos, moveDemoExpiry, startDemo } from '../../clients/demo/lifecycle';
 import { DemoSearchAttributes, statusQuery, type DemoSummary } from '../../lib/contracts/demo';
 import { ErrorType, Tags } from '../../lib/names';
 import { startWebhookReceiver } from '../harness/webhook';
-import { HISTORIES_DIR, historyToJsonText, type History } from '../harness/histories';
+import { HISTORIES_DIR, historyToJsonText, type History } from '../../scripts/histories';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { runWorker, testEnv, uniqueId } from '../harness/temporal';

@@ -6,11 +6,11 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildSweepInput, destroyDemo, listDemos, runSweep, startDemo } from '../../clients/demo';
-import { loadScenario } from '../../lib/config/scenarios';
-import type { DeployAccess } from '../../lib/contracts/demo';
+import { destroyDemo, listDemos, startDemo } from '../../clients/demo/lifecycle';
+import { buildSweepInput, runSweep } from '../../clients/demo/sweep';
+import { loadScenario } from '../../lib/runtime/config';
+import type { DeployAccess, DemoSweepResult } from '../../lib/contracts/demo';
 import { ErrorType, Roles, Tags } from '../../lib/names';
-import type { DemoSweepResult } from '../../lib/contracts/demo';
 import { startWebhookReceiver } from '../harness/webhook';
 import { runWorker, testEnv, uniqueId } from '../harness/temporal';
 import {

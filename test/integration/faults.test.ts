@@ -11,8 +11,8 @@ import {
 import { Client, Connection } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createOrgBootstrapActivities } from '../../activities/org-bootstrap';
-import { startDemo } from '../../clients/demo';
+import { createOrgBootstrapActivities } from '../../activities/org';
+import { startDemo } from '../../clients/demo/lifecycle';
 import type { RunConnectorResult } from '../../lib/contracts/connectors';
 import { statusQuery, type DemoSummary } from '../../lib/contracts/demo';
 import { ContainerLabels, TaskQueues } from '../../lib/names';
@@ -20,7 +20,7 @@ import { startDevServer, type DevServer, type Moto, type Running } from '../../s
 import { startWorkerProcess, waitForWorkerPolling } from '../../scripts/worker-process';
 import { connectorSyncWorkflow } from '../../workflows';
 import { orgProgressQuery } from '../../lib/contracts/org';
-import { orgBootstrapWorkflow } from '../../workflows/org-bootstrap';
+import { orgBootstrapWorkflow } from '../../workflows/org/bootstrap';
 import { testConnectorSpec } from '../harness/connectors';
 import { testDocker } from '../harness/docker';
 import { startPlatform, type PlatformStandIn } from '../harness/platform';

@@ -5,9 +5,9 @@ import { OrganizationsClient, ListAccountsCommand } from '@aws-sdk/client-organi
 import type { STSClient } from '@aws-sdk/client-sts';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createOrganizationsActivities } from '../../activities/organizations';
-import { createOrgBootstrapActivities } from '../../activities/org-bootstrap';
-import { ensureOrgDriftSchedule } from '../../clients/org';
+import { createOrganizationsActivities } from '../../activities/org/organizations';
+import { createOrgBootstrapActivities } from '../../activities/org';
+import { ensureOrgDriftSchedule } from '../../clients/org/up';
 import { ErrorType, ScheduleIds, TaskQueues, WorkflowTypes } from '../../lib/names';
 import type { Moto } from '../../scripts/local-stack';
 import { startRequestRecorder as recorder, sv0 } from '../harness/cli';

@@ -11,11 +11,10 @@ import {
 import { OrganizationsClient } from '@aws-sdk/client-organizations';
 import { SSOAdminClient } from '@aws-sdk/client-sso-admin';
 import { STSClient } from '@aws-sdk/client-sts';
-import type { AwsClientConfig } from '../../activities/aws-session';
-import type { OrgBootstrapDeps } from '../../activities/org-bootstrap';
-import { iamThroughAccessRole } from '../../activities/org-roles';
-import { loadBudgetsConfig } from '../../lib/config/budgets';
-import { loadOrgConfig } from '../../lib/config/org';
+import type { AwsClientConfig } from '../../lib/runtime/aws';
+import type { OrgBootstrapDeps } from '../../activities/org';
+import { iamThroughAccessRole } from '../../activities/org/roles';
+import { loadBudgetsConfig, loadOrgConfig } from '../../lib/runtime/config';
 import { buildDesiredOrg } from '../../lib/org/desired';
 import type { DesiredOrg } from '../../lib/org/types';
 import { motoCompatibleDesired } from '../../scripts/dev-org';

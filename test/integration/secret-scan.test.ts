@@ -7,7 +7,7 @@ import { log } from '@temporalio/activity';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSmokeActivities } from '../../activities/smoke';
-import { createLogger } from '../../lib/logger';
+import { createLogger } from '../../lib/runtime/logger';
 import { smokeWorkflow } from '../../workflows';
 import { motoConfig } from '../harness/aws';
 import { codecClient, codecOf, testCodecKeys, testDataConverter } from '../harness/codec';

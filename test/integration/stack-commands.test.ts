@@ -12,8 +12,8 @@ import { bundleWorkflowCode, NativeConnection, Worker } from '@temporalio/worker
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { doctorExitCode, runDoctor, type CheckResult } from '../../clients/doctor';
 import { WaitTimeoutError, waitWithProgress } from '../../clients/progress';
-import { searchAttributesStep } from '../../clients/up-steps';
-import { runUp } from '../../clients/up';
+import { searchAttributesUpStep } from '../../clients/search-attributes';
+import { runUp } from '../../clients/up-step';
 import { SEARCH_ATTRIBUTE_TYPES } from '../../lib/names';
 import { ensureNetwork } from '../../scripts/dev-config';
 import { freePort } from '../../scripts/local-stack';
@@ -180,12 +180,12 @@ describe('sv0 up: search attributes', () => {
     );
 
     const ctx = { client, configDir: CONFIG_DIR, namespace, globals: {}, safe: true, log: () => undefined };
-    const [first] = await runUp(ctx, [searchAttributesStep]);
+    const [first] = await runUp(ctx, [searchAttributesUpStep]);
     expect(first).toMatchObject({ ok: true, status: 'created' });
     expect([...first!.items!].sort()).toEqual(Object.keys(SEARCH_ATTRIBUTE_TYPES).sort());
     expect(byName(await doctor(), 'search attributes').status).toBe('ok');
 
-    const [second] = await runUp(ctx, [searchAttributesStep]);
+    const [second] = await runUp(ctx, [searchAttributesUpStep]);
     expect(second).toMatchObject({ ok: true, status: 'unchanged' });
   });
 });

@@ -10,7 +10,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { destroyDemo, startDemo } from '../../clients/demo';
+import { destroyDemo, startDemo } from '../../clients/demo/lifecycle';
 import { DemoSearchAttributes } from '../../lib/contracts/demo';
 import { WorkflowTypes } from '../../lib/names';
 import { freePort, startDevServer, type DevServer } from '../../scripts/local-stack';

@@ -10,8 +10,8 @@ import {
   utcMonth,
   type MonthState,
 } from '../../lib/budget-escalation';
-import { loadBudgetsConfig } from '../../lib/config/budgets';
-import { ConfigError } from '../../lib/config/load';
+import { loadBudgetsConfig } from '../../lib/runtime/config';
+import { ConfigError } from '../../lib/config/validate';
 
 const REPO_CONFIG = path.resolve(__dirname, '../../config');
 

@@ -14,8 +14,8 @@ import {
   parseCodecKeys,
   payloadFromJson,
   payloadToJson,
-} from '../../lib/codec';
-import { ConfigError } from '../../lib/config/load';
+} from '../../lib/runtime/codec';
+import { ConfigError } from '../../lib/config/validate';
 import '../harness/codec';
 
 const keyA = parseCodecKeys(generateCodecKeyLine('key-a'), 'test')[0]!;

@@ -2,9 +2,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadConnectorsConfig, registryHost } from '../../lib/config/connectors';
-import { ConfigError } from '../../lib/config/load';
-import { loadNotificationsConfig } from '../../lib/config/notifications';
+import { registryHost } from '../../lib/config/connectors';
+import { loadConnectorsConfig, loadNotificationsConfig } from '../../lib/runtime/config';
+import { ConfigError } from '../../lib/config/validate';
 
 const CONFIG_DIR = path.resolve(__dirname, '..', '..', 'config');
 

@@ -3,9 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { loadBudgetsConfig } from '../../lib/config/budgets';
-import { ConfigError } from '../../lib/config/load';
-import { loadOrgConfig, deployRoleFor, SCP_MAX_CHARS } from '../../lib/config/org';
+import { loadBudgetsConfig, loadOrgConfig } from '../../lib/runtime/config';
+import { ConfigError } from '../../lib/config/validate';
+import { deployRoleFor, SCP_MAX_CHARS } from '../../lib/config/org';
 import { buildDesiredOrg, placeholderEmailErrors } from '../../lib/org/desired';
 
 const CONFIG = path.resolve(__dirname, '../../config');

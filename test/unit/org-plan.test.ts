@@ -1,7 +1,6 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadBudgetsConfig } from '../../lib/config/budgets';
-import { loadOrgConfig } from '../../lib/config/org';
+import { loadBudgetsConfig, loadOrgConfig } from '../../lib/runtime/config';
 import { buildDesiredOrg } from '../../lib/org/desired';
 import { planDifference, planOrg, waves } from '../../lib/org/plan';
 import { type DesiredOrg, type LiveOrg, targetRef } from '../../lib/org/types';

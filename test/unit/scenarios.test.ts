@@ -3,8 +3,8 @@ import { mkdtempSync, writeFileSync, mkdirSync, copyFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../lib/config/load';
-import { loadScenario, loadScenarios } from '../../lib/config/scenarios';
+import { ConfigError } from '../../lib/config/validate';
+import { loadScenario, loadScenarios } from '../../lib/runtime/config';
 import { stack } from '../harness/stack';
 
 const CONFIG = path.resolve(__dirname, '../../config');

@@ -7,7 +7,7 @@ import {
 import { STSClient } from '@aws-sdk/client-sts';
 import { ApplicationFailure } from '@temporalio/common';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createBudgetActivities } from '../../activities/budgets';
+import { createBudgetActivities } from '../../activities/budget/guard';
 import { ErrorType } from '../../lib/names';
 import { motoConfig, resetMoto } from '../harness/aws';
 import {

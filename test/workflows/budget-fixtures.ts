@@ -13,12 +13,12 @@ import {
 import { SNSClient } from '@aws-sdk/client-sns';
 import { STSClient } from '@aws-sdk/client-sts';
 import type { Client } from '@temporalio/client';
-import { createBudgetActivities } from '../../activities/budgets';
-import { createDemoControlActivities } from '../../activities/demo-control';
+import { createBudgetActivities } from '../../activities/budget/guard';
+import { createDemoControlActivities } from '../../activities/demo/control';
 import { createNotifyActivities } from '../../activities/notify';
 import type { BudgetGuardConfig } from '../../lib/contracts/budget';
 import type { BudgetConfig } from '../../lib/config/budgets';
-import { createLogger } from '../../lib/logger';
+import { createLogger } from '../../lib/runtime/logger';
 import { FREEZE_POLICY_NAME } from '../../lib/names';
 import { motoConfig, MOTO_DEFAULT_ACCOUNT } from '../harness/aws';
 import type { ReceivedRequest } from '../harness/webhook';

@@ -7,17 +7,17 @@ import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/cl
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../clients/cli';
-import { budgetGuardsStep, createBudgetAlertHandler, startBudgetGuards } from '../../clients/budget-guards';
-import { createDemoActivities } from '../../activities/demo';
+import { createBudgetAlertHandler, startBudgetGuards } from '../../clients/budget/guards';
+import { budgetGuardsUpStep } from '../../clients/budget/up';
+import { createDemoLifecycleActivities } from '../../activities/demo/lifecycle';
 import {
   BudgetSearchAttributes,
   budgetStatusQuery,
   checkNowUpdate,
   unfreezeUpdate,
 } from '../../lib/contracts/budget';
-import { ConfigError } from '../../lib/config/load';
-import type { DemoInput, DemoSummary } from '../../lib/contracts/demo';
-import { statusQuery } from '../../lib/contracts/demo';
+import { ConfigError } from '../../lib/config/validate';
+import { type DemoInput, type DemoSummary, statusQuery } from '../../lib/contracts/demo';
 import { WorkflowIds, WorkflowTypes } from '../../lib/names';
 import { budgetGuardWorkflow } from '../../workflows';
 import { motoConfig, resetMoto } from '../harness/aws';
@@ -60,7 +60,7 @@ describe('budget guard on the dev server, AWS in moto', () => {
     org = await createBudgetOrg();
     activities = {
       ...budgetActivities({ webhookUrl: webhook.url, demoClient: env.client }),
-      ...createDemoActivities({ aws: motoConfig(), resolveSecret: () => Promise.resolve('') }),
+      ...createDemoLifecycleActivities({ aws: motoConfig(), resolveSecret: () => Promise.resolve('') }),
     };
   });
 
@@ -409,7 +409,7 @@ describe('budget guard on the dev server, AWS in moto', () => {
       safe: false,
       log: () => undefined,
     };
-    const run = budgetGuardsStep.run(ctx);
+    const run = budgetGuardsUpStep.run(ctx);
     await expect(run).rejects.toBeInstanceOf(ConfigError);
     await expect(run).rejects.toThrow(/budgets\[0\]\.freezeAt: the management account is never frozen/);
     await expect(run).rejects.toThrow(/budgets\[1\]\.account: "sv0-unknown" is not an account in org\.yaml/);

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { Worker } from '@temporalio/worker';
 import { describe, expect, it } from 'vitest';
-import { HISTORIES_DIR, loadHistory } from '../harness/histories';
+import { HISTORIES_DIR, loadHistory } from '../../scripts/histories';
 import { workflowBundle } from '../harness/temporal';
 
 /**

@@ -1,13 +1,13 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createConnectorSyncActivities } from '../../activities/connectors';
-import { createDockerRunner } from '../../activities/containers';
+import { createConnectorSyncActivities } from '../../activities/connectors/sync';
+import { createDockerRunner } from '../../activities/connectors/containers';
 import { createSecretResolver } from '../../activities/secrets/resolve';
-import { createLogger } from '../../lib/logger';
+import { createLogger } from '../../lib/runtime/logger';
 import { ContainerLabels } from '../../lib/names';
 import { startDockerApi, type DockerApi } from '../../scripts/local-stack';
 import { connectorSyncWorkflow } from '../../workflows';
-import { dockerFromEnv } from '../../workers/deps';
+import { dockerFromEnv } from '../../lib/runtime/docker';
 import { testConnectorSpec } from '../harness/connectors';
 import { fakeOnePassword } from '../harness/secrets';
 import { stack } from '../harness/stack';

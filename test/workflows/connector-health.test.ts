@@ -4,24 +4,24 @@ import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createConnectorSyncActivities } from '../../activities/connectors';
-import { createDockerRunner } from '../../activities/containers';
+import { createConnectorSyncActivities } from '../../activities/connectors/sync';
+import { createDockerRunner } from '../../activities/connectors/containers';
 import { createNotifyActivities } from '../../activities/notify';
 import { createSecretResolver } from '../../activities/secrets/resolve';
 import {
   applyConnectorSchedules,
   connectorScheduleOptions,
   triggerConnectorRun,
-} from '../../clients/connector-schedules';
+} from '../../clients/connectors/schedules';
 import type { ConnectorSpec } from '../../lib/config/connectors';
-import { createLogger } from '../../lib/logger';
+import { createLogger } from '../../lib/runtime/logger';
 import { ContainerLabels, ScheduleIds } from '../../lib/names';
 import {
   healthStateQuery,
   type ConnectorHealthConfig,
   type HealthState,
 } from '../../lib/contracts/connectors';
-import { connectorHealthWorkflow } from '../../workflows/connector-health';
+import { connectorHealthWorkflow } from '../../workflows/connectors/health';
 import { motoConfig } from '../harness/aws';
 import { testDocker } from '../harness/docker';
 import { startPlatform, type PlatformStandIn } from '../harness/platform';

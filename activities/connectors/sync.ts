@@ -1,0 +1,222 @@
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type { ConnectorSpec, ConnectorsConfig } from '../../lib/config/connectors';
+import { parseDuration } from '../../lib/duration';
+import type { Logger } from '../../lib/runtime/logger';
+import { ErrorType, ScheduleIds } from '../../lib/names';
+import {
+  syncReportedSignal,
+  type ContainerRunResult,
+  type RunConnectorResult,
+  type SyncReport,
+} from '../../lib/contracts/connectors';
+import { ContainerRunError, type ContainerRunner } from './containers';
+import { SecretError } from '../secrets/errors';
+import type { SecretResolver } from '../secrets/resolve';
+
+export interface ConnectorActivityDeps {
+  runner: ContainerRunner;
+  secrets: SecretResolver;
+  logger: Logger;
+  /** @default globalThis.fetch */
+  fetch?: typeof fetch;
+}
+
+export interface RunConnectorInput {
+  connector: ConnectorSpec;
+  /** The sync workflow's id, put on the container's labels. */
+  workflowId: string;
+  /** The health check a success is reported to (connector-health); absent: nobody is told. */
+  healthWorkflowId?: string;
+}
+
+export interface LastSyncInput {
+  platform: ConnectorsConfig['platform'];
+  connector: string;
+}
+
+/** The platform's newest sync for a connector (shared/DESIGN.md's contract), or none. */
+export interface LastSync {
+  connector: string;
+  status?: string;
+  /** completedAt, else startedAt, of the newest sync; absent when the connector never synced. */
+  at?: string;
+}
+
+export interface ConnectorScheduleState {
+  connector: string;
+  exists: boolean;
+  paused: boolean;
+  createdAt?: string;
+}
+
+function secretFailure(err: unknown): never {
+  if (err instanceof SecretError)
+    throw ApplicationFailure.nonRetryable(err.message, ErrorType.SecretUnavailable);
+  throw err;
+}
+
+/**
+ * The activities of one connector sync, the health check and the reaper. Secrets are resolved
+ * here and only here: workflows carry references.
+ */
+export function createConnectorSyncActivities(deps: ConnectorActivityDeps) {
+  const doFetch = deps.fetch ?? globalThis.fetch;
+
+  /**
+   * Tell connector-health of a success from here: the workflow would need one more workflow task
+   * (and the wait for the signal's delivery) before it closes, a third of a sync's cost on the
+   * server (bench P4). False when it could not be told: the workflow then reports itself.
+   */
+  async function reportSuccess(input: RunConnectorInput): Promise<boolean> {
+    if (!input.healthWorkflowId) return false;
+    const report: SyncReport = { connector: input.connector.name, workflowId: input.workflowId, ok: true };
+    try {
+      await Context.current()
+        .client.workflow.getHandle(input.healthWorkflowId)
+        .signal(syncReportedSignal, report);
+      return true;
+    } catch (err) {
+      deps.logger.warn(
+        { connector: input.connector.name, health: input.healthWorkflowId, error: (err as Error).message },
+        'connector-health did not take the sync report from the activity',
+      );
+      return false;
+    }
+  }
+
+  return {
+    /**
+     * Resolve the connector's secrets, run its container once and report the outcome. Exit 0
+     * returns; another exit or a timeout fails retryably (the workflow's retry policy bounds it);
+     * a bad secret, a missing image or a missing network fail for good.
+     */
+    async runConnector(input: RunConnectorInput): Promise<RunConnectorResult> {
+      const ctx = Context.current();
+      const { connector } = input;
+      const attempt = ctx.info.attempt;
+      const resolved = await deps.secrets
+        .resolveConnectorEnv(connector.name, connector.secrets)
+        .catch(secretFailure);
+      const registryAuth = connector.registryAuth
+        ? {
+            server: connector.registryAuth.server,
+            username: connector.registryAuth.username,
+            password: await deps.secrets
+              .resolveSecret(connector.registryAuth.passwordRef, connector.name)
+              .catch(secretFailure),
+          }
+        : undefined;
+      const redact = [...resolved.secretValues, ...(registryAuth ? [registryAuth.password] : [])];
+      let result: ContainerRunResult;
+      try {
+        result = await deps.runner.run({
+          connector: connector.name,
+          image: connector.image,
+          args: connector.args,
+          env: { ...connector.environment, ...resolved.env },
+          network: connector.network,
+          memoryMb: connector.memoryMb,
+          timeoutMs: parseDuration(connector.timeout),
+          workflowId: input.workflowId,
+          attempt,
+          registryAuth,
+          redact,
+          heartbeat: (details) => ctx.heartbeat(details),
+          signal: ctx.cancellationSignal,
+        });
+      } catch (err) {
+        if (err instanceof ContainerRunError) {
+          const message = `connector ${connector.name}: ${err.message}`;
+          if (err.kind === 'image')
+            throw ApplicationFailure.nonRetryable(message, ErrorType.ImageUnavailable);
+          if (err.kind === 'config') throw ApplicationFailure.nonRetryable(message, ErrorType.BadConfig);
+          throw ApplicationFailure.retryable(message, 'Sv0ContainerEngine');
+        }
+        throw err;
+      }
+      const report: RunConnectorResult = { ...result, connector: connector.name, attempt };
+      const seconds = (result.durationMs / 1000).toFixed(1);
+      const last = result.logTail.slice(-5).join(' | ');
+      if (result.timedOut) {
+        throw ApplicationFailure.create({
+          message: `connector ${connector.name}: killed after its timeout of ${connector.timeout} (attempt ${attempt}); last output: ${last || '(none)'}`,
+          type: ErrorType.ConnectorTimedOut,
+          details: [report],
+        });
+      }
+      if (result.exitCode !== 0) {
+        throw ApplicationFailure.create({
+          message: `connector ${connector.name}: exited with code ${result.exitCode} after ${seconds}s (attempt ${attempt}); last output: ${last || '(none)'}`,
+          type: ErrorType.ConnectorFailed,
+          details: [report],
+        });
+      }
+      deps.logger.info(
+        { connector: connector.name, workflowId: input.workflowId, attempt, durationMs: result.durationMs },
+        'connector run succeeded',
+      );
+      return { ...report, reported: await reportSuccess(input) };
+    },
+
+    /** Ask the platform for a connector's newest sync: `GET {url}{syncsPath}?connector=<name>&limit=1`. */
+    async lastPlatformSync(input: LastSyncInput): Promise<LastSync> {
+      const token = await deps.secrets.resolveSecret(input.platform.tokenRef).catch(secretFailure);
+      const url = new URL(input.platform.syncsPath, input.platform.url);
+      url.searchParams.set('connector', input.connector);
+      url.searchParams.set('limit', '1');
+      const res = await doFetch(url, {
+        headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
+      });
+      if (res.status === 401 || res.status === 403) {
+        throw ApplicationFailure.nonRetryable(
+          `platform ${url.origin}: HTTP ${res.status}, the token (${input.platform.tokenRef}) was refused`,
+          ErrorType.AccessDenied,
+        );
+      }
+      if (!res.ok) throw new Error(`platform ${url.origin}${url.pathname}: HTTP ${res.status}`);
+      const body = (await res.json()) as {
+        syncs?: { connector?: string; status?: string; startedAt?: string; completedAt?: string }[];
+      };
+      const newest = body.syncs?.[0];
+      return {
+        connector: input.connector,
+        status: newest?.status,
+        at: newest?.completedAt ?? newest?.startedAt,
+      };
+    },
+
+    /** Remove labelled connector containers past their deadline. */
+    async reapOrphanContainers(): Promise<string[]> {
+      return deps.runner.reapOrphans(new Date());
+    },
+
+    /** Pause a connector's schedule, with a note that says why. Already paused is fine. */
+    async pauseConnectorSchedule(input: { connector: string; note: string }): Promise<void> {
+      const handle = Context.current().client.schedule.getHandle(ScheduleIds.connector(input.connector));
+      await handle.pause(input.note);
+    },
+
+    /** Whether each connector's schedule exists, is paused, and when it was created. */
+    async connectorScheduleStates(input: { connectors: string[] }): Promise<ConnectorScheduleState[]> {
+      const client = Context.current().client;
+      return Promise.all(
+        input.connectors.map(async (connector) => {
+          try {
+            const d = await client.schedule.getHandle(ScheduleIds.connector(connector)).describe();
+            return {
+              connector,
+              exists: true,
+              paused: d.state.paused,
+              createdAt: d.info.createdAt.toISOString(),
+            };
+          } catch (err) {
+            if ((err as Error).name === 'ScheduleNotFoundError')
+              return { connector, exists: false, paused: false };
+            throw err;
+          }
+        }),
+      );
+    },
+  };
+}

@@ -1,0 +1,82 @@
+/**
+ * AWS side of the nightly sweep, one sandbox account at a time: plan which ephemeral-tagged
+ * resources go (older than the maximum age or past their own sv0:ttl, owned by no running demo),
+ * then delete the approved ones, stacks first. The sandbox check runs first, against live data.
+ */
+import type { DemoResource, FailedDeletion, SweepPlan } from '../../lib/contracts/demo';
+import { sweepVerdict } from '../../lib/guards';
+import { Tags } from '../../lib/names';
+import { isNotFound } from '../aws/errors';
+import { heartbeat } from '../aws/heartbeat';
+import { sandboxAccess, type DemoActivitiesDeps, type SandboxCheckInput } from './target';
+import { deleteTagged, findTagged, resourceRef, waitUntilStackGone } from './tagged-resources';
+
+/** One account to sweep, with what counts as running and how old is too old. */
+export interface SweepTargetInput extends SandboxCheckInput {
+  runningDemoIds: string[];
+  maxAgeMs: number;
+}
+
+export function createDemoSweepActivities(deps: DemoActivitiesDeps) {
+  const { session, checkLiveSandbox } = sandboxAccess(deps);
+
+  async function planSweep(input: SweepTargetInput & { now: number }): Promise<SweepPlan> {
+    const c = await session(input.target, 'sv0-sweep');
+    await checkLiveSandbox(input, c);
+    const running = new Set(input.runningDemoIds);
+    const plan: SweepPlan = { accountId: input.target.accountId, stacks: [], resources: [], kept: [] };
+    for (const r of await findTagged(c, Tags.ephemeral, () => true)) {
+      const v = sweepVerdict({
+        tags: r.tags,
+        createdAt: r.createdAt,
+        now: input.now,
+        maxAgeMs: input.maxAgeMs,
+        runningDemoIds: running,
+      });
+      const item = { ...resourceRef(r), reason: v.reason };
+      if (!v.sweep) plan.kept.push(item);
+      else if (r.type === 'cloudformation:stack') plan.stacks.push(item);
+      else plan.resources.push(item);
+    }
+    return plan;
+  }
+
+  return {
+    /**
+     * The nightly sweep's plan for one account: ephemeral-tagged resources older than `maxAgeMs`
+     * or past their `sv0:ttl`, not owned by a running demo. The sandbox check runs first, against live data.
+     */
+    async planAccountSweep(input: SweepTargetInput & { now: number }): Promise<SweepPlan> {
+      return planSweep(input);
+    },
+
+    /**
+     * Delete the approved items of one sweep step. The plan is recomputed here and only items that
+     * are still candidates are touched, so a tag removed or a demo started since the plan is respected.
+     */
+    async applyAccountSweep(
+      input: SweepTargetInput & { now: number; step: 'stacks' | 'resources'; approved: string[] },
+    ): Promise<{ deleted: DemoResource[]; failed: FailedDeletion[] }> {
+      const fresh = await planSweep(input);
+      const approved = new Set(input.approved);
+      const items = (input.step === 'stacks' ? fresh.stacks : fresh.resources).filter((i) =>
+        approved.has(i.arn),
+      );
+      const c = await session(input.target, 'sv0-sweep');
+      const deleted: DemoResource[] = [];
+      const failed: FailedDeletion[] = [];
+      for (const item of items) {
+        try {
+          await deleteTagged(c, item);
+          if (item.type === 'cloudformation:stack') await waitUntilStackGone(c, item.arn);
+          deleted.push(resourceRef(item));
+        } catch (err) {
+          if (isNotFound(err)) deleted.push(resourceRef(item));
+          else failed.push({ ...resourceRef(item), error: (err as Error).message });
+        }
+        heartbeat(item.arn);
+      }
+      return { deleted, failed };
+    },
+  };
+}

@@ -1,0 +1,298 @@
+import {
+  CloudFormationClient,
+  DeleteStackCommand,
+  paginateDescribeStacks,
+  waitUntilStackDeleteComplete,
+} from '@aws-sdk/client-cloudformation';
+import {
+  DeleteTableCommand,
+  DescribeTableCommand,
+  DynamoDBClient,
+  ListTagsOfResourceCommand,
+  paginateListTables,
+} from '@aws-sdk/client-dynamodb';
+import {
+  DeleteRoleCommand,
+  DeleteRolePolicyCommand,
+  DetachRolePolicyCommand,
+  IAMClient,
+  ListRoleTagsCommand,
+  paginateListAttachedRolePolicies,
+  paginateListInstanceProfilesForRole,
+  paginateListRolePolicies,
+  paginateListRoles,
+  RemoveRoleFromInstanceProfileCommand,
+} from '@aws-sdk/client-iam';
+import {
+  DeleteFunctionCommand,
+  LambdaClient,
+  ListTagsCommand,
+  paginateListFunctions,
+} from '@aws-sdk/client-lambda';
+import {
+  paginateGetResources,
+  ResourceGroupsTaggingAPIClient,
+} from '@aws-sdk/client-resource-groups-tagging-api';
+import {
+  DeleteBucketCommand,
+  DeleteObjectsCommand,
+  GetBucketTaggingCommand,
+  ListBucketsCommand,
+  ListObjectVersionsCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import {
+  DeleteStateMachineCommand,
+  ListTagsForResourceCommand as SfnListTags,
+  paginateListStateMachines,
+  SFNClient,
+} from '@aws-sdk/client-sfn';
+import {
+  DeleteTopicCommand,
+  ListTagsForResourceCommand as SnsListTags,
+  paginateListTopics,
+  SNSClient,
+} from '@aws-sdk/client-sns';
+import type { AwsClientConfig } from '../../lib/runtime/aws';
+import { isNotFound } from '../aws/errors';
+import { withHeartbeat } from '../aws/heartbeat';
+
+/**
+ * Find and delete resources by tag in one account. The tagging API's GetResources is the first
+ * source; per-service listings add what it misses (IAM roles never appear there, and some
+ * services' tags set by CloudFormation are invisible to it), so a sweep is not fooled by a gap.
+ */
+
+/** The clients one account needs; tests may wrap one to inject a failure at the SDK boundary. */
+export interface TagClients {
+  tagging: ResourceGroupsTaggingAPIClient;
+  cloudformation: CloudFormationClient;
+  iam: IAMClient;
+  s3: S3Client;
+  lambda: LambdaClient;
+  sns: SNSClient;
+  sfn: SFNClient;
+  dynamodb: DynamoDBClient;
+}
+
+/** Build real clients for one account's settings. */
+export function tagClients(config: AwsClientConfig): TagClients {
+  return {
+    tagging: new ResourceGroupsTaggingAPIClient(config),
+    cloudformation: new CloudFormationClient(config),
+    iam: new IAMClient(config),
+    s3: new S3Client(config),
+    lambda: new LambdaClient(config),
+    sns: new SNSClient(config),
+    sfn: new SFNClient(config),
+    dynamodb: new DynamoDBClient(config),
+  };
+}
+
+/** A resource found by its tags. `type` is `service:kind`, e.g. `s3:bucket`, `iam:role`. */
+export interface TaggedResource {
+  arn: string;
+  type: string;
+  tags: Record<string, string>;
+  /** ISO-8601 creation (or, for Lambda, last modification) time where the service reports one. */
+  createdAt?: string;
+}
+
+/** A resource as reports name it: its ARN and `service:kind`. */
+export function resourceRef(r: Pick<TaggedResource, 'arn' | 'type'>): { arn: string; type: string } {
+  return { arn: r.arn, type: r.type };
+}
+
+/** `service:kind` from an ARN: arn:aws:iam::1:role/x -> iam:role, arn:aws:s3:::b -> s3:bucket. */
+function resourceType(arn: string): string {
+  const [, , service = '', , , rest = ''] = arn.split(':');
+  const resource = arn.split(':').slice(5).join(':');
+  if (service === 's3' && !resource.includes('/')) return 's3:bucket';
+  if (service === 'sns') return 'sns:topic';
+  const kind = /^([A-Za-z-]+)[/:]/.exec(resource)?.[1] ?? rest;
+  return `${service}:${kind}`;
+}
+
+function toMap(
+  tags: { Key?: string; Value?: string }[] | Record<string, string> | undefined,
+): Record<string, string> {
+  if (!tags) return {};
+  if (!Array.isArray(tags)) return { ...tags };
+  return Object.fromEntries(tags.filter((t) => t.Key !== undefined).map((t) => [t.Key!, t.Value ?? '']));
+}
+
+const iso = (d: Date | string | undefined) => (d === undefined ? undefined : new Date(d).toISOString());
+
+/** Every resource in the account whose tags satisfy `match`, by ARN, tags merged from every source. */
+export async function findTagged(
+  c: TagClients,
+  tagKey: string,
+  match: (tags: Record<string, string>) => boolean,
+): Promise<TaggedResource[]> {
+  const found = new Map<string, TaggedResource>();
+  const add = (arn: string, tags: Record<string, string>, createdAt?: string) => {
+    const prev = found.get(arn);
+    found.set(arn, {
+      arn,
+      type: resourceType(arn),
+      tags: { ...prev?.tags, ...tags },
+      createdAt: createdAt ?? prev?.createdAt,
+    });
+  };
+  const safeTags = async (fn: () => Promise<Record<string, string>>) =>
+    fn().catch((err: unknown) => (isNotFound(err) ? {} : Promise.reject(err)));
+
+  for await (const page of paginateGetResources({ client: c.tagging }, { TagFilters: [{ Key: tagKey }] })) {
+    for (const r of page.ResourceTagMappingList ?? []) if (r.ResourceARN) add(r.ResourceARN, toMap(r.Tags));
+  }
+  for await (const page of paginateListRoles({ client: c.iam }, {})) {
+    for (const role of page.Roles ?? []) {
+      if (!role.Arn || !role.RoleName || role.Path?.startsWith('/aws-service-role/')) continue;
+      const tags = await safeTags(async () =>
+        toMap((await c.iam.send(new ListRoleTagsCommand({ RoleName: role.RoleName }))).Tags),
+      );
+      if (tagKey in tags) add(role.Arn, tags, iso(role.CreateDate));
+    }
+  }
+  for (const b of (await c.s3.send(new ListBucketsCommand({}))).Buckets ?? []) {
+    if (!b.Name) continue;
+    const tags = await safeTags(async () =>
+      toMap((await c.s3.send(new GetBucketTaggingCommand({ Bucket: b.Name }))).TagSet),
+    );
+    if (tagKey in tags || found.has(`arn:aws:s3:::${b.Name}`))
+      add(`arn:aws:s3:::${b.Name}`, tags, iso(b.CreationDate));
+  }
+  for await (const page of paginateListFunctions({ client: c.lambda }, {})) {
+    for (const f of page.Functions ?? []) {
+      if (!f.FunctionArn) continue;
+      const tags = await safeTags(async () =>
+        toMap((await c.lambda.send(new ListTagsCommand({ Resource: f.FunctionArn }))).Tags),
+      );
+      if (tagKey in tags) add(f.FunctionArn, tags, iso(f.LastModified));
+    }
+  }
+  for await (const page of paginateListTopics({ client: c.sns }, {})) {
+    for (const t of page.Topics ?? []) {
+      if (!t.TopicArn) continue;
+      const tags = await safeTags(async () =>
+        toMap((await c.sns.send(new SnsListTags({ ResourceArn: t.TopicArn }))).Tags),
+      );
+      if (tagKey in tags) add(t.TopicArn, tags);
+    }
+  }
+  for await (const page of paginateListStateMachines({ client: c.sfn }, {})) {
+    for (const m of page.stateMachines ?? []) {
+      if (!m.stateMachineArn) continue;
+      const tags = await safeTags(async () =>
+        toMap(
+          (await c.sfn.send(new SfnListTags({ resourceArn: m.stateMachineArn }))).tags?.map((t) => ({
+            Key: t.key,
+            Value: t.value,
+          })),
+        ),
+      );
+      if (tagKey in tags) add(m.stateMachineArn, tags, iso(m.creationDate));
+    }
+  }
+  for await (const page of paginateListTables({ client: c.dynamodb }, {})) {
+    for (const name of page.TableNames ?? []) {
+      const table = (await c.dynamodb.send(new DescribeTableCommand({ TableName: name }))).Table;
+      if (!table?.TableArn) continue;
+      const arn = table.TableArn;
+      const tags = await safeTags(async () =>
+        toMap((await c.dynamodb.send(new ListTagsOfResourceCommand({ ResourceArn: arn }))).Tags),
+      );
+      if (tagKey in tags) add(arn, tags, iso(table.CreationDateTime));
+    }
+  }
+  for await (const page of paginateDescribeStacks({ client: c.cloudformation }, {})) {
+    for (const s of page.Stacks ?? []) {
+      if (!s.StackId || s.StackStatus === 'DELETE_COMPLETE') continue;
+      const tags = toMap(s.Tags);
+      if (tagKey in tags) add(s.StackId, tags, iso(s.CreationTime));
+    }
+  }
+  // Creation times for what only the tagging API reported (stacks are listed above).
+  return [...found.values()].filter((r) => match(r.tags));
+}
+
+async function deleteRole(iam: IAMClient, name: string): Promise<void> {
+  for await (const page of paginateListAttachedRolePolicies({ client: iam }, { RoleName: name })) {
+    for (const p of page.AttachedPolicies ?? [])
+      await iam.send(new DetachRolePolicyCommand({ RoleName: name, PolicyArn: p.PolicyArn }));
+  }
+  for await (const page of paginateListRolePolicies({ client: iam }, { RoleName: name })) {
+    for (const p of page.PolicyNames ?? [])
+      await iam.send(new DeleteRolePolicyCommand({ RoleName: name, PolicyName: p }));
+  }
+  for await (const page of paginateListInstanceProfilesForRole({ client: iam }, { RoleName: name })) {
+    for (const p of page.InstanceProfiles ?? []) {
+      await iam.send(
+        new RemoveRoleFromInstanceProfileCommand({
+          RoleName: name,
+          InstanceProfileName: p.InstanceProfileName,
+        }),
+      );
+    }
+  }
+  await iam.send(new DeleteRoleCommand({ RoleName: name }));
+}
+
+async function emptyAndDeleteBucket(s3: S3Client, bucket: string): Promise<void> {
+  for (;;) {
+    const page = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket }));
+    const objects = [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])].map((o) => ({
+      Key: o.Key!,
+      VersionId: o.VersionId,
+    }));
+    if (objects.length === 0) break;
+    await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: objects, Quiet: true } }));
+  }
+  await s3.send(new DeleteBucketCommand({ Bucket: bucket }));
+}
+
+/**
+ * Delete one resource. Already gone is success (safe to retry). A type this module cannot delete
+ * throws, so the caller reports it instead of claiming the account is clean.
+ */
+export async function deleteTagged(c: TagClients, r: Pick<TaggedResource, 'arn' | 'type'>): Promise<void> {
+  const tail = r.arn.split(':').slice(5).join(':');
+  try {
+    switch (r.type) {
+      case 'iam:role':
+        return await deleteRole(c.iam, tail.split('/').pop()!);
+      case 's3:bucket':
+        return await emptyAndDeleteBucket(c.s3, tail);
+      case 'lambda:function':
+        await c.lambda.send(new DeleteFunctionCommand({ FunctionName: r.arn }));
+        return;
+      case 'sns:topic':
+        await c.sns.send(new DeleteTopicCommand({ TopicArn: r.arn }));
+        return;
+      case 'states:stateMachine':
+        await c.sfn.send(new DeleteStateMachineCommand({ stateMachineArn: r.arn }));
+        return;
+      case 'dynamodb:table':
+        await c.dynamodb.send(new DeleteTableCommand({ TableName: tail.replace(/^table\//, '') }));
+        return;
+      case 'cloudformation:stack':
+        await c.cloudformation.send(new DeleteStackCommand({ StackName: r.arn }));
+        return;
+      default:
+        throw new Error(`no deleter for resource type ${r.type}; delete it by hand`);
+    }
+  } catch (err) {
+    if (isNotFound(err)) return;
+    throw err;
+  }
+}
+
+/** Wait (heartbeating, up to an hour) until a stack whose delete was requested is gone. */
+export async function waitUntilStackGone(c: TagClients, stackName: string): Promise<void> {
+  await withHeartbeat((abortSignal) =>
+    waitUntilStackDeleteComplete(
+      { client: c.cloudformation, maxWaitTime: 3600, minDelay: 2, maxDelay: 15, abortSignal },
+      { StackName: stackName },
+    ),
+  );
+}

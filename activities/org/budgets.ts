@@ -1,0 +1,163 @@
+import {
+  type Budget,
+  type BudgetsClient,
+  CreateBudgetCommand,
+  CreateNotificationCommand,
+  DescribeBudgetsCommand,
+  DescribeNotificationsForBudgetCommand,
+  type Notification,
+  UpdateBudgetCommand,
+} from '@aws-sdk/client-budgets';
+import type { OrganizationsClient } from '@aws-sdk/client-organizations';
+import { GetCallerIdentityCommand, type STSClient } from '@aws-sdk/client-sts';
+import type { DesiredBudget, LiveBudget, PlanStep } from '../../lib/org/types';
+import { aws, awsErrorName, classifyAwsError } from '../aws/errors';
+import { orgLookup } from './lookup';
+
+export interface OrgBudgetsDeps {
+  /** Budgets client in the management account. */
+  budgets: BudgetsClient;
+  organizations: OrganizationsClient;
+  sts: STSClient;
+}
+
+type Step<K extends PlanStep['kind']> = Extract<PlanStep, { kind: K }>;
+
+function notification(threshold: number): Notification {
+  return {
+    NotificationType: 'ACTUAL',
+    ComparisonOperator: 'GREATER_THAN',
+    Threshold: threshold,
+    ThresholdType: 'PERCENTAGE',
+  };
+}
+
+/**
+ * The budgets of config/budgets.yaml in AWS Budgets (seed §5): monthly cost budgets with email
+ * notifications on actual spend. The budget guard acts on them; the bootstrap only creates them.
+ */
+export function createOrgBudgetsActivities(deps: OrgBudgetsDeps) {
+  const { budgets } = deps;
+  const lookup = orgLookup(deps.organizations);
+
+  async function managementAccountId(): Promise<string> {
+    return (await aws('GetCallerIdentity', () => deps.sts.send(new GetCallerIdentityCommand({})))).Account!;
+  }
+
+  /** The AWS budget for a declared one: its limit and, for an account budget, the linked-account filter. */
+  async function awsBudget(b: DesiredBudget, mgmt: string): Promise<Budget> {
+    let scopeId: string | undefined;
+    if (b.scope === 'management') scopeId = mgmt;
+    else if (b.scope !== 'organization') {
+      scopeId = (await lookup.findAccount(b.scope))?.Id;
+      if (!scopeId) throw new Error(`budget ${b.name}: account ${b.scope} does not exist yet`);
+    }
+    return {
+      BudgetName: b.name,
+      BudgetLimit: { Amount: String(b.amount), Unit: 'USD' },
+      TimeUnit: 'MONTHLY',
+      BudgetType: 'COST',
+      ...(scopeId ? { CostFilters: { LinkedAccount: [scopeId] } } : {}),
+    };
+  }
+
+  async function addNotification(
+    mgmt: string,
+    budget: string,
+    threshold: number,
+    subscribers: string[],
+  ): Promise<void> {
+    try {
+      await budgets.send(
+        new CreateNotificationCommand({
+          AccountId: mgmt,
+          BudgetName: budget,
+          Notification: notification(threshold),
+          Subscribers: subscribers.map((Address) => ({ SubscriptionType: 'EMAIL', Address })),
+        }),
+      );
+    } catch (err) {
+      if (awsErrorName(err) !== 'DuplicateRecordException')
+        throw classifyAwsError(`notification at ${threshold} % of budget ${budget}`, err);
+    }
+  }
+
+  return {
+    /** Every budget of the management account with its limit, scope and notification thresholds. */
+    async orgReadBudgets(): Promise<LiveBudget[]> {
+      const mgmt = await managementAccountId();
+      const list: Budget[] = [];
+      let NextToken: string | undefined;
+      do {
+        try {
+          const page = await budgets.send(new DescribeBudgetsCommand({ AccountId: mgmt, NextToken }));
+          list.push(...(page.Budgets ?? []));
+          NextToken = page.NextToken;
+        } catch (err) {
+          // AWS answers NotFound when an account has no budget at all.
+          if (awsErrorName(err) === 'NotFoundException') break;
+          throw classifyAwsError('DescribeBudgets', err);
+        }
+      } while (NextToken);
+      const live: LiveBudget[] = [];
+      for (const b of list) {
+        const notes = await aws(`notifications of budget ${b.BudgetName}`, () =>
+          budgets.send(
+            new DescribeNotificationsForBudgetCommand({ AccountId: mgmt, BudgetName: b.BudgetName }),
+          ),
+        ).catch((err: unknown) => {
+          if (awsErrorName(err) === 'NotFoundException') return { Notifications: [] };
+          throw err;
+        });
+        live.push({
+          name: b.BudgetName!,
+          amount: Number(b.BudgetLimit?.Amount ?? 0),
+          linkedAccountIds: b.CostFilters?.LinkedAccount ?? [],
+          notify: (notes.Notifications ?? [])
+            .filter(
+              (n) => n.NotificationType === 'ACTUAL' && (n.ThresholdType ?? 'PERCENTAGE') === 'PERCENTAGE',
+            )
+            .map((n) => n.Threshold ?? 0)
+            .sort((x, y) => x - y),
+        });
+      }
+      return live;
+    },
+
+    /** Create a budget with its email notifications; an existing one gets the missing notifications. */
+    async orgCreateBudget(step: Step<'createBudget'>): Promise<void> {
+      const mgmt = await managementAccountId();
+      const b = step.budget;
+      try {
+        await budgets.send(
+          new CreateBudgetCommand({
+            AccountId: mgmt,
+            Budget: await awsBudget(b, mgmt),
+            NotificationsWithSubscribers: b.notify.map((t) => ({
+              Notification: notification(t),
+              Subscribers: b.subscribers.map((Address) => ({ SubscriptionType: 'EMAIL', Address })),
+            })),
+          }),
+        );
+      } catch (err) {
+        if (awsErrorName(err) !== 'DuplicateRecordException')
+          throw classifyAwsError(`create budget ${b.name}`, err);
+        for (const t of b.notify) await addNotification(mgmt, b.name, t, b.subscribers);
+      }
+    },
+
+    /** Set a budget's limit and scope to the declared ones. */
+    async orgUpdateBudget(step: Step<'updateBudget'>): Promise<void> {
+      const mgmt = await managementAccountId();
+      const NewBudget = await awsBudget(step.budget, mgmt);
+      await aws(`update budget ${step.budget.name}`, () =>
+        budgets.send(new UpdateBudgetCommand({ AccountId: mgmt, NewBudget })),
+      );
+    },
+
+    /** Add one email notification to a budget; an existing one is success. */
+    async orgCreateBudgetNotification(step: Step<'createBudgetNotification'>): Promise<void> {
+      await addNotification(await managementAccountId(), step.budget, step.threshold, step.subscribers);
+    },
+  };
+}

@@ -1,0 +1,284 @@
+import {
+  AttachPolicyCommand,
+  CreateOrganizationalUnitCommand,
+  CreateOrganizationCommand,
+  CreatePolicyCommand,
+  DescribeOrganizationCommand,
+  DescribePolicyCommand,
+  DetachPolicyCommand,
+  EnablePolicyTypeCommand,
+  type Organization,
+  type OrganizationsClient,
+  paginateListAccountsForParent,
+  paginateListTargetsForPolicy,
+  ListTagsForResourceCommand,
+  UpdatePolicyCommand,
+} from '@aws-sdk/client-organizations';
+import { GetCallerIdentityCommand, type STSClient } from '@aws-sdk/client-sts';
+import { ApplicationFailure } from '@temporalio/common';
+import { ErrorType, FREEZE_POLICY_NAME } from '../../lib/names';
+import { desiredPlaceholderEmails } from '../../lib/org/desired';
+import { type DesiredOrg, type LiveOrg, type PlanStep, type TargetRef, targetRef } from '../../lib/org/types';
+import { aws, awsErrorName, classifyAwsError } from '../aws/errors';
+import { orgLookup } from './lookup';
+
+export interface OrganizationsDeps {
+  /** Organizations client with management account credentials. */
+  organizations: OrganizationsClient;
+  sts: STSClient;
+  /** True against moto: placeholder emails are fine there, refused against real AWS. */
+  localEndpoint: boolean;
+}
+
+/** The part of the live state that AWS Organizations holds. */
+export type LiveOrganization = Omit<LiveOrg, 'roles' | 'budgets' | 'identityCenter' | 'cost'>;
+
+type Step<K extends PlanStep['kind']> = Extract<PlanStep, { kind: K }>;
+
+/**
+ * AWS Organizations: read the organization, and the structural steps of the plan (organization,
+ * SCP type, OUs, SCPs and their attachments). Each step is idempotent: "already exists" and
+ * "already attached" answers are success.
+ */
+export function createOrganizationsActivities(deps: OrganizationsDeps) {
+  const { organizations, sts } = deps;
+  const lookup = orgLookup(organizations);
+
+  async function describeOrganization(): Promise<Organization | undefined> {
+    try {
+      return (await organizations.send(new DescribeOrganizationCommand({}))).Organization;
+    } catch (err) {
+      if (awsErrorName(err) === 'AWSOrganizationsNotInUseException') return undefined;
+      throw classifyAwsError('DescribeOrganization', err);
+    }
+  }
+
+  return {
+    /**
+     * Read the organization as it is: root, OUs under it, accounts with parents and tags, the
+     * customer SCPs with their documents and attachments. Refuses placeholder emails against real
+     * AWS, and credentials that are not the management account's.
+     */
+    async orgReadOrganization(input: { desired: DesiredOrg }): Promise<LiveOrganization> {
+      const placeholders = desiredPlaceholderEmails(input.desired);
+      if (!deps.localEndpoint && placeholders.length > 0) {
+        throw ApplicationFailure.nonRetryable(
+          `config/org.yaml, config/budgets.yaml: placeholder emails against real AWS (${placeholders.join(', ')}); use mailboxes you read`,
+          ErrorType.BadConfig,
+        );
+      }
+      const caller = (await aws('GetCallerIdentity', () => sts.send(new GetCallerIdentityCommand({}))))
+        .Account!;
+      const org = await describeOrganization();
+      if (org?.MasterAccountId && org.MasterAccountId !== caller) {
+        throw ApplicationFailure.nonRetryable(
+          `the credentials are of account ${caller}, not of the management account ${org.MasterAccountId}; run the worker with management account credentials`,
+          ErrorType.AccessDenied,
+        );
+      }
+      const live: LiveOrganization = {
+        managementAccountId: caller,
+        scpEnabled: false,
+        ous: [],
+        accounts: [],
+        policies: [],
+        attachments: [],
+        notes: [],
+      };
+      if (!org) return live;
+      live.organization = { id: org.Id!, featureSet: org.FeatureSet ?? 'ALL' };
+      const root = await lookup.root();
+      live.rootId = root.Id!;
+      live.scpEnabled = (root.PolicyTypes ?? []).some(
+        (p) => p.Type === 'SERVICE_CONTROL_POLICY' && p.Status === 'ENABLED',
+      );
+      live.ous = await lookup.ous(root.Id!);
+
+      const parentOf = new Map<string, TargetRef>();
+      for (const parent of [
+        { id: root.Id!, ref: targetRef.root },
+        ...live.ous.map((o) => ({ id: o.id, ref: targetRef.ou(o.name) })),
+      ]) {
+        for await (const page of paginateListAccountsForParent(
+          { client: organizations },
+          { ParentId: parent.id },
+        )) {
+          for (const a of page.Accounts ?? []) if (a.Id) parentOf.set(a.Id, parent.ref);
+        }
+      }
+      for (const a of await lookup.accounts()) {
+        const tags = await aws('ListTagsForResource', () =>
+          organizations.send(new ListTagsForResourceCommand({ ResourceId: a.Id })),
+        );
+        live.accounts.push({
+          id: a.Id!,
+          name: a.Name ?? '',
+          email: a.Email ?? '',
+          status: String(a.State ?? a.Status ?? 'ACTIVE'),
+          parent: parentOf.get(a.Id!) ?? 'ou-id:nested',
+          tags: Object.fromEntries((tags.Tags ?? []).map((t) => [t.Key!, t.Value ?? ''])),
+        });
+      }
+
+      const nameOfTarget = (id: string, type?: string): TargetRef => {
+        if (type === 'ROOT') return targetRef.root;
+        if (type === 'ORGANIZATIONAL_UNIT') {
+          const ou = live.ous.find((o) => o.id === id);
+          return ou ? targetRef.ou(ou.name) : `ou-id:${id}`;
+        }
+        const account = live.accounts.find((a) => a.id === id);
+        return account ? targetRef.account(account.name) : `account-id:${id}`;
+      };
+      for (const p of await lookup.policies()) {
+        if (p.AwsManaged) {
+          live.policies.push({
+            id: p.Id!,
+            name: p.Name!,
+            description: p.Description ?? '',
+            content: '',
+            awsManaged: true,
+          });
+          continue;
+        }
+        const doc = await aws('DescribePolicy', () =>
+          organizations.send(new DescribePolicyCommand({ PolicyId: p.Id })),
+        );
+        live.policies.push({
+          id: p.Id!,
+          name: p.Name!,
+          description: p.Description ?? '',
+          content: doc.Policy?.Content ?? '',
+          awsManaged: false,
+        });
+        for await (const page of paginateListTargetsForPolicy(
+          { client: organizations },
+          { PolicyId: p.Id },
+        )) {
+          for (const t of page.Targets ?? [])
+            live.attachments.push({ policy: p.Name!, target: nameOfTarget(t.TargetId!, t.Type) });
+        }
+      }
+      return live;
+    },
+
+    /** Create the organization with all features (SCPs need them). */
+    async orgCreateOrganization(_step: Step<'createOrganization'>): Promise<void> {
+      try {
+        await organizations.send(new CreateOrganizationCommand({ FeatureSet: 'ALL' }));
+      } catch (err) {
+        if (awsErrorName(err) !== 'AlreadyInOrganizationException')
+          throw classifyAwsError('CreateOrganization', err);
+      }
+    },
+
+    /** Enable the SCP policy type on the root; retried until AWS reports it enabled. */
+    async orgEnableScpType(_step: Step<'enableScpType'>): Promise<void> {
+      const root = await lookup.root();
+      const status = root.PolicyTypes?.find((p) => p.Type === 'SERVICE_CONTROL_POLICY')?.Status;
+      if (status === 'ENABLED') return;
+      if (status !== 'PENDING_ENABLE') {
+        try {
+          await organizations.send(
+            new EnablePolicyTypeCommand({ RootId: root.Id, PolicyType: 'SERVICE_CONTROL_POLICY' }),
+          );
+        } catch (err) {
+          if (awsErrorName(err) !== 'PolicyTypeAlreadyEnabledException')
+            throw classifyAwsError('EnablePolicyType', err);
+        }
+      }
+      const after = (await lookup.root()).PolicyTypes?.find(
+        (p) => p.Type === 'SERVICE_CONTROL_POLICY',
+      )?.Status;
+      // Enabling is asynchronous in AWS; failing here lets the retry policy wait with backoff.
+      if (after !== 'ENABLED')
+        throw new Error(`SCP policy type on the root is ${after ?? 'not enabled'} yet`);
+    },
+
+    /** Create an OU under the root, unless one of that name exists. */
+    async orgCreateOu(step: Step<'createOu'>): Promise<{ id: string }> {
+      const root = await lookup.root();
+      const existing = (await lookup.ous(root.Id!)).find((o) => o.name === step.ou);
+      if (existing) return { id: existing.id };
+      try {
+        const out = await organizations.send(
+          new CreateOrganizationalUnitCommand({ ParentId: root.Id, Name: step.ou }),
+        );
+        return { id: out.OrganizationalUnit!.Id! };
+      } catch (err) {
+        if (awsErrorName(err) === 'DuplicateOrganizationalUnitException')
+          return { id: await lookup.ouId(step.ou) };
+        throw classifyAwsError(`create OU ${step.ou}`, err);
+      }
+    },
+
+    /** Create an SCP, or update its document and description to the declared ones. */
+    async orgPutPolicy(step: Step<'createPolicy'> | Step<'updatePolicy'>): Promise<{ id: string }> {
+      const existing = (await lookup.policies()).find((p) => p.Name === step.policy && !p.AwsManaged);
+      if (existing?.Id) {
+        await aws(`update SCP ${step.policy}`, () =>
+          organizations.send(
+            new UpdatePolicyCommand({
+              PolicyId: existing.Id,
+              Content: step.content,
+              Description: step.description,
+            }),
+          ),
+        );
+        return { id: existing.Id };
+      }
+      const out = await aws(`create SCP ${step.policy}`, () =>
+        organizations.send(
+          new CreatePolicyCommand({
+            Name: step.policy,
+            Description: step.description,
+            Content: step.content,
+            Type: 'SERVICE_CONTROL_POLICY',
+          }),
+        ),
+      );
+      return { id: out.Policy!.PolicySummary!.Id! };
+    },
+
+    /** Attach an SCP to its declared target; already attached is success. Never FreezeAccount. */
+    async orgAttachPolicy(step: Step<'attachPolicy'>): Promise<void> {
+      guardFreeze(step.policy, 'attach');
+      const [PolicyId, TargetId] = await Promise.all([
+        lookup.policyId(step.policy),
+        lookup.targetId(step.target),
+      ]);
+      try {
+        await organizations.send(new AttachPolicyCommand({ PolicyId, TargetId }));
+      } catch (err) {
+        if (awsErrorName(err) !== 'DuplicatePolicyAttachmentException') {
+          throw classifyAwsError(`attach SCP ${step.policy} to ${step.target}`, err);
+        }
+      }
+    },
+
+    /** Detach an SCP from a target that is not declared; not attached is success. Never FreezeAccount. */
+    async orgDetachPolicy(step: Step<'detachPolicy'>): Promise<void> {
+      guardFreeze(step.policy, 'detach');
+      const [PolicyId, TargetId] = await Promise.all([
+        lookup.policyId(step.policy),
+        lookup.targetId(step.target),
+      ]);
+      try {
+        await organizations.send(new DetachPolicyCommand({ PolicyId, TargetId }));
+      } catch (err) {
+        if (awsErrorName(err) !== 'PolicyNotAttachedException') {
+          throw classifyAwsError(`detach SCP ${step.policy} from ${step.target}`, err);
+        }
+      }
+    },
+  };
+}
+
+/** The budget guard owns FreezeAccount attachments; the bootstrap never changes them. */
+function guardFreeze(policy: string, verb: string): void {
+  if (policy === FREEZE_POLICY_NAME) {
+    throw ApplicationFailure.nonRetryable(
+      `the org bootstrap does not ${verb} ${FREEZE_POLICY_NAME}; the budget guard owns it`,
+      ErrorType.GuardRefused,
+    );
+  }
+}

@@ -1,0 +1,215 @@
+import { createServer } from 'node:http';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import type { Command } from 'commander';
+import { checkNowUpdate, unfreezeUpdate, type BudgetGuardStatus } from '../../lib/contracts/budget';
+import { parseSnsBudgetMessage } from '../../lib/budget-alert';
+import { loadBudgetsConfig, resolveConfigDir } from '../../lib/runtime/config';
+import { WorkflowIds } from '../../lib/names';
+import { budgetGuardStatus, createBudgetAlertHandler, signalBudgetAlert } from './guards';
+import { withClient, type GlobalOptions } from '../command';
+import { printJson, printTable, say } from '../output';
+import { CliError, ExitCode } from '../errors';
+import { connectClient } from '../../lib/runtime/temporal';
+
+/** `sv0 budget ...`: status, check now, unfreeze with an approval, and the SNS alert bridge. */
+
+type Opts = GlobalOptions & { json?: boolean };
+
+/** Budget names from config/budgets.yaml (validated against org.yaml), or the one asked for. */
+function budgetNames(opts: Opts, only?: string): string[] {
+  const names = loadBudgetsConfig(resolveConfigDir(opts.configDir)).budgets.map((b) => b.name);
+  if (only === undefined) return names;
+  if (!names.includes(only))
+    throw new CliError(
+      `no budget "${only}" in budgets.yaml; budgets: ${names.join(', ')}`,
+      ExitCode.BadInput,
+    );
+  return [only];
+}
+
+const money = (n: number | undefined) => (n === undefined ? undefined : `$${n.toFixed(2)}`);
+const pct = (n: number | undefined) => (n === undefined ? undefined : `${n}%`);
+
+function printStatuses(rows: { name: string; status?: BudgetGuardStatus }[]): void {
+  printTable(
+    ['BUDGET', 'ACCOUNT', 'MONTH', 'SPENT', 'BUDGET$', 'USED', 'FORECAST', 'LEVEL', 'FROZEN', 'CHECKED'],
+    rows.map(({ name, status: s }) =>
+      s
+        ? [
+            name,
+            s.account,
+            s.month,
+            money(s.spend?.actual),
+            money(s.amount),
+            pct(s.percentUsed),
+            pct(s.forecastPercent),
+            pct(s.levelReached),
+            s.frozen ? `yes (${s.freeze?.accountId ?? '?'})` : 'no',
+            s.lastCheckedAt,
+          ]
+        : [
+            name,
+            undefined,
+            undefined,
+            undefined,
+            undefined,
+            undefined,
+            undefined,
+            undefined,
+            'guard not running',
+            undefined,
+          ],
+    ),
+  );
+  for (const { name, status } of rows) if (status?.lastProblem) say(`${name}: ${status.lastProblem}`);
+}
+
+/** The message of a rejected or failed update, without the SDK's wrapping. */
+function updateError(err: unknown): string {
+  if (err instanceof WorkflowUpdateFailedError) return err.cause?.message ?? err.message;
+  return (err as Error).message;
+}
+
+export function registerBudgetCommands(program: Command): void {
+  const budget = program
+    .command('budget')
+    .description('budget guards: spend, thresholds, account freezes (seed §5)');
+
+  budget
+    .command('status')
+    .description('spend, forecast, level reached and freeze state of every budget')
+    .option('--json', 'print one JSON document')
+    .action(async (_o, cmd: Command) =>
+      withClient<void, Opts>(
+        cmd,
+        async (client, opts) => {
+          const rows = [];
+          for (const name of budgetNames(opts))
+            rows.push({ name, status: await budgetGuardStatus(client, name) });
+          if (opts.json) printJson(rows.map((r) => r.status ?? { budget: r.name, running: false }));
+          else printStatuses(rows);
+        },
+        { what: 'budget guard' },
+      ),
+    );
+
+  budget
+    .command('check [name]')
+    .description('read spend now and act on it (all budgets, or NAME)')
+    .option('--json', 'print one JSON document')
+    .action(async (name: string | undefined, _o, cmd: Command) =>
+      withClient<void, Opts>(
+        cmd,
+        async (client, opts) => {
+          const rows: { name: string; status?: BudgetGuardStatus }[] = [];
+          for (const n of budgetNames(opts, name)) {
+            try {
+              rows.push({
+                name: n,
+                status: await client.workflow.getHandle(WorkflowIds.budget(n)).executeUpdate(checkNowUpdate),
+              });
+            } catch (err) {
+              if (!(err instanceof WorkflowNotFoundError)) throw err;
+              rows.push({ name: n });
+            }
+          }
+          if (opts.json) printJson(rows.map((r) => r.status ?? { budget: r.name, running: false }));
+          else printStatuses(rows);
+          if (rows.some((r) => !r.status))
+            throw new CliError(
+              'some budget guards are not running; start them with `sv0 up`',
+              ExitCode.Failed,
+            );
+        },
+        { what: 'budget guard' },
+      ),
+    );
+
+  budget
+    .command('unfreeze <name>')
+    .description('detach FreezeAccount with an approval (recorded in the audit trail)')
+    .requiredOption('--by <who>', 'who approves the unfreeze')
+    .requiredOption('--reason <text>', 'why')
+    .option('--json', 'print one JSON document')
+    .action(async (name: string, o: { by: string; reason: string }, cmd: Command) =>
+      withClient<void, Opts>(
+        cmd,
+        async (client, opts) => {
+          budgetNames(opts, name);
+          let status: BudgetGuardStatus;
+          try {
+            status = await client.workflow
+              .getHandle(WorkflowIds.budget(name))
+              .executeUpdate(unfreezeUpdate, { args: [{ by: o.by, reason: o.reason }] });
+          } catch (err) {
+            if (err instanceof WorkflowNotFoundError)
+              throw new CliError(
+                `the guard of budget ${name} is not running; start it with \`sv0 up\``,
+                ExitCode.Failed,
+              );
+            throw new CliError(`unfreeze ${name} refused: ${updateError(err)}`, ExitCode.BadInput);
+          }
+          if (opts.json) printJson(status);
+          else
+            say(
+              status.frozen
+                ? `budget ${name}: still frozen (${status.lastProblem ?? 'see sv0 budget status'})`
+                : `budget ${name}: unfrozen by ${o.by}`,
+            );
+          if (status.frozen) throw new CliError(`budget ${name} is still frozen`, ExitCode.Failed);
+        },
+        { what: 'budget guard' },
+      ),
+    );
+
+  budget
+    .command('alert')
+    .description('read an AWS Budgets SNS message (JSON or text) on stdin and tell its guard to check now')
+    .action(async (_o, cmd: Command) => {
+      let body = '';
+      for await (const chunk of process.stdin) body += (chunk as Buffer).toString('utf8');
+      let message;
+      try {
+        message = parseSnsBudgetMessage(body);
+      } catch (err) {
+        throw new CliError((err as Error).message, ExitCode.BadInput);
+      }
+      if (message.kind !== 'alert')
+        throw new CliError(`not a budget notification (${message.kind}); nothing to do`, ExitCode.BadInput);
+      const { budgetName, summary } = message;
+      await withClient<void, Opts>(
+        cmd,
+        async (client) => {
+          try {
+            const id = await signalBudgetAlert(client, budgetName, {
+              source: 'cli',
+              receivedAt: new Date().toISOString(),
+              summary,
+            });
+            say(`signalled ${id}`);
+          } catch (err) {
+            if (err instanceof WorkflowNotFoundError)
+              throw new CliError(`no budget guard runs for budget ${budgetName}`, ExitCode.Failed);
+            throw err;
+          }
+        },
+        { what: 'budget guard' },
+      );
+    });
+
+  budget
+    .command('alerts-endpoint')
+    .description('serve the HTTP endpoint an SNS subscription posts budget alerts to')
+    .option('--listen <host:port>', 'address to listen on', '127.0.0.1:8787')
+    .action(async (o: { listen: string }, cmd: Command) => {
+      const m = /^(.*):([0-9]{1,5})$/.exec(o.listen);
+      if (!m) throw new CliError(`--listen: "${o.listen}" is not host:port`, ExitCode.BadInput);
+      const client = await connectClient(cmd.optsWithGlobals<Opts>());
+      const server = createServer(createBudgetAlertHandler(client));
+      await new Promise<void>((resolve) => server.listen(Number(m[2]), m[1], resolve));
+      say(`budget alerts endpoint on http://${o.listen}/ (POST SNS messages); Ctrl-C stops it`);
+      await new Promise<void>((resolve) => process.once('SIGINT', resolve).once('SIGTERM', resolve));
+      server.close();
+      await client.connection.close();
+    });
+}

@@ -1,0 +1,59 @@
+/**
+ * The sandbox accounts demos and the sweep may act in: those config/org.yaml marks sandbox, found
+ * by name in the live organization, each with the deploy role to reach it, checked before use.
+ */
+import {
+  DescribeOrganizationCommand,
+  paginateListAccounts,
+  type OrganizationsClient,
+} from '@aws-sdk/client-organizations';
+import { deployRoleFor, sandboxAccounts, type OrgConfig } from '../../lib/config/org';
+import type { DeployAccess } from '../../lib/contracts/demo';
+import { checkSandboxTarget, guardOrg } from '../../lib/guards';
+import { CliError, ExitCode } from '../errors';
+
+const bad = (message: string) => new CliError(message, ExitCode.BadInput);
+
+/** Sandbox accounts of config/org.yaml found in the live organization, with the deploy role to reach each. */
+export async function resolveSandboxTargets(
+  organizations: OrganizationsClient,
+  org: OrgConfig,
+  only?: { accountName?: string; accountId?: string },
+): Promise<{ managementAccountId: string; targets: DeployAccess[] }> {
+  const managementAccountId =
+    (await organizations.send(new DescribeOrganizationCommand({}))).Organization?.MasterAccountId ?? '';
+  const live = new Map<string, string>();
+  for await (const page of paginateListAccounts({ client: organizations }, {})) {
+    for (const a of page.Accounts ?? []) if (a.Name && a.Id) live.set(a.Name, a.Id);
+  }
+  const liveNameOf = (id: string) => [...live.entries()].find(([, v]) => v === id)?.[0];
+  let names = sandboxAccounts(org).map((a) => a.name);
+  if (only?.accountName) names = [only.accountName];
+  if (only?.accountId) {
+    const name = liveNameOf(only.accountId);
+    if (!name) throw bad(`--account ${only.accountId}: no such account in the live organization`);
+    names = [name];
+  }
+  if (names.length === 0) throw bad('config/org.yaml: accounts: no account is marked sandbox: true');
+  const targets: DeployAccess[] = [];
+  for (const name of names) {
+    const accountId = live.get(name);
+    if (!accountId)
+      throw bad(
+        `config/org.yaml: account ${name} is not in the live organization; run \`sv0 org apply\` first`,
+      );
+    const role = deployRoleFor(org, name);
+    if (!role)
+      throw bad(`config/org.yaml: crossAccountRoles: no sv0-orchestrator-deploy role for account ${name}`);
+    const target: DeployAccess = {
+      accountId,
+      accountName: name,
+      roleName: role.roleName,
+      externalId: role.externalId,
+    };
+    const check = checkSandboxTarget({ ...target, org: guardOrg(org), managementAccountId });
+    if (!check.ok) throw new CliError(`refused: ${check.reason}`, ExitCode.BadInput);
+    targets.push(target);
+  }
+  return { managementAccountId, targets };
+}

@@ -1,0 +1,405 @@
+import {
+  ActivityFailure,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  log,
+  proxyActivities,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { createBudgetActivities } from '../../activities/budget/guard';
+import type { createDemoControlActivities } from '../../activities/demo/control';
+import type { createNotifyActivities } from '../../activities/notify';
+import {
+  AUDIT_KEEP,
+  budgetAlertSignal,
+  budgetStatusQuery,
+  checkNowUpdate,
+  GUARD_ACTOR,
+  reconfigureSignal,
+  ROLLOVER_ACTOR,
+  unfreezeUpdate,
+  type AuditEntry,
+  type BudgetGuardConfig,
+  type BudgetGuardInput,
+  type BudgetGuardStatus,
+  type FreezeRecord,
+  type SpendSnapshot,
+} from '../../lib/contracts/budget';
+import {
+  evaluateSpend,
+  freshMonth,
+  levelReached,
+  nextUtcMonthStart,
+  utcMonth,
+  type MonthState,
+} from '../../lib/budget-escalation';
+import type { Notification } from '../../lib/config/notifications';
+import { parseDuration } from '../../lib/duration';
+import { assertSandboxTarget } from '../../lib/guards';
+
+const aws = proxyActivities<ReturnType<typeof createBudgetActivities>>({
+  startToCloseTimeout: '1 minute',
+  // Bounded, so that an AWS outage delays one check instead of holding the guard (and an unfreeze) forever.
+  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 8 },
+});
+const demos = proxyActivities<ReturnType<typeof createDemoControlActivities>>({
+  startToCloseTimeout: '5 minutes',
+  heartbeatTimeout: '1 minute',
+  retry: { initialInterval: '5s', maximumInterval: '1 minute', maximumAttempts: 5 },
+});
+const demoTeardown = proxyActivities<ReturnType<typeof createDemoControlActivities>>({
+  // A demo's teardown deletes its stack and sweeps its tag; FreezeAccount exempts the
+  // orchestrator's roles, so if this gives up, freezing anyway cannot strand a teardown.
+  startToCloseTimeout: '2 hours',
+  heartbeatTimeout: '1 minute',
+  retry: { maximumAttempts: 2 },
+});
+const { notify } = proxyActivities<ReturnType<typeof createNotifyActivities>>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '5s', maximumInterval: '1 minute', maximumAttempts: 5 },
+});
+
+/** Why an activity failed, in one line (the root cause's message, not the wrapper's). */
+function failureText(err: unknown): string {
+  if (err instanceof ActivityFailure && err.cause) return err.cause.message;
+  return err instanceof Error ? err.message : String(err);
+}
+
+const usd = (n: number) => `$${n.toFixed(2)}`;
+
+/**
+ * One budget, watched for a whole UTC month (seed §5, shared/DESIGN.md §4): read actual and
+ * forecasted spend hourly and whenever a budget alert arrives; notify once per threshold; warn when
+ * the forecast passes 100 % first; at `freezeAt` on a sandbox account destroy the live demos
+ * there, then attach FreezeAccount. An approval (update `unfreeze`) or the next month lifts the
+ * freeze. Continues as new at each month start, carrying the freeze and the audit trail.
+ */
+export async function budgetGuardWorkflow(input: BudgetGuardInput): Promise<never> {
+  let config: BudgetGuardConfig = {
+    budget: input.budget,
+    org: input.org,
+    notifications: input.notifications,
+    dryRun: input.dryRun,
+  };
+  let state: MonthState = input.carry?.state ?? freshMonth(utcMonth(Date.now()));
+  let freeze: FreezeRecord | undefined = input.carry?.freeze;
+  let lastReading: SpendSnapshot | undefined = input.carry?.lastReading;
+  const audit: AuditEntry[] = [...(input.carry?.audit ?? [])];
+  let lastCheckedAt: string | undefined;
+  let nextCheckAt: string | undefined;
+  /** What currently goes wrong, by kind; each is notified once when it appears, cleared when it is gone. */
+  const problems: { read?: string; freeze?: string; rollover?: string } = {};
+  let checksRequested = 0;
+  let checksDone = 0;
+  let busy = false;
+  let closing = false;
+  let dryRunMonth: string | undefined;
+
+  const now = () => new Date(Date.now()).toISOString();
+  const name = () => config.budget.name;
+
+  /** Checks, freezes and unfreezes run one at a time: an approval never races a freeze. */
+  async function exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    await condition(() => !busy);
+    busy = true;
+    try {
+      return await fn();
+    } finally {
+      busy = false;
+    }
+  }
+
+  function record(entry: Omit<AuditEntry, 'at'>): void {
+    audit.push({ at: now(), ...entry });
+    if (audit.length > AUDIT_KEEP) audit.splice(0, audit.length - AUDIT_KEEP);
+  }
+
+  async function send(n: Omit<Notification, 'fields'> & { fields?: Notification['fields'] }): Promise<void> {
+    const fields = { budget: name(), account: config.budget.account, month: state.month, ...n.fields };
+    try {
+      await notify({ notification: { ...n, fields }, sinks: config.notifications });
+    } catch (err) {
+      // A broken sink must not stop the guard; the history keeps the failure.
+      log.warn('notification failed', { event: n.event, error: failureText(err) });
+    }
+  }
+
+  function status(): BudgetGuardStatus {
+    const amount = config.budget.amount;
+    return {
+      budget: name(),
+      account: config.budget.account,
+      amount,
+      month: state.month,
+      spend: lastReading,
+      percentUsed: lastReading ? Math.round((lastReading.actual / amount) * 10000) / 100 : undefined,
+      forecastPercent:
+        lastReading?.forecast !== undefined
+          ? Math.round((lastReading.forecast / amount) * 10000) / 100
+          : undefined,
+      levelReached: levelReached(state),
+      freezeAt: config.budget.freezeAt,
+      frozen: state.frozen,
+      freeze,
+      approval: state.approval,
+      lastCheckedAt,
+      nextCheckAt,
+      lastProblem: Object.values(problems).filter(Boolean).join('; ') || undefined,
+      audit: [...audit],
+    };
+  }
+
+  /** Destroy the account's live demos, wait for their teardown, then attach FreezeAccount. */
+  async function freezeAccount(reason: string): Promise<void> {
+    const refreeze = state.approval !== undefined;
+    try {
+      const target = await aws.resolveAccount({ accountName: config.budget.account });
+      // Checked here too, before any demo is destroyed; the attach activity checks again live.
+      assertSandboxTarget({ ...target, org: config.org });
+      if (config.dryRun) {
+        if (dryRunMonth === state.month) return;
+        dryRunMonth = state.month;
+        await aws.attachFreezePolicy({ ...target, org: config.org, dryRun: true });
+        record({ action: 'freeze-dry-run', by: GUARD_ACTOR, reason, accountId: target.accountId });
+        await send({
+          event: 'budget.freeze-dry-run',
+          severity: 'warning',
+          title: `Budget ${name()}: would freeze ${target.accountName} (dry run)`,
+          text: reason,
+        });
+        return;
+      }
+      const { workflowIds } = await demos.destroyDemosInAccount({
+        accountId: target.accountId,
+        reason: `budget freeze: ${reason}`,
+      });
+      if (workflowIds.length > 0) {
+        let closed: Record<string, string> | undefined;
+        try {
+          closed = await demoTeardown.waitForDemosClosed({ workflowIds });
+        } catch (err) {
+          log.warn('demo teardown did not finish before the freeze', { error: failureText(err) });
+        }
+        record({
+          action: 'demos-destroyed',
+          by: GUARD_ACTOR,
+          reason,
+          accountId: target.accountId,
+          details: { demos: workflowIds.join(','), teardown: closed ? 'finished' : 'still running' },
+        });
+      }
+      const attached = await aws.attachFreezePolicy({ ...target, org: config.org });
+      state.frozen = true;
+      freeze = {
+        accountId: target.accountId,
+        accountName: target.accountName,
+        at: now(),
+        month: state.month,
+      };
+      problems.freeze = undefined;
+      record({
+        action: 'freeze',
+        by: GUARD_ACTOR,
+        reason,
+        accountId: target.accountId,
+        details: {
+          policyId: attached.policyId,
+          changed: attached.changed,
+          refreeze,
+          demosDestroyed: workflowIds.length,
+        },
+      });
+      await send({
+        event: 'budget.frozen',
+        severity: 'critical',
+        title: `Budget ${name()}: account ${target.accountName} frozen${refreeze ? ' again' : ''}`,
+        text: `${reason}. ${workflowIds.length} live demo(s) destroyed, then FreezeAccount attached to ${target.accountName} (${target.accountId}). Unfreeze with \`sv0 budget unfreeze ${name()} --by WHO --reason TEXT\`; it lifts by itself at the next UTC month.`,
+        fields: { accountId: target.accountId, demosDestroyed: workflowIds.length },
+      });
+    } catch (err) {
+      const problem = `freeze failed: ${failureText(err)}`;
+      // Tell people once per distinct problem; the next check tries again.
+      if (problem !== problems.freeze) {
+        record({ action: 'freeze-failed', by: GUARD_ACTOR, reason: problem });
+        await send({
+          event: 'budget.freeze-failed',
+          severity: 'critical',
+          title: `Budget ${name()}: could not freeze ${config.budget.account}`,
+          text: problem,
+        });
+      }
+      problems.freeze = problem;
+    }
+  }
+
+  /** Detach FreezeAccount (approval or month rollover) and record who and why. */
+  async function lift(by: string, reason: string, approval: boolean): Promise<void> {
+    if (!freeze) return;
+    const target = freeze;
+    try {
+      const out = await aws.detachFreezePolicy({ accountId: target.accountId, dryRun: config.dryRun });
+      freeze = undefined;
+      state.frozen = false;
+      if (approval) state.approval = { by, reason, at: now(), spendAtApproval: lastReading?.actual ?? 0 };
+      record({
+        action: 'unfreeze',
+        by,
+        reason,
+        accountId: target.accountId,
+        details: { changed: out.changed },
+      });
+      await send({
+        event: 'budget.unfrozen',
+        severity: 'warning',
+        title: `Budget ${name()}: account ${target.accountName} unfrozen by ${by}`,
+        text: `${reason}. FreezeAccount detached from ${target.accountName} (${target.accountId}).${
+          approval && config.budget.refreezeAfterApproval
+            ? ' It freezes again if spend keeps rising this month.'
+            : ''
+        }`,
+        fields: { accountId: target.accountId, by },
+      });
+    } catch (err) {
+      record({
+        action: 'unfreeze-failed',
+        by,
+        reason: `${reason}: ${failureText(err)}`,
+        accountId: target.accountId,
+      });
+      throw err;
+    }
+  }
+
+  /** Lift a freeze from an earlier month; on failure the next check tries again. */
+  async function liftAtRollover(): Promise<void> {
+    try {
+      await lift(ROLLOVER_ACTOR, `new month ${state.month}`, false);
+      problems.rollover = undefined;
+    } catch (err) {
+      problems.rollover = `month-rollover unfreeze failed: ${failureText(err)}`;
+    }
+  }
+
+  /** A new UTC month: forget the thresholds and the approval, and lift a freeze. */
+  async function rollover(month: string): Promise<void> {
+    state = { ...freshMonth(month), frozen: state.frozen };
+    await liftAtRollover();
+  }
+
+  /** Read spend and act on it: notify new thresholds, warn on the forecast, freeze at freezeAt. */
+  async function check(): Promise<void> {
+    if (freeze && freeze.month !== state.month) await liftAtRollover();
+    const reading = await aws.readBudgetSpend({ budgetName: name() }).catch((err: unknown) => {
+      problems.read = `cannot read the budget: ${failureText(err)}`;
+      return undefined;
+    });
+    lastCheckedAt = now();
+    if (!reading) return;
+    if (!reading.found) {
+      const problem = `budget ${name()} does not exist in AWS Budgets; run \`sv0 org apply\``;
+      if (problem !== problems.read) {
+        await send({
+          event: 'budget.missing',
+          severity: 'warning',
+          title: `Budget ${name()} not found`,
+          text: problem,
+        });
+      }
+      problems.read = problem;
+      return;
+    }
+    problems.read = undefined;
+    lastReading = {
+      actual: reading.actual,
+      forecast: reading.forecast,
+      unit: reading.unit,
+      readAt: reading.readAt,
+    };
+    const { amount } = config.budget;
+    const d = evaluateSpend(config.budget, state, reading);
+    if (d.newlyCrossed.length > 0) {
+      const top = Math.max(...d.newlyCrossed);
+      state.notified = [...state.notified, ...d.newlyCrossed].sort((a, b) => a - b);
+      await send({
+        event: 'budget.threshold',
+        severity: top >= 100 ? 'critical' : 'warning',
+        title: `Budget ${name()}: ${d.percentUsed}% spent (threshold ${top}%)`,
+        text: `Actual spend ${usd(reading.actual)} of ${usd(amount)} this month (${state.month}).`,
+        fields: { threshold: top, percentUsed: d.percentUsed, actual: reading.actual, amount },
+      });
+    }
+    if (d.forecastWarning) {
+      state.forecastWarned = true;
+      await send({
+        event: 'budget.forecast',
+        severity: 'warning',
+        title: `Budget ${name()}: forecast ${d.forecastPercent}% of the budget`,
+        text: `AWS forecasts ${usd(reading.forecast ?? 0)} of ${usd(amount)} by the end of ${state.month}; actual spend is ${usd(reading.actual)} (${d.percentUsed}%).`,
+        fields: { forecastPercent: d.forecastPercent ?? 0, percentUsed: d.percentUsed },
+      });
+    }
+    if (d.freeze) {
+      await freezeAccount(
+        `actual spend ${usd(reading.actual)} is ${d.percentUsed}% of ${usd(amount)}, at or above freezeAt ${config.budget.freezeAt}%`,
+      );
+    } else if (d.freezeHeldBack && !state.frozen) {
+      log.info('freeze held back', { reason: d.freezeHeldBack });
+    }
+  }
+
+  setHandler(budgetStatusQuery, status);
+  setHandler(budgetAlertSignal, (alert) => {
+    log.info('budget alert', { source: alert.source, summary: alert.summary });
+    checksRequested++;
+  });
+  setHandler(reconfigureSignal, (next) => {
+    config = next;
+    checksRequested++;
+  });
+  setHandler(checkNowUpdate, async () => {
+    const ticket = ++checksRequested;
+    await condition(() => checksDone >= ticket || closing);
+    return status();
+  });
+  setHandler(
+    unfreezeUpdate,
+    async ({ by, reason }) => {
+      await exclusive(async () => {
+        if (state.frozen) await lift(by, reason, true);
+      });
+      return status();
+    },
+    {
+      validator: ({ by, reason }) => {
+        if (!by?.trim() || !reason?.trim())
+          throw new Error('unfreeze needs who approves it (by) and why (reason)');
+        if (!state.frozen) throw new Error(`budget ${name()} is not frozen`);
+      },
+    },
+  );
+
+  const month = utcMonth(Date.now());
+  if (state.month !== month) await exclusive(() => rollover(month));
+
+  const monthEnds = nextUtcMonthStart(Date.now());
+  while (Date.now() < monthEnds && !workflowInfo().continueAsNewSuggested) {
+    const ticket = checksRequested;
+    await exclusive(check);
+    checksDone = ticket;
+    const wait = Math.max(
+      1,
+      Math.min(parseDuration(config.budget.checkInterval, 'checkInterval'), monthEnds - Date.now()),
+    );
+    nextCheckAt = new Date(Date.now() + wait).toISOString();
+    await condition(() => checksRequested > checksDone, wait);
+  }
+  // A check asked for right at the month's end answers with the status as it is; the next run checks.
+  closing = true;
+  await condition(allHandlersFinished);
+  return continueAsNew<typeof budgetGuardWorkflow>({
+    ...config,
+    carry: { state, audit, freeze, lastReading },
+  });
+}

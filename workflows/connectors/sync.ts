@@ -1,0 +1,85 @@
+import { ActivityCancellationType } from '@temporalio/common';
+import {
+  CancellationScope,
+  getExternalWorkflowHandle,
+  log,
+  proxyActivities,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { createConnectorSyncActivities } from '../../activities/connectors/sync';
+import {
+  ConnectorKey,
+  syncReportedSignal,
+  SyncStatusKey,
+  type ConnectorSyncInput,
+  type RunConnectorResult,
+  type SyncReport,
+} from '../../lib/contracts/connectors';
+import { parseDuration } from '../../lib/duration';
+import { failureReason } from '../../lib/failures';
+import { NON_RETRYABLE_ERROR_TYPES, WorkflowIds } from '../../lib/names';
+
+/** Extra time for the activity beyond the container's own timeout: an image pull and clean-up. */
+const ACTIVITY_MARGIN_MS = 5 * 60_000;
+
+/**
+ * One connector sync (seed §3): resolve the connector's secrets, run its container on the platform
+ * network, and report the outcome to `connector-health`. A non-zero exit or a timeout is retried
+ * with backoff up to the connector's limit; a bad secret reference, a missing image or bad config
+ * fail at once.
+ */
+export async function connectorSyncWorkflow(input: ConnectorSyncInput): Promise<RunConnectorResult> {
+  const { connector } = input;
+  const { workflowId } = workflowInfo();
+  const { runConnector } = proxyActivities<ReturnType<typeof createConnectorSyncActivities>>({
+    startToCloseTimeout: parseDuration(connector.timeout) + ACTIVITY_MARGIN_MS,
+    heartbeatTimeout: '30 seconds',
+    // Let the activity kill and remove its container before the workflow reports the cancellation.
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    retry: {
+      maximumAttempts: connector.retry.maximumAttempts,
+      initialInterval: parseDuration(connector.retry.initialInterval),
+      backoffCoefficient: connector.retry.backoffCoefficient,
+      maximumInterval: parseDuration(connector.retry.maximumInterval),
+      nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
+    },
+  });
+
+  upsertSearchAttributes([
+    { key: ConnectorKey, value: connector.name },
+    { key: SyncStatusKey, value: 'running' },
+  ]);
+  const healthWorkflowId = input.healthWorkflowId ?? WorkflowIds.connectorHealth;
+  try {
+    const result = await runConnector({ connector, workflowId, healthWorkflowId });
+    upsertSearchAttributes([{ key: SyncStatusKey, value: 'succeeded' }]);
+    // The activity tells the health check of a success itself; report here only when it could not.
+    if (!result.reported) await report(healthWorkflowId, { connector: connector.name, workflowId, ok: true });
+    return result;
+  } catch (err) {
+    upsertSearchAttributes([{ key: SyncStatusKey, value: 'failed' }]);
+    await report(healthWorkflowId, {
+      connector: connector.name,
+      workflowId,
+      ok: false,
+      reason: failureReason(err),
+    });
+    throw err;
+  }
+}
+
+async function report(healthWorkflowId: string, syncReport: SyncReport): Promise<void> {
+  try {
+    // Non-cancellable: a cancelled run still tells the health check it did not succeed.
+    await CancellationScope.nonCancellable(() =>
+      getExternalWorkflowHandle(healthWorkflowId).signal(syncReportedSignal, syncReport),
+    );
+  } catch (err) {
+    // The health workflow is optional for a single run (`sv0 up` starts it): a run must not fail for it.
+    log.warn('connector-health did not take the sync report', {
+      connector: syncReport.connector,
+      error: (err as Error).message,
+    });
+  }
+}
