@@ -1,14 +1,13 @@
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import type { Notification, NotificationsConfig, SinkConfig } from '../lib/config/notifications';
 import type { Logger } from '../lib/runtime/logger';
-
-/** Resolves a secret reference (op://, env:, file:) to its value, inside an activity only. */
-export type ResolveSecret = (reference: string) => Promise<string>;
+import type { SecretResolver } from './secrets/resolve';
 
 export interface NotifyDeps {
   sns: SNSClient;
   logger: Logger;
-  resolveSecret: ResolveSecret;
+  /** Resolves the webhook URL's reference, here and only here. */
+  secrets: Pick<SecretResolver, 'resolveSecret'>;
   /** @default globalThis.fetch */
   fetch?: typeof fetch;
 }
@@ -43,7 +42,7 @@ export function createNotifyActivities(deps: NotifyDeps) {
         deps.logger.info({ notification: n }, `notify: ${n.title}`);
         return;
       case 'webhook': {
-        const url = await deps.resolveSecret(sink.urlRef);
+        const url = await deps.secrets.resolveSecret(sink.urlRef);
         const res = await doFetch(url, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },

@@ -106,8 +106,11 @@ export const ORCHESTRATOR_ROLE_ARN_PATTERN = 'arn:aws:iam::*:role/sv0-orchestrat
 export const ErrorType = {
   /** Configuration or input that fails validation. */
   BadConfig: 'Sv0BadConfig',
-  /** A guard refused a destructive action (management account, not sandbox, untagged resource, ...). */
-  GuardRefused: 'Sv0GuardRefused',
+  /**
+   * A sandbox check refused a destructive action (management account, not sandbox, untagged
+   * resource, ...). The value keeps its first name: histories and callers match on it.
+   */
+  SandboxRefused: 'Sv0GuardRefused',
   /** AWS said the caller may not do this; retrying will not change it. */
   AccessDenied: 'Sv0AccessDenied',
   /** CreateAccount ended FAILED (EMAIL_ALREADY_EXISTS, ACCOUNT_LIMIT_EXCEEDED, ...). */
@@ -131,7 +134,7 @@ export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];
 
 export const NON_RETRYABLE_ERROR_TYPES: readonly ErrorType[] = [
   ErrorType.BadConfig,
-  ErrorType.GuardRefused,
+  ErrorType.SandboxRefused,
   ErrorType.AccessDenied,
   ErrorType.AccountCreationFailed,
   ErrorType.PlanChanged,

@@ -7,7 +7,6 @@ import { createDemoControlActivities } from '../activities/demo/control';
 import { connectClient } from '../lib/runtime/temporal';
 import { createConnectorSyncActivities } from '../activities/connectors/sync';
 import { createDockerRunner } from '../activities/connectors/containers';
-import { secretResolverFromEnv, type SecretResolver } from '../activities/secrets/resolve';
 import { createNotifyActivities } from '../activities/notify';
 import { createSmokeActivities } from '../activities/smoke';
 import { createOrgBootstrapActivities, orgBootstrapDeps } from '../activities/org';
@@ -17,44 +16,38 @@ import { snsClient, stsClient, type WorkerDeps } from './deps';
  * The activities of each task queue, built from real clients. Each family adds its factory here;
  * tests build the same way with clients pointed at local servers.
  */
-export function createInfraActivities(
-  deps: WorkerDeps,
-  extra: { resolveSecret: (ref: string) => Promise<string> },
-) {
+export function createInfraActivities(deps: WorkerDeps) {
   return {
     ...createSmokeActivities({ sts: stsClient(deps), docker: deps.docker }),
     ...createNotifyActivities({
       sns: snsClient(deps),
       logger: deps.logger,
-      resolveSecret: extra.resolveSecret,
+      secrets: deps.secrets,
     }),
     ...createBudgetActivities({
       budgets: new BudgetsClient(deps.aws),
       organizations: new OrganizationsClient(deps.aws),
       sts: stsClient(deps),
     }),
-    ...createDemoLifecycleActivities({ aws: deps.aws, resolveSecret: extra.resolveSecret }),
-    ...createDemoSweepActivities({ aws: deps.aws, resolveSecret: extra.resolveSecret }),
+    ...createDemoLifecycleActivities({ aws: deps.aws, secrets: deps.secrets }),
+    ...createDemoSweepActivities({ aws: deps.aws, secrets: deps.secrets }),
     // A lazy client from the same TEMPORAL_* settings: connects only when a demo is controlled.
     ...createDemoControlActivities({ client: () => connectClient() }),
     ...createOrgBootstrapActivities(orgBootstrapDeps(deps.aws)),
   };
 }
 
-export function createConnectorActivities(
-  deps: WorkerDeps,
-  extra: { resolveSecret: (ref: string) => Promise<string>; secrets?: SecretResolver },
-) {
+export function createConnectorActivities(deps: WorkerDeps) {
   return {
     ...createSmokeActivities({ sts: stsClient(deps), docker: deps.docker }),
     ...createNotifyActivities({
       sns: snsClient(deps),
       logger: deps.logger,
-      resolveSecret: extra.resolveSecret,
+      secrets: deps.secrets,
     }),
     ...createConnectorSyncActivities({
       runner: createDockerRunner({ docker: deps.docker, logger: deps.logger }),
-      secrets: extra.secrets ?? secretResolverFromEnv(),
+      secrets: deps.secrets,
       logger: deps.logger,
     }),
   };

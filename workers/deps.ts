@@ -1,6 +1,7 @@
 import { SNSClient } from '@aws-sdk/client-sns';
 import { STSClient } from '@aws-sdk/client-sts';
 import type Docker from 'dockerode';
+import { secretResolverFromEnv, type SecretResolver } from '../activities/secrets/resolve';
 import { awsConfigFromEnv, type AwsClientConfig } from '../lib/runtime/aws';
 import { dockerFromEnv } from '../lib/runtime/docker';
 import { createLogger, type Logger } from '../lib/runtime/logger';
@@ -10,10 +11,20 @@ export interface WorkerDeps {
   aws: AwsClientConfig;
   docker: Docker;
   logger: Logger;
+  /**
+   * The one secret resolver of the process: 1Password from OP_SERVICE_ACCOUNT_TOKEN (its client
+   * made on first use), SOPS with the configured age key, `env:` and `file:` references.
+   */
+  secrets: SecretResolver;
 }
 
 export function depsFromEnv(env: NodeJS.ProcessEnv = process.env): WorkerDeps {
-  return { aws: awsConfigFromEnv(env), docker: dockerFromEnv(env), logger: createLogger('sv0-worker') };
+  return {
+    aws: awsConfigFromEnv(env),
+    docker: dockerFromEnv(env),
+    logger: createLogger('sv0-worker'),
+    secrets: secretResolverFromEnv(env),
+  };
 }
 
 export function stsClient(deps: WorkerDeps): STSClient {

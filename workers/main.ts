@@ -20,7 +20,6 @@ import { TaskQueues } from '../lib/names';
 import { loadSecretFiles, SecretFileError } from '../lib/runtime/secret-files';
 import { createConnectorActivities, createInfraActivities } from './activities';
 import { depsFromEnv } from './deps';
-import { resolveSecretReference } from './secrets';
 
 export interface WorkerSettings {
   /** Concurrent connector containers. @default 4 */
@@ -103,7 +102,6 @@ async function runWorkers(env: NodeJS.ProcessEnv = process.env): Promise<void> {
       { cause: err },
     );
   });
-  const extra = { resolveSecret: resolveSecretReference };
   const source = workflowSource();
   const infra = await Worker.create({
     connection,
@@ -112,7 +110,7 @@ async function runWorkers(env: NodeJS.ProcessEnv = process.env): Promise<void> {
     maxCachedWorkflows: settings.maxCachedWorkflows,
     ...source,
     dataConverter,
-    activities: createInfraActivities(deps, extra),
+    activities: createInfraActivities(deps),
     shutdownGraceTime: settings.shutdownGraceTime,
   });
   const connectors = await Worker.create({
@@ -121,7 +119,7 @@ async function runWorkers(env: NodeJS.ProcessEnv = process.env): Promise<void> {
     taskQueue: TaskQueues.connectors,
     ...source,
     dataConverter,
-    activities: createConnectorActivities(deps, extra),
+    activities: createConnectorActivities(deps),
     maxConcurrentActivityTaskExecutions: settings.maxConcurrentConnectors,
     shutdownGraceTime: settings.shutdownGraceTime,
   });

@@ -13,7 +13,7 @@ import {
 } from '@aws-sdk/client-organizations';
 import { GetCallerIdentityCommand, type STSClient } from '@aws-sdk/client-sts';
 import { ApplicationFailure } from '@temporalio/common';
-import { assertSandboxTarget, type GuardOrg } from '../../lib/guards';
+import { assertSandboxTarget, type SandboxOrg } from '../../lib/sandbox';
 import { ErrorType, FREEZE_POLICY_NAME } from '../../lib/names';
 
 /**
@@ -42,9 +42,9 @@ export interface LiveAccount {
   managementAccountId: string;
 }
 
-/** Input of attach/detach: the target as resolved live, and the declared org for the guard. */
+/** Input of attach/detach: the target as resolved live, and the declared org for the sandbox check. */
 export interface FreezeTarget extends LiveAccount {
-  org: GuardOrg;
+  org: SandboxOrg;
 }
 
 function amount(spend: { Amount?: string } | undefined): number | undefined {
@@ -100,7 +100,7 @@ export function createBudgetActivities(deps: BudgetActivitiesDeps) {
    * management account) and the declared org: only a sandbox account, never the management
    * account, the root or an OU (those ids are not 12 digits).
    */
-  async function guard(target: FreezeTarget): Promise<void> {
+  async function checkLiveSandbox(target: FreezeTarget): Promise<void> {
     const live = await organizations
       .send(new DescribeAccountCommand({ AccountId: target.accountId }))
       .catch((err: unknown) => {
@@ -110,7 +110,7 @@ export function createBudgetActivities(deps: BudgetActivitiesDeps) {
         ) {
           throw ApplicationFailure.nonRetryable(
             `${target.accountId} is not an account of this organization; FreezeAccount is attached only to a sandbox account`,
-            ErrorType.GuardRefused,
+            ErrorType.SandboxRefused,
           );
         }
         throw err;
@@ -163,13 +163,13 @@ export function createBudgetActivities(deps: BudgetActivitiesDeps) {
     },
 
     /**
-     * Attach FreezeAccount to one sandbox account (guarded). Returns whether anything changed;
-     * with `dryRun`, runs the guards and the lookups and changes nothing.
+     * Attach FreezeAccount to one sandbox account (checked live first). Returns whether anything changed;
+     * with `dryRun`, runs the sandbox check and the lookups and changes nothing.
      */
     async attachFreezePolicy(
       input: FreezeTarget & { dryRun?: boolean },
     ): Promise<{ policyId: string; changed: boolean }> {
-      await guard(input);
+      await checkLiveSandbox(input);
       const policyId = await freezePolicyId();
       if (await isAttached(policyId, input.accountId)) return { policyId, changed: false };
       if (input.dryRun) return { policyId, changed: false };
@@ -193,13 +193,13 @@ export function createBudgetActivities(deps: BudgetActivitiesDeps) {
       if (!/^[0-9]{12}$/.test(input.accountId)) {
         throw ApplicationFailure.nonRetryable(
           `${input.accountId} is not an account id; FreezeAccount is detached only from accounts`,
-          ErrorType.GuardRefused,
+          ErrorType.SandboxRefused,
         );
       }
       if (input.accountId === (await managementAccountId())) {
         throw ApplicationFailure.nonRetryable(
           `${input.accountId} is the management account; the budget guard never touches it`,
-          ErrorType.GuardRefused,
+          ErrorType.SandboxRefused,
         );
       }
       const policyId = await freezePolicyId();

@@ -4,7 +4,7 @@
  * then delete the approved ones, stacks first. The sandbox check runs first, against live data.
  */
 import type { DemoResource, FailedDeletion, SweepPlan } from '../../lib/contracts/demo';
-import { sweepVerdict } from '../../lib/guards';
+import { sweepVerdict } from '../../lib/sandbox';
 import { Tags } from '../../lib/names';
 import { isNotFound } from '../aws/errors';
 import { heartbeat } from '../aws/heartbeat';

@@ -11,18 +11,19 @@ import {
 } from '@aws-sdk/client-organizations';
 import { ApplicationFailure } from '@temporalio/common';
 import type { DeployAccess } from '../../lib/contracts/demo';
-import { assertSandboxTarget, type GuardOrg } from '../../lib/guards';
+import { assertSandboxTarget, type SandboxOrg } from '../../lib/sandbox';
 import { ErrorType } from '../../lib/names';
 import type { AwsClientConfig } from '../../lib/runtime/aws';
 import { assumeRoleConfig } from '../aws/session';
-import type { ResolveSecret } from '../notify';
+import type { SecretResolver } from '../secrets/resolve';
 import { tagClients, type TagClients } from './tagged-resources';
 
 /** What the demo and sweep activities are built with. */
 export interface DemoActivitiesDeps {
   /** Settings for the orchestrator's own (management account) credentials. */
   aws: AwsClientConfig;
-  resolveSecret: ResolveSecret;
+  /** Resolves a target's external id reference, here and only here. */
+  secrets: Pick<SecretResolver, 'resolveSecret'>;
   /** Builds the per-account clients; tests wrap it to inject a failure at the SDK boundary. */
   makeClients?: (config: AwsClientConfig) => TagClients;
 }
@@ -30,7 +31,7 @@ export interface DemoActivitiesDeps {
 /** A target account and the organization it must be a sandbox account of. */
 export interface SandboxCheckInput {
   target: DeployAccess;
-  org: GuardOrg;
+  org: SandboxOrg;
   managementAccountId: string;
 }
 
@@ -41,7 +42,7 @@ export function sandboxAccess(deps: DemoActivitiesDeps) {
   /** Clients in the target account, through its deploy role. */
   async function session(target: DeployAccess, sessionName: string): Promise<TagClients> {
     let externalId = target.externalId;
-    if (target.externalIdRef) externalId = await deps.resolveSecret(target.externalIdRef);
+    if (target.externalIdRef) externalId = await deps.secrets.resolveSecret(target.externalIdRef);
     try {
       const config = await assumeRoleConfig(deps.aws, {
         accountId: target.accountId,
@@ -71,7 +72,7 @@ export function sandboxAccess(deps: DemoActivitiesDeps) {
     if (liveMgmt !== input.managementAccountId) {
       throw ApplicationFailure.nonRetryable(
         `the organization's management account is ${liveMgmt}, not ${input.managementAccountId} as given`,
-        ErrorType.GuardRefused,
+        ErrorType.SandboxRefused,
       );
     }
     const account = await orgs.send(new DescribeAccountCommand({ AccountId: input.target.accountId }));

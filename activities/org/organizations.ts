@@ -241,7 +241,7 @@ export function createOrganizationsActivities(deps: OrganizationsDeps) {
 
     /** Attach an SCP to its declared target; already attached is success. Never FreezeAccount. */
     async orgAttachPolicy(step: Step<'attachPolicy'>): Promise<void> {
-      guardFreeze(step.policy, 'attach');
+      refuseFreezePolicy(step.policy, 'attach');
       const [PolicyId, TargetId] = await Promise.all([
         lookup.policyId(step.policy),
         lookup.targetId(step.target),
@@ -257,7 +257,7 @@ export function createOrganizationsActivities(deps: OrganizationsDeps) {
 
     /** Detach an SCP from a target that is not declared; not attached is success. Never FreezeAccount. */
     async orgDetachPolicy(step: Step<'detachPolicy'>): Promise<void> {
-      guardFreeze(step.policy, 'detach');
+      refuseFreezePolicy(step.policy, 'detach');
       const [PolicyId, TargetId] = await Promise.all([
         lookup.policyId(step.policy),
         lookup.targetId(step.target),
@@ -274,11 +274,11 @@ export function createOrganizationsActivities(deps: OrganizationsDeps) {
 }
 
 /** The budget guard owns FreezeAccount attachments; the bootstrap never changes them. */
-function guardFreeze(policy: string, verb: string): void {
+function refuseFreezePolicy(policy: string, verb: string): void {
   if (policy === FREEZE_POLICY_NAME) {
     throw ApplicationFailure.nonRetryable(
       `the org bootstrap does not ${verb} ${FREEZE_POLICY_NAME}; the budget guard owns it`,
-      ErrorType.GuardRefused,
+      ErrorType.SandboxRefused,
     );
   }
 }

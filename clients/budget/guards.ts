@@ -12,7 +12,7 @@ import {
 import { parseSnsBudgetMessage } from '../../lib/budget-alert';
 import type { BudgetsConfig } from '../../lib/config/budgets';
 import type { NotificationsConfig } from '../../lib/config/notifications';
-import { guardOrg, type GuardOrg } from '../../lib/guards';
+import { sandboxOrg, type SandboxOrg } from '../../lib/sandbox';
 import { TaskQueues, WorkflowIds, WorkflowTypes } from '../../lib/names';
 import type { budgetGuardWorkflow } from '../../workflows/budget/guard';
 
@@ -23,7 +23,7 @@ import type { budgetGuardWorkflow } from '../../workflows/budget/guard';
 
 export interface StartBudgetGuardsInput {
   budgets: BudgetsConfig;
-  org: GuardOrg;
+  org: SandboxOrg;
   notifications: NotificationsConfig;
   /** Decide and notify, but destroy and attach nothing. */
   dryRun?: boolean;
@@ -33,7 +33,7 @@ export interface StartBudgetGuardsInput {
 
 /** The validated config each guard runs with. */
 function guardConfigs(input: StartBudgetGuardsInput): BudgetGuardConfig[] {
-  const org = guardOrg(input.org);
+  const org = sandboxOrg(input.org);
   return input.budgets.budgets.map((budget) => ({
     budget,
     org,

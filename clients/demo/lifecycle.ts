@@ -25,7 +25,7 @@ import {
   type DeployAccess,
 } from '../../lib/contracts/demo';
 import { formatDuration, parseDuration } from '../../lib/duration';
-import { guardOrg, type GuardOrg } from '../../lib/guards';
+import { sandboxOrg, type SandboxOrg } from '../../lib/sandbox';
 import { DEMO_ID_PATTERN, TaskQueues, WorkflowIds, WorkflowTypes } from '../../lib/names';
 import { CliError, ExitCode } from '../errors';
 
@@ -39,7 +39,7 @@ export interface DemoRequest {
   ttl?: string;
   target: DeployAccess;
   managementAccountId: string;
-  org: GuardOrg;
+  org: SandboxOrg;
   notifications: NotificationsConfig;
   warnBefore?: string;
 }
@@ -89,7 +89,7 @@ export function buildDemoInput(req: DemoRequest): DemoInput {
     ttlMs,
     target: req.target,
     managementAccountId: req.managementAccountId,
-    org: guardOrg(req.org),
+    org: sandboxOrg(req.org),
     notifications: req.notifications.sinks,
     ...(req.warnBefore ? { warnBeforeMs: parseDuration(req.warnBefore, '--warn-before') } : {}),
   };

@@ -6,14 +6,14 @@ import { ScheduleOverlapPolicy, type Client, type ScheduleOptions } from '@tempo
 import type { NotificationsConfig } from '../../lib/config/notifications';
 import type { DemoSweepInput, DemoSweepResult, DeployAccess } from '../../lib/contracts/demo';
 import { parseDuration } from '../../lib/duration';
-import { guardOrg, type GuardOrg } from '../../lib/guards';
+import { sandboxOrg, type SandboxOrg } from '../../lib/sandbox';
 import { ScheduleIds, TaskQueues, WorkflowTypes } from '../../lib/names';
 import { upsertSchedule } from '../schedules';
 
 export interface SweepRequest {
   targets: DeployAccess[];
   managementAccountId: string;
-  org: GuardOrg;
+  org: SandboxOrg;
   notifications: NotificationsConfig;
   apply: boolean;
   maxAge?: string;
@@ -23,7 +23,7 @@ export interface SweepRequest {
 export function buildSweepInput(req: SweepRequest): DemoSweepInput {
   return {
     accounts: req.targets,
-    org: guardOrg(req.org),
+    org: sandboxOrg(req.org),
     managementAccountId: req.managementAccountId,
     apply: req.apply,
     ...(req.maxAge ? { maxAgeMs: parseDuration(req.maxAge, '--max-age') } : {}),

@@ -9,7 +9,7 @@ import {
 } from '@aws-sdk/client-organizations';
 import { deployRoleFor, sandboxAccounts, type OrgConfig } from '../../lib/config/org';
 import type { DeployAccess } from '../../lib/contracts/demo';
-import { checkSandboxTarget, guardOrg } from '../../lib/guards';
+import { checkSandboxTarget, sandboxOrg } from '../../lib/sandbox';
 import { CliError, ExitCode } from '../errors';
 
 const bad = (message: string) => new CliError(message, ExitCode.BadInput);
@@ -51,7 +51,7 @@ export async function resolveSandboxTargets(
       roleName: role.roleName,
       externalId: role.externalId,
     };
-    const check = checkSandboxTarget({ ...target, org: guardOrg(org), managementAccountId });
+    const check = checkSandboxTarget({ ...target, org: sandboxOrg(org), managementAccountId });
     if (!check.ok) throw new CliError(`refused: ${check.reason}`, ExitCode.BadInput);
     targets.push(target);
   }

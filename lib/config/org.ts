@@ -57,7 +57,7 @@ const AccountSchema = z.strictObject({
     .record(tagKey, tagValue)
     .default({})
     .superRefine((tags, ctx) => {
-      // The sweep and the demo guards read these two tags; a value they cannot read must be
+      // The sweep and the demos' sandbox checks read these two tags; a value they cannot read must be
       // refused here, before the bootstrap writes it to AWS (same forms as parseTtlTag).
       const ttl = tags[Tags.ttl];
       if (ttl !== undefined && !readableTtl(ttl)) {

@@ -3,7 +3,7 @@ import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { BudgetConfig } from '../config/budgets';
 import type { NotificationsConfig } from '../config/notifications';
 import type { MonthState } from '../budget-escalation';
-import type { GuardOrg } from '../guards';
+import type { SandboxOrg } from '../sandbox';
 import { SearchAttributes } from '../names';
 
 /**
@@ -14,8 +14,8 @@ import { SearchAttributes } from '../names';
 /** The validated configuration a guard runs with; `sv0 up` passes it, `reconfigure` replaces it. */
 export interface BudgetGuardConfig {
   budget: BudgetConfig;
-  /** Accounts of config/org.yaml (name + sandbox), for the freeze guard. */
-  org: GuardOrg;
+  /** Accounts of config/org.yaml (name + sandbox), for the sandbox check before a freeze. */
+  org: SandboxOrg;
   notifications: NotificationsConfig['sinks'];
   /** Decide and notify, but destroy no demo and attach no SCP. @default false */
   dryRun?: boolean;

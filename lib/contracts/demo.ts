@@ -1,7 +1,7 @@
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import type { NotificationsConfig } from '../config/notifications';
-import type { GuardOrg } from '../guards';
+import type { SandboxOrg } from '../sandbox';
 import { SearchAttributes, WorkflowTypes } from '../names';
 
 /**
@@ -16,7 +16,7 @@ export type DemoPhase = 'deploying' | 'running' | 'destroying' | 'destroyed' | '
 /** How the orchestrator reaches the sandbox account: its deploy role and the external id. */
 export interface DeployAccess {
   accountId: string;
-  /** The account's name in the live organization (guards check it). */
+  /** The account's name in the live organization (the sandbox check reads it). */
   accountName: string;
   /** @default `sv0-orchestrator-deploy` */
   roleName: string;
@@ -46,7 +46,7 @@ export interface DemoInput {
   /** Time to live from the start, milliseconds. */
   ttlMs: number;
   target: DeployAccess;
-  /** The organization's management account (guards refuse it). */
+  /** The organization's management account (the sandbox check refuses it). */
   managementAccountId: string;
   /** Accounts of config/org.yaml (name + sandbox), for the guard. */
   org: { accounts: { name: string; sandbox: boolean }[] };
@@ -150,7 +150,7 @@ export interface SweepPlan {
 export interface DemoSweepInput {
   /** The sandbox accounts to sweep, each with how to reach it. */
   accounts: DeployAccess[];
-  org: GuardOrg;
+  org: SandboxOrg;
   managementAccountId: string;
   /** Delete for real; otherwise only report the plan. The CLI defaults to a dry run, the schedule applies. */
   apply: boolean;

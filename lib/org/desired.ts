@@ -109,7 +109,7 @@ export function placeholderEmailErrors(
   ];
 }
 
-/** The same check on the desired state alone (the worker's guard; it has no files). */
+/** The same check on the desired state alone (the worker's own check; it has no files). */
 export function desiredPlaceholderEmails(desired: DesiredOrg): string[] {
   const emails = [
     ...desired.accounts.map((a) => a.email),

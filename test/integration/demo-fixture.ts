@@ -17,7 +17,7 @@ import { tagClients, type TagClients } from '../../activities/demo/tagged-resour
 import { buildDemoInput } from '../../clients/demo/lifecycle';
 import { loadScenario } from '../../lib/runtime/config';
 import type { DemoInput, DeployAccess } from '../../lib/contracts/demo';
-import type { GuardOrg } from '../../lib/guards';
+import type { SandboxOrg } from '../../lib/sandbox';
 import { Roles } from '../../lib/names';
 import { createLogger } from '../../lib/runtime/logger';
 import { motoConfig, MOTO_DEFAULT_ACCOUNT, resetMoto } from '../harness/aws';
@@ -36,7 +36,7 @@ export interface DemoOrg {
   platformAccountId: string;
   unlistedAccountId: string;
   prodAccountId: string;
-  org: GuardOrg;
+  org: SandboxOrg;
   target: DeployAccess;
 }
 
@@ -87,7 +87,7 @@ export async function setUpDemoOrg(): Promise<DemoOrg> {
   for (const id of [demoAccountId, platformAccountId, unlistedAccountId, prodAccountId]) {
     await createDeployRole(id, MOTO_DEFAULT_ACCOUNT);
   }
-  const org: GuardOrg = {
+  const org: SandboxOrg = {
     accounts: [
       { name: 'sv0-demo', sandbox: true },
       { name: 'sv0-platform', sandbox: false },
@@ -116,11 +116,13 @@ export function accountClients(accountId: string): TagClients {
 }
 
 /** The secret references tests use: the external id and the webhook URL. */
-export function testResolveSecret(webhookUrl: string) {
-  return async (ref: string): Promise<string> => {
-    if (ref === EXTERNAL_ID_REF) return EXTERNAL_ID;
-    if (ref === WEBHOOK_REF) return webhookUrl;
-    throw new Error(`unknown secret reference ${ref}`);
+function testSecrets(webhookUrl: string) {
+  return {
+    resolveSecret: async (ref: string): Promise<string> => {
+      if (ref === EXTERNAL_ID_REF) return EXTERNAL_ID;
+      if (ref === WEBHOOK_REF) return webhookUrl;
+      throw new Error(`unknown secret reference ${ref}`);
+    },
   };
 }
 
@@ -130,15 +132,15 @@ export function demoTestActivities(
   webhook: Awaited<ReturnType<typeof startWebhookReceiver>>,
   extra: Partial<DemoActivitiesDeps> = {},
 ) {
-  const resolveSecret = testResolveSecret(webhook.url);
+  const secrets = testSecrets(webhook.url);
   return {
-    ...createDemoLifecycleActivities({ aws: motoConfig(), resolveSecret, ...extra }),
-    ...createDemoSweepActivities({ aws: motoConfig(), resolveSecret, ...extra }),
+    ...createDemoLifecycleActivities({ aws: motoConfig(), secrets, ...extra }),
+    ...createDemoSweepActivities({ aws: motoConfig(), secrets, ...extra }),
     ...createDemoControlActivities({ client: env.client }),
     ...createNotifyActivities({
       sns: new SNSClient(motoConfig()),
       logger: createLogger('test', { write: () => undefined }),
-      resolveSecret,
+      secrets,
     }),
   };
 }

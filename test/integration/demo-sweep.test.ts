@@ -208,7 +208,7 @@ describe('nightly demo sweep', () => {
       ).toMatch(/not marked sandbox/);
       // Config says sv0-demo, the live organization says otherwise: the activity's live check refuses.
       const unlisted = await failure(sweep([target(org.unlistedAccountId, 'sv0-demo')], true, []));
-      expect(unlisted.type).toBe(ErrorType.GuardRefused);
+      expect(unlisted.type).toBe(ErrorType.SandboxRefused);
       expect(unlisted.message).toMatch(/someone-elses.*not declared/);
       expect((await failure(sweep([target(org.prodAccountId, 'sv0-prod-lab')], true, []))).message).toMatch(
         /says prod/,
@@ -232,7 +232,7 @@ describe('nightly demo sweep', () => {
     const cause = await runWorker({ env, taskQueue, activities: demoTestActivities(env, webhook) }, () =>
       failure(sweep([org.target], true, [])),
     );
-    expect(cause.type).toBe(ErrorType.GuardRefused);
+    expect(cause.type).toBe(ErrorType.SandboxRefused);
     expect(cause.message).toMatch(/acme-prod/);
     expect(await bucketExists(org.demoAccountId, names.young)).toBe(before);
   });

@@ -271,7 +271,7 @@ describe('org bootstrap against moto (Cost Explorer through a thin fake at the S
         ...createNotifyActivities({
           sns: new SNSClient(aws),
           logger: createLogger('test'),
-          resolveSecret: () => Promise.resolve(receiver.url),
+          secrets: { resolveSecret: () => Promise.resolve(receiver.url) },
         }),
       };
       const workflowId = uniqueId('org-drift');

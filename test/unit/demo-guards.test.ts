@@ -6,7 +6,7 @@ import {
   isEphemeral,
   looksLikeProd,
   sweepVerdict,
-} from '../../lib/guards';
+} from '../../lib/sandbox';
 import { warningLeadMs } from '../../lib/contracts/demo';
 import { ErrorType } from '../../lib/names';
 
@@ -66,7 +66,7 @@ describe('assertSandboxTarget', () => {
       caught = err;
     }
     expect(caught).toBeInstanceOf(ApplicationFailure);
-    expect((caught as ApplicationFailure).type).toBe(ErrorType.GuardRefused);
+    expect((caught as ApplicationFailure).type).toBe(ErrorType.SandboxRefused);
     expect((caught as ApplicationFailure).nonRetryable).toBe(true);
   });
 });

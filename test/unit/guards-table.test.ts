@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { assertSandboxTarget, checkSandboxTarget, sweepVerdict } from '../../lib/guards';
+import { assertSandboxTarget, checkSandboxTarget, sweepVerdict } from '../../lib/sandbox';
 
 /**
  * Guards, table-driven (issue 8, item 6). The sweep (workflows/demo-sweep.ts), demo teardown

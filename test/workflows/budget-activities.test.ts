@@ -91,7 +91,7 @@ describe('budget activities (moto)', () => {
     const platform = await refusal(
       aws.attachFreezePolicy({ ...base, accountId: org.platformAccountId, accountName: 'sv0-platform' }),
     );
-    expect(platform).toMatchObject({ type: ErrorType.GuardRefused, nonRetryable: true });
+    expect(platform).toMatchObject({ type: ErrorType.SandboxRefused, nonRetryable: true });
     expect(platform.message).toMatch(/not marked sandbox: true/);
     // A caller that claims another name does not get past the live name check.
     const renamed = await refusal(
@@ -105,13 +105,13 @@ describe('budget activities (moto)', () => {
     for (const id of [rootId, ouId]) {
       expect(
         await refusal(aws.attachFreezePolicy({ ...base, accountId: id, accountName: 'sv0-demo' })),
-      ).toMatchObject({ type: ErrorType.GuardRefused });
+      ).toMatchObject({ type: ErrorType.SandboxRefused });
       expect(await refusal(aws.detachFreezePolicy({ accountId: id }))).toMatchObject({
-        type: ErrorType.GuardRefused,
+        type: ErrorType.SandboxRefused,
       });
     }
     expect(await refusal(aws.detachFreezePolicy({ accountId: org.managementAccountId }))).toMatchObject({
-      type: ErrorType.GuardRefused,
+      type: ErrorType.SandboxRefused,
     });
     expect(await freezeTargets(org.freezePolicyId)).toEqual([]);
   });

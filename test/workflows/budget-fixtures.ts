@@ -178,7 +178,7 @@ export function budgetActivities(opts: { webhookUrl: string; demoClient: Client 
     ...createNotifyActivities({
       sns: new SNSClient(motoConfig()),
       logger: createLogger('budget-test'),
-      resolveSecret: () => Promise.resolve(opts.webhookUrl),
+      secrets: { resolveSecret: () => Promise.resolve(opts.webhookUrl) },
     }),
     ...createDemoControlActivities({ client: opts.demoClient }),
   };

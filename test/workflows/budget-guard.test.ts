@@ -60,7 +60,10 @@ describe('budget guard on the dev server, AWS in moto', () => {
     org = await createBudgetOrg();
     activities = {
       ...budgetActivities({ webhookUrl: webhook.url, demoClient: env.client }),
-      ...createDemoLifecycleActivities({ aws: motoConfig(), resolveSecret: () => Promise.resolve('') }),
+      ...createDemoLifecycleActivities({
+        aws: motoConfig(),
+        secrets: { resolveSecret: () => Promise.resolve('') },
+      }),
     };
   });
 

@@ -55,7 +55,7 @@ function activities() {
     ...createNotifyActivities({
       sns: new SNSClient(motoConfig()),
       logger,
-      resolveSecret: (ref) => resolver.resolveSecret(ref),
+      secrets: resolver,
     }),
   };
 }

@@ -79,7 +79,7 @@ function activities() {
     ...createNotifyActivities({
       sns: new SNSClient(motoConfig()),
       logger,
-      resolveSecret: (ref) => resolver.resolveSecret(ref),
+      secrets: resolver,
     }),
   };
 }

@@ -1,5 +1,4 @@
 import {
-  ActivityFailure,
   allHandlersFinished,
   condition,
   continueAsNew,
@@ -30,14 +29,20 @@ import {
 import {
   evaluateSpend,
   freshMonth,
-  levelReached,
   nextUtcMonthStart,
   utcMonth,
   type MonthState,
 } from '../../lib/budget-escalation';
-import type { Notification } from '../../lib/config/notifications';
+import {
+  budgetGuardStatus,
+  budgetNotices,
+  budgetProblems,
+  freezeReason,
+  type BudgetNotice,
+} from '../../lib/budget-messages';
 import { parseDuration } from '../../lib/duration';
-import { assertSandboxTarget } from '../../lib/guards';
+import { rootCauseMessage } from '../../lib/failures';
+import { assertSandboxTarget } from '../../lib/sandbox';
 
 const aws = proxyActivities<ReturnType<typeof createBudgetActivities>>({
   startToCloseTimeout: '1 minute',
@@ -60,14 +65,6 @@ const { notify } = proxyActivities<ReturnType<typeof createNotifyActivities>>({
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '5s', maximumInterval: '1 minute', maximumAttempts: 5 },
 });
-
-/** Why an activity failed, in one line (the root cause's message, not the wrapper's). */
-function failureText(err: unknown): string {
-  if (err instanceof ActivityFailure && err.cause) return err.cause.message;
-  return err instanceof Error ? err.message : String(err);
-}
-
-const usd = (n: number) => `$${n.toFixed(2)}`;
 
 /**
  * One budget, watched for a whole UTC month (seed §5, shared/DESIGN.md §4): read actual and
@@ -116,39 +113,27 @@ export async function budgetGuardWorkflow(input: BudgetGuardInput): Promise<neve
     if (audit.length > AUDIT_KEEP) audit.splice(0, audit.length - AUDIT_KEEP);
   }
 
-  async function send(n: Omit<Notification, 'fields'> & { fields?: Notification['fields'] }): Promise<void> {
+  async function send(n: BudgetNotice): Promise<void> {
     const fields = { budget: name(), account: config.budget.account, month: state.month, ...n.fields };
     try {
       await notify({ notification: { ...n, fields }, sinks: config.notifications });
     } catch (err) {
       // A broken sink must not stop the guard; the history keeps the failure.
-      log.warn('notification failed', { event: n.event, error: failureText(err) });
+      log.warn('notification failed', { event: n.event, error: rootCauseMessage(err) });
     }
   }
 
   function status(): BudgetGuardStatus {
-    const amount = config.budget.amount;
-    return {
-      budget: name(),
-      account: config.budget.account,
-      amount,
-      month: state.month,
-      spend: lastReading,
-      percentUsed: lastReading ? Math.round((lastReading.actual / amount) * 10000) / 100 : undefined,
-      forecastPercent:
-        lastReading?.forecast !== undefined
-          ? Math.round((lastReading.forecast / amount) * 10000) / 100
-          : undefined,
-      levelReached: levelReached(state),
-      freezeAt: config.budget.freezeAt,
-      frozen: state.frozen,
+    return budgetGuardStatus({
+      config,
+      state,
       freeze,
-      approval: state.approval,
+      lastReading,
       lastCheckedAt,
       nextCheckAt,
-      lastProblem: Object.values(problems).filter(Boolean).join('; ') || undefined,
-      audit: [...audit],
-    };
+      problems,
+      audit,
+    });
   }
 
   /** Destroy the account's live demos, wait for their teardown, then attach FreezeAccount. */
@@ -163,12 +148,7 @@ export async function budgetGuardWorkflow(input: BudgetGuardInput): Promise<neve
         dryRunMonth = state.month;
         await aws.attachFreezePolicy({ ...target, org: config.org, dryRun: true });
         record({ action: 'freeze-dry-run', by: GUARD_ACTOR, reason, accountId: target.accountId });
-        await send({
-          event: 'budget.freeze-dry-run',
-          severity: 'warning',
-          title: `Budget ${name()}: would freeze ${target.accountName} (dry run)`,
-          text: reason,
-        });
+        await send(budgetNotices.freezeDryRun(name(), target.accountName, reason));
         return;
       }
       const { workflowIds } = await demos.destroyDemosInAccount({
@@ -180,7 +160,7 @@ export async function budgetGuardWorkflow(input: BudgetGuardInput): Promise<neve
         try {
           closed = await demoTeardown.waitForDemosClosed({ workflowIds });
         } catch (err) {
-          log.warn('demo teardown did not finish before the freeze', { error: failureText(err) });
+          log.warn('demo teardown did not finish before the freeze', { error: rootCauseMessage(err) });
         }
         record({
           action: 'demos-destroyed',
@@ -211,24 +191,13 @@ export async function budgetGuardWorkflow(input: BudgetGuardInput): Promise<neve
           demosDestroyed: workflowIds.length,
         },
       });
-      await send({
-        event: 'budget.frozen',
-        severity: 'critical',
-        title: `Budget ${name()}: account ${target.accountName} frozen${refreeze ? ' again' : ''}`,
-        text: `${reason}. ${workflowIds.length} live demo(s) destroyed, then FreezeAccount attached to ${target.accountName} (${target.accountId}). Unfreeze with \`sv0 budget unfreeze ${name()} --by WHO --reason TEXT\`; it lifts by itself at the next UTC month.`,
-        fields: { accountId: target.accountId, demosDestroyed: workflowIds.length },
-      });
+      await send(budgetNotices.frozen(name(), target, reason, workflowIds.length, refreeze));
     } catch (err) {
-      const problem = `freeze failed: ${failureText(err)}`;
+      const problem = budgetProblems.freeze(rootCauseMessage(err));
       // Tell people once per distinct problem; the next check tries again.
       if (problem !== problems.freeze) {
         record({ action: 'freeze-failed', by: GUARD_ACTOR, reason: problem });
-        await send({
-          event: 'budget.freeze-failed',
-          severity: 'critical',
-          title: `Budget ${name()}: could not freeze ${config.budget.account}`,
-          text: problem,
-        });
+        await send(budgetNotices.freezeFailed(name(), config.budget.account, problem));
       }
       problems.freeze = problem;
     }
@@ -250,22 +219,14 @@ export async function budgetGuardWorkflow(input: BudgetGuardInput): Promise<neve
         accountId: target.accountId,
         details: { changed: out.changed },
       });
-      await send({
-        event: 'budget.unfrozen',
-        severity: 'warning',
-        title: `Budget ${name()}: account ${target.accountName} unfrozen by ${by}`,
-        text: `${reason}. FreezeAccount detached from ${target.accountName} (${target.accountId}).${
-          approval && config.budget.refreezeAfterApproval
-            ? ' It freezes again if spend keeps rising this month.'
-            : ''
-        }`,
-        fields: { accountId: target.accountId, by },
-      });
+      await send(
+        budgetNotices.unfrozen(name(), target, by, reason, approval && config.budget.refreezeAfterApproval),
+      );
     } catch (err) {
       record({
         action: 'unfreeze-failed',
         by,
-        reason: `${reason}: ${failureText(err)}`,
+        reason: `${reason}: ${rootCauseMessage(err)}`,
         accountId: target.accountId,
       });
       throw err;
@@ -278,7 +239,7 @@ export async function budgetGuardWorkflow(input: BudgetGuardInput): Promise<neve
       await lift(ROLLOVER_ACTOR, `new month ${state.month}`, false);
       problems.rollover = undefined;
     } catch (err) {
-      problems.rollover = `month-rollover unfreeze failed: ${failureText(err)}`;
+      problems.rollover = budgetProblems.rollover(rootCauseMessage(err));
     }
   }
 
@@ -292,21 +253,14 @@ export async function budgetGuardWorkflow(input: BudgetGuardInput): Promise<neve
   async function check(): Promise<void> {
     if (freeze && freeze.month !== state.month) await liftAtRollover();
     const reading = await aws.readBudgetSpend({ budgetName: name() }).catch((err: unknown) => {
-      problems.read = `cannot read the budget: ${failureText(err)}`;
+      problems.read = budgetProblems.read(rootCauseMessage(err));
       return undefined;
     });
     lastCheckedAt = now();
     if (!reading) return;
     if (!reading.found) {
-      const problem = `budget ${name()} does not exist in AWS Budgets; run \`sv0 org apply\``;
-      if (problem !== problems.read) {
-        await send({
-          event: 'budget.missing',
-          severity: 'warning',
-          title: `Budget ${name()} not found`,
-          text: problem,
-        });
-      }
+      const problem = budgetProblems.missing(name());
+      if (problem !== problems.read) await send(budgetNotices.missing(name(), problem));
       problems.read = problem;
       return;
     }
@@ -322,28 +276,14 @@ export async function budgetGuardWorkflow(input: BudgetGuardInput): Promise<neve
     if (d.newlyCrossed.length > 0) {
       const top = Math.max(...d.newlyCrossed);
       state.notified = [...state.notified, ...d.newlyCrossed].sort((a, b) => a - b);
-      await send({
-        event: 'budget.threshold',
-        severity: top >= 100 ? 'critical' : 'warning',
-        title: `Budget ${name()}: ${d.percentUsed}% spent (threshold ${top}%)`,
-        text: `Actual spend ${usd(reading.actual)} of ${usd(amount)} this month (${state.month}).`,
-        fields: { threshold: top, percentUsed: d.percentUsed, actual: reading.actual, amount },
-      });
+      await send(budgetNotices.threshold(name(), top, d.percentUsed, reading.actual, amount, state.month));
     }
     if (d.forecastWarning) {
       state.forecastWarned = true;
-      await send({
-        event: 'budget.forecast',
-        severity: 'warning',
-        title: `Budget ${name()}: forecast ${d.forecastPercent}% of the budget`,
-        text: `AWS forecasts ${usd(reading.forecast ?? 0)} of ${usd(amount)} by the end of ${state.month}; actual spend is ${usd(reading.actual)} (${d.percentUsed}%).`,
-        fields: { forecastPercent: d.forecastPercent ?? 0, percentUsed: d.percentUsed },
-      });
+      await send(budgetNotices.forecast(name(), reading, d, amount, state.month));
     }
     if (d.freeze) {
-      await freezeAccount(
-        `actual spend ${usd(reading.actual)} is ${d.percentUsed}% of ${usd(amount)}, at or above freezeAt ${config.budget.freezeAt}%`,
-      );
+      await freezeAccount(freezeReason(reading.actual, d.percentUsed, amount, config.budget.freezeAt));
     } else if (d.freezeHeldBack && !state.frozen) {
       log.info('freeze held back', { reason: d.freezeHeldBack });
     }

@@ -1,5 +1,4 @@
 import {
-  ActivityFailure,
   allHandlersFinished,
   ApplicationFailure,
   CancellationScope,
@@ -29,7 +28,9 @@ import {
   type DemoStatus,
   type DemoSummary,
 } from '../../lib/contracts/demo';
+import { demoFailures, demoNotices, expiryRefusals, initialDemoStatus } from '../../lib/demo-messages';
 import { formatDuration, parseDuration } from '../../lib/duration';
+import { rootCauseMessage } from '../../lib/failures';
 import { ErrorType, Tags } from '../../lib/names';
 
 const aws = proxyActivities<ReturnType<typeof createDemoLifecycleActivities>>({
@@ -59,21 +60,7 @@ export async function demoLifecycleWorkflow(input: DemoInput): Promise<DemoSumma
   const startedAt = workflowInfo().startTime.getTime();
   const stackName = demoStackName(input.id);
   const target = input.target;
-  const state: DemoStatus = {
-    id: input.id,
-    scenario: input.scenario.name,
-    owner: input.owner,
-    accountId: target.accountId,
-    phase: 'deploying',
-    startedAt: iso(startedAt),
-    expiresAt: iso(startedAt + input.ttlMs),
-    maxExpiresAt: iso(startedAt + input.scenario.maxTtlMs),
-    stackName,
-    outputs: {},
-    resources: [],
-    deleted: [],
-    leftovers: [],
-  };
+  const state: DemoStatus = initialDemoStatus(input, startedAt, stackName);
   let expiresAt = startedAt + input.ttlMs;
   const maxExpiresAt = startedAt + input.scenario.maxTtlMs;
   /** Bumped whenever the expiry moves, so the timer loop re-arms. */
@@ -108,14 +95,10 @@ export async function demoLifecycleWorkflow(input: DemoInput): Promise<DemoSumma
     },
     {
       validator: (duration) => {
-        if (!live()) throw new Error(`demo ${input.id} is ${state.phase}; it can no longer be extended`);
+        if (!live()) throw new Error(expiryRefusals.notLive(input.id, state.phase, 'extended'));
         const next = expiresAt + parseDuration(duration, 'extend');
-        if (next > maxExpiresAt) {
-          throw new Error(
-            `extend ${duration} would end the demo at ${iso(next)}, past its maximum ${state.maxExpiresAt} ` +
-              `(scenario ${input.scenario.name}: ${formatDuration(input.scenario.maxTtlMs)} from the start)`,
-          );
-        }
+        if (next > maxExpiresAt)
+          throw new Error(expiryRefusals.pastMaximum(input, duration, next, state.maxExpiresAt));
       },
     },
   );
@@ -127,10 +110,9 @@ export async function demoLifecycleWorkflow(input: DemoInput): Promise<DemoSumma
     },
     {
       validator: (duration) => {
-        if (!live()) throw new Error(`demo ${input.id} is ${state.phase}; it can no longer be shortened`);
+        if (!live()) throw new Error(expiryRefusals.notLive(input.id, state.phase, 'shortened'));
         const next = expiresAt - parseDuration(duration, 'shorten');
-        if (next <= Date.now())
-          throw new Error(`shorten ${duration} would end the demo in the past; use destroy instead`);
+        if (next <= Date.now()) throw new Error(expiryRefusals.inThePast(duration));
       },
     },
   );
@@ -141,12 +123,6 @@ export async function demoLifecycleWorkflow(input: DemoInput): Promise<DemoSumma
   });
 
   const send = (n: Notification) => notify({ notification: n, sinks: input.notifications });
-  const fields = () => ({
-    demo: input.id,
-    scenario: input.scenario.name,
-    owner: input.owner,
-    account: target.accountId,
-  });
 
   // 1. Only a sandbox account, checked against the live organization.
   try {
@@ -179,7 +155,7 @@ export async function demoLifecycleWorkflow(input: DemoInput): Promise<DemoSumma
   } catch (err) {
     if (!isCancellation(err)) {
       // An activity failure's own message is generic; its cause says what went wrong.
-      deployError = err instanceof ActivityFailure && err.cause ? err.cause.message : (err as Error).message;
+      deployError = rootCauseMessage(err);
     } else cancelled = err;
   }
 
@@ -189,13 +165,7 @@ export async function demoLifecycleWorkflow(input: DemoInput): Promise<DemoSumma
   } else if (cancelled === undefined) {
     try {
       setPhase('running');
-      await send({
-        event: 'demo.ready',
-        severity: 'info',
-        title: `Demo ${input.id} is ready`,
-        text: `${input.scenario.name} for ${input.owner}, until ${state.expiresAt}`,
-        fields: { ...fields(), expiresAt: state.expiresAt, ...state.outputs },
-      });
+      await send(demoNotices.ready(input, state));
       // 3. Live until expiry (moved by extend/shorten) or destroyNow; warn once before expiry.
       await waitForExpiry();
     } catch (err) {
@@ -210,19 +180,18 @@ export async function demoLifecycleWorkflow(input: DemoInput): Promise<DemoSumma
   await condition(allHandlersFinished);
   if (deployError !== undefined) {
     throw ApplicationFailure.nonRetryable(
-      `demo ${input.id}: deploy failed and was torn down: ${deployError}`,
+      demoFailures.deployFailed(input.id, deployError),
       ErrorType.StackFailed,
     );
   }
   if (state.leftovers.length > 0) {
     throw ApplicationFailure.nonRetryable(
-      `demo ${input.id}: ${state.leftovers.length} resource(s) still tagged ${Tags.demo}=${input.id} after teardown: ` +
-        state.leftovers.map((r) => r.arn).join(', '),
+      demoFailures.leftovers(input.id, state.leftovers),
       ErrorType.LeftoversRemain,
     );
   }
   if (state.error)
-    throw ApplicationFailure.nonRetryable(`demo ${input.id}: ${state.error}`, ErrorType.StackFailed);
+    throw ApplicationFailure.nonRetryable(demoFailures.error(input.id, state.error), ErrorType.StackFailed);
   // Torn down clean after a cancel request: end as cancelled, as asked.
   if (cancelled !== undefined) throw cancelled;
   return summary;
@@ -235,13 +204,7 @@ export async function demoLifecycleWorkflow(input: DemoInput): Promise<DemoSumma
       const warnAt = expiresAt - lead;
       if (warnedFor !== expiresAt && Date.now() >= warnAt) {
         warnedFor = expiresAt;
-        await send({
-          event: 'demo.expiring',
-          severity: 'warning',
-          title: `Demo ${input.id} expires at ${state.expiresAt}`,
-          text: `Extend it with \`sv0 demo extend ${input.id} 1h\` (at most until ${state.maxExpiresAt}).`,
-          fields: { ...fields(), expiresAt: state.expiresAt },
-        });
+        await send(demoNotices.expiring(input, state));
         continue;
       }
       const until = warnedFor === expiresAt ? expiresAt : warnAt;
@@ -266,27 +229,7 @@ export async function demoLifecycleWorkflow(input: DemoInput): Promise<DemoSumma
     if (!clean && !state.error) state.error = problems.join('; ') || 'resources remain';
     setPhase(clean && deployError === undefined ? 'destroyed' : 'failed');
     const livedMs = Date.now() - startedAt;
-    await send({
-      event: clean ? 'demo.destroyed' : 'demo.leftovers',
-      severity: clean ? (deployError ? 'warning' : 'info') : 'critical',
-      title: clean
-        ? `Demo ${input.id} ${deployError ? 'failed to deploy and was torn down' : 'destroyed'}`
-        : `Demo ${input.id}: ${state.leftovers.length} resource(s) left after teardown`,
-      text: [
-        `Reason: ${state.destroyReason ?? 'expired'}. Lived ${formatDuration(Math.round(livedMs / 1000) * 1000)}.`,
-        `Created: ${state.resources.map((r) => r.type).join(', ') || 'nothing'}.`,
-        `Swept after the stack: ${state.deleted.map((r) => r.arn).join(', ') || 'nothing'}.`,
-        ...(deployError ? [`Deploy error: ${deployError}`] : []),
-        ...(problems.length ? [`Problems: ${problems.join('; ')}`] : []),
-        ...(state.leftovers.length ? [`Still there: ${state.leftovers.map((r) => r.arn).join(', ')}`] : []),
-      ].join('\n'),
-      fields: {
-        ...fields(),
-        created: state.resources.length,
-        swept: state.deleted.length,
-        leftovers: state.leftovers.length,
-      },
-    });
+    await send(demoNotices.tornDown(input, state, { clean, deployError, problems, livedMs }));
     return { ...state, livedMs };
   }
 }

@@ -3,7 +3,8 @@ import type { createDemoSweepActivities } from '../../activities/demo/sweep';
 import type { createDemoControlActivities } from '../../activities/demo/control';
 import type { createNotifyActivities } from '../../activities/notify';
 import type { AccountSweepResult, DemoSweepInput, DemoSweepResult } from '../../lib/contracts/demo';
-import { checkSandboxTarget } from '../../lib/guards';
+import { sweepSummary } from '../../lib/demo-messages';
+import { checkSandboxTarget } from '../../lib/sandbox';
 import { ErrorType } from '../../lib/names';
 
 const aws = proxyActivities<ReturnType<typeof createDemoSweepActivities>>({
@@ -65,10 +66,10 @@ export async function demoSweepWorkflow(input: DemoSweepInput): Promise<DemoSwee
     try {
       result.plan = await aws.planAccountSweep({ ...common, now: Date.now() });
     } catch (err) {
-      // Report the activity's own reason (the live guard, or why the account was unreachable).
+      // Report the activity's own reason (the live sandbox check, or why the account was unreachable).
       const cause = err instanceof ActivityFailure ? err.cause : undefined;
       const message = cause?.message ?? (err as Error).message;
-      if (cause instanceof ApplicationFailure && cause.type === ErrorType.GuardRefused)
+      if (cause instanceof ApplicationFailure && cause.type === ErrorType.SandboxRefused)
         result.refused = message;
       else result.error = message;
       continue;
@@ -83,12 +84,12 @@ export async function demoSweepWorkflow(input: DemoSweepInput): Promise<DemoSwee
     }
   }
 
-  await notify({ notification: summaryNotification(input.apply, results), sinks: input.notifications });
+  await notify({ notification: sweepSummary(input.apply, results), sinks: input.notifications });
   const refused = results.filter((r) => r.refused);
   if (refused.length > 0) {
     throw ApplicationFailure.nonRetryable(
       `sweep refused: ${refused.map((r) => r.refused).join('; ')}`,
-      ErrorType.GuardRefused,
+      ErrorType.SandboxRefused,
     );
   }
   const errors = results.filter((r) => r.error);
@@ -105,23 +106,4 @@ export async function demoSweepWorkflow(input: DemoSweepInput): Promise<DemoSwee
     );
   }
   return { apply: input.apply, accounts: results };
-}
-
-function summaryNotification(apply: boolean, results: AccountSweepResult[]) {
-  const lines = results.map((r) => {
-    if (r.refused) return `${r.accountName} (${r.accountId}): refused: ${r.refused}`;
-    if (r.error) return `${r.accountName} (${r.accountId}): failed: ${r.error}`;
-    const planned = (r.plan?.stacks.length ?? 0) + (r.plan?.resources.length ?? 0);
-    return apply
-      ? `${r.accountName} (${r.accountId}): deleted ${r.deleted.length}, failed ${r.failed.length}, kept ${r.plan?.kept.length ?? 0}`
-      : `${r.accountName} (${r.accountId}): would delete ${planned}, keep ${r.plan?.kept.length ?? 0}`;
-  });
-  const bad = results.some((r) => r.refused || r.error || r.failed.length > 0);
-  return {
-    event: 'demo.sweep',
-    severity: bad ? ('critical' as const) : ('info' as const),
-    title: `Nightly demo sweep${apply ? '' : ' (dry run)'}: ${results.reduce((n, r) => n + r.deleted.length, 0)} deleted`,
-    text: lines.join('\n'),
-    fields: { accounts: results.length, apply },
-  };
 }

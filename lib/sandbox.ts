@@ -3,20 +3,20 @@ import { ErrorType, Tags } from './names';
 import { parseTtlTag } from './duration';
 
 /**
- * Guards for destructive actions (demo teardown, the nightly sweep, budget freezes), as aws-nuke
- * has them: act only in accounts the config marks sandbox, never in the management account or an
+ * Sandbox checks for destructive actions (demo teardown, the nightly sweep, budget freezes), as
+ * aws-nuke has them: act only in accounts the config marks sandbox, never in the management account or an
  * account whose name or alias says prod, and never on resources without the ephemeral tag.
  *
  * Pure code: usable from workflows (deterministic), activities and the CLI alike.
  */
 
-/** The part of config/org.yaml the guards read. */
-export interface GuardOrg {
+/** The part of config/org.yaml the sandbox checks read. */
+export interface SandboxOrg {
   accounts: readonly { name: string; sandbox?: boolean }[];
 }
 
 /** The sandbox checks' view of config/org.yaml: each account's name and whether it is a sandbox. */
-export function guardOrg(org: GuardOrg): { accounts: { name: string; sandbox: boolean }[] } {
+export function sandboxOrg(org: SandboxOrg): { accounts: { name: string; sandbox: boolean }[] } {
   return { accounts: org.accounts.map((a) => ({ name: a.name, sandbox: a.sandbox === true })) };
 }
 
@@ -28,13 +28,13 @@ export interface SandboxTargetInput {
   /** IAM account aliases, when the caller could read them (ListAccountAliases in the account). */
   aliases?: readonly string[];
   /** The declared organization: only accounts listed there with `sandbox: true` may be targeted. */
-  org: GuardOrg;
+  org: SandboxOrg;
   /** The organization's management account id (DescribeOrganization MasterAccountId). */
   managementAccountId: string;
 }
 
-/** Outcome of a guard check: `ok`, or the reason to refuse. */
-export type GuardResult = { ok: true } | { ok: false; reason: string };
+/** Outcome of a sandbox check: `ok`, or the reason to refuse. */
+export type SandboxCheck = { ok: true } | { ok: false; reason: string };
 
 /** A name or alias that says prod: `prod`, `production`, `sv0-prod`, `prod-eu`, `myprod`. */
 const PROD_PATTERN = /prod/i;
@@ -49,7 +49,7 @@ export function looksLikeProd(name: string): boolean {
  * Every rule is checked against what the caller saw live (name, aliases, management account),
  * so a typo in config cannot aim the sweep at the wrong account.
  */
-export function checkSandboxTarget(input: SandboxTargetInput): GuardResult {
+export function checkSandboxTarget(input: SandboxTargetInput): SandboxCheck {
   const { accountId, accountName, org, managementAccountId } = input;
   const who = `account ${accountId} (${accountName || 'no name'})`;
   if (!/^[0-9]{12}$/.test(accountId)) return { ok: false, reason: `${who}: not a 12-digit AWS account id` };
@@ -87,12 +87,12 @@ export function checkSandboxTarget(input: SandboxTargetInput): GuardResult {
 }
 
 /**
- * Throw a non-retryable {@link ErrorType.GuardRefused} failure unless {@link checkSandboxTarget}
+ * Throw a non-retryable {@link ErrorType.SandboxRefused} failure unless {@link checkSandboxTarget}
  * allows the target. Works in workflows and activities (the failure is a plain ApplicationFailure).
  */
 export function assertSandboxTarget(input: SandboxTargetInput): void {
   const result = checkSandboxTarget(input);
-  if (!result.ok) throw ApplicationFailure.nonRetryable(result.reason, ErrorType.GuardRefused);
+  if (!result.ok) throw ApplicationFailure.nonRetryable(result.reason, ErrorType.SandboxRefused);
 }
 
 /** Tags as a plain map (keys are case-sensitive, as AWS has them). */

@@ -1,0 +1,72 @@
+/**
+ * What every planner of lib/org/plan/ shares: the plan being drafted, a step with its id and wave,
+ * and the comparisons of live and desired state.
+ */
+import type { LiveAccount, LiveOrg, OrgPlan, PlanStep, StepAction, StepKind, TargetRef } from '../types';
+
+/** The plan as the planners build it, before its steps are ordered by wave. */
+export interface PlanDraft {
+  steps: PlanStep[];
+  undeclared: OrgPlan['undeclared'];
+  frozen: TargetRef[];
+  notes: string[];
+}
+
+/**
+ * The order of the bootstrap runbook as waves: the organization, then the SCP type, then what stands
+ * alone (OUs, policies, accounts, permission sets, users, cost settings), then what joins two
+ * things (moves, attachments, tags, roles, budgets, assignments). Steps of one wave are independent.
+ */
+const WAVE: Record<StepKind, number> = {
+  createOrganization: 0,
+  enableScpType: 1,
+  createOu: 2,
+  createPolicy: 2,
+  updatePolicy: 2,
+  createAccount: 2,
+  ensurePermissionSet: 2,
+  createUser: 2,
+  activateCostAllocationTags: 2,
+  createAnomalyMonitor: 2,
+  moveAccount: 3,
+  tagAccount: 3,
+  attachPolicy: 3,
+  detachPolicy: 3,
+  ensureRole: 3,
+  createBudget: 3,
+  updateBudget: 3,
+  createBudgetNotification: 3,
+  createAssignment: 3,
+};
+
+export function step(action: StepAction, key: string, summary: string): PlanStep {
+  return { ...action, id: `${action.kind}:${key}`, wave: WAVE[action.kind], summary };
+}
+
+/** Canonical JSON (sorted keys), so documents that differ only in layout compare equal. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) =>
+      a < b ? -1 : a > b ? 1 : 0,
+    );
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+export function sameDocument(a: string, b: string): boolean {
+  try {
+    return canonicalJson(JSON.parse(a)) === canonicalJson(JSON.parse(b));
+  } catch {
+    return a === b;
+  }
+}
+
+/** The live account a declared one is: same name, else same email (AWS keys accounts on email). */
+export function findAccount(live: LiveOrg, name: string, email?: string): LiveAccount | undefined {
+  return (
+    live.accounts.find((a) => a.name === name) ??
+    (email ? live.accounts.find((a) => a.email.toLowerCase() === email.toLowerCase()) : undefined)
+  );
+}
