@@ -4,7 +4,7 @@
  * payload, so the payload codec encrypts them too; without it Temporal stores them as plain text.
  *
  * Loaded by path (`DataConverter.failureConverterPath`, see {@link failureConverterPath} in
- * lib/codec.ts): the worker `require`s it in its main thread and bundles it into the workflow
+ * lib/runtime/codec.ts): the worker `require`s it in its main thread and bundles it into the workflow
  * sandbox, so it must stay free of Node built-ins.
  */
 import { DefaultFailureConverter } from '@temporalio/common';

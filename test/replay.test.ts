@@ -2,28 +2,64 @@ import path from 'node:path';
 import { bundleWorkflowCode, Worker } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { describe, expect, it } from 'vitest';
-import { historyFiles, loadHistory } from '../scripts/histories';
+import { WorkflowTypes } from '../lib/names';
+import { historyFiles, loadHistory, type History } from '../scripts/histories';
 import { workflowBundle } from './harness/temporal';
 
 /**
  * Replay safety: every history under test/histories/ (captured from real runs, see
- * CONTRIBUTING.md) must replay against today's workflow code. A change that would break running
- * workflows fails here instead of in production.
+ * CONTRIBUTING.md) must replay against today's workflow code, and every workflow type has at
+ * least one. A change that would break running workflows fails here instead of in production.
+ *
+ * The table names, for each history, activities its recording must contain, so that it keeps
+ * covering the path it is named for when it is captured again.
  */
+const COVERS: Record<string, string[]> = {
+  'budget-guard-freeze': [
+    'destroyDemosInAccount',
+    'waitForDemosClosed',
+    'attachFreezePolicy',
+    'detachFreezePolicy',
+  ],
+  'connector-sync-retried': ['runConnector'],
+  'connector-health-stale': ['connectorScheduleStates', 'lastPlatformSync', 'reapOrphanContainers'],
+  'connector-health-paused': ['pauseConnectorSchedule', 'notify'],
+  'demo-lifecycle-expired': ['createDemoStack', 'deleteDemoStack', 'sweepDemoResources'],
+  'demo-lifecycle-extend-destroy': ['createDemoStack', 'deleteDemoStack'],
+  'demo-sweep-apply': ['planAccountSweep', 'applyAccountSweep', 'notify'],
+  'org-bootstrap-seed': ['orgReadOrganization', 'orgCreateOrganization', 'orgCreateAccount'],
+  'org-bootstrap-worker-restart': ['orgCreateAccount'],
+  'org-drift': ['orgReadOrganization', 'notify'],
+  smoke: ['whoAmI', 'runContainer'],
+};
+
+const workflowTypeOf = (h: History) =>
+  h.events?.[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name ?? undefined;
+const activityTypesOf = (h: History) =>
+  (h.events ?? []).map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name).filter(Boolean);
+
 describe('replay of the recorded histories', () => {
   const files = historyFiles();
+  const histories = files.map(({ name, file }) => ({ name, history: loadHistory(file) }));
 
-  it('has the recorded histories to replay', () => {
-    expect(files.map((f) => f.name)).toContain('smoke');
+  it('has a history for every workflow type, and each is in the table', () => {
+    const types = new Set(histories.map(({ history }) => workflowTypeOf(history)));
+    expect([...types].sort()).toEqual(Object.values(WorkflowTypes).sort());
+    expect(histories.map((h) => h.name).sort()).toEqual(Object.keys(COVERS).sort());
+  });
+
+  it.each(Object.entries(COVERS))('%s covers the path it is named for', (name, activities) => {
+    const recorded = histories.find((h) => h.name === name);
+    expect(recorded, `test/histories/${name}.json`).toBeDefined();
+    expect(activityTypesOf(recorded!.history)).toEqual(expect.arrayContaining(activities));
   });
 
   it('replays every history in test/histories/ against the current workflow bundle', async () => {
-    const histories = files.map(({ name, file }) => ({ workflowId: name, history: loadHistory(file) }));
     const failures: string[] = [];
     let replayed = 0;
     for await (const result of Worker.runReplayHistories(
       { workflowBundle: await workflowBundle() },
-      histories,
+      histories.map(({ name, history }) => ({ workflowId: name, history })),
     )) {
       replayed++;
       if (result.error) failures.push(`${result.workflowId}: ${result.error.name}: ${result.error.message}`);

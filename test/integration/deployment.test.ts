@@ -31,7 +31,7 @@ import {
   type Deployment,
 } from '../harness/deployment';
 import { testDocker } from '../harness/docker';
-import { eventually } from './demo-fixture';
+import { eventually } from '../harness/demo-fixture';
 
 const MANAGEMENT_ACCOUNT = '123456789012';
 

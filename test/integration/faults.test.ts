@@ -28,8 +28,21 @@ import { motoEnv } from '../harness/aws';
 import { stack } from '../harness/stack';
 import { runWorker, testEnv, uniqueId } from '../harness/temporal';
 import { startWebhookReceiver } from '../harness/webhook';
-import { demoInput, demoTestActivities, eventually, notificationEvents, setUpDemoOrg } from './demo-fixture';
-import { awsFor, CallLog, fakeCostExplorer, orgDeps, seedDesired, startOrgMoto } from './org-fixtures';
+import {
+  demoInput,
+  demoTestActivities,
+  eventually,
+  notificationEvents,
+  setUpDemoOrg,
+} from '../harness/demo-fixture';
+import {
+  awsFor,
+  CallLog,
+  fakeCostExplorer,
+  orgDeps,
+  seedDesired,
+  startOrgMoto,
+} from '../harness/org-fixtures';
 
 /**
  * Fault survival against the real parts (issue 8): the Temporal dev server restarted on its
@@ -271,5 +284,6 @@ describe('an org bootstrap survives moto frozen for 10 s (SIGSTOP/SIGCONT)', () 
     expect(frozen.result.plan.steps.map((s) => s.id)).toEqual(calm.result.plan.steps.map((s) => s.id));
     expect(frozen.shape).toEqual(calm.shape);
     expect(frozen.shape.accounts).toHaveLength(4);
-  });
+    // Two whole bootstraps and a 10 s freeze: on a busy 2-core machine that passes 120 s.
+  }, 240_000);
 });

@@ -14,7 +14,7 @@ import { SearchAttributes } from '../../lib/names';
 import { startProductionStack, type ProductionStack } from '../../scripts/prod-stack';
 import { stack } from '../harness/stack';
 import { uniqueId } from '../harness/temporal';
-import { eventually } from './demo-fixture';
+import { eventually } from '../harness/demo-fixture';
 
 const connectorKey = defineSearchAttributeKey(SearchAttributes.connector, 'KEYWORD');
 

@@ -17,7 +17,13 @@ import { freePort, startDevServer, type DevServer } from '../../scripts/local-st
 import { stack } from '../harness/stack';
 import { uniqueId, workflowBundle } from '../harness/temporal';
 import { startWebhookReceiver } from '../harness/webhook';
-import { demoInput, demoTestActivities, eventually, setUpDemoOrg, type DemoOrg } from './demo-fixture';
+import {
+  demoInput,
+  demoTestActivities,
+  eventually,
+  setUpDemoOrg,
+  type DemoOrg,
+} from '../harness/demo-fixture';
 
 const RESULTS = path.resolve(__dirname, '../../test-results');
 const CHROMIUM_ARGS = [

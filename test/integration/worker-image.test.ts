@@ -23,7 +23,7 @@ import {
 import { testDocker } from '../harness/docker';
 import { registerSecrets } from '../harness/secret-registry';
 import { stack } from '../harness/stack';
-import { eventually } from './demo-fixture';
+import { eventually } from '../harness/demo-fixture';
 
 /** A made-up token of the service-account shape; never valid anywhere. */
 const TOKEN = 'ops_workerImageTestToken0000000000000000';

@@ -1,13 +1,13 @@
 import { MockActivityEnvironment, type TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDemoControlActivities } from '../../activities/demo/control';
-import { listDemos, startDemo } from '../../clients/demo/lifecycle';
-import { ensureDemoSweepSchedule, buildSweepInput } from '../../clients/demo/sweep';
-import { statusQuery, type DemoSummary } from '../../lib/contracts/demo';
-import { ScheduleIds } from '../../lib/names';
+import { createDemoControlActivities } from '../../../activities/demo/control';
+import { listDemos, startDemo } from '../../../clients/demo/lifecycle';
+import { ensureDemoSweepSchedule, buildSweepInput } from '../../../clients/demo/sweep';
+import { statusQuery, type DemoSummary } from '../../../lib/contracts/demo';
+import { ScheduleIds } from '../../../lib/names';
 import { ScheduleOverlapPolicy } from '@temporalio/client';
-import { startWebhookReceiver } from '../harness/webhook';
-import { runWorker, testEnv, uniqueId } from '../harness/temporal';
+import { startWebhookReceiver } from '../../harness/webhook';
+import { runWorker, testEnv, uniqueId } from '../../harness/temporal';
 import {
   demoInput,
   demoTestActivities,
@@ -16,7 +16,7 @@ import {
   scheduledActivities,
   setUpDemoOrg,
   type DemoOrg,
-} from './demo-fixture';
+} from '../../harness/demo-fixture';
 
 /**
  * Demos controlled from outside (the budget freeze's destroyDemosInAccount), durability across a

@@ -20,8 +20,8 @@ import type { BudgetGuardConfig } from '../../lib/contracts/budget';
 import type { BudgetConfig } from '../../lib/config/budgets';
 import { createLogger } from '../../lib/runtime/logger';
 import { FREEZE_POLICY_NAME } from '../../lib/names';
-import { motoConfig, MOTO_DEFAULT_ACCOUNT } from '../harness/aws';
-import type { ReceivedRequest } from '../harness/webhook';
+import { motoConfig, MOTO_DEFAULT_ACCOUNT } from './aws';
+import type { ReceivedRequest } from './webhook';
 
 /**
  * The AWS side of the budget guard tests, in moto: an organization (moto's default account is the

@@ -1,17 +1,17 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createConnectorSyncActivities } from '../../activities/connectors/sync';
-import { createDockerRunner } from '../../activities/connectors/containers';
-import { createSecretResolver } from '../../activities/secrets/resolve';
-import { createLogger } from '../../lib/runtime/logger';
-import { ContainerLabels } from '../../lib/names';
-import { startDockerApi, type DockerApi } from '../../scripts/local-stack';
-import { connectorSyncWorkflow } from '../../workflows';
-import { dockerFromEnv } from '../../lib/runtime/docker';
-import { testConnectorSpec } from '../harness/connectors';
-import { fakeOnePassword } from '../harness/secrets';
-import { stack } from '../harness/stack';
-import { runWorker, testEnv, uniqueId } from '../harness/temporal';
+import { createConnectorSyncActivities } from '../../../activities/connectors/sync';
+import { createDockerRunner } from '../../../activities/connectors/containers';
+import { createSecretResolver } from '../../../activities/secrets/resolve';
+import { createLogger } from '../../../lib/runtime/logger';
+import { ContainerLabels } from '../../../lib/names';
+import { startDockerApi, type DockerApi } from '../../../scripts/local-stack';
+import { connectorSyncWorkflow } from '../../../workflows';
+import { dockerFromEnv } from '../../../lib/runtime/docker';
+import { testConnectorSpec } from '../../harness/connectors';
+import { fakeOnePassword } from '../../harness/secrets';
+import { stack } from '../../harness/stack';
+import { runWorker, testEnv, uniqueId } from '../../harness/temporal';
 
 /**
  * Fault survival (issue 8): the container engine is unavailable when a sync starts. The run's

@@ -28,19 +28,26 @@ import {
 import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createNotifyActivities } from '../../activities/notify';
-import { createOrgBootstrapActivities } from '../../activities/org';
+import { createNotifyActivities } from '../../../activities/notify';
+import { createOrgBootstrapActivities } from '../../../activities/org';
 import { SNSClient } from '@aws-sdk/client-sns';
-import { createLogger } from '../../lib/runtime/logger';
-import { ErrorType } from '../../lib/names';
-import type { DesiredOrg } from '../../lib/org/types';
-import { orgProgressQuery, type OrgBootstrapResult } from '../../lib/contracts/org';
-import { orgBootstrapWorkflow, orgDriftWorkflow } from '../../workflows/org/bootstrap';
-import type { Moto } from '../../scripts/local-stack';
-import { runWorker, testEnv, uniqueId } from '../harness/temporal';
-import { recordHistory } from '../harness/record-history';
-import { startWebhookReceiver } from '../harness/webhook';
-import { awsFor, CallLog, fakeCostExplorer, orgDeps, seedDesired, startOrgMoto } from './org-fixtures';
+import { createLogger } from '../../../lib/runtime/logger';
+import { ErrorType } from '../../../lib/names';
+import type { DesiredOrg } from '../../../lib/org/types';
+import { orgProgressQuery, type OrgBootstrapResult } from '../../../lib/contracts/org';
+import { orgBootstrapWorkflow, orgDriftWorkflow } from '../../../workflows/org/bootstrap';
+import type { Moto } from '../../../scripts/local-stack';
+import { runWorker, testEnv, uniqueId } from '../../harness/temporal';
+import { recordHistory } from '../../harness/record-history';
+import { startWebhookReceiver } from '../../harness/webhook';
+import {
+  awsFor,
+  CallLog,
+  fakeCostExplorer,
+  orgDeps,
+  seedDesired,
+  startOrgMoto,
+} from '../../harness/org-fixtures';
 
 const SEED_REGION_LOCK = {
   Version: '2012-10-17',

@@ -10,11 +10,11 @@ import { HeadBucketCommand } from '@aws-sdk/client-s3';
 import { DescribeStateMachineCommand } from '@aws-sdk/client-sfn';
 import { GetTopicAttributesCommand } from '@aws-sdk/client-sns';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { tagClients, type TagClients } from '../../activities/demo/tagged-resources';
-import { loadScenarios } from '../../lib/runtime/config';
-import { motoConfig, resetMoto } from '../harness/aws';
-import { uniqueId } from '../harness/temporal';
-import { CONFIG_DIR } from './demo-fixture';
+import { tagClients, type TagClients } from '../../../activities/demo/tagged-resources';
+import { loadScenarios } from '../../../lib/runtime/config';
+import { motoConfig, resetMoto } from '../../harness/aws';
+import { uniqueId } from '../../harness/temporal';
+import { CONFIG_DIR } from '../../harness/demo-fixture';
 
 /**
  * What moto really does with each scenario template, so no demo test passes because moto silently

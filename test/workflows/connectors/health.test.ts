@@ -4,33 +4,33 @@ import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createConnectorSyncActivities } from '../../activities/connectors/sync';
-import { createDockerRunner } from '../../activities/connectors/containers';
-import { createNotifyActivities } from '../../activities/notify';
-import { createSecretResolver } from '../../activities/secrets/resolve';
+import { createConnectorSyncActivities } from '../../../activities/connectors/sync';
+import { createDockerRunner } from '../../../activities/connectors/containers';
+import { createNotifyActivities } from '../../../activities/notify';
+import { createSecretResolver } from '../../../activities/secrets/resolve';
 import {
   applyConnectorSchedules,
   connectorScheduleOptions,
   triggerConnectorRun,
-} from '../../clients/connectors/schedules';
-import type { ConnectorSpec } from '../../lib/config/connectors';
-import { createLogger } from '../../lib/runtime/logger';
-import { ContainerLabels, ScheduleIds } from '../../lib/names';
+} from '../../../clients/connectors/schedules';
+import type { ConnectorSpec } from '../../../lib/config/connectors';
+import { createLogger } from '../../../lib/runtime/logger';
+import { ContainerLabels, ScheduleIds } from '../../../lib/names';
 import {
   healthStateQuery,
   type ConnectorHealthConfig,
   type HealthState,
-} from '../../lib/contracts/connectors';
-import { connectorHealthWorkflow } from '../../workflows/connectors/health';
-import { motoConfig } from '../harness/aws';
-import { testDocker } from '../harness/docker';
-import { startPlatform, type PlatformStandIn } from '../harness/platform';
-import { fakeOnePassword } from '../harness/secrets';
-import { recordHistory } from '../harness/record-history';
-import { testConnectorSpec } from '../harness/connectors';
-import { stack } from '../harness/stack';
-import { runWorker, testEnv, uniqueId } from '../harness/temporal';
-import { startWebhookReceiver, type ReceivedRequest } from '../harness/webhook';
+} from '../../../lib/contracts/connectors';
+import { connectorHealthWorkflow } from '../../../workflows/connectors/health';
+import { motoConfig } from '../../harness/aws';
+import { testDocker } from '../../harness/docker';
+import { startPlatform, type PlatformStandIn } from '../../harness/platform';
+import { fakeOnePassword } from '../../harness/secrets';
+import { recordHistory } from '../../harness/record-history';
+import { testConnectorSpec } from '../../harness/connectors';
+import { stack } from '../../harness/stack';
+import { runWorker, testEnv, uniqueId } from '../../harness/temporal';
+import { startWebhookReceiver, type ReceivedRequest } from '../../harness/webhook';
 
 const PLATFORM_TOKEN = `platform-token-${uniqueId('v')}`;
 const taskQueue = uniqueId('connectors-health');

@@ -14,15 +14,22 @@ import {
 import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createOrgBootstrapActivities } from '../../activities/org';
-import { ErrorType } from '../../lib/names';
-import type { DesiredOrg } from '../../lib/org/types';
-import type { Moto } from '../../scripts/local-stack';
-import { orgProgressQuery } from '../../lib/contracts/org';
-import { orgBootstrapWorkflow } from '../../workflows/org/bootstrap';
-import { recordHistory } from '../harness/record-history';
-import { runWorker, testEnv, uniqueId } from '../harness/temporal';
-import { awsFor, CallLog, fakeCostExplorer, orgDeps, seedDesired, startOrgMoto } from './org-fixtures';
+import { createOrgBootstrapActivities } from '../../../activities/org';
+import { ErrorType } from '../../../lib/names';
+import type { DesiredOrg } from '../../../lib/org/types';
+import type { Moto } from '../../../scripts/local-stack';
+import { orgProgressQuery } from '../../../lib/contracts/org';
+import { orgBootstrapWorkflow } from '../../../workflows/org/bootstrap';
+import { recordHistory } from '../../harness/record-history';
+import { runWorker, testEnv, uniqueId } from '../../harness/temporal';
+import {
+  awsFor,
+  CallLog,
+  fakeCostExplorer,
+  orgDeps,
+  seedDesired,
+  startOrgMoto,
+} from '../../harness/org-fixtures';
 
 /**
  * A thin fake at the SDK-client boundary: moto answers CreateAccount SUCCEEDED at once, so this

@@ -22,7 +22,7 @@ import {
   orgDeps,
   seedDesired,
   startOrgMoto,
-} from './org-fixtures';
+} from '../harness/org-fixtures';
 
 /** A config folder with the shipped files; `edit` changes org.yaml's text. */
 function configDir(edit: (text: string) => string = (t) => t): string {

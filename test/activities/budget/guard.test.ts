@@ -7,9 +7,9 @@ import {
 import { STSClient } from '@aws-sdk/client-sts';
 import { ApplicationFailure } from '@temporalio/common';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createBudgetActivities } from '../../activities/budget/guard';
-import { ErrorType } from '../../lib/names';
-import { motoConfig, resetMoto } from '../harness/aws';
+import { createBudgetActivities } from '../../../activities/budget/guard';
+import { ErrorType } from '../../../lib/names';
+import { motoConfig, resetMoto } from '../../harness/aws';
 import {
   createBudgetOrg,
   freezeTargets,
@@ -17,7 +17,7 @@ import {
   organizations,
   setSpend,
   type BudgetOrg,
-} from './budget-fixtures';
+} from '../../harness/budget-fixtures';
 
 /** The AWS activities of the budget guard against moto: spend reads, idempotent attach/detach, guards. */
 describe('budget activities (moto)', () => {

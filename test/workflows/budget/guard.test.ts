@@ -6,25 +6,25 @@ import path from 'node:path';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../clients/cli';
-import { createBudgetAlertHandler, startBudgetGuards } from '../../clients/budget/guards';
-import { budgetGuardsUpStep } from '../../clients/budget/up';
-import { createDemoLifecycleActivities } from '../../activities/demo/lifecycle';
+import { main } from '../../../clients/cli';
+import { createBudgetAlertHandler, startBudgetGuards } from '../../../clients/budget/guards';
+import { budgetGuardsUpStep } from '../../../clients/budget/up';
+import { createDemoLifecycleActivities } from '../../../activities/demo/lifecycle';
 import {
   BudgetSearchAttributes,
   budgetStatusQuery,
   checkNowUpdate,
   unfreezeUpdate,
-} from '../../lib/contracts/budget';
-import { ConfigError } from '../../lib/config/validate';
-import { type DemoInput, type DemoSummary, statusQuery } from '../../lib/contracts/demo';
-import { WorkflowIds, WorkflowTypes } from '../../lib/names';
-import { budgetGuardWorkflow } from '../../workflows';
-import { motoConfig, resetMoto } from '../harness/aws';
-import { recordHistory } from '../harness/record-history';
-import { stack } from '../harness/stack';
-import { runWorker, testEnv, uniqueId } from '../harness/temporal';
-import { startWebhookReceiver } from '../harness/webhook';
+} from '../../../lib/contracts/budget';
+import { ConfigError } from '../../../lib/config/validate';
+import { type DemoInput, type DemoSummary, statusQuery } from '../../../lib/contracts/demo';
+import { WorkflowIds, WorkflowTypes } from '../../../lib/names';
+import { budgetGuardWorkflow } from '../../../workflows';
+import { motoConfig, resetMoto } from '../../harness/aws';
+import { recordHistory } from '../../harness/record-history';
+import { stack } from '../../harness/stack';
+import { runWorker, testEnv, uniqueId } from '../../harness/temporal';
+import { startWebhookReceiver } from '../../harness/webhook';
 import {
   budgetActivities,
   budgetConfig,
@@ -36,7 +36,7 @@ import {
   ORG,
   setSpend,
   type BudgetOrg,
-} from './budget-fixtures';
+} from '../../harness/budget-fixtures';
 
 const QUEUE_TEMPLATE = JSON.stringify({
   AWSTemplateFormatVersion: '2010-09-09',
@@ -329,7 +329,7 @@ describe('budget guard on the dev server, AWS in moto', () => {
 
   it('sv0 budget status, check and unfreeze drive the running guards', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'sv0-budgets-'));
-    copyFileSync(path.resolve(__dirname, '../../config/org.yaml'), path.join(dir, 'org.yaml'));
+    copyFileSync(path.resolve(__dirname, '../../../config/org.yaml'), path.join(dir, 'org.yaml'));
     const yaml = (b: typeof demoBudget) =>
       `  - { name: ${b.name}, account: ${b.account}, amount: ${b.amount}, notify: [${b.notify.join(', ')}]${b.freezeAt ? `, freezeAt: ${b.freezeAt}` : ''} }`;
     writeFileSync(path.join(dir, 'budgets.yaml'), `budgets:\n${yaml(demoBudget)}\n${yaml(platformBudget)}\n`);
@@ -390,14 +390,14 @@ describe('budget guard on the dev server, AWS in moto', () => {
         (await sv0('budget', 'unfreeze', demoBudget.name, '--by', 'ceo', '--reason', 'again')).code,
       ).toBe(2);
     });
-    // For test/workflows/budget-replay.test.ts (with SV0_WRITE_HISTORIES=1): freeze after a demo
+    // For test/replay.test.ts (with SV0_WRITE_HISTORIES=1): freeze after a demo
     // teardown, unfreeze, refreeze, unfreeze by the CLI.
     recordHistory(WorkflowIds.budget(demoBudget.name), 'budget-guard-freeze', env.namespace ?? 'default');
   });
 
   it('a config that marks the management account freezable, or names an unknown account, is refused before any guard starts', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'sv0-budgets-'));
-    copyFileSync(path.resolve(__dirname, '../../config/org.yaml'), path.join(dir, 'org.yaml'));
+    copyFileSync(path.resolve(__dirname, '../../../config/org.yaml'), path.join(dir, 'org.yaml'));
     const mgmt = uniqueId('mgmt');
     const unknown = uniqueId('nope');
     writeFileSync(

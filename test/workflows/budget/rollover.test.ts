@@ -1,12 +1,12 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { budgetStatusQuery, checkNowUpdate } from '../../lib/contracts/budget';
-import { nextUtcMonthStart, utcMonth } from '../../lib/budget-escalation';
-import { WorkflowIds } from '../../lib/names';
-import { budgetGuardWorkflow } from '../../workflows';
-import { resetMoto } from '../harness/aws';
-import { runWorker, testEnv, timeSkippingEnv, uniqueId } from '../harness/temporal';
-import { startWebhookReceiver } from '../harness/webhook';
+import { budgetStatusQuery, checkNowUpdate } from '../../../lib/contracts/budget';
+import { nextUtcMonthStart, utcMonth } from '../../../lib/budget-escalation';
+import { WorkflowIds } from '../../../lib/names';
+import { budgetGuardWorkflow } from '../../../workflows';
+import { resetMoto } from '../../harness/aws';
+import { runWorker, testEnv, timeSkippingEnv, uniqueId } from '../../harness/temporal';
+import { startWebhookReceiver } from '../../harness/webhook';
 import {
   budgetActivities,
   budgetConfig,
@@ -17,7 +17,7 @@ import {
   notificationsFor,
   setSpend,
   type BudgetOrg,
-} from './budget-fixtures';
+} from '../../harness/budget-fixtures';
 
 const DAY = 86_400_000;
 

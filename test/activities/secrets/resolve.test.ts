@@ -2,11 +2,11 @@ import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { SecretError } from '../../activities/secrets/errors';
-import { createSecretResolver } from '../../activities/secrets/resolve';
-import type { SecretSource } from '../../lib/config/connectors';
-import { fakeOnePassword, makeAgeKey, sopsEncrypt } from '../harness/secrets';
-import { stack } from '../harness/stack';
+import { SecretError } from '../../../activities/secrets/errors';
+import { createSecretResolver } from '../../../activities/secrets/resolve';
+import type { SecretSource } from '../../../lib/config/connectors';
+import { fakeOnePassword, makeAgeKey, sopsEncrypt } from '../../harness/secrets';
+import { stack } from '../../harness/stack';
 
 // Secret values only tests know; every error message is checked not to contain them.
 const SOPS_SECRET = 'sops-value-7f3a9c';

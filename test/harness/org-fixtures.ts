@@ -19,7 +19,7 @@ import { buildDesiredOrg } from '../../lib/org/desired';
 import type { DesiredOrg } from '../../lib/org/types';
 import { motoCompatibleDesired } from '../../scripts/dev-org';
 import { startMoto, type Moto } from '../../scripts/local-stack';
-import { stack } from '../harness/stack';
+import { stack } from './stack';
 
 export const CONFIG_DIR = path.resolve(__dirname, '../../config');
 

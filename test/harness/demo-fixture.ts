@@ -20,9 +20,9 @@ import type { DemoInput, DeployAccess } from '../../lib/contracts/demo';
 import type { SandboxOrg } from '../../lib/sandbox';
 import { Roles } from '../../lib/names';
 import { createLogger } from '../../lib/runtime/logger';
-import { motoConfig, MOTO_DEFAULT_ACCOUNT, resetMoto } from '../harness/aws';
-import { registerSecrets } from '../harness/secret-registry';
-import type { startWebhookReceiver } from '../harness/webhook';
+import { motoConfig, MOTO_DEFAULT_ACCOUNT, resetMoto } from './aws';
+import { registerSecrets } from './secret-registry';
+import type { startWebhookReceiver } from './webhook';
 import path from 'node:path';
 
 /**

@@ -6,13 +6,14 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { destroyDemo, listDemos, startDemo } from '../../clients/demo/lifecycle';
-import { buildSweepInput, runSweep } from '../../clients/demo/sweep';
-import { loadScenario } from '../../lib/runtime/config';
-import type { DeployAccess, DemoSweepResult } from '../../lib/contracts/demo';
-import { ErrorType, Roles, Tags } from '../../lib/names';
-import { startWebhookReceiver } from '../harness/webhook';
-import { runWorker, testEnv, uniqueId } from '../harness/temporal';
+import { destroyDemo, listDemos, startDemo } from '../../../clients/demo/lifecycle';
+import { buildSweepInput, runSweep } from '../../../clients/demo/sweep';
+import { loadScenario } from '../../../lib/runtime/config';
+import type { DeployAccess, DemoSweepResult } from '../../../lib/contracts/demo';
+import { ErrorType, Roles, Tags } from '../../../lib/names';
+import { recordHistory } from '../../harness/record-history';
+import { startWebhookReceiver } from '../../harness/webhook';
+import { runWorker, testEnv, uniqueId } from '../../harness/temporal';
 import {
   accountClients,
   CONFIG_DIR,
@@ -22,7 +23,7 @@ import {
   EXTERNAL_ID_REF,
   setUpDemoOrg,
   type DemoOrg,
-} from './demo-fixture';
+} from '../../harness/demo-fixture';
 
 /**
  * The nightly sweep against moto and the dev server. Resources cannot be backdated in moto, so
@@ -62,7 +63,12 @@ describe('nightly demo sweep', () => {
     roleName: Roles.deploy,
     externalIdRef: EXTERNAL_ID_REF,
   });
-  const sweep = (accounts: DeployAccess[], apply: boolean, runningDemoIds?: string[]) =>
+  const sweep = (
+    accounts: DeployAccess[],
+    apply: boolean,
+    runningDemoIds?: string[],
+    workflowId = uniqueId('sweep'),
+  ) =>
     runSweep(
       env.client,
       {
@@ -75,7 +81,7 @@ describe('nightly demo sweep', () => {
         }),
         ...(runningDemoIds ? { runningDemoIds } : {}),
       },
-      { taskQueue, workflowId: uniqueId('sweep') },
+      { taskQueue, workflowId },
     );
   const failure = (p: Promise<unknown>) =>
     p.then(
@@ -171,9 +177,12 @@ describe('nightly demo sweep', () => {
   });
 
   it('apply: deletes stacks first, then old ephemeral leftovers; never untagged, permanent, young or owned ones', async () => {
+    const workflowId = uniqueId('sweep');
     const result = await runWorker({ env, taskQueue, activities: demoTestActivities(env, webhook) }, () =>
-      sweep([org.target], true, ['still-running']),
+      sweep([org.target], true, ['still-running'], workflowId),
     );
+    // For test/replay.test.ts (with SV0_WRITE_HISTORIES=1): a sweep that plans and applies both steps.
+    recordHistory(workflowId, 'demo-sweep-apply');
     const deleted = result.accounts[0]!.deleted.map((d) => d.arn);
     expect(deleted[0]).toContain(`:stack/${oldStack}/`);
     expect(deleted.slice(1).sort()).toEqual([

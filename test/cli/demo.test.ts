@@ -5,7 +5,13 @@ import { startRequestRecorder as recorder, sv0 } from '../harness/cli';
 import { stack } from '../harness/stack';
 import { runWorker, testEnv, uniqueId } from '../harness/temporal';
 import { startWebhookReceiver } from '../harness/webhook';
-import { CONFIG_DIR, demoTestActivities, eventually, setUpDemoOrg, type DemoOrg } from './demo-fixture';
+import {
+  CONFIG_DIR,
+  demoTestActivities,
+  eventually,
+  setUpDemoOrg,
+  type DemoOrg,
+} from '../harness/demo-fixture';
 
 const AWS_KEYS = ['AWS_ENDPOINT_URL', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_REGION'] as const;
 const savedEnv = { ...process.env };

@@ -6,17 +6,17 @@ import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/clie
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findTagged, tagClients } from '../../activities/demo/tagged-resources';
-import type { AwsClientConfig } from '../../lib/runtime/aws';
+import { findTagged, tagClients } from '../../../activities/demo/tagged-resources';
+import type { AwsClientConfig } from '../../../lib/runtime/aws';
 import { ListFunctionsCommand } from '@aws-sdk/client-lambda';
-import { destroyDemo, listDemos, moveDemoExpiry, startDemo } from '../../clients/demo/lifecycle';
-import { DemoSearchAttributes, statusQuery, type DemoSummary } from '../../lib/contracts/demo';
-import { ErrorType, Tags } from '../../lib/names';
-import { startWebhookReceiver } from '../harness/webhook';
-import { HISTORIES_DIR, historyToJsonText, type History } from '../../scripts/histories';
+import { destroyDemo, listDemos, moveDemoExpiry, startDemo } from '../../../clients/demo/lifecycle';
+import { DemoSearchAttributes, statusQuery, type DemoSummary } from '../../../lib/contracts/demo';
+import { ErrorType, Tags } from '../../../lib/names';
+import { startWebhookReceiver } from '../../harness/webhook';
+import { HISTORIES_DIR, historyToJsonText, type History } from '../../../scripts/histories';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { runWorker, testEnv, uniqueId } from '../harness/temporal';
+import { runWorker, testEnv, uniqueId } from '../../harness/temporal';
 import {
   accountClients,
   demoInput,
@@ -26,7 +26,7 @@ import {
   scheduledActivities,
   setUpDemoOrg,
   type DemoOrg,
-} from './demo-fixture';
+} from '../../harness/demo-fixture';
 
 /** With SV0_WRITE_HISTORIES=1, keep a history for the replay test (test/replay.test.ts). */
 function writeHistory(name: string, history: History): void {

@@ -1,0 +1,75 @@
+import { mkdtempSync, writeFileSync, copyFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadBudgetsConfig } from '../../lib/runtime/config';
+import { ConfigError } from '../../lib/config/validate';
+
+const REPO_CONFIG = path.resolve(__dirname, '../../config');
+
+/** A config folder with the repo's org.yaml and the given budgets.yaml. */
+function configDir(budgetsYaml?: string): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'sv0-budgets-'));
+  copyFileSync(path.join(REPO_CONFIG, 'org.yaml'), path.join(dir, 'org.yaml'));
+  if (budgetsYaml === undefined)
+    copyFileSync(path.join(REPO_CONFIG, 'budgets.yaml'), path.join(dir, 'budgets.yaml'));
+  else writeFileSync(path.join(dir, 'budgets.yaml'), budgetsYaml);
+  return dir;
+}
+
+function configError(dir: string): ConfigError {
+  try {
+    loadBudgetsConfig(dir);
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('config/budgets.yaml', () => {
+  it("holds the seed's four budgets; only sv0-demo freezes, at 100 %", () => {
+    const { budgets } = loadBudgetsConfig(configDir());
+    expect(budgets.map((b) => [b.name, b.account, b.amount, b.notify, b.freezeAt])).toEqual([
+      ['total', 'organization', 500, [50, 80, 100], undefined],
+      ['sv0-demo', 'sv0-demo', 200, [80], 100],
+      ['sv0-platform', 'sv0-platform', 300, [80, 100], undefined],
+      ['sv0-security-tooling', 'sv0-security-tooling', 50, [80, 100], undefined],
+    ]);
+    expect(budgets.every((b) => b.checkInterval === '1h' && b.subscribers.length > 0)).toBe(true);
+  });
+
+  it('refuses a freezable management account, naming file, field and reason', () => {
+    const err = configError(
+      configDir('budgets:\n  - { name: mgmt, account: management, amount: 10, freezeAt: 100 }\n'),
+    );
+    expect(err.message).toMatch(
+      /budgets\.yaml: budgets\[0\]\.freezeAt: the management account is never frozen/,
+    );
+  });
+
+  it('refuses an unknown account and a freezable non-sandbox account', () => {
+    const err = configError(
+      configDir(
+        'budgets:\n  - { name: a, account: sv0-nope, amount: 10 }\n  - { name: b, account: sv0-platform, amount: 10, freezeAt: 100 }\n  - { name: c, account: organization, amount: 10, freezeAt: 90 }\n',
+      ),
+    );
+    expect(err.problems.map((p) => p.path)).toEqual([
+      'budgets[0].account',
+      'budgets[1].freezeAt',
+      'budgets[2].freezeAt',
+    ]);
+    expect(err.message).toMatch(/"sv0-nope" is not an account in org\.yaml/);
+    expect(err.message).toMatch(/"sv0-platform" is not marked sandbox: true/);
+  });
+
+  it('refuses a bad interval and duplicate names', () => {
+    const err = configError(
+      configDir(
+        'budgets:\n  - { name: a, account: sv0-demo, amount: 10, checkInterval: hourly }\n  - { name: a, account: sv0-demo, amount: 5 }\n',
+      ),
+    );
+    expect(err.message).toMatch(/budgets\[0\]\.checkInterval: write a duration: a whole number and one unit/);
+    expect(err.message).toMatch(/budgets\[1\]\.name: budget "a" is declared twice/);
+  });
+});
