@@ -1,5 +1,5 @@
 /**
- * P3 org bootstrap against moto: the seed's organization (config/org.yaml, config/budgets.yaml)
+ * P3 org bootstrap against moto: the organization of config/ (config/org.yaml, config/budgets.yaml)
  * from an empty moto (cold), then a rerun on the unchanged organization, each as `sv0 org apply
  * --yes` does it: a dry-run workflow for the plan, then (if the plan has steps) the apply workflow
  * with that plan approved. The worker has the production activities and clients
@@ -31,7 +31,7 @@ import { benchTemporal, startBenchWorker } from './temporal';
 const CONFIG_DIR = path.resolve(__dirname, '..', 'config');
 
 /**
- * The seed's organization. One change for moto, as in the org bootstrap test: moto's SSO Admin
+ * The organization of config/. One change for moto, as in the org bootstrap test: moto's SSO Admin
  * looks AWS managed policies up without their path, so BillingAccess gets a path-less policy.
  */
 function seedDesired(): DesiredOrg {
@@ -206,7 +206,7 @@ export const p3: Benchmark = {
     const rows: Row[] = [
       {
         id: 'P3',
-        what: "org bootstrap from an empty moto (the seed's organization), plan + apply",
+        what: 'org bootstrap from an empty moto (the organization of config/), plan + apply',
         target: '< 15 s',
         measured: secs(coldMs),
         pass: coldMs < 15_000 && applied === steps && steps > 0,

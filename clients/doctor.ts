@@ -36,7 +36,7 @@ export interface DoctorInput {
   timeoutMs?: number;
 }
 
-/** The AWS regions the seed's RegionLock SCP allows. */
+/** The AWS regions the RegionLock SCP of config/org.yaml allows. */
 const ALLOWED_REGIONS = ['us-east-1', 'us-west-2'];
 
 function timeout<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {

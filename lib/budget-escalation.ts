@@ -1,7 +1,7 @@
 /**
  * The budget guard's decisions, as pure functions so that the workflow stays a short runbook and
  * the rules can be tested without a server: which thresholds notify, when the forecast warns, when
- * an account freezes. Months are UTC months (shared/DESIGN.md, "time").
+ * an account freezes. Months are UTC months, as everywhere in the project.
  */
 
 /** The part of a budget's configuration the decisions need. */

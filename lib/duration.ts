@@ -1,5 +1,5 @@
 /**
- * Durations in the one strict form used everywhere (shared/DESIGN.md): a whole number and one unit,
+ * Durations in the one strict form used everywhere (config, CLI, tags): a whole number and one unit,
  * `30s`, `30m`, `2h`, `1d`. Anything else is an error that says what was expected.
  */
 const DURATION_PATTERN = /^([0-9]+)(s|m|h|d)$/;
@@ -39,8 +39,8 @@ export function formatDuration(ms: number): string {
 }
 
 /**
- * Read an `sv0:ttl` tag: a strict duration, or a bare number of hours as the seed's CDK example
- * writes it (`24`). `permanent` gives `undefined`: never expires, never swept.
+ * Read an `sv0:ttl` tag: a strict duration, or a bare number of hours as CDK-made stacks
+ * often write it (`24`). `permanent` gives `undefined`: never expires, never swept.
  */
 export function parseTtlTag(value: string): number | undefined {
   if (value === 'permanent') return undefined;

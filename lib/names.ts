@@ -1,6 +1,5 @@
 /**
- * The names that clients, workers, workflows, tests and operators rely on (shared/DESIGN.md,
- * "Names and contracts"). One place, so a rename is one change.
+ * The names that clients, workers, workflows, tests and operators rely on. One place, so a rename is one change.
  */
 
 /** Task queues: AWS work and container runs are kept apart so a runaway connector cannot starve AWS work. */

@@ -6,7 +6,7 @@ import type { Logger } from '../../lib/runtime/logger';
 
 /**
  * Running connector containers. The runner is an interface so that a later runner can start
- * connectors elsewhere (the seed's Phase 2 Lambda) without changing workflows; the implementation
+ * connectors elsewhere (a planned Lambda runner) without changing workflows; the implementation
  * here drives a Docker-compatible engine (Docker or Podman) through dockerode.
  */
 

@@ -35,7 +35,7 @@ export interface LastSyncInput {
   connector: string;
 }
 
-/** The platform's newest sync for a connector (shared/DESIGN.md's contract), or none. */
+/** The platform's newest sync for a connector (`GET {platform.url}{platform.syncsPath}?connector=<name>&limit=1`), or none. */
 export interface LastSync {
   connector: string;
   status?: string;

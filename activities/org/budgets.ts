@@ -33,7 +33,7 @@ function notification(threshold: number): Notification {
 }
 
 /**
- * The budgets of config/budgets.yaml in AWS Budgets (seed §5): monthly cost budgets with email
+ * The budgets of config/budgets.yaml in AWS Budgets: monthly cost budgets with email
  * notifications on actual spend. The budget guard acts on them; the bootstrap only creates them.
  */
 export function createOrgBudgetsActivities(deps: OrgBudgetsDeps) {

@@ -23,7 +23,7 @@ export interface CostDeps {
 type Step<K extends PlanStep['kind']> = Extract<PlanStep, { kind: K }>;
 
 /**
- * Cost settings of seed §8 Day 2: activate the cost allocation tags and create a Cost Anomaly
+ * Cost settings of the bootstrap's second day: activate the cost allocation tags and create a Cost Anomaly
  * Detection monitor. AWS can only activate tags it has seen in billing data, so tags it does not
  * list yet are noted, not failed.
  */

@@ -40,8 +40,8 @@ const NO_IDENTITY_CENTER =
   'no IAM Identity Center instance: enable it once in the console; users, permission sets and assignments are skipped';
 
 /**
- * IAM Identity Center (seed §4 "IAM Identity Center (SSO)"): users, permission sets and account
- * assignments per the seed's table, where an instance exists.
+ * IAM Identity Center (SSO): users, permission sets and account assignments as
+ * config/org.yaml's `identityCenter` declares them, where an instance exists.
  */
 export function createIdentityCenterActivities(deps: IdentityCenterDeps) {
   const { ssoAdmin, identityStore } = deps;

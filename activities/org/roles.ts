@@ -92,7 +92,7 @@ function readTrust(document: string | undefined): { principal?: string; external
 }
 
 /**
- * The cross-account roles of shared/DESIGN.md §1 (SecurityV0-ReadOnly, sv0-orchestrator-deploy),
+ * The cross-account roles of config/org.yaml's `crossAccountRoles` (SecurityV0-ReadOnly, sv0-orchestrator-deploy),
  * read and created in each account through its OrganizationAccountAccessRole.
  */
 export function createOrgRolesActivities(deps: OrgRolesDeps) {

@@ -2,9 +2,9 @@ import { readFile, stat } from 'node:fs/promises';
 import { SecretError } from './errors';
 
 /**
- * Read a file that holds secrets, refusing it when anyone but its owner may read or write it (the
- * seed: "chmod 600, owned by root"): a wider mode means the secret is already exposed, and running
- * on quietly would hide that.
+ * Read a file that holds secrets, refusing it when anyone but its owner may read or write it
+ * (secret files are chmod 600, owned by the worker's user): a wider mode means the secret is
+ * already exposed, and running on quietly would hide that.
  * @param what names the file's role in errors, e.g. `connector aws: env file`.
  */
 export async function readPrivateFile(file: string, what: string): Promise<Buffer> {

@@ -34,7 +34,7 @@ interface Pending {
 }
 
 /**
- * Secret resolution in the seed's three tiers, run only inside activities. Every error names the
+ * Secret resolution in three tiers (1Password references, SOPS+age files, plain env files), run only inside activities. Every error names the
  * connector, the reference or file and the reason, and never a value.
  */
 export function createSecretResolver(deps: SecretResolverDeps) {
@@ -80,7 +80,7 @@ export function createSecretResolver(deps: SecretResolverDeps) {
     const what = forConnector(connector, 'env file');
     const vars = parseEnvFile((await readPublicFile(file, what)).toString('utf8'), `${what} ${file}`);
     const literal = Object.values(vars).some((v) => !v.startsWith('op://'));
-    // A file of op:// references holds no secret (seed tier 1: "safe to store"); any literal value
+    // A file of op:// references holds no secret (tier 1: safe to store); any literal value
     // makes it a plain env file (tier 3), which only its owner may read.
     if (literal) await readPrivateFile(file, what);
     return Object.entries(vars).map(([name, value]) =>

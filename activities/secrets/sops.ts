@@ -4,7 +4,7 @@ import { isAlias, isMap, isScalar, isSeq, parseAllDocuments, type Node as YamlNo
 import { SecretError } from './errors';
 
 /**
- * In-process decryption of files encrypted by `sops` with age keys (seed tier 2), for dotenv, YAML
+ * In-process decryption of files encrypted by `sops` with age keys (tier 2), for dotenv, YAML
  * and JSON files.
  *
  * Why by hand: the npm packages that read SOPS files (`sops-age`) check each value's AES-GCM tag but

@@ -71,9 +71,7 @@ function updateError(err: unknown): string {
 }
 
 export function registerBudgetCommands(program: Command): void {
-  const budget = program
-    .command('budget')
-    .description('budget guards: spend, thresholds, account freezes (seed §5)');
+  const budget = program.command('budget').description('budget guards: spend, thresholds, account freezes');
 
   budget
     .command('status')

@@ -15,7 +15,7 @@ import { connectorStatuses, type ConnectorStatus } from './status';
 import { printJson, printTable, say } from '../output';
 import { CliError, ExitCode } from '../errors';
 
-/** `sv0 connectors ...`: apply the schedules, list and status, run now, pause and resume (seed §3). */
+/** `sv0 connectors ...`: apply the schedules, list and status, run now, pause and resume. */
 
 type Opts = GlobalOptions & {
   json?: boolean;
@@ -92,9 +92,7 @@ function printStatuses(rows: ConnectorStatus[]): void {
 }
 
 export function registerConnectorCommands(program: Command): void {
-  const connectors = program
-    .command('connectors')
-    .description('connector syncs: schedules, runs, health (seed §3)');
+  const connectors = program.command('connectors').description('connector syncs: schedules, runs, health');
 
   connectors
     .command('apply')

@@ -26,7 +26,7 @@ import { buildSweepInput, runSweep } from './sweep';
 import { printJson, printTable, say } from '../output';
 import { CliError, ExitCode } from '../errors';
 
-/** `sv0 demo ...` and `sv0 sweep run`: ephemeral demo environments and the nightly sweep (seed §6). */
+/** `sv0 demo ...` and `sv0 sweep run`: ephemeral demo environments and the nightly sweep. */
 
 type Opts = GlobalOptions & { json?: boolean };
 
@@ -36,9 +36,7 @@ const DEMO_NAMES = { what: 'demo', hint: '; choose another --id' };
 const defaultOwner = () => process.env.SV0_OWNER ?? process.env.USER ?? os.userInfo().username;
 
 export function registerDemoCommands(program: Command): void {
-  const demo = program
-    .command('demo')
-    .description('ephemeral demo environments in the sandbox account (seed §6)');
+  const demo = program.command('demo').description('ephemeral demo environments in the sandbox account');
 
   demo
     .command('start <scenario>')

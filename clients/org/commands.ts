@@ -8,7 +8,7 @@ import { CliError, ExitCode } from '../errors';
 import { printJson, say } from '../output';
 import { buildOrgBootstrapInput, managementAccountId, runOrgBootstrap } from './bootstrap';
 
-/** `sv0 org plan|apply`: the org bootstrap (seed §4, §5, §8 Day 1-2) with a plan first. */
+/** `sv0 org plan|apply`: the org bootstrap with a plan first. */
 
 type Opts = GlobalOptions & { json?: boolean; yes?: boolean };
 
@@ -40,9 +40,7 @@ async function prepare(opts: Opts): Promise<{ input: OrgBootstrapInput; mgmt: st
 }
 
 export function registerOrgCommands(program: Command): void {
-  const org = program
-    .command('org')
-    .description('the AWS Organization of config/org.yaml: plan and apply (seed §4, §5)');
+  const org = program.command('org').description('the AWS Organization of config/org.yaml: plan and apply');
 
   org
     .command('plan')

@@ -3,7 +3,7 @@ import { ConfigError, durationSchema as durationText } from './validate';
 import { MANAGEMENT_ACCOUNT, type OrgConfig } from './org';
 
 /**
- * config/budgets.yaml: the monthly budgets (seed §5) and how each escalates. The org bootstrap
+ * config/budgets.yaml: the monthly budgets and how each escalates. The org bootstrap
  * creates them in AWS Budgets with email notifications; one budget guard workflow per budget
  * reads their spend, notifies once per threshold per month, and freezes a sandbox account at
  * `freezeAt` percent.

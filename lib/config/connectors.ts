@@ -4,7 +4,7 @@ import { ConfigError, durationSchema as duration, isConfigDuration } from './val
 import { SecretRefSchema } from './notifications';
 
 /**
- * config/connectors.yaml: the connectors that run on a schedule (seed §3, DESIGN §2). Each connector
+ * config/connectors.yaml: the connectors that run on a schedule. Each connector
  * names its image, arguments, interval and where its secrets come from; the file holds only
  * references to secrets, never a value. The CLI validates this file and passes the result to the
  * schedules; the worker reads no config file.
@@ -19,19 +19,19 @@ const envName = z
 
 const absolutePath = z.string().regex(/^\//, 'write an absolute path');
 
-/** Where a connector's secret environment comes from: the seed's three tiers, chosen per connector. */
+/** Where a connector's secret environment comes from: one of three tiers, chosen per connector. */
 const SecretSourceSchema = z.discriminatedUnion('type', [
   z.strictObject({
     /**
      * An env file (`NAME=value` lines). Values written `op://vault/item/field` are resolved through
-     * 1Password as `op run --env-file` does (seed tier 1); a file with any literal value is a plain
-     * env file (seed tier 3) and is refused unless only its owner can read it.
+     * 1Password as `op run --env-file` does (tier 1); a file with any literal value is a plain
+     * env file (tier 3) and is refused unless only its owner can read it.
      */
     type: z.literal('env-file'),
     path: absolutePath,
   }),
   z.strictObject({
-    /** A file encrypted by `sops` with age (seed tier 2); its values may be op:// references too. */
+    /** A file encrypted by `sops` with age (tier 2); its values may be op:// references too. */
     type: z.literal('sops'),
     path: absolutePath,
     /** @default from the extension: .json, .yaml/.yml, else dotenv */
@@ -112,7 +112,7 @@ const PlatformSchema = z.strictObject({
   url: z.url('the platform URL, e.g. http://127.0.0.1:3000'),
   /** Reference to the bearer token for the platform API. */
   tokenRef: SecretRefSchema,
-  /** The platform's syncs endpoint (DESIGN: keep paths configurable). */
+  /** The platform's syncs endpoint (configurable: the platform's API paths may change). */
   syncsPath: z.string().regex(/^\//).default('/api/v1/syncs'),
 });
 

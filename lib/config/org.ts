@@ -3,7 +3,7 @@ import { parseTtlTag } from '../duration';
 import { FREEZE_POLICY_NAME, ORCHESTRATOR_ROLE_ARN_PATTERN, Roles, Tags } from '../names';
 
 /**
- * config/org.yaml: the AWS Organization as the operator declares it (seed §4, §5). The org
+ * config/org.yaml: the AWS Organization as the operator declares it. The org
  * bootstrap reconciles the live organization to it; demos, sweeps and budget freezes read which
  * accounts are sandbox. Everything AWS would reject is refused here, before any call.
  */
@@ -52,7 +52,7 @@ const AccountSchema = z.strictObject({
   ou: z.string().min(1),
   /** Demos, sweeps and budget freezes may act only in accounts marked sandbox. */
   sandbox: z.boolean().default(false),
-  /** Cost allocation tags on the account (the seed's sv0:* tags). */
+  /** Cost allocation tags on the account (the sv0:* tags). */
   tags: z
     .record(tagKey, tagValue)
     .default({})
@@ -79,7 +79,7 @@ const AccountSchema = z.strictObject({
 });
 export type AccountConfig = z.infer<typeof AccountSchema>;
 
-/** A JSON policy document, written as JSON text (the seed's form) or as a YAML mapping. */
+/** A JSON policy document, written as JSON text (the form AWS shows) or as a YAML mapping. */
 const PolicyDocumentSchema = z.union([z.string().min(1), z.record(z.string(), z.unknown())]);
 
 const ScpSchema = z.strictObject({

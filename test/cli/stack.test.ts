@@ -54,7 +54,7 @@ describe('sv0 doctor', () => {
     process.env = saved;
   });
 
-  it('reports the running stack reachable, and the secrets the seed connectors need as missing', async () => {
+  it('reports the running stack reachable, and the secrets the configured connectors need as missing', async () => {
     const env = { ...stackEnv(), OP_SERVICE_ACCOUNT_TOKEN: undefined, SOPS_AGE_KEY_FILE: undefined };
     const results = await runDoctor({
       temporal: { address: stack().temporalAddress, namespace: stack().namespace },
@@ -67,7 +67,7 @@ describe('sv0 doctor', () => {
     expect(byName(results, 'aws').detail).toContain(`account ${MOTO_DEFAULT_ACCOUNT}`);
     expect(byName(results, 'container engine')).toMatchObject({ status: 'ok' });
     expect(byName(results, 'container engine').detail).toContain('sv0-platform_default present');
-    // config/connectors.yaml (the seed's) uses op:// references and a SOPS file.
+    // config/connectors.yaml uses op:// references and a SOPS file.
     expect(byName(results, '1password')).toMatchObject({ status: 'fail' });
     expect(byName(results, '1password').fix).toContain('OP_SERVICE_ACCOUNT_TOKEN');
     expect(byName(results, 'sops age key')).toMatchObject({ status: 'fail' });

@@ -41,7 +41,7 @@ export function awsFor(endpoint: string): AwsClientConfig {
 }
 
 /**
- * The seed's desired organization from config/. One deviation for moto: its SSO Admin looks AWS
+ * The desired organization from config/. One deviation for moto: its SSO Admin looks AWS
  * managed policies up without their path, so it cannot find `job-function/Billing`; the test uses
  * a path-less billing policy for BillingAccess.
  */

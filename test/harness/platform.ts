@@ -1,7 +1,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-/** A sync as the platform reports it (shared/DESIGN.md's contract). */
+/** A sync as the platform reports it (the fields of `GET /api/v1/syncs`). */
 export interface PlatformSync {
   connector: string;
   status: 'succeeded' | 'failed';
@@ -18,7 +18,7 @@ export interface Submission {
 
 /**
  * The SecurityV0 platform API stand-in: `GET /api/v1/syncs?connector=<name>&limit=1` with a bearer
- * token, as DESIGN.md describes it, plus `POST /test/submissions` where the test connector image
+ * token, as docs/connectors.md describes it, plus `POST /test/submissions` where the test connector image
  * reports what it received and `GET /test/gates/<name>` where it waits for a test's go-ahead. Listens on 127.0.0.1 (containers reach it over host networking).
  */
 export async function startPlatform(opts: { token: string }) {

@@ -28,7 +28,7 @@ function configError(dir: string): ConfigError {
 }
 
 describe('config/budgets.yaml', () => {
-  it("holds the seed's four budgets; only sv0-demo freezes, at 100 %", () => {
+  it('holds the four budgets; only sv0-demo freezes, at 100 %', () => {
     const { budgets } = loadBudgetsConfig(configDir());
     expect(budgets.map((b) => [b.name, b.account, b.amount, b.notify, b.freezeAt])).toEqual([
       ['total', 'organization', 500, [50, 80, 100], undefined],

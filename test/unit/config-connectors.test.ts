@@ -27,7 +27,7 @@ function errorOf(fn: () => unknown): ConfigError {
 }
 
 describe('config/connectors.yaml', () => {
-  it("declares the seed's connectors with their intervals, image, args, network, limits and secret sources", () => {
+  it('declares the configured connectors with their intervals, image, args, network, limits and secret sources', () => {
     const config = loadConnectorsConfig(CONFIG_DIR);
     const byName = Object.fromEntries(config.connectors.map((c) => [c.name, c]));
     expect(Object.keys(byName)).toEqual(['entra-servicenow', 'azure-foundry', 'aws']);

@@ -35,7 +35,7 @@ function problems(dir: string): string {
 }
 
 describe('config/org.yaml', () => {
-  it("holds the seed's organization", () => {
+  it('holds the declared organization', () => {
     const org = loadOrgConfig(CONFIG);
     expect(org.organizationalUnits.map((o) => o.name)).toEqual(['Platform', 'Sandbox', 'Security']);
     expect(org.accounts.map((a) => [a.name, a.ou, a.sandbox])).toEqual([

@@ -11,7 +11,7 @@ const CONFIG = path.resolve(__dirname, '../../config');
 const SEED_SCENARIOS = ['bedrock-support-agent', 'cross-account-trust', 'github-to-runtime'];
 
 describe('config/scenarios', () => {
-  it("holds the seed's three scenarios, each with a template, parameters and TTLs", () => {
+  it('holds the three scenarios, each with a template, parameters and TTLs', () => {
     const all = loadScenarios(CONFIG);
     expect([...all.keys()]).toEqual(SEED_SCENARIOS);
     for (const s of all.values()) {

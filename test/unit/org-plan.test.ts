@@ -112,7 +112,7 @@ function convergedLive(d: DesiredOrg): LiveOrg {
 }
 
 describe('planOrg', () => {
-  it('plans the whole seed organization from nothing, in waves', () => {
+  it('plans the whole declared organization from nothing, in waves', () => {
     const plan = planOrg(emptyLive(), desired());
     const ids = plan.steps.map((s) => s.id);
     expect(ids[0]).toBe('createOrganization:ALL');

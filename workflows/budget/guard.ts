@@ -67,7 +67,7 @@ const { notify } = proxyActivities<ReturnType<typeof createNotifyActivities>>({
 });
 
 /**
- * One budget, watched for a whole UTC month (seed §5, shared/DESIGN.md §4): read actual and
+ * One budget, watched for a whole UTC month: read actual and
  * forecasted spend hourly and whenever a budget alert arrives; notify once per threshold; warn when
  * the forecast passes 100 % first; at `freezeAt` on a sandbox account destroy the live demos
  * there, then attach FreezeAccount. An approval (update `unfreeze`) or the next month lifts the

@@ -33,7 +33,7 @@ const { notify } = proxyActivities<ReturnType<typeof createNotifyActivities>>({
 });
 
 /**
- * The seed's health check as one long-running workflow: every few minutes ask the platform for each
+ * The connectors' health check as one long-running workflow: every few minutes ask the platform for each
  * connector's last sync and alert when it is older than twice the connector's interval, once per
  * incident, and once more when it recovers. It also counts failed runs in a row, which the sync
  * runs report, and pauses a connector's schedule after too many, with an alert that says why.
@@ -106,7 +106,7 @@ async function checkStaleness(
   const now = Date.now();
   for (const c of config.connectors) {
     const schedule = schedules.find((s) => s.connector === c.name);
-    // DESIGN: disabled (no schedule) or paused connectors are not checked.
+    // Disabled (no schedule) or paused connectors are not checked.
     if (!schedule?.exists || schedule.paused) continue;
     let lastSyncAt: string | undefined;
     try {

@@ -24,7 +24,7 @@ import { NON_RETRYABLE_ERROR_TYPES, WorkflowIds } from '../../lib/names';
 const ACTIVITY_MARGIN_MS = 5 * 60_000;
 
 /**
- * One connector sync (seed §3): resolve the connector's secrets, run its container on the platform
+ * One connector sync: resolve the connector's secrets, run its container on the platform
  * network, and report the outcome to `connector-health`. A non-zero exit or a timeout is retried
  * with backoff up to the connector's limit; a bad secret reference, a missing image or bad config
  * fail at once.

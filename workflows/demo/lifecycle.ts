@@ -51,7 +51,7 @@ const { notify } = proxyActivities<ReturnType<typeof createNotifyActivities>>({
 const iso = (ms: number) => new Date(ms).toISOString();
 
 /**
- * One demo's life (shared/DESIGN.md §3): check the target is a sandbox, create the stack tagged
+ * One demo's life: check the target is a sandbox, create the stack tagged
  * ephemeral, wait for it, report outputs, wait on a durable timer that `extend`/`shorten` move,
  * warn before expiry, then tear down: delete the stack, sweep what still carries the demo's tag,
  * list again, and fail loudly if anything is left. A failed deploy is torn down at once.

@@ -27,7 +27,7 @@ const { notify } = proxyActivities<ReturnType<typeof createNotifyActivities>>({
 });
 
 /**
- * The nightly sweep (shared/DESIGN.md §3; the seed's cloud-nuke job): in each sandbox account,
+ * The nightly sweep (a cloud-nuke-like job): in each sandbox account,
  * delete ephemeral-tagged resources older than 12 h (or past their sv0:ttl) that no running demo
  * owns: stacks first, then what is left. Refused accounts and failed deletions are reported and
  * fail the run after every other account was swept.

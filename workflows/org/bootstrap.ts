@@ -118,7 +118,7 @@ function applyStep(step: PlanStep): Promise<unknown> {
 }
 
 /**
- * Seed §8 Day 1-2 as one durable run: read the live organization, plan, and (unless a dry run)
+ * The org bootstrap as one durable run: read the live organization, plan, and (unless a dry run)
  * apply the plan wave by wave, the steps of a wave in parallel. Workflow id
  * `org-bootstrap-<managementAccountId>`, so two bootstraps never run at once.
  */

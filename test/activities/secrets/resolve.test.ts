@@ -223,7 +223,7 @@ describe('plain env files', () => {
     );
   });
 
-  it('accepts a readable file that holds only op:// references (the seed: safe to store)', async () => {
+  it('accepts a readable file that holds only op:// references (safe to store)', async () => {
     const file = write('refs.env', `FROM_OP=${OP_REF}\n`, 0o644);
     expect((await resolver().resolveConnectorEnv('entra', [{ type: 'env-file', path: file }])).env).toEqual({
       FROM_OP: OP_SECRET,

@@ -117,7 +117,7 @@ describe('org bootstrap against moto (Cost Explorer through a thin fake at the S
     return new Map((out.Accounts ?? []).map((a) => [a.Name!, a.Id!]));
   }
 
-  it("creates exactly the seed's organization from an empty moto; a second apply plans nothing and makes no changing call", async () => {
+  it("creates exactly config/org.yaml's organization from an empty moto; a second apply plans nothing and makes no changing call", async () => {
     const desired = seedDesired();
     const cost = fakeCostExplorer(allTags());
     const log = new CallLog();
