@@ -12,6 +12,7 @@
  * Targets: RSS < 500 MB, p99 lateness < 60 s.
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import type { DemoInput } from '../lib/contracts/demo';
@@ -43,8 +44,14 @@ interface Plan {
   warnBeforeMs: number;
   startConcurrency: number;
   tuning: P2WorkerConfig['tuning'];
+  /** Environment for the worker process (allocator settings such as MALLOC_ARENA_MAX). */
+  env?: Record<string, string>;
+  /** Node.js flags for the worker process. */
+  execArgv?: string[];
   /** The dev server's SQLite in memory rather than in a file: a file costs the server about 3x the CPU per demo (measured). */
   inMemory: boolean;
+  /** A file to write every memory sample to (JSON lines), for a closer look at a run. */
+  samplesFile?: string;
   /** P2's hard time cap in minutes (default 8, quick 3): raise it with n. */
   capMinutes?: number;
 }
@@ -116,22 +123,33 @@ function demoInput(plan: Plan, i: number, ttlMs: number): DemoInput {
 }
 
 /** What the parent keeps of the worker's reports. */
+type MemorySample = Pick<
+  P2WorkerReport,
+  'rss' | 'heapUsed' | 'heapTotal' | 'external' | 'threadHeaps' | 'kernel'
+> & {
+  at: number;
+};
 class WorkerState {
-  rss: { at: number; rss: number; heapUsed: number; heapTotal: number; external: number }[] = [];
+  rss: MemorySample[] = [];
   teardowns = new Map<string, number>();
   last?: P2WorkerReport;
   take(r: P2WorkerReport) {
-    const { rss, heapUsed, heapTotal, external } = r;
-    this.rss.push({ at: Date.now(), rss, heapUsed, heapTotal, external });
+    const { rss, heapUsed, heapTotal, external, threadHeaps, kernel } = r;
+    this.rss.push({ at: Date.now(), rss, heapUsed, heapTotal, external, threadHeaps, kernel });
     for (const [id, at] of r.teardowns) if (!this.teardowns.has(id)) this.teardowns.set(id, at);
     this.last = r;
   }
 }
 
-function forkWorker(ctx: BenchContext, config: P2WorkerConfig, state: WorkerState): Promise<ChildProcess> {
+function forkWorker(
+  ctx: BenchContext,
+  config: P2WorkerConfig,
+  plan: Pick<Plan, 'env' | 'execArgv'>,
+  state: WorkerState,
+): Promise<ChildProcess> {
   const child = fork(path.join(__dirname, 'p2-worker.ts'), [], {
-    execArgv: ['--import', 'tsx'],
-    env: { ...process.env, SV0_BENCH_P2_WORKER: JSON.stringify(config) },
+    execArgv: [...(plan.execArgv ?? []), '--import', 'tsx'],
+    env: { ...process.env, ...plan.env, SV0_BENCH_P2_WORKER: JSON.stringify(config) },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   ctx.cleanup.add('P2 worker process', async () => {
@@ -151,6 +169,28 @@ function forkWorker(ctx: BenchContext, config: P2WorkerConfig, state: WorkerStat
       reject(new Error(`the P2 worker exited with code ${code} before it started`)),
     );
   });
+}
+
+/**
+ * Where a sample's memory is: the V8 heaps (the main thread's: the SDK's JavaScript and the
+ * activities; the workflow threads': the cached workflows), what V8 keeps outside them, the code
+ * mapped from files (node, the SDK's native library), and the rest: the SDK's Rust core, the
+ * allocator's arenas and thread stacks. A miss says which of these to tune.
+ */
+function memorySplit(s: MemorySample): string {
+  const threads = s.threadHeaps;
+  const threadTotal = threads.reduce((sum, h) => sum + h.total, 0);
+  const threadUsed = threads.reduce((sum, h) => sum + h.used, 0);
+  const outsideHeaps = s.external + threads.reduce((sum, h) => sum + h.external + h.malloced, 0);
+  const fileBacked = s.kernel?.fileBacked ?? 0;
+  const rest = s.rss - s.heapTotal - threadTotal - outsideHeaps - fileBacked;
+  return [
+    `main V8 heap ${mib(s.heapUsed)} used of ${mib(s.heapTotal)}`,
+    `${threads.length} workflow thread heap(s) ${mib(threadUsed)} used of ${mib(threadTotal)}`,
+    `V8 external and malloced ${mib(outsideHeaps)}`,
+    `file-backed ${s.kernel ? mib(fileBacked) : '?'}`,
+    `the rest (Rust core, allocator, stacks of ${s.kernel?.threads ?? '?'} threads) ${mib(rest)}`,
+  ].join(', ');
 }
 
 /** Wait until `done()` or the cap; false at the cap. */
@@ -182,11 +222,10 @@ export const p2: Benchmark = {
     const config: P2WorkerConfig = {
       address: t.server.address,
       namespace: t.server.namespace,
-      taskQueue: TaskQueues.infra,
       bundlePath: ctx.bundlePath,
       tuning: plan.tuning,
     };
-    const child = await forkWorker(ctx, config, state);
+    const child = await forkWorker(ctx, config, plan, state);
     const cpu = new CpuMeter({ server: t.server.child.pid, worker: child.pid, client: process.pid });
 
     // 1. Start the waiting demos (TTLs of hours) and let them deploy.
@@ -254,25 +293,33 @@ export const p2: Benchmark = {
     }
     const waiting = state.rss.filter((s) => s.at >= readyAt);
     const waitPeak = Math.max(...waiting.map((s) => s.rss));
-    // Where the peak's memory is: V8's heap (the cache, the SDK's JavaScript), else native (the
-    // SDK's Rust core, gRPC buffers), so a miss says which of the two to tune.
     const atPeak = waiting.find((s) => s.rss === waitPeak);
     const split = atPeak
-      ? `; at that peak V8 heap ${mib(atPeak.heapUsed)} used of ${mib(atPeak.heapTotal)}, external ${mib(atPeak.external)}, the rest (native) ${mib(atPeak.rss - atPeak.heapTotal - atPeak.external)}; median while waiting ${mib(
+      ? `; at that peak ${memorySplit(atPeak)}; median while waiting ${mib(
           quantile(
             waiting.map((s) => s.rss),
             0.5,
           ),
         )}`
       : '';
+    if (plan.samplesFile)
+      writeFileSync(
+        plan.samplesFile,
+        state.rss.map((s) => JSON.stringify({ ...s, waiting: s.at >= readyAt })).join('\n'),
+      );
     const peak = Math.max(...state.rss.map((s) => s.rss));
     const p50 = quantile(lateness, 0.5);
     const p99 = quantile(lateness, 0.99);
     const max = Math.max(...lateness);
     const db = plan.inMemory ? 'dev server SQLite in memory' : 'dev server SQLite file';
-    const tuning = Object.keys(plan.tuning).length
-      ? JSON.stringify(plan.tuning)
-      : 'worker defaults as in workers/main.ts';
+    const changed = [
+      ...(Object.keys(plan.tuning).length ? [`SDK options ${JSON.stringify(plan.tuning)}`] : []),
+      ...Object.entries(plan.env ?? {}).map(([k, v]) => `${k}=${v}`),
+      ...(plan.execArgv ?? []),
+    ];
+    const tuning = `both task queues' workers as the production worker process runs them (workers/main.ts)${
+      changed.length ? ` with ${changed.join(', ')}` : ', its defaults'
+    }`;
     const window = `${ttls.size} of ${plan.n} expire in a ${secs(plan.windowMs, 0)} window from ${secs(plan.firstExpiryMs, 0)} after their first start, while the others wait (warning ${secs(plan.warnBeforeMs, 0)} before); the others have TTLs of 2-24 h`;
     const rows: Row[] = [
       {

@@ -10,27 +10,55 @@ import {
   makeTelemetryFilterString,
   NativeConnection,
   Runtime,
-  Worker,
   type WorkerOptions,
 } from '@temporalio/worker';
 import { Context } from '@temporalio/activity';
+import { readFileSync } from 'node:fs';
+import workerThreads from 'node:worker_threads';
 import type { createDemoLifecycleActivities } from '../activities/demo/lifecycle';
 import type { createNotifyActivities } from '../activities/notify';
-import { settingsFromEnv } from '../workers/main';
+import { createConnectorSyncActivities } from '../activities/connectors/sync';
+import { secretResolverFromEnv } from '../activities/secrets/resolve';
+import { createLogger } from '../lib/runtime/logger';
+import { createWorkers, settingsFromEnv } from '../workers/main';
+import { noopRunner } from './p4-throughput';
+import pino from 'pino';
 
 /** What the parent passes in SV0_BENCH_P2_WORKER (JSON). */
 export interface P2WorkerConfig {
   address: string;
   namespace: string;
-  taskQueue: string;
   bundlePath: string;
-  /** Worker tuning under test (maxCachedWorkflows, ...); empty = the production worker's defaults. */
+  /** SDK options under test, over both workers' (the production settings come from the environment). */
   tuning: Partial<
     Pick<
       WorkerOptions,
-      'maxCachedWorkflows' | 'maxConcurrentWorkflowTaskExecutions' | 'maxConcurrentActivityTaskExecutions'
+      | 'maxCachedWorkflows'
+      | 'maxConcurrentWorkflowTaskExecutions'
+      | 'maxConcurrentActivityTaskExecutions'
+      | 'reuseV8Context'
+      | 'workflowThreadPoolSize'
     >
   >;
+}
+
+/** One V8 isolate's heap (the main thread's, or a workflow thread's). */
+export interface HeapSample {
+  /** V8's heap as reserved. */
+  total: number;
+  used: number;
+  /** What V8 allocated with malloc for this isolate (outside its heap). */
+  malloced: number;
+  external: number;
+}
+
+/** The process's memory from the kernel's view (/proc/self/smaps_rollup), in bytes. */
+export interface KernelMemory {
+  /** Anonymous memory: heaps of every isolate, the allocator's arenas, thread stacks. */
+  anonymous: number;
+  /** File-backed pages: the node binary's and the native libraries' code and data. */
+  fileBacked: number;
+  threads: number;
 }
 
 /** One IPC report. `teardowns`: [workflowId, ms since epoch when deleteDemoStack began] since the last report. */
@@ -42,6 +70,9 @@ export interface P2WorkerReport {
   heapTotal: number;
   /** Memory of buffers and native objects V8 tracks outside its heap. */
   external: number;
+  /** The workflow threads' isolates (the SDK runs workflows in worker threads, each its own V8 heap). */
+  threadHeaps: HeapSample[];
+  kernel?: KernelMemory;
   ready: number;
   warned: number;
   destroyed: number;
@@ -49,8 +80,9 @@ export interface P2WorkerReport {
   final?: boolean;
 }
 
+type DemoActivities = ReturnType<typeof createDemoLifecycleActivities>;
 type StubbedDemo = Pick<
-  ReturnType<typeof createDemoLifecycleActivities>,
+  DemoActivities,
   | 'checkDemoTarget'
   | 'createDemoStack'
   | 'waitForDemoStackCreated'
@@ -88,6 +120,65 @@ const stubs: StubbedDemo & Pick<ReturnType<typeof createNotifyActivities>, 'noti
   },
 };
 
+/**
+ * The SDK runs workflows in worker threads whose V8 heaps are not in the main thread's
+ * process.memoryUsage(). Each thread it starts (node:worker_threads' Worker, looked up when the
+ * worker is created) first starts a reporter that broadcasts its isolate's heap statistics each
+ * second, then loads the SDK's own thread code unchanged.
+ */
+const threadHeaps = new Map<number, HeapSample>();
+const HEAP_CHANNEL = 'sv0-bench-p2-thread-heaps';
+function watchWorkflowThreadHeaps(): void {
+  const channel = new workerThreads.BroadcastChannel(HEAP_CHANNEL);
+  channel.unref();
+  channel.onmessage = (event) => {
+    const { threadId, ...heap } = (event as unknown as { data: HeapSample & { threadId: number } }).data;
+    threadHeaps.set(threadId, heap);
+  };
+  const Original = workerThreads.Worker;
+  workerThreads.Worker = class extends Original {
+    constructor(filename: string | URL, options?: workerThreads.WorkerOptions) {
+      const reporter = `
+        const { BroadcastChannel, threadId } = require('node:worker_threads');
+        const v8 = require('node:v8');
+        const channel = new BroadcastChannel(${JSON.stringify(HEAP_CHANNEL)});
+        channel.unref();
+        setInterval(() => {
+          const h = v8.getHeapStatistics();
+          channel.postMessage({ threadId, total: h.total_heap_size, used: h.used_heap_size,
+            malloced: h.malloced_memory, external: h.external_memory });
+        }, 1000).unref();
+        require(${JSON.stringify(String(filename))});`;
+      super(reporter, { ...options, eval: true });
+    }
+  };
+}
+
+/** Anonymous and file-backed resident memory and the thread count, from /proc (Linux). */
+function kernelMemory(): KernelMemory | undefined {
+  try {
+    const kb = (text: string, field: string) =>
+      Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? 0) * 1024;
+    const rollup = readFileSync('/proc/self/smaps_rollup', 'utf8');
+    const status = readFileSync('/proc/self/status', 'utf8');
+    const anonymous = kb(rollup, 'Anonymous');
+    return {
+      anonymous,
+      fileBacked: kb(rollup, 'Rss') - anonymous,
+      threads: Number(/^Threads:\s+(\d+)/m.exec(status)?.[1] ?? 0),
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+/** sv0-connectors polls for its activities as in production; no demo ever runs one. */
+const connectorActivities = createConnectorSyncActivities({
+  runner: noopRunner,
+  secrets: secretResolverFromEnv({}),
+  logger: createLogger('bench-p2', pino.destination({ dest: '/dev/null', sync: false })),
+});
+
 /** Send a report; resolves once it is handed to the IPC channel (so the last one is not lost at exit). */
 function report(final = false): Promise<void> {
   const mem = process.memoryUsage();
@@ -97,6 +188,8 @@ function report(final = false): Promise<void> {
     heapUsed: mem.heapUsed,
     heapTotal: mem.heapTotal,
     external: mem.external,
+    threadHeaps: [...threadHeaps.values()],
+    kernel: kernelMemory(),
     ready,
     warned,
     destroyed,
@@ -112,32 +205,35 @@ function report(final = false): Promise<void> {
 
 async function main(): Promise<void> {
   const config = JSON.parse(process.env.SV0_BENCH_P2_WORKER ?? '') as P2WorkerConfig;
+  watchWorkflowThreadHeaps();
   Runtime.install({
     logger: new DefaultLogger('WARN'),
     telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }), forward: {} } },
   });
   const connection = await NativeConnection.connect({ address: config.address });
-  const worker = await Worker.create({
+  // Both task queues' workers, as the production worker process runs them, with the settings it
+  // reads from the same environment; demos reach only the sv0-infra one.
+  const workers = await createWorkers({
     connection,
     namespace: config.namespace,
-    taskQueue: config.taskQueue,
-    workflowBundle: { codePath: config.bundlePath },
-    activities: stubs,
-    // The production sv0-infra worker's cache bound (workers/main.ts), unless the plan tunes it.
-    maxCachedWorkflows: settingsFromEnv({}).maxCachedWorkflows,
-    ...config.tuning,
+    settings: settingsFromEnv(process.env),
+    source: { workflowBundle: { codePath: config.bundlePath } },
+    activities: { infra: stubs, connectors: connectorActivities },
+    overrides: config.tuning,
   });
+  const all = [workers.infra, workers.connectors];
+  const stop = () => {
+    for (const w of all) if (w.getState() === 'RUNNING') w.shutdown();
+  };
   const timer = setInterval(() => void report(), 1000);
   process.on('message', (m: unknown) => {
-    if (m === 'stop' && worker.getState() === 'RUNNING') worker.shutdown();
+    if (m === 'stop') stop();
   });
   // The parent going away (crash, cap) must not leave this worker polling.
-  process.on('disconnect', () => {
-    if (worker.getState() === 'RUNNING') worker.shutdown();
-  });
+  process.on('disconnect', stop);
   process.send?.({ type: 'started' });
   try {
-    await worker.run();
+    await Promise.all(all.map((w) => w.run()));
   } finally {
     clearInterval(timer);
     await report(true);

@@ -12,8 +12,9 @@ import {
   Runtime,
   Worker,
   makeTelemetryFilterString,
+  type WorkerOptions,
 } from '@temporalio/worker';
-import type { Duration } from '@temporalio/common';
+import type { DataConverter, Duration } from '@temporalio/common';
 import { resolveTemporalOptions } from '../lib/runtime/temporal';
 import { dataConverterFromEnv } from '../lib/runtime/codec';
 import { TaskQueues } from '../lib/names';
@@ -52,10 +53,52 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): WorkerSet
  * scripts/build-bundle.ts); run from source through tsx, the lookup misses on purpose, so a stale
  * bundle left in dist/ never replaces the workflows being edited.
  */
-function workflowSource(): { workflowBundle: { codePath: string } } | { workflowsPath: string } {
+export type WorkflowSource = { workflowBundle: { codePath: string } } | { workflowsPath: string };
+
+function workflowSource(): WorkflowSource {
   const prebuilt = path.resolve(__dirname, '..', 'workflow-bundle.js');
   if (existsSync(prebuilt)) return { workflowBundle: { codePath: prebuilt } };
   return { workflowsPath: require.resolve('../workflows') };
+}
+
+/**
+ * The worker of each task queue, with the production settings, on one connection: what a worker
+ * process runs (the benchmarks run it too, with stand-in activities).
+ */
+export async function createWorkers(opts: {
+  connection: NativeConnection;
+  namespace: string;
+  settings: WorkerSettings;
+  source: WorkflowSource;
+  dataConverter?: DataConverter;
+  activities: { infra: object; connectors: object };
+  /** SDK options laid over both workers' (a benchmark measuring another setting); none in production. */
+  overrides?: Partial<WorkerOptions>;
+}): Promise<{ infra: Worker; connectors: Worker }> {
+  const { connection, namespace, settings, source, dataConverter, activities, overrides } = opts;
+  const infra = await Worker.create({
+    connection,
+    namespace,
+    taskQueue: TaskQueues.infra,
+    maxCachedWorkflows: settings.maxCachedWorkflows,
+    ...source,
+    dataConverter,
+    activities: activities.infra,
+    shutdownGraceTime: settings.shutdownGraceTime,
+    ...overrides,
+  });
+  const connectors = await Worker.create({
+    connection,
+    namespace,
+    taskQueue: TaskQueues.connectors,
+    ...source,
+    dataConverter,
+    activities: activities.connectors,
+    maxConcurrentActivityTaskExecutions: settings.maxConcurrentConnectors,
+    shutdownGraceTime: settings.shutdownGraceTime,
+    ...overrides,
+  });
+  return { infra, connectors };
 }
 
 /**
@@ -102,26 +145,16 @@ async function runWorkers(env: NodeJS.ProcessEnv = process.env): Promise<void> {
       { cause: err },
     );
   });
-  const source = workflowSource();
-  const infra = await Worker.create({
+  const { infra, connectors } = await createWorkers({
     connection,
     namespace,
-    taskQueue: TaskQueues.infra,
-    maxCachedWorkflows: settings.maxCachedWorkflows,
-    ...source,
+    settings,
+    source: workflowSource(),
     dataConverter,
-    activities: createInfraActivities(deps),
-    shutdownGraceTime: settings.shutdownGraceTime,
-  });
-  const connectors = await Worker.create({
-    connection,
-    namespace,
-    taskQueue: TaskQueues.connectors,
-    ...source,
-    dataConverter,
-    activities: createConnectorActivities(deps),
-    maxConcurrentActivityTaskExecutions: settings.maxConcurrentConnectors,
-    shutdownGraceTime: settings.shutdownGraceTime,
+    activities: {
+      infra: createInfraActivities(deps),
+      connectors: createConnectorActivities(deps),
+    },
   });
   deps.logger.info(
     {
