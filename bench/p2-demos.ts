@@ -1,7 +1,8 @@
 /**
- * P2 live demos: N demo lifecycle workflows (the real workflow) on one worker and a dev server of
- * their own (SQLite file in a temp dir). The AWS activities are stubs with the real names and
- * shapes (bench/p2-worker.ts): AWS is not the subject, the timers and the worker are.
+ * P2 live demos: N demo lifecycle workflows (the real workflow) on one worker process and a server
+ * of their own (P2: the dev server, SQLite in memory; P5: the production server). The worker
+ * process is the production one with stub AWS activities of the real names and shapes
+ * (bench/worker-child.ts): AWS is not the subject, the timers and the worker are.
  * - Start: N starts, a bounded number in flight; then every demo deploys (stub) and waits.
  * - TTLs are staggered: `expiring` of the N (spread evenly through the start order) get TTLs that
  *   put their expiries evenly over a window after all are deployed; the rest get production TTLs
@@ -11,17 +12,17 @@
  *   demo's expiry as the workflow computes it: its start time (visibility) + its TTL.
  * Targets: RSS < 500 MB, p99 lateness < 60 s.
  */
-import { fork, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import type { DemoInput } from '../lib/contracts/demo';
 import { TaskQueues, WorkflowIds, WorkflowTypes } from '../lib/names';
 import { demoLifecycleWorkflow } from '../workflows/demo/lifecycle';
-import type { P2WorkerConfig, P2WorkerReport } from './p2-worker';
-import { benchTemporal } from './temporal';
+import { benchTemporal, type ServerKind } from './temporal';
+import type { WorkerChildConfig } from './worker-child';
+import { forkWorker, imageProcessSettings, memorySplit } from './worker-fork';
 import {
   CpuMeter,
+  formatCpu,
   mib,
   pool,
   quantile,
@@ -43,8 +44,8 @@ interface Plan {
   windowMs: number;
   warnBeforeMs: number;
   startConcurrency: number;
-  tuning: P2WorkerConfig['tuning'];
-  /** Environment for the worker process (allocator settings such as MALLOC_ARENA_MAX). */
+  tuning: WorkerChildConfig['tuning'];
+  /** Environment for the worker process over the image's (another allocator, SV0_* settings). */
   env?: Record<string, string>;
   /** Node.js flags for the worker process. */
   execArgv?: string[];
@@ -122,77 +123,6 @@ function demoInput(plan: Plan, i: number, ttlMs: number): DemoInput {
   };
 }
 
-/** What the parent keeps of the worker's reports. */
-type MemorySample = Pick<
-  P2WorkerReport,
-  'rss' | 'heapUsed' | 'heapTotal' | 'external' | 'threadHeaps' | 'kernel'
-> & {
-  at: number;
-};
-class WorkerState {
-  rss: MemorySample[] = [];
-  teardowns = new Map<string, number>();
-  last?: P2WorkerReport;
-  take(r: P2WorkerReport) {
-    const { rss, heapUsed, heapTotal, external, threadHeaps, kernel } = r;
-    this.rss.push({ at: Date.now(), rss, heapUsed, heapTotal, external, threadHeaps, kernel });
-    for (const [id, at] of r.teardowns) if (!this.teardowns.has(id)) this.teardowns.set(id, at);
-    this.last = r;
-  }
-}
-
-function forkWorker(
-  ctx: BenchContext,
-  config: P2WorkerConfig,
-  plan: Pick<Plan, 'env' | 'execArgv'>,
-  state: WorkerState,
-): Promise<ChildProcess> {
-  const child = fork(path.join(__dirname, 'p2-worker.ts'), [], {
-    execArgv: [...(plan.execArgv ?? []), '--import', 'tsx'],
-    env: { ...process.env, ...plan.env, SV0_BENCH_P2_WORKER: JSON.stringify(config) },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  ctx.cleanup.add('P2 worker process', async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    if (child.connected) child.send('stop');
-    const killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-    await exited;
-    clearTimeout(killer);
-  });
-  child.on('message', (m: P2WorkerReport | { type: 'started' }) => {
-    if (m.type === 'report') state.take(m);
-  });
-  return new Promise((resolve, reject) => {
-    child.once('message', () => resolve(child));
-    child.once('exit', (code) =>
-      reject(new Error(`the P2 worker exited with code ${code} before it started`)),
-    );
-  });
-}
-
-/**
- * Where a sample's memory is: the V8 heaps (the main thread's: the SDK's JavaScript and the
- * activities; the workflow threads': the cached workflows), what V8 keeps outside them, the code
- * mapped from files (node, the SDK's native library), and the rest: the SDK's Rust core, the
- * allocator's arenas and thread stacks. A miss says which of these to tune.
- */
-function memorySplit(s: MemorySample): string {
-  const threads = s.threadHeaps;
-  const threadTotal = threads.reduce((sum, h) => sum + h.total, 0);
-  const threadUsed = threads.reduce((sum, h) => sum + h.used, 0);
-  const outsideHeaps = s.external + threads.reduce((sum, h) => sum + h.external + h.malloced, 0);
-  const fileBacked = s.kernel?.fileBacked ?? 0;
-  const rest = s.rss - s.heapTotal - threadTotal - outsideHeaps - fileBacked;
-  return [
-    `main V8 heap ${mib(s.heapUsed)} used of ${mib(s.heapTotal)}`,
-    `${threads.length} workflow thread heap(s) ${mib(threadUsed)} used of ${mib(threadTotal)}`,
-    `V8 external and malloced ${mib(outsideHeaps)}`,
-    `file-backed ${s.kernel ? mib(fileBacked) : '?'}`,
-    `the rest (Rust core, allocator, stacks of ${s.kernel?.threads ?? '?'} threads) ${mib(rest)}`,
-  ].join(', ');
-}
-
 /** Wait until `done()` or the cap; false at the cap. */
 async function until(ctx: BenchContext, done: () => boolean, everyMs = 250): Promise<boolean> {
   while (!done()) {
@@ -209,150 +139,197 @@ async function startTimes(client: Client): Promise<Map<string, number>> {
   return out;
 }
 
+/** P2's figures, for P5's comparison of the two servers. */
+export interface DemoFigures {
+  server: string;
+  n: number;
+  /** Waiting demos deployed per second, first start to all deployed (undefined: not before the cap). */
+  deployedPerSecond?: number;
+  /** CPU seconds per deployed demo, by process. */
+  cpuPerDemo: Record<string, number | undefined>;
+  rssPeak?: number;
+  p99?: number;
+}
+
+/** P2's plan for this run: the full or quick one with SV0_BENCH_P2's overrides. */
+export const demoPlan = (quick: boolean): Plan => ({ ...(quick ? QUICK : FULL), ...OVERRIDE });
+
+/**
+ * Run P2's plan against a server of the given kind; rows carry `id`. The worker process runs
+ * both task queues' workers with the image's process settings (bench/worker-fork.ts).
+ */
+export async function measureDemos(
+  ctx: BenchContext,
+  id: string,
+  kind: ServerKind,
+): Promise<{ rows: Row[]; figures: DemoFigures }> {
+  const plan = demoPlan(ctx.quick);
+  const t = await benchTemporal(ctx, { kind, inMemory: plan.inMemory });
+  const config: WorkerChildConfig = {
+    address: t.address,
+    namespace: t.namespace,
+    bundlePath: ctx.bundlePath,
+    activities: { kind: 'demo-stubs' },
+    tuning: plan.tuning,
+  };
+  const worker = await forkWorker(ctx, `${id} worker process`, config, plan);
+  const state = worker.state;
+  const cpu = new CpuMeter({ ...t.processes, worker: worker.child.pid, client: process.pid });
+
+  // 1. Start the waiting demos (TTLs of hours) and let them deploy.
+  const waitingCount = plan.n - plan.expiring;
+  const start = (i: number, ttlMs: number) =>
+    t.client.workflow.start(demoLifecycleWorkflow, {
+      taskQueue: TaskQueues.infra,
+      workflowId: WorkflowIds.demo(demoId(i)),
+      args: [demoInput(plan, i, ttlMs)],
+    });
+  const t0 = Date.now();
+  await pool(
+    Array.from({ length: waitingCount }, (_, i) => i),
+    plan.startConcurrency,
+    ctx.signal,
+    (i) => start(i, longTtl(plan, i)).then(() => undefined),
+  );
+  const startMs = Date.now() - t0;
+  ctx.log(`started ${waitingCount} in ${secs(startMs)}; ${cpu.read()}`);
+  const allReady = await until(ctx, () => (state.last?.ready ?? 0) >= waitingCount);
+  const readyAt = Date.now();
+  const deploySplit = cpu.split();
+  const deployCpu = formatCpu(deploySplit);
+  ctx.log(`${state.last?.ready ?? 0} deployed after ${secs(readyAt - t0)}; ${deployCpu}`);
+
+  // 2. Start the cohort while those wait: n demos live, the cohort's expiries spread over the window.
+  const ttls = new Map<string, number>();
+  const c0 = Date.now();
+  await pool(
+    Array.from({ length: plan.expiring }, (_, k) => k),
+    plan.startConcurrency,
+    ctx.signal,
+    async (k) => {
+      const ttlMs = cohortTtl(plan, k, c0, Date.now());
+      ttls.set(WorkflowIds.demo(demoId(waitingCount + k)), ttlMs);
+      await start(waitingCount + k, ttlMs);
+    },
+  );
+  const cohortStartMs = Date.now() - c0;
+  const cohortReady = await until(ctx, () => (state.last?.ready ?? 0) >= plan.n);
+  ctx.log(
+    `cohort of ${plan.expiring} started in ${secs(cohortStartMs)}, deployed ${secs(Date.now() - c0)} after its first start`,
+  );
+
+  // 3. Until every expiring demo's teardown began (or the cap).
+  cpu.reset();
+  await until(ctx, () => state.teardowns.size >= ttls.size, 1000);
+  const endAt = Date.now();
+  const expiryCpu = cpu.read();
+  ctx.log(`${state.teardowns.size} teardowns after ${secs(endAt - t0)}; expiry phase ${expiryCpu}`);
+
+  // 4. Lateness against each workflow's own expiry; demos still waiting at the cap count as late as they are now.
+  const starts = await startTimes(t.client);
+  const lateness: number[] = [];
+  let missing = 0;
+  for (const [workflowId, ttlMs] of ttls) {
+    const startedAt = starts.get(workflowId);
+    if (startedAt === undefined) continue;
+    const expiry = startedAt + ttlMs;
+    const began = state.teardowns.get(workflowId);
+    if (began !== undefined) lateness.push(began - expiry);
+    else if (expiry < endAt) {
+      missing++;
+      lateness.push(endAt - expiry);
+    }
+  }
+  const waiting = state.memory.filter((s) => s.at >= readyAt);
+  const waitPeak = Math.max(...waiting.map((s) => s.rss));
+  const atPeak = waiting.find((s) => s.rss === waitPeak);
+  const split = atPeak
+    ? `; at that peak ${memorySplit(atPeak)}; median while waiting ${mib(
+        quantile(
+          waiting.map((s) => s.rss),
+          0.5,
+        ),
+      )}`
+    : '';
+  if (plan.samplesFile)
+    writeFileSync(
+      plan.samplesFile,
+      state.memory.map((s) => JSON.stringify({ ...s, waiting: s.at >= readyAt })).join('\n'),
+    );
+  const peak = Math.max(...state.memory.map((s) => s.rss));
+  const p50 = quantile(lateness, 0.5);
+  const p99 = quantile(lateness, 0.99);
+  const max = Math.max(...lateness);
+  const changed = [
+    ...(Object.keys(plan.tuning).length ? [`SDK options ${JSON.stringify(plan.tuning)}`] : []),
+    ...Object.entries(plan.env ?? {}).map(([k, v]) => `${k}=${v}`),
+    ...(plan.execArgv ?? []),
+  ];
+  const image = Object.entries(imageProcessSettings())
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');
+  const settings = `the production worker process (workers/main.ts, both task queues) with the image's ${image || 'defaults'}${
+    worker.missingPreloads.length ? ` (NOT LOADED here: ${worker.missingPreloads.join(', ')})` : ''
+  }${changed.length ? `, and ${changed.join(', ')}` : ''}`;
+  const window = `${ttls.size} of ${plan.n} expire in a ${secs(plan.windowMs, 0)} window from ${secs(plan.firstExpiryMs, 0)} after their first start, while the others wait (warning ${secs(plan.warnBeforeMs, 0)} before); the others have TTLs of 2-24 h`;
+  const rows: Row[] = [
+    {
+      id,
+      what: `start ${plan.n} demo lifecycle workflows (${plan.startConcurrency} starts in flight)`,
+      target: '-',
+      measured: secs(startMs + cohortStartMs),
+      notes: `${waitingCount} waiting demos started in ${secs(startMs)} (${(waitingCount / (startMs / 1000)).toFixed(0)}/s), all deployed (stub AWS activities) ${allReady ? `${secs(readyAt - t0)} after the first start` : 'not before the cap'}, CPU meanwhile: ${deployCpu}; then the cohort of ${plan.expiring} in ${secs(cohortStartMs)}${cohortReady ? '' : ' (not all deployed before the cap)'}; ${t.description}`,
+    },
+    {
+      id,
+      what: `worker RSS while ${plan.n} demos wait on their timers (peak)`,
+      target: '< 500 MB',
+      measured: waiting.length ? mib(waitPeak) : 'no sample',
+      pass: allReady && waiting.length > 0 && waitPeak < 500 * 1024 * 1024,
+      notes: `${waiting.length} samples (1/s, the worker process's RSS) from all deployed to the end; peak over the whole run ${mib(peak)}${split}; ${settings}`,
+    },
+    {
+      id,
+      what: 'teardown start after expiry (TTL), p50',
+      target: '-',
+      measured: lateness.length ? secs(p50, 2) : 'no expiry before the cap',
+      notes: window,
+    },
+    {
+      id,
+      what: 'teardown start after expiry (TTL), p99',
+      target: '< 60 s',
+      measured: lateness.length ? secs(p99, 2) : 'no expiry before the cap',
+      pass: missing === 0 && lateness.length === ttls.size && p99 < 60_000,
+      notes: `max ${lateness.length ? secs(max, 1) : '-'}; ${state.teardowns.size} of ${ttls.size} torn down${missing ? `, ${missing} still waiting at the cap (counted as late as they were then)` : ''}; CPU in the expiry phase: ${expiryCpu}`,
+    },
+  ];
+  const deployed = state.last?.ready ?? 0;
+  const figures: DemoFigures = {
+    server: t.description,
+    n: plan.n,
+    deployedPerSecond: allReady ? waitingCount / ((readyAt - t0) / 1000) : undefined,
+    cpuPerDemo: Object.fromEntries(
+      Object.entries(deploySplit.cpu).map(([name, s]) => [
+        name,
+        s === undefined || !deployed ? undefined : s / deployed,
+      ]),
+    ),
+    rssPeak: waiting.length ? waitPeak : undefined,
+    p99: lateness.length ? p99 : undefined,
+  };
+  return { rows, figures };
+}
+
 export const p2: Benchmark = {
   id: 'P2',
   title: 'live demos: demo lifecycle workflows with staggered TTLs',
   method:
-    'The real demoLifecycleWorkflow on sv0-infra with stub AWS activities of the same names and shapes (they answer at once; AWS is not the subject), on one worker in a child process (its RSS is its own, sampled each second) with the production worker defaults, and a dev server of its own (SQLite file). Expiring demos get TTLs that spread their expiries over a window; the others 2-24 h. Lateness = the stub deleteDemoStack starting on the worker minus (workflow start time + TTL).',
+    "The real demoLifecycleWorkflow on sv0-infra with stub AWS activities of the same names and shapes (they answer at once; AWS is not the subject), in the production worker process (both task queues' workers, its settings, the image's allocator and Node settings) as a child process (its RSS is its own, sampled each second), and a dev server of its own (SQLite in memory). Expiring demos get TTLs that spread their expiries over a window; the others 2-24 h. Lateness = the stub deleteDemoStack starting on the worker minus (workflow start time + TTL).",
   capMs: { full: (OVERRIDE.capMinutes ?? 8) * 60_000, quick: (OVERRIDE.capMinutes ?? 3) * 60_000 },
   async run(ctx) {
-    const plan: Plan = { ...(ctx.quick ? QUICK : FULL), ...OVERRIDE };
-    const t = await benchTemporal(ctx, { inMemory: plan.inMemory });
-    const state = new WorkerState();
-    const config: P2WorkerConfig = {
-      address: t.server.address,
-      namespace: t.server.namespace,
-      bundlePath: ctx.bundlePath,
-      tuning: plan.tuning,
-    };
-    const child = await forkWorker(ctx, config, plan, state);
-    const cpu = new CpuMeter({ server: t.server.child.pid, worker: child.pid, client: process.pid });
-
-    // 1. Start the waiting demos (TTLs of hours) and let them deploy.
-    const waitingCount = plan.n - plan.expiring;
-    const start = (i: number, ttlMs: number) =>
-      t.client.workflow.start(demoLifecycleWorkflow, {
-        taskQueue: TaskQueues.infra,
-        workflowId: WorkflowIds.demo(demoId(i)),
-        args: [demoInput(plan, i, ttlMs)],
-      });
-    const t0 = Date.now();
-    await pool(
-      Array.from({ length: waitingCount }, (_, i) => i),
-      plan.startConcurrency,
-      ctx.signal,
-      (i) => start(i, longTtl(plan, i)).then(() => undefined),
-    );
-    const startMs = Date.now() - t0;
-    ctx.log(`started ${waitingCount} in ${secs(startMs)}; ${cpu.read()}`);
-    const allReady = await until(ctx, () => (state.last?.ready ?? 0) >= waitingCount);
-    const readyAt = Date.now();
-    const deployCpu = cpu.read();
-    ctx.log(`${state.last?.ready ?? 0} deployed after ${secs(readyAt - t0)}; ${deployCpu}`);
-
-    // 2. Start the cohort while those wait: n demos live, the cohort's expiries spread over the window.
-    const ttls = new Map<string, number>();
-    const c0 = Date.now();
-    await pool(
-      Array.from({ length: plan.expiring }, (_, k) => k),
-      plan.startConcurrency,
-      ctx.signal,
-      async (k) => {
-        const ttlMs = cohortTtl(plan, k, c0, Date.now());
-        ttls.set(WorkflowIds.demo(demoId(waitingCount + k)), ttlMs);
-        await start(waitingCount + k, ttlMs);
-      },
-    );
-    const cohortStartMs = Date.now() - c0;
-    const cohortReady = await until(ctx, () => (state.last?.ready ?? 0) >= plan.n);
-    ctx.log(
-      `cohort of ${plan.expiring} started in ${secs(cohortStartMs)}, deployed ${secs(Date.now() - c0)} after its first start`,
-    );
-
-    // 3. Until every expiring demo's teardown began (or the cap).
-    cpu.reset();
-    await until(ctx, () => state.teardowns.size >= ttls.size, 1000);
-    const endAt = Date.now();
-    const expiryCpu = cpu.read();
-    ctx.log(`${state.teardowns.size} teardowns after ${secs(endAt - t0)}; expiry phase ${expiryCpu}`);
-
-    // 4. Lateness against each workflow's own expiry; demos still waiting at the cap count as late as they are now.
-    const starts = await startTimes(t.client);
-    const lateness: number[] = [];
-    let missing = 0;
-    for (const [id, ttlMs] of ttls) {
-      const startedAt = starts.get(id);
-      if (startedAt === undefined) continue;
-      const expiry = startedAt + ttlMs;
-      const began = state.teardowns.get(id);
-      if (began !== undefined) lateness.push(began - expiry);
-      else if (expiry < endAt) {
-        missing++;
-        lateness.push(endAt - expiry);
-      }
-    }
-    const waiting = state.rss.filter((s) => s.at >= readyAt);
-    const waitPeak = Math.max(...waiting.map((s) => s.rss));
-    const atPeak = waiting.find((s) => s.rss === waitPeak);
-    const split = atPeak
-      ? `; at that peak ${memorySplit(atPeak)}; median while waiting ${mib(
-          quantile(
-            waiting.map((s) => s.rss),
-            0.5,
-          ),
-        )}`
-      : '';
-    if (plan.samplesFile)
-      writeFileSync(
-        plan.samplesFile,
-        state.rss.map((s) => JSON.stringify({ ...s, waiting: s.at >= readyAt })).join('\n'),
-      );
-    const peak = Math.max(...state.rss.map((s) => s.rss));
-    const p50 = quantile(lateness, 0.5);
-    const p99 = quantile(lateness, 0.99);
-    const max = Math.max(...lateness);
-    const db = plan.inMemory ? 'dev server SQLite in memory' : 'dev server SQLite file';
-    const changed = [
-      ...(Object.keys(plan.tuning).length ? [`SDK options ${JSON.stringify(plan.tuning)}`] : []),
-      ...Object.entries(plan.env ?? {}).map(([k, v]) => `${k}=${v}`),
-      ...(plan.execArgv ?? []),
-    ];
-    const tuning = `both task queues' workers as the production worker process runs them (workers/main.ts)${
-      changed.length ? ` with ${changed.join(', ')}` : ', its defaults'
-    }`;
-    const window = `${ttls.size} of ${plan.n} expire in a ${secs(plan.windowMs, 0)} window from ${secs(plan.firstExpiryMs, 0)} after their first start, while the others wait (warning ${secs(plan.warnBeforeMs, 0)} before); the others have TTLs of 2-24 h`;
-    const rows: Row[] = [
-      {
-        id: 'P2',
-        what: `start ${plan.n} demo lifecycle workflows (${plan.startConcurrency} starts in flight)`,
-        target: '-',
-        measured: secs(startMs + cohortStartMs),
-        notes: `${plan.n - plan.expiring} waiting demos started in ${secs(startMs)} (${((plan.n - plan.expiring) / (startMs / 1000)).toFixed(0)}/s), all deployed (stub AWS activities) ${allReady ? `${secs(readyAt - t0)} after the first start` : 'not before the cap'}, CPU meanwhile: ${deployCpu}; then the cohort of ${plan.expiring} in ${secs(cohortStartMs)}${cohortReady ? '' : ' (not all deployed before the cap)'}`,
-      },
-      {
-        id: 'P2',
-        what: `worker RSS while ${plan.n} demos wait on their timers (peak)`,
-        target: '< 500 MB',
-        measured: waiting.length ? mib(waitPeak) : 'no sample',
-        pass: allReady && waiting.length > 0 && waitPeak < 500 * 1024 * 1024,
-        notes: `${waiting.length} samples (1/s, process.memoryUsage().rss in the worker's own process) from all deployed to the end; peak over the whole run ${mib(peak)}${split}; ${tuning}; ${db}`,
-      },
-      {
-        id: 'P2',
-        what: 'teardown start after expiry (TTL), p50',
-        target: '-',
-        measured: lateness.length ? secs(p50, 2) : 'no expiry before the cap',
-        notes: window,
-      },
-      {
-        id: 'P2',
-        what: 'teardown start after expiry (TTL), p99',
-        target: '< 60 s',
-        measured: lateness.length ? secs(p99, 2) : 'no expiry before the cap',
-        pass: missing === 0 && lateness.length === ttls.size && p99 < 60_000,
-        notes: `max ${lateness.length ? secs(max, 1) : '-'}; ${state.teardowns.size} of ${ttls.size} torn down${missing ? `, ${missing} still waiting at the cap (counted as late as they were then)` : ''}; CPU in the expiry phase: ${expiryCpu}`,
-      },
-    ];
+    const { rows, figures } = await measureDemos(ctx, 'P2', 'dev');
+    ctx.figures.demos.dev = figures;
     return rows;
   },
 };

@@ -27,6 +27,7 @@ import {
   sleep,
   type Benchmark,
   type Row,
+  type RunFigures,
 } from './support';
 
 const BENCHMARKS: Benchmark[] = [p1, p2, p3, p4];
@@ -40,9 +41,7 @@ function parseArgs(argv: string[]): { selected: Benchmark[]; quick: boolean } {
   const ids = argv.filter((a) => a !== '--quick').map((a) => a.toUpperCase());
   const unknown = ids.filter((id) => !BENCHMARKS.some((b) => b.id === id));
   if (unknown.length > 0) {
-    process.stderr.write(
-      `bench: unknown argument(s) ${unknown.join(', ')}; use P1, P2, P3, P4 and --quick\n`,
-    );
+    process.stderr.write(`bench: unknown argument(s) ${unknown.join(', ')}; use P1 to P4 and --quick\n`);
     process.exit(2);
   }
   return { selected: ids.length ? BENCHMARKS.filter((b) => ids.includes(b.id)) : BENCHMARKS, quick };
@@ -52,7 +51,7 @@ let current: { cleanup: Cleanup; abort: AbortController } | undefined;
 
 async function runOne(
   b: Benchmark,
-  base: { tools: ReturnType<typeof provisionStack>; quick: boolean; bundlePath: string },
+  base: { tools: ReturnType<typeof provisionStack>; quick: boolean; bundlePath: string; figures: RunFigures },
 ): Promise<Row[]> {
   const capMs = base.quick ? b.capMs.quick : b.capMs.full;
   const abort = new AbortController();
@@ -130,8 +129,9 @@ async function main(): Promise<void> {
   try {
     log('bundling the workflows');
     const bundlePath = await bundleWorkflows(shared.dir);
+    const figures: RunFigures = { demos: {}, throughput: {} };
     for (const b of selected) {
-      rows = rows.concat(await runOne(b, { tools, quick, bundlePath }));
+      rows = rows.concat(await runOne(b, { tools, quick, bundlePath, figures }));
       await sleep(1000);
     }
   } finally {

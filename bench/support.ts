@@ -3,11 +3,14 @@
  * even when a benchmark fails or hits its time cap, the workflow bundle and the machine's details.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import type { StackTools } from '../scripts/local-stack';
+import type { DemoFigures } from './p2-demos';
+import type { ThroughputFigures } from './p4-throughput';
+import type { ServerKind } from './temporal';
 
 /** One line of the results table. */
 export interface Row {
@@ -32,10 +35,18 @@ export interface BenchContext {
   /** A fresh directory for this benchmark (removed at the end). */
   tmpDir: string;
   log: (line: string) => void;
+  /** Figures a benchmark leaves for a later one in the same run (P5 compares the servers). */
+  figures: RunFigures;
+}
+
+/** Figures by server kind, filled by P2 and P4 on the dev server and by P5 on the production one. */
+export interface RunFigures {
+  demos: Partial<Record<ServerKind, DemoFigures>>;
+  throughput: Partial<Record<ServerKind, ThroughputFigures>>;
 }
 
 export interface Benchmark {
-  id: 'P1' | 'P2' | 'P3' | 'P4';
+  id: 'P1' | 'P2' | 'P3' | 'P4' | 'P5' | 'P6';
   title: string;
   /** How it measures, for the results file: what is real and what is a stand-in. */
   method: string;
@@ -183,38 +194,97 @@ export function markdownTable(rows: readonly Row[]): string {
  */
 export function cpuSeconds(pid: number | undefined): number | undefined {
   if (pid === undefined) return undefined;
+  const s = procStat(pid);
+  return s && s.own;
+}
+
+/** A process's parent, its own CPU seconds, and those plus its reaped children's, from /proc/<pid>/stat. */
+function procStat(pid: number): { ppid: number; own: number; cpu: number } | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name (which may hold spaces) start at field 3; utime and stime are 14 and 15.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
+    // Fields after the command name (which may hold spaces) start at field 3: ppid is field 4,
+    // utime, stime, cutime and cstime fields 14 to 17.
+    const fields = stat
+      .slice(stat.lastIndexOf(')') + 2)
+      .split(' ')
+      .map(Number);
+    const own = (fields[11]! + fields[12]!) / 100;
+    return { ppid: fields[1]!, own, cpu: own + (fields[13]! + fields[14]!) / 100 };
   } catch {
     return undefined;
   }
+}
+
+/** A process id, or a function that reads CPU seconds itself (a process tree). */
+export type CpuSource = number | undefined | (() => number | undefined);
+
+/**
+ * CPU seconds of a process and everything it started: its own and its reaped children's time,
+ * plus every live descendant's (PostgreSQL forks a backend per connection).
+ */
+export function processTreeCpu(rootPid: number | undefined): () => number | undefined {
+  return () => {
+    if (rootPid === undefined) return undefined;
+    const stats = new Map<number, { ppid: number; cpu: number }>();
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      const s = procStat(Number(entry));
+      if (s) stats.set(Number(entry), s);
+    }
+    if (!stats.has(rootPid)) return undefined;
+    let total = 0;
+    const tree = new Set([rootPid]);
+    for (let grew = true; grew;) {
+      grew = false;
+      for (const [pid, s] of stats)
+        if (!tree.has(pid) && tree.has(s.ppid)) {
+          tree.add(pid);
+          grew = true;
+        }
+    }
+    for (const pid of tree) total += stats.get(pid)!.cpu;
+    return total;
+  };
 }
 
 /** CPU use of named processes between two points, as "name x.x cpu-s (yy %)". */
 export class CpuMeter {
   private start = new Map<string, number | undefined>();
   private startedAt = Date.now();
-  constructor(private readonly pids: Record<string, number | undefined>) {
+  constructor(private readonly sources: Record<string, CpuSource>) {
     this.reset();
+  }
+  private static seconds(source: CpuSource): number | undefined {
+    return typeof source === 'function' ? source() : cpuSeconds(source);
   }
   reset(): void {
     this.startedAt = Date.now();
-    for (const [name, pid] of Object.entries(this.pids)) this.start.set(name, cpuSeconds(pid));
+    for (const [name, source] of Object.entries(this.sources)) this.start.set(name, CpuMeter.seconds(source));
   }
-  /** Per process since the last reset: CPU seconds and share of one core over the wall time. */
-  read(): string {
-    const wall = (Date.now() - this.startedAt) / 1000;
-    const parts = Object.entries(this.pids).map(([name, pid]) => {
+  /** Per process since the last reset: CPU seconds, and share of one core over the wall time. */
+  split(): { wallSeconds: number; cpu: Record<string, number | undefined> } {
+    const wallSeconds = (Date.now() - this.startedAt) / 1000;
+    const cpu: Record<string, number | undefined> = {};
+    for (const [name, source] of Object.entries(this.sources)) {
       const a = this.start.get(name);
-      const b = cpuSeconds(pid);
-      if (a === undefined || b === undefined) return `${name} ?`;
-      return `${name} ${(b - a).toFixed(1)} cpu-s (${Math.round(((b - a) / wall) * 100)} % of a core)`;
-    });
-    return `${parts.join(', ')} over ${wall.toFixed(1)} s`;
+      const b = CpuMeter.seconds(source);
+      cpu[name] = a === undefined || b === undefined ? undefined : b - a;
+    }
+    return { wallSeconds, cpu };
   }
+  read(): string {
+    return formatCpu(this.split());
+  }
+}
+
+/** "name x.x cpu-s (yy % of a core), ... over w s". */
+export function formatCpu({ wallSeconds, cpu }: ReturnType<CpuMeter['split']>): string {
+  const parts = Object.entries(cpu).map(([name, s]) =>
+    s === undefined
+      ? `${name} ?`
+      : `${name} ${s.toFixed(1)} cpu-s (${Math.round((s / wallSeconds) * 100)} % of a core)`,
+  );
+  return `${parts.join(', ')} over ${wallSeconds.toFixed(1)} s`;
 }
 
 /** The parts of a history event the profile reads (the client's fetchHistory() returns these). */

@@ -1,39 +1,79 @@
 /**
- * A benchmark's own Temporal dev server (scripts/local-stack.ts starts it), its client and
- * in-process workers, each registered with the benchmark's cleanup stack.
+ * A benchmark's own Temporal server, its client and in-process workers, each registered with the
+ * benchmark's cleanup stack. The server is the dev server (scripts/local-stack.ts) or the
+ * production one: PostgreSQL and the PostgreSQL-backed server as docker-compose.temporal.yml runs
+ * them (scripts/prod-stack.ts).
  */
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { ConnectorSpec } from '../lib/config/connectors';
-import { startDevServer, type DevServer } from '../scripts/local-stack';
-import { sleep, type BenchContext } from './support';
+import { startDevServer } from '../scripts/local-stack';
+import { startProductionStack } from '../scripts/prod-stack';
+import { processTreeCpu, sleep, type BenchContext, type CpuSource } from './support';
+
+export type ServerKind = 'dev' | 'production';
 
 export interface BenchTemporal {
-  server: DevServer;
+  kind: ServerKind;
+  /** What the server is, for the results' notes. */
+  description: string;
+  address: string;
+  namespace: string;
   client: Client;
   native: NativeConnection;
+  /** The server's processes, by name, for the CPU split (PostgreSQL with its backends). */
+  processes: Record<string, CpuSource>;
 }
 
 /**
- * Start a dev server persisting to a SQLite file in the benchmark's temp dir (closer to a real
- * deployment than the in-memory default), and connect a client and a worker connection.
+ * Start a server of the given kind and connect a client and a worker connection. The dev server
+ * persists to a SQLite file in the benchmark's temp dir (closer to a real deployment than the
+ * in-memory default) unless `inMemory`.
  */
 export async function benchTemporal(
   ctx: BenchContext,
-  opts: { inMemory?: boolean } = {},
+  opts: { kind?: ServerKind; inMemory?: boolean } = {},
 ): Promise<BenchTemporal> {
-  const inMemory = opts.inMemory ?? process.env.SV0_BENCH_DB === 'memory';
-  const server = await startDevServer(
-    ctx.tools,
-    inMemory ? {} : { dbFile: path.join(ctx.tmpDir, 'temporal.db') },
-  );
-  ctx.cleanup.add('temporal dev server', () => server.stop());
-  const connection = await Connection.connect({ address: server.address });
+  const kind = opts.kind ?? 'dev';
+  let address: string;
+  let namespace: string;
+  let description: string;
+  let processes: Record<string, CpuSource>;
+  if (kind === 'production') {
+    // Its own directory (PostgreSQL, another user, must reach it): removed when it stops.
+    const stack = await startProductionStack({ tools: ctx.tools });
+    ctx.cleanup.add('production stack', () => stack.stop());
+    ({ address, namespace } = stack);
+    description = 'production server (PostgreSQL, as docker-compose.temporal.yml runs it)';
+    processes = {
+      server: stack.temporal.child?.pid,
+      postgresql: processTreeCpu(stack.postgres.child?.pid),
+    };
+  } else {
+    const inMemory = opts.inMemory ?? process.env.SV0_BENCH_DB === 'memory';
+    const server = await startDevServer(
+      ctx.tools,
+      inMemory ? {} : { dbFile: path.join(ctx.tmpDir, 'temporal.db') },
+    );
+    ctx.cleanup.add('temporal dev server', () => server.stop());
+    ({ address, namespace } = server);
+    description = `dev server (SQLite ${inMemory ? 'in memory' : 'file'})`;
+    processes = { server: server.child.pid };
+  }
+  const connection = await Connection.connect({ address });
   ctx.cleanup.add('client connection', () => connection.close());
-  const native = await NativeConnection.connect({ address: server.address });
+  const native = await NativeConnection.connect({ address });
   ctx.cleanup.add('worker connection', () => native.close());
-  return { server, client: new Client({ connection, namespace: server.namespace }), native };
+  return {
+    kind,
+    description,
+    address,
+    namespace,
+    client: new Client({ connection, namespace }),
+    native,
+    processes,
+  };
 }
 
 /** Start an in-process worker on the bench bundle; cleanup shuts it down and waits for it. */
@@ -44,7 +84,7 @@ export async function startBenchWorker(
 ): Promise<Worker> {
   const worker = await Worker.create({
     connection: t.native,
-    namespace: t.server.namespace,
+    namespace: t.namespace,
     workflowBundle: { codePath: ctx.bundlePath },
     ...opts,
   });

@@ -1,10 +1,15 @@
 /**
- * P2's worker, in a child process of its own so that the RSS it reports is the worker's alone
- * (the client starting 10,000 workflows and the benchmark's bookkeeping live in the parent).
- * Runs the real demo lifecycle workflow on sv0-infra with stub AWS activities: AWS is not the
- * subject, the timers and the worker are. Reports to the parent over IPC every second: RSS, and
- * when each demo's teardown began.
+ * A benchmark's worker process: both task queues' workers as the production worker process runs
+ * them (createWorkers in workers/main.ts, settings from the same environment), with stand-in
+ * activities, in a child process of its own so that its RSS and CPU are its own (the client
+ * starting thousands of workflows and the benchmark's bookkeeping live in the parent). Two sets:
+ * - `demo-stubs` (P2): the real demo lifecycle workflow with stub AWS activities of the same names
+ *   and shapes that answer at once (AWS is not the subject, the timers and the worker are);
+ * - `sleeping-runner` (P6): the real connector sync activity with a container runner that sleeps.
+ * Reports to the parent over IPC every second: memory (bench/worker-fork.ts reads it), and for
+ * demos, when each teardown began.
  */
+import { Context } from '@temporalio/activity';
 import {
   DefaultLogger,
   makeTelemetryFilterString,
@@ -12,23 +17,23 @@ import {
   Runtime,
   type WorkerOptions,
 } from '@temporalio/worker';
-import { Context } from '@temporalio/activity';
 import { readFileSync } from 'node:fs';
 import workerThreads from 'node:worker_threads';
+import pino from 'pino';
+import { createConnectorSyncActivities } from '../activities/connectors/sync';
+import type { ContainerRunner } from '../activities/connectors/containers';
 import type { createDemoLifecycleActivities } from '../activities/demo/lifecycle';
 import type { createNotifyActivities } from '../activities/notify';
-import { createConnectorSyncActivities } from '../activities/connectors/sync';
 import { secretResolverFromEnv } from '../activities/secrets/resolve';
 import { createLogger } from '../lib/runtime/logger';
 import { createWorkers, settingsFromEnv } from '../workers/main';
-import { noopRunner } from './p4-throughput';
-import pino from 'pino';
 
-/** What the parent passes in SV0_BENCH_P2_WORKER (JSON). */
-export interface P2WorkerConfig {
+/** What the parent passes in SV0_BENCH_WORKER (JSON). */
+export interface WorkerChildConfig {
   address: string;
   namespace: string;
   bundlePath: string;
+  activities: { kind: 'demo-stubs' } | { kind: 'sleeping-runner'; sleepMs: number };
   /** SDK options under test, over both workers' (the production settings come from the environment). */
   tuning: Partial<
     Pick<
@@ -62,7 +67,7 @@ export interface KernelMemory {
 }
 
 /** One IPC report. `teardowns`: [workflowId, ms since epoch when deleteDemoStack began] since the last report. */
-export interface P2WorkerReport {
+export interface WorkerChildReport {
   type: 'report';
   rss: number;
   heapUsed: number;
@@ -98,7 +103,7 @@ let destroyed = 0;
 let pending: [string, number][] = [];
 
 /** Same names and shapes as the real activities; each answers at once, as if AWS had nothing to do. */
-const stubs: StubbedDemo & Pick<ReturnType<typeof createNotifyActivities>, 'notify'> = {
+const demoStubs: StubbedDemo & Pick<ReturnType<typeof createNotifyActivities>, 'notify'> = {
   checkDemoTarget: () => Promise.resolve(),
   createDemoStack: (input) =>
     Promise.resolve({
@@ -120,6 +125,32 @@ const stubs: StubbedDemo & Pick<ReturnType<typeof createNotifyActivities>, 'noti
   },
 };
 
+/** A container runner that takes `ms` and exits 0, no engine involved. */
+export function sleepingRunner(ms: number): ContainerRunner {
+  return {
+    run: () =>
+      new Promise((resolve) =>
+        setTimeout(() => resolve({ exitCode: 0, durationMs: ms, timedOut: false, logTail: [] }), ms),
+      ),
+    reapOrphans: () => Promise.resolve([]),
+  };
+}
+
+/** The real connector sync activity with the given runner; its logs go nowhere (but are still written). */
+function connectorActivities(runner: ContainerRunner) {
+  return createConnectorSyncActivities({
+    runner,
+    secrets: secretResolverFromEnv({}),
+    logger: createLogger('bench-worker', pino.destination({ dest: '/dev/null', sync: false })),
+  });
+}
+
+/** sv0-infra polls for its activities as in production; no sync ever runs one, no demo a connector. */
+function activitiesFor(config: WorkerChildConfig): { infra: object; connectors: object } {
+  const sleepMs = config.activities.kind === 'sleeping-runner' ? config.activities.sleepMs : 0;
+  return { infra: demoStubs, connectors: connectorActivities(sleepingRunner(sleepMs)) };
+}
+
 /**
  * The SDK runs workflows in worker threads whose V8 heaps are not in the main thread's
  * process.memoryUsage(). Each thread it starts (node:worker_threads' Worker, looked up when the
@@ -127,7 +158,7 @@ const stubs: StubbedDemo & Pick<ReturnType<typeof createNotifyActivities>, 'noti
  * second, then loads the SDK's own thread code unchanged.
  */
 const threadHeaps = new Map<number, HeapSample>();
-const HEAP_CHANNEL = 'sv0-bench-p2-thread-heaps';
+const HEAP_CHANNEL = 'sv0-bench-thread-heaps';
 function watchWorkflowThreadHeaps(): void {
   const channel = new workerThreads.BroadcastChannel(HEAP_CHANNEL);
   channel.unref();
@@ -172,17 +203,10 @@ function kernelMemory(): KernelMemory | undefined {
   }
 }
 
-/** sv0-connectors polls for its activities as in production; no demo ever runs one. */
-const connectorActivities = createConnectorSyncActivities({
-  runner: noopRunner,
-  secrets: secretResolverFromEnv({}),
-  logger: createLogger('bench-p2', pino.destination({ dest: '/dev/null', sync: false })),
-});
-
 /** Send a report; resolves once it is handed to the IPC channel (so the last one is not lost at exit). */
 function report(final = false): Promise<void> {
   const mem = process.memoryUsage();
-  const msg: P2WorkerReport = {
+  const msg: WorkerChildReport = {
     type: 'report',
     rss: mem.rss,
     heapUsed: mem.heapUsed,
@@ -204,21 +228,19 @@ function report(final = false): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const config = JSON.parse(process.env.SV0_BENCH_P2_WORKER ?? '') as P2WorkerConfig;
+  const config = JSON.parse(process.env.SV0_BENCH_WORKER ?? '') as WorkerChildConfig;
   watchWorkflowThreadHeaps();
   Runtime.install({
     logger: new DefaultLogger('WARN'),
     telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }), forward: {} } },
   });
   const connection = await NativeConnection.connect({ address: config.address });
-  // Both task queues' workers, as the production worker process runs them, with the settings it
-  // reads from the same environment; demos reach only the sv0-infra one.
   const workers = await createWorkers({
     connection,
     namespace: config.namespace,
     settings: settingsFromEnv(process.env),
     source: { workflowBundle: { codePath: config.bundlePath } },
-    activities: { infra: stubs, connectors: connectorActivities },
+    activities: activitiesFor(config),
     overrides: config.tuning,
   });
   const all = [workers.infra, workers.connectors];
@@ -241,10 +263,11 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    process.stderr.write(`p2 worker failed: ${(err as Error).stack ?? String(err)}\n`);
-    process.exit(1);
-  },
-);
+if (require.main === module)
+  main().then(
+    () => process.exit(0),
+    (err: unknown) => {
+      process.stderr.write(`bench worker failed: ${(err as Error).stack ?? String(err)}\n`);
+      process.exit(1);
+    },
+  );
