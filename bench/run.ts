@@ -17,6 +17,8 @@ import { p1 } from './p1-sync-overhead';
 import { p2 } from './p2-demos';
 import { p3 } from './p3-org-bootstrap';
 import { p4 } from './p4-throughput';
+import { p5 } from './p5-production';
+import { p6 } from './p6-scale-out';
 import {
   bundleWorkflows,
   Cleanup,
@@ -30,7 +32,7 @@ import {
   type RunFigures,
 } from './support';
 
-const BENCHMARKS: Benchmark[] = [p1, p2, p3, p4];
+const BENCHMARKS: Benchmark[] = [p1, p2, p3, p4, p5, p6];
 /** How long a benchmark may take to return its partial figures after its cap, before its servers are stopped under it. */
 const GRACE_MS = 20_000;
 
@@ -41,7 +43,7 @@ function parseArgs(argv: string[]): { selected: Benchmark[]; quick: boolean } {
   const ids = argv.filter((a) => a !== '--quick').map((a) => a.toUpperCase());
   const unknown = ids.filter((id) => !BENCHMARKS.some((b) => b.id === id));
   if (unknown.length > 0) {
-    process.stderr.write(`bench: unknown argument(s) ${unknown.join(', ')}; use P1 to P4 and --quick\n`);
+    process.stderr.write(`bench: unknown argument(s) ${unknown.join(', ')}; use P1 to P6 and --quick\n`);
     process.exit(2);
   }
   return { selected: ids.length ? BENCHMARKS.filter((b) => ids.includes(b.id)) : BENCHMARKS, quick };
