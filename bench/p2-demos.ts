@@ -51,7 +51,7 @@ interface Plan {
   execArgv?: string[];
   /** The dev server's SQLite in memory rather than in a file: a file costs the server about 3x the CPU per demo (measured). */
   inMemory: boolean;
-  /** A file to write every memory sample to (JSON lines), for a closer look at a run. */
+  /** A file to write every memory sample to (JSON lines), for a closer look at a run; `{id}` in it becomes the benchmark's id (P2, P5). */
   samplesFile?: string;
   /** P2's hard time cap in minutes (default 8, quick 3): raise it with n. */
   capMinutes?: number;
@@ -253,7 +253,7 @@ export async function measureDemos(
     : '';
   if (plan.samplesFile)
     writeFileSync(
-      plan.samplesFile,
+      plan.samplesFile.replace('{id}', id),
       state.memory.map((s) => JSON.stringify({ ...s, waiting: s.at >= readyAt })).join('\n'),
     );
   const peak = Math.max(...state.memory.map((s) => s.rss));

@@ -18,6 +18,7 @@ import {
   type WorkerOptions,
 } from '@temporalio/worker';
 import { readFileSync } from 'node:fs';
+import v8 from 'node:v8';
 import workerThreads from 'node:worker_threads';
 import pino from 'pino';
 import { createConnectorSyncActivities } from '../activities/connectors/sync';
@@ -55,6 +56,8 @@ export interface HeapSample {
   /** What V8 allocated with malloc for this isolate (outside its heap). */
   malloced: number;
   external: number;
+  /** Of `total`, the young generation (new space and new large objects): V8 sizes it by its flags, not by use. */
+  young: number;
 }
 
 /** The process's memory from the kernel's view (/proc/self/smaps_rollup), in bytes. */
@@ -73,6 +76,8 @@ export interface WorkerChildReport {
   heapUsed: number;
   /** V8's heap as reserved (what of the RSS is the JavaScript heap). */
   heapTotal: number;
+  /** Of heapTotal, the young generation. */
+  heapYoung: number;
   /** Memory of buffers and native objects V8 tracks outside its heap. */
   external: number;
   /** The workflow threads' isolates (the SDK runs workflows in worker threads, each its own V8 heap). */
@@ -176,8 +181,11 @@ function watchWorkflowThreadHeaps(): void {
         channel.unref();
         setInterval(() => {
           const h = v8.getHeapStatistics();
+          const young = v8.getHeapSpaceStatistics()
+            .filter((s) => s.space_name.startsWith('new_'))
+            .reduce((sum, s) => sum + s.space_size, 0);
           channel.postMessage({ threadId, total: h.total_heap_size, used: h.used_heap_size,
-            malloced: h.malloced_memory, external: h.external_memory });
+            malloced: h.malloced_memory, external: h.external_memory, young });
         }, 1000).unref();
         require(${JSON.stringify(String(filename))});`;
       super(reporter, { ...options, eval: true });
@@ -203,6 +211,14 @@ function kernelMemory(): KernelMemory | undefined {
   }
 }
 
+/** The main thread's young generation (new space and new large objects), committed. */
+function youngGeneration(): number {
+  return v8
+    .getHeapSpaceStatistics()
+    .filter((space) => space.space_name.startsWith('new_'))
+    .reduce((sum, space) => sum + space.space_size, 0);
+}
+
 /** Send a report; resolves once it is handed to the IPC channel (so the last one is not lost at exit). */
 function report(final = false): Promise<void> {
   const mem = process.memoryUsage();
@@ -211,6 +227,7 @@ function report(final = false): Promise<void> {
     rss: mem.rss,
     heapUsed: mem.heapUsed,
     heapTotal: mem.heapTotal,
+    heapYoung: youngGeneration(),
     external: mem.external,
     threadHeaps: [...threadHeaps.values()],
     kernel: kernelMemory(),

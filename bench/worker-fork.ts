@@ -45,7 +45,7 @@ function unloaded(pid: number | undefined, preload: string | undefined): string[
 
 export type MemorySample = Pick<
   WorkerChildReport,
-  'rss' | 'heapUsed' | 'heapTotal' | 'external' | 'threadHeaps' | 'kernel'
+  'rss' | 'heapUsed' | 'heapTotal' | 'heapYoung' | 'external' | 'threadHeaps' | 'kernel'
 > & { at: number };
 
 /** What the parent keeps of a worker's reports. */
@@ -54,8 +54,8 @@ export class WorkerState {
   teardowns = new Map<string, number>();
   last?: WorkerChildReport;
   take(r: WorkerChildReport) {
-    const { rss, heapUsed, heapTotal, external, threadHeaps, kernel } = r;
-    this.memory.push({ at: Date.now(), rss, heapUsed, heapTotal, external, threadHeaps, kernel });
+    const { rss, heapUsed, heapTotal, heapYoung, external, threadHeaps, kernel } = r;
+    this.memory.push({ at: Date.now(), rss, heapUsed, heapTotal, heapYoung, external, threadHeaps, kernel });
     for (const [id, at] of r.teardowns) if (!this.teardowns.has(id)) this.teardowns.set(id, at);
     this.last = r;
   }
@@ -126,12 +126,14 @@ export function memorySplit(s: MemorySample): string {
   const threads = s.threadHeaps;
   const threadTotal = threads.reduce((sum, h) => sum + h.total, 0);
   const threadUsed = threads.reduce((sum, h) => sum + h.used, 0);
+  const young = s.heapYoung + threads.reduce((sum, h) => sum + h.young, 0);
   const outsideHeaps = s.external + threads.reduce((sum, h) => sum + h.external + h.malloced, 0);
   const fileBacked = s.kernel?.fileBacked ?? 0;
   const rest = s.rss - s.heapTotal - threadTotal - outsideHeaps - fileBacked;
   return [
     `main V8 heap ${mib(s.heapUsed)} used of ${mib(s.heapTotal)}`,
     `${threads.length} workflow thread heaps ${mib(threadUsed)} used of ${mib(threadTotal)}`,
+    `of these heaps the young generations ${mib(young)}`,
     `V8 external and malloced ${mib(outsideHeaps)}`,
     `file-backed ${s.kernel ? mib(fileBacked) : '?'}`,
     `the rest (Rust core, allocator, stacks of ${s.kernel?.threads ?? '?'} threads) ${mib(rest)}`,
