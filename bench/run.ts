@@ -1,14 +1,15 @@
 /**
- * `npm run bench [-- P1 P3 ...] [--quick]`: run the benchmarks of issue 9, each on its own servers,
+ * `npm run bench [-- P1 P3 ...] [--quick]`: run the benchmarks P1 to P6, each on its own servers,
  * each bounded by a count and a hard time cap, each stopping what it started (also on failure, at
- * its cap, or on Ctrl-C). Prints a Markdown table; a full run of all four writes bench/RESULTS.md
- * with the machine's details, any other run writes its table to a file in the temp dir.
+ * its cap, or on Ctrl-C). Prints a Markdown table; a full run adds its table, with the machine's
+ * details and load, to bench/RESULTS.md (newest first, under the analysis and history kept by
+ * hand), any other run writes it to a file in the temp dir.
  * Traffic stays on 127.0.0.1. Not part of `npm test`.
  *
  * For calibrating on another machine: SV0_BENCH_P2='{"n":2000,"expiring":500}' overrides part of
  * P2's plan; SV0_BENCH_DB=memory runs the dev servers without a database file.
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DefaultLogger, makeTelemetryFilterString, Runtime } from '@temporalio/worker';
@@ -107,6 +108,20 @@ async function runOne(
   return rows;
 }
 
+const RESULTS_FILE = path.join(__dirname, 'RESULTS.md');
+/** The line of RESULTS.md under which each full run's section goes, newest first. */
+const RUNS_MARKER = '<!-- npm run bench inserts each full run below this line, newest first -->';
+
+/** RESULTS.md with this run's section added under the marker; the analysis and history above it stay. */
+function withRun(section: string): string {
+  const current = existsSync(RESULTS_FILE) ? readFileSync(RESULTS_FILE, 'utf8') : '';
+  const at = current.indexOf(RUNS_MARKER);
+  if (at < 0)
+    return `# Benchmarks\n\n## Runs\n\n${RUNS_MARKER}\n\n${section}\n${current ? `\n${current}` : ''}`;
+  const after = at + RUNS_MARKER.length;
+  return `${current.slice(0, after)}\n\n${section}${current.slice(after)}`;
+}
+
 async function main(): Promise<void> {
   const { selected, quick } = parseArgs(process.argv.slice(2));
   Runtime.install({
@@ -143,32 +158,25 @@ async function main(): Promise<void> {
   const table = markdownTable(rows);
   process.stdout.write(`\n${table}\n\n`);
   const full = !quick && selected.length === BENCHMARKS.length;
-  const doc = [
-    '# Benchmarks (issue 9)',
+  const section = [
+    `### ${details.date} (${selected.map((b) => b.id).join(', ')}${quick ? ', --quick' : ''}; ${secs(total, 0)} in all)`,
     '',
-    `Run with \`npm run bench\`${quick ? ' -- --quick' : ''}; ${selected.map((b) => b.id).join(', ')}; ${secs(total, 0)} in all.`,
-    'Each benchmark starts its own Temporal dev server (SQLite in a file in a temp dir; P2 in memory, see its row) and, where it needs them,',
+    'Each benchmark starts its own servers (the dev server with SQLite, in memory for P2; the production server for P5 and P6) and, where it needs them,',
     'moto and the Podman Docker API, all on 127.0.0.1, and stops them at its end.',
-    '',
-    '## Machine',
     '',
     ...Object.entries(details).map(([k, v]) => `- ${k}: ${v}`),
     '',
-    '## Results',
-    '',
     table,
     '',
-    '## Method',
+    'Method:',
     '',
     ...selected.map((b) => `- ${b.id}, ${b.title}: ${b.method}`),
     '',
   ].join('\n');
-  const out = full
-    ? path.join(__dirname, 'RESULTS.md')
-    : path.join(os.tmpdir(), `sv0-bench-${Date.now()}.md`);
-  writeFileSync(out, doc);
+  const out = full ? RESULTS_FILE : path.join(os.tmpdir(), `sv0-bench-${Date.now()}.md`);
+  writeFileSync(out, full ? withRun(section) : section);
   log(
-    `results written to ${out}${full ? '' : ' (a partial or --quick run does not replace bench/RESULTS.md)'}`,
+    `results written to ${out}${full ? '' : ' (a partial or --quick run does not go into bench/RESULTS.md)'}`,
   );
   // A missed target is a result; only a benchmark that produced no figures fails the command.
   process.exitCode = rows.some((r) => r.measured === 'failed' || r.measured === 'no result') ? 1 : 0;
