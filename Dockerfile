@@ -34,7 +34,19 @@ FROM modules AS deps
 RUN npm prune --omit=dev --ignore-scripts --no-audit --no-fund
 
 FROM ${NODE_IMAGE} AS runtime
-ENV NODE_ENV=production \
+# jemalloc rather than glibc's malloc: the worker's Rust core and its V8 threads allocate from
+# many threads, and glibc keeps an arena per thread whose freed memory it rarely returns. With
+# jemalloc the worker's resident memory stays close to what it uses (README, the worker's memory).
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libjemalloc2 \
+ && rm -rf /var/lib/apt/lists/*
+# V8 keeps the pages of its heaps resident once grown, so the worker's memory is the high-water
+# mark of each isolate's heap (the main thread's and each workflow thread's): a young generation
+# of at most 2 x 4 MiB per isolate instead of 2 x 16 MiB lowers it at the cost of more, shorter
+# scavenges.
+ENV LD_PRELOAD=libjemalloc.so.2 \
+    NODE_OPTIONS=--max-semi-space-size=4 \
+    NODE_ENV=production \
     SV0_CONFIG_DIR=/app/config \
     SV0_METRICS_ADDRESS=0.0.0.0:9464
 WORKDIR /app

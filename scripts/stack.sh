@@ -5,7 +5,8 @@
 #         (project-local .venv/), Podman with runc and its two containers.conf settings (or the
 #         user's own Docker engine), and the test connector image (test/fixtures/connector-image/);
 #   test  dev, and what the test run starts: the Java time-skipping test server
-#         (io.temporal:temporal-test-server) behind a wrapper, cfn-lint, sops, age, chromium, the
+#         (io.temporal:temporal-test-server) behind a wrapper, cfn-lint, sops, age, chromium, jemalloc
+#         (the allocator the worker image preloads, for the benchmarks), the
 #         production server (temporal-server, temporal-sql-tool, the Web UI server, PostgreSQL from
 #         Debian), compose-check (tools/compose-check) and Node.js 24 (the worker image's base);
 #   all   (the default) test and the worker image from the Dockerfile: everything CI needs.
@@ -556,6 +557,20 @@ provision_age() {
   add_env AGE_KEYGEN_PATH "$keygen"
 }
 
+# jemalloc, the allocator the worker image preloads (LD_PRELOAD=libjemalloc.so.2, see the
+# Dockerfile): the benchmarks run their worker processes with the image's settings.
+jemalloc_path() { ldconfig -p 2>/dev/null | awk '/libjemalloc\.so\.2 / { path = $NF } END { print path }'; }
+provision_jemalloc() {
+  local lib
+  lib=$(jemalloc_path)
+  if [[ -z $lib ]]; then
+    apt_install jemalloc no-recommends libjemalloc2
+    lib=$(jemalloc_path)
+    [[ -n $lib ]] || die "jemalloc: libjemalloc.so.2 is missing after apt-get install libjemalloc2"
+  fi
+  say "jemalloc: using $lib"
+}
+
 provision_chromium() {
   local path=${CHROMIUM_PATH:-/usr/bin/chromium}
   if [[ -n ${CHROMIUM_PATH:-} ]]; then
@@ -616,6 +631,7 @@ provision() {
     provision_sops
     provision_age
     provision_chromium
+    provision_jemalloc
     provision_temporal_server
     provision_ui_server
     provision_postgres

@@ -29,9 +29,11 @@ export interface WorkerSettings {
   shutdownGraceTime: Duration;
   /**
    * Workflows kept in the sv0-infra worker's cache. Demos and budget guards wake rarely, so a
-   * bounded cache costs a short replay now and then and keeps memory flat however many demos
-   * wait (bench P2: 1,049 MiB with the SDK's default at 3,000 demos, 359 MiB with 250).
-   * @default 500
+   * small cache costs a short replay now and then, and bounds the workflow thread's heap however
+   * many demos wait (the SDK's default sizes the cache from the V8 heap limit: thousands). The
+   * heap's high-water mark stays resident, so this bound is what the worker's memory follows
+   * (README, the worker's memory).
+   * @default 250
    */
   maxCachedWorkflows: number;
   /** Prometheus metrics bind address (e.g. 0.0.0.0:9464); off when unset. */
@@ -41,7 +43,7 @@ export interface WorkerSettings {
 export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): WorkerSettings {
   return {
     maxConcurrentConnectors: Number(env.SV0_MAX_CONCURRENT_CONNECTORS ?? 4),
-    maxCachedWorkflows: Number(env.SV0_MAX_CACHED_WORKFLOWS ?? 500),
+    maxCachedWorkflows: Number(env.SV0_MAX_CACHED_WORKFLOWS ?? 250),
     shutdownGraceTime: (env.SV0_SHUTDOWN_GRACE ?? '2 minutes') as Duration,
     metricsAddress: env.SV0_METRICS_ADDRESS || undefined,
   };

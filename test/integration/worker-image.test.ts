@@ -83,6 +83,18 @@ describe('the worker image', () => {
     expect(run.stdout).toMatch(/^1000 v24\./);
   });
 
+  it('runs Node on jemalloc, the allocator its environment preloads', async () => {
+    const run = await runWorkerImage(testDocker(), image, {
+      cmd: [
+        'node',
+        '-e',
+        "process.stdout.write(require('fs').readFileSync('/proc/self/maps', 'utf8').match(/\\/[^\\s]*libjemalloc[^\\s]*/)?.[0] ?? 'no jemalloc')",
+      ],
+    });
+    expect(run.stderr).not.toMatch(/cannot be preloaded/);
+    expect(run.stdout).toMatch(/\/libjemalloc\.so\.2$/);
+  });
+
   it('stops with one clear line, no stack trace, when Temporal cannot be reached', async () => {
     const run = await runWorkerImage(testDocker(), image, { env: UNREACHABLE });
     expect(run.exitCode).toBe(1);
