@@ -85,7 +85,7 @@ export const Tags = {
   project: 'sv0:project',
 } as const;
 
-/** Role names the orchestrator creates and assumes. FreezeAccount exempts `sv0-orchestrator-*`. */
+/** Role names the orchestrator creates and assumes. FreezeAccount exempts the deploy role by exact ARN. */
 export const Roles = {
   organizationAccess: 'OrganizationAccountAccessRole',
   deploy: 'sv0-orchestrator-deploy',
@@ -94,9 +94,6 @@ export const Roles = {
 
 /** The SCP that the budget guard owns; the org planner reports its attachments and never changes them. */
 export const FREEZE_POLICY_NAME = 'FreezeAccount';
-
-/** The orchestrator's own roles, exempt from FreezeAccount so teardown and the sweep work in a frozen account. */
-export const ORCHESTRATOR_ROLE_ARN_PATTERN = 'arn:aws:iam::*:role/sv0-orchestrator-*';
 
 /**
  * Failure types, one table. A type listed in {@link NON_RETRYABLE_ERROR_TYPES} is permanent: retrying

@@ -18,6 +18,7 @@ import { GetCallerIdentityCommand, type STSClient } from '@aws-sdk/client-sts';
 import { ApplicationFailure } from '@temporalio/common';
 import { ErrorType, FREEZE_POLICY_NAME } from '../../lib/names';
 import { desiredPlaceholderEmails } from '../../lib/org/desired';
+import { expandFreezeExemption } from '../../lib/org/freeze-exemption';
 import { type DesiredOrg, type LiveOrg, type PlanStep, type TargetRef, targetRef } from '../../lib/org/types';
 import { aws, awsErrorName, classifyAwsError } from '../aws/errors';
 import { orgLookup } from './lookup';
@@ -211,15 +212,25 @@ export function createOrganizationsActivities(deps: OrganizationsDeps) {
       }
     },
 
-    /** Create an SCP, or update its document and description to the declared ones. */
+    /**
+     * Create an SCP, or update its document and description to the declared ones. A step that names
+     * `exemptAccounts` (FreezeAccount, planned before those accounts existed) gets their live ids
+     * written into its exemption here; an account still missing is left out for the next apply.
+     */
     async orgPutPolicy(step: Step<'createPolicy'> | Step<'updatePolicy'>): Promise<{ id: string }> {
+      let content = step.content;
+      if (step.exemptAccounts) {
+        const accounts = await lookup.accounts();
+        const ids = step.exemptAccounts.flatMap((name) => accounts.find((a) => a.Name === name)?.Id ?? []);
+        content = expandFreezeExemption(step.content, ids);
+      }
       const existing = (await lookup.policies()).find((p) => p.Name === step.policy && !p.AwsManaged);
       if (existing?.Id) {
         await aws(`update SCP ${step.policy}`, () =>
           organizations.send(
             new UpdatePolicyCommand({
               PolicyId: existing.Id,
-              Content: step.content,
+              Content: content,
               Description: step.description,
             }),
           ),
@@ -231,7 +242,7 @@ export function createOrganizationsActivities(deps: OrganizationsDeps) {
           new CreatePolicyCommand({
             Name: step.policy,
             Description: step.description,
-            Content: step.content,
+            Content: content,
             Type: 'SERVICE_CONTROL_POLICY',
           }),
         ),

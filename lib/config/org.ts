@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { parseTtlTag } from '../duration';
-import { FREEZE_POLICY_NAME, ORCHESTRATOR_ROLE_ARN_PATTERN, Roles, Tags } from '../names';
+import { FREEZE_POLICY_NAME, Roles, Tags } from '../names';
+import { freezeExemptionProblems, hasExemptionTemplate, SANDBOX_ACCOUNT_ID } from '../org/freeze-exemption';
 
 /**
  * config/org.yaml: the AWS Organization as the operator declares it. The org
@@ -250,12 +251,18 @@ function checkOrg(org: OrgInput, ctx: Ctx): void {
           [...at, 'targets'],
           `${FREEZE_POLICY_NAME} is attached only by the budget guard; remove its targets`,
         );
-      if ('text' in content && !content.text.includes(ORCHESTRATOR_ROLE_ARN_PATTERN)) {
-        issue(
-          [...at, 'document'],
-          `${FREEZE_POLICY_NAME} must exempt ${ORCHESTRATOR_ROLE_ARN_PATTERN} (aws:PrincipalArn) so teardown still works in a frozen account`,
+      if ('value' in content) {
+        const deployed = new Set(
+          org.crossAccountRoles.filter((r) => r.accounts === SANDBOX_ACCOUNTS).map((r) => r.name),
         );
+        for (const problem of freezeExemptionProblems(content.value, deployed))
+          issue([...at, 'document'], `${FREEZE_POLICY_NAME} ${problem}`);
       }
+    } else if ('text' in content && hasExemptionTemplate(content.text)) {
+      issue(
+        [...at, 'document'],
+        `${SANDBOX_ACCOUNT_ID} is filled in only in ${FREEZE_POLICY_NAME}'s exemption; write account ids here`,
+      );
     }
   });
 

@@ -154,6 +154,18 @@ export interface LiveOrg {
   notes: string[];
 }
 
+/** An SCP's name, description and document, as a create or update step carries them. */
+export interface PolicyContent {
+  policy: string;
+  description: string;
+  content: string;
+  /**
+   * FreezeAccount only, when a sandbox account is created by the same apply: the sandbox accounts
+   * whose ids the step writes in place of the exemption template once they exist.
+   */
+  exemptAccounts?: string[];
+}
+
 /** One change, as data. Every step is idempotent: applying it twice leaves the same state. */
 export type StepAction =
   | { kind: 'createOrganization' }
@@ -162,8 +174,8 @@ export type StepAction =
   | { kind: 'createAccount'; account: string; email: string; tags: Record<string, string> }
   | { kind: 'moveAccount'; account: string; email: string; to: string }
   | { kind: 'tagAccount'; account: string; email: string; tags: Record<string, string> }
-  | { kind: 'createPolicy'; policy: string; description: string; content: string }
-  | { kind: 'updatePolicy'; policy: string; description: string; content: string }
+  | ({ kind: 'createPolicy' } & PolicyContent)
+  | ({ kind: 'updatePolicy' } & PolicyContent)
   | { kind: 'attachPolicy'; policy: string; target: TargetRef }
   | { kind: 'detachPolicy'; policy: string; target: TargetRef }
   | { kind: 'ensureRole'; role: DesiredRole; create: boolean }

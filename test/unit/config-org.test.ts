@@ -73,7 +73,9 @@ describe('config/org.yaml', () => {
     const freeze = desired.policies.find((p) => p.name === 'FreezeAccount')!;
     expect(freeze.targets).toEqual([]);
     expect(JSON.parse(freeze.content).Statement[0].Condition).toEqual({
-      ArnNotLike: { 'aws:PrincipalArn': ['arn:aws:iam::*:role/sv0-orchestrator-*'] },
+      ArnNotEquals: {
+        'aws:PrincipalArn': ['arn:aws:iam::<sandbox-account-id>:role/sv0-orchestrator-deploy'],
+      },
     });
     expect(desired.budgets.map((b) => [b.name, b.amount, b.notify])).toEqual([
       ['total', 500, [50, 80, 100]],
@@ -146,6 +148,60 @@ describe('config/org.yaml', () => {
       'serviceControlPolicies[4].targets: FreezeAccount is attached only by the budget guard',
     );
     expect(text).toContain('serviceControlPolicies[0].targets[0]: "Nowhere" is neither');
+  });
+
+  it("refuses FreezeAccount's old wildcard exemption, saying who would escape the freeze", () => {
+    const dir = configWith((org) => {
+      const doc = JSON.parse(org.serviceControlPolicies[4].document);
+      doc.Statement[0].Condition = {
+        ArnNotLike: { 'aws:PrincipalArn': ['arn:aws:iam::*:role/sv0-orchestrator-*'] },
+      };
+      org.serviceControlPolicies[4].document = JSON.stringify(doc);
+    });
+    const text = problems(dir);
+    expect(text).toContain(
+      'serviceControlPolicies[4].document: FreezeAccount "arn:aws:iam::*:role/sv0-orchestrator-*" exempts by wildcard',
+    );
+    expect(text).toContain('allowed to create a role of a matching name would escape the freeze');
+    expect(text).toContain('"arn:aws:iam::<sandbox-account-id>:role/sv0-orchestrator-deploy"');
+  });
+
+  it('refuses a FreezeAccount without the exemption, or exempting a role no sandbox account has', () => {
+    const without = configWith((org) => {
+      const doc = JSON.parse(org.serviceControlPolicies[4].document);
+      delete doc.Statement[0].Condition;
+      org.serviceControlPolicies[4].document = JSON.stringify(doc);
+    });
+    expect(problems(without)).toContain(
+      "serviceControlPolicies[4].document: FreezeAccount must exempt the orchestrator's deploy role by exact ARN",
+    );
+    const unknownRole = configWith((org) => {
+      org.serviceControlPolicies[4].document = org.serviceControlPolicies[4].document.replace(
+        'role/sv0-orchestrator-deploy',
+        'role/sv0-orchestrator-other',
+      );
+    });
+    expect(problems(unknownRole)).toContain(
+      'names role sv0-orchestrator-other, which crossAccountRoles does not place in every sandbox account',
+    );
+    const equalsOperator = configWith((org) => {
+      org.serviceControlPolicies[4].document = org.serviceControlPolicies[4].document.replace(
+        'ArnNotEquals',
+        'ArnEquals',
+      );
+    });
+    expect(problems(equalsOperator)).toContain('must sit under ArnNotEquals (or ArnNotLike), not ArnEquals');
+  });
+
+  it('refuses the sandbox account id token outside FreezeAccount', () => {
+    const dir = configWith((org) => {
+      const doc = JSON.parse(org.serviceControlPolicies[1].document);
+      doc.Statement[0].Resource = 'arn:aws:iam::<sandbox-account-id>:role/x';
+      org.serviceControlPolicies[1].document = JSON.stringify(doc);
+    });
+    expect(problems(dir)).toContain(
+      "serviceControlPolicies[1].document: <sandbox-account-id> is filled in only in FreezeAccount's exemption",
+    );
   });
 
   it('refuses placeholder emails only against real AWS', () => {

@@ -4,6 +4,7 @@ import { loadBudgetsConfig, loadOrgConfig } from '../../lib/runtime/config';
 import { buildDesiredOrg } from '../../lib/org/desired';
 import { planDifference, planOrg, waves } from '../../lib/org/plan';
 import { type DesiredOrg, type LiveOrg, targetRef } from '../../lib/org/types';
+import { expandFreezeExemption } from '../../lib/org/freeze-exemption';
 
 const CONFIG = path.resolve(__dirname, '../../config');
 const MGMT = '111111111111';
@@ -39,6 +40,7 @@ function emptyLive(): LiveOrg {
 function convergedLive(d: DesiredOrg): LiveOrg {
   const id = (name: string) =>
     name === 'management' ? MGMT : String(200000000000 + d.accounts.findIndex((a) => a.name === name));
+  const sandboxIds = d.accounts.filter((a) => a.sandbox).map((a) => id(a.name));
   return {
     managementAccountId: MGMT,
     organization: { id: 'o-1', featureSet: 'ALL' },
@@ -70,7 +72,7 @@ function convergedLive(d: DesiredOrg): LiveOrg {
         id: `p-${i}`,
         name: p.name,
         description: p.description,
-        content: JSON.stringify(JSON.parse(p.content), null, 2),
+        content: JSON.stringify(JSON.parse(expandFreezeExemption(p.content, sandboxIds)), null, 2),
         awsManaged: false,
       })),
     ],
@@ -266,5 +268,109 @@ describe('planOrg and attachments it cannot name', () => {
     expect(plan.steps.map((s) => s.id)).toContain('detachPolicy:RegionLock->ou:Platform');
     expect(plan.steps.map((s) => s.id).filter((id) => id.includes('ou-nested'))).toEqual([]);
     expect(plan.undeclared).toContainEqual({ kind: 'attachment', name: 'RegionLock->ou-id:ou-nested-1' });
+  });
+});
+
+/**
+ * Whether a principal escapes FreezeAccount: the deny applies unless an ArnNotEquals / ArnNotLike
+ * condition on aws:PrincipalArn matches it (IAM's ArnLike: `*` and `?` match within an ARN).
+ */
+function escapesFreeze(content: string, principal: string): boolean {
+  const glob = (pattern: string) =>
+    new RegExp(
+      `^${pattern
+        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+        .replace(/\*/g, '.*')
+        .replace(/\?/g, '.')}$`,
+    );
+  const statement = JSON.parse(content).Statement[0];
+  const conditions = Object.entries(statement.Condition ?? {}) as [string, Record<string, string[]>][];
+  return conditions.some(([operator, keys]) => {
+    const values = keys['aws:PrincipalArn'] ?? [];
+    if (operator === 'ArnNotEquals') return values.includes(principal);
+    if (operator === 'ArnNotLike') return values.some((v) => glob(v).test(principal));
+    return false;
+  });
+}
+
+describe("FreezeAccount's exemption", () => {
+  const wildcard = JSON.stringify({
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Sid: 'FreezeAccount',
+        Effect: 'Deny',
+        Action: '*',
+        Resource: '*',
+        Condition: { ArnNotLike: { 'aws:PrincipalArn': ['arn:aws:iam::*:role/sv0-orchestrator-*'] } },
+      },
+    ],
+  });
+
+  it('names the deploy role of each live sandbox account exactly, so no other role escapes', () => {
+    const d = desired();
+    d.accounts.push({ ...d.accounts[1]!, name: 'sv0-demo-2', email: 'aws-sv0-demo-2@example.com' });
+    const live = convergedLive(d);
+    const demo = live.accounts.find((a) => a.name === 'sv0-demo')!.id;
+    const demo2 = live.accounts.find((a) => a.name === 'sv0-demo-2')!.id;
+    live.policies.find((p) => p.name === 'FreezeAccount')!.content = wildcard;
+
+    const plan = planOrg(live, d);
+    const update = plan.steps.find((s) => s.id === 'updatePolicy:FreezeAccount');
+    expect(update?.kind).toBe('updatePolicy');
+    const content = (update as { content: string }).content;
+    expect(JSON.parse(content).Statement[0].Condition).toEqual({
+      ArnNotEquals: {
+        'aws:PrincipalArn': [
+          `arn:aws:iam::${demo}:role/sv0-orchestrator-deploy`,
+          `arn:aws:iam::${demo2}:role/sv0-orchestrator-deploy`,
+        ],
+      },
+    });
+    expect(update?.summary).toBe(
+      `update SCP FreezeAccount (exempt arn:aws:iam::${demo}:role/sv0-orchestrator-deploy, arn:aws:iam::${demo2}:role/sv0-orchestrator-deploy; was arn:aws:iam::*:role/sv0-orchestrator-*)`,
+    );
+
+    // A role any sandbox principal could create escapes the wildcard, not the planned document.
+    const escape = `arn:aws:iam::${demo}:role/sv0-orchestrator-escape`;
+    expect(escapesFreeze(wildcard, escape)).toBe(true);
+    expect(escapesFreeze(content, escape)).toBe(false);
+    expect(escapesFreeze(content, `arn:aws:iam::${demo}:role/sv0-orchestrator-deploy`)).toBe(true);
+    expect(escapesFreeze(content, `arn:aws:iam::${MGMT}:role/sv0-orchestrator-deploy`)).toBe(false);
+    expect(escapesFreeze(content, `arn:aws:iam::${demo}:role/OrganizationAccountAccessRole`)).toBe(false);
+  });
+
+  it('plans nothing once the live policy has the exact ARNs', () => {
+    const d = desired();
+    expect(planOrg(convergedLive(d), d).steps.filter((s) => s.id.includes('FreezeAccount'))).toEqual([]);
+  });
+
+  it('writes in a sandbox account created by the same apply in a later step, naming the accounts, never a missing id', () => {
+    const d = desired();
+    d.accounts.push({ ...d.accounts[1]!, name: 'sv0-demo-2', email: 'aws-sv0-demo-2@example.com' });
+    const live = convergedLive(d);
+    live.accounts = live.accounts.filter((a) => a.name !== 'sv0-demo-2');
+    const plan = planOrg(live, d);
+    const create = plan.steps.find((s) => s.id === 'createAccount:sv0-demo-2')!;
+    const update = plan.steps.find((s) => s.id === 'updatePolicy:FreezeAccount')!;
+    expect(update).toMatchObject({
+      exemptAccounts: ['sv0-demo', 'sv0-demo-2'],
+      summary:
+        'update SCP FreezeAccount (exempt the deploy role of sv0-demo, sv0-demo-2 by exact ARN, ids written in once the accounts exist)',
+    });
+    expect(update.wave).toBeGreaterThan(create.wave);
+    expect((update as { content: string }).content).toContain(
+      'arn:aws:iam::<sandbox-account-id>:role/sv0-orchestrator-deploy',
+    );
+  });
+
+  it('creates FreezeAccount after the accounts in a fresh organization', () => {
+    const plan = planOrg(emptyLive(), desired());
+    const create = plan.steps.find((s) => s.id === 'createPolicy:FreezeAccount')!;
+    const accounts = plan.steps.filter((s) => s.kind === 'createAccount');
+    expect(create).toMatchObject({ exemptAccounts: ['sv0-demo'] });
+    expect(accounts.every((a) => a.wave < create.wave)).toBe(true);
+    // The other policies keep their wave: the accounts' attachments need them.
+    expect(plan.steps.find((s) => s.id === 'createPolicy:RegionLock')!.wave).toBe(accounts[0]!.wave);
   });
 });

@@ -39,8 +39,12 @@ const WAVE: Record<StepKind, number> = {
   createAssignment: 3,
 };
 
-export function step(action: StepAction, key: string, summary: string): PlanStep {
-  return { ...action, id: `${action.kind}:${key}`, wave: WAVE[action.kind], summary };
+/** The first wave after accounts are created: for a step that needs the new accounts' ids. */
+export const AFTER_ACCOUNTS = WAVE.createAccount + 1;
+
+/** A step in its kind's wave, or in `wave` when it must wait for more than its kind does. */
+export function step(action: StepAction, key: string, summary: string, wave?: number): PlanStep {
+  return { ...action, id: `${action.kind}:${key}`, wave: wave ?? WAVE[action.kind], summary };
 }
 
 /** Canonical JSON (sorted keys), so documents that differ only in layout compare equal. */
