@@ -3,6 +3,7 @@
  * the rules can be tested without a server: which thresholds notify, when the forecast warns, when
  * an account freezes. Months are UTC months, as everywhere in the project.
  */
+import type { ApprovalOrigin } from './contracts/budget';
 
 /** The part of a budget's configuration the decisions need. */
 export interface EscalationRules {
@@ -23,7 +24,7 @@ export interface MonthState {
   forecastWarned: boolean;
   frozen: boolean;
   /** The last approved unfreeze this month, with the actual spend at that moment. */
-  approval?: { by: string; reason: string; at: string; spendAtApproval: number };
+  approval?: { by: string; reason: string; at: string; spendAtApproval: number; origin?: ApprovalOrigin };
 }
 
 /** Spend as the Budgets API reports it, in the budget's currency. */

@@ -5,11 +5,13 @@
  */
 import type { Notification } from './config/notifications';
 import type {
+  ApprovalOrigin,
   AuditEntry,
   BudgetGuardConfig,
   BudgetGuardStatus,
   FreezeRecord,
   SpendSnapshot,
+  UnfreezeRequest,
 } from './contracts/budget';
 import { levelReached, type MonthState } from './budget-escalation';
 
@@ -116,21 +118,26 @@ export const budgetNotices = {
   unfrozen(
     budget: string,
     target: { accountId: string; accountName: string },
-    by: string,
-    reason: string,
+    approval: UnfreezeRequest,
     mayRefreeze: boolean,
   ): BudgetNotice {
+    const { by, reason, origin } = approval;
     return {
       event: 'budget.unfrozen',
       severity: 'warning',
       title: `Budget ${budget}: account ${target.accountName} unfrozen by ${by}`,
       text: `${reason}. FreezeAccount detached from ${target.accountName} (${target.accountId}).${
-        mayRefreeze ? ' It freezes again if spend keeps rising this month.' : ''
-      }`,
-      fields: { accountId: target.accountId, by },
+        origin ? ` ${approvalOrigin(origin)}.` : ''
+      }${mayRefreeze ? ' It freezes again if spend keeps rising this month.' : ''}`,
+      fields: { accountId: target.accountId, by, ...(origin ?? {}) },
     };
   },
 };
+
+/** An approval's origin for people, saying plainly that it is what the client reported. */
+export function approvalOrigin(origin: ApprovalOrigin): string {
+  return `Sent as OS user ${origin.osUser} from host ${origin.host} (self-reported by the client)`;
+}
 
 /** What the guard knows at a moment, from which its status is projected. */
 export interface BudgetGuardView {

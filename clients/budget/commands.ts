@@ -9,6 +9,7 @@ import { budgetGuardStatus, createBudgetAlertHandler, signalBudgetAlert } from '
 import { withClient, type GlobalOptions } from '../command';
 import { printJson, printTable, say } from '../output';
 import { CliError, ExitCode } from '../errors';
+import { clientOrigin } from '../../lib/runtime/client-identity';
 import { connectClient } from '../../lib/runtime/temporal';
 
 /** `sv0 budget ...`: status, check now, unfreeze with an approval, and the SNS alert bridge. */
@@ -126,7 +127,10 @@ export function registerBudgetCommands(program: Command): void {
   budget
     .command('unfreeze <name>')
     .description('detach FreezeAccount with an approval (recorded in the audit trail)')
-    .requiredOption('--by <who>', 'who approves the unfreeze')
+    .requiredOption(
+      '--by <who>',
+      'who approves the unfreeze; recorded with your OS user and host, all self-reported (docs/budgets.md)',
+    )
     .requiredOption('--reason <text>', 'why')
     .option('--json', 'print one JSON document')
     .action(async (name: string, o: { by: string; reason: string }, cmd: Command) =>
@@ -136,9 +140,9 @@ export function registerBudgetCommands(program: Command): void {
           budgetNames(opts, name);
           let status: BudgetGuardStatus;
           try {
-            status = await client.workflow
-              .getHandle(WorkflowIds.budget(name))
-              .executeUpdate(unfreezeUpdate, { args: [{ by: o.by, reason: o.reason }] });
+            status = await client.workflow.getHandle(WorkflowIds.budget(name)).executeUpdate(unfreezeUpdate, {
+              args: [{ by: o.by, reason: o.reason, origin: clientOrigin() }],
+            });
           } catch (err) {
             if (err instanceof WorkflowNotFoundError)
               throw new CliError(

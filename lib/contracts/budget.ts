@@ -91,10 +91,42 @@ export interface BudgetAlert {
   summary?: string;
 }
 
-/** Who approved the unfreeze and why; both required, both land in the audit trail. */
+/**
+ * Where an approval was sent from, as the sending client reports it: the OS user and the host the
+ * CLI ran on. Self-reported, like `by`: the server verifies neither unless it authenticates its
+ * clients (mTLS or an authorizer, docs/budgets.md).
+ */
+export interface ApprovalOrigin {
+  osUser: string;
+  host: string;
+}
+
+/** Who approved the unfreeze and why (both required) and where from; all land in the audit trail. */
 export interface UnfreezeRequest {
   by: string;
   reason: string;
+  /** Filled in by `sv0 budget unfreeze`; absent when another client sent the update. */
+  origin?: ApprovalOrigin;
+}
+
+/** Longest `by`, `reason`, OS user and host an approval may carry (they go into history and notifications). */
+const APPROVAL_FIELD_MAX = 500;
+
+/**
+ * Why an unfreeze request is refused, or undefined: `by` and `reason` are required, and every field
+ * is a string of at most {@link APPROVAL_FIELD_MAX} characters. Read by the update's validator.
+ */
+export function unfreezeRequestProblem(request: unknown): string | undefined {
+  const r = (request ?? {}) as Partial<Record<keyof UnfreezeRequest, unknown>>;
+  const text = (v: unknown) => typeof v === 'string' && v.trim() !== '' && v.length <= APPROVAL_FIELD_MAX;
+  if (!text(r.by) || !text(r.reason))
+    return `unfreeze needs who approves it (by) and why (reason), each at most ${APPROVAL_FIELD_MAX} characters`;
+  if (r.origin !== undefined) {
+    const o = r.origin as Partial<Record<keyof ApprovalOrigin, unknown>> | null;
+    if (!o || !text(o.osUser) || !text(o.host))
+      return `unfreeze origin needs osUser and host, each at most ${APPROVAL_FIELD_MAX} characters`;
+  }
+  return undefined;
 }
 
 export const budgetStatusQuery = defineQuery<BudgetGuardStatus>('status');

@@ -1,6 +1,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import type { NativeConnectionOptions } from '@temporalio/worker';
+import { clientIdentity } from './client-identity';
 import { dataConverterFromEnv } from './codec';
 
 /** Global Temporal options: flags win over Temporal's own environment variables and config profile. */
@@ -47,7 +48,8 @@ export function resolveTemporalOptions(flags: TemporalOptions = {}): ResolvedTem
 }
 
 /**
- * Connect a workflow client. The caller closes `client.connection` when done. Payloads are
+ * Connect a workflow client, identified as {@link clientIdentity} (OS user, host, pid) in the
+ * history events it causes. The caller closes `client.connection` when done. Payloads are
  * encrypted with the codec keys when `SV0_CODEC_KEY_FILE` (or `SV0_CODEC_KEYS`) is set, as the
  * worker does.
  */
@@ -59,7 +61,12 @@ export async function connectClient(flags: TemporalOptions = {}): Promise<Client
     apiKey: opts.apiKey,
     metadata: opts.metadata,
   });
-  return new Client({ connection, namespace, dataConverter: dataConverterFromEnv() });
+  return new Client({
+    connection,
+    namespace,
+    dataConverter: dataConverterFromEnv(),
+    identity: clientIdentity(),
+  });
 }
 
 /** Run `fn` with a connected client and close the connection afterwards, also when `fn` throws. */

@@ -65,12 +65,19 @@ describe('budget guard messages', () => {
     expect(frozen.text).toBe(
       'over budget. 2 live demo(s) destroyed, then FreezeAccount attached to sv0-demo (210987654321). Unfreeze with `sv0 budget unfreeze demo --by WHO --reason TEXT`; it lifts by itself at the next UTC month.',
     );
-    expect(budgetNotices.unfrozen('demo', target, 'ana', 'approved', true).text).toBe(
-      'approved. FreezeAccount detached from sv0-demo (210987654321). It freezes again if spend keeps rising this month.',
+    const approved = budgetNotices.unfrozen(
+      'demo',
+      target,
+      { by: 'ana', reason: 'approved', origin: { osUser: 'ana', host: 'ops-vm' } },
+      true,
     );
-    expect(budgetNotices.unfrozen('demo', target, 'ana', 'new month', false).text).toBe(
-      'new month. FreezeAccount detached from sv0-demo (210987654321).',
+    expect(approved.text).toBe(
+      'approved. FreezeAccount detached from sv0-demo (210987654321). Sent as OS user ana from host ops-vm (self-reported by the client). It freezes again if spend keeps rising this month.',
     );
+    expect(approved.fields).toMatchObject({ by: 'ana', osUser: 'ana', host: 'ops-vm' });
+    expect(
+      budgetNotices.unfrozen('demo', target, { by: 'month-rollover', reason: 'new month' }, false).text,
+    ).toBe('new month. FreezeAccount detached from sv0-demo (210987654321).');
     expect(budgetNotices.freezeDryRun('demo', 'sv0-demo', 'over budget').title).toBe(
       'Budget demo: would freeze sv0-demo (dry run)',
     );

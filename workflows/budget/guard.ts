@@ -25,6 +25,8 @@ import {
   type BudgetGuardStatus,
   type FreezeRecord,
   type SpendSnapshot,
+  type UnfreezeRequest,
+  unfreezeRequestProblem,
 } from '../../lib/contracts/budget';
 import {
   evaluateSpend,
@@ -203,24 +205,37 @@ export async function budgetGuardWorkflow(input: BudgetGuardInput): Promise<neve
     }
   }
 
-  /** Detach FreezeAccount (approval or month rollover) and record who and why. */
-  async function lift(by: string, reason: string, approval: boolean): Promise<void> {
+  /** Detach FreezeAccount (an approval, or the month rollover without one) and record who and why. */
+  async function lift(by: string, reason: string, approval?: UnfreezeRequest): Promise<void> {
     if (!freeze) return;
     const target = freeze;
+    const origin = approval?.origin;
     try {
       const out = await aws.detachFreezePolicy({ accountId: target.accountId, dryRun: config.dryRun });
       freeze = undefined;
       state.frozen = false;
-      if (approval) state.approval = { by, reason, at: now(), spendAtApproval: lastReading?.actual ?? 0 };
+      if (approval)
+        state.approval = {
+          by,
+          reason,
+          at: now(),
+          spendAtApproval: lastReading?.actual ?? 0,
+          ...(origin ? { origin } : {}),
+        };
       record({
         action: 'unfreeze',
         by,
         reason,
         accountId: target.accountId,
-        details: { changed: out.changed },
+        details: { changed: out.changed, ...(origin ?? {}) },
       });
       await send(
-        budgetNotices.unfrozen(name(), target, by, reason, approval && config.budget.refreezeAfterApproval),
+        budgetNotices.unfrozen(
+          name(),
+          target,
+          { by, reason, origin },
+          approval !== undefined && config.budget.refreezeAfterApproval,
+        ),
       );
     } catch (err) {
       record({
@@ -236,7 +251,7 @@ export async function budgetGuardWorkflow(input: BudgetGuardInput): Promise<neve
   /** Lift a freeze from an earlier month; on failure the next check tries again. */
   async function liftAtRollover(): Promise<void> {
     try {
-      await lift(ROLLOVER_ACTOR, `new month ${state.month}`, false);
+      await lift(ROLLOVER_ACTOR, `new month ${state.month}`);
       problems.rollover = undefined;
     } catch (err) {
       problems.rollover = budgetProblems.rollover(rootCauseMessage(err));
@@ -305,16 +320,16 @@ export async function budgetGuardWorkflow(input: BudgetGuardInput): Promise<neve
   });
   setHandler(
     unfreezeUpdate,
-    async ({ by, reason }) => {
+    async (request) => {
       await exclusive(async () => {
-        if (state.frozen) await lift(by, reason, true);
+        if (state.frozen) await lift(request.by, request.reason, request);
       });
       return status();
     },
     {
-      validator: ({ by, reason }) => {
-        if (!by?.trim() || !reason?.trim())
-          throw new Error('unfreeze needs who approves it (by) and why (reason)');
+      validator: (request) => {
+        const problem = unfreezeRequestProblem(request);
+        if (problem) throw new Error(problem);
         if (!state.frozen) throw new Error(`budget ${name()} is not frozen`);
       },
     },

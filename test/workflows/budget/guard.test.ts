@@ -1,7 +1,7 @@
 import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -12,6 +12,7 @@ import { budgetGuardsUpStep } from '../../../clients/budget/up';
 import { createDemoLifecycleActivities } from '../../../activities/demo/lifecycle';
 import {
   BudgetSearchAttributes,
+  type BudgetGuardStatus,
   budgetStatusQuery,
   checkNowUpdate,
   unfreezeUpdate,
@@ -380,10 +381,20 @@ describe('budget guard on the dev server, AWS in moto', () => {
         '--json',
       );
       expect(unfreeze.code).toBe(0);
-      expect(JSON.parse(unfreeze.out)).toMatchObject({
+      // The stated approver, with the OS user and host the CLI ran as (all self-reported).
+      const origin = { osUser: userInfo().username, host: hostname() };
+      const unfrozen = JSON.parse(unfreeze.out) as BudgetGuardStatus;
+      expect(unfrozen).toMatchObject({
         frozen: false,
-        approval: { by: 'ceo', reason: 'approved in standup' },
+        approval: { by: 'ceo', reason: 'approved in standup', origin },
       });
+      expect(unfrozen.audit.at(-1)).toMatchObject({ action: 'unfreeze', by: 'ceo', details: origin });
+      // The history's update event carries the CLI's client identity: OS user, host and pid.
+      const history = await env.client.workflow.getHandle(WorkflowIds.budget(demoBudget.name)).fetchHistory();
+      const accepted = history
+        .events!.map((e) => e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.meta?.identity)
+        .filter(Boolean);
+      expect(accepted.at(-1)).toBe(`sv0 ${origin.osUser}@${origin.host} pid ${process.pid}`);
       expect(await freezeTargets(org.freezePolicyId)).toEqual([]);
       // Not frozen any more: the guard refuses, the CLI says so with exit code 2.
       expect(
