@@ -6,7 +6,7 @@
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { Connection } from '@temporalio/client';
-import { awsConfigFromEnv, isLocalEndpoint } from '../lib/runtime/aws';
+import { configuredEndpoint, defaultAwsConfig, isLocalAwsEndpoint } from '../lib/runtime/aws';
 import { type ConnectorsConfig } from '../lib/config/connectors';
 import { loadConnectorsConfig } from '../lib/runtime/config';
 import { ConfigError } from '../lib/config/validate';
@@ -31,6 +31,10 @@ export interface CheckResult {
 export interface DoctorInput {
   temporal: TemporalOptions;
   configDir: string;
+  /**
+   * The environment of the secret and container engine checks. The AWS check reads the process
+   * environment, as the AWS SDK resolves region, endpoint and credentials from it itself.
+   */
   env?: NodeJS.ProcessEnv;
   /** Per-check limit. @default 8000 ms */
   timeoutMs?: number;
@@ -142,44 +146,47 @@ async function checkTemporal(input: DoctorInput, ms: number): Promise<CheckResul
   }
 }
 
-/** AWS credentials from the SDK's default chain, and the region they will be used in. */
+/**
+ * AWS credentials, region and endpoint as the SDK resolves them (AWS_PROFILE, AWS_REGION,
+ * AWS_ENDPOINT_URL and the profile's settings), and the account they reach.
+ */
 async function checkAws(input: DoctorInput, ms: number): Promise<CheckResult> {
-  const env = input.env ?? process.env;
-  const config = awsConfigFromEnv(env);
-  const regionSource = env.AWS_REGION
-    ? 'AWS_REGION'
-    : env.AWS_DEFAULT_REGION
-      ? 'AWS_DEFAULT_REGION'
-      : 'the default';
-  const target = config.endpoint
-    ? `${config.endpoint}${isLocalEndpoint(config) ? ' (local stand-in)' : ''}`
+  const sts = new STSClient({ ...defaultAwsConfig(), maxAttempts: 1 });
+  const endpoint = await configuredEndpoint(sts);
+  const target = endpoint
+    ? `${endpoint}${(await isLocalAwsEndpoint(sts)) ? ' (local stand-in)' : ''}`
     : 'AWS';
   try {
-    const sts = new STSClient({ ...config, maxAttempts: 1 });
+    const region = await sts.config.region();
     const who = await timeout(ms, 'STS', sts.send(new GetCallerIdentityCommand({})));
-    const outside = !ALLOWED_REGIONS.includes(config.region);
+    const outside = !ALLOWED_REGIONS.includes(region);
     return {
       name: 'aws',
       status: outside ? 'warn' : 'ok',
-      detail: `${target}: account ${who.Account} as ${who.Arn}; region ${config.region} (from ${regionSource})`,
+      detail: `${target}: account ${who.Account} as ${who.Arn}; region ${region}`,
       ...(outside
-        ? { fix: `the org's RegionLock SCP allows only ${ALLOWED_REGIONS.join(' and ')}: set AWS_REGION` }
+        ? {
+            fix: `the org's RegionLock SCP allows only ${ALLOWED_REGIONS.join(' and ')}: set AWS_REGION or the profile's region`,
+          }
         : {}),
     };
   } catch (err) {
     const text = message(err);
+    const noRegion = /region is missing/i.test(text);
     const noCredentials =
       /credential|Could not load|expired|ExpiredToken|InvalidClientTokenId|SignatureDoesNotMatch/i.test(text);
     return {
       name: 'aws',
       status: 'fail',
-      unreachable: !noCredentials,
+      unreachable: !noCredentials && !noRegion,
       detail: `${target}: GetCallerIdentity failed: ${text}`,
-      fix: noCredentials
-        ? 'give the SDK credentials: AWS_PROFILE (after `aws sso login` or `assume <profile>` with granted), or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY; for the local stack use `npm run dev`'
-        : config.endpoint
-          ? `nothing answers at AWS_ENDPOINT_URL=${config.endpoint}: start moto (\`npm run dev\`) or unset AWS_ENDPOINT_URL for real AWS`
-          : 'check the network path to AWS STS and AWS_REGION',
+      fix: noRegion
+        ? `set AWS_REGION (or the profile's region) to ${ALLOWED_REGIONS.join(' or ')}`
+        : noCredentials
+          ? 'give the SDK credentials: AWS_PROFILE (after `aws sso login` or `assume <profile>` with granted), or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY; for the local stack use `npm run dev`'
+          : endpoint
+            ? `nothing answers at ${endpoint}: start moto (\`npm run dev\`) or unset AWS_ENDPOINT_URL for real AWS`
+            : 'check the network path to AWS STS and AWS_REGION',
     };
   }
 }

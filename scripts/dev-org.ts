@@ -29,7 +29,7 @@ const BOOTSTRAP_WAIT_MS = 180_000;
 
 /** Run the org bootstrap against moto and say in one line what it did. */
 export async function bootstrapDevOrganization(client: Client, configDir: string): Promise<string> {
-  const input = buildOrgBootstrapInput(configDir);
+  const input = await buildOrgBootstrapInput(configDir);
   input.desired = motoCompatibleDesired(input.desired);
   const handle = await client.workflow.start(WorkflowTypes.orgBootstrap, {
     taskQueue: TaskQueues.infra,

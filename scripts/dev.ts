@@ -16,7 +16,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { Command, Option } from 'commander';
-import { awsConfigFromEnv } from '../lib/runtime/aws';
+import { defaultAwsConfig } from '../lib/runtime/aws';
 import {
   DEFAULT_CODEC_SERVER_PORT,
   startCodecServer,
@@ -204,13 +204,12 @@ async function dev(opts: DevOptions): Promise<void> {
     Object.assign(process.env, env);
     for (const key of Object.keys(process.env)) if (!(key in env)) delete process.env[key];
 
-    const aws = await new STSClient({ ...awsConfigFromEnv(env), maxAttempts: 2 })
-      .send(new GetCallerIdentityCommand({}))
-      .catch((err: Error) => {
-        throw new Error(
-          `AWS credentials do not work (${err.message}); for real AWS set AWS_PROFILE or run \`aws sso login\``,
-        );
-      });
+    const sts = new STSClient({ ...defaultAwsConfig(), maxAttempts: 2 });
+    const aws = await sts.send(new GetCallerIdentityCommand({})).catch((err: Error) => {
+      throw new Error(
+        `AWS credentials do not work (${err.message}); for real AWS set AWS_PROFILE or run \`aws sso login\``,
+      );
+    });
 
     const engine = dockerFromEnv(env);
     const configChanges: DevConfigChange[] = [];
@@ -289,7 +288,7 @@ async function dev(opts: DevOptions): Promise<void> {
         'AWS',
         moto
           ? `moto at ${moto.endpoint}, account ${aws.Account} (fresh at each start)`
-          : `real AWS, account ${aws.Account} as ${aws.Arn}, region ${env.AWS_REGION ?? awsConfigFromEnv(env).region}`,
+          : `real AWS, account ${aws.Account} as ${aws.Arn}, region ${await sts.config.region()}`,
       ],
       ['organization', orgLine],
       ['Docker API', docker.dockerHost],

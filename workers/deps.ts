@@ -2,7 +2,7 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { STSClient } from '@aws-sdk/client-sts';
 import type Docker from 'dockerode';
 import { secretResolverFromEnv, type SecretResolver } from '../activities/secrets/resolve';
-import { awsConfigFromEnv, type AwsClientConfig } from '../lib/runtime/aws';
+import { defaultAwsConfig, type AwsClientConfig } from '../lib/runtime/aws';
 import { dockerFromEnv } from '../lib/runtime/docker';
 import { createLogger, type Logger } from '../lib/runtime/logger';
 
@@ -20,7 +20,7 @@ export interface WorkerDeps {
 
 export function depsFromEnv(env: NodeJS.ProcessEnv = process.env): WorkerDeps {
   return {
-    aws: awsConfigFromEnv(env),
+    aws: defaultAwsConfig(),
     docker: dockerFromEnv(env),
     logger: createLogger('sv0-worker'),
     secrets: secretResolverFromEnv(env),

@@ -53,7 +53,7 @@ import {
   paginateListTopics,
   SNSClient,
 } from '@aws-sdk/client-sns';
-import type { AwsClientConfig } from '../../lib/runtime/aws';
+import { configuredEndpoint, type AwsClientConfig } from '../../lib/runtime/aws';
 import { isNotFound } from '../aws/errors';
 import { withHeartbeat } from '../aws/heartbeat';
 
@@ -75,13 +75,28 @@ export interface TagClients {
   dynamodb: DynamoDBClient;
 }
 
+/**
+ * An S3 client that addresses buckets path-style wherever an endpoint override is in force (moto
+ * and other S3 stand-ins serve no bucket subdomains), and virtual-hosted style against AWS.
+ */
+export function s3Client(config: AwsClientConfig): S3Client {
+  // S3's endpoint parameter `forcePathStyle` takes a provider, resolved per request once the
+  // client knows its endpoint; the client's config type declares only the boolean.
+  const pathStyleWhereConfigured = async () => (await configuredEndpoint(client)) !== undefined;
+  const client: S3Client = new S3Client({
+    ...config,
+    forcePathStyle: config.forcePathStyle ?? (pathStyleWhereConfigured as unknown as boolean),
+  });
+  return client;
+}
+
 /** Build real clients for one account's settings. */
 export function tagClients(config: AwsClientConfig): TagClients {
   return {
     tagging: new ResourceGroupsTaggingAPIClient(config),
     cloudformation: new CloudFormationClient(config),
     iam: new IAMClient(config),
-    s3: new S3Client(config),
+    s3: s3Client(config),
     lambda: new LambdaClient(config),
     sns: new SNSClient(config),
     sfn: new SFNClient(config),

@@ -17,7 +17,7 @@ export interface CostDeps {
    * True against moto, which has no Cost Explorer for these calls: the read then reports the API
    * unavailable in a note instead of retrying a call that can never work.
    */
-  localEndpoint: boolean;
+  localEndpoint: () => Promise<boolean>;
 }
 
 type Step<K extends PlanStep['kind']> = Extract<PlanStep, { kind: K }>;
@@ -38,7 +38,7 @@ export function createCostActivities(deps: CostDeps) {
     try {
       return await aws(what, call);
     } catch (err) {
-      if (!deps.localEndpoint || err instanceof ApplicationFailure) throw err;
+      if (err instanceof ApplicationFailure || !(await deps.localEndpoint())) throw err;
       notes.push(`${what} is not available at this AWS endpoint; skipped`);
       return undefined;
     }

@@ -9,7 +9,7 @@ import { IdentitystoreClient } from '@aws-sdk/client-identitystore';
 import { OrganizationsClient } from '@aws-sdk/client-organizations';
 import { SSOAdminClient } from '@aws-sdk/client-sso-admin';
 import { STSClient } from '@aws-sdk/client-sts';
-import { type AwsClientConfig, isLocalEndpoint } from '../../lib/runtime/aws';
+import { type AwsClientConfig, isLocalAwsEndpoint } from '../../lib/runtime/aws';
 import { createOrgAccountsActivities } from './accounts';
 import { createOrgBudgetsActivities } from './budgets';
 import { createCostActivities } from './cost';
@@ -27,8 +27,8 @@ export interface OrgBootstrapDeps {
   ce: Pick<CostExplorerClient, 'send'>;
   /** IAM in an account of the organization (see `iamThroughAccessRole`). */
   iamFor(accountId: string): Promise<IAMClient>;
-  /** True against moto (placeholder emails allowed, Cost Explorer absent). */
-  localEndpoint: boolean;
+  /** True against moto (placeholder emails allowed, Cost Explorer absent), from the resolved endpoint. */
+  localEndpoint: () => Promise<boolean>;
   /** Pause between polls of asynchronous AWS requests. @default 10 s for accounts, 2 s for assignments */
   pollIntervalMs?: number;
 }
@@ -55,15 +55,17 @@ export function orgBootstrapDeps(
   overrides: Partial<OrgBootstrapDeps> = {},
 ): OrgBootstrapDeps {
   const global = { ...aws, region: 'us-east-1' };
+  const organizations = new OrganizationsClient(global);
+  let local: Promise<boolean> | undefined;
   return {
-    organizations: new OrganizationsClient(global),
+    organizations,
     sts: new STSClient(aws),
     budgets: new BudgetsClient(global),
     ssoAdmin: new SSOAdminClient(aws),
     identityStore: new IdentitystoreClient(aws),
     ce: new CostExplorerClient(global),
     iamFor: iamThroughAccessRole(aws),
-    localEndpoint: isLocalEndpoint(aws),
+    localEndpoint: () => (local ??= isLocalAwsEndpoint(organizations)),
     ...overrides,
   };
 }

@@ -28,7 +28,7 @@ export interface OrganizationsDeps {
   organizations: OrganizationsClient;
   sts: STSClient;
   /** True against moto: placeholder emails are fine there, refused against real AWS. */
-  localEndpoint: boolean;
+  localEndpoint: () => Promise<boolean>;
 }
 
 /** The part of the live state that AWS Organizations holds. */
@@ -62,7 +62,7 @@ export function createOrganizationsActivities(deps: OrganizationsDeps) {
      */
     async orgReadOrganization(input: { desired: DesiredOrg }): Promise<LiveOrganization> {
       const placeholders = desiredPlaceholderEmails(input.desired);
-      if (!deps.localEndpoint && placeholders.length > 0) {
+      if (placeholders.length > 0 && !(await deps.localEndpoint())) {
         throw ApplicationFailure.nonRetryable(
           `config/org.yaml, config/budgets.yaml: placeholder emails against real AWS (${placeholders.join(', ')}); use mailboxes you read`,
           ErrorType.BadConfig,

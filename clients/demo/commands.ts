@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { OrganizationsClient } from '@aws-sdk/client-organizations';
 import type { Command } from 'commander';
-import { awsConfigFromEnv } from '../../lib/runtime/aws';
+import { defaultAwsConfig } from '../../lib/runtime/aws';
 import {
   resolveConfigDir,
   loadNotificationsConfig,
@@ -66,7 +66,7 @@ export function registerDemoCommands(program: Command): void {
         const id = o.id ?? `${scenario.name}-${randomBytes(3).toString('hex')}`;
         checkDemoRequest({ scenario, id, owner: o.owner, ttl: o.ttl, warnBefore: o.warnBefore });
         const { managementAccountId, targets } = await resolveSandboxTargets(
-          new OrganizationsClient(awsConfigFromEnv()),
+          new OrganizationsClient(defaultAwsConfig()),
           org,
           {
             accountName: o.account,
@@ -233,7 +233,7 @@ export function registerDemoCommands(program: Command): void {
         const org = loadOrgConfig(configDir);
         const notifications = loadNotificationsConfig(configDir);
         const { managementAccountId, targets } = await resolveSandboxTargets(
-          new OrganizationsClient(awsConfigFromEnv()),
+          new OrganizationsClient(defaultAwsConfig()),
           org,
           { accountId: o.account },
         );

@@ -1,5 +1,5 @@
 import { OrganizationsClient } from '@aws-sdk/client-organizations';
-import { awsConfigFromEnv } from '../../lib/runtime/aws';
+import { defaultAwsConfig } from '../../lib/runtime/aws';
 import { loadNotificationsConfig, loadOrgConfig, loadScenarios } from '../../lib/runtime/config';
 import { ScheduleIds } from '../../lib/names';
 import { resolveSandboxTargets } from './targets';
@@ -22,7 +22,7 @@ export const demoSweepUpStep: UpStep = {
     const org = loadOrgConfig(ctx.configDir);
     const notifications = loadNotificationsConfig(ctx.configDir);
     const { managementAccountId, targets } = await resolveSandboxTargets(
-      new OrganizationsClient(awsConfigFromEnv()),
+      new OrganizationsClient(defaultAwsConfig()),
       org,
     );
     const input = buildSweepInput({ targets, managementAccountId, org, notifications, apply: true });

@@ -2,6 +2,7 @@
  * The org bootstrap from the client side: the validated workflow input from the config folder,
  * the management account id (for the workflow id), and one run of the workflow with its progress.
  */
+import { OrganizationsClient } from '@aws-sdk/client-organizations';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { type Client, WorkflowExecutionAlreadyStartedError, WorkflowFailedError } from '@temporalio/client';
 import { BUDGETS_FILE } from '../../lib/config/budgets';
@@ -14,7 +15,7 @@ import {
 } from '../../lib/contracts/org';
 import { TaskQueues, WorkflowIds, WorkflowTypes } from '../../lib/names';
 import { buildDesiredOrg, placeholderEmailErrors } from '../../lib/org/desired';
-import { awsConfigFromEnv, type AwsClientConfig, isLocalEndpoint } from '../../lib/runtime/aws';
+import { defaultAwsConfig, type AwsClientConfig, isLocalAwsEndpoint } from '../../lib/runtime/aws';
 import { configFile, loadBudgetsConfig, loadOrgConfig } from '../../lib/runtime/config';
 import { CliError, ExitCode } from '../errors';
 import { waitWithProgress } from '../progress';
@@ -24,13 +25,13 @@ import { waitWithProgress } from '../progress';
  * real AWS endpoint (not moto on localhost) placeholder emails are refused here, before anything
  * runs. Throws a ConfigError naming file, field and reason.
  */
-export function buildOrgBootstrapInput(
+export async function buildOrgBootstrapInput(
   configDir: string,
-  aws: AwsClientConfig = awsConfigFromEnv(),
-): OrgBootstrapInput {
+  aws: AwsClientConfig = defaultAwsConfig(),
+): Promise<OrgBootstrapInput> {
   const org = loadOrgConfig(configDir);
   const budgets = loadBudgetsConfig(configDir, org);
-  if (!isLocalEndpoint(aws)) {
+  if (!(await isLocalAwsEndpoint(new OrganizationsClient({ ...aws, region: 'us-east-1' })))) {
     const errors = placeholderEmailErrors(org, budgets, {
       org: configFile(configDir, ORG_FILE),
       budgets: configFile(configDir, BUDGETS_FILE),
@@ -41,7 +42,7 @@ export function buildOrgBootstrapInput(
 }
 
 /** The account the credentials belong to: the management account, or the bootstrap refuses to run. */
-export async function managementAccountId(aws: AwsClientConfig = awsConfigFromEnv()): Promise<string> {
+export async function managementAccountId(aws: AwsClientConfig = defaultAwsConfig()): Promise<string> {
   const out = await new STSClient(aws).send(new GetCallerIdentityCommand({}));
   if (!out.Account) throw new Error('STS GetCallerIdentity returned no account');
   return out.Account;

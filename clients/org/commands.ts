@@ -35,7 +35,7 @@ function printPlan(plan: OrgPlan): void {
 
 /** Validate the config and learn the management account: both before anything starts. */
 async function prepare(opts: Opts): Promise<{ input: OrgBootstrapInput; mgmt: string }> {
-  const input = buildOrgBootstrapInput(resolveConfigDir(opts.configDir));
+  const input = await buildOrgBootstrapInput(resolveConfigDir(opts.configDir));
   return { input, mgmt: await managementAccountId() };
 }
 

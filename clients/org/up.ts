@@ -40,12 +40,12 @@ export async function ensureOrgDriftSchedule(
 /** The `sv0 up` step: validate org.yaml, budgets.yaml and notifications.yaml, then create or update `org-drift`. */
 export const orgDriftUpStep: UpStep = {
   name: 'org drift check',
-  validate(ctx) {
-    buildOrgBootstrapInput(ctx.configDir);
+  async validate(ctx) {
+    await buildOrgBootstrapInput(ctx.configDir);
     loadNotificationsConfig(ctx.configDir);
   },
   async run(ctx) {
-    const { desired } = buildOrgBootstrapInput(ctx.configDir);
+    const { desired } = await buildOrgBootstrapInput(ctx.configDir);
     const result = await ensureOrgDriftSchedule(ctx.client, {
       desired,
       sinks: loadNotificationsConfig(ctx.configDir).sinks,

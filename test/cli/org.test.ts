@@ -94,7 +94,7 @@ describe('sv0 org: bad input is refused before any AWS or Temporal call', () => 
     const activities = createOrganizationsActivities({
       organizations: never as unknown as OrganizationsClient,
       sts: never as unknown as STSClient,
-      localEndpoint: false,
+      localEndpoint: async () => false,
     });
     await expect(activities.orgReadOrganization({ desired: seedDesired() })).rejects.toMatchObject({
       type: ErrorType.BadConfig,

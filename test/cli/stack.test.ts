@@ -109,12 +109,15 @@ describe('sv0 doctor', () => {
       AWS_ENDPOINT_URL: 'http://127.0.0.1:9',
       DOCKER_HOST: 'unix:///nonexistent/docker.sock',
     };
+    // The AWS SDK resolves its endpoint from the process environment.
+    vi.stubEnv('AWS_ENDPOINT_URL', env.AWS_ENDPOINT_URL);
     const results = await runDoctor({
       temporal: { address: `127.0.0.1:${await freePort()}` },
       configDir: CONFIG_DIR,
       env,
       timeoutMs: 3000,
-    });
+    }).finally(() => vi.unstubAllEnvs());
+    expect(byName(results, 'aws').detail).toContain('http://127.0.0.1:9');
     for (const name of ['temporal', 'aws', 'container engine']) {
       expect(byName(results, name), name).toMatchObject({ status: 'fail', unreachable: true });
       expect(byName(results, name).fix, name).toBeTruthy();

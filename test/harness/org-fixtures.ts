@@ -138,7 +138,7 @@ export function orgDeps(
     identityStore: log.watch(new IdentitystoreClient(aws)),
     ce,
     iamFor: async (id: string) => log.watch(await iamFor(id)) as IAMClient,
-    localEndpoint: true,
+    localEndpoint: async () => true,
     pollIntervalMs: 100,
   };
 }
