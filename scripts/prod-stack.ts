@@ -67,6 +67,58 @@ export interface ProductionStack {
   stop(): Promise<void>;
 }
 
+/** Certificate files for mutual TLS on the frontend and between the server's services. */
+export interface StackTls {
+  /** The CA that signed the server's and the clients' certificates. */
+  caCert: string;
+  /** The server's certificate (serverAuth and clientAuth: the services also use it as clients). */
+  serverCert: string;
+  serverKey: string;
+  /** The name in the server's certificate that clients check. */
+  serverName: string;
+  /** A client certificate for the jobs and the UI server. */
+  clientCert: string;
+  clientKey: string;
+}
+
+/**
+ * The TLS settings each service reads, by the names it reads them: the server's template
+ * (deploy/temporal/config/production.yaml), the temporal CLI of the health check and the
+ * namespace job (Temporal's environment configuration), and the UI server.
+ */
+function withTls(
+  overrides: Record<string, Record<string, string>>,
+  tls: StackTls,
+): Record<string, Record<string, string>> {
+  const cli = (cert: string, key: string) => ({
+    TEMPORAL_TLS_CLIENT_CERT_PATH: cert,
+    TEMPORAL_TLS_CLIENT_KEY_PATH: key,
+    TEMPORAL_TLS_SERVER_CA_CERT_PATH: tls.caCert,
+    TEMPORAL_TLS_SERVER_NAME: tls.serverName,
+  });
+  return {
+    ...overrides,
+    temporal: {
+      ...overrides.temporal,
+      TEMPORAL_TLS_SERVER_CERT: tls.serverCert,
+      TEMPORAL_TLS_SERVER_KEY: tls.serverKey,
+      TEMPORAL_TLS_SERVER_CA_CERT: tls.caCert,
+      TEMPORAL_TLS_INTERNODE_SERVER_NAME: tls.serverName,
+      TEMPORAL_TLS_FRONTEND_SERVER_NAME: tls.serverName,
+      ...cli(tls.serverCert, tls.serverKey),
+    },
+    'temporal-admin': { ...overrides['temporal-admin'], ...cli(tls.clientCert, tls.clientKey) },
+    'temporal-ui': {
+      ...overrides['temporal-ui'],
+      TEMPORAL_TLS_CA: tls.caCert,
+      TEMPORAL_TLS_CERT: tls.clientCert,
+      TEMPORAL_TLS_KEY: tls.clientKey,
+      TEMPORAL_TLS_SERVER_NAME: tls.serverName,
+      TEMPORAL_TLS_ENABLE_HOST_VERIFICATION: 'true',
+    },
+  };
+}
+
 /** Services the local stack runs, in the order of the file's depends_on conditions. */
 const RUN_ORDER = ['postgresql', 'temporal-schema', 'temporal', 'temporal-admin', 'temporal-ui'] as const;
 
@@ -204,19 +256,24 @@ function longRunning(
  * `stop()` unless `keep` is set.
  */
 export async function startProductionStack(
-  opts: { tools?: StackTools; dir?: string; keep?: boolean } = {},
+  opts: { tools?: StackTools; dir?: string; keep?: boolean; tls?: StackTls } = {},
 ): Promise<ProductionStack> {
   const tools = opts.tools ?? provisionStack();
   const dir = opts.dir ?? mkdtempSync(path.join(tmpdir(), 'sv0-prod-'));
   try {
-    return await startIn(dir, tools, opts.keep ?? false);
+    return await startIn(dir, tools, opts.keep ?? false, opts.tls);
   } catch (err) {
     if (!opts.keep) rmSync(dir, { recursive: true, force: true });
     throw err;
   }
 }
 
-async function startIn(dir: string, tools: StackTools, keep: boolean): Promise<ProductionStack> {
+async function startIn(
+  dir: string,
+  tools: StackTools,
+  keep: boolean,
+  tls: StackTls | undefined,
+): Promise<ProductionStack> {
   const production: ProductionTools = tools.production;
   // PostgreSQL (another user when we are root) must reach its data dir through this one.
   chmodSync(dir, 0o755);
@@ -241,7 +298,7 @@ async function startIn(dir: string, tools: StackTools, keep: boolean): Promise<P
     imageDirs: { '/home/ui-server': production.uiServerDir },
     path: [bin, production.postgresBinDir],
     home,
-    overrides: localOverrides(ports),
+    overrides: tls ? withTls(localOverrides(ports), tls) : localOverrides(ports),
   };
   const plans = Object.fromEntries(
     RUN_ORDER.map((name) => [name, planService(project, name, ctx)]),

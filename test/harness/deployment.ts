@@ -6,14 +6,23 @@
  * (Podman, the engine's socket mounted in) and the same worker as a `node` process.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { stringify } from 'yaml';
 import type { AwsClientConfig } from '../../lib/runtime/aws';
 import { startMoto, type Moto, type Running } from '../../scripts/local-stack';
-import { startProductionStack, type ProductionStack } from '../../scripts/prod-stack';
+import { startProductionStack, type ProductionStack, type StackTls } from '../../scripts/prod-stack';
 import { ensureWorkerImage, startWorkerService, type WorkerService } from '../../scripts/worker-image';
 import { startWorkerProcess, waitForWorkerPolling } from '../../scripts/worker-process';
 import { testDocker } from './docker';
@@ -128,6 +137,104 @@ function secretFile(dir: string, name: string, content: string): string {
   return file;
 }
 
+/** Where the image worker finds the certificates (a read-only mount). */
+const TLS_IN_CONTAINER = '/etc/sv0/temporal-tls';
+
+/** The name in the server's certificate, which every client checks (TEMPORAL_TLS_SERVER_NAME). */
+const SERVER_NAME = 'temporal';
+
+/**
+ * Certificates for mutual TLS, made with openssl for this run: a CA, the server's certificate
+ * (for the frontend and for the services among themselves) and one client certificate that the
+ * workers, the CLI, the jobs and the UI server present. Readable by the image's user (uid 1000).
+ */
+function makeCertificates(dir: string): StackTls {
+  const tls = path.join(dir, 'tls');
+  mkdirSync(tls, { mode: 0o755 });
+  const file = (name: string) => path.join(tls, name);
+  writeFileSync(
+    file('ext.cnf'),
+    [
+      '[server]',
+      'basicConstraints=CA:FALSE',
+      'keyUsage=digitalSignature,keyEncipherment',
+      'extendedKeyUsage=serverAuth,clientAuth',
+      `subjectAltName=DNS:${SERVER_NAME},DNS:localhost,IP:127.0.0.1`,
+      '[client]',
+      'basicConstraints=CA:FALSE',
+      'keyUsage=digitalSignature,keyEncipherment',
+      'extendedKeyUsage=clientAuth',
+      '',
+    ].join('\n'),
+  );
+  const openssl = (...args: string[]) => {
+    const result = spawnSync('openssl', args, { cwd: tls, encoding: 'utf8' });
+    if (result.status !== 0) throw new Error(`openssl ${args.join(' ')} failed: ${result.stderr}`);
+  };
+  const newKey = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
+  openssl(
+    'req',
+    '-x509',
+    ...newKey,
+    '-keyout',
+    'ca.key',
+    '-out',
+    'ca.pem',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=sv0 deployment test CA',
+  );
+  for (const [name, cn] of [
+    ['server', SERVER_NAME],
+    ['client', 'sv0-worker'],
+  ] as const) {
+    openssl('req', ...newKey, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`);
+    openssl(
+      'x509',
+      '-req',
+      '-in',
+      `${name}.csr`,
+      '-CA',
+      'ca.pem',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-days',
+      '2',
+      '-extfile',
+      'ext.cnf',
+      '-extensions',
+      name,
+      '-out',
+      `${name}.pem`,
+    );
+  }
+  for (const name of ['server.key', 'client.key']) {
+    chmodSync(file(name), 0o600);
+    chownSync(file(name), 1000, 1000);
+  }
+  return {
+    caCert: file('ca.pem'),
+    serverCert: file('server.pem'),
+    serverKey: file('server.key'),
+    serverName: SERVER_NAME,
+    clientCert: file('client.pem'),
+    clientKey: file('client.key'),
+  };
+}
+
+/** Temporal's environment configuration for a client with the test's certificate, under `root`. */
+function clientTlsEnv(tls: StackTls, root?: { host: string; container: string }): Record<string, string> {
+  const at = (p: string) => (root ? p.replace(root.host, root.container) : p);
+  return {
+    TEMPORAL_TLS_CLIENT_CERT_PATH: at(tls.clientCert),
+    TEMPORAL_TLS_CLIENT_KEY_PATH: at(tls.clientKey),
+    TEMPORAL_TLS_SERVER_CA_CERT_PATH: at(tls.caCert),
+    TEMPORAL_TLS_SERVER_NAME: tls.serverName,
+  };
+}
+
 /** Start the whole deployment: the stack, moto, the platform stand-in, both workers polling. */
 export async function startDeployment(): Promise<Deployment> {
   const dir = mkdtempSync(path.join(tmpdir(), 'sv0-deploy-'));
@@ -138,8 +245,9 @@ export async function startDeployment(): Promise<Deployment> {
   };
   try {
     const image = ensureWorkerImage();
+    const tls = makeCertificates(dir);
     const [prod, moto, platform] = await Promise.all([
-      startProductionStack({ tools: stack().tools }).then((p) => (parts.push(p), p)),
+      startProductionStack({ tools: stack().tools, tls }).then((p) => (parts.push(p), p)),
       startMoto(stack().tools, { loadManagedPolicies: true }).then((m) => (parts.push(m), m)),
       startPlatform({ token: PLATFORM_TOKEN }).then((p) => (parts.push({ stop: p.close }), p)),
     ]);
@@ -157,8 +265,17 @@ export async function startDeployment(): Promise<Deployment> {
       AWS_EC2_METADATA_DISABLED: 'true',
       [PLATFORM_TOKEN_ENV]: PLATFORM_TOKEN,
       SV0_SHUTDOWN_GRACE: '10 seconds',
+      ...clientTlsEnv(tls),
     };
-    let connection = await Connection.connect({ address: prod.address });
+    const connectionOptions = {
+      address: prod.address,
+      tls: {
+        serverNameOverride: tls.serverName,
+        serverRootCACertificate: readFileSync(tls.caCert),
+        clientCertPair: { crt: readFileSync(tls.clientCert), key: readFileSync(tls.clientKey) },
+      },
+    };
+    let connection = await Connection.connect(connectionOptions);
     let client = new Client({ connection, namespace: prod.namespace });
     parts.push({ stop: () => connection.close() });
 
@@ -170,7 +287,12 @@ export async function startDeployment(): Promise<Deployment> {
       prod,
       socket,
       // What /etc/sv0/worker.env holds on a VM; the service sets the rest.
-      env: { ...withoutDockerHost(env), SV0_METRICS_ADDRESS: '127.0.0.1:0' },
+      env: {
+        ...withoutDockerHost(env),
+        ...clientTlsEnv(tls, { host: path.dirname(tls.caCert), container: TLS_IN_CONTAINER }),
+        SV0_METRICS_ADDRESS: '127.0.0.1:0',
+      },
+      binds: [`${path.dirname(tls.caCert)}:${TLS_IN_CONTAINER}:ro`],
       tokenFile: secretFile(dir, 'op-token', `${OP_TOKEN}\n`),
     });
     parts.push(node, imageWorker);
@@ -196,7 +318,7 @@ export async function startDeployment(): Promise<Deployment> {
       client: () => client,
       async reconnect() {
         await connection.close().catch(() => undefined);
-        connection = await Connection.connect({ address: prod.address });
+        connection = await Connection.connect(connectionOptions);
         client = new Client({ connection, namespace: prod.namespace });
         return client;
       },
@@ -253,6 +375,7 @@ function imageWorkerService(opts: {
   socket: string;
   env: Record<string, string>;
   tokenFile: string;
+  binds: string[];
 }): DeployedWorker {
   let service: WorkerService | undefined;
   return {
@@ -268,6 +391,7 @@ function imageWorkerService(opts: {
         dockerSocket: opts.socket,
         env: opts.env,
         secrets: { op_service_account_token: opts.tokenFile },
+        binds: opts.binds,
       });
       const deadline = Date.now() + 180_000;
       for (;;) {

@@ -3,8 +3,10 @@
  * file describes (test/harness/deployment.ts starts it): two workers, the worker image under Podman
  * and a `node` process; `sv0 org apply` into moto, `sv0 up` once; then one flow of each family
  * through the CLI, with a worker killed in the middle of a connector run and of a demo's wait,
- * PostgreSQL and the Temporal server restarted while demos wait, a budget freeze and its audited
- * unfreeze, and `sv0 doctor`. Each phase is a test of its own, in order, so a failure names its phase.
+ * PostgreSQL and the Temporal server restarted while demos wait, the Web UI server in chromium, a
+ * backup restored into a fresh PostgreSQL, a budget freeze and its audited unfreeze, and `sv0
+ * doctor`. The frontend requires mutual TLS: the workers and the CLI connect with Temporal's
+ * TEMPORAL_TLS_* settings. Each phase is a test of its own, in order, so a failure names its phase.
  */
 import { CreateBudgetCommand, DeleteBudgetCommand, BudgetsClient } from '@aws-sdk/client-budgets';
 import {
@@ -12,6 +14,7 @@ import {
   ListPoliciesForTargetCommand,
   OrganizationsClient,
 } from '@aws-sdk/client-organizations';
+import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DemoSummary } from '../../lib/contracts/demo';
 import {
@@ -32,10 +35,11 @@ import {
 } from '../harness/deployment';
 import { testDocker } from '../harness/docker';
 import { eventually } from '../harness/demo-fixture';
+import { stack } from '../harness/stack';
 
 const MANAGEMENT_ACCOUNT = '123456789012';
 
-describe('the VM deployment on the PostgreSQL-backed server, two workers (image and node)', () => {
+describe('the VM deployment on the PostgreSQL-backed server with mTLS, two workers (image and node)', () => {
   let d: Deployment;
   const savedEnv = { ...process.env };
 
@@ -176,6 +180,30 @@ describe('the VM deployment on the PostgreSQL-backed server, two workers (image 
     for (const id of ids) await expectTornDownOnTime(id, expiresAt.get(id)!);
     await d.node.start();
   }, 420_000);
+
+  it('the Web UI server, opened in chromium, finds the demos by their scenario (search attribute)', async () => {
+    const chromiumPath = stack().tools.chromium;
+    if (!chromiumPath)
+      throw new Error('no chromium: run `bash scripts/stack.sh provision` (it installs Debian chromium)');
+    const browser = await chromium.launch({
+      executablePath: chromiumPath,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+    });
+    try {
+      const page = await browser.newPage();
+      const query = encodeURIComponent('Sv0DemoScenario="cross-account-trust"');
+      await page.goto(`${d.prod.uiUrl}/namespaces/${d.prod.namespace}/workflows?query=${query}`);
+      for (const id of ['deploy-a', 'deploy-b']) {
+        const row = page.getByRole('row').filter({ hasText: WorkflowIds.demo(id) });
+        await row.first().waitFor({ timeout: 60_000 });
+        expect(await row.first().innerText()).toContain(WorkflowTypes.demoLifecycle);
+      }
+      // The query selects by scenario: no connector run or budget guard is listed.
+      expect(await page.getByText(WorkflowIds.budget('sv0-demo'), { exact: true }).count()).toBe(0);
+    } finally {
+      await browser.close();
+    }
+  }, 120_000);
 
   it("backup and restore: README's pg_dump of both databases, restored into a fresh PostgreSQL, brings back a waiting demo and the schedules", async () => {
     const id = 'deploy-restored';
