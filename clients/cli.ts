@@ -5,7 +5,7 @@ import { registerBudgetCommands } from './budget/commands';
 import { registerCodecCommands } from './codec-commands';
 import { registerConnectorCommands } from './connectors/commands';
 import { registerDemoCommands } from './demo/commands';
-import { CliError, ExitCode, exitCodeFor } from './errors';
+import { CliError, errorMessage, ExitCode, exitCodeFor } from './errors';
 import { registerOrgCommands } from './org/commands';
 import { say } from './output';
 import { registerStackCommands } from './stack-commands';
@@ -70,7 +70,7 @@ export async function main(argv: string[]): Promise<number> {
       return err.exitCode === 0 ? ExitCode.Ok : ExitCode.BadInput;
     }
     const code = exitCodeFor(err);
-    say(`error: ${(err as Error).message ?? String(err)}`);
+    say(`error: ${errorMessage(err)}`);
     if (code === ExitCode.Unreachable && !(err instanceof CliError && !err.doctorHint))
       say('hint: run `sv0 doctor` to check each dependency');
     return code;

@@ -11,6 +11,7 @@ import { type ConnectorsConfig } from '../lib/config/connectors';
 import { loadConnectorsConfig } from '../lib/runtime/config';
 import { ConfigError } from '../lib/config/validate';
 import { dockerFromEnv } from '../lib/runtime/docker';
+import { errorMessage } from './errors';
 import { registerCommand, searchAttributeStatus } from './search-attributes';
 import { resolveTemporalOptions, type TemporalOptions } from '../lib/runtime/temporal';
 
@@ -53,7 +54,7 @@ function timeout<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
   ]).finally(() => clearTimeout(timer));
 }
 
-const message = (err: unknown) => ((err as Error)?.message ?? String(err)).split('\n')[0]!;
+const message = (err: unknown) => errorMessage(err).split('\n')[0]!;
 
 /** Temporal reachable, namespace present, search attributes registered with the right types. */
 async function checkTemporal(input: DoctorInput, ms: number): Promise<CheckResult[]> {

@@ -45,11 +45,11 @@ export class CliError extends Error {
  */
 export function temporalCliError(err: unknown, what = 'workflow', hint = ''): unknown {
   if (err instanceof WorkflowUpdateFailedError)
-    return new CliError(`rejected: ${err.cause?.message ?? err.message}`, ExitCode.BadInput);
+    return new CliError(`rejected: ${errorMessage(err.cause ?? err)}`, ExitCode.BadInput);
   if (err instanceof WorkflowNotFoundError)
     return new CliError(`no such ${what} (${err.workflowId ?? 'unknown id'})`, ExitCode.Failed);
   if (err instanceof WorkflowFailedError)
-    return new CliError(err.cause?.message ?? err.message, ExitCode.Failed);
+    return new CliError(errorMessage(err.cause ?? err), ExitCode.Failed);
   if (err instanceof WorkflowExecutionAlreadyStartedError)
     return new CliError(
       `a ${what} with workflow id ${err.workflowId} already exists${hint}`,
@@ -58,12 +58,44 @@ export function temporalCliError(err: unknown, what = 'workflow', hint = ''): un
   return err;
 }
 
+/**
+ * An error's message followed by its causes, `: `-separated, as far down as they go. Temporal's
+ * SDK says what failed ("Failed to create schedule", "Workflow execution failed"); the cause says
+ * why: the server's gRPC status ("INVALID_ARGUMENT: Namespace default has no mapping defined for
+ * search attribute Sv0Budget"), or a failed activity's own error. A part the text already holds
+ * is left out.
+ */
+export function errorMessage(err: unknown): string {
+  const parts: string[] = [];
+  let e: unknown = err;
+  for (let depth = 0; e !== undefined && e !== null && depth < 8; depth++) {
+    // A gRPC status reads "3 INVALID_ARGUMENT: ..."; the number says nothing the name does not.
+    const text = (typeof e === 'object' ? ((e as Error).message ?? '') : String(e))
+      .trim()
+      .replace(/^\d+ (?=[A-Z_]+:)/, '');
+    if (text && !parts.some((p) => p.includes(text))) parts.push(text);
+    e = (e as { cause?: unknown }).cause;
+  }
+  return parts.join(': ') || String(err);
+}
+
+/** The gRPC status code of an error or of one of its causes (3 INVALID_ARGUMENT, 14 UNAVAILABLE...). */
+export function grpcCode(err: unknown): number | undefined {
+  for (let e: unknown = err, depth = 0; e && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
+    const { code, details } = e as { code?: unknown; details?: unknown };
+    if (typeof code === 'number' && typeof details === 'string') return code;
+  }
+  return undefined;
+}
+
 /** Map any error to the documented exit code. */
 export function exitCodeFor(err: unknown): ExitCode {
   if (err instanceof CliError) return err.exitCode;
   if (err instanceof ConfigError || err instanceof DurationError || err instanceof SecretFileError)
     return ExitCode.BadInput;
-  const text = String((err as Error)?.message ?? err);
+  // 14 UNAVAILABLE: the server (or its proxy) is not there.
+  if (grpcCode(err) === 14) return ExitCode.Unreachable;
+  const text = errorMessage(err);
   if (
     /ECONNREFUSED|UNAVAILABLE|Failed to connect|connect ENOENT|getaddrinfo|ETIMEDOUT|Connection refused/i.test(
       text,

@@ -5,6 +5,7 @@
  */
 import type { WorkflowHandle } from '@temporalio/client';
 import type { QueryDefinition } from '@temporalio/common';
+import { errorMessage } from './errors';
 
 const FRAMES = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 
@@ -76,22 +77,6 @@ function progressLine(
       if (final && !silent) stream.write(`${label}: ${final}\n`);
     },
   };
-}
-
-/**
- * A workflow failure with its causes (`Workflow execution failed: Activity task failed: <why>`):
- * the reason an operator can act on is usually the innermost one.
- */
-export function failureMessage(err: unknown): string {
-  const parts: string[] = [];
-  for (
-    let e = err as { message?: string; cause?: unknown } | undefined;
-    e && parts.length < 6;
-    e = e.cause as typeof e
-  ) {
-    if (e.message) parts.push(e.message);
-  }
-  return parts.join(': ') || String(err);
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
@@ -173,7 +158,7 @@ export async function waitWithProgress<R, Q = unknown>(
     // The wait may end before the workflow: its result is then no one's to handle.
     result.catch(() => undefined);
     await poll;
-    line.stop(err instanceof WaitTimeoutError ? err.message : `failed: ${failureMessage(err)}`);
+    line.stop(err instanceof WaitTimeoutError ? err.message : `failed: ${errorMessage(err)}`);
     throw err;
   } finally {
     clearTimeout(timer);

@@ -5,6 +5,7 @@
  */
 import type { Client } from '@temporalio/client';
 import type { GlobalOptions } from './command';
+import { errorMessage } from './errors';
 
 /**
  * What a step may do. `safe` is on unless the operator passed `--enable-destructive` (or
@@ -67,7 +68,7 @@ export async function runUp(ctx: UpContext, steps: readonly UpStep[]): Promise<U
       reports.push({ step: step.name, ok: true, ...result });
       ctx.log(`  ok    ${step.name}: ${result.status}${result.detail ? ` (${result.detail})` : ''}`);
     } catch (err) {
-      const message = (err as Error)?.message ?? String(err);
+      const message = errorMessage(err);
       reports.push({ step: step.name, ok: false, status: 'failed', error: message, cause: err });
       ctx.log(`  FAIL  ${step.name}: ${message}`);
     }

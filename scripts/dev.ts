@@ -22,7 +22,7 @@ import {
   startCodecServer,
   type RunningCodecServer,
 } from '../clients/codec-server';
-import { failureMessage } from '../clients/progress';
+import { errorMessage } from '../clients/errors';
 import { connectClient } from '../lib/runtime/temporal';
 import { runUp, type UpReport } from '../clients/up-step';
 import { upSteps } from '../clients/up';
@@ -245,7 +245,7 @@ async function dev(opts: DevOptions): Promise<void> {
     if (moto) {
       // A failed bootstrap leaves the rest of the stack useful: say so in the summary, keep running.
       orgLine = await bootstrapDevOrganization(client, devConfig).catch(
-        (err: unknown) => `FAILED: ${failureMessage(err)}`,
+        (err: unknown) => `FAILED: ${errorMessage(err)}`,
       );
     }
 
@@ -319,7 +319,7 @@ async function dev(opts: DevOptions): Promise<void> {
       process.exit(1);
     }
   } catch (err) {
-    say(`npm run dev failed: ${(err as Error).message}`);
+    say(`npm run dev failed: ${errorMessage(err)}`);
     await stopAll();
     process.exit(1);
   }

@@ -8,7 +8,7 @@ import { WorkflowIds } from '../../lib/names';
 import { budgetGuardStatus, createBudgetAlertHandler, signalBudgetAlert } from './guards';
 import { withClient, type GlobalOptions } from '../command';
 import { printJson, printTable, say } from '../output';
-import { CliError, ExitCode } from '../errors';
+import { CliError, errorMessage, ExitCode } from '../errors';
 import { clientOrigin } from '../../lib/runtime/client-identity';
 import { connectClient } from '../../lib/runtime/temporal';
 
@@ -67,8 +67,7 @@ function printStatuses(rows: { name: string; status?: BudgetGuardStatus }[]): vo
 
 /** The message of a rejected or failed update, without the SDK's wrapping. */
 function updateError(err: unknown): string {
-  if (err instanceof WorkflowUpdateFailedError) return err.cause?.message ?? err.message;
-  return (err as Error).message;
+  return errorMessage(err instanceof WorkflowUpdateFailedError ? (err.cause ?? err) : err);
 }
 
 export function registerBudgetCommands(program: Command): void {

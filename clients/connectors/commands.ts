@@ -13,7 +13,7 @@ import {
 } from './schedules';
 import { connectorStatuses, type ConnectorStatus } from './status';
 import { printJson, printTable, say } from '../output';
-import { CliError, ExitCode } from '../errors';
+import { CliError, errorMessage, ExitCode } from '../errors';
 
 /** `sv0 connectors ...`: apply the schedules, list and status, run now, pause and resume. */
 
@@ -177,10 +177,7 @@ export function registerConnectorCommands(program: Command): void {
           if (opts.json) printJson({ connector: name, ...run, waited: true, ok: true, result });
           else say(`${name}: succeeded (exit ${String((result as { exitCode?: number }).exitCode)})`);
         } catch (err) {
-          const cause =
-            err instanceof WorkflowFailedError
-              ? ((err.cause?.cause as Error | undefined)?.message ?? err.cause?.message)
-              : (err as Error).message;
+          const cause = errorMessage(err instanceof WorkflowFailedError ? (err.cause ?? err) : err);
           if (opts.json) printJson({ connector: name, ...run, waited: true, ok: false, error: cause });
           throw new CliError(`${name}: the run failed: ${cause}`, ExitCode.Failed);
         }

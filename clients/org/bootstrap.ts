@@ -17,7 +17,7 @@ import { TaskQueues, WorkflowIds, WorkflowTypes } from '../../lib/names';
 import { buildDesiredOrg, placeholderEmailErrors } from '../../lib/org/desired';
 import { defaultAwsConfig, type AwsClientConfig, isLocalAwsEndpoint } from '../../lib/runtime/aws';
 import { configFile, loadBudgetsConfig, loadOrgConfig } from '../../lib/runtime/config';
-import { CliError, ExitCode } from '../errors';
+import { CliError, errorMessage, ExitCode } from '../errors';
 import { waitWithProgress } from '../progress';
 
 /**
@@ -86,7 +86,7 @@ export async function runOrgBootstrap(
   } catch (err) {
     if (err instanceof WorkflowFailedError) {
       throw new CliError(
-        `org bootstrap ${workflowId} failed: ${err.cause?.message ?? err.message}`,
+        `org bootstrap ${workflowId} failed: ${errorMessage(err.cause ?? err)}`,
         ExitCode.Failed,
       );
     }

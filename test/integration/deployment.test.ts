@@ -16,6 +16,7 @@ import {
 } from '@aws-sdk/client-organizations';
 import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { msToTs } from '@temporalio/common/lib/time';
 import type { DemoSummary } from '../../lib/contracts/demo';
 import {
   ContainerLabels,
@@ -105,6 +106,30 @@ describe('the VM deployment on the PostgreSQL-backed server with mTLS, two worke
     expect(report.ok).toBe(true);
     expect(up.code).toBe(0);
   }, 120_000);
+
+  it('sv0 up, once, on a namespace just created: it waits until the server uses the attributes it registers', async () => {
+    const namespace = 'deploy-fresh';
+    await d.client().workflowService.registerNamespace({
+      namespace,
+      workflowExecutionRetentionPeriod: msToTs('1 day'),
+    });
+    // A new namespace takes a few seconds to reach every service of the server.
+    await eventually(
+      async () => (await d.client().workflowService.describeNamespace({ namespace })).namespaceInfo,
+      'the new namespace described',
+    );
+    const up = await sv0(
+      'up',
+      '--enable-destructive',
+      '--json',
+      ...['--address', d.prod.address, '--namespace', namespace, '--config-dir', d.configDir],
+    );
+    const report = json<{ ok: boolean; steps: { step: string; ok: boolean; detail?: string }[] }>(up);
+    expect(report.steps.filter((s) => !s.ok)).toEqual([]);
+    expect(report.steps[0]).toMatchObject({ step: 'search attributes', ok: true });
+    expect(report.steps[0]?.detail).toMatch(/^registered Sv0Connector, /);
+    expect(up.code).toBe(0);
+  }, 180_000);
 
   it('a scheduled connector run: the worker running it is killed, the other finishes it, one container at a time', async () => {
     const docker = testDocker();
