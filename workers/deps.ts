@@ -1,7 +1,8 @@
 import { SNSClient } from '@aws-sdk/client-sns';
 import { STSClient } from '@aws-sdk/client-sts';
 import type Docker from 'dockerode';
-import { secretResolverFromEnv, type SecretResolver } from '../activities/secrets/resolve';
+import { workerSecretResolver, type SecretResolver } from '../activities/secrets/resolve';
+import type { WorkerSettings } from '../lib/config/worker';
 import { defaultAwsConfig, type AwsClientConfig } from '../lib/runtime/aws';
 import { dockerFromEnv } from '../lib/runtime/docker';
 import { createLogger, type Logger } from '../lib/runtime/logger';
@@ -13,17 +14,21 @@ export interface WorkerDeps {
   logger: Logger;
   /**
    * The one secret resolver of the process: 1Password from OP_SERVICE_ACCOUNT_TOKEN (its client
-   * made on first use), SOPS with the configured age key, `env:` and `file:` references.
+   * made on first use), SOPS with the worker's age key, `env:` and `file:` references, all within
+   * the worker's settings.
    */
   secrets: SecretResolver;
+  /** What the worker allows (config/worker.yaml), read once at start: activities check input against it. */
+  settings: WorkerSettings;
 }
 
-export function depsFromEnv(env: NodeJS.ProcessEnv = process.env): WorkerDeps {
+export function depsFromEnv(settings: WorkerSettings, env: NodeJS.ProcessEnv = process.env): WorkerDeps {
   return {
     aws: defaultAwsConfig(),
     docker: dockerFromEnv(env),
     logger: createLogger('sv0-worker'),
-    secrets: secretResolverFromEnv(env),
+    secrets: workerSecretResolver(settings, env),
+    settings,
   };
 }
 
