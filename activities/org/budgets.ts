@@ -8,8 +8,10 @@ import {
   type Notification,
   UpdateBudgetCommand,
 } from '@aws-sdk/client-budgets';
+import { type CostExplorerClient, GetCostAndUsageCommand } from '@aws-sdk/client-cost-explorer';
 import type { OrganizationsClient } from '@aws-sdk/client-organizations';
 import { GetCallerIdentityCommand, type STSClient } from '@aws-sdk/client-sts';
+import { countsNetSpend, fromAwsCostTypes, toAwsCostTypes } from '../../lib/budget-cost-types';
 import type { DesiredBudget, LiveBudget, PlanStep } from '../../lib/org/types';
 import { aws, awsErrorName, classifyAwsError } from '../aws/errors';
 import { orgLookup } from './lookup';
@@ -19,6 +21,25 @@ export interface OrgBudgetsDeps {
   budgets: BudgetsClient;
   organizations: OrganizationsClient;
   sts: STSClient;
+  /** Cost Explorer in the management account: the gross spend behind the plan's freeze warning. */
+  ce: Pick<CostExplorerClient, 'send'>;
+}
+
+/** Cost Explorer record types that lower spend: what gross spend leaves out. */
+const NET_RECORD_TYPES = [
+  'Credit',
+  'Refund',
+  'Bundled Discount',
+  'Enterprise Discount Program Discount',
+  'Solution Provider Program Discount',
+];
+
+/** This UTC month so far as Cost Explorer's period (the end date is exclusive). */
+function monthToDate(now: Date): { Start: string; End: string } {
+  const day = (d: Date) => d.toISOString().slice(0, 10);
+  const start = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
+  const tomorrow = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1));
+  return { Start: day(start), End: day(tomorrow) };
 }
 
 type Step<K extends PlanStep['kind']> = Extract<PlanStep, { kind: K }>;
@@ -57,6 +78,7 @@ export function createOrgBudgetsActivities(deps: OrgBudgetsDeps) {
       BudgetLimit: { Amount: String(b.amount), Unit: 'USD' },
       TimeUnit: 'MONTHLY',
       BudgetType: 'COST',
+      ...(b.costTypes ? { CostTypes: toAwsCostTypes(b.costTypes) } : {}),
       ...(scopeId ? { CostFilters: { LinkedAccount: [scopeId] } } : {}),
     };
   }
@@ -82,8 +104,41 @@ export function createOrgBudgetsActivities(deps: OrgBudgetsDeps) {
     }
   }
 
+  /**
+   * One account's gross spend this month (credits, refunds and discounts left out), or why it
+   * could not be read: the plan then says so instead of failing.
+   */
+  async function grossSpend(accountId: string): Promise<NonNullable<LiveBudget['grossSpend']>> {
+    try {
+      const out = await deps.ce.send(
+        new GetCostAndUsageCommand({
+          TimePeriod: monthToDate(new Date()),
+          Granularity: 'MONTHLY',
+          Metrics: ['UnblendedCost'],
+          Filter: {
+            And: [
+              { Dimensions: { Key: 'LINKED_ACCOUNT', Values: [accountId] } },
+              { Not: { Dimensions: { Key: 'RECORD_TYPE', Values: NET_RECORD_TYPES } } },
+            ],
+          },
+        }),
+      );
+      const total = (out.ResultsByTime ?? []).reduce(
+        (sum, r) => sum + Number(r.Total?.UnblendedCost?.Amount ?? 0),
+        0,
+      );
+      return Number.isFinite(total) ? { amount: total } : { unreadable: 'Cost Explorer returned no amount' };
+    } catch (err) {
+      return { unreadable: `Cost Explorer GetCostAndUsage failed: ${(err as Error).name}` };
+    }
+  }
+
   return {
-    /** Every budget of the management account with its limit, scope and notification thresholds. */
+    /**
+     * Every budget of the management account with its limit, scope, cost types, spend and
+     * notification thresholds; for an account budget that counts net spend, also that account's
+     * gross spend (what it would count after a switch to gross spend).
+     */
     async orgReadBudgets(): Promise<LiveBudget[]> {
       const mgmt = await managementAccountId();
       const list: Budget[] = [];
@@ -109,10 +164,18 @@ export function createOrgBudgetsActivities(deps: OrgBudgetsDeps) {
           if (awsErrorName(err) === 'NotFoundException') return { Notifications: [] };
           throw err;
         });
+        const costTypes = fromAwsCostTypes(b.CostTypes as Record<string, boolean | undefined> | undefined);
+        const linkedAccountIds = b.CostFilters?.LinkedAccount ?? [];
+        const actual = Number(b.CalculatedSpend?.ActualSpend?.Amount);
         live.push({
           name: b.BudgetName!,
           amount: Number(b.BudgetLimit?.Amount ?? 0),
-          linkedAccountIds: b.CostFilters?.LinkedAccount ?? [],
+          linkedAccountIds,
+          costTypes,
+          ...(Number.isFinite(actual) ? { actualSpend: actual } : {}),
+          ...(countsNetSpend(costTypes) && linkedAccountIds.length === 1
+            ? { grossSpend: await grossSpend(linkedAccountIds[0]!) }
+            : {}),
           notify: (notes.Notifications ?? [])
             .filter(
               (n) => n.NotificationType === 'ACTUAL' && (n.ThresholdType ?? 'PERCENTAGE') === 'PERCENTAGE',
@@ -146,7 +209,7 @@ export function createOrgBudgetsActivities(deps: OrgBudgetsDeps) {
       }
     },
 
-    /** Set a budget's limit and scope to the declared ones. */
+    /** Set a budget's limit, scope and cost types to the declared ones. */
     async orgUpdateBudget(step: Step<'updateBudget'>): Promise<void> {
       const mgmt = await managementAccountId();
       const NewBudget = await awsBudget(step.budget, mgmt);

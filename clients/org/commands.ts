@@ -31,6 +31,8 @@ function printPlan(plan: OrgPlan): void {
   }
   if (plan.frozen.length) out(`Frozen by the budget guard (left alone): ${plan.frozen.join(', ')}`);
   for (const n of plan.notes) out(`Note: ${n}`);
+  // Older workers answer plans without warnings.
+  for (const w of plan.warnings ?? []) out(`Warning: ${w}`);
 }
 
 /** Validate the config and learn the management account: both before anything starts. */

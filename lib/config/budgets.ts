@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ConfigError, durationSchema as durationText } from './validate';
 import { MANAGEMENT_ACCOUNT, type OrgConfig } from './org';
+import { GROSS_COST_TYPES, type BudgetCostTypes } from '../budget-cost-types';
 
 /**
  * config/budgets.yaml: the monthly budgets and how each escalates. The org bootstrap
@@ -21,6 +22,27 @@ const percent = z
 
 const email = z.email('not a valid email address');
 
+const costSwitch = z.boolean({ message: 'a cost type is true or false' });
+
+/**
+ * What counts as spend (AWS Budgets `CostTypes`, camelCase). Each switch left out takes the gross
+ * default: everything AWS counts by default except credits, refunds and discounts.
+ */
+const CostTypesSchema = z.strictObject({
+  includeTax: costSwitch.optional(),
+  includeSubscription: costSwitch.optional(),
+  useBlended: costSwitch.optional(),
+  includeRefund: costSwitch.optional(),
+  includeCredit: costSwitch.optional(),
+  includeUpfront: costSwitch.optional(),
+  includeRecurring: costSwitch.optional(),
+  includeOtherSubscription: costSwitch.optional(),
+  includeSupport: costSwitch.optional(),
+  includeDiscount: costSwitch.optional(),
+  useAmortized: costSwitch.optional(),
+});
+type CostTypesEntry = z.infer<typeof CostTypesSchema>;
+
 /** Defaults for every budget; a budget may override each. */
 const DefaultsSchema = z.strictObject({
   /** Email subscribers of the AWS budget notifications. */
@@ -29,6 +51,8 @@ const DefaultsSchema = z.strictObject({
   checkInterval: durationText.default('1h'),
   /** After an approved unfreeze, freeze again if spend keeps rising past the approval's spend. @default true */
   refreezeAfterApproval: z.boolean().default(true),
+  /** What counts as spend; every switch left out is gross spend's. @default gross spend */
+  costTypes: CostTypesSchema.default({}),
 });
 
 const BudgetEntrySchema = z.strictObject({
@@ -55,6 +79,8 @@ const BudgetEntrySchema = z.strictObject({
   subscribers: z.array(email).min(1).optional(),
   checkInterval: durationText.optional(),
   refreezeAfterApproval: z.boolean().optional(),
+  /** Switches that differ from `defaults.costTypes`. */
+  costTypes: CostTypesSchema.optional(),
 });
 
 export const BudgetsFileSchema = z
@@ -63,6 +89,7 @@ export const BudgetsFileSchema = z
       subscribers: ['billing@example.com'],
       checkInterval: '1h',
       refreezeAfterApproval: true,
+      costTypes: {},
     }),
     budgets: z.array(BudgetEntrySchema).min(1, 'declare at least one budget'),
   })
@@ -77,8 +104,23 @@ export const BudgetsFileSchema = z
         });
       }
       seen.add(b.name);
+      const types = costTypesOf(file.defaults.costTypes, b.costTypes);
+      if (types.useBlended && types.useAmortized) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['budgets', i, 'costTypes'],
+          message: 'useBlended and useAmortized cannot both be true (AWS counts one rate); set one to false',
+        });
+      }
     });
   });
+
+/** A budget's cost types: gross spend, then the file's defaults, then the budget's own switches. */
+function costTypesOf(defaults: CostTypesEntry, own: CostTypesEntry | undefined): BudgetCostTypes {
+  const defined = (e: CostTypesEntry | undefined) =>
+    Object.fromEntries(Object.entries(e ?? {}).filter(([, v]) => v !== undefined));
+  return { ...GROSS_COST_TYPES, ...defined(defaults), ...defined(own) };
+}
 export type BudgetsFile = z.infer<typeof BudgetsFileSchema>;
 
 /** One budget with every default applied and its account checked against org.yaml. */
@@ -96,6 +138,8 @@ export interface BudgetConfig {
   /** Strict duration text, e.g. `1h`. */
   checkInterval: string;
   refreezeAfterApproval: boolean;
+  /** What AWS Budgets counts as spend; gross spend unless budgets.yaml says otherwise. */
+  costTypes: BudgetCostTypes;
 }
 
 export interface BudgetsConfig {
@@ -153,6 +197,7 @@ export function resolveBudgets(file: BudgetsFile, org: OrgConfig, fileName = BUD
       subscribers: b.subscribers ?? file.defaults.subscribers,
       checkInterval: b.checkInterval ?? file.defaults.checkInterval,
       refreezeAfterApproval: b.refreezeAfterApproval ?? file.defaults.refreezeAfterApproval,
+      costTypes: costTypesOf(file.defaults.costTypes, b.costTypes),
     })),
   };
 }

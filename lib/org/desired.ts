@@ -49,6 +49,8 @@ export function buildDesiredOrg(org: OrgConfig, budgets: BudgetsConfig): Desired
       amount: b.amount,
       notify: b.notify,
       subscribers: b.subscribers,
+      costTypes: b.costTypes,
+      ...(b.freezeAt !== undefined ? { freezeAt: b.freezeAt } : {}),
     })),
     ...(ic
       ? {

@@ -4,6 +4,8 @@
  * through workflow history; none holds a secret.
  */
 
+import type { BudgetCostTypes } from '../budget-cost-types';
+
 /** Where an SCP is attached: `root`, `ou:<name>` or `account:<name>`. */
 export type TargetRef = string;
 export const targetRef = {
@@ -47,6 +49,13 @@ export interface DesiredBudget {
   /** Ascending percentages. */
   notify: number[];
   subscribers: string[];
+  /**
+   * What AWS Budgets counts as spend (gross spend unless budgets.yaml says otherwise). Absent only
+   * in inputs recorded before budgets declared it: such a plan leaves cost types as they are.
+   */
+  costTypes?: BudgetCostTypes;
+  /** Percentage of spend at which the budget guard freezes the account (sandbox accounts only). */
+  freezeAt?: number;
 }
 
 export interface DesiredUser {
@@ -119,6 +128,15 @@ export interface LiveBudget {
   linkedAccountIds: string[];
   /** Thresholds (percent, ACTUAL) that have a notification. */
   notify: number[];
+  /** What the budget counts as spend; undefined only in results recorded before it was read. */
+  costTypes?: BudgetCostTypes;
+  /** This month's spend as the budget counts it (AWS Budgets' calculated actual spend). */
+  actualSpend?: number;
+  /**
+   * This month's gross spend (before credits, refunds and discounts) of the budget's one linked
+   * account, from Cost Explorer; read only when the budget counts net spend.
+   */
+  grossSpend?: { amount: number } | { unreadable: string };
 }
 
 export interface LiveIdentityCenter {
@@ -205,4 +223,6 @@ export interface OrgPlan {
   /** FreezeAccount attachments: owned by the budget guard, left alone, not drift. */
   frozen: TargetRef[];
   notes: string[];
+  /** What applying the plan would set off at once (a budget that freezes its account), for the operator to see before apply. */
+  warnings: string[];
 }

@@ -17,6 +17,7 @@ import { createBudgetActivities } from '../../activities/budget/guard';
 import { createDemoControlActivities } from '../../activities/demo/control';
 import { createNotifyActivities } from '../../activities/notify';
 import type { BudgetGuardConfig } from '../../lib/contracts/budget';
+import { GROSS_COST_TYPES } from '../../lib/budget-cost-types';
 import type { BudgetConfig } from '../../lib/config/budgets';
 import { createLogger } from '../../lib/runtime/logger';
 import { FREEZE_POLICY_NAME } from '../../lib/names';
@@ -152,6 +153,7 @@ export function budgetConfig(
     subscribers: ['billing@example.com'],
     checkInterval: '1h',
     refreezeAfterApproval: true,
+    costTypes: GROSS_COST_TYPES,
     ...over,
   };
 }

@@ -1,10 +1,17 @@
 import path from 'node:path';
-import { BudgetsClient } from '@aws-sdk/client-budgets';
+import {
+  BudgetsClient,
+  CreateBudgetCommand,
+  DeleteBudgetCommand,
+  DescribeNotificationsForBudgetCommand,
+  UpdateBudgetCommand,
+} from '@aws-sdk/client-budgets';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { IdentitystoreClient } from '@aws-sdk/client-identitystore';
 import {
   CreateAnomalyMonitorCommand,
   GetAnomalyMonitorsCommand,
+  GetCostAndUsageCommand,
   ListCostAllocationTagsCommand,
   UpdateCostAllocationTagsStatusCommand,
 } from '@aws-sdk/client-cost-explorer';
@@ -76,13 +83,17 @@ export class CallLog {
 
 /**
  * A thin fake of the Cost Explorer client (moto has no ListCostAllocationTags or anomaly monitors):
- * it answers the four calls the bootstrap makes from an in-memory state.
+ * it answers the five calls the bootstrap makes from an in-memory state. `grossSpend` is what
+ * GetCostAndUsage answers for any account (an Error: it fails with that error); each query's
+ * filter is kept in `costQueries`.
  */
 export function fakeCostExplorer(initialTags: { key: string; status: string }[]) {
   const state = {
     tags: initialTags.map((t) => ({ ...t })),
     monitors: [] as { name: string; dimension: string }[],
     calls: [] as string[],
+    grossSpend: 0 as number | Error,
+    costQueries: [] as GetCostAndUsageCommand['input'][],
   };
   const ce = {
     send(command: object): Promise<unknown> {
@@ -100,6 +111,18 @@ export function fakeCostExplorer(initialTags: { key: string; status: string }[])
           if (tag) tag.status = String(s.Status);
         }
         return Promise.resolve({ Errors: [] });
+      }
+      if (command instanceof GetCostAndUsageCommand) {
+        state.costQueries.push(command.input);
+        if (state.grossSpend instanceof Error) return Promise.reject(state.grossSpend);
+        return Promise.resolve({
+          ResultsByTime: [
+            {
+              TimePeriod: command.input.TimePeriod,
+              Total: { UnblendedCost: { Amount: String(state.grossSpend), Unit: 'USD' } },
+            },
+          ],
+        });
       }
       if (command instanceof GetAnomalyMonitorsCommand) {
         return Promise.resolve({
@@ -120,6 +143,38 @@ export function fakeCostExplorer(initialTags: { key: string; status: string }[])
     },
   };
   return { ce, state };
+}
+
+/**
+ * A thin fake at the SDK-client boundary for the one Budgets call moto lacks: UpdateBudget is
+ * answered by deleting the budget in moto and creating it again as the update describes, with
+ * its notifications (moto cannot describe their subscribers, so `subscriber` stands in). Every
+ * other command goes to moto unchanged. `updates` counts the updates it answered.
+ */
+export function budgetsWithUpdateFake(moto: BudgetsClient, subscriber = 'billing@example.com') {
+  const state = { updates: 0 };
+  const client = {
+    async send(command: object): Promise<unknown> {
+      if (!(command instanceof UpdateBudgetCommand)) return moto.send(command as CreateBudgetCommand);
+      const { AccountId, NewBudget } = command.input;
+      const BudgetName = NewBudget!.BudgetName!;
+      const notes = await moto.send(new DescribeNotificationsForBudgetCommand({ AccountId, BudgetName }));
+      await moto.send(new DeleteBudgetCommand({ AccountId, BudgetName }));
+      await moto.send(
+        new CreateBudgetCommand({
+          AccountId,
+          Budget: NewBudget,
+          NotificationsWithSubscribers: (notes.Notifications ?? []).map((Notification) => ({
+            Notification,
+            Subscribers: [{ SubscriptionType: 'EMAIL', Address: subscriber }],
+          })),
+        }),
+      );
+      state.updates += 1;
+      return {};
+    },
+  };
+  return { budgets: client as unknown as BudgetsClient, state };
 }
 
 /** Real clients on moto (each watched by `log`), with a fake Cost Explorer. */

@@ -7,6 +7,7 @@ import {
   freezeReason,
   usd,
 } from '../../lib/budget-messages';
+import { GROSS_COST_TYPES } from '../../lib/budget-cost-types';
 import type { BudgetGuardConfig } from '../../lib/contracts/budget';
 
 const config: BudgetGuardConfig = {
@@ -20,6 +21,7 @@ const config: BudgetGuardConfig = {
     subscribers: ['ops@example.com'],
     checkInterval: '1h',
     refreezeAfterApproval: true,
+    costTypes: GROSS_COST_TYPES,
   },
   org: { accounts: [{ name: 'sv0-demo', sandbox: true }] },
   notifications: [{ type: 'log' }],

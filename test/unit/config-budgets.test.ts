@@ -72,4 +72,55 @@ describe('config/budgets.yaml', () => {
     expect(err.message).toMatch(/budgets\[0\]\.checkInterval: write a duration: a whole number and one unit/);
     expect(err.message).toMatch(/budgets\[1\]\.name: budget "a" is declared twice/);
   });
+
+  it('counts gross spend by default; defaults and a budget may each change a cost type', () => {
+    const { budgets } = loadBudgetsConfig(
+      configDir(
+        'defaults:\n  costTypes: { includeTax: false }\nbudgets:\n  - { name: a, account: sv0-demo, amount: 10 }\n  - { name: b, account: organization, amount: 10, costTypes: { includeCredit: true } }\n',
+      ),
+    );
+    expect(
+      budgets.map((b) => [
+        b.costTypes.includeCredit,
+        b.costTypes.includeRefund,
+        b.costTypes.includeDiscount,
+        b.costTypes.includeTax,
+      ]),
+    ).toEqual([
+      [false, false, false, false],
+      [true, false, false, false],
+    ]);
+    const repo = loadBudgetsConfig(configDir()).budgets;
+    expect(
+      repo.every(
+        (b) => !b.costTypes.includeCredit && !b.costTypes.includeRefund && !b.costTypes.includeDiscount,
+      ),
+    ).toBe(true);
+  });
+
+  it('refuses an unknown or non-boolean cost type, naming file, field and reason', () => {
+    const err = configError(
+      configDir(
+        'budgets:\n  - { name: a, account: sv0-demo, amount: 10, costTypes: { includeCredits: false } }\n  - { name: b, account: sv0-demo, amount: 10, costTypes: { includeCredit: "no" } }\n',
+      ),
+    );
+    expect(err.message).toMatch(/budgets\.yaml/);
+    expect(err.problems.map((p) => p.path)).toEqual([
+      'budgets[0].costTypes',
+      'budgets[1].costTypes.includeCredit',
+    ]);
+    expect(err.message).toMatch(/includeCredits/);
+    expect(err.message).toMatch(/a cost type is true or false/);
+  });
+
+  it('refuses blended and amortized rates at once', () => {
+    const err = configError(
+      configDir(
+        'defaults:\n  costTypes: { useAmortized: true }\nbudgets:\n  - { name: a, account: sv0-demo, amount: 10, costTypes: { useBlended: true } }\n',
+      ),
+    );
+    expect(err.message).toMatch(
+      /budgets\.yaml: budgets\[0\]\.costTypes: useBlended and useAmortized cannot both be true/,
+    );
+  });
 });

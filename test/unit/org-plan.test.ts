@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadBudgetsConfig, loadOrgConfig } from '../../lib/runtime/config';
+import { AWS_DEFAULT_COST_TYPES, GROSS_COST_TYPES } from '../../lib/budget-cost-types';
 import { buildDesiredOrg } from '../../lib/org/desired';
 import { planDifference, planOrg, waves } from '../../lib/org/plan';
 import { type DesiredOrg, type LiveOrg, targetRef } from '../../lib/org/types';
@@ -93,6 +94,8 @@ function convergedLive(d: DesiredOrg): LiveOrg {
       amount: b.amount,
       linkedAccountIds: b.scope === 'organization' ? [] : [id(b.scope)],
       notify: [...b.notify],
+      costTypes: { ...b.costTypes! },
+      actualSpend: 0,
     })),
     identityCenter: {
       instanceArn: 'arn:aws:sso:::instance/ssoins-1',
@@ -268,6 +271,81 @@ describe('planOrg and attachments it cannot name', () => {
     expect(plan.steps.map((s) => s.id)).toContain('detachPolicy:RegionLock->ou:Platform');
     expect(plan.steps.map((s) => s.id).filter((id) => id.includes('ou-nested'))).toEqual([]);
     expect(plan.undeclared).toContainEqual({ kind: 'attachment', name: 'RegionLock->ou-id:ou-nested-1' });
+  });
+
+  describe('budget cost types', () => {
+    /** The live org with sv0-demo's budget created the AWS way: credits, refunds and discounts counted. */
+    function netDemoBudget(grossSpend: NonNullable<LiveOrg['budgets'][number]['grossSpend']>) {
+      const d = desired();
+      const live = convergedLive(d);
+      const demo = live.budgets.find((b) => b.name === 'sv0-demo')!;
+      demo.costTypes = { ...AWS_DEFAULT_COST_TYPES };
+      demo.actualSpend = 0;
+      demo.grossSpend = grossSpend;
+      return { d, live };
+    }
+
+    it('creates every budget with explicit gross-spend cost types by default', () => {
+      const d = desired();
+      expect(d.budgets.map((b) => b.costTypes)).toEqual(d.budgets.map(() => GROSS_COST_TYPES));
+      const plan = planOrg(emptyLive(), d);
+      const create = plan.steps.find((s) => s.id === 'createBudget:sv0-demo');
+      expect(create).toMatchObject({
+        budget: { costTypes: { includeCredit: false, includeRefund: false, includeDiscount: false } },
+      });
+      expect(create?.summary).toContain('gross spend');
+    });
+
+    it('shows a live budget that counts credits as drift, naming the switches', () => {
+      const { d, live } = netDemoBudget({ amount: 12 });
+      const plan = planOrg(live, d);
+      expect(plan.steps.map((s) => s.id)).toEqual(['updateBudget:sv0-demo']);
+      expect(plan.steps[0]!.summary).toBe(
+        'update budget sv0-demo: cost types includeRefund true -> false, includeCredit true -> false, includeDiscount true -> false',
+      );
+      expect(plan.steps[0]).toMatchObject({ budget: { costTypes: GROSS_COST_TYPES } });
+      expect(plan.warnings).toEqual([]);
+    });
+
+    it('warns before apply when the switch to gross spend passes the freeze threshold at once', () => {
+      const { d, live } = netDemoBudget({ amount: 412.5 });
+      const plan = planOrg(live, d);
+      expect(plan.warnings).toEqual(['sv0-demo will freeze now: gross spend $412.50 of $200']);
+    });
+
+    it('says so when the gross spend could not be read', () => {
+      const { d, live } = netDemoBudget({
+        unreadable: 'Cost Explorer GetCostAndUsage failed: AccessDeniedException',
+      });
+      const plan = planOrg(live, d);
+      expect(plan.warnings).toEqual([
+        'sv0-demo switches to gross spend, which could not be read (Cost Explorer GetCostAndUsage failed: AccessDeniedException): it may freeze as soon as this is applied',
+      ]);
+    });
+
+    it('warns when a lower limit puts the spend past a freeze threshold below 100 %', () => {
+      const d = desired();
+      const demo = d.budgets.find((b) => b.name === 'sv0-demo')!;
+      demo.freezeAt = 80;
+      const live = convergedLive(d);
+      const liveDemo = live.budgets.find((b) => b.name === 'sv0-demo')!;
+      liveDemo.amount = 400;
+      liveDemo.actualSpend = 170;
+      const plan = planOrg(live, d);
+      expect(plan.steps.map((s) => s.summary)).toEqual(['update budget sv0-demo: limit $400 -> $200/month']);
+      expect(plan.warnings).toEqual([
+        'sv0-demo will freeze now: spend $170.00 of $200 (freezes at 80 %, $160.00)',
+      ]);
+    });
+
+    it('keeps a budget that declares net spend as it is, and does not compare one read without cost types', () => {
+      const d = desired();
+      const total = d.budgets.find((b) => b.name === 'total')!;
+      total.costTypes = { ...total.costTypes!, includeCredit: true };
+      const live = convergedLive(d);
+      delete live.budgets.find((b) => b.name === 'sv0-platform')!.costTypes;
+      expect(planOrg(live, d).steps).toEqual([]);
+    });
   });
 });
 

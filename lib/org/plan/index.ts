@@ -32,7 +32,7 @@ const PLANNERS = [
  * attachments are reported as frozen and never touched.
  */
 export function planOrg(live: LiveOrg, desired: DesiredOrg): OrgPlan {
-  const plan: PlanDraft = { steps: [], undeclared: [], frozen: [], notes: [...live.notes] };
+  const plan: PlanDraft = { steps: [], undeclared: [], frozen: [], notes: [...live.notes], warnings: [] };
   for (const planner of PLANNERS) planner(live, desired, plan);
   const steps = [...plan.steps].sort((a, b) => a.wave - b.wave);
   return {
@@ -41,6 +41,7 @@ export function planOrg(live: LiveOrg, desired: DesiredOrg): OrgPlan {
     undeclared: plan.undeclared,
     frozen: plan.frozen,
     notes: plan.notes,
+    warnings: plan.warnings,
   };
 }
 

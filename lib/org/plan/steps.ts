@@ -10,6 +10,7 @@ export interface PlanDraft {
   undeclared: OrgPlan['undeclared'];
   frozen: TargetRef[];
   notes: string[];
+  warnings: string[];
 }
 
 /**

@@ -16,6 +16,9 @@ import {
 } from '@aws-sdk/client-organizations';
 import {
   BudgetsClient,
+  CreateBudgetCommand,
+  DeleteBudgetCommand,
+  DescribeBudgetCommand,
   DescribeBudgetsCommand,
   DescribeNotificationsForBudgetCommand,
 } from '@aws-sdk/client-budgets';
@@ -29,7 +32,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createNotifyActivities } from '../../../activities/notify';
-import { createOrgBootstrapActivities } from '../../../activities/org';
+import { createOrgBootstrapActivities, type OrgBootstrapDeps } from '../../../activities/org';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { createLogger } from '../../../lib/runtime/logger';
 import { ErrorType } from '../../../lib/names';
@@ -43,6 +46,7 @@ import { recordHistory } from '../../harness/record-history';
 import { startWebhookReceiver } from '../../harness/webhook';
 import {
   awsFor,
+  budgetsWithUpdateFake,
   CallLog,
   fakeCostExplorer,
   orgDeps,
@@ -95,9 +99,14 @@ describe('org bootstrap against moto (Cost Explorer through a thin fake at the S
   const allTags = () => seedDesired().cost.allocationTags.map((key) => ({ key, status: 'Inactive' }));
 
   /** Dry run, then apply exactly that plan, on a worker with real moto clients. */
-  async function planAndApply(desired: DesiredOrg, log: CallLog, ce = fakeCostExplorer(allTags()).ce) {
+  async function planAndApply(
+    desired: DesiredOrg,
+    log: CallLog,
+    ce = fakeCostExplorer(allTags()).ce,
+    overrides: Partial<OrgBootstrapDeps> = {},
+  ) {
     const taskQueue = uniqueId('org');
-    const activities = createOrgBootstrapActivities(orgDeps(aws, log, ce));
+    const activities = createOrgBootstrapActivities({ ...orgDeps(aws, log, ce), ...overrides });
     return runWorker({ env, taskQueue, activities }, async () => {
       const plan = await env.client.workflow.execute(orgBootstrapWorkflow, {
         taskQueue,
@@ -191,6 +200,14 @@ describe('org bootstrap against moto (Cost Explorer through a thin fake at the S
       new DescribeNotificationsForBudgetCommand({ AccountId: mgmt, BudgetName: 'total' }),
     );
     expect(totalNotes.Notifications!.map((n) => n.Threshold).sort((a, b) => a! - b!)).toEqual([50, 80, 100]);
+    // Gross spend, said explicitly: AWS would count credits, refunds and discounts by default.
+    for (const b of live)
+      expect(b.CostTypes).toMatchObject({
+        IncludeCredit: false,
+        IncludeRefund: false,
+        IncludeDiscount: false,
+        IncludeTax: true,
+      });
 
     const sso = new SSOAdminClient(aws);
     const instanceArn = (await sso.send(new ListInstancesCommand({}))).Instances![0]!.InstanceArn;
@@ -258,6 +275,113 @@ describe('org bootstrap against moto (Cost Explorer through a thin fake at the S
     expect(again.plan.steps.map((s) => s.id)).toEqual(['attachPolicy:RegionLock->root']);
     const third = await planAndApply(desired, new CallLog(), cost.ce);
     expect(third.plan.steps).toEqual([]);
+  });
+
+  it('a budget switched back to net spend behind the plan shows as drift, warns that gross spend freezes it now, and apply brings it back (UpdateBudget through a Budgets fake at the SDK-client boundary)', async () => {
+    const desired = seedDesired();
+    const cost = fakeCostExplorer(allTags());
+    const first = await planAndApply(desired, new CallLog(), cost.ce);
+    const budgets = new BudgetsClient(aws);
+    const AccountId = first.plan.managementAccountId;
+    const demoId = (await accountsByName()).get('sv0-demo')!;
+    // Someone recreates sv0-demo's budget the AWS way: no CostTypes, so credits count and net spend is $0.
+    await budgets.send(new DeleteBudgetCommand({ AccountId, BudgetName: 'sv0-demo' }));
+    await budgets.send(
+      new CreateBudgetCommand({
+        AccountId,
+        Budget: {
+          BudgetName: 'sv0-demo',
+          BudgetLimit: { Amount: '200', Unit: 'USD' },
+          TimeUnit: 'MONTHLY',
+          BudgetType: 'COST',
+          CostFilters: { LinkedAccount: [demoId] },
+          CalculatedSpend: { ActualSpend: { Amount: '0', Unit: 'USD' } },
+        },
+        NotificationsWithSubscribers: [
+          {
+            Notification: {
+              NotificationType: 'ACTUAL',
+              ComparisonOperator: 'GREATER_THAN',
+              Threshold: 80,
+              ThresholdType: 'PERCENTAGE',
+            },
+            Subscribers: [{ SubscriptionType: 'EMAIL', Address: 'billing@example.com' }],
+          },
+        ],
+      }),
+    );
+    cost.state.grossSpend = 412.5;
+    const fake = budgetsWithUpdateFake(new BudgetsClient(aws));
+    const second = await planAndApply(desired, new CallLog(), cost.ce, { budgets: fake.budgets });
+    expect(second.plan.steps.map((s) => s.id)).toEqual(['updateBudget:sv0-demo']);
+    expect(second.plan.steps[0]!.summary).toContain('includeCredit true -> false');
+    expect(second.plan.warnings).toEqual(['sv0-demo will freeze now: gross spend $412.50 of $200']);
+    // Read for the dry run and again for the apply; only the budget that counts net spend is read.
+    expect(cost.state.costQueries).toHaveLength(2);
+    for (const q of cost.state.costQueries)
+      expect(q.Filter).toEqual({
+        And: [
+          { Dimensions: { Key: 'LINKED_ACCOUNT', Values: [demoId] } },
+          {
+            Not: {
+              Dimensions: {
+                Key: 'RECORD_TYPE',
+                Values: [
+                  'Credit',
+                  'Refund',
+                  'Bundled Discount',
+                  'Enterprise Discount Program Discount',
+                  'Solution Provider Program Discount',
+                ],
+              },
+            },
+          },
+        ],
+      });
+    expect(fake.state.updates).toBe(1);
+    const demo = (await budgets.send(new DescribeBudgetCommand({ AccountId, BudgetName: 'sv0-demo' })))
+      .Budget!;
+    expect(demo.CostTypes).toMatchObject({
+      IncludeCredit: false,
+      IncludeRefund: false,
+      IncludeDiscount: false,
+    });
+    expect(demo.CostFilters?.LinkedAccount).toEqual([demoId]);
+
+    // When the gross figure cannot be read, the plan says so instead of failing.
+    await budgets.send(new DeleteBudgetCommand({ AccountId, BudgetName: 'sv0-demo' }));
+    await budgets.send(
+      new CreateBudgetCommand({
+        AccountId,
+        Budget: {
+          BudgetName: 'sv0-demo',
+          BudgetLimit: { Amount: '200', Unit: 'USD' },
+          TimeUnit: 'MONTHLY',
+          BudgetType: 'COST',
+          CostFilters: { LinkedAccount: [demoId] },
+          CostTypes: { IncludeCredit: true },
+        },
+        NotificationsWithSubscribers: [
+          {
+            Notification: {
+              NotificationType: 'ACTUAL',
+              ComparisonOperator: 'GREATER_THAN',
+              Threshold: 80,
+              ThresholdType: 'PERCENTAGE',
+            },
+            Subscribers: [{ SubscriptionType: 'EMAIL', Address: 'billing@example.com' }],
+          },
+        ],
+      }),
+    );
+    cost.state.grossSpend = Object.assign(new Error('denied'), { name: 'AccessDeniedException' });
+    const third = await planAndApply(desired, new CallLog(), cost.ce, { budgets: fake.budgets });
+    expect(third.plan.steps.map((s) => s.id)).toEqual(['updateBudget:sv0-demo']);
+    expect(third.plan.warnings).toEqual([
+      'sv0-demo switches to gross spend, which could not be read (Cost Explorer GetCostAndUsage failed: AccessDeniedException): it may freeze as soon as this is applied',
+    ]);
+    const last = await planAndApply(desired, new CallLog(), cost.ce, { budgets: fake.budgets });
+    expect(last.plan.steps).toEqual([]);
   });
 
   it('the drift check notifies about a hand-detached SCP and leaves a FreezeAccount attachment alone', async () => {
