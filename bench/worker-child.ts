@@ -25,10 +25,9 @@ import { createConnectorSyncActivities } from '../activities/connectors/sync';
 import type { ContainerRunner } from '../activities/connectors/containers';
 import type { createDemoLifecycleActivities } from '../activities/demo/lifecycle';
 import type { createNotifyActivities } from '../activities/notify';
-import { workerSecretResolver } from '../activities/secrets/resolve';
+import { secretResolverFromEnv } from '../activities/secrets/resolve';
 import { createLogger } from '../lib/runtime/logger';
-import { createWorkers, processOptionsFromEnv } from '../workers/main';
-import { benchWorkerSettings } from './temporal';
+import { createWorkers, settingsFromEnv } from '../workers/main';
 
 /** What the parent passes in SV0_BENCH_WORKER (JSON). */
 export interface WorkerChildConfig {
@@ -146,9 +145,8 @@ export function sleepingRunner(ms: number): ContainerRunner {
 function connectorActivities(runner: ContainerRunner) {
   return createConnectorSyncActivities({
     runner,
-    secrets: workerSecretResolver(benchWorkerSettings, {}),
+    secrets: secretResolverFromEnv({}),
     logger: createLogger('bench-worker', pino.destination({ dest: '/dev/null', sync: false })),
-    settings: benchWorkerSettings,
   });
 }
 
@@ -257,7 +255,7 @@ async function main(): Promise<void> {
   const workers = await createWorkers({
     connection,
     namespace: config.namespace,
-    settings: processOptionsFromEnv(process.env),
+    settings: settingsFromEnv(process.env),
     source: { workflowBundle: { codePath: config.bundlePath } },
     activities: activitiesFor(config),
     overrides: config.tuning,

@@ -7,7 +7,7 @@ import {
   generateCodecKeyLine,
 } from '../lib/runtime/codec';
 import { createLogger } from '../lib/runtime/logger';
-import { operatorSecretResolver } from '../activities/secrets/resolve';
+import { secretResolverFromEnv } from '../activities/secrets/resolve';
 import {
   DEFAULT_CODEC_SERVER_PORT,
   DEFAULT_UI_ORIGIN,
@@ -69,7 +69,7 @@ export function registerCodecCommands(program: Command): void {
       }
       let token: string;
       try {
-        token = await operatorSecretResolver().resolveSecret(flags.tokenRef);
+        token = await secretResolverFromEnv().resolveSecret(flags.tokenRef);
       } catch (err) {
         throw new CliError(`--token-ref: ${(err as Error).message}`, ExitCode.BadInput);
       }

@@ -23,7 +23,6 @@ export function createInfraActivities(deps: WorkerDeps) {
       sns: snsClient(deps),
       logger: deps.logger,
       secrets: deps.secrets,
-      settings: deps.settings,
     }),
     ...createBudgetActivities({
       budgets: new BudgetsClient(deps.aws),
@@ -45,13 +44,11 @@ export function createConnectorActivities(deps: WorkerDeps) {
       sns: snsClient(deps),
       logger: deps.logger,
       secrets: deps.secrets,
-      settings: deps.settings,
     }),
     ...createConnectorSyncActivities({
       runner: createDockerRunner({ docker: deps.docker, logger: deps.logger }),
       secrets: deps.secrets,
       logger: deps.logger,
-      settings: deps.settings,
     }),
   };
 }

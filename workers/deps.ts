@@ -1,8 +1,7 @@
 import { SNSClient } from '@aws-sdk/client-sns';
 import { STSClient } from '@aws-sdk/client-sts';
 import type Docker from 'dockerode';
-import { workerSecretResolver, type SecretResolver } from '../activities/secrets/resolve';
-import type { WorkerSettings } from '../lib/config/worker';
+import { secretResolverFromEnv, type SecretResolver } from '../activities/secrets/resolve';
 import { defaultAwsConfig, type AwsClientConfig } from '../lib/runtime/aws';
 import { dockerFromEnv } from '../lib/runtime/docker';
 import { createLogger, type Logger } from '../lib/runtime/logger';
@@ -14,21 +13,17 @@ export interface WorkerDeps {
   logger: Logger;
   /**
    * The one secret resolver of the process: 1Password from OP_SERVICE_ACCOUNT_TOKEN (its client
-   * made on first use), SOPS with the worker's age key, `env:` and `file:` references, all within
-   * the worker's settings.
+   * made on first use), SOPS with the configured age key, `env:` and `file:` references.
    */
   secrets: SecretResolver;
-  /** What the worker allows (config/worker.yaml), read once at start: activities check input against it. */
-  settings: WorkerSettings;
 }
 
-export function depsFromEnv(settings: WorkerSettings, env: NodeJS.ProcessEnv = process.env): WorkerDeps {
+export function depsFromEnv(env: NodeJS.ProcessEnv = process.env): WorkerDeps {
   return {
     aws: defaultAwsConfig(),
     docker: dockerFromEnv(env),
     logger: createLogger('sv0-worker'),
-    secrets: workerSecretResolver(settings, env),
-    settings,
+    secrets: secretResolverFromEnv(env),
   };
 }
 

@@ -1,8 +1,7 @@
 /**
  * The production worker: one process, two task queues (sv0-infra for AWS work, sv0-connectors for
  * container runs, with a bounded number of concurrent containers), configured from the environment
- * (TEMPORAL_*, AWS_*, DOCKER_HOST) and bounded by its settings file (config/worker.yaml, or the
- * file SV0_WORKER_SETTINGS names), read once at start: bad settings stop it here. Shuts down gracefully on SIGINT/SIGTERM, giving running
+ * (TEMPORAL_*, AWS_*, DOCKER_HOST). Shuts down gracefully on SIGINT/SIGTERM, giving running
  * connector containers a grace period to finish or be cleaned up.
  */
 import path from 'node:path';
@@ -18,14 +17,12 @@ import {
 import type { DataConverter, Duration } from '@temporalio/common';
 import { resolveTemporalOptions } from '../lib/runtime/temporal';
 import { dataConverterFromEnv } from '../lib/runtime/codec';
-import { loadWorkerSettings, workerSettingsFile } from '../lib/runtime/worker-settings';
 import { TaskQueues } from '../lib/names';
 import { loadSecretFiles, SecretFileError } from '../lib/runtime/secret-files';
 import { createConnectorActivities, createInfraActivities } from './activities';
 import { depsFromEnv } from './deps';
 
-/** How the worker process runs (from SV0_* variables); what it allows is in config/worker.yaml. */
-export interface WorkerProcessOptions {
+export interface WorkerSettings {
   /** Concurrent connector containers. @default 4 */
   maxConcurrentConnectors: number;
   /** How long shutdown waits for running activities. @default '2 minutes' */
@@ -43,7 +40,7 @@ export interface WorkerProcessOptions {
   metricsAddress?: string;
 }
 
-export function processOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): WorkerProcessOptions {
+export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): WorkerSettings {
   return {
     maxConcurrentConnectors: Number(env.SV0_MAX_CONCURRENT_CONNECTORS ?? 4),
     maxCachedWorkflows: Number(env.SV0_MAX_CACHED_WORKFLOWS ?? 250),
@@ -73,7 +70,7 @@ function workflowSource(): WorkflowSource {
 export async function createWorkers(opts: {
   connection: NativeConnection;
   namespace: string;
-  settings: WorkerProcessOptions;
+  settings: WorkerSettings;
   source: WorkflowSource;
   dataConverter?: DataConverter;
   activities: { infra: object; connectors: object };
@@ -122,10 +119,10 @@ class StartupError extends Error {
 }
 
 async function runWorkers(env: NodeJS.ProcessEnv = process.env): Promise<void> {
-  const settings = processOptionsFromEnv(env);
+  const settings = settingsFromEnv(env);
   // OP_SERVICE_ACCOUNT_TOKEN_FILE and the like, before anything reads the environment.
   const secretFileWarnings = loadSecretFiles(env);
-  const deps = depsFromEnv(loadWorkerSettings(env), env);
+  const deps = depsFromEnv(env);
   for (const warning of secretFileWarnings) deps.logger.warn(warning);
   // The SDK's own log lines (worker state, activity and workflow failures) go through the same
   // pino logger, so every line the worker writes is structured JSON.
@@ -163,7 +160,6 @@ async function runWorkers(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   });
   deps.logger.info(
     {
-      settings: workerSettingsFile(env).file,
       address: connectionOptions.address,
       namespace,
       taskQueues: [TaskQueues.infra, TaskQueues.connectors],

@@ -12,7 +12,6 @@ import { testConnectorSpec } from '../../harness/connectors';
 import { fakeOnePassword } from '../../harness/secrets';
 import { stack } from '../../harness/stack';
 import { runWorker, testEnv, uniqueId } from '../../harness/temporal';
-import { ensureTestNetwork, testWorkerSettings } from '../../harness/worker-settings';
 
 /**
  * Fault survival (issue 8): the container engine is unavailable when a sync starts. The run's
@@ -24,7 +23,6 @@ describe('a connector sync survives the container engine being unavailable', () 
 
   beforeAll(async () => {
     env = await testEnv();
-    await ensureTestNetwork();
   });
   afterAll(async () => {
     await engine?.stop?.();
@@ -36,12 +34,10 @@ describe('a connector sync survives the container engine being unavailable', () 
     const dockerHost = engine.dockerHost;
     const docker = dockerFromEnv({ DOCKER_HOST: dockerHost });
     const logger = createLogger('engine-fault-test', { write: () => undefined });
-    const settings = testWorkerSettings();
     const activities = createConnectorSyncActivities({
       runner: createDockerRunner({ docker, logger }),
-      secrets: createSecretResolver({ onePassword: fakeOnePassword({}).provider, env: {}, bounds: settings }),
+      secrets: createSecretResolver({ onePassword: fakeOnePassword({}).provider, env: {} }),
       logger,
-      settings,
     });
     const name = uniqueId('it-engine');
     const connector = testConnectorSpec(name, 'http://127.0.0.1:9', {
