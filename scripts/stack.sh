@@ -105,20 +105,27 @@ APT_UPDATED=0
 apt_update() {
   if [[ $APT_UPDATED -eq 0 ]]; then
     say "apt: updating the package lists..."
-    run_logged "apt-get update" "$LOG_DIR/apt-update.log" as_root apt-get update -qq
+    run_logged "apt-get update" "$LOG_DIR/apt-update.log" as_root apt-get -o DPkg::Lock::Timeout=600 update -qq
     APT_UPDATED=1
   fi
 }
 
 # Installs Debian packages; $1 names the step (for messages), $2 is "recommends" or "no-recommends".
+# One provisioning run at a time uses apt (two checkouts provisioning at once would otherwise fail
+# on dpkg's lock), and apt itself waits for a lock held by anything else, such as unattended
+# upgrades, instead of failing at once.
 apt_install() {
+  with_lock apt apt_install_now "$@"
+}
+
+apt_install_now() {
   local step=$1 recommends=$2
   shift 2
   command -v apt-get >/dev/null || die "$step: missing $*, and this machine has no apt-get; install $* with your package manager"
   if [[ $EUID -ne 0 ]] && ! (command -v sudo >/dev/null && sudo -n true 2>/dev/null); then
     die "$step: missing $*; install with: sudo apt-get install $*"
   fi
-  local opts=(-y -qq)
+  local opts=(-y -qq -o DPkg::Lock::Timeout=600)
   [[ $recommends == no-recommends ]] && opts+=(--no-install-recommends)
   # Lists that were never fetched (or lack a package) need an update before the install.
   local pkg
