@@ -1,24 +1,28 @@
 /**
- * Read an AWS Budgets notification as SNS delivers it (to an HTTP endpoint, or piped into
- * `sv0 budget alert`), to tell the budget's guard to check now.
+ * Read an AWS Budgets notification: which budget it is about, to tell that budget's guard to check
+ * now. The guard reads the spend itself from the Budgets API, so the message is trusted for
+ * nothing but the budget's name.
  *
- * The message is not trusted for anything but "which budget": the guard reads the spend itself
- * from the Budgets API, so a forged alert can at most cause an extra read. That is why no SNS
- * signature check is done here.
+ * The HTTP endpoint (`sv0 budget alerts-endpoint`) reads only messages whose SNS signature it has
+ * verified (lib/runtime/sns-signature.ts) from an allowed topic; `sv0 budget alert` reads what
+ * the operator pipes into it.
  */
 
-/** What an SNS delivery asks of us. */
-export type SnsBudgetMessage =
-  | { kind: 'alert'; budgetName: string; alertType?: string; summary: string }
-  | { kind: 'subscription-confirmation'; topicArn?: string; subscribeUrl: string }
-  | { kind: 'ignored'; reason: string };
-
-class BudgetAlertError extends Error {
-  override name = 'BudgetAlertError';
+/** What a budget notification asks of its guard. */
+export interface BudgetAlertText {
+  budgetName: string;
+  alertType?: string;
+  /** Subject and alert type, at most 200 characters, for the guard's audit trail. */
+  summary: string;
 }
 
-/** SubscribeURLs we follow: SNS's own endpoints only. */
-const SNS_URL = /^https:\/\/sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?\//;
+/** What a message piped into `sv0 budget alert` asks of us. */
+export type SnsBudgetMessage = ({ kind: 'alert' } & BudgetAlertText) | { kind: 'ignored'; reason: string };
+
+/** The message is no AWS Budgets notification. */
+export class BudgetAlertError extends Error {
+  override name = 'BudgetAlertError';
+}
 
 function field(text: string, label: string): string | undefined {
   const m = new RegExp(`^\\s*${label}:\\s*(.+?)\\s*$`, 'm').exec(text);
@@ -26,8 +30,28 @@ function field(text: string, label: string): string | undefined {
 }
 
 /**
- * Parse an SNS HTTP body (JSON with `Type` and `Message`) or the bare notification text.
- * Throws {@link BudgetAlertError} when a notification names no budget.
+ * Find the budget in a notification's text (the `Message` of an SNS delivery, or the alert email's
+ * body). Throws {@link BudgetAlertError} when it names no budget.
+ */
+export function budgetAlertFromText(text: string, subject?: string): BudgetAlertText {
+  const budgetName = field(text, 'Budget Name');
+  if (!budgetName)
+    throw new BudgetAlertError(
+      'the message names no budget (no "Budget Name:" line); is it an AWS Budgets notification?',
+    );
+  const alertType = field(text, 'Alert Type');
+  const threshold = field(text, 'Alert Threshold');
+  const summary = [subject, alertType && `${alertType} ${threshold ?? ''}`.trim()]
+    .filter(Boolean)
+    .join(' | ')
+    .slice(0, 200);
+  return { budgetName, alertType, summary: summary || `budget ${budgetName} alert` };
+}
+
+/**
+ * Parse what an operator pipes into `sv0 budget alert`: an SNS delivery's JSON or the bare
+ * notification text. Only a Notification is an alert; SNS's other types are ignored. Throws
+ * {@link BudgetAlertError} when a notification names no budget.
  */
 export function parseSnsBudgetMessage(body: string): SnsBudgetMessage {
   let envelope: Record<string, unknown> | undefined;
@@ -38,33 +62,9 @@ export function parseSnsBudgetMessage(body: string): SnsBudgetMessage {
   } catch {
     // Not JSON: the bare message text (for example pasted from the alert email).
   }
-  if (envelope?.Type === 'SubscriptionConfirmation') {
-    const url = String(envelope.SubscribeURL ?? '');
-    if (!SNS_URL.test(url))
-      throw new BudgetAlertError(
-        `SubscriptionConfirmation with a SubscribeURL that is not SNS's: ${url.slice(0, 80)}`,
-      );
-    return {
-      kind: 'subscription-confirmation',
-      topicArn: envelope.TopicArn as string | undefined,
-      subscribeUrl: url,
-    };
-  }
-  if (envelope && envelope.Type !== undefined && envelope.Type !== 'Notification') {
-    return { kind: 'ignored', reason: `SNS message type ${String(envelope.Type)}` };
-  }
+  if (envelope && envelope.Type !== undefined && envelope.Type !== 'Notification')
+    return { kind: 'ignored', reason: `SNS message type ${String(envelope.Type).slice(0, 40)}` };
   const text = envelope ? String(envelope.Message ?? '') : body;
-  const budgetName = field(text, 'Budget Name');
-  if (!budgetName)
-    throw new BudgetAlertError(
-      'the message names no budget (no "Budget Name:" line); is it an AWS Budgets notification?',
-    );
-  const alertType = field(text, 'Alert Type');
-  const threshold = field(text, 'Alert Threshold');
   const subject = typeof envelope?.Subject === 'string' ? envelope.Subject : undefined;
-  const summary = [subject, alertType && `${alertType} ${threshold ?? ''}`.trim()]
-    .filter(Boolean)
-    .join(' | ')
-    .slice(0, 200);
-  return { kind: 'alert', budgetName, alertType, summary: summary || `budget ${budgetName} alert` };
+  return { kind: 'alert', ...budgetAlertFromText(text, subject) };
 }

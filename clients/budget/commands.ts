@@ -5,7 +5,8 @@ import { checkNowUpdate, unfreezeUpdate, type BudgetGuardStatus } from '../../li
 import { parseSnsBudgetMessage } from '../../lib/budget-alert';
 import { loadBudgetsConfig, resolveConfigDir } from '../../lib/runtime/config';
 import { WorkflowIds } from '../../lib/names';
-import { budgetGuardStatus, createBudgetAlertHandler, signalBudgetAlert } from './guards';
+import { budgetGuardStatus, signalBudgetAlert } from './guards';
+import { createBudgetAlertHandler, SNS_TOPIC_ARN } from './alerts-endpoint';
 import { withClient, type GlobalOptions } from '../command';
 import { printJson, printTable, say } from '../output';
 import { CliError, errorMessage, ExitCode } from '../errors';
@@ -200,17 +201,43 @@ export function registerBudgetCommands(program: Command): void {
 
   budget
     .command('alerts-endpoint')
-    .description('serve the HTTP endpoint an SNS subscription posts budget alerts to')
+    .description(
+      'serve the HTTP endpoint an SNS subscription posts budget alerts to; only messages SNS signed, from the allowed topics, act',
+    )
     .option('--listen <host:port>', 'address to listen on', '127.0.0.1:8787')
-    .action(async (o: { listen: string }, cmd: Command) => {
+    .option(
+      '--topic-arn <arn>',
+      'an SNS topic whose messages are accepted (repeatable)',
+      (value: string, all: string[] = []) => [...all, value],
+    )
+    .action(async (o: { listen: string; topicArn?: string[] }, cmd: Command) => {
       const m = /^(.*):([0-9]{1,5})$/.exec(o.listen);
       if (!m) throw new CliError(`--listen: "${o.listen}" is not host:port`, ExitCode.BadInput);
+      const topicArns = alertTopics(o.topicArn);
       const client = await connectClient(cmd.optsWithGlobals<Opts>());
-      const server = createServer(createBudgetAlertHandler(client));
+      const server = createServer(createBudgetAlertHandler(client, { topicArns }));
       await new Promise<void>((resolve) => server.listen(Number(m[2]), m[1], resolve));
-      say(`budget alerts endpoint on http://${o.listen}/ (POST SNS messages); Ctrl-C stops it`);
+      say(
+        `budget alerts endpoint on http://${o.listen}/ (POST SNS messages from ${topicArns.join(', ')}); Ctrl-C stops it`,
+      );
       await new Promise<void>((resolve) => process.once('SIGINT', resolve).once('SIGTERM', resolve));
       server.close();
       await client.connection.close();
     });
+}
+
+/** The topics the alerts endpoint accepts: each `--topic-arn`, checked; none is bad usage. */
+function alertTopics(given: string[] | undefined): string[] {
+  if (!given?.length)
+    throw new CliError(
+      '--topic-arn: name the SNS topic your AWS budgets publish to (arn:aws:sns:REGION:ACCOUNT:TOPIC); the endpoint accepts messages from no other topic',
+      ExitCode.BadInput,
+    );
+  for (const arn of given)
+    if (!SNS_TOPIC_ARN.test(arn))
+      throw new CliError(
+        `--topic-arn: "${arn.slice(0, 120)}" is not an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:TOPIC)`,
+        ExitCode.BadInput,
+      );
+  return given;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseSnsBudgetMessage } from '../../lib/budget-alert';
+import { BudgetAlertError, budgetAlertFromText, parseSnsBudgetMessage } from '../../lib/budget-alert';
 
 describe('SNS budget alerts', () => {
   const text = [
@@ -28,18 +28,29 @@ describe('SNS budget alerts', () => {
     expect(parseSnsBudgetMessage(text)).toMatchObject({ kind: 'alert', budgetName: 'sv0-demo' });
   });
 
-  it("confirms subscriptions only at SNS's own URL and refuses messages without a budget", () => {
+  it('ignores SNS confirmations and refuses messages without a budget', () => {
     const confirm = {
       Type: 'SubscriptionConfirmation',
       TopicArn: 'arn:aws:sns:us-east-1:123456789012:budgets',
       SubscribeURL: 'https://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription&Token=x',
     };
-    expect(parseSnsBudgetMessage(JSON.stringify(confirm)).kind).toBe('subscription-confirmation');
-    expect(() =>
-      parseSnsBudgetMessage(JSON.stringify({ ...confirm, SubscribeURL: 'https://evil.example.com/' })),
-    ).toThrow(/not SNS's/);
+    expect(parseSnsBudgetMessage(JSON.stringify(confirm))).toEqual({
+      kind: 'ignored',
+      reason: 'SNS message type SubscriptionConfirmation',
+    });
     expect(() => parseSnsBudgetMessage(JSON.stringify({ Type: 'Notification', Message: 'hello' }))).toThrow(
       /names no budget/,
     );
+    expect(() => budgetAlertFromText('Budget Type: Cost')).toThrow(BudgetAlertError);
+  });
+
+  it('summarises subject and alert type, at most 200 characters', () => {
+    expect(budgetAlertFromText(text, 'AWS Budgets: sv0-demo')).toEqual({
+      budgetName: 'sv0-demo',
+      alertType: 'ACTUAL',
+      summary: 'AWS Budgets: sv0-demo | ACTUAL > $160.00',
+    });
+    expect(budgetAlertFromText('Budget Name: b').summary).toBe('budget b alert');
+    expect(budgetAlertFromText(text, 'x'.repeat(500)).summary).toHaveLength(200);
   });
 });

@@ -7,7 +7,9 @@ import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/cl
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../../clients/cli';
-import { createBudgetAlertHandler, startBudgetGuards } from '../../../clients/budget/guards';
+import { CreateTopicCommand, PublishCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
+import { createBudgetAlertHandler } from '../../../clients/budget/alerts-endpoint';
+import { startBudgetGuards } from '../../../clients/budget/guards';
 import { budgetGuardsUpStep } from '../../../clients/budget/up';
 import { createDemoLifecycleActivities } from '../../../activities/demo/lifecycle';
 import {
@@ -22,6 +24,8 @@ import { type DemoInput, type DemoSummary, statusQuery } from '../../../lib/cont
 import { WorkflowIds, WorkflowTypes } from '../../../lib/names';
 import { budgetGuardWorkflow } from '../../../workflows';
 import { motoConfig, resetMoto } from '../../harness/aws';
+import { motoCertificateDownload } from '../../harness/sns';
+import { createSnsVerifier } from '../../../lib/runtime/sns-signature';
 import { recordHistory } from '../../harness/record-history';
 import { stack } from '../../harness/stack';
 import { runWorker, testEnv, uniqueId } from '../../harness/temporal';
@@ -77,7 +81,7 @@ describe('budget guard on the dev server, AWS in moto', () => {
     await webhook?.close();
   });
 
-  it('40 % notifies nothing; 55 % (from an SNS alert) notifies once; staying at 55 % notifies no more', async () => {
+  it('40 % notifies nothing; 55 % (from an SNS alert that moto delivers, signed) notifies once; staying at 55 % notifies no more', async () => {
     const total = budgetConfig({
       name: uniqueId('total'),
       account: 'organization',
@@ -87,9 +91,28 @@ describe('budget guard on the dev server, AWS in moto', () => {
     await setSpend(total, 200);
     const workflowId = WorkflowIds.budget(total.name);
     started.push(workflowId);
-    const alerts: Server = createServer(createBudgetAlertHandler(env.client));
+    const sns = new SNSClient(motoConfig());
+    const { TopicArn: topicArn = '' } = await sns.send(
+      new CreateTopicCommand({ Name: uniqueId('sv0-budget-alerts') }),
+    );
+    const download = motoCertificateDownload();
+    const endpointLog: string[] = [];
+    const alerts: Server = createServer(
+      createBudgetAlertHandler(env.client, {
+        topicArns: [topicArn],
+        verifier: createSnsVerifier({ download }),
+        log: (line) => endpointLog.push(line),
+      }),
+    );
     await new Promise<void>((resolve) => alerts.listen(0, '127.0.0.1', resolve));
     try {
+      await sns.send(
+        new SubscribeCommand({
+          TopicArn: topicArn,
+          Protocol: 'http',
+          Endpoint: `http://127.0.0.1:${(alerts.address() as AddressInfo).port}/`,
+        }),
+      );
       await work(async () => {
         const handle = await env.client.workflow.start(budgetGuardWorkflow, {
           workflowId,
@@ -102,17 +125,20 @@ describe('budget guard on the dev server, AWS in moto', () => {
         expect(notificationsFor(webhook.received, total.name)).toEqual([]);
 
         await setSpend(total, 275);
-        const sns = {
-          Type: 'Notification',
-          Subject: `AWS Budgets: ${total.name} has exceeded your alert threshold`,
-          Message: `AWS Budget Notification\nBudget Name: ${total.name}\nAlert Type: ACTUAL\nAlert Threshold: > $250.00\nACTUAL Amount: $275.00`,
-        };
-        const res = await fetch(`http://127.0.0.1:${(alerts.address() as AddressInfo).port}/`, {
-          method: 'POST',
-          body: JSON.stringify(sns),
-        });
-        expect(res.status).toBe(202);
+        // moto signs HTTP deliveries (SignatureVersion 2) but leaves Subject out of the string it
+        // signs, unlike SNS: publish without one, as the endpoint checks what SNS signs.
+        await sns.send(
+          new PublishCommand({
+            TopicArn: topicArn,
+            Message: `AWS Budget Notification\nBudget Name: ${total.name}\nAlert Type: ACTUAL\nAlert Threshold: > $250.00\nACTUAL Amount: $275.00`,
+          }),
+        );
         await webhook.waitFor((r) => notificationsFor([r], total.name, 'budget.threshold').length > 0);
+        expect(endpointLog).toEqual([`budget alerts endpoint: 202 signalled ${workflowId}`]);
+        expect(download.calls).toHaveLength(1);
+        expect(download.calls[0]).toMatch(
+          /^https:\/\/sns\.us-east-1\.amazonaws\.com\/SimpleNotificationService-[0-9a-f]{32}\.pem$/,
+        );
 
         for (let i = 0; i < 3; i++) await handle.executeUpdate(checkNowUpdate);
         const at55 = await handle.query(budgetStatusQuery);
