@@ -10,10 +10,12 @@ import { createLogger } from '../lib/runtime/logger';
 import { secretResolverFromEnv } from '../activities/secrets/resolve';
 import {
   DEFAULT_CODEC_SERVER_PORT,
+  DEFAULT_MAX_SESSIONS,
   DEFAULT_UI_ORIGIN,
   MIN_TOKEN_LENGTH,
   startCodecServer,
 } from './codec-server';
+import { parseDuration } from '../lib/duration';
 import { say } from './output';
 import { CliError, ExitCode } from './errors';
 
@@ -25,6 +27,8 @@ interface CodecServerFlags {
   host: string;
   origin: string[] | string;
   tokenRef: string;
+  sessionTtl: string;
+  maxSessions: string;
 }
 
 /** `sv0 codec-server` (decrypt payloads for the Web UI and CLI) and `sv0 codec-key` (a new key line). */
@@ -50,10 +54,27 @@ export function registerCodecCommands(program: Command): void {
         DEFAULT_CODEC_TOKEN_REF,
       ),
     )
+    .addOption(
+      new Option('--session-ttl <duration>', 'how long a browser login lasts (e.g. 8h, 30m)').default('8h'),
+    )
+    .addOption(
+      new Option(
+        '--max-sessions <n>',
+        'browser logins alive at once; a new one past it ends the oldest',
+      ).default(String(DEFAULT_MAX_SESSIONS)),
+    )
     .action(async (flags: CodecServerFlags) => {
       const port = Number(flags.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) {
         throw new CliError(`--port: "${flags.port}" is not a port number`, ExitCode.BadInput);
+      }
+      const sessionTtlMs = parseDuration(flags.sessionTtl, '--session-ttl');
+      const maxSessions = Number(flags.maxSessions);
+      if (!Number.isInteger(maxSessions) || maxSessions < 1) {
+        throw new CliError(
+          `--max-sessions: "${flags.maxSessions}" is not a whole number of at least 1`,
+          ExitCode.BadInput,
+        );
       }
       // The environment form is comma-separated; the flag may repeat.
       const origins = (Array.isArray(flags.origin) ? flags.origin : [flags.origin])
@@ -85,14 +106,17 @@ export function registerCodecCommands(program: Command): void {
         allowedOrigins: origins,
         host: flags.host,
         port,
+        sessionTtlMs,
+        maxSessions,
         logger: createLogger('sv0-codec-server'),
       });
       say(
         `codec server on ${server.url} (origins: ${origins.join(', ')}; keys: ${keys.map((k) => k.id).join(', ')})`,
       );
       say(
-        `Web UI: set the codec endpoint to ${server.url}; CLI: --codec-endpoint ${server.url} --codec-auth 'Bearer <token>'`,
+        `Web UI: open ${server.url}/login in the browser that shows the UI and enter the token (a session of ${flags.sessionTtl}), then set the UI's codec endpoint to ${server.url} with "include cross-origin credentials" on`,
       );
+      say(`CLI: --codec-endpoint ${server.url} --codec-auth 'Bearer <token>'`);
       await new Promise<void>((resolve) => {
         const stop = () => void server.close().then(resolve, resolve);
         process.once('SIGINT', stop);

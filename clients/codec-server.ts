@@ -5,10 +5,13 @@
  * in and out, and answers CORS preflights for the UI's origin.
  *
  * The token travels in `Authorization: Bearer <token>`: `temporal workflow show --codec-endpoint
- * http://host:port --codec-auth 'Bearer <token>'`. A browser cannot be told to send a static
- * bearer token, so `GET /login?token=<token>` gives it a session cookie instead (HttpOnly,
- * SameSite=Strict); the Web UI sends it when its codec setting "include cross-origin credentials"
- * is on. Bodies are never logged: they hold plaintext.
+ * http://host:port --codec-auth 'Bearer <token>'`, and never in a URL. A browser cannot be told to
+ * send a static bearer token, so `/login` shows a form that POSTs the token and gives the browser a
+ * session cookie instead (HttpOnly, SameSite=Strict; it expires, and at most a set number of
+ * sessions live at once); the Web UI sends it when its codec setting "include cross-origin
+ * credentials" is on. SameSite means the UI and the codec server must be the same site (same
+ * scheme and host name; ports may differ), so the URL the server reports uses the host name of
+ * the UI's origin when both are on this machine. Bodies are never logged: they hold plaintext.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -25,8 +28,14 @@ export const DEFAULT_CODEC_SERVER_PORT = 8888;
 export const MIN_TOKEN_LENGTH = 16;
 /** Largest request body accepted (the UI sends a page of payloads at once). */
 const MAX_BODY_BYTES = 16 * 1024 * 1024;
-/** The browser session cookie `GET /login` sets. */
+/** The browser session cookie `POST /login` sets. */
 export const SESSION_COOKIE = 'sv0_codec_session';
+/** How long a browser session lasts (a working day). */
+export const DEFAULT_SESSION_TTL_MS = 8 * 3600_000;
+/** Browser sessions alive at once; a new login past it ends the oldest. */
+export const DEFAULT_MAX_SESSIONS = 20;
+/** Largest login form accepted. */
+const MAX_LOGIN_BYTES = 4096;
 /** Headers the Web UI sends: content type, the namespace and, over HTTPS, its access token. */
 const ALLOWED_HEADERS = 'authorization, content-type, x-namespace';
 
@@ -38,14 +47,26 @@ export interface CodecServerOptions {
   allowedOrigins?: string[];
   /** @default '127.0.0.1' */
   host?: string;
+  /** How long a browser session lasts. @default {@link DEFAULT_SESSION_TTL_MS} */
+  sessionTtlMs?: number;
+  /** Browser sessions alive at once; a new login past it ends the oldest. @default {@link DEFAULT_MAX_SESSIONS} */
+  maxSessions?: number;
+  /** The clock sessions expire by. @default Date.now */
+  now?: () => number;
   /** 0 picks a free port. @default DEFAULT_CODEC_SERVER_PORT */
   port?: number;
   logger?: Logger;
 }
 
 export interface RunningCodecServer {
-  /** Base URL, e.g. http://127.0.0.1:8888 (what the UI's codec endpoint setting takes). */
+  /**
+   * Base URL (what the UI's codec endpoint setting takes), e.g. http://localhost:8888. On a
+   * loopback address it names the host the way the first loopback UI origin does, so that the UI
+   * and the server are one site and the browser sends the session cookie.
+   */
   url: string;
+  /** Browser sessions alive now. */
+  sessions(): number;
   close(): Promise<void>;
 }
 
@@ -79,19 +100,64 @@ function cookieValue(header: string | undefined, name: string): string | undefin
   return undefined;
 }
 
-async function readJson(req: IncomingMessage): Promise<unknown> {
+async function readBody(req: IncomingMessage, limit: number): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw new HttpError(413, `request body larger than ${MAX_BODY_BYTES} bytes`);
+    if (size > limit) throw new HttpError(413, `request body larger than ${limit} bytes`);
     chunks.push(chunk as Buffer);
   }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const text = await readBody(req, MAX_BODY_BYTES);
   try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    return JSON.parse(text);
   } catch {
     throw new HttpError(400, 'request body is not JSON');
   }
+}
+
+const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/**
+ * The URL to report for a server bound to `address:port`. Browsers send a SameSite cookie only
+ * between pages of one site (scheme and host name; not the port), and `localhost` and `127.0.0.1`
+ * are different sites: on a loopback address, name the host as the first loopback UI origin does.
+ */
+export function codecServerUrl(address: string, port: number, origins: Iterable<string>): string {
+  const bound = address.includes(':') ? `[${address}]` : address;
+  if (LOOPBACK_NAMES.has(bound) || /^127\./.test(address)) {
+    for (const origin of origins) {
+      let url: URL;
+      try {
+        url = new URL(origin);
+      } catch {
+        continue;
+      }
+      if (url.protocol === 'http:' && LOOPBACK_NAMES.has(url.hostname))
+        return `http://${url.hostname}:${port}`;
+    }
+  }
+  return `http://${bound}:${port}`;
+}
+
+const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/** The login page: a form that POSTs the token (never a URL that carries it). */
+function loginPage(message: string): string {
+  return [
+    '<!doctype html>',
+    '<html><head><meta charset="utf-8"><title>sv0 codec server</title></head><body>',
+    `<p>${escapeHtml(message)}</p>`,
+    '<form method="post" action="/login">',
+    '<label>Codec server token <input type="password" name="token" autocomplete="off" required autofocus></label>',
+    '<button type="submit">Log in</button>',
+    '</form></body></html>',
+    '',
+  ].join('\n');
 }
 
 function payloadsOf(body: unknown): JsonPayload[] {
@@ -109,12 +175,31 @@ export async function startCodecServer(opts: CodecServerOptions): Promise<Runnin
     throw new Error(`codec server token must be at least ${MIN_TOKEN_LENGTH} characters`);
   }
   const expected = digest(opts.token);
-  // Browser sessions live as long as this process: a restart asks each browser to log in again.
-  const sessions = new Set<string>();
+  const now = opts.now ?? Date.now;
+  const ttl = opts.sessionTtlMs ?? DEFAULT_SESSION_TTL_MS;
+  const maxSessions = opts.maxSessions ?? DEFAULT_MAX_SESSIONS;
+  if (!(ttl > 0) || !Number.isInteger(maxSessions) || maxSessions < 1)
+    throw new Error('codec server: sessionTtlMs must be above 0 and maxSessions at least 1');
+  // Browser sessions by id, oldest first, with their expiry. They live in this process only: a
+  // restart asks each browser to log in again.
+  const sessions = new Map<string, number>();
+  const dropExpired = () => {
+    const t = now();
+    for (const [id, expiresAt] of sessions) if (expiresAt <= t) sessions.delete(id);
+  };
+  const newSession = (): string => {
+    dropExpired();
+    const id = randomBytes(32).toString('base64url');
+    sessions.set(id, now() + ttl);
+    while (sessions.size > maxSessions) sessions.delete(sessions.keys().next().value as string);
+    return id;
+  };
   const authorized = (req: IncomingMessage): boolean => {
     if (sameToken(bearerToken(req.headers.authorization), expected)) return true;
     const session = cookieValue(req.headers.cookie, SESSION_COOKIE);
-    return session !== undefined && sessions.has(session);
+    if (session === undefined) return false;
+    dropExpired();
+    return sessions.has(session);
   };
   const origins = new Set(opts.allowedOrigins ?? [DEFAULT_UI_ORIGIN]);
   const { codec, logger } = opts;
@@ -137,9 +222,61 @@ export async function startCodecServer(opts: CodecServerOptions): Promise<Runnin
     res.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify(body));
   };
 
+  const html = (res: ServerResponse, status: number, body: string): number => {
+    res.writeHead(status, {
+      'Content-Type': 'text/html; charset=utf-8',
+      'Cache-Control': 'no-store',
+      'Content-Security-Policy': "default-src 'none'; form-action 'self'; frame-ancestors 'none'",
+      'X-Frame-Options': 'DENY',
+      // Not no-referrer: with it the browser sends `Origin: null` on the form's POST.
+      'Referrer-Policy': 'same-origin',
+    });
+    res.end(body);
+    return status;
+  };
+
+  /**
+   * `GET /login` shows the form, `POST /login` (form-encoded `token`) checks the token and sets the
+   * session cookie. A token in the query is refused, so no link that carries it ever works. The
+   * form is posted by the server's own page (or a client without an Origin); other origins are
+   * refused, so no other page can log a browser in.
+   */
+  const login = async (req: IncomingMessage, res: ServerResponse): Promise<number> => {
+    const query = new URL(req.url ?? '', 'http://codec').searchParams;
+    if (query.has('token'))
+      return html(res, 400, loginPage('The token never goes in a URL: enter it below instead.'));
+    if (req.method === 'GET') return html(res, 200, loginPage('Log this browser in to decode payloads.'));
+    if (req.method !== 'POST') return (send(res, 405, { error: 'use GET or POST' }), 405);
+    // The server's own origin, as the browser sees it (a reverse proxy passes its host along).
+    // A cross-site form cannot set X-Forwarded-Host, so this stays a check of where the form was.
+    const own = [req.headers.host, req.headers['x-forwarded-host']]
+      .filter((h): h is string => typeof h === 'string')
+      .flatMap((h) => [`http://${h}`, `https://${h}`]);
+    const origin = req.headers.origin;
+    if (origin !== undefined && !own.includes(origin))
+      return (send(res, 403, { error: "log in from this server's own /login page" }), 403);
+    const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim();
+    if (type !== 'application/x-www-form-urlencoded')
+      return (send(res, 415, { error: 'POST the login form (application/x-www-form-urlencoded)' }), 415);
+    const token = new URLSearchParams(await readBody(req, MAX_LOGIN_BYTES)).get('token');
+    if (!sameToken(token, expected))
+      return html(res, 401, loginPage('Wrong token. Enter the codec server token.'));
+    const secure = req.headers['x-forwarded-proto'] === 'https' ? '; Secure' : '';
+    res.setHeader(
+      'Set-Cookie',
+      `${SESSION_COOKIE}=${newSession()}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${Math.floor(ttl / 1000)}${secure}`,
+    );
+    return html(
+      res,
+      200,
+      '<!doctype html><html><head><meta charset="utf-8"><title>sv0 codec server</title></head><body><p>This browser may now decode payloads. In the Web UI, set the codec endpoint to this server with "include cross-origin credentials" on.</p></body></html>\n',
+    );
+  };
+
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<number> => {
-    const corsAllowed = setCors(req, res);
     const route = (req.url ?? '').split('?')[0];
+    if (route === '/login') return login(req, res);
+    const corsAllowed = setCors(req, res);
     if (req.method === 'OPTIONS') {
       // Preflights carry no credentials by design: answer them without the token.
       if (!corsAllowed) return (send(res, 403, { error: 'origin not allowed' }), 403);
@@ -149,18 +286,6 @@ export async function startCodecServer(opts: CodecServerOptions): Promise<Runnin
       return (send(res, 204), 204);
     }
     if (!corsAllowed) return (send(res, 403, { error: 'origin not allowed' }), 403);
-    if (route === '/login' && req.method === 'GET') {
-      const token = new URL(req.url ?? '', 'http://codec').searchParams.get('token');
-      if (!sameToken(token, expected)) return (send(res, 401, { error: 'missing or wrong token' }), 401);
-      const session = randomBytes(32).toString('base64url');
-      sessions.add(session);
-      res.setHeader('Set-Cookie', `${SESSION_COOKIE}=${session}; HttpOnly; SameSite=Strict; Path=/`);
-      res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' });
-      res.end(
-        'This browser may now decode payloads. In the Web UI, set the codec endpoint to this server with "include cross-origin credentials" on.\n',
-      );
-      return 200;
-    }
     if (route !== '/decode' && route !== '/encode') return (send(res, 404, { error: 'not found' }), 404);
     if (req.method !== 'POST') return (send(res, 405, { error: 'use POST' }), 405);
     if (!authorized(req)) {
@@ -180,7 +305,7 @@ export async function startCodecServer(opts: CodecServerOptions): Promise<Runnin
   };
 
   const server = createServer((req, res) => {
-    // The path without its query: /login carries the token there.
+    // The path without its query: a query is never needed, and a mistaken one may hold a secret.
     const path = (req.url ?? '').split('?')[0];
     handle(req, res).then(
       (status) => logger?.info({ method: req.method, path, status, namespace: req.headers['x-namespace'] }),
@@ -197,9 +322,9 @@ export async function startCodecServer(opts: CodecServerOptions): Promise<Runnin
     server.listen(opts.port ?? DEFAULT_CODEC_SERVER_PORT, opts.host ?? '127.0.0.1', () => resolve());
   });
   const address = server.address() as AddressInfo;
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return {
-    url: `http://${host}:${address.port}`,
+    url: codecServerUrl(address.address, address.port, origins),
+    sessions: () => (dropExpired(), sessions.size),
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.closeAllConnections();

@@ -281,7 +281,7 @@ async function dev(opts: DevOptions): Promise<void> {
       [
         'payloads',
         codec
-          ? `encrypted (keys ${codec.keyIds.join(', ')}); codec server ${codec.url}: open ${codec.url}/login?token=<${rel(codec.tokenFile)}> once per browser, then tick "include cross-origin credentials" in the Web UI's codec settings; CLI: --codec-endpoint ${codec.url} --codec-auth "Bearer $(cat ${rel(codec.tokenFile)})"`
+          ? `encrypted (keys ${codec.keyIds.join(', ')}); codec server ${codec.url}: open ${codec.url}/login once per browser and enter the token in ${rel(codec.tokenFile)}, then tick "include cross-origin credentials" in the Web UI's codec settings; CLI: --codec-endpoint ${codec.url} --codec-auth "Bearer $(cat ${rel(codec.tokenFile)})"`
           : `not encrypted (set ${CODEC_KEY_FILE_ENV} to a key file from \`sv0 codec-key\` to encrypt them)`,
       ],
       [

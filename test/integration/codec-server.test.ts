@@ -7,7 +7,13 @@ import path from 'node:path';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SESSION_COOKIE, startCodecServer, type RunningCodecServer } from '../../clients/codec-server';
+import {
+  codecServerUrl,
+  DEFAULT_UI_ORIGIN,
+  SESSION_COOKIE,
+  startCodecServer,
+  type RunningCodecServer,
+} from '../../clients/codec-server';
 import {
   AesGcmCodec,
   generateCodecKeyLine,
@@ -18,6 +24,7 @@ import {
 } from '../../lib/runtime/codec';
 import { createLogger, type Logger } from '../../lib/runtime/logger';
 import { testCodecKeys } from '../harness/codec';
+import { sv0 } from '../harness/cli';
 import { stack } from '../harness/stack';
 
 const UI_ORIGIN = 'http://localhost:8233';
@@ -229,25 +236,34 @@ describe('codec server', () => {
     });
   });
 
-  it('lets a browser that logged in with the token decode with its session cookie (no bearer token)', async () => {
+  /** Log the tab in through the codec server's form, as a person would. */
+  async function logInFromTab(tab: Page, codecUrl: string, token = TOKEN): Promise<number | undefined> {
+    await tab.goto(`${codecUrl}/login`);
+    await tab.fill('input[name="token"]', token);
+    const [response] = await Promise.all([tab.waitForNavigation(), tab.click('button[type="submit"]')]);
+    return response?.status();
+  }
+
+  it('lets a browser that logged in through the form decode with its session cookie (no bearer token)', async () => {
     const lines: string[] = [];
     const logger = createLogger('codec-test', { write: (line: string) => void lines.push(line) });
     await inBrowser(
       '127.0.0.1',
       async (tab, codecUrl) => {
+        const ui = tab.url();
         // Not logged in yet: the cookie-only call is refused.
         expect((await decodeFromTab(tab, codecUrl, { credentials: 'include' })).status).toBe(401);
-        const wrong = await tab.context().request.get(`${codecUrl}/login?token=wrong-token-wrong-token`);
-        expect(wrong.status()).toBe(401);
-        expect(wrong.headers()['set-cookie']).toBeUndefined();
+        expect(await logInFromTab(tab, codecUrl, 'wrong-token-wrong-token')).toBe(401);
+        expect(await tab.context().cookies(codecUrl)).toEqual([]);
 
-        const login = await tab.goto(`${codecUrl}/login?token=${TOKEN}`);
-        expect(login?.status()).toBe(200);
+        expect(await logInFromTab(tab, codecUrl)).toBe(200);
         const [cookie] = await tab.context().cookies(codecUrl);
         expect(cookie).toMatchObject({ name: SESSION_COOKIE, httpOnly: true, sameSite: 'Strict' });
         expect(cookie?.value).not.toContain(TOKEN);
+        expect(cookie!.expires - Date.now() / 1000).toBeGreaterThan(7 * 3600);
+        expect(cookie!.expires - Date.now() / 1000).toBeLessThanOrEqual(8 * 3600);
 
-        await tab.goBack();
+        await tab.goto(ui);
         // The Web UI's "include cross-origin credentials": the session cookie is enough.
         expect(await decodeFromTab(tab, codecUrl, { credentials: 'include' })).toEqual({
           status: 200,
@@ -264,37 +280,166 @@ describe('codec server', () => {
       },
       logger,
     );
-    // The login's token travels in its URL: the request log keeps the path only.
     expect(lines.some((l) => l.includes('/login'))).toBe(true);
     expect(lines.join('\n')).not.toContain(TOKEN);
   });
 });
 
+describe('codec server logins', () => {
+  const form = (token: string) => new URLSearchParams({ token }).toString();
+  const formHeaders = { 'Content-Type': 'application/x-www-form-urlencoded' };
+
+  /** Log in from a client (no Origin); the session cookie's `name=value`, or the status when refused. */
+  async function logIn(url: string, init: RequestInit = {}): Promise<string | number> {
+    const res = await fetch(`${url}/login`, {
+      method: 'POST',
+      headers: formHeaders,
+      body: form(TOKEN),
+      ...init,
+    });
+    const cookie = res.headers.get('set-cookie');
+    return res.status === 200 && cookie ? cookie.split(';')[0]! : res.status;
+  }
+  const decodeWith = async (url: string, cookie: string) =>
+    (
+      await fetch(`${url}/decode`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Cookie: cookie },
+        body: '{"payloads":[]}',
+      })
+    ).status;
+
+  it('never takes the token from a URL, and refuses logins from other origins or in other shapes', async () => {
+    const lines: string[] = [];
+    const server = await startCodecServer({
+      codec,
+      token: TOKEN,
+      port: 0,
+      logger: createLogger('codec-test', { write: (line: string) => void lines.push(line) }),
+    });
+    try {
+      for (const method of ['GET', 'POST']) {
+        const res = await fetch(`${server.url}/login?token=${TOKEN}`, {
+          method,
+          ...(method === 'POST' ? { headers: formHeaders, body: form(TOKEN) } : {}),
+        });
+        expect(res.status).toBe(400);
+        expect(res.headers.get('set-cookie')).toBeNull();
+        expect(await res.text()).toContain('never goes in a URL');
+      }
+      const page = await fetch(`${server.url}/login`);
+      expect(page.status).toBe(200);
+      expect(page.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+      expect(await page.text()).toMatch(/<form method="post" action="\/login">/);
+
+      expect(await logIn(server.url, { body: form('wrong-token-wrong-token') })).toBe(401);
+      expect(await logIn(server.url, { headers: { ...formHeaders, Origin: 'http://evil.example' } })).toBe(
+        403,
+      );
+      expect(await logIn(server.url, { headers: { ...formHeaders, Origin: UI_ORIGIN } })).toBe(403);
+      expect(
+        await logIn(server.url, {
+          headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify({ token: TOKEN }),
+        }),
+      ).toBe(415);
+      expect(server.sessions()).toBe(0);
+      // The server's own page posts with its own origin.
+      expect(await logIn(server.url, { headers: { ...formHeaders, Origin: server.url } })).toMatch(
+        new RegExp(`^${SESSION_COOKIE}=`),
+      );
+      expect(server.sessions()).toBe(1);
+    } finally {
+      await server.close();
+    }
+    expect(lines.join('\n')).not.toContain(TOKEN);
+  });
+
+  it('ends sessions when they expire, and keeps at most maxSessions alive (the oldest ends first)', async () => {
+    let now = Date.parse('2026-12-07T09:00:00Z');
+    const server = await startCodecServer({
+      codec,
+      token: TOKEN,
+      port: 0,
+      sessionTtlMs: 3600_000,
+      maxSessions: 2,
+      now: () => now,
+    });
+    try {
+      const first = await logIn(server.url);
+      expect(typeof first).toBe('string');
+      expect(await decodeWith(server.url, first as string)).toBe(200);
+      now += 3600_000;
+      expect(await decodeWith(server.url, first as string)).toBe(401);
+      expect(server.sessions()).toBe(0);
+
+      const [a, b, c] = [
+        await logIn(server.url),
+        await logIn(server.url),
+        await logIn(server.url),
+      ] as string[];
+      expect(server.sessions()).toBe(2);
+      expect(await decodeWith(server.url, a!)).toBe(401);
+      expect(await decodeWith(server.url, b!)).toBe(200);
+      expect(await decodeWith(server.url, c!)).toBe(200);
+      // The bearer token works regardless of sessions.
+      expect(
+        (
+          await fetch(`${server.url}/decode`, {
+            method: 'POST',
+            headers: { Authorization: `Bearer ${TOKEN}` },
+            body: '{"payloads":[]}',
+          })
+        ).status,
+      ).toBe(200);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('reports its URL with the UI origin’s host name on loopback, so both are one site', () => {
+    expect(codecServerUrl('127.0.0.1', 8888, ['http://localhost:8233'])).toBe('http://localhost:8888');
+    expect(codecServerUrl('127.0.0.1', 8888, ['http://127.0.0.1:8233', 'http://localhost:8233'])).toBe(
+      'http://127.0.0.1:8888',
+    );
+    expect(codecServerUrl('::1', 8888, ['http://localhost:8233'])).toBe('http://localhost:8888');
+    expect(codecServerUrl('127.0.0.1', 8888, ['https://temporal.example.com'])).toBe('http://127.0.0.1:8888');
+    expect(codecServerUrl('0.0.0.0', 8888, ['http://localhost:8233'])).toBe('http://0.0.0.0:8888');
+    expect(codecServerUrl('::1', 8888, [])).toBe('http://[::1]:8888');
+  });
+});
+
 describe('sv0 codec-server', () => {
-  it('serves with the keys of SV0_CODEC_KEY_FILE and the token from its reference', async () => {
+  it('serves with the keys of SV0_CODEC_KEY_FILE and the token from its reference; a browser logs in with its defaults', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'sv0-codec-cli-'));
     const keyFile = path.join(dir, 'codec.keys');
     const line = generateCodecKeyLine('cli-key');
     writeFileSync(keyFile, `${line}\n`);
     chmodSync(keyFile, 0o600);
+    const { SV0_CODEC_SERVER_ORIGINS: _o, SV0_CODEC_SERVER_PORT: _p, ...env } = process.env;
     const child = spawn(
       process.execPath,
       ['--import', 'tsx', path.resolve(__dirname, '../../clients/cli.ts'), 'codec-server', '--port', '0'],
       {
-        env: { ...process.env, SV0_CODEC_KEY_FILE: keyFile, SV0_CODEC_SERVER_TOKEN: TOKEN },
+        env: { ...env, SV0_CODEC_KEY_FILE: keyFile, SV0_CODEC_SERVER_TOKEN: TOKEN },
         stdio: ['ignore', 'ignore', 'pipe'],
       },
     );
+    let stderr = '';
     try {
       const url = await new Promise<string>((resolve, reject) => {
-        let stderr = '';
         child.stderr.on('data', (chunk: Buffer) => {
           stderr += chunk.toString();
-          const match = /codec server on (http:\/\/\S+)/.exec(stderr);
+          const match = /codec server on (http:\/\/\S+)[\s\S]*CLI: /.exec(stderr);
           if (match) resolve(match[1]!);
         });
         child.once('exit', (code) => reject(new Error(`sv0 codec-server exited ${code}: ${stderr}`)));
       });
+      // The printed URL is the default UI origin's site: same scheme and host name.
+      expect(new URL(url).hostname).toBe(new URL(DEFAULT_UI_ORIGIN).hostname);
+      expect(stderr).toContain(`open ${url}/login`);
+      expect(stderr).not.toContain(TOKEN);
+
       const [encrypted] = await new AesGcmCodec(parseCodecKeys(line, 'test')).encode([
         defaultPayloadConverter.toPayload('via-the-cli'),
       ]);
@@ -308,8 +453,69 @@ describe('sv0 codec-server', () => {
       expect(defaultPayloadConverter.fromPayload(payloadFromJson(payloads[0]!))).toBe('via-the-cli');
       const denied = await fetch(`${url}/decode`, { method: 'POST', body: '{"payloads":[]}' });
       expect(denied.status).toBe(401);
+
+      // The Web UI on its default origin (a page server on that port: a page the browser made up
+      // itself would be a public one, and the browser keeps public pages from loopback servers),
+      // the codec server at the URL the CLI printed: logging in once makes the cookie work.
+      const executablePath = stack().tools.chromium;
+      if (!executablePath)
+        throw new Error('chromium is not provisioned: run `bash scripts/stack.sh provision`');
+      const ui = new URL(DEFAULT_UI_ORIGIN);
+      const page = createServer((_req, res) =>
+        res.writeHead(200, { 'Content-Type': 'text/html' }).end('<html></html>'),
+      );
+      await new Promise<void>((resolve, reject) => {
+        page.once('error', (err) =>
+          reject(
+            new Error(
+              `port ${ui.port} (the Web UI's default) is taken on 127.0.0.1: stop what serves there (a dev server with its UI) and run again (${(err as Error).message})`,
+            ),
+          ),
+        );
+        page.listen(Number(ui.port), '127.0.0.1', resolve);
+      });
+      const browser = await chromium.launch({
+        executablePath,
+        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+      });
+      try {
+        const tab = await browser.newPage();
+        const decode = () =>
+          tab.evaluate(
+            async ({ codecUrl, body }) =>
+              (
+                await fetch(`${codecUrl}/decode`, {
+                  method: 'POST',
+                  credentials: 'include',
+                  headers: { 'Content-Type': 'application/json', 'X-Namespace': 'default' },
+                  body,
+                })
+              ).status,
+            { codecUrl: url, body: JSON.stringify({ payloads: [payloadToJson(encrypted!)] }) },
+          );
+        await tab.goto(`${DEFAULT_UI_ORIGIN}/namespaces/default/workflows`);
+        expect(await decode()).toBe(401);
+        await tab.goto(`${url}/login`);
+        await tab.fill('input[name="token"]', TOKEN);
+        const [login] = await Promise.all([tab.waitForNavigation(), tab.click('button[type="submit"]')]);
+        expect(login?.status()).toBe(200);
+        await tab.goto(`${DEFAULT_UI_ORIGIN}/namespaces/default/workflows`);
+        expect(await decode()).toBe(200);
+      } finally {
+        await browser.close();
+        await new Promise((resolve) => page.close(resolve));
+      }
     } finally {
       child.kill('SIGTERM');
     }
+  });
+
+  it.each([
+    [['--session-ttl', '8 hours'], /--session-ttl: "8 hours" is not a duration/],
+    [['--max-sessions', '0'], /--max-sessions: "0" is not a whole number of at least 1/],
+  ])('refuses `sv0 codec-server %s` (exit 2)', async (args, message) => {
+    const { code, stderr } = await sv0('codec-server', ...args);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(message);
   });
 });
