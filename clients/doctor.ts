@@ -6,11 +6,11 @@
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { Connection } from '@temporalio/client';
+import Docker from 'dockerode';
 import { configuredEndpoint, defaultAwsConfig, isLocalAwsEndpoint } from '../lib/runtime/aws';
 import { type ConnectorsConfig } from '../lib/config/connectors';
 import { loadConnectorsConfig } from '../lib/runtime/config';
 import { ConfigError } from '../lib/config/validate';
-import { dockerFromEnv } from '../lib/runtime/docker';
 import { errorMessage } from './errors';
 import { registerCommand, searchAttributeStatus } from './search-attributes';
 import { resolveTemporalOptions, type TemporalOptions } from '../lib/runtime/temporal';
@@ -33,8 +33,9 @@ export interface DoctorInput {
   temporal: TemporalOptions;
   configDir: string;
   /**
-   * The environment of the secret and container engine checks. The AWS check reads the process
-   * environment, as the AWS SDK resolves region, endpoint and credentials from it itself.
+   * The environment of the secret checks. The AWS and container engine checks read the process
+   * environment, as the AWS SDK and dockerode resolve their endpoints and credentials from it
+   * themselves (the worker does the same).
    */
   env?: NodeJS.ProcessEnv;
   /** Per-check limit. @default 8000 ms */
@@ -199,14 +200,9 @@ async function checkAws(input: DoctorInput, ms: number): Promise<CheckResult> {
 const BUILT_IN_NETWORK_MODES = new Set(['host', 'none']);
 
 /** The container engine the connector runs use (DOCKER_HOST), and the networks connectors join. */
-async function checkDocker(
-  input: DoctorInput,
-  ms: number,
-  connectors?: ConnectorsConfig,
-): Promise<CheckResult> {
-  const env = input.env ?? process.env;
-  const host = env.DOCKER_HOST ?? 'unix:///var/run/docker.sock (default)';
-  const docker = dockerFromEnv(env);
+async function checkDocker(ms: number, connectors?: ConnectorsConfig): Promise<CheckResult> {
+  const host = process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock (default)';
+  const docker = new Docker();
   try {
     await timeout(ms, 'the container engine', docker.ping());
     const version = await timeout(ms, 'the container engine', docker.version());
@@ -359,7 +355,7 @@ export async function runDoctor(input: DoctorInput): Promise<CheckResult[]> {
   const [temporal, aws, docker] = await Promise.all([
     checkTemporal(input, ms),
     checkAws(input, ms),
-    checkDocker(input, ms, connectors),
+    checkDocker(ms, connectors),
   ]);
   return [
     ...temporal,

@@ -16,6 +16,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { Command, Option } from 'commander';
+import Docker from 'dockerode';
 import { defaultAwsConfig } from '../lib/runtime/aws';
 import {
   DEFAULT_CODEC_SERVER_PORT,
@@ -29,7 +30,6 @@ import { upSteps } from '../clients/up';
 import { AesGcmCodec, CODEC_KEY_FILE_ENV, codecKeysFromEnv } from '../lib/runtime/codec';
 import { createLogger } from '../lib/runtime/logger';
 import { TaskQueues } from '../lib/names';
-import { dockerFromEnv } from '../lib/runtime/docker';
 import { DEV_PLATFORM_TOKEN_ENV, ensureNetwork, prepareDevConfig, type DevConfigChange } from './dev-config';
 import { bootstrapDevOrganization } from './dev-org';
 import {
@@ -211,7 +211,7 @@ async function dev(opts: DevOptions): Promise<void> {
       );
     });
 
-    const engine = dockerFromEnv(env);
+    const engine = new Docker();
     const configChanges: DevConfigChange[] = [];
     const devConfig = path.join(DEV_DIR, 'config');
     configChanges.push(

@@ -1,9 +1,8 @@
 import { SNSClient } from '@aws-sdk/client-sns';
 import { STSClient } from '@aws-sdk/client-sts';
-import type Docker from 'dockerode';
+import Docker from 'dockerode';
 import { secretResolverFromEnv, type SecretResolver } from '../activities/secrets/resolve';
 import { defaultAwsConfig, type AwsClientConfig } from '../lib/runtime/aws';
-import { dockerFromEnv } from '../lib/runtime/docker';
 import { createLogger, type Logger } from '../lib/runtime/logger';
 
 /** Everything activities need from the outside world, made once per worker process. */
@@ -21,7 +20,9 @@ export interface WorkerDeps {
 export function depsFromEnv(env: NodeJS.ProcessEnv = process.env): WorkerDeps {
   return {
     aws: defaultAwsConfig(),
-    docker: dockerFromEnv(env),
+    // dockerode resolves the engine as the docker CLI does: DOCKER_HOST (unix://, tcp://, ssh://)
+    // with DOCKER_TLS_VERIFY and DOCKER_CERT_PATH, from the process environment.
+    docker: new Docker(),
     logger: createLogger('sv0-worker'),
     secrets: secretResolverFromEnv(env),
   };

@@ -109,8 +109,9 @@ describe('sv0 doctor', () => {
       AWS_ENDPOINT_URL: 'http://127.0.0.1:9',
       DOCKER_HOST: 'unix:///nonexistent/docker.sock',
     };
-    // The AWS SDK resolves its endpoint from the process environment.
+    // The AWS SDK and dockerode resolve their endpoints from the process environment.
     vi.stubEnv('AWS_ENDPOINT_URL', env.AWS_ENDPOINT_URL);
+    vi.stubEnv('DOCKER_HOST', env.DOCKER_HOST);
     const results = await runDoctor({
       temporal: { address: `127.0.0.1:${await freePort()}` },
       configDir: CONFIG_DIR,

@@ -7,9 +7,9 @@ import { createLogger } from '../../../lib/runtime/logger';
 import { ContainerLabels } from '../../../lib/names';
 import { startDockerApi, type DockerApi } from '../../../scripts/local-stack';
 import { connectorSyncWorkflow } from '../../../workflows';
-import { dockerFromEnv } from '../../../lib/runtime/docker';
 import { testConnectorSpec } from '../../harness/connectors';
 import { fakeOnePassword } from '../../harness/secrets';
+import { dockerAt } from '../../harness/docker';
 import { stack } from '../../harness/stack';
 import { runWorker, testEnv, uniqueId } from '../../harness/temporal';
 
@@ -32,7 +32,7 @@ describe('a connector sync survives the container engine being unavailable', () 
     // An engine of this test's own, so stopping it disturbs no other test.
     engine = await startDockerApi(stack().tools, 'engine-fault');
     const dockerHost = engine.dockerHost;
-    const docker = dockerFromEnv({ DOCKER_HOST: dockerHost });
+    const docker = dockerAt(dockerHost);
     const logger = createLogger('engine-fault-test', { write: () => undefined });
     const activities = createConnectorSyncActivities({
       runner: createDockerRunner({ docker, logger }),
