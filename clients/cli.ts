@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError, Option } from 'commander';
 import { loadSecretFiles } from '../lib/runtime/secret-files';
+import { version } from '../package.json';
 import { registerBudgetCommands } from './budget/commands';
 import { registerCodecCommands } from './codec-commands';
 import { registerConnectorCommands } from './connectors/commands';
@@ -15,6 +16,7 @@ function buildProgram(): Command {
     .description(
       "SecurityV0's cloud operations as durable Temporal workflows: org bootstrap, connector syncs, demo lifecycles, budget freezes.",
     )
+    .version(version, '-V, --version', 'print the version of sv0 and exit')
     .addOption(
       new Option('--config-dir <dir>', 'config folder (org.yaml, connectors.yaml, ...)').env(
         'SV0_CONFIG_DIR',
