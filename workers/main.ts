@@ -18,6 +18,7 @@ import type { DataConverter, Duration } from '@temporalio/common';
 import { resolveTemporalOptions } from '../lib/runtime/temporal';
 import { dataConverterFromEnv } from '../lib/runtime/codec';
 import { TaskQueues } from '../lib/names';
+import { logLevelFromEnv, type LogLevel } from '../lib/runtime/logger';
 import { loadSecretFiles, SecretFileError } from '../lib/runtime/secret-files';
 import { createConnectorActivities, createInfraActivities } from './activities';
 import { depsFromEnv } from './deps';
@@ -118,21 +119,38 @@ class StartupError extends Error {
   override name = 'StartupError';
 }
 
+/** Runs a check of the worker's environment; its failure stops the worker with its message alone. */
+function startupStep<T>(check: () => T): T {
+  try {
+    return check();
+  } catch (err) {
+    throw new StartupError((err as Error).message, { cause: err });
+  }
+}
+
 async function runWorkers(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const settings = settingsFromEnv(env);
+  const logLevel = startupStep(() => logLevelFromEnv(env));
   // OP_SERVICE_ACCOUNT_TOKEN_FILE and the like, before anything reads the environment.
   const secretFileWarnings = loadSecretFiles(env);
   const deps = depsFromEnv(env);
   for (const warning of secretFileWarnings) deps.logger.warn(warning);
   // The SDK's own log lines (worker state, activity and workflow failures) go through the same
-  // pino logger, so every line the worker writes is structured JSON.
+  // pino logger at the same level, so every line the worker writes is structured JSON. The SDK's
+  // Rust core logs at WARN unless LOG_LEVEL asks for more detail than INFO.
+  const sdkLevel = logLevel.toUpperCase() as Uppercase<LogLevel>;
   Runtime.install({
-    logger: new DefaultLogger('INFO', ({ level, message, meta }) => {
+    logger: new DefaultLogger(sdkLevel, ({ level, message, meta }) => {
       const log = deps.logger[level.toLowerCase() as 'trace' | 'debug' | 'info' | 'warn' | 'error'];
       log.call(deps.logger, { sdk: true, ...meta, ...errorFields(meta?.error) }, message);
     }),
     telemetryOptions: {
-      logging: { filter: makeTelemetryFilterString({ core: 'WARN' }), forward: {} },
+      logging: {
+        filter: makeTelemetryFilterString({
+          core: logLevel === 'trace' || logLevel === 'debug' ? sdkLevel : 'WARN',
+        }),
+        forward: {},
+      },
       ...(settings.metricsAddress
         ? { metrics: { prometheus: { bindAddress: settings.metricsAddress } } }
         : {}),
