@@ -1,6 +1,15 @@
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
-import type { Notification, NotificationsConfig, SinkConfig } from '../lib/config/notifications';
+import {
+  NotifyInputSchema,
+  type Notification,
+  type NotificationsConfig,
+  type SinkConfig,
+} from '../lib/config/notifications';
+import { secretReferenceRefusal, type WorkerSettings } from '../lib/config/worker';
 import type { Logger } from '../lib/runtime/logger';
+import { fetchQuietly, secretUrl } from './http';
+import { refuseInput, validInput } from './input';
+import { SecretRefusedError } from './secrets/errors';
 import type { SecretResolver } from './secrets/resolve';
 
 export interface NotifyDeps {
@@ -8,6 +17,8 @@ export interface NotifyDeps {
   logger: Logger;
   /** Resolves the webhook URL's reference, here and only here. */
   secrets: Pick<SecretResolver, 'resolveSecret'>;
+  /** What the worker allows: a sink's reference is checked against it before it is resolved. */
+  settings: Pick<WorkerSettings, 'secrets'>;
   /** @default globalThis.fetch */
   fetch?: typeof fetch;
 }
@@ -42,12 +53,18 @@ export function createNotifyActivities(deps: NotifyDeps) {
         deps.logger.info({ notification: n }, `notify: ${n.title}`);
         return;
       case 'webhook': {
-        const url = await deps.secrets.resolveSecret(sink.urlRef);
-        const res = await doFetch(url, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify(webhookBody(n)),
-        });
+        const what = `webhook sink ${sink.name} (${sink.urlRef})`;
+        const url = secretUrl(await deps.secrets.resolveSecret(sink.urlRef), what);
+        const res = await fetchQuietly(
+          doFetch,
+          url,
+          {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify(webhookBody(n)),
+          },
+          what,
+        );
         if (!res.ok)
           throw new Error(`webhook sink ${sink.name} (${sink.urlRef}) answered HTTP ${res.status}`);
         return;
@@ -66,12 +83,21 @@ export function createNotifyActivities(deps: NotifyDeps) {
 
   return {
     /** Send `notification` to every configured sink. */
-    async notify(input: { notification: Notification; sinks: NotificationsConfig['sinks'] }): Promise<void> {
+    async notify(raw: { notification: Notification; sinks: NotificationsConfig['sinks'] }): Promise<void> {
+      const input = validInput(NotifyInputSchema, raw, 'notify');
+      // Every sink's reference is checked before any is resolved or any sink is sent to.
+      const refusals = input.sinks.flatMap((sink) => {
+        if (sink.type !== 'webhook') return [];
+        const reason = secretReferenceRefusal(deps.settings, sink.urlRef);
+        return reason ? [`webhook sink ${sink.name}: ${reason}`] : [];
+      });
+      if (refusals.length > 0) refuseInput(refusals);
       const failures: string[] = [];
       for (const sink of input.sinks) {
         try {
           await send(sink, input.notification);
         } catch (err) {
+          if (err instanceof SecretRefusedError) refuseInput([err.message]);
           failures.push(`${sink.type}: ${(err as Error).message}`);
         }
       }

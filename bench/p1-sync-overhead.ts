@@ -11,14 +11,21 @@ import pino from 'pino';
 import { ScheduleOverlapPolicy, type Client } from '@temporalio/client';
 import { createConnectorSyncActivities } from '../activities/connectors/sync';
 import { createDockerRunner } from '../activities/connectors/containers';
-import { secretResolverFromEnv } from '../activities/secrets/resolve';
+import { workerSecretResolver } from '../activities/secrets/resolve';
 import { connectorScheduleOptions } from '../clients/connectors/schedules';
 import type { ConnectorSpec } from '../lib/config/connectors';
 import { createLogger } from '../lib/runtime/logger';
 import { ScheduleIds, TaskQueues } from '../lib/names';
 import { startDockerApi } from '../scripts/local-stack';
 import { median, secs, sleep, type BenchContext, type Benchmark } from './support';
-import { benchConnector, benchTemporal, startBenchWorker } from './temporal';
+import {
+  BENCH_NETWORK,
+  benchConnector,
+  benchTemporal,
+  benchWorkerSettings,
+  startBenchWorker,
+} from './temporal';
+import { ensureNetwork } from '../scripts/dev-config';
 import { benchHealthSinkWorkflow, benchStopSignal } from './workflows';
 
 const SLEEP_SECONDS = 2;
@@ -75,21 +82,23 @@ export const p1: Benchmark = {
   id: 'P1',
   title: 'sync overhead: scheduled connector sync vs direct dockerode run',
   method:
-    'The connector Schedule as `sv0 connectors apply` creates it, triggered (overlap SKIP); the real runConnector activity and dockerode runner on Podman run the test connector image with SV0_TEST_SLEEP=2; time from the trigger to the workflow close time (server). Against: dockerode create, start, wait, remove of the same image, env, memory limit and network (host). One untimed warm-up of each, then pairs in ABBA order. The sync reports to a stand-in for connector-health (a workflow that takes the signals).',
+    'The connector Schedule as `sv0 connectors apply` creates it, triggered (overlap SKIP); the real runConnector activity and dockerode runner on Podman run the test connector image with SV0_TEST_SLEEP=2; time from the trigger to the workflow close time (server). Against: dockerode create, start, wait, remove of the same image, env, memory limit and network (the platform bridge network). One untimed warm-up of each, then pairs in ABBA order. The sync reports to a stand-in for connector-health (a workflow that takes the signals).',
   capMs: { full: 3 * 60_000, quick: 2 * 60_000 },
   async run(ctx: BenchContext) {
     const pairs = ctx.quick ? 3 : 10;
     const api = await startDockerApi(ctx.tools, 'podman-bench');
     if (api.stop) ctx.cleanup.add('podman API', api.stop);
     const docker = api.socketPath ? new Docker({ socketPath: api.socketPath }) : new Docker();
+    await ensureNetwork(docker, BENCH_NETWORK);
     const t = await benchTemporal(ctx);
     const logger = createLogger('bench-p1', pino.destination({ dest: '/dev/null', sync: false }));
     await startBenchWorker(ctx, t, {
       taskQueue: TaskQueues.connectors,
       activities: createConnectorSyncActivities({
         runner: createDockerRunner({ docker, logger }),
-        secrets: secretResolverFromEnv({}),
+        secrets: workerSecretResolver(benchWorkerSettings, {}),
         logger,
+        settings: benchWorkerSettings,
       }),
       maxConcurrentActivityTaskExecutions: 4,
     });
@@ -98,7 +107,7 @@ export const p1: Benchmark = {
       taskQueue: TaskQueues.connectors,
       workflowId: healthId,
     });
-    // Host networking as in the connector tests; a 24 h interval so the schedule never fires by itself.
+    // On the platform network as in production; a 24 h interval so the schedule never fires by itself.
     const connector = benchConnector('bench-sleep', {
       image: ctx.tools.connectorImage,
       environment: { SV0_TEST_SLEEP: String(SLEEP_SECONDS) },

@@ -1,3 +1,4 @@
+import { workerSettings } from '../lib/config/worker';
 /**
  * A benchmark's own Temporal server, its client and in-process workers, each registered with the
  * benchmark's cleanup stack. The server is the dev server (scripts/local-stack.ts) or the
@@ -115,6 +116,14 @@ export async function waitForCount(
 }
 
 /** A connector as `sv0 connectors apply` would pass it, with the benchmark's image and args. */
+/** The network bench connectors join: the platform's, as in production (host networking is refused). */
+export const BENCH_NETWORK = 'sv0-platform_default';
+
+/** Worker settings that allow the bench connectors: local images on {@link BENCH_NETWORK}. */
+export const benchWorkerSettings = workerSettings({
+  connectors: { ...workerSettings().connectors, images: ['localhost/'], networks: [BENCH_NETWORK] },
+});
+
 export function benchConnector(name: string, over: Partial<ConnectorSpec> = {}): ConnectorSpec {
   return {
     name,
@@ -122,7 +131,7 @@ export function benchConnector(name: string, over: Partial<ConnectorSpec> = {}):
     image: 'localhost/sv0-bench-none:1',
     args: [],
     interval: '30m',
-    network: 'host',
+    network: BENCH_NETWORK,
     timeout: '1m',
     memoryMb: 256,
     jitter: '1s',

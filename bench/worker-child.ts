@@ -25,9 +25,10 @@ import { createConnectorSyncActivities } from '../activities/connectors/sync';
 import type { ContainerRunner } from '../activities/connectors/containers';
 import type { createDemoLifecycleActivities } from '../activities/demo/lifecycle';
 import type { createNotifyActivities } from '../activities/notify';
-import { secretResolverFromEnv } from '../activities/secrets/resolve';
+import { workerSecretResolver } from '../activities/secrets/resolve';
 import { createLogger } from '../lib/runtime/logger';
-import { createWorkers, settingsFromEnv } from '../workers/main';
+import { createWorkers, processOptionsFromEnv } from '../workers/main';
+import { benchWorkerSettings } from './temporal';
 
 /** What the parent passes in SV0_BENCH_WORKER (JSON). */
 export interface WorkerChildConfig {
@@ -145,8 +146,9 @@ export function sleepingRunner(ms: number): ContainerRunner {
 function connectorActivities(runner: ContainerRunner) {
   return createConnectorSyncActivities({
     runner,
-    secrets: secretResolverFromEnv({}),
+    secrets: workerSecretResolver(benchWorkerSettings, {}),
     logger: createLogger('bench-worker', pino.destination({ dest: '/dev/null', sync: false })),
+    settings: benchWorkerSettings,
   });
 }
 
@@ -255,7 +257,7 @@ async function main(): Promise<void> {
   const workers = await createWorkers({
     connection,
     namespace: config.namespace,
-    settings: settingsFromEnv(process.env),
+    settings: processOptionsFromEnv(process.env),
     source: { workflowBundle: { codePath: config.bundlePath } },
     activities: activitiesFor(config),
     overrides: config.tuning,

@@ -7,7 +7,7 @@ import {
   generateCodecKeyLine,
 } from '../lib/runtime/codec';
 import { createLogger } from '../lib/runtime/logger';
-import { secretResolverFromEnv } from '../activities/secrets/resolve';
+import { operatorSecretResolver } from '../activities/secrets/resolve';
 import {
   DEFAULT_CODEC_SERVER_PORT,
   DEFAULT_MAX_SESSIONS,
@@ -90,7 +90,7 @@ export function registerCodecCommands(program: Command): void {
       }
       let token: string;
       try {
-        token = await secretResolverFromEnv().resolveSecret(flags.tokenRef);
+        token = await operatorSecretResolver().resolveSecret(flags.tokenRef);
       } catch (err) {
         throw new CliError(`--token-ref: ${(err as Error).message}`, ExitCode.BadInput);
       }

@@ -10,6 +10,7 @@ import Docker from 'dockerode';
 import { configuredEndpoint, defaultAwsConfig, isLocalAwsEndpoint } from '../lib/runtime/aws';
 import { type ConnectorsConfig } from '../lib/config/connectors';
 import { loadConnectorsConfig } from '../lib/runtime/config';
+import { checkConnectorsForWorker } from '../lib/runtime/worker-settings';
 import { ConfigError } from '../lib/config/validate';
 import { errorMessage } from './errors';
 import { registerCommand, searchAttributeStatus } from './search-attributes';
@@ -240,17 +241,17 @@ async function checkDocker(ms: number, connectors?: ConnectorsConfig): Promise<C
 /** Where the connectors' secrets need 1Password or a SOPS age key (only those checks then run). */
 function secretNeeds(config: ConnectorsConfig): {
   onePassword: string[];
-  sops: { connector: string; keyFile?: string }[];
+  sops: { connector: string }[];
 } {
   const onePassword = new Set<string>();
-  const sops: { connector: string; keyFile?: string }[] = [];
+  const sops: { connector: string }[] = [];
   const isOp = (ref: string) => ref.startsWith('op://');
   if (isOp(config.platform.tokenRef)) onePassword.add('platform.tokenRef (connector-health)');
   for (const c of config.connectors.filter((x) => x.enabled)) {
     if (c.registryAuth && isOp(c.registryAuth.passwordRef)) onePassword.add(`${c.name} (registry login)`);
     for (const s of c.secrets) {
       if (s.type === 'refs' && Object.values(s.vars).some(isOp)) onePassword.add(c.name);
-      if (s.type === 'sops') sops.push({ connector: c.name, keyFile: s.ageKeyFile });
+      if (s.type === 'sops') sops.push({ connector: c.name });
       if (s.type === 'env-file' && envFileHasOpRefs(s.path)) onePassword.add(c.name);
     }
   }
@@ -293,41 +294,38 @@ function checkOnePassword(env: NodeJS.ProcessEnv, users: string[]): CheckResult 
   };
 }
 
-function checkSops(env: NodeJS.ProcessEnv, users: { connector: string; keyFile?: string }[]): CheckResult {
+function checkSops(env: NodeJS.ProcessEnv, users: { connector: string }[]): CheckResult {
   if (users.length === 0)
     return { name: 'sops age key', status: 'skipped', detail: 'no enabled connector uses a SOPS file' };
-  const problems: string[] = [];
-  for (const u of users) {
-    const file = u.keyFile ?? env.SOPS_AGE_KEY_FILE;
-    if (!file) {
-      problems.push(`${u.connector}: SOPS_AGE_KEY_FILE is not set`);
-      continue;
-    }
-    try {
-      accessSync(file, constants.R_OK);
-      const mode = statSync(file).mode & 0o077;
-      if (!/^AGE-SECRET-KEY-1/m.test(readFileSync(file, 'utf8')))
-        problems.push(`${u.connector}: ${file} holds no AGE-SECRET-KEY line`);
-      else if (mode !== 0) problems.push(`${u.connector}: ${file} is readable by others (chmod 600 it)`);
-    } catch (err) {
-      problems.push(
-        `${u.connector}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? message(err)})`,
-      );
-    }
-  }
-  if (problems.length === 0) {
-    return {
-      name: 'sops age key',
-      status: 'ok',
-      detail: `key readable for ${users.map((u) => u.connector).join(', ')}`,
-    };
-  }
+  const problem = ageKeyProblem(env);
+  const names = users.map((u) => u.connector).join(', ');
+  if (!problem) return { name: 'sops age key', status: 'ok', detail: `key readable for ${names}` };
   return {
     name: 'sops age key',
     status: 'fail',
-    detail: problems.join('; '),
-    fix: "point SOPS_AGE_KEY_FILE (or ageKeyFile in connectors.yaml) at the age key made by `age-keygen -o /etc/sv0/age-key.txt`, owned by the worker's user, chmod 600",
+    detail: `${problem}; needed by ${names}`,
+    fix: "point SOPS_AGE_KEY_FILE at the age key made by `age-keygen -o /etc/sv0/age-key.txt`, owned by the worker's user, chmod 600 (or give the key itself in SOPS_AGE_KEY, never both)",
   };
+}
+
+/** What is wrong with the worker's age key: exactly one of SOPS_AGE_KEY_FILE or SOPS_AGE_KEY. */
+function ageKeyProblem(env: NodeJS.ProcessEnv): string | undefined {
+  const file = env.SOPS_AGE_KEY_FILE;
+  if (file && env.SOPS_AGE_KEY)
+    return 'SOPS_AGE_KEY_FILE and SOPS_AGE_KEY are both set (the worker refuses to start)';
+  if (env.SOPS_AGE_KEY)
+    return /^AGE-SECRET-KEY-1/m.test(env.SOPS_AGE_KEY)
+      ? undefined
+      : 'SOPS_AGE_KEY holds no AGE-SECRET-KEY line';
+  if (!file) return 'neither SOPS_AGE_KEY_FILE nor SOPS_AGE_KEY is set';
+  try {
+    accessSync(file, constants.R_OK);
+    if (!/^AGE-SECRET-KEY-1/m.test(readFileSync(file, 'utf8'))) return `${file} holds no AGE-SECRET-KEY line`;
+    if ((statSync(file).mode & 0o077) !== 0) return `${file} is readable by others (chmod 600 it)`;
+    return undefined;
+  } catch (err) {
+    return `cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? message(err)})`;
+  }
 }
 
 /** Run every check. */
@@ -338,17 +336,18 @@ export async function runDoctor(input: DoctorInput): Promise<CheckResult[]> {
   let configCheck: CheckResult;
   try {
     connectors = loadConnectorsConfig(input.configDir);
+    checkConnectorsForWorker(input.configDir, connectors, env);
     configCheck = {
       name: 'config',
       status: 'ok',
-      detail: `${input.configDir}: connectors.yaml valid (${connectors.connectors.length} connectors)`,
+      detail: `${input.configDir}: connectors.yaml valid and allowed by the worker's settings (${connectors.connectors.length} connectors)`,
     };
   } catch (err) {
     configCheck = {
       name: 'config',
       status: err instanceof ConfigError ? 'fail' : 'warn',
       detail: message(err),
-      fix: 'fix the file named above, or pass --config-dir / SV0_CONFIG_DIR',
+      fix: 'fix the file named above (a refusal by the worker names the setting to add to worker.yaml), or pass --config-dir / SV0_CONFIG_DIR',
     };
   }
   const needs = connectors ? secretNeeds(connectors) : { onePassword: [], sops: [] };

@@ -103,6 +103,11 @@ export const ErrorType = {
   /** Configuration or input that fails validation. */
   BadConfig: 'Sv0BadConfig',
   /**
+   * An activity's input that its schema or the worker's settings (config/worker.yaml) refuse: a
+   * forged or widened input, refused before any secret is resolved or anything is changed.
+   */
+  InputRefused: 'Sv0InputRefused',
+  /**
    * A sandbox check refused a destructive action (management account, not sandbox, untagged
    * resource, ...). The value keeps its first name: histories and callers match on it.
    */
@@ -130,6 +135,7 @@ export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];
 
 export const NON_RETRYABLE_ERROR_TYPES: readonly ErrorType[] = [
   ErrorType.BadConfig,
+  ErrorType.InputRefused,
   ErrorType.SandboxRefused,
   ErrorType.AccessDenied,
   ErrorType.AccountCreationFailed,

@@ -2,14 +2,16 @@
  * The config `npm run dev` runs with: the operator's config folder, copied under .sv0/dev/config
  * with what cannot work on a laptop replaced and said so: connector images that cannot be pulled
  * become the sample connector (which needs no secrets), and 1Password references are dropped
- * when no service account token is set.
+ * when no service account token is set. The copy's worker.yaml allows what those changes need.
  */
-import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type Docker from 'dockerode';
-import { parseDocument, type Document } from 'yaml';
-import { CONNECTORS_FILE } from '../lib/config/connectors';
+import { Document, parseDocument } from 'yaml';
+import { CONNECTORS_FILE, registryHost } from '../lib/config/connectors';
+import { WORKER_SETTINGS_FILE, workerSettings } from '../lib/config/worker';
 import { loadConnectorsConfig } from '../lib/runtime/config';
+import { checkConnectorsForWorker } from '../lib/runtime/worker-settings';
 
 /** One change the dev config made, for the summary. */
 export interface DevConfigChange {
@@ -97,9 +99,37 @@ export async function prepareDevConfig(opts: {
     });
   }
   writeFileSync(file, header(doc, changes));
-  // The adapted file must still be valid: fail here rather than in `sv0 up`.
-  loadConnectorsConfig(opts.targetDir);
+  allowInWorkerSettings(opts.targetDir, {
+    images: changes.some((c) => c.what.includes(opts.sampleImage))
+      ? [`${registryHost(opts.sampleImage)}/`]
+      : [],
+    envNames:
+      doc.getIn(['platform', 'tokenRef']) === `env:${DEV_PLATFORM_TOKEN_ENV}` ? [DEV_PLATFORM_TOKEN_ENV] : [],
+  });
+  // The adapted files must still be valid and allowed: fail here rather than in `sv0 up`.
+  checkConnectorsForWorker(opts.targetDir, loadConnectorsConfig(opts.targetDir), opts.env);
   return changes;
+}
+
+/**
+ * Widen the dev copy's worker settings (worker.yaml) by what the dev changes need: the sample
+ * image's registry, the variable the dev platform token comes from.
+ */
+function allowInWorkerSettings(dir: string, add: { images: string[]; envNames: string[] }): void {
+  const file = path.join(dir, WORKER_SETTINGS_FILE);
+  const doc = existsSync(file) ? parseDocument(readFileSync(file, 'utf8')) : new Document({});
+  const extend = (keys: string[], values: string[], fallback: string[]) => {
+    if (values.length === 0) return;
+    const current = (doc.getIn(keys) as { toJSON(): string[] } | undefined)?.toJSON() ?? fallback;
+    doc.setIn(keys, [...new Set([...current, ...values])]);
+  };
+  const defaults = workerSettings();
+  extend(['connectors', 'images'], add.images, defaults.connectors.images);
+  extend(['secrets', 'envNames'], add.envNames, defaults.secrets.envNames);
+  writeFileSync(
+    file,
+    `# Written by \`npm run dev\` from config/worker.yaml: edit that file, not this one.\n${doc.toString()}`,
+  );
 }
 
 /** The variable the dev worker reads the platform token from when 1Password is not set up. */

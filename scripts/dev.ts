@@ -225,6 +225,9 @@ async function dev(opts: DevOptions): Promise<void> {
         env,
       })),
     );
+    // The worker reads its settings (worker.yaml) and org.yaml from the dev copy too.
+    env.SV0_CONFIG_DIR = devConfig;
+    process.env.SV0_CONFIG_DIR = devConfig;
     if (await ensureNetwork(engine, 'sv0-platform_default')) {
       configChanges.push({
         what: 'created the Docker network sv0-platform_default',

@@ -23,6 +23,7 @@ export function createInfraActivities(deps: WorkerDeps) {
       sns: snsClient(deps),
       logger: deps.logger,
       secrets: deps.secrets,
+      settings: deps.settings,
     }),
     ...createBudgetActivities({
       budgets: new BudgetsClient(deps.aws),
@@ -44,11 +45,13 @@ export function createConnectorActivities(deps: WorkerDeps) {
       sns: snsClient(deps),
       logger: deps.logger,
       secrets: deps.secrets,
+      settings: deps.settings,
     }),
     ...createConnectorSyncActivities({
       runner: createDockerRunner({ docker: deps.docker, logger: deps.logger }),
       secrets: deps.secrets,
       logger: deps.logger,
+      settings: deps.settings,
     }),
   };
 }

@@ -1,7 +1,8 @@
 import { SNSClient } from '@aws-sdk/client-sns';
 import { STSClient } from '@aws-sdk/client-sts';
 import Docker from 'dockerode';
-import { secretResolverFromEnv, type SecretResolver } from '../activities/secrets/resolve';
+import { workerSecretResolver, type SecretResolver } from '../activities/secrets/resolve';
+import type { WorkerSettings } from '../lib/config/worker';
 import { defaultAwsConfig, type AwsClientConfig } from '../lib/runtime/aws';
 import { createLogger, type Logger } from '../lib/runtime/logger';
 
@@ -12,19 +13,23 @@ export interface WorkerDeps {
   logger: Logger;
   /**
    * The one secret resolver of the process: 1Password from OP_SERVICE_ACCOUNT_TOKEN (its client
-   * made on first use), SOPS with the configured age key, `env:` and `file:` references.
+   * made on first use), SOPS with the worker's age key, `env:` and `file:` references, all within
+   * the worker's settings.
    */
   secrets: SecretResolver;
+  /** What the worker allows (config/worker.yaml), read once at start: activities check input against it. */
+  settings: WorkerSettings;
 }
 
-export function depsFromEnv(env: NodeJS.ProcessEnv = process.env): WorkerDeps {
+export function depsFromEnv(settings: WorkerSettings, env: NodeJS.ProcessEnv = process.env): WorkerDeps {
   return {
     aws: defaultAwsConfig(),
     // dockerode resolves the engine as the docker CLI does: DOCKER_HOST (unix://, tcp://, ssh://)
     // with DOCKER_TLS_VERIFY and DOCKER_CERT_PATH, from the process environment.
     docker: new Docker(),
     logger: createLogger('sv0-worker'),
-    secrets: secretResolverFromEnv(env),
+    secrets: workerSecretResolver(settings, env),
+    settings,
   };
 }
 

@@ -1,7 +1,8 @@
 /**
  * The production worker: one process, two task queues (sv0-infra for AWS work, sv0-connectors for
  * container runs, with a bounded number of concurrent containers), configured from the environment
- * (TEMPORAL_*, AWS_*, DOCKER_HOST). Shuts down gracefully on SIGINT/SIGTERM, giving running
+ * (TEMPORAL_*, AWS_*, DOCKER_HOST) and bounded by its settings file (config/worker.yaml, or the
+ * file SV0_WORKER_SETTINGS names), read once at start: bad settings stop it here. Shuts down gracefully on SIGINT/SIGTERM, giving running
  * connector containers a grace period to finish or be cleaned up.
  */
 import path from 'node:path';
@@ -17,13 +18,15 @@ import {
 import type { DataConverter, Duration } from '@temporalio/common';
 import { resolveTemporalOptions } from '../lib/runtime/temporal';
 import { dataConverterFromEnv } from '../lib/runtime/codec';
+import { loadWorkerSettings, workerSettingsFile } from '../lib/runtime/worker-settings';
 import { TaskQueues } from '../lib/names';
 import { logLevelFromEnv, type LogLevel } from '../lib/runtime/logger';
 import { loadSecretFiles, SecretFileError } from '../lib/runtime/secret-files';
 import { createConnectorActivities, createInfraActivities } from './activities';
 import { depsFromEnv } from './deps';
 
-export interface WorkerSettings {
+/** How the worker process runs (from SV0_* variables); what it allows is in config/worker.yaml. */
+export interface WorkerProcessOptions {
   /** Concurrent connector containers. @default 4 */
   maxConcurrentConnectors: number;
   /** How long shutdown waits for running activities. @default '2 minutes' */
@@ -41,7 +44,7 @@ export interface WorkerSettings {
   metricsAddress?: string;
 }
 
-export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): WorkerSettings {
+export function processOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): WorkerProcessOptions {
   return {
     maxConcurrentConnectors: Number(env.SV0_MAX_CONCURRENT_CONNECTORS ?? 4),
     maxCachedWorkflows: Number(env.SV0_MAX_CACHED_WORKFLOWS ?? 250),
@@ -71,7 +74,7 @@ function workflowSource(): WorkflowSource {
 export async function createWorkers(opts: {
   connection: NativeConnection;
   namespace: string;
-  settings: WorkerSettings;
+  settings: WorkerProcessOptions;
   source: WorkflowSource;
   dataConverter?: DataConverter;
   activities: { infra: object; connectors: object };
@@ -129,11 +132,11 @@ function startupStep<T>(check: () => T): T {
 }
 
 async function runWorkers(env: NodeJS.ProcessEnv = process.env): Promise<void> {
-  const settings = settingsFromEnv(env);
+  const settings = processOptionsFromEnv(env);
   const logLevel = startupStep(() => logLevelFromEnv(env));
   // OP_SERVICE_ACCOUNT_TOKEN_FILE and the like, before anything reads the environment.
   const secretFileWarnings = loadSecretFiles(env);
-  const deps = depsFromEnv(env);
+  const deps = depsFromEnv(loadWorkerSettings(env), env);
   for (const warning of secretFileWarnings) deps.logger.warn(warning);
   // The SDK's own log lines (worker state, activity and workflow failures) go through the same
   // pino logger at the same level, so every line the worker writes is structured JSON. The SDK's
@@ -178,6 +181,7 @@ async function runWorkers(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   });
   deps.logger.info(
     {
+      settings: workerSettingsFile(env).file,
       address: connectionOptions.address,
       namespace,
       taskQueues: [TaskQueues.infra, TaskQueues.connectors],

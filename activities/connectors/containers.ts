@@ -16,9 +16,13 @@ export interface ContainerRunSpec {
   image: string;
   args: string[];
   env: Record<string, string>;
-  /** Docker network to join (`host` for host networking). */
+  /** Docker network to join (never `host`: the activity refuses it). */
   network: string;
   memoryMb: number;
+  /** CPUs the container may use (Docker's --cpus). */
+  cpus: number;
+  /** Processes the container may run (Docker's --pids-limit). */
+  pids: number;
   timeoutMs: number;
   workflowId: string;
   attempt: number;
@@ -53,21 +57,56 @@ const REDACTED = '[redacted]';
 /** How long after its timeout a container may live before the reaper removes it. */
 const REAP_GRACE_MS = 60_000;
 const LOG_TAIL_LINES = 40;
+/**
+ * Longest output line kept (longer ones are cut, with a note): the log tail goes into the failure,
+ * and 40 lines of this stay far below Temporal's payload limits (warning at 512 KB, refusal at 2 MB).
+ */
+export const MAX_LINE_CHARS = 2_000;
 const HEARTBEAT_EVERY_MS = 5_000;
+/** Output kept while waiting for a line's end. */
+const MAX_BUFFERED_CHARS = 64 * 1024;
 
 /**
- * Mask every secret value in a text, longest first (so a value that contains another is masked
- * whole). Multi-line values are also masked line by line, since logs are handled per line.
+ * The forms in which a connector may print a secret: as is, JSON-escaped (inside a JSON string),
+ * URL-encoded (in a URL or form body) and base64 (standard and URL alphabets, as the whole value
+ * is encoded: a token in a Basic auth header or a data URL).
  */
-function createRedactor(values: readonly string[]): (text: string) => string {
+export function secretForms(value: string): string[] {
+  const b64 = Buffer.from(value, 'utf8').toString('base64');
+  const forms = [
+    value,
+    JSON.stringify(value).slice(1, -1),
+    encodeURIComponent(value),
+    encodeURIComponent(value).replace(/%20/g, '+'),
+    b64,
+    b64.replace(/=+$/, ''),
+    b64.replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, ''),
+  ];
+  return forms.filter((f) => f.length > 0);
+}
+
+/**
+ * Mask every secret value in a text, in each of its {@link secretForms}, longest first (so a value
+ * that contains another is masked whole). Multi-line values are also masked line by line, since
+ * logs are handled per line.
+ */
+export function createRedactor(values: readonly string[]): (text: string) => string {
   const parts = new Set<string>();
   for (const v of values) {
     if (v.length === 0) continue;
-    parts.add(v);
-    for (const line of v.split(/\r?\n/)) if (line.trim().length > 0) parts.add(line);
+    for (const form of secretForms(v)) parts.add(form);
+    for (const line of v.split(/\r?\n/))
+      if (line.trim().length > 0) for (const form of secretForms(line)) parts.add(form);
   }
   const sorted = [...parts].sort((a, b) => b.length - a.length);
   return (text) => sorted.reduce((t, v) => (t.includes(v) ? t.split(v).join(REDACTED) : t), text);
+}
+
+/** A line cut to {@link MAX_LINE_CHARS}, after redaction (a cut must not split a secret in two). */
+function capLine(line: string): string {
+  return line.length <= MAX_LINE_CHARS
+    ? line
+    : `${line.slice(0, MAX_LINE_CHARS)}… [${line.length - MAX_LINE_CHARS} more characters cut]`;
 }
 
 function statusCode(err: unknown): number | undefined {
@@ -126,7 +165,7 @@ export function createDockerRunner(deps: { docker: Docker; logger: Logger }): Co
       await docker.getImage(spec.image).inspect();
     } catch (err) {
       throw new ContainerRunError(
-        `image ${spec.image} is not present and cannot be pulled${auth ? ` (as ${auth.username} on ${auth.serveraddress})` : ''}: ${engineMessage(err)}`,
+        `image ${spec.image} is not present and cannot be pulled${auth ? ` (as ${auth.username} on ${auth.serveraddress})` : ''}: ${createRedactor(spec.redact)(engineMessage(err))}`,
         'image',
       );
     } finally {
@@ -186,7 +225,15 @@ export function createDockerRunner(deps: { docker: Docker; logger: Logger }): Co
           [ContainerLabels.attempt]: String(spec.attempt),
           [ContainerLabels.deadline]: deadline.toISOString(),
         },
-        HostConfig: { Memory: spec.memoryMb * 1024 * 1024, NetworkMode: spec.network },
+        HostConfig: {
+          Memory: spec.memoryMb * 1024 * 1024,
+          NanoCpus: Math.round(spec.cpus * 1e9),
+          PidsLimit: spec.pids,
+          NetworkMode: spec.network,
+          // A connector needs no privilege: no capability, and no way to gain one (setuid binaries).
+          CapDrop: ['ALL'],
+          SecurityOpt: ['no-new-privileges'],
+        },
       });
     let container: Docker.Container;
     try {
@@ -205,7 +252,7 @@ export function createDockerRunner(deps: { docker: Docker; logger: Logger }): Co
     const tail: string[] = [];
     let lines = 0;
     const onLine = (stream: 'stdout' | 'stderr', raw: string) => {
-      const line = redact(raw);
+      const line = capLine(redact(raw));
       lines += 1;
       tail.push(line);
       if (tail.length > LOG_TAIL_LINES) tail.shift();
@@ -306,14 +353,26 @@ async function splitLines(
   const splitter = (name: 'stdout' | 'stderr') => {
     const pass = new PassThrough();
     let buffered = '';
+    // A line longer than MAX_BUFFERED_CHARS is handed on as it is so far (it is cut to
+    // MAX_LINE_CHARS anyway) and the rest of it is dropped up to its end: memory stays bounded,
+    // and no fragment of a secret that straddles the cut can start a line of its own.
+    let dropping = false;
     pass.on('data', (chunk: Buffer) => {
       buffered += chunk.toString('utf8');
       const parts = buffered.split('\n');
       buffered = parts.pop() ?? '';
-      for (const p of parts) onLine(name, p.replace(/\r$/, ''));
+      for (const p of parts) {
+        if (dropping) dropping = false;
+        else onLine(name, p.replace(/\r$/, ''));
+      }
+      if (buffered.length > MAX_BUFFERED_CHARS) {
+        if (!dropping) onLine(name, buffered);
+        buffered = '';
+        dropping = true;
+      }
     });
     pass.on('end', () => {
-      if (buffered) onLine(name, buffered);
+      if (buffered && !dropping) onLine(name, buffered);
     });
     return pass;
   };

@@ -1,39 +1,40 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import type { ConnectorSpec, ConnectorsConfig } from '../../lib/config/connectors';
+import type { WorkerSettings } from '../../lib/config/worker';
 import { parseDuration } from '../../lib/duration';
 import type { Logger } from '../../lib/runtime/logger';
 import { ErrorType, ScheduleIds } from '../../lib/names';
 import {
+  connectorRefusals,
+  ConnectorScheduleStatesInputSchema,
+  LastSyncInputSchema,
+  PauseConnectorScheduleInputSchema,
+  platformRefusals,
+  RunConnectorInputSchema,
   syncReportedSignal,
   type ContainerRunResult,
+  type LastSyncInput,
+  type RunConnectorInput,
   type RunConnectorResult,
   type SyncReport,
 } from '../../lib/contracts/connectors';
 import { ContainerRunError, type ContainerRunner } from './containers';
-import { SecretError } from '../secrets/errors';
+import { bearerAuthorization, fetchQuietly, jsonBody } from '../http';
+import { refuseInput, validInput } from '../input';
+import { SecretError, SecretRefusedError } from '../secrets/errors';
 import type { SecretResolver } from '../secrets/resolve';
 
 export interface ConnectorActivityDeps {
   runner: ContainerRunner;
   secrets: SecretResolver;
   logger: Logger;
+  /** What the worker allows (config/worker.yaml): every input is checked against it. */
+  settings: WorkerSettings;
   /** @default globalThis.fetch */
   fetch?: typeof fetch;
 }
 
-export interface RunConnectorInput {
-  connector: ConnectorSpec;
-  /** The sync workflow's id, put on the container's labels. */
-  workflowId: string;
-  /** The health check a success is reported to (connector-health); absent: nobody is told. */
-  healthWorkflowId?: string;
-}
-
-export interface LastSyncInput {
-  platform: ConnectorsConfig['platform'];
-  connector: string;
-}
+export type { LastSyncInput, RunConnectorInput };
 
 /** The platform's newest sync for a connector (`GET {platform.url}{platform.syncsPath}?connector=<name>&limit=1`), or none. */
 export interface LastSync {
@@ -51,6 +52,7 @@ export interface ConnectorScheduleState {
 }
 
 function secretFailure(err: unknown): never {
+  if (err instanceof SecretRefusedError) refuseInput([err.message]);
   if (err instanceof SecretError)
     throw ApplicationFailure.nonRetryable(err.message, ErrorType.SecretUnavailable);
   throw err;
@@ -91,9 +93,13 @@ export function createConnectorSyncActivities(deps: ConnectorActivityDeps) {
      * returns; another exit or a timeout fails retryably (the workflow's retry policy bounds it);
      * a bad secret, a missing image or a missing network fail for good.
      */
-    async runConnector(input: RunConnectorInput): Promise<RunConnectorResult> {
+    async runConnector(raw: RunConnectorInput): Promise<RunConnectorResult> {
       const ctx = Context.current();
+      const input = validInput(RunConnectorInputSchema, raw, 'runConnector');
       const { connector } = input;
+      const { refusals, limits } = connectorRefusals(deps.settings, connector);
+      if (refusals.length > 0) refuseInput(refusals.map((r) => `connector ${connector.name}: ${r}`));
+      await deps.secrets.checkSources(connector.name, connector.secrets).catch(secretFailure);
       const attempt = ctx.info.attempt;
       const resolved = await deps.secrets
         .resolveConnectorEnv(connector.name, connector.secrets)
@@ -116,7 +122,7 @@ export function createConnectorSyncActivities(deps: ConnectorActivityDeps) {
           args: connector.args,
           env: { ...connector.environment, ...resolved.env },
           network: connector.network,
-          memoryMb: connector.memoryMb,
+          ...limits,
           timeoutMs: parseDuration(connector.timeout),
           workflowId: input.workflowId,
           attempt,
@@ -160,14 +166,22 @@ export function createConnectorSyncActivities(deps: ConnectorActivityDeps) {
     },
 
     /** Ask the platform for a connector's newest sync: `GET {url}{syncsPath}?connector=<name>&limit=1`. */
-    async lastPlatformSync(input: LastSyncInput): Promise<LastSync> {
+    async lastPlatformSync(raw: LastSyncInput): Promise<LastSync> {
+      const input = validInput(LastSyncInputSchema, raw, 'lastPlatformSync');
+      const refusals = platformRefusals(deps.settings, input.platform);
+      if (refusals.length > 0) refuseInput(refusals);
+      // The origin is the worker's own; the input chooses only the path on it.
+      const url = new URL(input.platform.syncsPath, deps.settings.platform.url);
       const token = await deps.secrets.resolveSecret(input.platform.tokenRef).catch(secretFailure);
-      const url = new URL(input.platform.syncsPath, input.platform.url);
       url.searchParams.set('connector', input.connector);
       url.searchParams.set('limit', '1');
-      const res = await doFetch(url, {
-        headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
-      });
+      const what = `platform ${url.origin}`;
+      const res = await fetchQuietly(
+        doFetch,
+        url,
+        { headers: { authorization: bearerAuthorization(token, what), accept: 'application/json' } },
+        what,
+      );
       if (res.status === 401 || res.status === 403) {
         throw ApplicationFailure.nonRetryable(
           `platform ${url.origin}: HTTP ${res.status}, the token (${input.platform.tokenRef}) was refused`,
@@ -175,9 +189,9 @@ export function createConnectorSyncActivities(deps: ConnectorActivityDeps) {
         );
       }
       if (!res.ok) throw new Error(`platform ${url.origin}${url.pathname}: HTTP ${res.status}`);
-      const body = (await res.json()) as {
+      const body = await jsonBody<{
         syncs?: { connector?: string; status?: string; startedAt?: string; completedAt?: string }[];
-      };
+      }>(res, what);
       const newest = body.syncs?.[0];
       return {
         connector: input.connector,
@@ -192,13 +206,15 @@ export function createConnectorSyncActivities(deps: ConnectorActivityDeps) {
     },
 
     /** Pause a connector's schedule, with a note that says why. Already paused is fine. */
-    async pauseConnectorSchedule(input: { connector: string; note: string }): Promise<void> {
+    async pauseConnectorSchedule(raw: { connector: string; note: string }): Promise<void> {
+      const input = validInput(PauseConnectorScheduleInputSchema, raw, 'pauseConnectorSchedule');
       const handle = Context.current().client.schedule.getHandle(ScheduleIds.connector(input.connector));
       await handle.pause(input.note);
     },
 
     /** Whether each connector's schedule exists, is paused, and when it was created. */
-    async connectorScheduleStates(input: { connectors: string[] }): Promise<ConnectorScheduleState[]> {
+    async connectorScheduleStates(raw: { connectors: string[] }): Promise<ConnectorScheduleState[]> {
+      const input = validInput(ConnectorScheduleStatesInputSchema, raw, 'connectorScheduleStates');
       const client = Context.current().client;
       return Promise.all(
         input.connectors.map(async (connector) => {

@@ -11,3 +11,11 @@ export class SecretError extends Error {
 export function forConnector(connector: string | undefined, message: string): string {
   return connector ? `connector ${connector}: ${message}` : message;
 }
+
+/**
+ * A reference, path or key the worker's settings refuse (config/worker.yaml): found before the
+ * secret is read, so nothing was resolved. The message names the setting to change.
+ */
+export class SecretRefusedError extends SecretError {
+  override name = 'SecretRefusedError';
+}

@@ -1,5 +1,30 @@
-import { readFile, stat } from 'node:fs/promises';
-import { SecretError } from './errors';
+import { readFile, realpath, stat } from 'node:fs/promises';
+import { isUnder } from '../../lib/config/worker';
+import { SecretError, SecretRefusedError } from './errors';
+
+/**
+ * The real path of `file` (symlinks and `..` resolved) when it lies under the real path of one of
+ * `folders`; else a refusal. Checked when the file is about to be read, and the real path is what
+ * is read, so a symlink placed in an allowed folder cannot lead out of it.
+ */
+export async function realpathUnder(file: string, folders: readonly string[], what: string): Promise<string> {
+  let real: string;
+  try {
+    real = await realpath(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new SecretError(
+      `${what}: ${code === 'ENOENT' ? 'file not found' : `cannot read it (${code ?? 'error'})`}`,
+    );
+  }
+  for (const folder of folders) {
+    const realFolder = await realpath(folder).catch(() => undefined);
+    if (realFolder && (real === realFolder || isUnder(realFolder, real))) return real;
+  }
+  throw new SecretRefusedError(
+    `${what}: refused, it resolves outside the worker's secret folders (${folders.join(', ')}; secrets.folders in worker.yaml)`,
+  );
+}
 
 /**
  * Read a file that holds secrets, refusing it when anyone but its owner may read or write it

@@ -2,6 +2,7 @@ import { ScheduleNotFoundError, WorkflowFailedError, type Client } from '@tempor
 import type { Command } from 'commander';
 import { findConnector, type ConnectorsConfig } from '../../lib/config/connectors';
 import { loadConnectorsConfig, resolveConfigDir, loadNotificationsConfig } from '../../lib/runtime/config';
+import { checkConnectorsForWorker } from '../../lib/runtime/worker-settings';
 import { ScheduleIds, WorkflowIds } from '../../lib/names';
 import { resetFailuresSignal } from '../../lib/contracts/connectors';
 import { confirm, withClient, type GlobalOptions } from '../command';
@@ -25,8 +26,12 @@ type Opts = GlobalOptions & {
   reason?: string;
 };
 
+/** connectors.yaml, validated and checked against the worker's settings (worker.yaml) of the same folder. */
 function loadConfig(opts: Opts): ConnectorsConfig {
-  return loadConnectorsConfig(resolveConfigDir(opts.configDir));
+  const configDir = resolveConfigDir(opts.configDir);
+  const config = loadConnectorsConfig(configDir);
+  checkConnectorsForWorker(configDir, config);
+  return config;
 }
 
 /** Validate the files before connecting: bad input is exit 2 whatever the server's state. */
@@ -103,7 +108,7 @@ export function registerConnectorCommands(program: Command): void {
     .action(async (_o, cmd: Command) =>
       withConfigAndClient(cmd, async (client, opts) => {
         const configDir = resolveConfigDir(opts.configDir);
-        const config = loadConnectorsConfig(configDir);
+        const config = loadConfig(opts);
         const notifications = loadNotificationsConfig(configDir);
         const plan = await planConnectorSchedules(client, config);
         const pending = plan.filter((c) => c.action !== 'unchanged');

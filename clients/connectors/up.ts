@@ -1,9 +1,11 @@
 /**
- * The `sv0 up` step of the connectors family: validate connectors.yaml and notifications.yaml, then
+ * The `sv0 up` step of the connectors family: validate connectors.yaml (also against the worker's
+ * settings, worker.yaml) and notifications.yaml, then
  * make the `connector-*` schedules match and start (or reconfigure) connector-health.
  */
 import { WorkflowIds } from '../../lib/names';
 import { loadConnectorsConfig, loadNotificationsConfig } from '../../lib/runtime/config';
+import { checkConnectorsForWorker } from '../../lib/runtime/worker-settings';
 import type { UpStep } from '../up-step';
 import { applyConnectorSchedules } from './schedules';
 
@@ -11,7 +13,7 @@ import { applyConnectorSchedules } from './schedules';
 export const connectorsUpStep: UpStep = {
   name: 'connector schedules',
   validate(ctx) {
-    loadConnectorsConfig(ctx.configDir);
+    checkConnectorsForWorker(ctx.configDir, loadConnectorsConfig(ctx.configDir));
     loadNotificationsConfig(ctx.configDir);
   },
   async run(ctx) {

@@ -4,10 +4,11 @@ import { ConfigError, durationSchema as duration, isConfigDuration } from './val
 import { SecretRefSchema } from './notifications';
 
 /**
- * config/connectors.yaml: the connectors that run on a schedule. Each connector
- * names its image, arguments, interval and where its secrets come from; the file holds only
- * references to secrets, never a value. The CLI validates this file and passes the result to the
- * schedules; the worker reads no config file.
+ * config/connectors.yaml: the connectors that run on a schedule. Each connector names its image,
+ * arguments, interval and where its secrets come from; the file holds only references to secrets,
+ * never a value. The CLI validates this file and passes the result to the schedules; the worker
+ * validates each run's input again with {@link ConnectorSpecSchema} and checks it against its own
+ * settings (config/worker.yaml, see ./worker.ts) before it resolves a secret.
  */
 
 export const CONNECTORS_FILE = 'connectors.yaml';
@@ -20,7 +21,7 @@ const envName = z
 const absolutePath = z.string().regex(/^\//, 'write an absolute path');
 
 /** Where a connector's secret environment comes from: one of three tiers, chosen per connector. */
-const SecretSourceSchema = z.discriminatedUnion('type', [
+export const SecretSourceSchema = z.discriminatedUnion('type', [
   z.strictObject({
     /**
      * An env file (`NAME=value` lines). Values written `op://vault/item/field` are resolved through
@@ -36,7 +37,10 @@ const SecretSourceSchema = z.discriminatedUnion('type', [
     path: absolutePath,
     /** @default from the extension: .json, .yaml/.yml, else dotenv */
     format: z.enum(['dotenv', 'yaml', 'json']).optional(),
-    /** The age key file; else the worker's SOPS_AGE_KEY_FILE. */
+    /**
+     * The age key file. The worker uses only its own key (SOPS_AGE_KEY_FILE or SOPS_AGE_KEY): a
+     * different file here is refused. Leave it out.
+     */
     ageKeyFile: absolutePath.optional(),
   }),
   z.strictObject({
@@ -47,7 +51,13 @@ const SecretSourceSchema = z.discriminatedUnion('type', [
 ]);
 export type SecretSource = z.infer<typeof SecretSourceSchema>;
 
-const RetrySchema = z.strictObject({
+const memoryMb = z.number().int().min(16).max(65536);
+/** CPUs for the container (Docker's --cpus); within the worker's maximum. */
+const cpus = z.number().min(0.1).max(64);
+/** The container's process limit (Docker's --pids-limit); within the worker's maximum. */
+const pids = z.number().int().min(16).max(65536);
+
+export const RetrySchema = z.strictObject({
   /** Attempts per run, the first included. */
   maximumAttempts: z.number().int().min(1).max(20),
   initialInterval: duration,
@@ -58,7 +68,9 @@ const RetrySchema = z.strictObject({
 const DefaultsSchema = z.strictObject({
   network: z.string().min(1).default('sv0-platform_default'),
   timeout: duration.default('5m'),
-  memoryMb: z.number().int().min(16).max(65536).default(256),
+  memoryMb: memoryMb.default(256),
+  cpus: cpus.optional(),
+  pids: pids.optional(),
   jitter: duration.default('1m'),
   catchupWindow: duration.default('10m'),
   retry: RetrySchema.default({
@@ -71,25 +83,29 @@ const DefaultsSchema = z.strictObject({
   pauseAfterFailedRuns: z.number().int().min(1).max(100).default(3),
 });
 
+/** A connector's name: also part of its schedule id and its containers' labels. */
+export const connectorNameSchema = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]{0,40}$/, 'a connector name is lower case letters, digits and dashes (up to 41)');
+
+const imageSchema = z
+  .string()
+  .regex(
+    /^[a-z0-9][a-z0-9._/:@-]*$/,
+    'an image reference such as ghcr.io/securityv0/connector-entra-servicenow:1.2.0',
+  );
+
 const ConnectorInputSchema = z.strictObject({
-  name: z
-    .string()
-    .regex(
-      /^[a-z0-9][a-z0-9-]{0,40}$/,
-      'a connector name is lower case letters, digits and dashes (up to 41)',
-    ),
+  name: connectorNameSchema,
   enabled: z.boolean().default(true),
-  image: z
-    .string()
-    .regex(
-      /^[a-z0-9][a-z0-9._/:@-]*$/,
-      'an image reference such as ghcr.io/securityv0/connector-entra-servicenow:1.2.0',
-    ),
+  image: imageSchema,
   args: z.array(z.string()).default([]),
   interval: duration,
   network: z.string().min(1).optional(),
   timeout: duration.optional(),
-  memoryMb: z.number().int().min(16).max(65536).optional(),
+  memoryMb: memoryMb.optional(),
+  cpus: cpus.optional(),
+  pids: pids.optional(),
   jitter: duration.optional(),
   catchupWindow: duration.optional(),
   retry: RetrySchema.partial().optional(),
@@ -107,13 +123,19 @@ const RegistrySchema = z.strictObject({
   passwordRef: SecretRefSchema,
 });
 
-const PlatformSchema = z.strictObject({
-  /** Where the health check reaches the platform API from the worker. */
-  url: z.url('the platform URL, e.g. http://127.0.0.1:3000'),
+export const PlatformSchema = z.strictObject({
+  /**
+   * Where the health check reaches the platform API from the worker. It must be the worker's own
+   * `platform.url` (config/worker.yaml): the token goes nowhere else.
+   */
+  url: z.url('the platform URL, e.g. http://api:3000'),
   /** Reference to the bearer token for the platform API. */
   tokenRef: SecretRefSchema,
-  /** The platform's syncs endpoint (configurable: the platform's API paths may change). */
-  syncsPath: z.string().regex(/^\//).default('/api/v1/syncs'),
+  /** The platform's syncs endpoint, a path on the platform's origin. */
+  syncsPath: z
+    .string()
+    .regex(/^\/(?!\/)[A-Za-z0-9._~/-]*$/, 'a path on the platform such as /api/v1/syncs')
+    .default('/api/v1/syncs'),
 });
 
 export const ConnectorsFileSchema = z
@@ -152,25 +174,39 @@ export const ConnectorsFileSchema = z
   });
 export type ConnectorsFile = z.infer<typeof ConnectorsFileSchema>;
 
-/** One connector with its defaults applied: what a schedule carries to `connectorSyncWorkflow`. */
-export interface ConnectorSpec {
-  name: string;
-  enabled: boolean;
-  image: string;
-  args: string[];
-  interval: string;
-  network: string;
-  timeout: string;
-  memoryMb: number;
-  jitter: string;
-  catchupWindow: string;
-  retry: z.infer<typeof RetrySchema>;
-  pauseAfterFailedRuns: number;
-  environment: Record<string, string>;
-  secrets: SecretSource[];
+/**
+ * One connector with its defaults applied: what a schedule carries to `connectorSyncWorkflow`, and
+ * what the activity validates again before it runs anything (the input may be forged).
+ */
+export const ConnectorSpecSchema = z.strictObject({
+  name: connectorNameSchema,
+  enabled: z.boolean(),
+  image: imageSchema,
+  args: z.array(z.string()),
+  interval: duration,
+  network: z.string().min(1),
+  timeout: duration,
+  memoryMb,
+  /** Absent: the worker's default. */
+  cpus: cpus.optional(),
+  /** Absent: the worker's default. */
+  pids: pids.optional(),
+  jitter: duration,
+  catchupWindow: duration,
+  retry: RetrySchema,
+  pauseAfterFailedRuns: z.number().int().min(1).max(100),
+  environment: z.record(envName, z.string()),
+  secrets: z.array(SecretSourceSchema),
   /** Pull credentials for the image's registry, when configured. */
-  registryAuth?: { server: string; username: string; passwordRef: string };
-}
+  registryAuth: z
+    .strictObject({
+      server: z.string().regex(/^[a-z0-9.-]+(:[0-9]+)?$/, 'a registry host such as ghcr.io'),
+      username: z.string().min(1),
+      passwordRef: SecretRefSchema,
+    })
+    .optional(),
+});
+export type ConnectorSpec = z.infer<typeof ConnectorSpecSchema>;
 
 export interface ConnectorsConfig {
   platform: z.infer<typeof PlatformSchema>;
@@ -184,6 +220,11 @@ export function registryHost(image: string): string {
   return image.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost')
     ? first
     : 'docker.io';
+}
+
+/** `{ [key]: value }`, or nothing when the value is absent (schedules keep their input unchanged). */
+function optional<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {
+  return value === undefined ? {} : ({ [key]: value } as Record<K, V>);
 }
 
 /** Apply the defaults to every connector. */
@@ -204,6 +245,8 @@ export function resolveConnectors(file: ConnectorsFile): ConnectorsConfig {
         network: c.network ?? d.network,
         timeout: c.timeout ?? d.timeout,
         memoryMb: c.memoryMb ?? d.memoryMb,
+        ...optional('cpus', c.cpus ?? d.cpus),
+        ...optional('pids', c.pids ?? d.pids),
         jitter: c.jitter ?? d.jitter,
         catchupWindow: c.catchupWindow ?? d.catchupWindow,
         retry: { ...d.retry, ...c.retry },

@@ -28,6 +28,8 @@ const SinkSchema = z.discriminatedUnion('type', [
 ]);
 export type SinkConfig = z.infer<typeof SinkSchema>;
 
+export const SinksSchema = z.array(SinkSchema).max(20);
+
 export const NotificationsSchema = z.strictObject({
   sinks: z.array(SinkSchema).default([{ type: 'log' }]),
 });
@@ -35,6 +37,18 @@ export type NotificationsConfig = z.infer<typeof NotificationsSchema>;
 
 export const NOTIFICATIONS_FILE = 'notifications.yaml';
 export const DEFAULT_NOTIFICATIONS: NotificationsConfig = { sinks: [{ type: 'log' }] };
+
+/** A notification as the notify activity accepts it (bounded: it goes to chat and e-mail). */
+export const NotificationSchema = z.strictObject({
+  event: z.string().regex(/^[a-z0-9.-]{1,80}$/, 'an event kind such as connector.stale'),
+  severity: z.enum(['info', 'warning', 'critical']),
+  title: z.string().max(1000),
+  text: z.string().max(20_000),
+  fields: z.record(z.string().max(100), z.union([z.string().max(5000), z.number(), z.boolean()])).optional(),
+});
+
+/** Input of the `notify` activity. */
+export const NotifyInputSchema = z.strictObject({ notification: NotificationSchema, sinks: SinksSchema });
 
 /** One notification, as every workflow family sends it. Never put a secret value in one. */
 export interface Notification {

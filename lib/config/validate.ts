@@ -32,7 +32,7 @@ export function isConfigDuration(text: string): boolean {
 }
 
 /** Render a zod issue path the way operators read it: `accounts[1].email`. */
-function formatFieldPath(segments: readonly PropertyKey[]): string {
+export function formatFieldPath(segments: readonly PropertyKey[]): string {
   return segments
     .map((s, i) => (typeof s === 'number' ? `[${s}]` : i === 0 ? String(s) : `.${String(s)}`))
     .join('');

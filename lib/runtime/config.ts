@@ -24,8 +24,8 @@ import { resolveScenario, ScenarioSchema, SCENARIOS_DIR, type Scenario } from '.
 import { ConfigError, parseYamlConfig } from '../config/validate';
 
 /** The config folder: `--config-dir` > `SV0_CONFIG_DIR` > `./config`. */
-export function resolveConfigDir(flag?: string): string {
-  return path.resolve(flag ?? process.env.SV0_CONFIG_DIR ?? 'config');
+export function resolveConfigDir(flag?: string, env: NodeJS.ProcessEnv = process.env): string {
+  return path.resolve(flag ?? env.SV0_CONFIG_DIR ?? 'config');
 }
 
 /** Path of a named file in the config folder, as the operator would type it in an error message. */
@@ -38,7 +38,7 @@ export function configFile(configDir: string, name: string): string {
  * Read a YAML file and validate it. A missing file, a YAML syntax error and a schema violation
  * all become a {@link ConfigError} that names the file (as given, relative paths stay relative).
  */
-function loadYamlFile<S extends z.ZodType>(file: string, schema: S): z.output<S> {
+export function loadYamlFile<S extends z.ZodType>(file: string, schema: S): z.output<S> {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');

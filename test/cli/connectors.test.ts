@@ -19,6 +19,8 @@ import { testDocker } from '../harness/docker';
 import { startPlatform, type PlatformStandIn } from '../harness/platform';
 import { fakeOnePassword } from '../harness/secrets';
 import { stack } from '../harness/stack';
+import { ensureTestNetwork, TEST_NETWORK, testWorkerSettings } from '../harness/worker-settings';
+import { registryHost } from '../../lib/config/connectors';
 import { runWorker, testEnv, uniqueId } from '../harness/temporal';
 
 let env: TestWorkflowEnvironment;
@@ -60,20 +62,27 @@ async function sv0(...args: string[]): Promise<{ code: number; stdout: string; j
 }
 
 function activities() {
+  const settings = testWorkerSettings({
+    platformUrl: platform.url,
+    secrets: { envNames: ['PLATFORM_TOKEN'] },
+  });
   const resolver = createSecretResolver({
     onePassword: fakeOnePassword({}).provider,
     env: { PLATFORM_TOKEN: 't' },
+    bounds: settings,
   });
   return {
     ...createConnectorSyncActivities({
       runner: createDockerRunner({ docker: testDocker(), logger }),
       secrets: resolver,
       logger,
+      settings,
     }),
     ...createNotifyActivities({
       sns: new SNSClient(motoConfig()),
       logger,
       secrets: resolver,
+      settings,
     }),
   };
 }
@@ -87,9 +96,9 @@ beforeAll(async () => {
   - name: ${n}
     enabled: ${enabled}
     image: ${stack().connectorImage}
-    args: [--all, --submit, --platform-url, ${platform.url}]
+    args: [--all, --submit, --platform-url, ${platform.containerUrl}]
     interval: 1h
-    network: host
+    network: ${TEST_NETWORK}
     timeout: 1m
     retry: { maximumAttempts: 1 }
     environment: { SV0_TEST_CONNECTOR: ${n} }`;
@@ -98,6 +107,12 @@ beforeAll(async () => {
     `platform: { url: "${platform.url}", tokenRef: "env:PLATFORM_TOKEN" }\nhealthCheckEvery: 1h\nconnectors:${connector(name, true)}${connector(disabled, false)}\n`,
   );
   writeFileSync(path.join(configDir, 'notifications.yaml'), 'sinks: [{ type: log }]\n');
+  // The worker's settings as this test's worker has them: the CLI checks connectors.yaml against them.
+  writeFileSync(
+    path.join(configDir, 'worker.yaml'),
+    `secrets: { envNames: [PLATFORM_TOKEN] }\nconnectors: { networks: [${TEST_NETWORK}], images: ["${registryHost(stack().connectorImage)}/"] }\nplatform: { url: "${platform.url}" }\n`,
+  );
+  await ensureTestNetwork();
   const base = connectorScheduleOptions(
     {
       name: 'x',
@@ -105,7 +120,7 @@ beforeAll(async () => {
       image: 'x',
       args: [],
       interval: '1h',
-      network: 'host',
+      network: TEST_NETWORK,
       timeout: '1m',
       memoryMb: 64,
       jitter: '1s',

@@ -23,6 +23,7 @@ import { createLogger } from '../../lib/runtime/logger';
 import { FREEZE_POLICY_NAME } from '../../lib/names';
 import { motoConfig, MOTO_DEFAULT_ACCOUNT } from './aws';
 import type { ReceivedRequest } from './webhook';
+import { workerSettings } from '../../lib/config/worker';
 
 /**
  * The AWS side of the budget guard tests, in moto: an organization (moto's default account is the
@@ -181,6 +182,7 @@ export function budgetActivities(opts: { webhookUrl: string; demoClient: Client 
       sns: new SNSClient(motoConfig()),
       logger: createLogger('budget-test'),
       secrets: { resolveSecret: () => Promise.resolve(opts.webhookUrl) },
+      settings: workerSettings({ secrets: { envNames: ['SV0_TEST_*'] } }),
     }),
     ...createDemoControlActivities({ client: opts.demoClient }),
   };

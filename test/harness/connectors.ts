@@ -1,9 +1,11 @@
 import type { ConnectorSpec } from '../../lib/config/connectors';
 import { stack } from './stack';
+import { TEST_NETWORK } from './worker-settings';
 
 /**
- * A connector running the local test image with host networking (so it reaches stand-ins on
- * 127.0.0.1), one attempt and short windows; `over` and `vars` adjust it per test.
+ * A connector running the local test image on the test network (it reaches stand-ins at
+ * `platformUrl`, the stand-in's `containerUrl`), one attempt and short windows; `over` and `vars`
+ * adjust it per test.
  */
 export function testConnectorSpec(
   name: string,
@@ -17,7 +19,7 @@ export function testConnectorSpec(
     image: stack().connectorImage,
     args: ['--all', '--submit', '--platform-url', platformUrl],
     interval: '1h',
-    network: 'host',
+    network: TEST_NETWORK,
     timeout: '1m',
     memoryMb: 256,
     jitter: '1s',

@@ -24,6 +24,7 @@ import { motoConfig, MOTO_DEFAULT_ACCOUNT, resetMoto } from './aws';
 import { registerSecrets } from './secret-registry';
 import type { startWebhookReceiver } from './webhook';
 import path from 'node:path';
+import { workerSettings } from '../../lib/config/worker';
 
 /**
  * A small organization in moto for demo tests: the management account (moto's default), a sandbox
@@ -141,6 +142,7 @@ export function demoTestActivities(
       sns: new SNSClient(motoConfig()),
       logger: createLogger('test', { write: () => undefined }),
       secrets,
+      settings: workerSettings({ secrets: { envNames: ['SV0_TEST_*'] } }),
     }),
   };
 }

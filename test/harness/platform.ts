@@ -1,5 +1,6 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { CONTAINER_HOST } from './worker-settings';
 
 /** A sync as the platform reports it (the fields of `GET /api/v1/syncs`). */
 export interface PlatformSync {
@@ -19,7 +20,9 @@ export interface Submission {
 /**
  * The SecurityV0 platform API stand-in: `GET /api/v1/syncs?connector=<name>&limit=1` with a bearer
  * token, as docs/connectors.md describes it, plus `POST /test/submissions` where the test connector image
- * reports what it received and `GET /test/gates/<name>` where it waits for a test's go-ahead. Listens on 127.0.0.1 (containers reach it over host networking).
+ * reports what it received and `GET /test/gates/<name>` where it waits for a test's go-ahead.
+ * Listens on every interface: the worker reaches it at `url` (127.0.0.1), connector containers on
+ * the test network at `containerUrl` (the host as containers see it).
  */
 export async function startPlatform(opts: { token: string }) {
   const state = { token: opts.token };
@@ -64,10 +67,11 @@ export async function startPlatform(opts: { token: string }) {
       res.writeHead(404).end();
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(0, '0.0.0.0', resolve));
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
+    containerUrl: `http://${CONTAINER_HOST}:${port}`,
     submissions,
     syncQueries,
     /** Names of the gates connectors asked about, one entry per check (SV0_TEST_WAIT_GATE). */

@@ -1,19 +1,22 @@
 /**
  * The suite-wide "no secret anywhere" check. Test files register the secret values they use, the
- * codec keys they encrypt with and the logs they captured; after the whole run, the global
- * teardown scans every history and schedule on the shared dev server (as stored and decoded)
- * and every registered log for every registered secret, and fails the run on a hit.
+ * codec keys they encrypt with and the logs they captured; after each file, test/harness/
+ * setup-file.ts scans the histories started during the file and the schedules on the shared dev
+ * server (as stored and decoded) and every registered log for every secret registered so far, and
+ * a hit fails that file, hence the run. The global teardown scans everything once more (workflows
+ * that ran on after their file), but vitest only logs a teardown's error: it cannot fail the run.
  *
  *   // in a test file
  *   registerSecrets(token, password);          // values that must never be stored or logged
  *   afterAll(() => registerLogs(capture.text()));
  *
- *   // in the global setup (start) and teardown (before the server stops)
+ *   // in the setup file (after each test file) and the global setup
+ *   await suiteSecrets.assertNoLeaks({ address, namespace, since: fileStart });
  *   suiteSecrets.reset();
- *   await suiteSecrets.assertNoLeaks({ address, namespace });
  *
  * Test files run in other processes than the global setup, so the registry is a folder of files
- * under .sv0/ (test values only; it is cleared at the start of each run).
+ * under .sv0/ (test values only; it is cleared at the start of each run), or the folder
+ * SV0_SECRET_REGISTRY_DIR names (a nested run that must not touch the outer run's registry).
  */
 import {
   appendFileSync,
@@ -30,7 +33,8 @@ import { AesGcmCodec, parseCodecKeys, type CodecKey } from '../../lib/runtime/co
 import { assertNoSecretsLeaked, type SecretScanReport } from './secret-scan';
 
 /** Where registered values live during a run. */
-export const SECRET_REGISTRY_DIR = path.resolve(__dirname, '..', '..', '.sv0', 'test-secrets');
+export const SECRET_REGISTRY_DIR =
+  process.env.SV0_SECRET_REGISTRY_DIR ?? path.resolve(__dirname, '..', '..', '.sv0', 'test-secrets');
 
 export interface SecretRegistry {
   /** Empty the registry (the global setup, before any test file runs). */
@@ -45,10 +49,14 @@ export interface SecretRegistry {
   values(): { secrets: string[]; keys: CodecKey[]; logs: string[] };
   /**
    * Scan the server for every registered secret (as stored, and decoded with the registered
-   * keys) and every registered log; throws on a hit, listing where. `undefined` when no test
-   * registered a secret.
+   * keys) and every registered log; throws on a hit, listing where. `since`: only histories of
+   * workflows started then or later. `undefined` when no test registered a secret.
    */
-  assertNoLeaks(opts: { address: string; namespace: string }): Promise<SecretScanReport | undefined>;
+  assertNoLeaks(opts: {
+    address: string;
+    namespace: string;
+    since?: Date;
+  }): Promise<SecretScanReport | undefined>;
 }
 
 /** A registry in `dir` (the suite's is {@link SECRET_REGISTRY_DIR}; tests of the registry use their own). */
@@ -99,7 +107,7 @@ export function createSecretRegistry(dir = SECRET_REGISTRY_DIR): SecretRegistry 
         const client = new Client({ connection, namespace: opts.namespace });
         // One codec per key (a codec holds one key per id); the scan tries each on every payload.
         const codecs = keys.map((k) => new AesGcmCodec([k]));
-        return await assertNoSecretsLeaked({ client, secrets, logs, codecs });
+        return await assertNoSecretsLeaked({ client, secrets, logs, codecs, since: opts.since });
       } finally {
         await connection.close();
       }

@@ -155,7 +155,7 @@ const cases: Case[] = [
   },
   {
     name: 'connectors.yaml: platform url not a URL',
-    edit: ['connectors.yaml', 'url: http://127.0.0.1:3000', 'url: not a url'],
+    edit: ['connectors.yaml', 'url: http://api:3000', 'url: not a url'],
     argv: ['connectors', 'apply', '--yes'],
     message: [/connectors\.yaml/, /url/],
   },

@@ -7,7 +7,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { depsFromEnv } from '../../workers/deps';
+import { workerSettings } from '../../lib/config/worker';
+import { depsFromEnv as depsWithSettings } from '../../workers/deps';
 import { stack } from '../harness/stack';
 
 interface ModemView {
@@ -19,6 +20,8 @@ interface ModemView {
   cert?: Buffer;
   key?: Buffer;
 }
+/** The worker's deps with default settings: only the engine client matters here. */
+const depsFromEnv = () => depsWithSettings(workerSettings());
 const modemOf = (deps: ReturnType<typeof depsFromEnv>) => deps.docker.modem as unknown as ModemView;
 
 describe('the worker reaches the container engine named by DOCKER_HOST', () => {

@@ -2,11 +2,13 @@ import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { SecretError } from '../../../activities/secrets/errors';
+import { SecretError, SecretRefusedError } from '../../../activities/secrets/errors';
 import { createSecretResolver } from '../../../activities/secrets/resolve';
 import type { SecretSource } from '../../../lib/config/connectors';
 import { fakeOnePassword, makeAgeKey, sopsEncrypt } from '../../harness/secrets';
 import { stack } from '../../harness/stack';
+import { testWorkerSettings } from '../../harness/worker-settings';
+import type { WorkerSettings } from '../../../lib/config/worker';
 
 // Secret values only tests know; every error message is checked not to contain them.
 const SOPS_SECRET = 'sops-value-7f3a9c';
@@ -20,9 +22,14 @@ let dir: string;
 let key: { keyFile: string; recipient: string };
 let otherKey: { keyFile: string; recipient: string };
 
+/** The worker's bounds in this file: its temporary folder, its key, the variables the tests read. */
+function bounds(ageKey: WorkerSettings['ageKey'] = { kind: 'file', path: key.keyFile }) {
+  return testWorkerSettings({ secrets: { envNames: ['SV0_TEST_*', 'WEBHOOK_URL', 'MISSING'] }, ageKey });
+}
+
 function resolver(values: Record<string, string> = { [OP_REF]: OP_SECRET }, env: NodeJS.ProcessEnv = {}) {
   const op = fakeOnePassword(values);
-  return { op, ...createSecretResolver({ onePassword: op.provider, env, ageKeyFile: key.keyFile }) };
+  return { op, ...createSecretResolver({ onePassword: op.provider, env, bounds: bounds() }) };
 }
 
 async function refusal(p: Promise<unknown>): Promise<string> {
@@ -178,7 +185,7 @@ describe('SOPS+age files encrypted by the real sops', () => {
     expect(message).toContain(otherKey.recipient);
   });
 
-  it('takes the age key from the source, else the explicit setting, else SOPS_AGE_KEY_FILE', async () => {
+  it("takes the worker's own age key, from SOPS_AGE_KEY_FILE or SOPS_AGE_KEY, and refuses another key file", async () => {
     const file = path.join(dir, 'keyed.env.enc');
     sopsEncrypt(stack().tools, {
       plain: `API_KEY=${SOPS_SECRET}\n`,
@@ -187,18 +194,32 @@ describe('SOPS+age files encrypted by the real sops', () => {
       recipient: otherKey.recipient,
     });
     const op = fakeOnePassword({});
-    const fromEnv = createSecretResolver({
-      onePassword: op.provider,
-      env: { SOPS_AGE_KEY_FILE: otherKey.keyFile },
-    });
-    expect((await fromEnv.resolveConnectorEnv('c', [sops(file)])).env.API_KEY).toBe(SOPS_SECRET);
-    const fromSource = await resolver().resolveConnectorEnv('c', [
+    const withKey = (ageKey: WorkerSettings['ageKey'], env: NodeJS.ProcessEnv = {}) =>
+      createSecretResolver({ onePassword: op.provider, env, bounds: bounds(ageKey) });
+    const fromFile = withKey({ kind: 'file', path: otherKey.keyFile });
+    expect((await fromFile.resolveConnectorEnv('c', [sops(file)])).env.API_KEY).toBe(SOPS_SECRET);
+    // The source may repeat the worker's own key file, nothing else.
+    const same = await fromFile.resolveConnectorEnv('c', [
       { type: 'sops', path: file, ageKeyFile: otherKey.keyFile },
     ]);
-    expect(fromSource.env.API_KEY).toBe(SOPS_SECRET);
-    const none = createSecretResolver({ onePassword: op.provider, env: {} });
-    expect(await refusal(none.resolveConnectorEnv('c', [sops(file)]))).toMatch(
-      /no age key: set SOPS_AGE_KEY_FILE/,
+    expect(same.env.API_KEY).toBe(SOPS_SECRET);
+    const fromEnv = withKey({ kind: 'env' }, { SOPS_AGE_KEY: readFileSync(otherKey.keyFile, 'utf8') });
+    expect((await fromEnv.resolveConnectorEnv('c', [sops(file)])).env.API_KEY).toBe(SOPS_SECRET);
+    const forged = resolver().resolveConnectorEnv('c', [
+      { type: 'sops', path: file, ageKeyFile: otherKey.keyFile },
+    ]);
+    const refused = await forged.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(refused).toBeInstanceOf(SecretRefusedError);
+    expect((refused as Error).message).toMatch(
+      new RegExp(
+        `ageKeyFile ${otherKey.keyFile} is refused: the worker decrypts only with its own age key \\(SOPS_AGE_KEY_FILE=${key.keyFile}\\)`,
+      ),
+    );
+    expect(await refusal(withKey({ kind: 'none' }).resolveConnectorEnv('c', [sops(file)]))).toMatch(
+      /no age key: set SOPS_AGE_KEY_FILE \(or SOPS_AGE_KEY\) on the worker/,
     );
   });
 });

@@ -12,6 +12,7 @@ import { fakeOnePassword } from '../../harness/secrets';
 import { dockerAt } from '../../harness/docker';
 import { stack } from '../../harness/stack';
 import { runWorker, testEnv, uniqueId } from '../../harness/temporal';
+import { ensureTestNetwork, testWorkerSettings } from '../../harness/worker-settings';
 
 /**
  * Fault survival (issue 8): the container engine is unavailable when a sync starts. The run's
@@ -23,6 +24,7 @@ describe('a connector sync survives the container engine being unavailable', () 
 
   beforeAll(async () => {
     env = await testEnv();
+    await ensureTestNetwork();
   });
   afterAll(async () => {
     await engine?.stop?.();
@@ -34,10 +36,12 @@ describe('a connector sync survives the container engine being unavailable', () 
     const dockerHost = engine.dockerHost;
     const docker = dockerAt(dockerHost);
     const logger = createLogger('engine-fault-test', { write: () => undefined });
+    const settings = testWorkerSettings();
     const activities = createConnectorSyncActivities({
       runner: createDockerRunner({ docker, logger }),
-      secrets: createSecretResolver({ onePassword: fakeOnePassword({}).provider, env: {} }),
+      secrets: createSecretResolver({ onePassword: fakeOnePassword({}).provider, env: {}, bounds: settings }),
       logger,
+      settings,
     });
     const name = uniqueId('it-engine');
     const connector = testConnectorSpec(name, 'http://127.0.0.1:9', {

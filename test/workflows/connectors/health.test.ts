@@ -31,6 +31,7 @@ import { testConnectorSpec } from '../../harness/connectors';
 import { stack } from '../../harness/stack';
 import { runWorker, testEnv, uniqueId } from '../../harness/temporal';
 import { startWebhookReceiver, type ReceivedRequest } from '../../harness/webhook';
+import { ensureTestNetwork, testWorkerSettings } from '../../harness/worker-settings';
 
 const PLATFORM_TOKEN = `platform-token-${uniqueId('v')}`;
 const taskQueue = uniqueId('connectors-health');
@@ -42,26 +43,33 @@ let webhook: Awaited<ReturnType<typeof startWebhookReceiver>>;
 const logger = createLogger('health-test', new Writable({ write: (_c, _e, done) => done() }));
 
 function activities() {
+  const settings = testWorkerSettings({
+    platformUrl: platform.url,
+    secrets: { envNames: ['PLATFORM_TOKEN', 'WEBHOOK_URL'] },
+  });
   const resolver = createSecretResolver({
     onePassword: fakeOnePassword({}).provider,
     env: { PLATFORM_TOKEN, WEBHOOK_URL: webhook.url },
+    bounds: settings,
   });
   return {
     ...createConnectorSyncActivities({
       runner: createDockerRunner({ docker, logger }),
       secrets: resolver,
       logger,
+      settings,
     }),
     ...createNotifyActivities({
       sns: new SNSClient(motoConfig()),
       logger,
       secrets: resolver,
+      settings,
     }),
   };
 }
 
 function spec(name: string, over: Partial<ConnectorSpec> = {}, vars: Record<string, string> = {}) {
-  return testConnectorSpec(name, platform.url, over, vars);
+  return testConnectorSpec(name, platform.containerUrl, over, vars);
 }
 
 const platformConfig = () => ({
@@ -84,6 +92,7 @@ beforeAll(async () => {
   docker = testDocker();
   platform = await startPlatform({ token: PLATFORM_TOKEN });
   webhook = await startWebhookReceiver();
+  await ensureTestNetwork();
 });
 
 afterAll(async () => {

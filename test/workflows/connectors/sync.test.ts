@@ -31,6 +31,7 @@ import { testConnectorSpec } from '../../harness/connectors';
 import { stack } from '../../harness/stack';
 import { runWorker, testEnv, uniqueId } from '../../harness/temporal';
 import { startWebhookReceiver } from '../../harness/webhook';
+import { ensureTestNetwork, TEST_NETWORK, testWorkerSettings } from '../../harness/worker-settings';
 
 // Values only this file knows: none may appear in a history, a log line or an error.
 const SOPS_VALUE = `sops-secret-${uniqueId('v')}`;
@@ -65,8 +66,21 @@ const logger = createLogger(
   }),
 );
 const op = fakeOnePassword({ [OP_REF]: OP_VALUE });
+/** The worker's settings for this file: its variables, its temporary folder and age key, a registry that cannot answer. */
+const settings = () => {
+  const base = testWorkerSettings({
+    platformUrl: platform.url,
+    secrets: { envNames: ['PLATFORM_TOKEN', 'WEBHOOK_URL'] },
+    ageKey: { kind: 'file', path: files.key as string },
+  });
+  return { ...base, connectors: { ...base.connectors, images: [...base.connectors.images, 'localhost:1/'] } };
+};
 const secrets = () =>
-  createSecretResolver({ onePassword: op.provider, env: { PLATFORM_TOKEN, WEBHOOK_URL: webhook.url } });
+  createSecretResolver({
+    onePassword: op.provider,
+    env: { PLATFORM_TOKEN, WEBHOOK_URL: webhook.url },
+    bounds: settings(),
+  });
 
 function activities() {
   const resolver = secrets();
@@ -75,11 +89,13 @@ function activities() {
       runner: createDockerRunner({ docker, logger }),
       secrets: resolver,
       logger,
+      settings: settings(),
     }),
     ...createNotifyActivities({
       sns: new SNSClient(motoConfig()),
       logger,
       secrets: resolver,
+      settings: settings(),
     }),
   };
 }
@@ -87,7 +103,7 @@ function activities() {
 const withWorker = <T>(fn: () => Promise<T>) => runWorker({ env, taskQueue, activities: activities() }, fn);
 
 function spec(name: string, over: Partial<ConnectorSpec> = {}, vars: Record<string, string> = {}) {
-  return testConnectorSpec(name, platform.url, over, vars);
+  return testConnectorSpec(name, platform.containerUrl, over, vars);
 }
 
 function configOf(...connectors: ConnectorSpec[]): ConnectorsConfig {
@@ -142,6 +158,7 @@ beforeAll(async () => {
   client = env.client;
   docker = testDocker();
   platform = await startPlatform({ token: PLATFORM_TOKEN });
+  await ensureTestNetwork();
   webhook = await startWebhookReceiver();
   dir = mkdtempSync(path.join(tmpdir(), 'sv0-sync-'));
   const key = makeAgeKey(stack().tools, dir);
@@ -292,7 +309,8 @@ describe('connector syncs on Podman', () => {
         if (i > 300) throw new Error('the container never started');
         await new Promise((r) => setTimeout(r, 100));
       }
-      // While it runs: labelled for the reaper and operators, memory-limited, on the configured network.
+      // While it runs: labelled for the reaper and operators, limited and unprivileged as the
+      // engine reports it, on the configured network.
       const [listed] = await containersOf(workflowId);
       const running = await docker.getContainer(listed?.Id as string).inspect();
       expect(running.Config.Labels).toMatchObject({
@@ -301,8 +319,27 @@ describe('connector syncs on Podman', () => {
         [ContainerLabels.attempt]: '1',
         [ContainerLabels.deadline]: expect.stringMatching(/^\d{4}-\d\d-\d\dT.*Z$/),
       });
-      expect(running.HostConfig.Memory).toBe(256 * 1024 * 1024);
-      expect(running.HostConfig.NetworkMode).toBe('host');
+      expect(running.HostConfig).toMatchObject({
+        Memory: 256 * 1024 * 1024,
+        NanoCpus: 1e9,
+        PidsLimit: 256,
+        SecurityOpt: expect.arrayContaining([expect.stringMatching(/^no-new-privileges/)]),
+      });
+      expect(running.HostConfig.CapAdd ?? []).toEqual([]);
+      // Every capability the engine would grant by default is dropped (Podman lists them by name).
+      expect(running.HostConfig.CapDrop).toEqual(
+        expect.arrayContaining([
+          'CHOWN',
+          'DAC_OVERRIDE',
+          'FOWNER',
+          'KILL',
+          'NET_RAW',
+          'SETUID',
+          'SETGID',
+          'SYS_CHROOT',
+        ]),
+      );
+      expect(Object.keys(running.NetworkSettings.Networks)).toEqual([TEST_NETWORK]);
       await handle.cancel();
       const err = await handle.result().then(
         () => undefined,

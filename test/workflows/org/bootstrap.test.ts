@@ -53,6 +53,7 @@ import {
   seedDesired,
   startOrgMoto,
 } from '../../harness/org-fixtures';
+import { workerSettings } from '../../../lib/config/worker';
 
 const SEED_REGION_LOCK = {
   Version: '2012-10-17',
@@ -410,6 +411,7 @@ describe('org bootstrap against moto (Cost Explorer through a thin fake at the S
           sns: new SNSClient(aws),
           logger: createLogger('test'),
           secrets: { resolveSecret: () => Promise.resolve(receiver.url) },
+          settings: workerSettings({ secrets: { envNames: ['SV0_TEST_*'] } }),
         }),
       };
       const workflowId = uniqueId('org-drift');
