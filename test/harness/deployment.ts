@@ -28,6 +28,7 @@ import { startWorkerProcess, waitForWorkerPolling } from '../../scripts/worker-p
 import { testDocker } from './docker';
 import { startPlatform, type PlatformStandIn } from './platform';
 import { stack } from './stack';
+import { writeTestWorkerSettings } from './worker-settings';
 
 const SHIPPED_CONFIG = path.resolve(__dirname, '../../config');
 /** The variable the workers read the platform API token from (connectors.yaml's tokenRef). */
@@ -80,11 +81,16 @@ export interface Deployment {
 
 /**
  * The config folder the test deploys: the shipped files, with one connector (the test image, on
- * the host network so it reaches the platform stand-in) instead of the real ones, the platform
- * token from the workers' environment, and one change moto needs (its SSO Admin finds AWS managed
- * policies only without their path).
+ * the test's bridge network, reaching the platform stand-in at its container URL) instead of the
+ * real ones, the platform token from the workers' environment, one change moto needs (its SSO
+ * Admin finds AWS managed policies only without their path), and the worker.yaml an operator
+ * writes for such a deployment: the test image's registry, the test's network, the stand-in's
+ * origin as the platform and the token's variable as the one `env:` may read.
  */
-function writeConfig(dir: string, opts: { platformUrl: string; connector: string; gate: string }): string {
+function writeConfig(
+  dir: string,
+  opts: { platform: PlatformStandIn; network: string; connector: string; gate: string },
+): string {
   const configDir = path.join(dir, 'config');
   cpSync(SHIPPED_CONFIG, configDir, { recursive: true });
   const org = path.join(configDir, 'org.yaml');
@@ -94,7 +100,7 @@ function writeConfig(dir: string, opts: { platformUrl: string; connector: string
   );
   const connectors = {
     defaults: {
-      network: 'host',
+      network: opts.network,
       timeout: '3m',
       memoryMb: 256,
       jitter: '1s',
@@ -102,13 +108,13 @@ function writeConfig(dir: string, opts: { platformUrl: string; connector: string
       retry: { maximumAttempts: 3, initialInterval: '1s', backoffCoefficient: 1, maximumInterval: '1s' },
       pauseAfterFailedRuns: 3,
     },
-    platform: { url: opts.platformUrl, tokenRef: `env:${PLATFORM_TOKEN_ENV}`, syncsPath: '/api/v1/syncs' },
+    platform: { url: opts.platform.url, tokenRef: `env:${PLATFORM_TOKEN_ENV}`, syncsPath: '/api/v1/syncs' },
     healthCheckEvery: '5m',
     connectors: [
       {
         name: opts.connector,
         image: stack().connectorImage,
-        args: ['--all', '--submit', '--platform-url', opts.platformUrl],
+        args: ['--all', '--submit', '--platform-url', opts.platform.containerUrl],
         interval: '1h',
         environment: {
           SV0_TEST_CONNECTOR: opts.connector,
@@ -119,6 +125,11 @@ function writeConfig(dir: string, opts: { platformUrl: string; connector: string
     ],
   };
   writeFileSync(path.join(configDir, 'connectors.yaml'), stringify(connectors));
+  writeTestWorkerSettings(path.join(configDir, 'worker.yaml'), {
+    networks: [opts.network],
+    platformUrl: opts.platform.url,
+    envNames: [PLATFORM_TOKEN_ENV],
+  });
   return configDir;
 }
 
@@ -253,7 +264,11 @@ export async function startDeployment(): Promise<Deployment> {
     ]);
     const connector = 'deploy-sync';
     const gate = 'deploy_sync_gate';
-    const configDir = writeConfig(dir, { platformUrl: platform.url, connector, gate });
+    // The platform's network, as its compose project makes it on a VM (never `host`).
+    const network = `sv0-deploy-${path.basename(dir).slice('sv0-deploy-'.length).toLowerCase()}`;
+    await testDocker().createNetwork({ Name: network, Labels: { 'sv0.purpose': 'deployment-test' } });
+    parts.push({ stop: () => testDocker().getNetwork(network).remove() });
+    const configDir = writeConfig(dir, { platform, network, connector, gate });
     const env: Record<string, string> = {
       TEMPORAL_ADDRESS: prod.address,
       TEMPORAL_NAMESPACE: prod.namespace,
@@ -279,7 +294,7 @@ export async function startDeployment(): Promise<Deployment> {
     let client = new Client({ connection, namespace: prod.namespace });
     parts.push({ stop: () => connection.close() });
 
-    const node = nodeWorker(env, dir, () => client);
+    const node = nodeWorker({ ...env, SV0_CONFIG_DIR: configDir }, dir, () => client);
     const socket = stack().dockerSocket;
     if (!socket) throw new Error('the test stack has no local container engine socket to give the worker');
     const imageWorker = imageWorkerService({
@@ -292,7 +307,8 @@ export async function startDeployment(): Promise<Deployment> {
         ...clientTlsEnv(tls, { host: path.dirname(tls.caCert), container: TLS_IN_CONTAINER }),
         SV0_METRICS_ADDRESS: '127.0.0.1:0',
       },
-      binds: [`${path.dirname(tls.caCert)}:${TLS_IN_CONTAINER}:ro`],
+      // The compose file mounts the operator's config folder (worker.yaml with it) at /app/config.
+      binds: [`${path.dirname(tls.caCert)}:${TLS_IN_CONTAINER}:ro`, `${configDir}:/app/config:ro`],
       tokenFile: secretFile(dir, 'op-token', `${OP_TOKEN}\n`),
     });
     parts.push(node, imageWorker);

@@ -1,7 +1,8 @@
 import { tmpdir } from 'node:os';
-import { realpathSync } from 'node:fs';
+import { realpathSync, writeFileSync } from 'node:fs';
+import { stringify } from 'yaml';
 import { registryHost } from '../../lib/config/connectors';
-import { workerSettings, type WorkerSettings } from '../../lib/config/worker';
+import { workerSettings, type WorkerSettings, type WorkerSettingsFile } from '../../lib/config/worker';
 import { ensureNetwork } from '../../scripts/dev-config';
 import { testDocker } from './docker';
 import { stack } from './stack';
@@ -39,4 +40,28 @@ export function testWorkerSettings(
     },
     platform: { url: over.platformUrl ?? base.platform.url, ...over.platform },
   });
+}
+
+/**
+ * Write a worker.yaml for a test's worker process, as an operator would for a deployment: the
+ * test connector image's registry, the given networks, the platform stand-in's origin and the
+ * variables `env:` references may read; `over` adds or replaces sections. Returns `file`.
+ */
+export function writeTestWorkerSettings(
+  file: string,
+  opts: { networks: string[]; platformUrl: string; envNames?: string[] },
+  over: Omit<WorkerSettingsFile, 'platform'> = {},
+): string {
+  const settings: WorkerSettingsFile = {
+    ...over,
+    secrets: { envNames: opts.envNames ?? [], ...over.secrets },
+    connectors: {
+      images: [`${registryHost(stack().connectorImage)}/`],
+      networks: opts.networks,
+      ...over.connectors,
+    },
+    platform: { url: new URL(opts.platformUrl).origin },
+  };
+  writeFileSync(file, stringify(settings));
+  return file;
 }

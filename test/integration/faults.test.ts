@@ -28,6 +28,7 @@ import { motoEnv } from '../harness/aws';
 import { stack } from '../harness/stack';
 import { runWorker, testEnv, uniqueId } from '../harness/temporal';
 import { startWebhookReceiver } from '../harness/webhook';
+import { ensureTestNetwork, TEST_NETWORK, writeTestWorkerSettings } from '../harness/worker-settings';
 import {
   demoInput,
   demoTestActivities,
@@ -121,6 +122,7 @@ describe('a connector sync survives its worker process being killed (SIGKILL)', 
     // A server of its own: the production worker polls the production task queues, and must find
     // no other test's workflows there.
     server = await startDevServer(stack().tools);
+    await ensureTestNetwork();
   });
   afterAll(async () => {
     for (const w of workers) await w.stop();
@@ -136,10 +138,17 @@ describe('a connector sync survives its worker process being killed (SIGKILL)', 
     rmSync(dir, { recursive: true, force: true });
   });
 
-  /** The production worker (workers/main.ts) in a process of its own, on this test's server. */
+  /**
+   * The production worker (workers/main.ts) in a process of its own, on this test's server, with a
+   * worker.yaml of its own: the test image, the test network and the platform stand-in.
+   */
   async function startWorker(client: Client, label: string): Promise<Running> {
     const env: NodeJS.ProcessEnv = {
       ...process.env,
+      SV0_WORKER_SETTINGS: writeTestWorkerSettings(path.join(dir, 'worker.yaml'), {
+        networks: [TEST_NETWORK],
+        platformUrl: platform!.url,
+      }),
       TEMPORAL_ADDRESS: server!.address,
       TEMPORAL_NAMESPACE: 'default',
       DOCKER_HOST: stack().dockerHost,
@@ -169,7 +178,7 @@ describe('a connector sync survives its worker process being killed (SIGKILL)', 
     const gate = name.replace(/-/g, '_');
     const connector = testConnectorSpec(
       name,
-      platform.url,
+      platform.containerUrl,
       { retry: { maximumAttempts: 3, initialInterval: '1s', backoffCoefficient: 1, maximumInterval: '1s' } },
       // Every attempt waits at the gate until the test opens it.
       { SV0_TEST_WAIT_GATE: gate },
