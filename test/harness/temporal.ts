@@ -70,17 +70,40 @@ export function timeSkippingEnv(): Promise<TestWorkflowEnvironment> {
  * it down (also when `fn` throws). With `dataConverter` (see test/harness/codec.ts) the worker
  * encrypts payloads as the production worker does when a codec key is configured.
  */
-export async function runWorker<T>(
-  opts: {
-    env: TestWorkflowEnvironment;
-    taskQueue: string;
-    activities: object;
-    dataConverter?: DataConverter;
-    worker?: Partial<Omit<WorkerOptions, 'connection' | 'taskQueue' | 'activities' | 'workflowBundle'>>;
-  },
-  fn: (worker: Worker) => Promise<T>,
-): Promise<T> {
-  const worker = await Worker.create({
+export async function runWorker<T>(opts: TestWorkerOptions, fn: (worker: Worker) => Promise<T>): Promise<T> {
+  const worker = await createTestWorker(opts);
+  return worker.runUntil(fn(worker));
+}
+
+/** What {@link runWorker} and {@link startTestWorker} take. */
+export interface TestWorkerOptions {
+  env: TestWorkflowEnvironment;
+  taskQueue: string;
+  activities: object;
+  dataConverter?: DataConverter;
+  worker?: Partial<Omit<WorkerOptions, 'connection' | 'taskQueue' | 'activities' | 'workflowBundle'>>;
+}
+
+/**
+ * Start a worker like {@link runWorker}'s and keep it polling until `stop()`: for a file whose
+ * tests share one worker instead of paying a start and a shutdown per test.
+ */
+export async function startTestWorker(
+  opts: TestWorkerOptions,
+): Promise<{ worker: Worker; stop(): Promise<void> }> {
+  const worker = await createTestWorker(opts);
+  const running = worker.run();
+  return {
+    worker,
+    async stop() {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+    },
+  };
+}
+
+async function createTestWorker(opts: TestWorkerOptions): Promise<Worker> {
+  return Worker.create({
     connection: opts.env.nativeConnection,
     namespace: opts.env.namespace ?? 'default',
     taskQueue: opts.taskQueue,
@@ -89,7 +112,6 @@ export async function runWorker<T>(
     dataConverter: opts.dataConverter,
     ...opts.worker,
   });
-  return worker.runUntil(fn(worker));
 }
 
 /** A unique id for a workflow, schedule or task queue, so tests never collide on the shared server. */

@@ -32,14 +32,15 @@ import { assertNoSecretsLeaked, captureWorkerLogs } from '../harness/secret-scan
 import { registerLogs, registerSecrets } from '../harness/secret-registry';
 import { fakeOnePassword, makeAgeKey } from '../harness/secrets';
 import { stack } from '../harness/stack';
-import { runWorker, testEnv, uniqueId } from '../harness/temporal';
+import { startTestWorker, testEnv, uniqueId } from '../harness/temporal';
 import { ensureTestNetwork, testWorkerSettings } from '../harness/worker-settings';
 
 /**
  * Hostile input, table-driven: forged workflow inputs and signals sent with the plain Temporal
  * client (never the CLI, which validates first) to a worker built as production builds it (the
  * real activity factories of workers/activities.ts, a settings object, Podman, moto behind a
- * recorder, the 1Password stand-in). Each row must be refused by an activity with
+ * recorder, the 1Password stand-in). One worker per task queue serves the whole file, as one
+ * production worker serves every hostile client. Each row must be refused by an activity with
  * `Sv0InputRefused` and a message that names the reason, and leave no trace: the 1Password
  * stand-in saw no call, no container was created for it, no AWS call changed anything, and no
  * worker credential or worker-only file content is in any history or log.
@@ -312,6 +313,7 @@ let recorder: Awaited<ReturnType<typeof startMotoRecorder>>;
 let runtimeLogs: ReturnType<typeof captureWorkerLogs>;
 let ctx: HostileContext;
 let settings: WorkerSettings;
+let stopWorkers: (() => Promise<void>) | undefined;
 const op = fakeOnePassword({ 'op://vault/item/field': 'never-resolved-value' });
 const workerLog: string[] = [];
 const logger = createLogger(
@@ -342,12 +344,16 @@ function productionActivities(): { connectors: object; infra: object } {
   return { connectors: createConnectorActivities(deps), infra: createInfraActivities(deps) };
 }
 
-/** Run both task queues' workers while `fn` runs. */
-async function withWorkers<T>(fn: () => Promise<T>): Promise<T> {
+/** Start both task queues' workers, polling until the file ends; resolves with their stop. */
+async function startWorkers(): Promise<() => Promise<void>> {
   const activities = productionActivities();
-  return runWorker({ env, taskQueue: queues.infra, activities: activities.infra }, () =>
-    runWorker({ env, taskQueue: queues.connectors, activities: activities.connectors }, fn),
-  );
+  const workers = await Promise.all([
+    startTestWorker({ env, taskQueue: queues.infra, activities: activities.infra }),
+    startTestWorker({ env, taskQueue: queues.connectors, activities: activities.connectors }),
+  ]);
+  return async () => {
+    await Promise.all(workers.map((w) => w.stop()));
+  };
 }
 
 /** The refusal in a workflow's history: an activity failure of type Sv0InputRefused. */
@@ -459,6 +465,7 @@ beforeAll(async () => {
       },
     ),
   });
+  stopWorkers = await startWorkers();
 });
 
 afterAll(async () => {
@@ -467,6 +474,7 @@ afterAll(async () => {
       .getHandle(id)
       .terminate('test done')
       .catch(() => undefined);
+  await stopWorkers?.();
   await client.schedule
     .getHandle(ScheduleIds.connector(healthConnector))
     .delete()
@@ -483,17 +491,15 @@ describe('hostile input is refused by the worker, whoever starts the workflow', 
   });
 
   it.each(rows.map((r) => [r.name, r] as const))('%s', async (_name, row) => {
-    await withWorkers(async () => {
-      const callsBefore = op.calls.length;
-      const workflowId = await row.send(ctx);
-      const message = await refusalIn(workflowId);
-      expect(message).toMatch(/^refused by the worker: /);
-      expect(message).toMatch(row.reason);
-      for (const canary of CANARIES) expect(message).not.toContain(canary);
-      expect(op.calls.length, '1Password was asked').toBe(callsBefore);
-      expect(containersCreated).not.toContain(workflowId);
-      expect(await containersListed(workflowId)).toBe(0);
-    });
+    const callsBefore = op.calls.length;
+    const workflowId = await row.send(ctx);
+    const message = await refusalIn(workflowId);
+    expect(message).toMatch(/^refused by the worker: /);
+    expect(message).toMatch(row.reason);
+    for (const canary of CANARIES) expect(message).not.toContain(canary);
+    expect(op.calls.length, '1Password was asked').toBe(callsBefore);
+    expect(containersCreated).not.toContain(workflowId);
+    expect(await containersListed(workflowId)).toBe(0);
   });
 
   it('the probe: a copied schedule input with forged refs gives the container nothing of the worker', async () => {
@@ -506,33 +512,31 @@ describe('hostile input is refused by the worker, whoever starts the workflow', 
       const action = (await client.schedule.getHandle(ScheduleIds.connector(name)).describe()).action;
       if (action.type !== 'startWorkflow') throw new Error('the schedule starts no workflow');
       const copied = action.args?.[0] as ConnectorSyncInput;
-      await withWorkers(async () => {
-        // First the copy unchanged, by hand: it runs, and the container reports what it received.
-        const fine = await ctx.startSync(copied.connector);
-        await client.workflow.getHandle(fine).result();
-        expect(platform.submissions.filter((s) => s.connector === name)).toEqual([
-          { connector: name, name: 'A', sha256: sha256(WORKER_ENV.CONNECTOR_ALLOWED) },
-        ]);
-        // Then the probe: the same input with the worker's credentials and a worker-only file added.
-        const forged: ConnectorSpec = {
-          ...copied.connector,
-          environment: { ...copied.connector.environment, SV0_TEST_HASH_VARS: 'A,X,Y' },
-          secrets: [
-            ...copied.connector.secrets,
-            { type: 'refs', vars: { X: 'env:AWS_SECRET_ACCESS_KEY', Y: `file:${ctx.files.workerOnly}` } },
-          ],
-        };
-        const probe = await ctx.startSync(forged);
-        expect(await refusalIn(probe)).toMatch(/X: env:AWS_SECRET_ACCESS_KEY is never readable/);
-        const err = await client.workflow
-          .getHandle(probe)
-          .result()
-          .then(
-            () => undefined,
-            (e: unknown) => e as Error,
-          );
-        expect(err).toBeDefined();
-      });
+      // First the copy unchanged, by hand: it runs, and the container reports what it received.
+      const fine = await ctx.startSync(copied.connector);
+      await client.workflow.getHandle(fine).result();
+      expect(platform.submissions.filter((s) => s.connector === name)).toEqual([
+        { connector: name, name: 'A', sha256: sha256(WORKER_ENV.CONNECTOR_ALLOWED) },
+      ]);
+      // Then the probe: the same input with the worker's credentials and a worker-only file added.
+      const forged: ConnectorSpec = {
+        ...copied.connector,
+        environment: { ...copied.connector.environment, SV0_TEST_HASH_VARS: 'A,X,Y' },
+        secrets: [
+          ...copied.connector.secrets,
+          { type: 'refs', vars: { X: 'env:AWS_SECRET_ACCESS_KEY', Y: `file:${ctx.files.workerOnly}` } },
+        ],
+      };
+      const probe = await ctx.startSync(forged);
+      expect(await refusalIn(probe)).toMatch(/X: env:AWS_SECRET_ACCESS_KEY is never readable/);
+      const err = await client.workflow
+        .getHandle(probe)
+        .result()
+        .then(
+          () => undefined,
+          (e: unknown) => e as Error,
+        );
+      expect(err).toBeDefined();
       expect(platform.submissions.filter((s) => s.connector === name)).toHaveLength(1);
       const received = new Set(platform.submissions.map((s) => s.sha256));
       for (const canary of [...CANARIES, `${WORKER_FILE_CONTENT}`])
