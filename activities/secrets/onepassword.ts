@@ -12,11 +12,37 @@ export interface OnePasswordClient {
 /** A lazily created client: `undefined` when the worker has no service account token. */
 export type OnePasswordProvider = () => Promise<OnePasswordClient>;
 
-const OP_REFERENCE_PATTERN = /^op:\/\/[^/\s]+\/[^/\s]+\/\S+$/;
+/**
+ * Why `reference` is not a 1Password secret reference (`op://vault/item/[section/]field`, with an
+ * optional `?attribute=`), or `undefined` when it is one. The SDK's own parser decides
+ * (`Secrets.validateSecretReference`), so the worker accepts exactly what 1Password resolves. The
+ * SDK is loaded on first use, as for resolving: a worker that never meets an op:// reference never
+ * loads it. The reason is the SDK's parse error, which names the rule, not the reference.
+ */
+export async function opReferenceProblem(reference: string): Promise<string | undefined> {
+  const { Secrets } = await import('@1password/sdk');
+  try {
+    Secrets.validateSecretReference(reference);
+    return undefined;
+  } catch (err) {
+    return parseErrorReason(err);
+  }
+}
 
-/** True when a value is an `op://vault/item/field` reference (the whole value, as `op run` reads it). */
-export function isOpReference(value: string): boolean {
-  return OP_REFERENCE_PATTERN.test(value);
+/**
+ * The SDK throws its core's error as a JSON string (`{"name":"ParsingSecretReference","message":
+ * "..."}`). Only a parse error's message is kept; anything else becomes a fixed reason.
+ */
+function parseErrorReason(err: unknown): string {
+  const fixed = 'it does not parse as op://vault/item/[section/]field';
+  if (typeof err !== 'string') return fixed;
+  try {
+    const parsed = JSON.parse(err) as { name?: unknown; message?: unknown };
+    if (parsed.name !== 'ParsingSecretReference' || typeof parsed.message !== 'string') return fixed;
+    return parsed.message.replace(/^the secret reference could not be parsed: /, '');
+  } catch {
+    return fixed;
+  }
 }
 
 /**

@@ -8,7 +8,7 @@ import {
 import { forConnector, SecretError, SecretRefusedError } from './errors';
 import { parseEnvFile, readPrivateFile, readPublicFile, realpathUnder } from './files';
 import {
-  isOpReference,
+  opReferenceProblem,
   onePasswordFromToken,
   resolveOpReferences,
   type OnePasswordProvider,
@@ -91,9 +91,10 @@ export function createSecretResolver(deps: SecretResolverDeps) {
   /** Resolve one reference: `op://vault/item/field`, `env:NAME` or `file:/absolute/path`. */
   async function resolveSecret(reference: string, connector?: string): Promise<string> {
     if (reference.startsWith('op://')) {
-      if (!isOpReference(reference))
+      const problem = await opReferenceProblem(reference);
+      if (problem)
         throw new SecretError(
-          forConnector(connector, `${reference}: not an op://vault/item/field reference`),
+          forConnector(connector, `${reference}: not an op://vault/item/field reference (${problem})`),
         );
       const values = await resolveOpReferences(deps.onePassword, [reference], (r) =>
         forConnector(connector, r),
@@ -220,9 +221,13 @@ export function createSecretResolver(deps: SecretResolverDeps) {
           break;
       }
     }
-    const bad = pending.find((p) => p.opRef !== undefined && !isOpReference(p.opRef));
-    if (bad)
-      throw new SecretError(forConnector(connector, `${bad.from}: not an op://vault/item/field reference`));
+    for (const p of pending) {
+      const problem = p.opRef === undefined ? undefined : await opReferenceProblem(p.opRef);
+      if (problem)
+        throw new SecretError(
+          forConnector(connector, `${p.from}: not an op://vault/item/field reference (${problem})`),
+        );
+    }
     const refs = pending.flatMap((p) => (p.opRef ? [p.opRef] : []));
     const whereOf = new Map(pending.filter((p) => p.opRef).map((p) => [p.opRef as string, p.from]));
     const resolved = await resolveOpReferences(deps.onePassword, refs, (r) =>

@@ -287,6 +287,29 @@ describe('1Password references', () => {
     ).toMatch(/A in .*malformed\.env: not an op:\/\/vault\/item\/field reference/);
   });
 
+  it("takes the 1Password SDK's parser as the judge of an op:// reference", async () => {
+    const section = 'op://sv0-connectors/entra-prod/api/client_secret';
+    const otp = 'op://sv0-connectors/entra-prod/one-time?attribute=otp';
+    const r = resolver({ [section]: 'in-a-section', [otp]: '123456' });
+    expect(
+      await r.resolveConnectorEnv('entra', [{ type: 'refs', vars: { A: section, B: otp } }]),
+    ).toMatchObject({
+      env: { A: 'in-a-section', B: '123456' },
+    });
+    // Shapes a looser parser lets through: 1Password is never asked about them.
+    for (const [bad, reason] of [
+      ['op://sv0-connectors/entra-prod/a/b/c', /invalid format/],
+      ['op://sv0-connectors/entra-prod/field?color=red', /invalid query parameter key/],
+    ] as const) {
+      const callsBefore = r.op.calls.length;
+      const message = await refusal(r.resolveConnectorEnv('entra', [{ type: 'refs', vars: { X: bad } }]));
+      expect(message).toContain(`connector entra: X (${bad}): not an op://vault/item/field reference (`);
+      expect(message).toMatch(reason);
+      expect(await refusal(r.resolveSecret(bad))).toMatch(reason);
+      expect(r.op.calls.length).toBe(callsBefore);
+    }
+  });
+
   it('resolves single references for the notify activity: op://, env: and file:', async () => {
     const urlFile = write('webhook-url', 'https://hooks.example/T0/B0/secret\n');
     const r = resolver({ [OP_REF]: OP_SECRET }, { WEBHOOK_URL: 'https://hooks.example/env' });
