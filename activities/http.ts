@@ -32,6 +32,12 @@ export function secretUrl(value: string, what: string): URL {
       `${what}: the secret is not an http(s) URL`,
       ErrorType.SecretUnavailable,
     );
+  // fetch refuses such a URL with a message that repeats it, password included.
+  if (url.username || url.password)
+    throw ApplicationFailure.nonRetryable(
+      `${what}: the secret is a URL with a user name or password, which fetch does not send; use a URL without them`,
+      ErrorType.SecretUnavailable,
+    );
   return url;
 }
 

@@ -113,7 +113,12 @@ export const WorkerSettingsSchema = z.strictObject({
   platform: z
     .strictObject({
       /** The only origin the platform token is ever sent to. */
-      url: z.url({ protocol: /^https?$/, error: 'an http(s) URL such as http://api:3000' }),
+      url: z.url({ protocol: /^https?$/, error: 'an http(s) URL such as http://api:3000' }).refine((u) => {
+        // A value that is not a URL at all is reported by the check above.
+        if (!URL.canParse(u)) return true;
+        const url = new URL(u);
+        return !url.username && !url.password;
+      }, 'no user name or password in the URL: the token goes in the Authorization header'),
     })
     .default({ url: 'http://api:3000' }),
   sandbox: z

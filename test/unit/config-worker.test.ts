@@ -177,6 +177,14 @@ describe('loading worker.yaml', () => {
     expect(err.message).toMatch(message);
   });
 
+  it('a platform URL with a password is refused without repeating it', () => {
+    const dir = configCopy();
+    writeFileSync(path.join(dir, 'worker.yaml'), 'platform:\n  url: http://sv0:pw-7c1e93@api:3000\n');
+    const err = thrown(() => loadWorkerSettings({ SV0_CONFIG_DIR: dir }));
+    expect(err.message).toMatch(/platform\.url: no user name or password in the URL/);
+    expect(err.message).not.toContain('pw-7c1e93');
+  });
+
   it('SV0_WORKER_SETTINGS names the file, which must exist; sandbox accounts it lists win over org.yaml', () => {
     const dir = configCopy();
     const file = path.join(dir, 'elsewhere.yaml');
