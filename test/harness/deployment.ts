@@ -53,6 +53,15 @@ export interface DeployedWorker {
   stop(): Promise<void>;
 }
 
+/** The image worker: also what its container wrote and a command run inside it. */
+export interface DeployedImageWorker extends DeployedWorker {
+  readonly name: 'image';
+  /** Everything the running container wrote so far (stdout and stderr). */
+  logs(): Promise<string>;
+  /** Run a command in the running container, as its user. */
+  exec(cmd: string[]): Promise<{ exitCode: number; output: string }>;
+}
+
 export interface Deployment {
   prod: ProductionStack;
   moto: Moto;
@@ -68,7 +77,9 @@ export interface Deployment {
   /** What the CLI and the `node` worker read: TEMPORAL_*, AWS_* (moto), DOCKER_HOST. */
   env: Record<string, string>;
   node: DeployedWorker;
-  image: DeployedWorker;
+  image: DeployedImageWorker;
+  /** The compose secret the image worker reads its 1Password token from (made up, never valid). */
+  opToken: string;
   /** AWS clients' settings for moto's management account, for set-up and inspection. */
   aws: AwsClientConfig;
   /** A client of the production server (reconnect after restarting it: `reconnect()`). */
@@ -325,6 +336,7 @@ export async function startDeployment(): Promise<Deployment> {
       env,
       node,
       image: imageWorker,
+      opToken: OP_TOKEN,
       aws: {
         region: 'us-east-1',
         endpoint: moto.endpoint,
@@ -392,8 +404,12 @@ function imageWorkerService(opts: {
   env: Record<string, string>;
   tokenFile: string;
   binds: string[];
-}): DeployedWorker {
+}): DeployedImageWorker {
   let service: WorkerService | undefined;
+  const running = () => {
+    if (!service) throw new Error('the image worker is not running');
+    return service;
+  };
   return {
     name: 'image',
     get running() {
@@ -420,6 +436,8 @@ function imageWorkerService(opts: {
         await new Promise((r) => setTimeout(r, 500));
       }
     },
+    logs: () => running().logs(),
+    exec: (cmd) => running().exec(cmd),
     async kill() {
       const s = service;
       service = undefined;

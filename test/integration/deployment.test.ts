@@ -1,7 +1,8 @@
 /**
  * The VM deployment of README.md, end to end, on the PostgreSQL-backed Temporal server the compose
- * file describes (test/harness/deployment.ts starts it): two workers, the worker image under Podman
- * and a `node` process; `sv0 org apply` into moto, `sv0 up` once; then one flow of each family
+ * file describes (test/harness/deployment.ts starts it; the suite's one production stack): the
+ * namespace job's search attributes, two workers, the worker image as the compose file's worker
+ * service under Podman and a `node` process; `sv0 org apply` into moto, `sv0 up` once; then one flow of each family
  * through the CLI, with a worker killed in the middle of a connector run and of a demo's wait,
  * PostgreSQL and the Temporal server restarted while demos wait, the Web UI server in chromium, a
  * backup restored into a fresh PostgreSQL, a budget freeze and its audited unfreeze, and `sv0
@@ -17,12 +18,15 @@ import {
 import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { msToTs } from '@temporalio/common/lib/time';
+import { temporal } from '@temporalio/proto';
+import { searchAttributeStatus } from '../../clients/search-attributes';
 import type { DemoSummary } from '../../lib/contracts/demo';
 import {
   ContainerLabels,
   FREEZE_POLICY_NAME,
   ScheduleIds,
   SearchAttributes,
+  TaskQueues,
   WorkflowIds,
   WorkflowTypes,
 } from '../../lib/names';
@@ -36,6 +40,7 @@ import {
 } from '../harness/deployment';
 import { testDocker } from '../harness/docker';
 import { eventually } from '../harness/demo-fixture';
+import { registerLogs, registerSecrets } from '../harness/secret-registry';
 import { stack } from '../harness/stack';
 
 const MANAGEMENT_ACCOUNT = '123456789012';
@@ -60,6 +65,16 @@ describe('the VM deployment on the PostgreSQL-backed server with mTLS, two worke
     return Date.parse(json<{ expiresAt: string }>(started).expiresAt);
   }
 
+  /** The connector's sync runs, found by its custom search attribute in SQL visibility. */
+  async function connectorRuns(): Promise<string[]> {
+    const runs: string[] = [];
+    for await (const wf of d.client().workflow.list({
+      query: `${SearchAttributes.connector} = "${d.connector}" AND WorkflowType = "${WorkflowTypes.connectorSync}"`,
+    }))
+      runs.push(wf.status.name);
+    return runs;
+  }
+
   /** The demo ends destroyed, after its TTL and within two minutes of it. */
   async function expectTornDownOnTime(id: string, expiresAt: number): Promise<void> {
     const handle = d.client().workflow.getHandle(WorkflowIds.demo(id));
@@ -72,6 +87,7 @@ describe('the VM deployment on the PostgreSQL-backed server with mTLS, two worke
 
   beforeAll(async () => {
     d = await startDeployment();
+    registerSecrets(d.opToken);
     // The in-process CLI reads AWS and the container engine from the environment, as on the VM.
     Object.assign(process.env, d.env);
   }, 600_000);
@@ -85,8 +101,45 @@ describe('the VM deployment on the PostgreSQL-backed server with mTLS, two worke
       filters: { label: [`${ContainerLabels.connector}=${d.connector}`] },
     });
     for (const c of left) await docker.getContainer(c.Id).remove({ force: true });
+    if (d.image.running) registerLogs(await d.image.logs());
     await d.stop();
   }, 120_000);
+
+  it('the namespace job registered every search attribute of lib/names.ts with its type', async () => {
+    const status = await searchAttributeStatus(d.client().connection, d.prod.namespace);
+    expect(status.missing).toEqual([]);
+    expect(status.wrongType).toEqual([]);
+    expect(status.present).toHaveLength(7);
+  });
+
+  it("the image worker, as the compose file's worker service with its secret, polls both task queues and reaches the container engine", async () => {
+    const pollers = async (taskQueue: string) =>
+      (
+        await d.client().workflowService.describeTaskQueue({
+          namespace: d.prod.namespace,
+          taskQueue: { name: taskQueue },
+          taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+        })
+      ).pollers ?? [];
+    // Two workers poll: the node worker, by its identity, and the image.
+    for (const queue of [TaskQueues.infra, TaskQueues.connectors])
+      await eventually(
+        async () => (await pollers(queue)).some((p) => p.identity !== d.node.identity),
+        `the image worker polling ${queue}`,
+        90_000,
+      );
+    const logs = await d.image.logs();
+    expect(logs).toContain('sv0 worker polling');
+    expect(logs).not.toContain(d.opToken);
+    // The worker's user (uid 1000) reaches the engine's API through the mounted socket, as the
+    // compose file's group_add lets it.
+    const ping = await d.image.exec([
+      'node',
+      '-e',
+      "require('http').get({ socketPath: process.env.DOCKER_HOST.slice(7), path: '/_ping' }, (r) => { process.stdout.write(`${process.getuid()} ${r.statusCode}`); process.exit(0); }).on('error', (e) => { process.stdout.write(e.message); process.exit(1); })",
+    ]);
+    expect(ping).toEqual({ exitCode: 0, output: '1000 200' });
+  });
 
   it('org apply: the organization of config/org.yaml lands in moto', async () => {
     const applied = await cli('org', 'apply', '--yes', '--json');
@@ -181,12 +234,7 @@ describe('the VM deployment on the PostgreSQL-backed server with mTLS, two worke
     // Exactly one run of the schedule, completed once.
     const schedule = await d.client().schedule.getHandle(ScheduleIds.connector(d.connector)).describe();
     expect(schedule.info.recentActions).toHaveLength(1);
-    const runs: string[] = [];
-    for await (const wf of d.client().workflow.list({
-      query: `${SearchAttributes.connector} = "${d.connector}" AND WorkflowType = "${WorkflowTypes.connectorSync}"`,
-    }))
-      runs.push(wf.status.name);
-    expect(runs).toEqual(['COMPLETED']);
+    expect(await connectorRuns()).toEqual(['COMPLETED']);
   }, 300_000);
 
   it('demos wait through a worker kill, a PostgreSQL restart and a server restart, then are torn down on time', async () => {
@@ -201,12 +249,24 @@ describe('the VM deployment on the PostgreSQL-backed server with mTLS, two worke
     await d.prod.temporal.stop();
     await d.prod.temporal.start();
     await d.reconnect();
+    // What SQL visibility held before the restarts is still found by its custom search attribute.
+    await eventually(
+      async () => (await connectorRuns()).join() === 'COMPLETED',
+      'the connector run in visibility after the restarts',
+    );
 
     for (const id of ids) await expectTornDownOnTime(id, expiresAt.get(id)!);
     await d.node.start();
   }, 420_000);
 
-  it('the Web UI server, opened in chromium, finds the demos by their scenario (search attribute)', async () => {
+  it('the Web UI server, with starting workflows switched off, opened in chromium, finds the demos by their scenario (search attribute)', async () => {
+    expect((await fetch(`${d.prod.uiUrl}/`)).status).toBe(200);
+    const settings = (await (await fetch(`${d.prod.uiUrl}/api/v1/settings`)).json()) as Record<
+      string,
+      unknown
+    >;
+    expect(settings.StartWorkflowDisabled).toBe(true);
+    expect(settings.DefaultNamespace).toBe(d.prod.namespace);
     const chromiumPath = stack().tools.chromium;
     if (!chromiumPath)
       throw new Error('no chromium: run `bash scripts/stack.sh provision` (it installs Debian chromium)');
@@ -249,6 +309,8 @@ describe('the VM deployment on the PostgreSQL-backed server with mTLS, two worke
     expect(await d.prod.runJob('temporal-schema')).toMatch(/schemas are up to date/);
     await d.prod.temporal.start();
     await d.reconnect();
+    // The namespace job runs again without harm on the restored databases.
+    expect(await d.prod.runJob('temporal-admin')).toMatch(/namespace and search attributes are ready/);
 
     expect((await d.client().workflow.getHandle(WorkflowIds.demo(id)).describe()).status.name).toBe(
       'RUNNING',

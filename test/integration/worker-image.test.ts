@@ -2,28 +2,18 @@
  * The worker image, as the Dockerfile builds it on Node 24 (provisioning builds it; a test only
  * runs it): the CLI answers, everything runs as uid 1000, the worker stops with one clear line when
  * Temporal cannot be reached, tokens come from files (compose `secrets:` and `*_FILE`, also in the
- * old env-file format of /etc/sv0/op-token), and the compose file's worker service, started from
- * the image with its own environment and secret, polls both task queues of the PostgreSQL-backed
- * production server.
+ * old env-file format of /etc/sv0/op-token). None of this needs a server; the compose file's
+ * worker service, started from the image with its own environment and secret against the
+ * PostgreSQL-backed production server, is one of the two workers of
+ * test/integration/deployment.test.ts, which runs the one production stack of the suite.
  */
 import { chmodSync, chownSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Connection } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TaskQueues } from '../../lib/names';
-import { startProductionStack, type ProductionStack } from '../../scripts/prod-stack';
-import {
-  ensureWorkerImage,
-  runWorkerImage,
-  startWorkerService,
-  type WorkerService,
-} from '../../scripts/worker-image';
+import { ensureWorkerImage, runWorkerImage } from '../../scripts/worker-image';
 import { testDocker } from '../harness/docker';
 import { registerSecrets } from '../harness/secret-registry';
-import { stack } from '../harness/stack';
-import { eventually } from '../harness/demo-fixture';
 
 /** A made-up token of the service-account shape; never valid anywhere. */
 const TOKEN = 'ops_workerImageTestToken0000000000000000';
@@ -142,58 +132,5 @@ describe('the worker image', () => {
     expect(cli.stderr).toContain(
       'OP_SERVICE_ACCOUNT_TOKEN_FILE=/run/secrets/absent: cannot read the file (ENOENT)',
     );
-  });
-
-  describe("as the compose file's worker service, against the production server", () => {
-    let prod: ProductionStack;
-    let worker: WorkerService | undefined;
-
-    beforeAll(async () => {
-      prod = await startProductionStack({ tools: stack().tools });
-    });
-
-    afterAll(async () => {
-      await worker?.stop({ kill: true });
-      await prod?.stop();
-    });
-
-    it('polls both task queues with the service environment and its secret, and reaches the container engine', async () => {
-      const socket = stack().dockerSocket;
-      if (!socket) throw new Error('the test stack has no local container engine socket to give the worker');
-      worker = await startWorkerService(testDocker(), {
-        image,
-        stack: prod,
-        dockerSocket: socket,
-        // What /etc/sv0/worker.env holds on a VM; the service sets the rest.
-        env: { AWS_REGION: 'us-east-1', SV0_METRICS_ADDRESS: '127.0.0.1:0' },
-        secrets: { op_service_account_token: path.join(secretsDir({ token: `${TOKEN}\n` }), 'token') },
-      });
-      const connection = await Connection.connect({ address: prod.address });
-      try {
-        const pollers = async (taskQueue: string) =>
-          (
-            await connection.workflowService.describeTaskQueue({
-              namespace: prod.namespace,
-              taskQueue: { name: taskQueue },
-              taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
-            })
-          ).pollers ?? [];
-        for (const queue of [TaskQueues.infra, TaskQueues.connectors])
-          await eventually(async () => (await pollers(queue)).length > 0, `a poller on ${queue}`, 90_000);
-      } finally {
-        await connection.close();
-      }
-      const logs = await worker.logs();
-      expect(logs).toContain('sv0 worker polling');
-      expect(logs).not.toContain(TOKEN);
-      // The worker's user (uid 1000) reaches the engine's API through the mounted socket, as the
-      // compose file's group_add lets it.
-      const ping = await worker.exec([
-        'node',
-        '-e',
-        "require('http').get({ socketPath: process.env.DOCKER_HOST.slice(7), path: '/_ping' }, (r) => { process.stdout.write(`${process.getuid()} ${r.statusCode}`); process.exit(0); }).on('error', (e) => { process.stdout.write(e.message); process.exit(1); })",
-      ]);
-      expect(ping).toEqual({ exitCode: 0, output: '1000 200' });
-    });
   });
 });
