@@ -4,8 +4,11 @@
  * Stops them all at the end, also when tests fail. A part that cannot start fails the run with a
  * message that says how to get it; nothing is skipped.
  */
+import { mkdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
 import type { TestProject } from 'vitest/node';
 import {
+  REPO_ROOT,
   provisionStack,
   startDevServer,
   startDockerApi,
@@ -18,6 +21,18 @@ import type { StackInfo } from './stack';
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const tools = provisionStack();
   suiteSecrets.reset();
+  // This run's own: the workflow bundle the first file makes, for the others to reuse.
+  const workflowBundleDir = path.join(
+    REPO_ROOT,
+    '.sv0',
+    'test-runs',
+    String(process.pid),
+    'workflow-bundles',
+  );
+  rmSync(workflowBundleDir, { recursive: true, force: true });
+  mkdirSync(workflowBundleDir, { recursive: true });
+  const removeBundles = () => rmSync(path.dirname(workflowBundleDir), { recursive: true, force: true });
+  project.provide('workflowBundleDir', workflowBundleDir);
   const started: Partial<Running>[] = [];
   const stopAll = async () => {
     await Promise.all(started.reverse().map((s) => s.stop?.()));
@@ -45,6 +60,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     );
   } catch (err) {
     await stopAll();
+    removeBundles();
     throw err;
   }
   // After the last file, once more over every history on the server, also those that changed
@@ -63,6 +79,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
       }
     } finally {
       await stopAll();
+      removeBundles();
     }
   };
 }

@@ -17,6 +17,8 @@ export interface StackInfo {
 declare module 'vitest' {
   export interface ProvidedContext {
     stack: StackInfo;
+    /** A folder of this run only, where test files share the workflow bundle (test/harness/temporal.ts). */
+    workflowBundleDir: string;
   }
 }
 

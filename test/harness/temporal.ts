@@ -1,4 +1,5 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { DataConverter } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -8,6 +9,7 @@ import {
   type WorkerOptions,
   type WorkflowBundleWithSourceMap,
 } from '@temporalio/worker';
+import { inject } from 'vitest';
 import { stack } from './stack';
 
 const WORKFLOWS_PATH = path.resolve(__dirname, '../../workflows/index.ts');
@@ -17,23 +19,44 @@ let encryptedBundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 let sharedEnv: Promise<TestWorkflowEnvironment> | undefined;
 
 /**
- * The project's workflows, bundled once per test file (vitest isolates modules per file). With a
- * `failureConverterPath` (payload encryption on), the bundle carries that failure converter, as
- * the production worker's does.
+ * The project's workflows, bundled once per test run: the first test file that needs a bundle
+ * makes it and leaves it in the run's folder (the global setup's `workflowBundleDir`, emptied at
+ * every run, so it is always of the current sources); the other files read it instead of bundling
+ * again (vitest isolates modules per file). With a `failureConverterPath` (payload encryption on),
+ * the bundle carries that failure converter, as the production worker's does.
  */
 export function workflowBundle(
   opts: { failureConverterPath?: string } = {},
 ): Promise<WorkflowBundleWithSourceMap> {
   if (opts.failureConverterPath) {
-    encryptedBundle ??= bundleWorkflowCode({
-      workflowsPath: WORKFLOWS_PATH,
-      failureConverterPath: opts.failureConverterPath,
-      logger: quietBundlerLogger,
-    });
+    const { failureConverterPath } = opts;
+    encryptedBundle ??= runBundle(`encrypted-${hash(failureConverterPath)}`, () =>
+      bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, failureConverterPath, logger: quietBundlerLogger }),
+    );
     return encryptedBundle;
   }
-  bundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietBundlerLogger });
+  bundle ??= runBundle('plain', () =>
+    bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietBundlerLogger }),
+  );
   return bundle;
+}
+
+const hash = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 12);
+
+/** The bundle `name` of this run: read from the run's folder, else made and written there. */
+async function runBundle(
+  name: string,
+  make: () => Promise<WorkflowBundleWithSourceMap>,
+): Promise<WorkflowBundleWithSourceMap> {
+  const dir = inject('workflowBundleDir');
+  if (!dir) return make();
+  const file = path.join(dir, `${name}.json`);
+  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as WorkflowBundleWithSourceMap;
+  const made = await make();
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(`${file}.${process.pid}`, JSON.stringify({ code: made.code, sourceMap: made.sourceMap }));
+  renameSync(`${file}.${process.pid}`, file);
+  return made;
 }
 
 const quietBundlerLogger = {
