@@ -15,16 +15,18 @@ import { REPO_ROOT, type Running } from './local-stack';
 /**
  * Start the worker with `env` (TEMPORAL_*, DOCKER_HOST, AWS_*...). Everything it prints goes to
  * `logFile`; `onLine`, when given, also sees each line (npm run dev echoes warnings from it).
- * `stop()` sends SIGTERM (a graceful shutdown), then SIGKILL after `killAfterMs`.
+ * `stop()` sends SIGTERM (a graceful shutdown), then SIGKILL after `killAfterMs`. `root` runs the
+ * worker of another checkout of the sources (a second build, for a rolling upgrade).
  */
 export function startWorkerProcess(
   env: NodeJS.ProcessEnv,
   logFile: string,
-  opts: { onLine?: (line: string) => void; killAfterMs?: number } = {},
+  opts: { onLine?: (line: string) => void; killAfterMs?: number; root?: string } = {},
 ): Running {
   const log = createWriteStream(logFile, { flags: 'a' });
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'workers', 'main.ts')], {
-    cwd: REPO_ROOT,
+  const root = opts.root ?? REPO_ROOT;
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'workers', 'main.ts')], {
+    cwd: root,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -12,8 +12,11 @@ import {
   cpSync,
   mkdirSync,
   mkdtempSync,
+  copyFileSync,
+  existsSync,
   readFileSync,
   rmSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
@@ -21,7 +24,7 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { stringify } from 'yaml';
 import type { AwsClientConfig } from '../../lib/runtime/aws';
-import { startMoto, type Moto, type Running } from '../../scripts/local-stack';
+import { REPO_ROOT, startMoto, type Moto, type Running } from '../../scripts/local-stack';
 import { startProductionStack, type ProductionStack, type StackTls } from '../../scripts/prod-stack';
 import { ensureWorkerImage, startWorkerService, type WorkerService } from '../../scripts/worker-image';
 import { startWorkerProcess, waitForWorkerPolling } from '../../scripts/worker-process';
@@ -87,7 +90,48 @@ export interface Deployment {
   reconnect(): Promise<Client>;
   /** The global options every `sv0` command of the test gets. */
   cliArgs(): string[];
+  /**
+   * Start one more `node` worker, of the sources under `root` (a second build, see
+   * {@link secondBuild}), polling both task queues; it stops with the deployment.
+   */
+  startWorker(root: string): Promise<DeployedWorker>;
   stop(): Promise<void>;
+}
+
+/** The change the second build makes (test/fixtures/rolling-upgrade/second-build.patch). */
+export const SECOND_BUILD = {
+  patch: path.resolve(__dirname, '../fixtures/rolling-upgrade/second-build.patch'),
+  /** The id it passes to `patched()` in the demo lifecycle, before a deployed demo waits. */
+  patchId: 'sv0-test-rolling-upgrade',
+  /** The memo entry a demo deployed by the second build gets. */
+  memo: { sv0TestBuild: 'second' },
+} as const;
+
+/**
+ * A second build of the worker, as a rolling upgrade deploys it: a checkout of these sources (the
+ * files git tracks or would add, as they are on disk) under `dir`, with the fixture patch applied
+ * (a workflow change behind `patched()`), sharing this checkout's node_modules. Returns its root.
+ */
+export function secondBuild(dir: string): string {
+  const root = path.join(dir, 'second-build');
+  const listed = spawnSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], {
+    cwd: REPO_ROOT,
+    encoding: 'utf8',
+  });
+  if (listed.status !== 0) throw new Error(`git ls-files failed: ${listed.stderr}`);
+  for (const file of listed.stdout.split('\0')) {
+    if (!file || !existsSync(path.join(REPO_ROOT, file))) continue;
+    mkdirSync(path.dirname(path.join(root, file)), { recursive: true });
+    copyFileSync(path.join(REPO_ROOT, file), path.join(root, file));
+  }
+  symlinkSync(path.join(REPO_ROOT, 'node_modules'), path.join(root, 'node_modules'));
+  const applied = spawnSync('git', ['apply', SECOND_BUILD.patch], { cwd: root, encoding: 'utf8' });
+  if (applied.status !== 0)
+    throw new Error(
+      `${path.relative(REPO_ROOT, SECOND_BUILD.patch)} no longer applies to the sources; remake it from the ` +
+        `current workflows/demo/lifecycle.ts (git apply: ${applied.stderr.trim()})`,
+    );
+  return root;
 }
 
 /**
@@ -280,6 +324,7 @@ export async function startDeployment(): Promise<Deployment> {
     await testDocker().createNetwork({ Name: network, Labels: { 'sv0.purpose': 'deployment-test' } });
     parts.push({ stop: () => testDocker().getNetwork(network).remove() });
     const configDir = writeConfig(dir, { platform, network, connector, gate });
+    let extraWorkers = 0;
     const env: Record<string, string> = {
       TEMPORAL_ADDRESS: prod.address,
       TEMPORAL_NAMESPACE: prod.namespace,
@@ -305,7 +350,9 @@ export async function startDeployment(): Promise<Deployment> {
     let client = new Client({ connection, namespace: prod.namespace });
     parts.push({ stop: () => connection.close() });
 
-    const node = nodeWorker({ ...env, SV0_CONFIG_DIR: configDir }, dir, () => client);
+    // The node workers read the worker.yaml of the config folder, as the image's does at /app/config.
+    const nodeEnv = { ...env, SV0_CONFIG_DIR: configDir };
+    const node = nodeWorker(nodeEnv, dir, () => client, { root: REPO_ROOT, name: 'node' });
     const socket = stack().dockerSocket;
     if (!socket) throw new Error('the test stack has no local container engine socket to give the worker');
     const imageWorker = imageWorkerService({
@@ -351,6 +398,13 @@ export async function startDeployment(): Promise<Deployment> {
         return client;
       },
       cliArgs: () => ['--address', prod.address, '--namespace', prod.namespace, '--config-dir', configDir],
+      async startWorker(root) {
+        extraWorkers += 1;
+        const worker = nodeWorker(nodeEnv, dir, () => client, { root, name: `node-${extraWorkers + 1}` });
+        parts.push(worker);
+        await worker.start();
+        return worker;
+      },
       stop: stopAll,
     };
   } catch (err) {
@@ -359,8 +413,16 @@ export async function startDeployment(): Promise<Deployment> {
   }
 }
 
-/** The production worker as a `node` process (workers/main.ts), as `npm run dev` runs it. */
-function nodeWorker(env: Record<string, string>, dir: string, client: () => Client): DeployedWorker {
+/**
+ * The production worker as a `node` process (workers/main.ts of the sources under `root`), as
+ * `npm run dev` runs it; its logs are `<name>-<start>.log` under `dir`.
+ */
+function nodeWorker(
+  env: Record<string, string>,
+  dir: string,
+  client: () => Client,
+  opts: { root: string; name: string },
+): DeployedWorker {
   let running: Running | undefined;
   let starts = 0;
   return {
@@ -373,11 +435,11 @@ function nodeWorker(env: Record<string, string>, dir: string, client: () => Clie
     },
     async start() {
       starts += 1;
-      const logFile = path.join(dir, `worker-node-${starts}.log`);
+      const logFile = path.join(dir, `worker-${opts.name}-${starts}.log`);
       const workerEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
       delete workerEnv.SV0_CODEC_KEY_FILE;
       delete workerEnv.SV0_CODEC_KEYS;
-      running = startWorkerProcess(workerEnv, logFile);
+      running = startWorkerProcess(workerEnv, logFile, { root: opts.root });
       await waitForWorkerPolling(client(), running.child, { logFile });
     },
     async kill() {

@@ -34,6 +34,8 @@ import { sv0 } from '../harness/cli';
 import {
   dumpDatabases,
   restoreDatabases,
+  SECOND_BUILD,
+  secondBuild,
   startDeployment,
   type DeployedWorker,
   type Deployment,
@@ -323,6 +325,54 @@ describe('the VM deployment on the PostgreSQL-backed server with mTLS, two worke
     ).toEqual(schedules);
     await expectTornDownOnTime(id, expiresAt);
   }, 300_000);
+
+  it('a rolling upgrade: the workers move to a second build (a change behind patched()) one at a time while a demo waits; it and the budget guards carry on', async () => {
+    const waiting = 'deploy-rolled';
+    const expiresAt = await startRunningDemo(waiting, '1m');
+    const root = secondBuild(d.dir);
+
+    // One worker at a time, each stopped as the VM stops it and replaced by the second build.
+    await d.node.stop();
+    const first = await d.startWorker(root);
+    registerLogs(await d.image.logs());
+    await d.image.stop();
+    const second = await d.startWorker(root);
+    const secondBuildIds = [first.identity, second.identity];
+
+    // A demo deployed now takes the changed path; the one that waited through the roll does not.
+    const fresh = 'deploy-second-build';
+    await startRunningDemo(fresh, '1h');
+    const memo = async (id: string) =>
+      (await d.client().workflow.getHandle(WorkflowIds.demo(id)).describe()).memo ?? {};
+    expect(await memo(fresh)).toMatchObject(SECOND_BUILD.memo);
+    expect(await memo(waiting)).not.toHaveProperty(Object.keys(SECOND_BUILD.memo)[0]!);
+
+    // The budget guards answer on the second build.
+    const guards = json<{ budget: string; running?: boolean }[]>(await cli('budget', 'status', '--json'));
+    expect(guards.map((g) => g.budget)).toContain('sv0-demo');
+    expect(guards.filter((g) => g.running === false)).toEqual([]);
+
+    const destroyed = await cli(
+      'demo',
+      'destroy',
+      fresh,
+      '--reason',
+      'rolling upgrade test',
+      '--wait',
+      '--json',
+    );
+    expect(destroyed.code).toBe(0);
+    expect(json<{ summary: DemoSummary }>(destroyed).summary.phase).toBe('destroyed');
+    await expectTornDownOnTime(waiting, expiresAt);
+
+    // The second build replayed the waiting demo's history without a determinism error, and it
+    // is what ran the demo after the roll.
+    const history = await d.client().workflow.getHandle(WorkflowIds.demo(waiting)).fetchHistory();
+    const events = history.events ?? [];
+    expect(events.filter((e) => e.workflowTaskFailedEventAttributes)).toEqual([]);
+    const lastTask = events.filter((e) => e.workflowTaskCompletedEventAttributes).at(-1);
+    expect(secondBuildIds).toContain(lastTask?.workflowTaskCompletedEventAttributes?.identity);
+  }, 420_000);
 
   it('a budget over its freeze threshold freezes the sandbox account; an approved unfreeze lifts it', async () => {
     const budgets = new BudgetsClient(d.aws);
