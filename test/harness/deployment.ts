@@ -317,10 +317,13 @@ export async function startDeployment(): Promise<Deployment> {
       startMoto(stack().tools, { loadManagedPolicies: true }).then((m) => (parts.push(m), m)),
       startPlatform({ token: PLATFORM_TOKEN }).then((p) => (parts.push({ stop: p.close }), p)),
     ]);
-    const connector = 'deploy-sync';
-    const gate = 'deploy_sync_gate';
+    // Unique on this machine, as the network: the connector's containers are found by its name,
+    // and other runs of this test may share the container engine.
+    const run = path.basename(dir).slice('sv0-deploy-'.length).toLowerCase();
+    const connector = `deploy-sync-${run}`;
+    const gate = connector.replace(/-/g, '_');
     // The platform's network, as its compose project makes it on a VM (never `host`).
-    const network = `sv0-deploy-${path.basename(dir).slice('sv0-deploy-'.length).toLowerCase()}`;
+    const network = `sv0-deploy-${run}`;
     await testDocker().createNetwork({ Name: network, Labels: { 'sv0.purpose': 'deployment-test' } });
     parts.push({ stop: () => testDocker().getNetwork(network).remove() });
     const configDir = writeConfig(dir, { platform, network, connector, gate });

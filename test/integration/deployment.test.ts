@@ -195,6 +195,7 @@ describe('the VM deployment on the PostgreSQL-backed server with mTLS, two worke
       });
     let most = 0;
     let watching = true;
+    let victim: DeployedWorker | undefined;
     const watcher = (async () => {
       while (watching) {
         most = Math.max(most, (await containers()).length);
@@ -213,7 +214,7 @@ describe('the VM deployment on the PostgreSQL-backed server with mTLS, two worke
         const activity = (await handle.describe()).raw.pendingActivities?.[0];
         return activity?.lastWorkerIdentity ? activity : undefined;
       }, 'the sync activity started');
-      const victim: DeployedWorker = pending.lastWorkerIdentity === d.node.identity ? d.node : d.image;
+      victim = pending.lastWorkerIdentity === d.node.identity ? d.node : d.image;
       await victim.kill();
 
       // Temporal hands attempt 2 to the other worker at the heartbeat timeout; it removes the
@@ -227,10 +228,11 @@ describe('the VM deployment on the PostgreSQL-backed server with mTLS, two worke
       const result = (await handle.result()) as { exitCode: number; attempt: number };
       expect(result).toMatchObject({ exitCode: 0, attempt: 2 });
       await eventually(async () => (await containers()).length === 0, 'no container left');
-      await victim.start();
     } finally {
       watching = false;
       await watcher;
+      // Both workers again for the phases that follow, also when this one failed.
+      if (victim && !victim.running) await victim.start();
     }
     expect(most).toBe(1);
     // Exactly one run of the schedule, completed once.
@@ -246,19 +248,22 @@ describe('the VM deployment on the PostgreSQL-backed server with mTLS, two worke
 
     // One worker dies while the demos wait; the other carries on.
     await d.node.kill();
-    await d.prod.postgres.stop();
-    await d.prod.postgres.start();
-    await d.prod.temporal.stop();
-    await d.prod.temporal.start();
-    await d.reconnect();
-    // What SQL visibility held before the restarts is still found by its custom search attribute.
-    await eventually(
-      async () => (await connectorRuns()).join() === 'COMPLETED',
-      'the connector run in visibility after the restarts',
-    );
+    try {
+      await d.prod.postgres.stop();
+      await d.prod.postgres.start();
+      await d.prod.temporal.stop();
+      await d.prod.temporal.start();
+      await d.reconnect();
+      // What SQL visibility held before the restarts is still found by its custom search attribute.
+      await eventually(
+        async () => (await connectorRuns()).join() === 'COMPLETED',
+        'the connector run in visibility after the restarts',
+      );
 
-    for (const id of ids) await expectTornDownOnTime(id, expiresAt.get(id)!);
-    await d.node.start();
+      for (const id of ids) await expectTornDownOnTime(id, expiresAt.get(id)!);
+    } finally {
+      await d.node.start();
+    }
   }, 420_000);
 
   it('the Web UI server, with starting workflows switched off, opened in chromium, finds the demos by their scenario (search attribute)', async () => {
