@@ -21,18 +21,13 @@ import type { StackInfo } from './stack';
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const tools = provisionStack();
   suiteSecrets.reset();
-  // This run's own: the workflow bundle the first file makes, for the others to reuse.
-  const workflowBundleDir = path.join(
-    REPO_ROOT,
-    '.sv0',
-    'test-runs',
-    String(process.pid),
-    'workflow-bundles',
-  );
-  rmSync(workflowBundleDir, { recursive: true, force: true });
-  mkdirSync(workflowBundleDir, { recursive: true });
-  const removeBundles = () => rmSync(path.dirname(workflowBundleDir), { recursive: true, force: true });
-  project.provide('workflowBundleDir', workflowBundleDir);
+  // This run's own folder: the workflow bundle the first file makes, for the others to reuse, and
+  // the shared stack's lock (test/harness/shared-stack.ts).
+  const testRunDir = path.join(REPO_ROOT, '.sv0', 'test-runs', String(process.pid));
+  rmSync(testRunDir, { recursive: true, force: true });
+  mkdirSync(testRunDir, { recursive: true });
+  const removeRunDir = () => rmSync(testRunDir, { recursive: true, force: true });
+  project.provide('testRunDir', testRunDir);
   const started: Partial<Running>[] = [];
   const stopAll = async () => {
     await Promise.all(started.reverse().map((s) => s.stop?.()));
@@ -60,7 +55,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     );
   } catch (err) {
     await stopAll();
-    removeBundles();
+    removeRunDir();
     throw err;
   }
   // After the last file, once more over every history on the server, also those that changed
@@ -79,7 +74,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
       }
     } finally {
       await stopAll();
-      removeBundles();
+      removeRunDir();
     }
   };
 }

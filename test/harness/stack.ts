@@ -17,8 +17,11 @@ export interface StackInfo {
 declare module 'vitest' {
   export interface ProvidedContext {
     stack: StackInfo;
-    /** A folder of this run only, where test files share the workflow bundle (test/harness/temporal.ts). */
-    workflowBundleDir: string;
+    /**
+     * A folder of this run only: the workflow bundle test files share (test/harness/temporal.ts)
+     * and the shared stack's lock (test/harness/shared-stack.ts).
+     */
+    testRunDir: string;
   }
 }
 

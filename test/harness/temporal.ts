@@ -20,8 +20,8 @@ let sharedEnv: Promise<TestWorkflowEnvironment> | undefined;
 
 /**
  * The project's workflows, bundled once per test run: the first test file that needs a bundle
- * makes it and leaves it in the run's folder (the global setup's `workflowBundleDir`, emptied at
- * every run, so it is always of the current sources); the other files read it instead of bundling
+ * makes it and leaves it in the run's folder (the global setup's `testRunDir`, made for every
+ * run, so it is always of the current sources); the other files read it instead of bundling
  * again (vitest isolates modules per file). With a `failureConverterPath` (payload encryption on),
  * the bundle carries that failure converter, as the production worker's does.
  */
@@ -48,8 +48,9 @@ async function runBundle(
   name: string,
   make: () => Promise<WorkflowBundleWithSourceMap>,
 ): Promise<WorkflowBundleWithSourceMap> {
-  const dir = inject('workflowBundleDir');
-  if (!dir) return make();
+  const runDir = inject('testRunDir');
+  if (!runDir) return make();
+  const dir = path.join(runDir, 'workflow-bundles');
   const file = path.join(dir, `${name}.json`);
   if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as WorkflowBundleWithSourceMap;
   const made = await make();
