@@ -1,7 +1,9 @@
 /**
- * The order test files start in: vitest's own (the slowest first, by the last run's durations),
- * with the files that run on a stack of their own ({@link OWN_STACK_FILES}) in front, so that they
- * run alongside the shared stack's files from the start instead of after them.
+ * The order test files start in, two at a time: vitest's own (the slowest first, by the last
+ * run's durations, else the largest), except that the first file with a stack of its own
+ * ({@link OWN_STACK_FILES}: the deployment test) starts at once, beside the shared stack's files,
+ * and the other such files come last, where they run beside the shared stack's last file instead
+ * of holding up its first.
  */
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
 import { ownsItsStack } from './shared-stack';
@@ -9,7 +11,8 @@ import { ownsItsStack } from './shared-stack';
 export class OwnStackFirst extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
     const sorted = await super.sort(files);
-    const own = (f: TestSpecification) => ownsItsStack(f.moduleId);
-    return [...sorted.filter(own), ...sorted.filter((f) => !own(f))];
+    const own = sorted.filter((f) => ownsItsStack(f.moduleId));
+    const shared = sorted.filter((f) => !ownsItsStack(f.moduleId));
+    return [...own.slice(0, 1), ...shared, ...own.slice(1)];
   }
 }
