@@ -1,4 +1,5 @@
 import { ApplicationFailure } from '@temporalio/common';
+import { z } from 'zod';
 import { ErrorType, Tags } from './names';
 import { parseTtlTag } from './duration';
 
@@ -14,6 +15,19 @@ import { parseTtlTag } from './duration';
 export interface SandboxOrg {
   accounts: readonly { name: string; sandbox?: boolean }[];
 }
+
+/** A 12-digit AWS account id, as activity inputs must give it. */
+export const accountIdSchema = z.string().regex(/^[0-9]{12}$/, 'a 12-digit AWS account id');
+
+/**
+ * A caller's view of org.yaml in an activity input: checked for shape only. Activities decide
+ * what is a sandbox by the worker's own settings ({@link WorkerSandbox}), never by this.
+ */
+export const SandboxOrgSchema = z.strictObject({
+  accounts: z
+    .array(z.strictObject({ name: z.string().min(1).max(50), sandbox: z.boolean().optional() }))
+    .max(1000),
+});
 
 /** The sandbox checks' view of config/org.yaml: each account's name and whether it is a sandbox. */
 export function sandboxOrg(org: SandboxOrg): { accounts: { name: string; sandbox: boolean }[] } {
@@ -92,6 +106,75 @@ export function checkSandboxTarget(input: SandboxTargetInput): SandboxCheck {
  */
 export function assertSandboxTarget(input: SandboxTargetInput): void {
   const result = checkSandboxTarget(input);
+  if (!result.ok) throw ApplicationFailure.nonRetryable(result.reason, ErrorType.SandboxRefused);
+}
+
+/**
+ * The worker's own sandbox settings (worker.yaml `sandbox`; without `accounts` there, the accounts
+ * the worker's org.yaml marks `sandbox: true`). Activities decide by these, never by workflow input.
+ */
+export interface WorkerSandbox {
+  /** Account names (as the live organization names them) or 12-digit ids. */
+  accounts: readonly string[];
+  /** The management account, pinned: never a sandbox, and must be the live organization's. */
+  managementAccountId?: string;
+}
+
+/** A destructive action's target as the activity found it live, judged by the worker's settings. */
+export interface WorkerSandboxTargetInput {
+  accountId: string;
+  /** The account's name in the live organization. */
+  accountName: string;
+  aliases?: readonly string[];
+  /** The live organization's management account (DescribeOrganization MasterAccountId). */
+  managementAccountId: string;
+  sandbox: WorkerSandbox;
+}
+
+/**
+ * The worker's sandbox check: the target must be one of the worker's sandbox accounts (by live
+ * name or id), not the live or pinned management account, and no name or alias may say prod.
+ */
+export function checkWorkerSandboxTarget(input: WorkerSandboxTargetInput): SandboxCheck {
+  const { accountId, accountName, managementAccountId, sandbox } = input;
+  const who = `account ${accountId} (${accountName || 'no name'})`;
+  if (!/^[0-9]{12}$/.test(accountId)) return { ok: false, reason: `${who}: not a 12-digit AWS account id` };
+  if (!/^[0-9]{12}$/.test(managementAccountId))
+    return {
+      ok: false,
+      reason: `${who}: the management account id is unknown, so the target cannot be checked`,
+    };
+  if (sandbox.managementAccountId !== undefined && sandbox.managementAccountId !== managementAccountId)
+    return {
+      ok: false,
+      reason: `the live organization's management account is ${managementAccountId}, not ${sandbox.managementAccountId} as the worker's sandbox.managementAccountId says; nothing destructive runs until they agree`,
+    };
+  if (accountId === managementAccountId)
+    return {
+      ok: false,
+      reason: `${who} is the organization's management account; destructive actions never run there`,
+    };
+  for (const name of [accountName, ...(input.aliases ?? [])]) {
+    if (looksLikeProd(name))
+      return {
+        ok: false,
+        reason: `${who}: name or alias "${name}" says prod; destructive actions never run there`,
+      };
+  }
+  if (
+    !sandbox.accounts.includes(accountId) &&
+    !(accountName !== '' && sandbox.accounts.includes(accountName))
+  )
+    return {
+      ok: false,
+      reason: `${who} is not a sandbox account of the worker (sandbox.accounts in worker.yaml, else the accounts its org.yaml marks sandbox: true)`,
+    };
+  return { ok: true };
+}
+
+/** Throw a non-retryable {@link ErrorType.SandboxRefused} failure unless {@link checkWorkerSandboxTarget} allows the target. */
+export function assertWorkerSandboxTarget(input: WorkerSandboxTargetInput): void {
+  const result = checkWorkerSandboxTarget(input);
   if (!result.ok) throw ApplicationFailure.nonRetryable(result.reason, ErrorType.SandboxRefused);
 }
 

@@ -21,6 +21,8 @@ const COVERS: Record<string, string[]> = {
     'attachFreezePolicy',
     'detachFreezePolicy',
   ],
+  // A reconfigure that would move the guard's account or add a freeze, refused behind its patch.
+  'budget-guard-reconfigure-refused': ['readBudgetSpend', 'notify'],
   'connector-sync-retried': ['runConnector'],
   'connector-health-stale': ['connectorScheduleStates', 'lastPlatformSync', 'reapOrphanContainers'],
   'connector-health-paused': ['pauseConnectorSchedule', 'notify'],

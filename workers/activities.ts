@@ -17,6 +17,8 @@ import { snsClient, stsClient, type WorkerDeps } from './deps';
  * tests build the same way with clients pointed at local servers.
  */
 export function createInfraActivities(deps: WorkerDeps) {
+  const organizations = new OrganizationsClient(deps.aws);
+  const sandbox = deps.settings.sandbox;
   return {
     ...createSmokeActivities({ sts: stsClient(deps), docker: deps.docker }),
     ...createNotifyActivities({
@@ -27,13 +29,14 @@ export function createInfraActivities(deps: WorkerDeps) {
     }),
     ...createBudgetActivities({
       budgets: new BudgetsClient(deps.aws),
-      organizations: new OrganizationsClient(deps.aws),
+      organizations,
       sts: stsClient(deps),
+      sandbox,
     }),
-    ...createDemoLifecycleActivities({ aws: deps.aws, secrets: deps.secrets }),
-    ...createDemoSweepActivities({ aws: deps.aws, secrets: deps.secrets }),
+    ...createDemoLifecycleActivities({ aws: deps.aws, secrets: deps.secrets, sandbox }),
+    ...createDemoSweepActivities({ aws: deps.aws, secrets: deps.secrets, sandbox }),
     // A lazy client from the same TEMPORAL_* settings: connects only when a demo is controlled.
-    ...createDemoControlActivities({ client: () => connectClient() }),
+    ...createDemoControlActivities({ client: () => connectClient(), organizations, sandbox }),
     ...createOrgBootstrapActivities(orgBootstrapDeps(deps.aws)),
   };
 }

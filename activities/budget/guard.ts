@@ -13,14 +13,22 @@ import {
 } from '@aws-sdk/client-organizations';
 import { GetCallerIdentityCommand, type STSClient } from '@aws-sdk/client-sts';
 import { ApplicationFailure } from '@temporalio/common';
-import { assertSandboxTarget, type SandboxOrg } from '../../lib/sandbox';
+import {
+  AttachFreezeInputSchema,
+  DetachFreezeInputSchema,
+  ReadBudgetSpendInputSchema,
+  ResolveAccountInputSchema,
+} from '../../lib/contracts/budget';
+import { assertWorkerSandboxTarget, type SandboxOrg, type WorkerSandbox } from '../../lib/sandbox';
 import { ErrorType, FREEZE_POLICY_NAME } from '../../lib/names';
+import { validInput } from '../input';
 
 /**
  * AWS side of the budget guard: read a budget's spend (AWS Budgets, in the management account)
  * and attach or detach the FreezeAccount SCP (AWS Organizations). Every change is idempotent:
  * attaching what is attached, or detaching what is not, succeeds without a call that changes
- * anything.
+ * anything. Inputs are validated again here, and which account may be frozen is the worker's
+ * decision (its sandbox settings against the live organization), never the guard input's.
  */
 export interface BudgetActivitiesDeps {
   /** Budgets client in the account that owns the budgets (the management account). */
@@ -28,6 +36,8 @@ export interface BudgetActivitiesDeps {
   /** Organizations client in the management account. */
   organizations: OrganizationsClient;
   sts: STSClient;
+  /** The worker's sandbox settings (worker.yaml `sandbox`): the only accounts FreezeAccount may go to. */
+  sandbox: WorkerSandbox;
 }
 
 /** A budget's spend as AWS Budgets reports it; `found: false` when the budget does not exist (yet). */
@@ -42,7 +52,7 @@ export interface LiveAccount {
   managementAccountId: string;
 }
 
-/** Input of attach/detach: the target as resolved live, and the declared org for the sandbox check. */
+/** Input of attach: the target as resolved live, and the caller's org (shape-checked, not trusted). */
 export interface FreezeTarget extends LiveAccount {
   org: SandboxOrg;
 }
@@ -97,10 +107,10 @@ export function createBudgetActivities(deps: BudgetActivitiesDeps) {
 
   /**
    * Check the target against what the live organization says (its name for that id, the
-   * management account) and the declared org: only a sandbox account, never the management
-   * account, the root or an OU (those ids are not 12 digits).
+   * management account) and the worker's sandbox settings: only a sandbox account, never the
+   * management account, the root or an OU (those ids are not 12 digits).
    */
-  async function checkLiveSandbox(target: FreezeTarget): Promise<void> {
+  async function checkLiveSandbox(target: { accountId: string }): Promise<void> {
     const live = await organizations
       .send(new DescribeAccountCommand({ AccountId: target.accountId }))
       .catch((err: unknown) => {
@@ -115,17 +125,18 @@ export function createBudgetActivities(deps: BudgetActivitiesDeps) {
         }
         throw err;
       });
-    assertSandboxTarget({
+    assertWorkerSandboxTarget({
       accountId: target.accountId,
       accountName: live.Account?.Name ?? '',
-      org: target.org,
       managementAccountId: await managementAccountId(),
+      sandbox: deps.sandbox,
     });
   }
 
   return {
     /** Read actual and forecasted spend of one budget (DescribeBudget in the caller's account). */
-    async readBudgetSpend(input: { budgetName: string }): Promise<BudgetSpend> {
+    async readBudgetSpend(raw: { budgetName: string }): Promise<BudgetSpend> {
+      const input = validInput(ReadBudgetSpendInputSchema, raw, 'readBudgetSpend');
       const readAt = new Date().toISOString();
       try {
         const out = await budgets.send(
@@ -149,7 +160,8 @@ export function createBudgetActivities(deps: BudgetActivitiesDeps) {
     },
 
     /** Find an account of the organization by its name; fails (non-retryable) when there is none. */
-    async resolveAccount(input: { accountName: string }): Promise<LiveAccount> {
+    async resolveAccount(raw: { accountName: string }): Promise<LiveAccount> {
+      const input = validInput(ResolveAccountInputSchema, raw, 'resolveAccount');
       const management = await managementAccountId();
       for await (const page of paginateListAccounts({ client: organizations }, {})) {
         const hit = page.Accounts?.find((a) => a.Name === input.accountName);
@@ -167,8 +179,14 @@ export function createBudgetActivities(deps: BudgetActivitiesDeps) {
      * with `dryRun`, runs the sandbox check and the lookups and changes nothing.
      */
     async attachFreezePolicy(
-      input: FreezeTarget & { dryRun?: boolean },
+      raw: FreezeTarget & { dryRun?: boolean },
     ): Promise<{ policyId: string; changed: boolean }> {
+      const input = validInput(AttachFreezeInputSchema, raw, 'attachFreezePolicy');
+      if (input.managementAccountId !== (await managementAccountId()))
+        throw ApplicationFailure.nonRetryable(
+          `the organization's management account is not ${input.managementAccountId} as given`,
+          ErrorType.SandboxRefused,
+        );
       await checkLiveSandbox(input);
       const policyId = await freezePolicyId();
       if (await isAttached(policyId, input.accountId)) return { policyId, changed: false };
@@ -186,10 +204,11 @@ export function createBudgetActivities(deps: BudgetActivitiesDeps) {
      * Detach FreezeAccount from an account. Only a 12-digit account id other than the management
      * account is accepted (the root and OUs are never touched); not attached = success.
      */
-    async detachFreezePolicy(input: {
+    async detachFreezePolicy(raw: {
       accountId: string;
       dryRun?: boolean;
     }): Promise<{ policyId: string; changed: boolean }> {
+      const input = validInput(DetachFreezeInputSchema, raw, 'detachFreezePolicy');
       if (!/^[0-9]{12}$/.test(input.accountId)) {
         throw ApplicationFailure.nonRetryable(
           `${input.accountId} is not an account id; FreezeAccount is detached only from accounts`,

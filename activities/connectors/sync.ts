@@ -21,7 +21,7 @@ import {
 import { ContainerRunError, type ContainerRunner } from './containers';
 import { bearerAuthorization, fetchQuietly, jsonBody } from '../http';
 import { refuseInput, validInput } from '../input';
-import { SecretError, SecretRefusedError } from '../secrets/errors';
+import { secretFailure } from '../secrets/errors';
 import type { SecretResolver } from '../secrets/resolve';
 
 export interface ConnectorActivityDeps {
@@ -49,13 +49,6 @@ export interface ConnectorScheduleState {
   exists: boolean;
   paused: boolean;
   createdAt?: string;
-}
-
-function secretFailure(err: unknown): never {
-  if (err instanceof SecretRefusedError) refuseInput([err.message]);
-  if (err instanceof SecretError)
-    throw ApplicationFailure.nonRetryable(err.message, ErrorType.SecretUnavailable);
-  throw err;
 }
 
 /**

@@ -1,12 +1,24 @@
+import {
+  DescribeAccountCommand,
+  DescribeOrganizationCommand,
+  type OrganizationsClient,
+} from '@aws-sdk/client-organizations';
 import { heartbeat, sleep } from '@temporalio/activity';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import {
   DEMO_ACCOUNT_MEMO,
   demoIdFromWorkflowId,
+  DestroyDemosInputSchema,
   destroyNowUpdate,
+  ListRunningDemosInputSchema,
   RUNNING_DEMOS_QUERY,
   statusQuery,
+  WaitForDemosInputSchema,
 } from '../../lib/contracts/demo';
+import { ErrorType } from '../../lib/names';
+import { assertWorkerSandboxTarget, type WorkerSandbox } from '../../lib/sandbox';
+import { validInput } from '../input';
 
 /**
  * Control of running demos from other workflows (the budget freeze destroys the live demos of an
@@ -27,6 +39,10 @@ export interface DemoControlDeps {
    * use (the worker passes a lazy one, so it opens no second connection until a control call).
    */
   client: Client | (() => Promise<Client>);
+  /** Organizations in the management account, to check an account live before its demos are destroyed. */
+  organizations: OrganizationsClient;
+  /** The worker's sandbox settings: demos are destroyed on request only in these accounts. */
+  sandbox: WorkerSandbox;
 }
 
 export function createDemoControlActivities(deps: DemoControlDeps) {
@@ -62,9 +78,31 @@ export function createDemoControlActivities(deps: DemoControlDeps) {
     return found;
   }
 
+  /** The worker's sandbox check on `accountId`, against the live organization. */
+  async function checkSandboxAccount(accountId: string): Promise<void> {
+    const live = await deps.organizations.send(new DescribeOrganizationCommand({}));
+    const account = await deps.organizations
+      .send(new DescribeAccountCommand({ AccountId: accountId }))
+      .catch((err: unknown) => {
+        if (['AccountNotFoundException', 'InvalidInputException'].includes((err as Error).name))
+          throw ApplicationFailure.nonRetryable(
+            `${accountId} is not an account of this organization; demos are destroyed on request only in its sandbox accounts`,
+            ErrorType.SandboxRefused,
+          );
+        throw err;
+      });
+    assertWorkerSandboxTarget({
+      accountId,
+      accountName: account.Account?.Name ?? '',
+      managementAccountId: live.Organization?.MasterAccountId ?? '',
+      sandbox: deps.sandbox,
+    });
+  }
+
   return {
     /** Running demos, optionally only those in one account (via visibility and the demo's memo). */
-    async listRunningDemos(input: { accountId?: string }): Promise<RunningDemo[]> {
+    async listRunningDemos(raw: { accountId?: string }): Promise<RunningDemo[]> {
+      const input = validInput(ListRunningDemosInputSchema, raw, 'listRunningDemos');
       return listRunning(input.accountId);
     },
 
@@ -73,10 +111,12 @@ export function createDemoControlActivities(deps: DemoControlDeps) {
      * their workflow ids, so the caller can wait for them with {@link waitForDemosClosed}. A demo
      * that closed meanwhile is skipped. Safe to retry: destroyNow is accepted in any phase.
      */
-    async destroyDemosInAccount(input: {
+    async destroyDemosInAccount(raw: {
       accountId: string;
       reason: string;
     }): Promise<{ workflowIds: string[] }> {
+      const input = validInput(DestroyDemosInputSchema, raw, 'destroyDemosInAccount');
+      await checkSandboxAccount(input.accountId);
       const demos = await listRunning(input.accountId);
       const client = await getClient();
       const workflowIds: string[] = [];
@@ -100,10 +140,11 @@ export function createDemoControlActivities(deps: DemoControlDeps) {
      * its description and heartbeating. Returns each workflow's final status.
      * Give it a heartbeatTimeout longer than `pollMs`.
      */
-    async waitForDemosClosed(input: {
+    async waitForDemosClosed(raw: {
       workflowIds: string[];
       pollMs?: number;
     }): Promise<Record<string, string>> {
+      const input = validInput(WaitForDemosInputSchema, raw, 'waitForDemosClosed');
       const pollMs = input.pollMs ?? 5000;
       const client = await getClient();
       const result: Record<string, string> = {};

@@ -2,7 +2,9 @@
  * AWS side of a demo's life, in the sandbox account reached through the deploy role: check the
  * target, create the tagged stack and wait for it, describe it, delete it and sweep what still
  * carries the demo's tag. Every call is idempotent: create finds an existing stack, delete of what
- * is gone is success.
+ * is gone is success. Every input is validated again here, every activity that changes something
+ * runs the worker's sandbox check first, and only stacks named `sv0-demo-<id>` are created or
+ * deleted.
  */
 import {
   AlreadyExistsException,
@@ -14,11 +16,21 @@ import {
   waitUntilStackCreateComplete,
 } from '@aws-sdk/client-cloudformation';
 import { ApplicationFailure } from '@temporalio/common';
-import type { DemoResource, DeployAccess, FailedDeletion } from '../../lib/contracts/demo';
+import {
+  CreateDemoStackInputSchema,
+  DemoResourcesInputSchema,
+  DemoStackInputSchema,
+  SandboxCheckInputSchema,
+  type DemoResource,
+  type DeployAccess,
+  type FailedDeletion,
+  type SandboxCheckInput,
+} from '../../lib/contracts/demo';
 import { ErrorType, Tags } from '../../lib/names';
+import { validInput } from '../input';
 import { isNotFound } from '../aws/errors';
 import { heartbeat, withHeartbeat } from '../aws/heartbeat';
-import { sandboxAccess, type DemoActivitiesDeps, type SandboxCheckInput } from './target';
+import { sandboxAccess, type DemoActivitiesDeps } from './target';
 import {
   deleteTagged,
   findTagged,
@@ -28,7 +40,7 @@ import {
 } from './tagged-resources';
 
 export function createDemoLifecycleActivities(deps: DemoActivitiesDeps) {
-  const { session, checkLiveSandbox } = sandboxAccess(deps);
+  const { session, sandboxSession } = sandboxAccess(deps);
 
   async function stackFailureReason(c: TagClients, stackName: string): Promise<string> {
     const events = await c.cloudformation
@@ -45,20 +57,25 @@ export function createDemoLifecycleActivities(deps: DemoActivitiesDeps) {
   }
 
   return {
-    /** Refuse (non-retryable GuardRefused) unless the target is a sandbox account per config and live org. */
-    async checkDemoTarget(input: SandboxCheckInput): Promise<void> {
-      await checkLiveSandbox(input, await session(input.target, 'sv0-guard'));
+    /**
+     * Refuse (non-retryable SandboxRefused) unless the target is a sandbox account by the worker's
+     * settings and the live organization. The input's `org` is not consulted.
+     */
+    async checkDemoTarget(raw: SandboxCheckInput): Promise<void> {
+      const input = validInput(SandboxCheckInputSchema, raw, 'checkDemoTarget');
+      await sandboxSession(input, 'sv0-guard');
     },
 
     /** Create the stack, or find the one a previous attempt created. Returns its id. */
-    async createDemoStack(input: {
+    async createDemoStack(raw: {
       target: DeployAccess;
       stackName: string;
       templateBody: string;
       parameters: Record<string, string>;
       tags: Record<string, string>;
     }): Promise<{ stackId: string }> {
-      const c = await session(input.target, input.stackName);
+      const input = validInput(CreateDemoStackInputSchema, raw, 'createDemoStack');
+      const c = await sandboxSession(input, input.stackName);
       try {
         const out = await c.cloudformation.send(
           new CreateStackCommand({
@@ -90,7 +107,8 @@ export function createDemoLifecycleActivities(deps: DemoActivitiesDeps) {
     },
 
     /** Wait (heartbeating) until the stack is CREATE_COMPLETE; a failed create is non-retryable StackFailed. */
-    async waitForDemoStackCreated(input: { target: DeployAccess; stackName: string }): Promise<void> {
+    async waitForDemoStackCreated(raw: { target: DeployAccess; stackName: string }): Promise<void> {
+      const input = validInput(DemoStackInputSchema, raw, 'waitForDemoStackCreated');
       const c = await session(input.target, input.stackName);
       try {
         await withHeartbeat((abortSignal) =>
@@ -110,7 +128,8 @@ export function createDemoLifecycleActivities(deps: DemoActivitiesDeps) {
     },
 
     /** The stack's outputs and resources, for the query and the summary. */
-    async describeDemoStack(input: { target: DeployAccess; stackName: string }) {
+    async describeDemoStack(raw: { target: DeployAccess; stackName: string }) {
+      const input = validInput(DemoStackInputSchema, raw, 'describeDemoStack');
       const c = await session(input.target, input.stackName);
       const d = await c.cloudformation.send(new DescribeStacksCommand({ StackName: input.stackName }));
       const outputs = Object.fromEntries(
@@ -133,8 +152,9 @@ export function createDemoLifecycleActivities(deps: DemoActivitiesDeps) {
     },
 
     /** Delete the stack and wait (heartbeating) until it is gone. Returns the failure reason, if any. */
-    async deleteDemoStack(input: { target: DeployAccess; stackName: string }): Promise<{ error?: string }> {
-      const c = await session(input.target, input.stackName);
+    async deleteDemoStack(raw: { target: DeployAccess; stackName: string }): Promise<{ error?: string }> {
+      const input = validInput(DemoStackInputSchema, raw, 'deleteDemoStack');
+      const c = await sandboxSession(input, input.stackName);
       try {
         await c.cloudformation.send(new DeleteStackCommand({ StackName: input.stackName }));
         await waitUntilStackGone(c, input.stackName);
@@ -149,11 +169,12 @@ export function createDemoLifecycleActivities(deps: DemoActivitiesDeps) {
     },
 
     /** Delete every resource still tagged `sv0:demo=<id>` (stack leftovers, anything made by hand). */
-    async sweepDemoResources(input: {
+    async sweepDemoResources(raw: {
       target: DeployAccess;
       demoId: string;
     }): Promise<{ deleted: DemoResource[]; failed: FailedDeletion[] }> {
-      const c = await session(input.target, `sv0-demo-${input.demoId}`);
+      const input = validInput(DemoResourcesInputSchema, raw, 'sweepDemoResources');
+      const c = await sandboxSession(input, `sv0-demo-${input.demoId}`);
       const deleted: DemoResource[] = [];
       const failed: FailedDeletion[] = [];
       for (const r of await findDemo(c, input.demoId)) {
@@ -169,7 +190,8 @@ export function createDemoLifecycleActivities(deps: DemoActivitiesDeps) {
     },
 
     /** What still carries `sv0:demo=<id>` in the account. */
-    async listDemoResources(input: { target: DeployAccess; demoId: string }): Promise<DemoResource[]> {
+    async listDemoResources(raw: { target: DeployAccess; demoId: string }): Promise<DemoResource[]> {
+      const input = validInput(DemoResourcesInputSchema, raw, 'listDemoResources');
       const c = await session(input.target, `sv0-demo-${input.demoId}`);
       return (await findDemo(c, input.demoId)).map(resourceRef);
     },

@@ -3,26 +3,32 @@
  * resources go (older than the maximum age or past their own sv0:ttl, owned by no running demo),
  * then delete the approved ones, stacks first. The sandbox check runs first, against live data.
  */
-import type { DemoResource, FailedDeletion, SweepPlan } from '../../lib/contracts/demo';
+import {
+  ApplySweepInputSchema,
+  SweepTargetInputSchema,
+  type DemoResource,
+  type FailedDeletion,
+  type SweepPlan,
+  type SweepTargetInput,
+} from '../../lib/contracts/demo';
 import { sweepVerdict } from '../../lib/sandbox';
 import { Tags } from '../../lib/names';
 import { isNotFound } from '../aws/errors';
 import { heartbeat } from '../aws/heartbeat';
-import { sandboxAccess, type DemoActivitiesDeps, type SandboxCheckInput } from './target';
-import { deleteTagged, findTagged, resourceRef, waitUntilStackGone } from './tagged-resources';
-
-/** One account to sweep, with what counts as running and how old is too old. */
-export interface SweepTargetInput extends SandboxCheckInput {
-  runningDemoIds: string[];
-  maxAgeMs: number;
-}
+import { validInput } from '../input';
+import { sandboxAccess, type DemoActivitiesDeps } from './target';
+import {
+  deleteTagged,
+  findTagged,
+  resourceRef,
+  waitUntilStackGone,
+  type TagClients,
+} from './tagged-resources';
 
 export function createDemoSweepActivities(deps: DemoActivitiesDeps) {
-  const { session, checkLiveSandbox } = sandboxAccess(deps);
+  const { sandboxSession } = sandboxAccess(deps);
 
-  async function planSweep(input: SweepTargetInput & { now: number }): Promise<SweepPlan> {
-    const c = await session(input.target, 'sv0-sweep');
-    await checkLiveSandbox(input, c);
+  async function planSweep(input: SweepTargetInput, c: TagClients): Promise<SweepPlan> {
     const running = new Set(input.runningDemoIds);
     const plan: SweepPlan = { accountId: input.target.accountId, stacks: [], resources: [], kept: [] };
     for (const r of await findTagged(c, Tags.ephemeral, () => true)) {
@@ -46,8 +52,9 @@ export function createDemoSweepActivities(deps: DemoActivitiesDeps) {
      * The nightly sweep's plan for one account: ephemeral-tagged resources older than `maxAgeMs`
      * or past their `sv0:ttl`, not owned by a running demo. The sandbox check runs first, against live data.
      */
-    async planAccountSweep(input: SweepTargetInput & { now: number }): Promise<SweepPlan> {
-      return planSweep(input);
+    async planAccountSweep(raw: SweepTargetInput): Promise<SweepPlan> {
+      const input = validInput(SweepTargetInputSchema, raw, 'planAccountSweep');
+      return planSweep(input, await sandboxSession(input, 'sv0-sweep'));
     },
 
     /**
@@ -55,14 +62,15 @@ export function createDemoSweepActivities(deps: DemoActivitiesDeps) {
      * are still candidates are touched, so a tag removed or a demo started since the plan is respected.
      */
     async applyAccountSweep(
-      input: SweepTargetInput & { now: number; step: 'stacks' | 'resources'; approved: string[] },
+      raw: SweepTargetInput & { step: 'stacks' | 'resources'; approved: string[] },
     ): Promise<{ deleted: DemoResource[]; failed: FailedDeletion[] }> {
-      const fresh = await planSweep(input);
+      const input = validInput(ApplySweepInputSchema, raw, 'applyAccountSweep');
+      const c = await sandboxSession(input, 'sv0-sweep');
+      const fresh = await planSweep(input, c);
       const approved = new Set(input.approved);
       const items = (input.step === 'stacks' ? fresh.stacks : fresh.resources).filter((i) =>
         approved.has(i.arn),
       );
-      const c = await session(input.target, 'sv0-sweep');
       const deleted: DemoResource[] = [];
       const failed: FailedDeletion[] = [];
       for (const item of items) {

@@ -1,7 +1,8 @@
 /**
- * How demo activities reach a sandbox account: assume its deploy role (with the external id,
- * resolved here from its reference) and check, against the live organization and the account's
- * own aliases, that it really is a sandbox account before anything there changes.
+ * How demo activities reach a sandbox account: assume the worker's orchestrator role there (with
+ * the external id, resolved here from its reference) and check, against the worker's own sandbox
+ * settings, the live organization and the account's aliases, that it really is a sandbox account
+ * before anything there changes. What a workflow's input says about sandboxes is never trusted.
  */
 import { ListAccountAliasesCommand } from '@aws-sdk/client-iam';
 import {
@@ -11,10 +12,11 @@ import {
 } from '@aws-sdk/client-organizations';
 import { ApplicationFailure } from '@temporalio/common';
 import type { DeployAccess } from '../../lib/contracts/demo';
-import { assertSandboxTarget, type SandboxOrg } from '../../lib/sandbox';
+import { assertWorkerSandboxTarget, type WorkerSandbox } from '../../lib/sandbox';
 import { ErrorType } from '../../lib/names';
 import type { AwsClientConfig } from '../../lib/runtime/aws';
 import { assumeRoleConfig } from '../aws/session';
+import { secretFailure } from '../secrets/errors';
 import type { SecretResolver } from '../secrets/resolve';
 import { tagClients, type TagClients } from './tagged-resources';
 
@@ -24,25 +26,29 @@ export interface DemoActivitiesDeps {
   aws: AwsClientConfig;
   /** Resolves a target's external id reference, here and only here. */
   secrets: Pick<SecretResolver, 'resolveSecret'>;
+  /**
+   * The worker's sandbox settings (worker.yaml `sandbox`): the accounts destructive actions may
+   * touch, the pinned management account and the one role assumed in them.
+   */
+  sandbox: WorkerSandbox & { orchestratorRole: string };
   /** Builds the per-account clients; tests wrap it to inject a failure at the SDK boundary. */
   makeClients?: (config: AwsClientConfig) => TagClients;
-}
-
-/** A target account and the organization it must be a sandbox account of. */
-export interface SandboxCheckInput {
-  target: DeployAccess;
-  org: SandboxOrg;
-  managementAccountId: string;
 }
 
 /** Sessions in sandbox accounts and the live sandbox check, for one set of deps. */
 export function sandboxAccess(deps: DemoActivitiesDeps) {
   const makeClients = deps.makeClients ?? tagClients;
 
-  /** Clients in the target account, through its deploy role. */
+  /** Clients in the target account, through the worker's orchestrator role there. */
   async function session(target: DeployAccess, sessionName: string): Promise<TagClients> {
+    if (target.roleName !== deps.sandbox.orchestratorRole)
+      throw ApplicationFailure.nonRetryable(
+        `role ${target.roleName} is not the worker's orchestrator role (${deps.sandbox.orchestratorRole}, sandbox.orchestratorRole in worker.yaml); demo activities assume no other role`,
+        ErrorType.SandboxRefused,
+      );
     let externalId = target.externalId;
-    if (target.externalIdRef) externalId = await deps.secrets.resolveSecret(target.externalIdRef);
+    if (target.externalIdRef)
+      externalId = await deps.secrets.resolveSecret(target.externalIdRef).catch(secretFailure);
     try {
       const config = await assumeRoleConfig(deps.aws, {
         accountId: target.accountId,
@@ -64,27 +70,53 @@ export function sandboxAccess(deps: DemoActivitiesDeps) {
     }
   }
 
-  /** Check the sandbox rules against the live organization and the account's own aliases. */
-  async function checkLiveSandbox(input: SandboxCheckInput, c: TagClients): Promise<void> {
+  /**
+   * Check the target against the worker's sandbox settings, the live organization (its management
+   * account, the account's name there) and the account's own aliases. `managementAccountId`, when
+   * the caller gives one, must be the live one too.
+   */
+  async function checkLiveSandbox(
+    input: { target: DeployAccess; managementAccountId?: string },
+    c: TagClients,
+  ): Promise<void> {
     const orgs = new OrganizationsClient(deps.aws);
     const live = await orgs.send(new DescribeOrganizationCommand({}));
     const liveMgmt = live.Organization?.MasterAccountId ?? '';
-    if (liveMgmt !== input.managementAccountId) {
+    if (input.managementAccountId !== undefined && liveMgmt !== input.managementAccountId) {
       throw ApplicationFailure.nonRetryable(
         `the organization's management account is ${liveMgmt}, not ${input.managementAccountId} as given`,
         ErrorType.SandboxRefused,
       );
     }
-    const account = await orgs.send(new DescribeAccountCommand({ AccountId: input.target.accountId }));
+    const account = await orgs
+      .send(new DescribeAccountCommand({ AccountId: input.target.accountId }))
+      .catch((err: unknown) => {
+        if (['AccountNotFoundException', 'InvalidInputException'].includes((err as Error).name))
+          throw ApplicationFailure.nonRetryable(
+            `account ${input.target.accountId} is not an account of this organization; demo activities act only in its sandbox accounts`,
+            ErrorType.SandboxRefused,
+          );
+        throw err;
+      });
     const aliases = (await c.iam.send(new ListAccountAliasesCommand({}))).AccountAliases ?? [];
-    assertSandboxTarget({
+    assertWorkerSandboxTarget({
       accountId: input.target.accountId,
       accountName: account.Account?.Name ?? '',
       aliases,
-      org: input.org,
       managementAccountId: liveMgmt,
+      sandbox: deps.sandbox,
     });
   }
 
-  return { session, checkLiveSandbox };
+  /** A session in the target account after the sandbox check: for every activity that changes something. */
+  async function sandboxSession(
+    input: { target: DeployAccess; managementAccountId?: string },
+    sessionName: string,
+  ): Promise<TagClients> {
+    const c = await session(input.target, sessionName);
+    await checkLiveSandbox(input, c);
+    return c;
+  }
+
+  return { session, sandboxSession };
 }

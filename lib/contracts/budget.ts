@@ -1,9 +1,10 @@
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import { z } from 'zod';
 import type { BudgetConfig } from '../config/budgets';
 import type { NotificationsConfig } from '../config/notifications';
 import type { MonthState } from '../budget-escalation';
-import type { SandboxOrg } from '../sandbox';
+import { accountIdSchema, SandboxOrgSchema, type SandboxOrg } from '../sandbox';
 import { SearchAttributes } from '../names';
 
 /**
@@ -32,7 +33,14 @@ export interface FreezeRecord {
 /** One line of the audit trail: who did what, when and why. */
 export interface AuditEntry {
   at: string;
-  action: 'freeze' | 'unfreeze' | 'demos-destroyed' | 'freeze-failed' | 'unfreeze-failed' | 'freeze-dry-run';
+  action:
+    | 'freeze'
+    | 'unfreeze'
+    | 'demos-destroyed'
+    | 'freeze-failed'
+    | 'unfreeze-failed'
+    | 'freeze-dry-run'
+    | 'reconfigure-refused';
   /** A person (from an approval) or `budget-guard` / `month-rollover`. */
   by: string;
   reason: string;
@@ -132,8 +140,34 @@ export function unfreezeRequestProblem(request: unknown): string | undefined {
 export const budgetStatusQuery = defineQuery<BudgetGuardStatus>('status');
 /** A budget alert arrived: read spend now. */
 export const budgetAlertSignal = defineSignal<[BudgetAlert]>('budgetAlert');
-/** Replace the guard's config (sent by `sv0 up` with signalWithStart) and check again. */
+/**
+ * Replace the guard's config (sent by `sv0 up` with signalWithStart) and check again. A config that
+ * would widen what the guard may destroy or freeze ({@link reconfigureWidening}) is refused: the
+ * guard keeps its config and records the refusal in its audit trail.
+ */
 export const reconfigureSignal = defineSignal<[BudgetGuardConfig]>('reconfigure');
+
+/** The patch id under which guards refuse widening reconfigures (histories from before replay without it). */
+export const RECONFIGURE_BOUNDS_PATCH = 'guard-reconfigure-bounds';
+
+/**
+ * Why `next` would widen what a running guard may destroy or freeze, or undefined: another
+ * budget, another account (its demos destroyed, it frozen) or a freeze where the guard had none.
+ * Such a change needs a new guard (terminate `budget-<name>` and run `sv0 up`), never a signal
+ * that anyone reaching the namespace can send.
+ */
+export function reconfigureWidening(current: BudgetGuardConfig, next: BudgetGuardConfig): string | undefined {
+  const was = current.budget;
+  const now = next?.budget as Partial<BudgetConfig> | undefined;
+  if (!now || typeof now !== 'object') return 'reconfigure refused: no budget in the new config';
+  if (now.name !== was.name)
+    return `reconfigure refused: the guard watches budget ${was.name}, not ${String(now.name)}`;
+  if (now.account !== was.account)
+    return `reconfigure refused: budget ${was.name} belongs to ${was.account}; moving it to ${String(now.account)} needs a new guard (terminate budget-${was.name} and run sv0 up)`;
+  if (was.freezeAt === undefined && now.freezeAt !== undefined)
+    return `reconfigure refused: budget ${was.name} never freezes; adding freezeAt needs a new guard (terminate budget-${was.name} and run sv0 up)`;
+  return undefined;
+}
 /** Evaluate now; answers the status after that check. */
 export const checkNowUpdate = defineUpdate<BudgetGuardStatus, []>('check');
 /** Detach FreezeAccount with an approval; rejected when not frozen. */
@@ -150,3 +184,33 @@ export const AUDIT_KEEP = 100;
 /** Who acts when no person does. */
 export const GUARD_ACTOR = 'budget-guard';
 export const ROLLOVER_ACTOR = 'month-rollover';
+
+/*
+ * Activity inputs, validated again in each activity (a guard's input or a `reconfigure` signal may
+ * be forged by anyone who can reach the namespace). Which account may be frozen is decided by the
+ * worker's sandbox settings against the live organization; the `org` sent along is shape-checked
+ * only.
+ */
+
+const budgetNameSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/, 'a budget name is letters, digits, dot, dash or underscore');
+const accountNameSchema = z.string().min(1).max(50);
+
+/** Input of `readBudgetSpend`. */
+export const ReadBudgetSpendInputSchema = z.strictObject({ budgetName: budgetNameSchema });
+/** Input of `resolveAccount`. */
+export const ResolveAccountInputSchema = z.strictObject({ accountName: accountNameSchema });
+/** Input of `attachFreezePolicy`: the target as `resolveAccount` found it live. */
+export const AttachFreezeInputSchema = z.strictObject({
+  accountId: accountIdSchema,
+  accountName: accountNameSchema,
+  managementAccountId: accountIdSchema,
+  org: SandboxOrgSchema,
+  dryRun: z.boolean().optional(),
+});
+/** Input of `detachFreezePolicy` (the activity refuses anything but a member account's id). */
+export const DetachFreezeInputSchema = z.strictObject({
+  accountId: z.string().min(1).max(100),
+  dryRun: z.boolean().optional(),
+});

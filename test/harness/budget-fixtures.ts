@@ -20,7 +20,7 @@ import type { BudgetGuardConfig } from '../../lib/contracts/budget';
 import { GROSS_COST_TYPES } from '../../lib/budget-cost-types';
 import type { BudgetConfig } from '../../lib/config/budgets';
 import { createLogger } from '../../lib/runtime/logger';
-import { FREEZE_POLICY_NAME } from '../../lib/names';
+import { FREEZE_POLICY_NAME, Roles } from '../../lib/names';
 import { motoConfig, MOTO_DEFAULT_ACCOUNT } from './aws';
 import type { ReceivedRequest } from './webhook';
 import { workerSettings } from '../../lib/config/worker';
@@ -44,6 +44,9 @@ export const ORG = {
     { name: 'sv0-platform', sandbox: false },
   ],
 };
+
+/** The worker's sandbox settings in these tests: what {@link ORG} marks sandbox. */
+export const WORKER_SANDBOX = { accounts: ['sv0-demo'], orchestratorRole: Roles.deploy };
 
 export const FREEZE_DOCUMENT = JSON.stringify({
   Version: '2012-10-17',
@@ -177,6 +180,7 @@ export function budgetActivities(opts: { webhookUrl: string; demoClient: Client 
       budgets: new BudgetsClient(motoConfig()),
       organizations: organizations(),
       sts: new STSClient(motoConfig()),
+      sandbox: WORKER_SANDBOX,
     }),
     ...createNotifyActivities({
       sns: new SNSClient(motoConfig()),
@@ -184,7 +188,11 @@ export function budgetActivities(opts: { webhookUrl: string; demoClient: Client 
       secrets: { resolveSecret: () => Promise.resolve(opts.webhookUrl) },
       settings: workerSettings({ secrets: { envNames: ['SV0_TEST_*'] } }),
     }),
-    ...createDemoControlActivities({ client: opts.demoClient }),
+    ...createDemoControlActivities({
+      client: opts.demoClient,
+      organizations: organizations(),
+      sandbox: WORKER_SANDBOX,
+    }),
   };
 }
 

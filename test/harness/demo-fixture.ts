@@ -127,6 +127,12 @@ function testSecrets(webhookUrl: string) {
   };
 }
 
+/**
+ * The worker's sandbox settings in demo tests: the accounts {@link setUpDemoOrg}'s org marks
+ * sandbox (one of them named like prod, which the check refuses all the same).
+ */
+export const DEMO_WORKER_SANDBOX = { accounts: ['sv0-demo', 'sv0-prod-lab'], orchestratorRole: Roles.deploy };
+
 /** The activities a worker for demo tests needs, on moto and the shared dev server. */
 export function demoTestActivities(
   env: TestWorkflowEnvironment,
@@ -134,10 +140,15 @@ export function demoTestActivities(
   extra: Partial<DemoActivitiesDeps> = {},
 ) {
   const secrets = testSecrets(webhook.url);
+  const deps = { aws: motoConfig(), secrets, sandbox: DEMO_WORKER_SANDBOX, ...extra };
   return {
-    ...createDemoLifecycleActivities({ aws: motoConfig(), secrets, ...extra }),
-    ...createDemoSweepActivities({ aws: motoConfig(), secrets, ...extra }),
-    ...createDemoControlActivities({ client: env.client }),
+    ...createDemoLifecycleActivities(deps),
+    ...createDemoSweepActivities(deps),
+    ...createDemoControlActivities({
+      client: env.client,
+      organizations: new OrganizationsClient(motoConfig()),
+      sandbox: deps.sandbox,
+    }),
     ...createNotifyActivities({
       sns: new SNSClient(motoConfig()),
       logger: createLogger('test', { write: () => undefined }),

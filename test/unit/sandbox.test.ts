@@ -2,7 +2,9 @@ import { ApplicationFailure } from '@temporalio/common';
 import { describe, expect, it } from 'vitest';
 import {
   assertSandboxTarget,
+  assertWorkerSandboxTarget,
   checkSandboxTarget,
+  checkWorkerSandboxTarget,
   isEphemeral,
   looksLikeProd,
   sweepVerdict,
@@ -171,5 +173,57 @@ describe('the sweep never deletes what it cannot prove is an expired ephemeral r
     ['a resource of unknown age', { 'sv0:ephemeral': 'true' }, undefined, 'age-unknown'],
   ] as const)('keeps %s', (_name, tags, createdAt, reason) => {
     expect(sweepVerdict({ ...base, tags, createdAt })).toEqual({ sweep: false, reason });
+  });
+});
+
+describe("the worker's sandbox check decides by its own settings, never by input", () => {
+  const sandbox = { accounts: ['sv0-demo', '333333333333'] };
+  const target = {
+    accountId: '222222222222',
+    accountName: 'sv0-demo',
+    managementAccountId: '123456789012',
+    sandbox,
+  };
+
+  it('allows a sandbox account by its live name or by its id', () => {
+    expect(checkWorkerSandboxTarget(target)).toEqual({ ok: true });
+    expect(checkWorkerSandboxTarget({ ...target, accountId: '333333333333', accountName: 'lab' })).toEqual({
+      ok: true,
+    });
+  });
+
+  it.each([
+    [
+      'an account the settings do not list',
+      { accountName: 'sv0-platform' },
+      /sv0-platform\) is not a sandbox account of the worker/,
+    ],
+    ['an account without a live name', { accountName: '' }, /not a sandbox account of the worker/],
+    [
+      'the live management account, even by a sandbox name',
+      { accountId: '123456789012' },
+      /management account/,
+    ],
+    ['a listed account whose alias says prod', { aliases: ['acme-prod'] }, /acme-prod/],
+    ['the root', { accountId: 'r-ab12' }, /12-digit/],
+    ['an unknown management account', { managementAccountId: '' }, /unknown/],
+    [
+      'any target while the live management account is not the pinned one',
+      { sandbox: { ...sandbox, managementAccountId: '999999999999' } },
+      /live organization's management account is 123456789012, not 999999999999/,
+    ],
+  ] as const)('refuses %s', (_name, change, reason) => {
+    const result = checkWorkerSandboxTarget({ ...target, ...change });
+    expect(result.ok).toBe(false);
+    expect((result as { reason: string }).reason).toMatch(reason);
+    const thrown = (() => {
+      try {
+        assertWorkerSandboxTarget({ ...target, ...change });
+      } catch (err) {
+        return err;
+      }
+    })();
+    expect(thrown).toBeInstanceOf(ApplicationFailure);
+    expect(thrown).toMatchObject({ type: ErrorType.SandboxRefused, nonRetryable: true });
   });
 });

@@ -3,6 +3,7 @@ import {
   condition,
   continueAsNew,
   log,
+  patched,
   proxyActivities,
   setHandler,
   workflowInfo,
@@ -16,7 +17,9 @@ import {
   budgetStatusQuery,
   checkNowUpdate,
   GUARD_ACTOR,
+  RECONFIGURE_BOUNDS_PATCH,
   reconfigureSignal,
+  reconfigureWidening,
   ROLLOVER_ACTOR,
   unfreezeUpdate,
   type AuditEntry,
@@ -310,6 +313,14 @@ export async function budgetGuardWorkflow(input: BudgetGuardInput): Promise<neve
     checksRequested++;
   });
   setHandler(reconfigureSignal, (next) => {
+    if (patched(RECONFIGURE_BOUNDS_PATCH)) {
+      const widening = reconfigureWidening(config, next);
+      if (widening) {
+        log.warn('reconfigure refused', { reason: widening });
+        record({ action: 'reconfigure-refused', by: GUARD_ACTOR, reason: widening });
+        return;
+      }
+    }
     config = next;
     checksRequested++;
   });

@@ -15,6 +15,7 @@ import {
   freezeTargets,
   ORG,
   organizations,
+  WORKER_SANDBOX,
   setSpend,
   type BudgetOrg,
 } from '../../harness/budget-fixtures';
@@ -31,6 +32,7 @@ describe('budget activities (moto)', () => {
       budgets: new BudgetsClient(motoConfig()),
       organizations: organizations(),
       sts: new STSClient(motoConfig()),
+      sandbox: WORKER_SANDBOX,
     });
   });
 
@@ -92,7 +94,7 @@ describe('budget activities (moto)', () => {
       aws.attachFreezePolicy({ ...base, accountId: org.platformAccountId, accountName: 'sv0-platform' }),
     );
     expect(platform).toMatchObject({ type: ErrorType.SandboxRefused, nonRetryable: true });
-    expect(platform.message).toMatch(/not marked sandbox: true/);
+    expect(platform.message).toMatch(/sv0-platform\) is not a sandbox account of the worker/);
     // A caller that claims another name does not get past the live name check.
     const renamed = await refusal(
       aws.attachFreezePolicy({ ...base, accountId: org.platformAccountId, accountName: 'sv0-demo' }),
@@ -103,9 +105,12 @@ describe('budget activities (moto)', () => {
     );
     expect(mgmt.message).toMatch(/management account/);
     for (const id of [rootId, ouId]) {
-      expect(
-        await refusal(aws.attachFreezePolicy({ ...base, accountId: id, accountName: 'sv0-demo' })),
-      ).toMatchObject({ type: ErrorType.SandboxRefused });
+      // Not an account id at all: refused as input before any call.
+      const attach = await refusal(
+        aws.attachFreezePolicy({ ...base, accountId: id, accountName: 'sv0-demo' }),
+      );
+      expect(attach).toMatchObject({ type: ErrorType.InputRefused, nonRetryable: true });
+      expect(attach.message).toMatch(/attachFreezePolicy input accountId: a 12-digit AWS account id/);
       expect(await refusal(aws.detachFreezePolicy({ accountId: id }))).toMatchObject({
         type: ErrorType.SandboxRefused,
       });

@@ -8,7 +8,10 @@ import { ScheduleIds } from '../../../lib/names';
 import { ScheduleOverlapPolicy } from '@temporalio/client';
 import { startWebhookReceiver } from '../../harness/webhook';
 import { runWorker, testEnv, uniqueId } from '../../harness/temporal';
+import { OrganizationsClient } from '@aws-sdk/client-organizations';
+import { motoConfig } from '../../harness/aws';
 import {
+  DEMO_WORKER_SANDBOX,
   demoInput,
   demoTestActivities,
   eventually,
@@ -51,14 +54,20 @@ describe('demo control and durability', () => {
           (await listDemos(env.client)).filter((d) => ids.includes(d.id)).length === 2
         );
       }, 'both demos running and listed');
-      const control = createDemoControlActivities({ client: env.client });
+      const control = createDemoControlActivities({
+        client: env.client,
+        organizations: new OrganizationsClient(motoConfig()),
+        sandbox: DEMO_WORKER_SANDBOX,
+      });
       const mock = new MockActivityEnvironment();
-      // Another account has no demos: nothing is touched there.
       const destroy = (accountId: string) =>
         mock.run(control.destroyDemosInAccount, { accountId, reason: 'budget freeze' }) as Promise<{
           workflowIds: string[];
         }>;
-      expect(await destroy(org.platformAccountId)).toEqual({ workflowIds: [] });
+      // An account that is not one of the worker's sandboxes is refused before any demo is listed.
+      await expect(destroy(org.platformAccountId)).rejects.toThrow(
+        /sv0-platform\) is not a sandbox account of the worker/,
+      );
       const { workflowIds } = await destroy(org.demoAccountId);
       expect(workflowIds.sort()).toEqual(ids.map((id) => `demo-${id}`).sort());
       const closed = (await mock.run(control.waitForDemosClosed, { workflowIds, pollMs: 200 })) as Record<

@@ -17,11 +17,12 @@ import {
   type BudgetGuardStatus,
   budgetStatusQuery,
   checkNowUpdate,
+  reconfigureSignal,
   unfreezeUpdate,
 } from '../../../lib/contracts/budget';
 import { ConfigError } from '../../../lib/config/validate';
 import { type DemoInput, type DemoSummary, statusQuery } from '../../../lib/contracts/demo';
-import { WorkflowIds, WorkflowTypes } from '../../../lib/names';
+import { Roles, WorkflowIds, WorkflowTypes } from '../../../lib/names';
 import { budgetGuardWorkflow } from '../../../workflows';
 import { motoConfig, resetMoto } from '../../harness/aws';
 import { motoCertificateDownload } from '../../harness/sns';
@@ -40,6 +41,7 @@ import {
   notificationsFor,
   ORG,
   setSpend,
+  WORKER_SANDBOX,
   type BudgetOrg,
 } from '../../harness/budget-fixtures';
 
@@ -68,6 +70,7 @@ describe('budget guard on the dev server, AWS in moto', () => {
       ...createDemoLifecycleActivities({
         aws: motoConfig(),
         secrets: { resolveSecret: () => Promise.resolve('') },
+        sandbox: WORKER_SANDBOX,
       }),
     };
   });
@@ -213,6 +216,46 @@ describe('budget guard on the dev server, AWS in moto', () => {
     });
   });
 
+  it('a reconfigure that would move the guard to another account or give it a freeze is refused; a narrower one is taken', async () => {
+    const watched = budgetConfig({
+      name: uniqueId('reconf'),
+      account: 'sv0-platform',
+      amount: 300,
+      notify: [80],
+    });
+    await setSpend(watched, 30);
+    const workflowId = WorkflowIds.budget(watched.name);
+    started.push(workflowId);
+    await work(async () => {
+      const handle = await env.client.workflow.start(budgetGuardWorkflow, {
+        workflowId,
+        taskQueue,
+        args: [guardConfig(watched)],
+      });
+      await handle.executeUpdate(checkNowUpdate);
+      // Forged with the plain client: the sandbox account and a freeze at 5 %, then only the freeze.
+      await handle.signal(reconfigureSignal, guardConfig({ ...watched, account: 'sv0-demo', freezeAt: 5 }));
+      await handle.signal(reconfigureSignal, guardConfig({ ...watched, freezeAt: 5 }));
+      // What `sv0 up` sends after an operator adds a threshold: taken.
+      await handle.signal(reconfigureSignal, guardConfig({ ...watched, notify: [5, 80] }));
+      const s = await handle.executeUpdate(checkNowUpdate);
+      expect(s).toMatchObject({ account: 'sv0-platform', frozen: false, levelReached: 5 });
+      expect(s.freezeAt).toBeUndefined();
+      expect(s.audit.filter((a) => a.action === 'reconfigure-refused').map((a) => a.reason)).toEqual([
+        expect.stringMatching(/belongs to sv0-platform; moving it to sv0-demo needs a new guard/),
+        expect.stringMatching(/never freezes; adding freezeAt needs a new guard/),
+      ]);
+      expect(await freezeTargets(org.freezePolicyId)).toEqual([]);
+      const types = ((await handle.fetchHistory()).events ?? []).map(
+        (e) => e.activityTaskScheduledEventAttributes?.activityType?.name,
+      );
+      expect(types).not.toContain('resolveAccount');
+      expect(types).not.toContain('destroyDemosInAccount');
+    });
+    // For test/replay.test.ts (with SV0_WRITE_HISTORIES=1): the refusal behind its patch marker.
+    recordHistory(workflowId, 'budget-guard-reconfigure-refused', env.namespace ?? 'default');
+  });
+
   const demoBudget = budgetConfig({
     name: uniqueId('sv0-demo'),
     account: 'sv0-demo',
@@ -237,7 +280,8 @@ describe('budget guard on the dev server, AWS in moto', () => {
       target: {
         accountId: org.demoAccountId,
         accountName: 'sv0-demo',
-        roleName: 'OrganizationAccountAccessRole',
+        // The worker's orchestrator role (moto assumes a role without checking that it exists).
+        roleName: Roles.deploy,
       },
       managementAccountId: org.managementAccountId,
       org: ORG,

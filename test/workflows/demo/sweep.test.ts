@@ -218,7 +218,7 @@ describe('nightly demo sweep', () => {
       // Config says sv0-demo, the live organization says otherwise: the activity's live check refuses.
       const unlisted = await failure(sweep([target(org.unlistedAccountId, 'sv0-demo')], true, []));
       expect(unlisted.type).toBe(ErrorType.SandboxRefused);
-      expect(unlisted.message).toMatch(/someone-elses.*not declared/);
+      expect(unlisted.message).toMatch(/someone-elses.*not a sandbox account of the worker/);
       expect((await failure(sweep([target(org.prodAccountId, 'sv0-prod-lab')], true, []))).message).toMatch(
         /says prod/,
       );
