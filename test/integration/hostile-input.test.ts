@@ -3,7 +3,7 @@ import { chmodSync, mkdirSync, mkdtempSync, realpathSync, symlinkSync, writeFile
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import type { Client } from '@temporalio/client';
+import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,12 +17,25 @@ import {
   type ConnectorHealthConfig,
   type ConnectorSyncInput,
 } from '../../lib/contracts/connectors';
-import { ContainerLabels, ErrorType, ScheduleIds } from '../../lib/names';
+import {
+  budgetStatusQuery,
+  checkNowUpdate,
+  reconfigureSignal,
+  unfreezeUpdate,
+  type BudgetGuardConfig,
+} from '../../lib/contracts/budget';
+import type { DemoInput, DemoSweepInput, DeployAccess } from '../../lib/contracts/demo';
+import { ContainerLabels, ErrorType, Roles, ScheduleIds, WorkflowIds } from '../../lib/names';
 import { createLogger } from '../../lib/runtime/logger';
 import { createConnectorActivities, createInfraActivities } from '../../workers/activities';
 import type { WorkerDeps } from '../../workers/deps';
 import { connectorHealthWorkflow } from '../../workflows/connectors/health';
 import { connectorSyncWorkflow } from '../../workflows/connectors/sync';
+import { budgetGuardWorkflow } from '../../workflows/budget/guard';
+import { demoLifecycleWorkflow } from '../../workflows/demo/lifecycle';
+import { demoSweepWorkflow } from '../../workflows/demo/sweep';
+import { budgetConfig, setSpend } from '../harness/budget-fixtures';
+import { demoInput, setUpDemoOrg, type DemoOrg } from '../harness/demo-fixture';
 import { motoConfig } from '../harness/aws';
 import { testConnectorSpec } from '../harness/connectors';
 import { testDocker } from '../harness/docker';
@@ -77,6 +90,8 @@ registerSecrets(...CANARIES);
 /** What a row's `send` gets: the plain client, the task queues, the stand-ins and the files. */
 interface HostileContext {
   client: Client;
+  /** The organization in moto: sv0-demo is the worker's one sandbox account. */
+  org: DemoOrg;
   queues: { connectors: string; infra: string };
   platform: PlatformStandIn;
   files: { allowedDir: string; workerOnly: string; escapeLink: string; envLink: string; attackerKey: string };
@@ -86,6 +101,16 @@ interface HostileContext {
   startSync(connector: ConnectorSpec): Promise<string>;
   /** Start `connectorHealthWorkflow` by hand with `config`; a schedule exists for each connector. */
   startHealth(config: Partial<ConnectorHealthConfig>): Promise<string>;
+  /** Start a demo by hand: a valid demo of sv0-demo with `over` applied. */
+  startDemo(over: Partial<DemoInput>): Promise<string>;
+  /** Start the sweep by hand: one account, applying, with `over` applied. */
+  startSweep(target: DeployAccess, over: Partial<DemoSweepInput>): Promise<string>;
+  /** Start a budget guard by hand with a budget on `account` (spend 50 %) and `over` applied. */
+  startGuard(
+    account: string,
+    over?: Partial<BudgetGuardConfig['budget']>,
+    org?: BudgetGuardConfig['org'],
+  ): Promise<string>;
 }
 
 interface HostileRow {
@@ -93,7 +118,147 @@ interface HostileRow {
   send(ctx: HostileContext): Promise<string>;
   /** The refusal: what its message must say. */
   reason: RegExp;
+  /** The activity failure's type. @default Sv0InputRefused */
+  type?: string;
+  /**
+   * Where the refusal shows, when it is not an activity failure of `type` in the workflow's history
+   * (a signal the workflow refuses, an update its validator rejects): resolves with its message.
+   */
+  refusal?: (ctx: HostileContext, workflowId: string) => Promise<string>;
 }
+
+/** The worker's sandbox account, reached as an operator's config would reach it. */
+const sandboxTarget = (ctx: HostileContext, over: Partial<DeployAccess> = {}): DeployAccess => ({
+  accountId: ctx.org.demoAccountId,
+  accountName: 'sv0-demo',
+  roleName: Roles.deploy,
+  // A value, not a reference: moto checks no external id, and the fixture's own stays out of history.
+  externalId: 'hostile-external-id',
+  ...over,
+});
+/** An org.yaml view that marks `name` a sandbox: what a forged input claims. */
+const forgedOrg = (name: string) => ({ accounts: [{ name, sandbox: true }] });
+/** Update rejections are thrown by the client; rows keep the message for their refusal. */
+const rejections = new Map<string, string>();
+
+const sandboxRows: HostileRow[] = [
+  {
+    name: 'demo: start into sv0-platform, which the forged org marks sandbox',
+    send: (ctx) =>
+      ctx.startDemo({
+        target: sandboxTarget(ctx, { accountId: ctx.org.platformAccountId, accountName: 'sv0-platform' }),
+        org: forgedOrg('sv0-platform'),
+      }),
+    type: ErrorType.SandboxRefused,
+    reason: /sv0-platform\) is not a sandbox account of the worker/,
+  },
+  {
+    name: 'demo: start into the management account, under a forged management account id',
+    send: (ctx) =>
+      ctx.startDemo({
+        target: sandboxTarget(ctx, { accountId: ctx.org.managementAccountId }),
+        managementAccountId: '999999999999',
+      }),
+    type: ErrorType.SandboxRefused,
+    reason: /management account is 123456789012, not 999999999999 as given/,
+  },
+  {
+    name: "demo: another role than the worker's orchestrator role",
+    send: (ctx) =>
+      ctx.startDemo({ target: sandboxTarget(ctx, { roleName: 'OrganizationAccountAccessRole' }) }),
+    type: ErrorType.SandboxRefused,
+    reason: /role OrganizationAccountAccessRole is not the worker's orchestrator role/,
+  },
+  {
+    name: 'demo: the external id from a worker credential',
+    send: (ctx) =>
+      ctx.startDemo({
+        target: sandboxTarget(ctx, { externalId: undefined, externalIdRef: 'env:AWS_SECRET_ACCESS_KEY' }),
+      }),
+    reason: /env:AWS_SECRET_ACCESS_KEY is never readable/,
+  },
+  {
+    name: 'demo: an id that names a stack other than sv0-demo-<id>',
+    send: (ctx) => ctx.startDemo({ id: 'Prod_Stack' }),
+    reason: /createDemoStack input stackName: a demo stack is named sv0-demo-<demo id>/,
+  },
+  {
+    name: 'sweep: sv0-platform, which the forged org marks sandbox',
+    send: (ctx) =>
+      ctx.startSweep(
+        sandboxTarget(ctx, { accountId: ctx.org.platformAccountId, accountName: 'sv0-platform' }),
+        { org: forgedOrg('sv0-platform') },
+      ),
+    type: ErrorType.SandboxRefused,
+    reason: /sv0-platform\) is not a sandbox account of the worker/,
+  },
+  {
+    name: 'sweep: the management account, under a forged management account id',
+    send: (ctx) =>
+      ctx.startSweep(sandboxTarget(ctx, { accountId: ctx.org.managementAccountId }), {
+        managementAccountId: '999999999999',
+      }),
+    type: ErrorType.SandboxRefused,
+    reason: /management account is 123456789012, not 999999999999 as given/,
+  },
+  {
+    name: 'guard: a forged config that freezes sv0-platform, which its org marks sandbox',
+    send: (ctx) => ctx.startGuard('sv0-platform', { freezeAt: 10 }, forgedOrg('sv0-platform')),
+    type: ErrorType.SandboxRefused,
+    reason: /sv0-platform\) is not a sandbox account of the worker/,
+  },
+  {
+    name: 'guard: a reconfigure signal that moves the guard to sv0-demo with a freeze',
+    send: async (ctx) => {
+      const id = await ctx.startGuard('sv0-platform');
+      const handle = ctx.client.workflow.getHandle(id);
+      const config = (await handle.query(budgetStatusQuery)).budget;
+      await handle.signal(reconfigureSignal, {
+        budget: budgetConfig({ name: config, account: 'sv0-demo', amount: 10, freezeAt: 10 }),
+        org: forgedOrg('sv0-demo'),
+        notifications: [{ type: 'log' }],
+      });
+      return id;
+    },
+    reason: /belongs to sv0-platform; moving it to sv0-demo needs a new guard/,
+    refusal: async (ctx, id) => {
+      const handle = ctx.client.workflow.getHandle(id);
+      for (const deadline = Date.now() + 30_000; Date.now() < deadline;) {
+        const refused = (await handle.query(budgetStatusQuery)).audit.find(
+          (a) => a.action === 'reconfigure-refused',
+        );
+        if (refused) return refused.reason;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      throw new Error(`${id}: no reconfigure-refused entry in the audit trail`);
+    },
+  },
+  ...(
+    [
+      ['without an approver', { by: '', reason: '' }, /unfreeze needs who approves it/],
+      ['of a guard that is not frozen', { by: 'mallory', reason: 'forged' }, /is not frozen/],
+    ] as const
+  ).map(([what, request, reason]): HostileRow => ({
+    name: `guard: an unfreeze ${what}`,
+    send: async (ctx) => {
+      const id = await ctx.startGuard('sv0-demo');
+      await ctx.client.workflow
+        .getHandle(id)
+        .executeUpdate(unfreezeUpdate, { args: [request] })
+        .then(
+          () => rejections.set(id, '(accepted)'),
+          (err: unknown) =>
+            rejections.set(
+              id,
+              err instanceof WorkflowUpdateFailedError ? String(err.cause?.message) : String(err),
+            ),
+        );
+      return id;
+    },
+    reason,
+    refusal: async (_ctx, id) => rejections.get(id) ?? '(no answer)',
+  })),
+];
 
 const refs = (vars: Record<string, string>): Partial<ConnectorSpec> => ({
   secrets: [{ type: 'refs', vars }],
@@ -304,7 +469,7 @@ async function failedRunReport(ctx: HostileContext, sinks: ConnectorHealthConfig
   return id;
 }
 
-const rows: HostileRow[] = [...connectorRows];
+const rows: HostileRow[] = [...connectorRows, ...sandboxRows];
 
 let env: TestWorkflowEnvironment;
 let client: Client;
@@ -356,19 +521,23 @@ async function startWorkers(): Promise<() => Promise<void>> {
   };
 }
 
-/** The refusal in a workflow's history: an activity failure of type Sv0InputRefused. */
-async function refusalIn(workflowId: string, timeoutMs = 30_000): Promise<string> {
+/** The refusal in a workflow's history: an activity failure of `type` (Sv0InputRefused), non-retryable. */
+async function refusalIn(
+  workflowId: string,
+  type: string = ErrorType.InputRefused,
+  timeoutMs = 30_000,
+): Promise<string> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const events = (await client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
     const refused = events
       .map((e) => e.activityTaskFailedEventAttributes?.failure)
-      .find((f) => f?.applicationFailureInfo?.type === ErrorType.InputRefused);
+      .find((f) => f?.applicationFailureInfo?.type === type);
     if (refused) {
       expect(refused.applicationFailureInfo?.nonRetryable).toBe(true);
       return refused.message ?? '';
     }
-    if (Date.now() > deadline) throw new Error(`no Sv0InputRefused activity failure in ${workflowId}`);
+    if (Date.now() > deadline) throw new Error(`no ${type} activity failure in ${workflowId}`);
     await new Promise((r) => setTimeout(r, 200));
   }
 }
@@ -421,15 +590,19 @@ beforeAll(async () => {
   const ownKey = makeAgeKey(stack().tools, root, 'worker-age.txt');
   const attackerKey = makeAgeKey(stack().tools, allowedDir, 'attacker.key').keyFile;
   WORKER_ENV.SOPS_AGE_KEY_FILE = ownKey.keyFile;
+  // The organization the sandbox rows forge against: sv0-demo is the worker's one sandbox account.
+  const org = await setUpDemoOrg();
   settings = testWorkerSettings({
     platformUrl: platform.url,
     secrets: { folders: [allowedDir], envNames: ['CONNECTOR_*', 'PLATFORM_TOKEN'] },
     ageKey: { kind: 'file', path: ownKey.keyFile },
+    sandbox: { accounts: ['sv0-demo'], managementAccountId: org.managementAccountId },
   });
   const connector = (over: Partial<ConnectorSpec> = {}) =>
     testConnectorSpec(uniqueId('hostile'), platform.containerUrl, over);
   ctx = {
     client,
+    org,
     queues,
     platform,
     files: { allowedDir, workerOnly, escapeLink, envLink, attackerKey },
@@ -453,6 +626,50 @@ beforeAll(async () => {
         taskQueue: queues.connectors,
         args: [{ config: await healthConfig(ctx, over) }],
       });
+      return workflowId;
+    },
+    async startDemo(over) {
+      const input = {
+        ...demoInput(org, { id: uniqueId('hostile'), ttlMs: 600_000 }),
+        target: sandboxTarget(ctx),
+        ...over,
+      };
+      const notifications: DemoInput['notifications'] = [{ type: 'log' }];
+      const workflowId = WorkflowIds.demo(input.id);
+      started.push(workflowId);
+      await client.workflow.start(demoLifecycleWorkflow, {
+        workflowId,
+        taskQueue: queues.infra,
+        args: [{ ...input, notifications }],
+      });
+      return workflowId;
+    },
+    async startSweep(target, over) {
+      const workflowId = uniqueId('hostile-sweep');
+      started.push(workflowId);
+      const input: DemoSweepInput = {
+        accounts: [target],
+        org: forgedOrg('sv0-demo'),
+        managementAccountId: org.managementAccountId,
+        apply: true,
+        runningDemoIds: [],
+        notifications: [{ type: 'log' }],
+        ...over,
+      };
+      await client.workflow.start(demoSweepWorkflow, { workflowId, taskQueue: queues.infra, args: [input] });
+      return workflowId;
+    },
+    async startGuard(account, over = {}, guardOrg = forgedOrg('sv0-demo')) {
+      const budget = budgetConfig({ name: uniqueId('hostile'), account, amount: 10, notify: [], ...over });
+      await setSpend(budget, 5);
+      const workflowId = WorkflowIds.budget(budget.name);
+      started.push(workflowId);
+      const handle = await client.workflow.start(budgetGuardWorkflow, {
+        workflowId,
+        taskQueue: queues.infra,
+        args: [{ budget, org: guardOrg, notifications: [{ type: 'log' }] }],
+      });
+      await handle.executeUpdate(checkNowUpdate);
       return workflowId;
     },
   };
@@ -493,8 +710,9 @@ describe('hostile input is refused by the worker, whoever starts the workflow', 
   it.each(rows.map((r) => [r.name, r] as const))('%s', async (_name, row) => {
     const callsBefore = op.calls.length;
     const workflowId = await row.send(ctx);
-    const message = await refusalIn(workflowId);
-    expect(message).toMatch(/^refused by the worker: /);
+    const message = row.refusal ? await row.refusal(ctx, workflowId) : await refusalIn(workflowId, row.type);
+    if ((row.type ?? ErrorType.InputRefused) === ErrorType.InputRefused && !row.refusal)
+      expect(message).toMatch(/^refused by the worker: /);
     expect(message).toMatch(row.reason);
     for (const canary of CANARIES) expect(message).not.toContain(canary);
     expect(op.calls.length, '1Password was asked').toBe(callsBefore);
