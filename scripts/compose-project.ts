@@ -8,10 +8,26 @@
  * runs on 127.0.0.1 next to others on one machine.
  */
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { REPO_ROOT } from './local-stack';
 
 export const COMPOSE_FILE = path.join(REPO_ROOT, 'docker-compose.temporal.yml');
+
+/**
+ * Mutual TLS is switched on in the compose file by removing this prefix from its lines (README,
+ * "Mutual TLS": `sed -i 's/# mTLS[:] //' docker-compose.temporal.yml`).
+ */
+export const MTLS_PREFIX = '# mTLS: ';
+/** Where the services with mutual TLS switched on find the certificates (a read-only mount). */
+export const MTLS_CERTIFICATES = '/etc/sv0/temporal-tls';
+
+/** The compose file's text, with mutual TLS switched on as the README says when `mtls` is set. */
+export function composeText(opts: { mtls?: boolean } = {}): string {
+  const text = readFileSync(COMPOSE_FILE, 'utf8');
+  return opts.mtls ? text.split(MTLS_PREFIX).join('') : text;
+}
 
 /** The parts of a resolved compose service the local stack and the tests read. */
 export interface ComposeService {
@@ -41,17 +57,33 @@ export interface ComposeProject {
 
 /**
  * Read the compose file through compose-check. `env` is the environment compose would run in (the
- * file requires POSTGRES_PASSWORD); nothing else of this process's environment is passed.
+ * file requires POSTGRES_PASSWORD); nothing else of this process's environment is passed. With
+ * `mtls`, the file is read with mutual TLS switched on ({@link composeText}): compose-check reads
+ * that text from a folder of its own, and the paths it resolves there are this checkout's.
  */
-export function readComposeProject(composeCheck: string, env: Record<string, string>): ComposeProject {
-  const result = spawnSync(composeCheck, ['-f', COMPOSE_FILE, '--json'], {
-    cwd: REPO_ROOT,
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
-    encoding: 'utf8',
-  });
-  if (result.status !== 0)
-    throw new Error(`compose-check could not read ${COMPOSE_FILE}: ${result.stderr.trim() || result.error}`);
-  return JSON.parse(result.stdout) as ComposeProject;
+export function readComposeProject(
+  composeCheck: string,
+  env: Record<string, string>,
+  opts: { mtls?: boolean } = {},
+): ComposeProject {
+  const dir = opts.mtls ? mkdtempSync(path.join(tmpdir(), 'sv0-compose-')) : undefined;
+  const file = dir ? path.join(dir, path.basename(COMPOSE_FILE)) : COMPOSE_FILE;
+  try {
+    if (dir) writeFileSync(file, composeText({ mtls: true }));
+    const result = spawnSync(composeCheck, ['-f', file, '--json'], {
+      cwd: dir ?? REPO_ROOT,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
+      encoding: 'utf8',
+    });
+    if (result.status !== 0)
+      throw new Error(
+        `compose-check could not read ${COMPOSE_FILE}${dir ? ' (mutual TLS switched on)' : ''}: ${result.stderr.trim() || result.error}`,
+      );
+    const json = dir ? result.stdout.split(JSON.stringify(dir).slice(1, -1)).join(REPO_ROOT) : result.stdout;
+    return JSON.parse(json) as ComposeProject;
+  } finally {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** Seconds of a duration as compose-go writes it (`2m30s`) or as the worker reads one (`2 minutes`). */
@@ -129,6 +161,12 @@ export interface PlanContext {
   /** HOME for the processes (the temporal CLI reads its config profile there). */
   home: string;
   overrides: Record<string, Record<string, string>>;
+  /**
+   * Local folders that stand for a bind mount's source on the VM, by the mount's target (the
+   * test's certificates for {@link MTLS_CERTIFICATES}). A service's environment value that is a
+   * path under such a target becomes the local path.
+   */
+  mounts?: Record<string, string>;
 }
 
 /**
@@ -139,12 +177,14 @@ export function hostPath(
   service: ComposeService,
   containerPath: string,
   imageDirs: Record<string, string>,
+  mounts: Record<string, string> = {},
 ): string {
   const inside = (target: string) => containerPath === target || containerPath.startsWith(`${target}/`);
   const mount = (service.volumes ?? [])
     .filter((v) => v.type === 'bind' && v.source && inside(v.target))
     .sort((a, b) => b.target.length - a.target.length)[0];
-  if (mount) return path.join(mount.source!, path.relative(mount.target, containerPath));
+  if (mount)
+    return path.join(mounts[mount.target] ?? mount.source!, path.relative(mount.target, containerPath));
   const dir = Object.keys(imageDirs)
     .filter(inside)
     .sort((a, b) => b.length - a.length)[0];
@@ -165,8 +205,15 @@ export function planService(project: ComposeProject, name: string, ctx: PlanCont
   const service = project.services[name];
   if (!service) throw new Error(`docker-compose.temporal.yml has no service ${name}`);
   const argv = [...(service.entrypoint ?? []), ...(service.command ?? [])];
+  const mounted = (value: string) =>
+    Object.keys(ctx.mounts ?? {}).some((target) => value.startsWith(`${target}/`));
   const compose = Object.fromEntries(
-    Object.entries(service.environment ?? {}).filter((e): e is [string, string] => e[1] !== null),
+    Object.entries(service.environment ?? {})
+      .filter((e): e is [string, string] => e[1] !== null)
+      .map(([key, value]) => [
+        key,
+        mounted(value) ? hostPath(service, value, ctx.imageDirs, ctx.mounts) : value,
+      ]),
   );
   const env = {
     PATH: [...ctx.path, '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'].join(':'),

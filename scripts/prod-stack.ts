@@ -26,6 +26,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
   localOverrides,
+  MTLS_CERTIFICATES,
   planService,
   readComposeProject,
   type ComposeProject,
@@ -67,56 +68,14 @@ export interface ProductionStack {
   stop(): Promise<void>;
 }
 
-/** Certificate files for mutual TLS on the frontend and between the server's services. */
-export interface StackTls {
-  /** The CA that signed the server's and the clients' certificates. */
-  caCert: string;
-  /** The server's certificate (serverAuth and clientAuth: the services also use it as clients). */
-  serverCert: string;
-  serverKey: string;
-  /** The name in the server's certificate that clients check. */
-  serverName: string;
-  /** A client certificate for the jobs and the UI server. */
-  clientCert: string;
-  clientKey: string;
-}
-
 /**
- * The TLS settings each service reads, by the names it reads them: the server's template
- * (deploy/temporal/config/production.yaml), the temporal CLI of the health check and the
- * namespace job (Temporal's environment configuration), and the UI server.
+ * Mutual TLS on the frontend and between the server's services, as the compose file switches it
+ * on: `dir` holds the files its `# mTLS:` lines name under /etc/sv0/temporal-tls (ca.pem,
+ * server.pem and server.key with serverAuth and clientAuth, client.pem and client.key), with the
+ * name `temporal` in the server's certificate.
  */
-function withTls(
-  overrides: Record<string, Record<string, string>>,
-  tls: StackTls,
-): Record<string, Record<string, string>> {
-  const cli = (cert: string, key: string) => ({
-    TEMPORAL_TLS_CLIENT_CERT_PATH: cert,
-    TEMPORAL_TLS_CLIENT_KEY_PATH: key,
-    TEMPORAL_TLS_SERVER_CA_CERT_PATH: tls.caCert,
-    TEMPORAL_TLS_SERVER_NAME: tls.serverName,
-  });
-  return {
-    ...overrides,
-    temporal: {
-      ...overrides.temporal,
-      TEMPORAL_TLS_SERVER_CERT: tls.serverCert,
-      TEMPORAL_TLS_SERVER_KEY: tls.serverKey,
-      TEMPORAL_TLS_SERVER_CA_CERT: tls.caCert,
-      TEMPORAL_TLS_INTERNODE_SERVER_NAME: tls.serverName,
-      TEMPORAL_TLS_FRONTEND_SERVER_NAME: tls.serverName,
-      ...cli(tls.serverCert, tls.serverKey),
-    },
-    'temporal-admin': { ...overrides['temporal-admin'], ...cli(tls.clientCert, tls.clientKey) },
-    'temporal-ui': {
-      ...overrides['temporal-ui'],
-      TEMPORAL_TLS_CA: tls.caCert,
-      TEMPORAL_TLS_CERT: tls.clientCert,
-      TEMPORAL_TLS_KEY: tls.clientKey,
-      TEMPORAL_TLS_SERVER_NAME: tls.serverName,
-      TEMPORAL_TLS_ENABLE_HOST_VERIFICATION: 'true',
-    },
-  };
+export interface StackTls {
+  dir: string;
 }
 
 /** Services the local stack runs, in the order of the file's depends_on conditions. */
@@ -292,13 +251,19 @@ async function startIn(
   }
 
   const postgresPassword = randomBytes(12).toString('hex');
-  const project = readComposeProject(production.composeCheck, { POSTGRES_PASSWORD: postgresPassword });
+  // With TLS, the file as the README switches mutual TLS on, its certificate folder the test's.
+  const project = readComposeProject(
+    production.composeCheck,
+    { POSTGRES_PASSWORD: postgresPassword },
+    { mtls: tls !== undefined },
+  );
   const ports = await freeProductionPorts();
   const ctx = {
     imageDirs: { '/home/ui-server': production.uiServerDir },
     path: [bin, production.postgresBinDir],
     home,
-    overrides: tls ? withTls(localOverrides(ports), tls) : localOverrides(ports),
+    overrides: localOverrides(ports),
+    mounts: (tls ? { [MTLS_CERTIFICATES]: tls.dir } : {}) as Record<string, string>,
   };
   const plans = Object.fromEntries(
     RUN_ORDER.map((name) => [name, planService(project, name, ctx)]),

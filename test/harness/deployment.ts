@@ -25,6 +25,7 @@ import { Client, Connection } from '@temporalio/client';
 import { stringify } from 'yaml';
 import type { AwsClientConfig } from '../../lib/runtime/aws';
 import { REPO_ROOT, startMoto, type Moto, type Running } from '../../scripts/local-stack';
+import { MTLS_CERTIFICATES } from '../../scripts/compose-project';
 import { startProductionStack, type ProductionStack, type StackTls } from '../../scripts/prod-stack';
 import { ensureWorkerImage, startWorkerService, type WorkerService } from '../../scripts/worker-image';
 import { startWorkerProcess, waitForWorkerPolling } from '../../scripts/worker-process';
@@ -203,9 +204,6 @@ function secretFile(dir: string, name: string, content: string): string {
   return file;
 }
 
-/** Where the image worker finds the certificates (a read-only mount). */
-const TLS_IN_CONTAINER = '/etc/sv0/temporal-tls';
-
 /** The name in the server's certificate, which every client checks (TEMPORAL_TLS_SERVER_NAME). */
 const SERVER_NAME = 'temporal';
 
@@ -214,7 +212,17 @@ const SERVER_NAME = 'temporal';
  * (for the frontend and for the services among themselves) and one client certificate that the
  * workers, the CLI, the jobs and the UI server present. Readable by the image's user (uid 1000).
  */
-function makeCertificates(dir: string): StackTls {
+/** The test's certificates: their folder (as the compose file names the files) and each file. */
+interface TestCertificates extends StackTls {
+  caCert: string;
+  serverCert: string;
+  serverKey: string;
+  serverName: string;
+  clientCert: string;
+  clientKey: string;
+}
+
+function makeCertificates(dir: string): TestCertificates {
   const tls = path.join(dir, 'tls');
   mkdirSync(tls, { mode: 0o755 });
   const file = (name: string) => path.join(tls, name);
@@ -281,6 +289,7 @@ function makeCertificates(dir: string): StackTls {
     chownSync(file(name), 1000, 1000);
   }
   return {
+    dir: tls,
     caCert: file('ca.pem'),
     serverCert: file('server.pem'),
     serverKey: file('server.key'),
@@ -290,13 +299,12 @@ function makeCertificates(dir: string): StackTls {
   };
 }
 
-/** Temporal's environment configuration for a client with the test's certificate, under `root`. */
-function clientTlsEnv(tls: StackTls, root?: { host: string; container: string }): Record<string, string> {
-  const at = (p: string) => (root ? p.replace(root.host, root.container) : p);
+/** Temporal's environment configuration for a client with the test's certificate. */
+function clientTlsEnv(tls: TestCertificates): Record<string, string> {
   return {
-    TEMPORAL_TLS_CLIENT_CERT_PATH: at(tls.clientCert),
-    TEMPORAL_TLS_CLIENT_KEY_PATH: at(tls.clientKey),
-    TEMPORAL_TLS_SERVER_CA_CERT_PATH: at(tls.caCert),
+    TEMPORAL_TLS_CLIENT_CERT_PATH: tls.clientCert,
+    TEMPORAL_TLS_CLIENT_KEY_PATH: tls.clientKey,
+    TEMPORAL_TLS_SERVER_CA_CERT_PATH: tls.caCert,
     TEMPORAL_TLS_SERVER_NAME: tls.serverName,
   };
 }
@@ -365,11 +373,12 @@ export async function startDeployment(): Promise<Deployment> {
       // What /etc/sv0/worker.env holds on a VM; the service sets the rest.
       env: {
         ...withoutDockerHost(env),
-        ...clientTlsEnv(tls, { host: path.dirname(tls.caCert), container: TLS_IN_CONTAINER }),
         SV0_METRICS_ADDRESS: '127.0.0.1:0',
       },
       // The compose file mounts the operator's config folder (worker.yaml with it) at /app/config.
-      binds: [`${path.dirname(tls.caCert)}:${TLS_IN_CONTAINER}:ro`, `${configDir}:/app/config:ro`],
+      // The certificates where the compose file's worker service, with mutual TLS switched on,
+      // reads them (its TEMPORAL_TLS_* settings come with the service's environment).
+      binds: [`${tls.dir}:${MTLS_CERTIFICATES}:ro`, `${configDir}:/app/config:ro`],
       tokenFile: secretFile(dir, 'op-token', `${OP_TOKEN}\n`),
     });
     parts.push(node, imageWorker);

@@ -15,7 +15,9 @@ import { SEARCH_ATTRIBUTE_TYPES } from '../../lib/names';
 import {
   COMPOSE_FILE,
   durationSeconds,
+  composeText as composeTextWith,
   localOverrides,
+  MTLS_CERTIFICATES,
   planService,
   readComposeProject,
   type ComposeProject,
@@ -334,6 +336,106 @@ describe('the Temporal server configuration (deploy/temporal) and the local prod
     );
     expect(result.status, result.stdout + result.stderr).toBe(0);
     expect(result.stdout + result.stderr).not.toMatch(/error|unknown/i);
+  });
+});
+
+describe('docker-compose.temporal.yml with mutual TLS switched on (its "# mTLS: " prefixes removed)', () => {
+  const tlsKeys = (env: Record<string, string | null> | undefined) =>
+    Object.keys(env ?? {}).filter((key) => key.startsWith('TEMPORAL_TLS_'));
+  const switchedOn = () =>
+    readComposeProject(
+      tools().production.composeCheck,
+      { POSTGRES_PASSWORD: PLACEHOLDER_PASSWORD },
+      { mtls: true },
+    );
+  /** The names Temporal's environment configuration gives a client (the `temporal` CLI, the worker). */
+  const CLIENT = [
+    'TEMPORAL_TLS_CLIENT_CERT_PATH',
+    'TEMPORAL_TLS_CLIENT_KEY_PATH',
+    'TEMPORAL_TLS_SERVER_CA_CERT_PATH',
+    'TEMPORAL_TLS_SERVER_NAME',
+  ];
+
+  it('sets no TLS variable while it is off, and stays valid when it is on', () => {
+    for (const [name, service] of Object.entries(project().services))
+      expect(tlsKeys(service.environment), name).toEqual([]);
+    // The command the file and the README give does what the local stack does.
+    const text = readFileSync(COMPOSE_FILE, 'utf8');
+    const sed = "sed -i 's/# mTLS[:] //' docker-compose.temporal.yml";
+    expect(text).toContain(sed);
+    expect(readFileSync(path.join(ROOT, 'README.md'), 'utf8')).toContain(sed);
+    expect(text.replace(/# mTLS[:] /g, '')).toBe(composeTextWith({ mtls: true }));
+    const { services } = switchedOn();
+    expect(Object.keys(services).sort()).toEqual([...LONG_RUNNING, ...ONE_SHOT, ...OPT_IN].sort());
+  });
+
+  it('gives the server, the namespace job, the UI and the worker their certificates from one mounted folder', () => {
+    const { services } = switchedOn();
+    for (const name of ['temporal', 'temporal-admin', 'temporal-ui', 'worker']) {
+      const env = services[name]!.environment!;
+      const paths = tlsKeys(env)
+        .map((key) => env[key]!)
+        .filter((value) => value.startsWith('/'));
+      expect(paths.length, name).toBeGreaterThan(0);
+      for (const file of paths) expect(path.dirname(file), `${name}: ${file}`).toBe(MTLS_CERTIFICATES);
+      // Mounted read-only: as its own folder, or within the worker's /etc/sv0.
+      const mount = services[name]!.volumes!.find(
+        (v) =>
+          v.type === 'bind' &&
+          (MTLS_CERTIFICATES === v.target || MTLS_CERTIFICATES.startsWith(`${v.target}/`)),
+      );
+      expect(mount, name).toMatchObject({ read_only: true });
+    }
+    for (const name of ['temporal-admin', 'worker'])
+      expect(tlsKeys(services[name]!.environment).sort()).toEqual(CLIENT);
+  });
+
+  it('sets only variables the server, its health check and the UI server read', () => {
+    const { services } = switchedOn();
+    const serverReads = templateEnvReads(serverConfig);
+    // The health check's `temporal` CLI reads the client names; the server the rest.
+    for (const key of tlsKeys(services.temporal!.environment))
+      expect(serverReads.has(key) || CLIENT.includes(key), `temporal: ${key}`).toBe(true);
+    expect(tlsKeys(services.temporal!.environment)).toEqual(expect.arrayContaining(CLIENT));
+    const uiReads = templateEnvReads(
+      readFileSync(path.join(tools().production.uiServerDir, 'config/docker.yaml'), 'utf8'),
+    );
+    for (const key of tlsKeys(services['temporal-ui']!.environment))
+      expect(uiReads.has(key), `temporal-ui: ${key}`).toBe(true);
+  });
+
+  it('runs locally with the certificates of a folder of its own, and the server renders mutual TLS', async () => {
+    const ctx: PlanContext = {
+      imageDirs: { '/home/ui-server': tools().production.uiServerDir },
+      path: [],
+      home: '/nonexistent',
+      overrides: localOverrides(await freeProductionPorts()),
+      mounts: { [MTLS_CERTIFICATES]: '/tmp/sv0-test-certificates' },
+    };
+    const temporal = planService(switchedOn(), 'temporal', ctx);
+    expect(temporal.env.TEMPORAL_TLS_SERVER_CERT).toBe('/tmp/sv0-test-certificates/server.pem');
+    expect(temporal.env.TEMPORAL_TLS_CLIENT_KEY_PATH).toBe('/tmp/sv0-test-certificates/server.key');
+    expect(planService(switchedOn(), 'temporal-ui', ctx).env.TEMPORAL_TLS_CA).toBe(
+      '/tmp/sv0-test-certificates/ca.pem',
+    );
+    const result = spawnSync(
+      tools().production.temporalServer,
+      ['--env', 'production', '--allow-no-auth', 'render-config'],
+      {
+        cwd: SERVER_DIR,
+        env: { PATH: process.env.PATH, HOSTNAME: 'localhost', ...temporal.env },
+        encoding: 'utf8',
+      },
+    );
+    expect(result.status, result.stderr).toBe(0);
+    const tls = (
+      parse(result.stdout) as { global: { tls: Record<string, { server: Record<string, unknown> }> } }
+    ).global.tls;
+    for (const group of ['frontend', 'internode'])
+      expect(tls[group]!.server).toMatchObject({
+        certFile: '/tmp/sv0-test-certificates/server.pem',
+        requireClientAuth: true,
+      });
   });
 });
 
