@@ -189,10 +189,15 @@ function writeConfig(
   return configDir;
 }
 
-/** The image's DOCKER_HOST is the compose service's (the socket mounted into the container). */
-function withoutDockerHost(env: Record<string, string>): Record<string, string> {
-  const { DOCKER_HOST: _dockerHost, ...rest } = env;
-  return rest;
+/**
+ * What the image worker takes from the node worker's environment: not what the compose service
+ * sets itself, DOCKER_HOST (the socket mounted into the container) and, with mutual TLS switched
+ * on in the file, the TEMPORAL_TLS_* settings (the certificates at their path in the container).
+ */
+function forTheImage(env: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(env).filter(([key]) => key !== 'DOCKER_HOST' && !key.startsWith('TEMPORAL_TLS_')),
+  );
 }
 
 /** A file the image's user (uid 1000) owns, to mount as a compose secret. */
@@ -372,7 +377,7 @@ export async function startDeployment(): Promise<Deployment> {
       socket,
       // What /etc/sv0/worker.env holds on a VM; the service sets the rest.
       env: {
-        ...withoutDockerHost(env),
+        ...forTheImage(env),
         SV0_METRICS_ADDRESS: '127.0.0.1:0',
       },
       // The compose file mounts the operator's config folder (worker.yaml with it) at /app/config.
