@@ -100,7 +100,13 @@ const ConnectorInputSchema = z.strictObject({
   enabled: z.boolean().default(true),
   image: imageSchema,
   args: z.array(z.string()).default([]),
-  interval: duration,
+  /** How often the schedule runs it; absent for a connector that runs `after` others. */
+  interval: duration.optional(),
+  /**
+   * The connectors this one runs after: it has no schedule of its own and runs once every one of
+   * them has succeeded since its own last run.
+   */
+  after: z.array(connectorNameSchema).min(1).max(50).optional(),
   network: z.string().min(1).optional(),
   timeout: duration.optional(),
   memoryMb: memoryMb.optional(),
@@ -160,9 +166,21 @@ export const ConnectorsFileSchema = z
           message: `duplicate connector name "${c.name}"`,
         });
       seen.add(c.name);
+      if (c.after && c.interval !== undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['connectors', i, 'interval'],
+          message: `a connector with after: has no schedule of its own; remove interval (it runs when ${c.after.join(', ')} succeeded)`,
+        });
+      if (!c.after && c.interval === undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['connectors', i, 'interval'],
+          message: 'write an interval (e.g. 30m), or after: [other connectors] to run when they succeed',
+        });
       // zod runs this even when a duration failed its own check above; that is reported there.
       const timeout = c.timeout ?? file.defaults.timeout;
-      if (!isConfigDuration(timeout) || !isConfigDuration(c.interval)) return;
+      if (c.interval === undefined || !isConfigDuration(timeout) || !isConfigDuration(c.interval)) return;
       if (parseDuration(timeout) >= parseDuration(c.interval)) {
         ctx.addIssue({
           code: 'custom',
@@ -171,8 +189,65 @@ export const ConnectorsFileSchema = z
         });
       }
     });
+    for (const problem of afterProblems(file.connectors)) ctx.addIssue({ code: 'custom', ...problem });
   });
 export type ConnectorsFile = z.infer<typeof ConnectorsFileSchema>;
+
+/**
+ * What is wrong with the `after:` lists: an unknown name, a disabled upstream of an enabled
+ * connector, and every cycle (named once, at the first connector of the file that is on it).
+ */
+export function afterProblems(
+  connectors: readonly { name: string; enabled: boolean; after?: string[] | undefined }[],
+): { path: (string | number)[]; message: string }[] {
+  const problems: { path: (string | number)[]; message: string }[] = [];
+  const byName = new Map(connectors.map((c) => [c.name, c]));
+  connectors.forEach((c, i) => {
+    c.after?.forEach((upstream, j) => {
+      const found = byName.get(upstream);
+      if (!found)
+        problems.push({
+          path: ['connectors', i, 'after', j],
+          message: `no connector named "${upstream}" (there are: ${connectors.map((x) => x.name).join(', ')})`,
+        });
+      else if (c.enabled && !found.enabled)
+        problems.push({
+          path: ['connectors', i, 'after', j],
+          message: `connector "${upstream}" is disabled, so ${c.name} would never run; enable it or remove it from after:`,
+        });
+    });
+  });
+  // Depth-first search; a node met again while on the current path closes a cycle.
+  const done = new Set<string>();
+  const reported = new Set<string>();
+  const visit = (name: string, trail: string[]) => {
+    const at = trail.indexOf(name);
+    if (at >= 0) {
+      const cycle = [...trail.slice(at), name];
+      const key = [...new Set(cycle)].sort().join(' ');
+      if (!reported.has(key)) {
+        reported.add(key);
+        const first = connectors.findIndex((x) => cycle.includes(x.name));
+        problems.push({
+          path: ['connectors', first, 'after'],
+          message: `a cycle: ${cycle.join(' runs after ')}; a connector cannot wait on itself`,
+        });
+      }
+      return;
+    }
+    if (done.has(name)) return;
+    for (const upstream of byName.get(name)?.after ?? [])
+      if (byName.has(upstream)) visit(upstream, [...trail, name]);
+    done.add(name);
+  };
+  for (const c of connectors) visit(c.name, []);
+  return problems;
+}
+
+/** The enabled connectors that name `name` in their `after:` list. */
+export function dependentsOf(config: ConnectorsConfig, name: string): string[] {
+  return config.connectors.filter((c) => c.enabled && c.after?.includes(name)).map((c) => c.name);
+}
 
 /**
  * One connector with its defaults applied: what a schedule carries to `connectorSyncWorkflow`, and
@@ -183,7 +258,13 @@ export const ConnectorSpecSchema = z.strictObject({
   enabled: z.boolean(),
   image: imageSchema,
   args: z.array(z.string()),
+  /**
+   * The schedule's interval; for a connector that runs `after` others, the longest interval of
+   * the connectors it waits on (the health check measures staleness against it).
+   */
   interval: duration,
+  /** The connectors it runs after (it then has no schedule of its own). */
+  after: z.array(connectorNameSchema).max(50).optional(),
   network: z.string().min(1),
   timeout: duration,
   memoryMb,
@@ -230,6 +311,14 @@ function optional<K extends string, V>(key: K, value: V | undefined): Partial<Re
 /** Apply the defaults to every connector. */
 export function resolveConnectors(file: ConnectorsFile): ConnectorsConfig {
   const d = file.defaults;
+  const byName = new Map(file.connectors.map((c) => [c.name, c]));
+  // Validation has refused cycles and unknown names, so this ends.
+  const intervalOf = (name: string): string => {
+    const c = byName.get(name);
+    if (!c) throw new Error(`no connector named ${name}`);
+    if (c.interval !== undefined) return c.interval;
+    return (c.after ?? []).map(intervalOf).reduce((a, b) => (parseDuration(b) > parseDuration(a) ? b : a));
+  };
   return {
     platform: file.platform,
     healthCheckEvery: file.healthCheckEvery,
@@ -241,7 +330,8 @@ export function resolveConnectors(file: ConnectorsFile): ConnectorsConfig {
         enabled: c.enabled,
         image: c.image,
         args: c.args,
-        interval: c.interval,
+        interval: intervalOf(c.name),
+        ...optional('after', c.after),
         network: c.network ?? d.network,
         timeout: c.timeout ?? d.timeout,
         memoryMb: c.memoryMb ?? d.memoryMb,

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { registryHost } from '../../lib/config/connectors';
+import { dependentsOf, registryHost } from '../../lib/config/connectors';
 import { loadConnectorsConfig, loadNotificationsConfig } from '../../lib/runtime/config';
 import { ConfigError } from '../../lib/config/validate';
 
@@ -106,6 +106,81 @@ describe('config/connectors.yaml', () => {
       /connectors\.yaml: connectors\[0\]\.timeout: the timeout must be shorter than the interval/,
     );
     expect(text).toMatch(/connectors\[1\]\.name: duplicate connector name "b"/);
+  });
+
+  it('runs a connector after others: no interval of its own, the longest of its upstreams for staleness', () => {
+    const dir = configWith(
+      PLATFORM +
+        `connectors:
+  - name: a
+    image: ghcr.io/x/a:1
+    interval: 30m
+  - name: b
+    image: ghcr.io/x/b:1
+    interval: 2h
+  - name: c
+    image: ghcr.io/x/c:1
+    after: [a, b]
+  - name: d
+    image: ghcr.io/x/d:1
+    after: [c]
+  - name: e
+    enabled: false
+    image: ghcr.io/x/e:1
+    after: [a]
+`,
+    );
+    const config = loadConnectorsConfig(dir);
+    const [, , c, d] = config.connectors;
+    expect(c).toMatchObject({ after: ['a', 'b'], interval: '2h' });
+    expect(d).toMatchObject({ after: ['c'], interval: '2h' });
+    expect(config.connectors[0]?.after).toBeUndefined();
+    // A disabled dependent is nobody's dependent.
+    expect(dependentsOf(config, 'a')).toEqual(['c']);
+    expect(dependentsOf(config, 'c')).toEqual(['d']);
+    expect(dependentsOf(config, 'd')).toEqual([]);
+  });
+
+  it('refuses after: with an interval, neither, a cycle, an unknown name or a disabled upstream', () => {
+    const dir = configWith(
+      PLATFORM +
+        `connectors:
+  - name: a
+    image: ghcr.io/x/a:1
+    interval: 30m
+    after: [b]
+  - name: b
+    image: ghcr.io/x/b:1
+  - name: c
+    image: ghcr.io/x/c:1
+    after: [c]
+  - name: d
+    image: ghcr.io/x/d:1
+    after: [a, ghost]
+  - name: e
+    enabled: false
+    image: ghcr.io/x/e:1
+    interval: 30m
+  - name: f
+    image: ghcr.io/x/f:1
+    after: [e]
+`,
+    );
+    const problems = errorOf(() => loadConnectorsConfig(dir))
+      .message.split('\n')
+      .map((line) => line.slice(line.indexOf('connectors.yaml')));
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(
+          /^connectors\.yaml: connectors\[0\]\.interval: a connector with after: has no schedule/,
+        ),
+        expect.stringMatching(/^connectors\.yaml: connectors\[1\]\.interval: write an interval/),
+        'connectors.yaml: connectors[2].after: a cycle: c runs after c; a connector cannot wait on itself',
+        expect.stringMatching(/^connectors\.yaml: connectors\[3\]\.after\[1\]: no connector named "ghost"/),
+        expect.stringMatching(/^connectors\.yaml: connectors\[5\]\.after\[0\]: connector "e" is disabled/),
+      ]),
+    );
+    expect(problems).toHaveLength(5);
   });
 
   it('applies the defaults and lets a connector override them', () => {
