@@ -18,6 +18,7 @@ export const WorkflowTypes = {
   orgDrift: 'orgDriftWorkflow',
   connectorSync: 'connectorSyncWorkflow',
   connectorHealth: 'connectorHealthWorkflow',
+  connectorAfter: 'connectorAfterWorkflow',
   demoLifecycle: 'demoLifecycleWorkflow',
   demoSweep: 'demoSweepWorkflow',
   budgetGuard: 'budgetGuardWorkflow',
@@ -29,6 +30,13 @@ export const WorkflowIds = {
   demo: (id: string) => `demo-${id}`,
   budget: (name: string) => `budget-${name}`,
   connectorHealth: 'connector-health',
+  /**
+   * The workflow that runs a connector after the connectors it waits on. The dot cannot occur in
+   * a connector name, so the id never equals a schedule's or a sync run's.
+   */
+  connectorAfter: (name: string) => `connector-after.${name}`,
+  /** A run that `connector-after.<name>` starts, named like a scheduled run (name and time). */
+  connectorRun: (name: string, at: Date) => `connector-${name}-${at.toISOString()}`,
 } as const;
 
 /** Schedule ids. `sv0 connectors apply` touches only ids with the connector prefix. */

@@ -24,6 +24,10 @@ const COVERS: Record<string, string[]> = {
   // A reconfigure that would move the guard's account or add a freeze, refused behind its patch.
   'budget-guard-reconfigure-refused': ['readBudgetSpend', 'notify'],
   'connector-sync-retried': ['runConnector'],
+  // A run with dependents: tells connector-after.<name> (behind patched('connector-after')).
+  'connector-sync-after': ['runConnector'],
+  // Starts the dependent's run as a child once its upstream has succeeded; no activity of its own.
+  'connector-after-run': [],
   'connector-health-stale': ['connectorScheduleStates', 'lastPlatformSync', 'reapOrphanContainers'],
   'connector-health-paused': ['pauseConnectorSchedule', 'notify'],
   'demo-lifecycle-expired': ['createDemoStack', 'deleteDemoStack', 'sweepDemoResources'],

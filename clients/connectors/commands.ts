@@ -48,6 +48,11 @@ function scheduleOf(client: Client, config: ConnectorsConfig, name: string) {
       `connector ${name} is disabled in connectors.yaml; set enabled: true and run sv0 connectors apply`,
       ExitCode.BadInput,
     );
+  if (c.after)
+    throw new CliError(
+      `connector ${name} has no schedule: it runs when ${c.after.join(', ')} succeeded (after: in connectors.yaml); run, pause or resume those`,
+      ExitCode.BadInput,
+    );
   return client.schedule.getHandle(ScheduleIds.connector(name));
 }
 

@@ -4,20 +4,27 @@ import {
   type Client,
   type ScheduleOptions,
 } from '@temporalio/client';
-import type { ConnectorsConfig, ConnectorSpec } from '../../lib/config/connectors';
+import { dependentsOf, type ConnectorsConfig, type ConnectorSpec } from '../../lib/config/connectors';
 import type { NotificationsConfig } from '../../lib/config/notifications';
 import { parseDuration } from '../../lib/duration';
 import { ScheduleIds, TaskQueues, WorkflowIds, WorkflowTypes } from '../../lib/names';
 import {
+  afterConfigSignal,
+  afterStateQuery,
   ConnectorKey,
   healthConfigSignal,
+  type ConnectorAfterConfig,
   type ConnectorHealthConfig,
   type ConnectorSyncInput,
 } from '../../lib/contracts/connectors';
+import type { connectorAfterWorkflow } from '../../workflows/connectors/after';
 import type { connectorHealthWorkflow } from '../../workflows/connectors/health';
 import { upsertSchedule } from '../schedules';
 
-/** One line of the plan `sv0 connectors apply` shows before it changes anything. */
+/**
+ * One line of the plan `sv0 connectors apply` shows before it changes anything. For a connector
+ * that runs after others, `scheduleId` is its `connector-after.<name>` workflow's id.
+ */
 export interface ScheduleChange {
   connector: string;
   scheduleId: string;
@@ -40,11 +47,19 @@ export interface ApplyResult {
   health: 'started' | 'updated' | 'skipped';
 }
 
-/** The schedule of one connector: interval with jitter, overlap SKIP and an explicit catch-up window. */
-export function connectorScheduleOptions(c: ConnectorSpec, opts: ApplyOptions = {}): ScheduleOptions {
+/**
+ * The schedule of one connector: interval with jitter, overlap SKIP and an explicit catch-up
+ * window. Its runs tell `dependents` (the connectors that run after it) how they ended.
+ */
+export function connectorScheduleOptions(
+  c: ConnectorSpec,
+  opts: ApplyOptions = {},
+  dependents: string[] = [],
+): ScheduleOptions {
   const input: ConnectorSyncInput = {
     connector: c,
     ...(opts.healthWorkflowId ? { healthWorkflowId: opts.healthWorkflowId } : {}),
+    ...(dependents.length > 0 ? { dependents } : {}),
   };
   return {
     scheduleId: ScheduleIds.connector(c.name),
@@ -63,14 +78,17 @@ export function connectorScheduleOptions(c: ConnectorSpec, opts: ApplyOptions = 
   };
 }
 
-/** The config the health workflow needs, built from the validated files. */
+/**
+ * The config the health workflow needs, built from the validated files. Connectors that run after
+ * others are left out: they have no schedule to check for staleness or to pause.
+ */
 function healthConfigFrom(
   config: ConnectorsConfig,
   notifications: NotificationsConfig,
 ): ConnectorHealthConfig {
   return {
     connectors: config.connectors
-      .filter((c) => c.enabled)
+      .filter((c) => c.enabled && !c.after)
       .map((c) => ({ name: c.name, interval: c.interval, pauseAfterFailedRuns: c.pauseAfterFailedRuns })),
     platform: config.platform,
     checkEvery: config.healthCheckEvery,
@@ -95,6 +113,39 @@ function fingerprint(
   });
 }
 
+/** What `connector-after.<name>` of a connector that runs after others is given. */
+export function connectorAfterConfig(
+  config: ConnectorsConfig,
+  c: ConnectorSpec,
+  opts: ApplyOptions = {},
+): ConnectorAfterConfig {
+  return {
+    connector: c,
+    dependents: dependentsOf(config, c.name),
+    ...(opts.healthWorkflowId ? { healthWorkflowId: opts.healthWorkflowId } : {}),
+  };
+}
+
+/** Names of the connectors whose `connector-after.` workflow runs (every one in the namespace). */
+async function runningAfterWorkflows(client: Client): Promise<string[]> {
+  const names: string[] = [];
+  const query = `WorkflowType = '${WorkflowTypes.connectorAfter}' AND ExecutionStatus = 'Running'`;
+  for await (const wf of client.workflow.list({ query })) {
+    const prefix = WorkflowIds.connectorAfter('');
+    if (wf.workflowId.startsWith(prefix)) names.push(wf.workflowId.slice(prefix.length));
+  }
+  return names;
+}
+
+/** The live config of a running `connector-after.` workflow, or undefined when it does not run. */
+async function liveAfterConfig(client: Client, name: string): Promise<ConnectorAfterConfig | undefined> {
+  try {
+    return (await client.workflow.getHandle(WorkflowIds.connectorAfter(name)).query(afterStateQuery)).config;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Ids of every `connector-` schedule in the namespace (no other schedule is ever touched). */
 async function connectorScheduleIds(client: Client): Promise<string[]> {
   const ids: string[] = [];
@@ -112,8 +163,39 @@ export async function planConnectorSchedules(
 ): Promise<ScheduleChange[]> {
   const live = new Set(await connectorScheduleIds(client));
   const changes: ScheduleChange[] = [];
+  const wantedAfter = new Set(config.connectors.filter((c) => c.enabled && c.after).map((c) => c.name));
+  for (const name of await runningAfterWorkflows(client)) {
+    if (!wantedAfter.has(name))
+      changes.push({
+        connector: name,
+        scheduleId: WorkflowIds.connectorAfter(name),
+        action: 'delete',
+        reason: 'no longer runs after other connectors in connectors.yaml',
+      });
+  }
   for (const c of config.connectors) {
     const scheduleId = ScheduleIds.connector(c.name);
+    if (c.enabled && c.after) {
+      if (live.has(scheduleId))
+        changes.push({
+          connector: c.name,
+          scheduleId,
+          action: 'delete',
+          reason: `runs after ${c.after.join(', ')}`,
+        });
+      const afterId = WorkflowIds.connectorAfter(c.name);
+      const running = await liveAfterConfig(client, c.name);
+      const same =
+        running !== undefined &&
+        JSON.stringify(running) === JSON.stringify(connectorAfterConfig(config, c, opts));
+      changes.push({
+        connector: c.name,
+        scheduleId: afterId,
+        action: running === undefined ? 'create' : same ? 'unchanged' : 'update',
+        reason: same ? '' : `runs after ${c.after.join(', ')}`,
+      });
+      continue;
+    }
     if (!c.enabled) {
       if (live.has(scheduleId))
         changes.push({
@@ -128,7 +210,7 @@ export async function planConnectorSchedules(
       changes.push({ connector: c.name, scheduleId, action: 'create', reason: `every ${c.interval}` });
       continue;
     }
-    const want = connectorScheduleOptions(c, opts);
+    const want = connectorScheduleOptions(c, opts, dependentsOf(config, c.name));
     const d = await client.schedule.getHandle(scheduleId).describe();
     const liveAction = d.action.type === 'startWorkflow' ? d.action : undefined;
     const same =
@@ -183,9 +265,13 @@ export async function applyConnectorSchedules(
   if (opts.dryRun) return { changes, health: 'skipped' };
   for (const change of changes) {
     const spec = config.connectors.find((c) => c.name === change.connector);
+    if (change.scheduleId === WorkflowIds.connectorAfter(change.connector)) {
+      await applyAfterChange(client, config, change, spec, opts);
+      continue;
+    }
     const handle = client.schedule.getHandle(change.scheduleId);
     if ((change.action === 'create' || change.action === 'update') && spec) {
-      await upsertSchedule(client, connectorScheduleOptions(spec, opts));
+      await upsertSchedule(client, connectorScheduleOptions(spec, opts, dependentsOf(config, spec.name)));
     } else if (change.action === 'delete') {
       await handle.delete().catch((err: unknown) => {
         if (!(err instanceof ScheduleNotFoundError)) throw err;
@@ -210,6 +296,37 @@ export async function applyConnectorSchedules(
     },
   );
   return { changes, health: before ? 'updated' : 'started' };
+}
+
+/** Start `connector-after.<name>` or hand it the new config; or stop it when it is no longer wanted. */
+async function applyAfterChange(
+  client: Client,
+  config: ConnectorsConfig,
+  change: ScheduleChange,
+  spec: ConnectorSpec | undefined,
+  opts: ApplyOptions,
+): Promise<void> {
+  if (change.action === 'delete') {
+    // A run it started is abandoned, not killed: it finishes like a scheduled run.
+    await client.workflow
+      .getHandle(change.scheduleId)
+      .terminate('sv0 connectors apply: no longer runs after other connectors')
+      .catch(() => undefined);
+    return;
+  }
+  if ((change.action !== 'create' && change.action !== 'update') || !spec) return;
+  const afterConfig = connectorAfterConfig(config, spec, opts);
+  await client.workflow.signalWithStart<typeof connectorAfterWorkflow, [ConnectorAfterConfig]>(
+    WorkflowTypes.connectorAfter,
+    {
+      workflowId: change.scheduleId,
+      taskQueue: opts.taskQueue ?? TaskQueues.connectors,
+      args: [{ config: afterConfig }],
+      signal: afterConfigSignal,
+      signalArgs: [afterConfig],
+      typedSearchAttributes: [{ key: ConnectorKey, value: spec.name }],
+    },
+  );
 }
 
 /** A run that a trigger started, or the one already running (overlap SKIP starts no second one). */

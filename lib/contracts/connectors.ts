@@ -42,7 +42,57 @@ export interface ConnectorSyncInput {
   connector: ConnectorSpec;
   /** @default `connector-health` */
   healthWorkflowId?: string;
+  /**
+   * The connectors that run after this one: each run tells their `connector-after.<name>`
+   * workflows how it ended. Absent: none.
+   */
+  dependents?: string[];
 }
+
+/** What a sync run tells the `connector-after.<name>` workflow of each connector that waits on it. */
+export interface UpstreamReport {
+  connector: string;
+  workflowId: string;
+  ok: boolean;
+  /** When the run ended (workflow time), ISO-8601 UTC. */
+  at: string;
+  /** Why it failed: an error type and a message with no secret in it. */
+  reason?: string;
+}
+export const upstreamFinishedSignal = defineSignal<[UpstreamReport]>('upstreamFinished');
+
+/** What `connector-after.<name>` needs; `sv0 connectors apply` sends it (start, or signal when it runs). */
+export interface ConnectorAfterConfig {
+  /** The dependent connector with its defaults applied; `after` names its upstreams. */
+  connector: ConnectorSpec;
+  /** The connectors that run after this one in turn. */
+  dependents: string[];
+  /** @default `connector-health` */
+  healthWorkflowId?: string;
+}
+
+/** What `connector-after.<name>` remembers, carried across continue-as-new. */
+export interface ConnectorAfterState {
+  /** Per upstream: its last run's outcome, and whether it has succeeded since the dependent's last run. */
+  upstreams: Record<string, { last?: UpstreamReport; succeededSinceRun: boolean }>;
+  /** The run in progress. */
+  running?: { workflowId: string; startedAt: string };
+  /** The last run that ended. */
+  lastRun?: { workflowId: string; startedAt: string; endedAt: string; ok: boolean };
+  /** Triggers dropped because a run was in progress (overlap SKIP). */
+  skipped: number;
+}
+
+/** Input of `connectorAfterWorkflow`. */
+export interface ConnectorAfterInput {
+  config: ConnectorAfterConfig;
+  state?: ConnectorAfterState;
+}
+
+export const afterConfigSignal = defineSignal<[ConnectorAfterConfig]>('afterConfig');
+export const afterStateQuery = defineQuery<ConnectorAfterState & { config: ConnectorAfterConfig }>(
+  'afterState',
+);
 
 /**
  * Input of the `runConnector` activity. Validated there again (the workflow input may be forged):

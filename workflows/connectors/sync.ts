@@ -3,6 +3,7 @@ import {
   CancellationScope,
   getExternalWorkflowHandle,
   log,
+  patched,
   proxyActivities,
   upsertSearchAttributes,
   workflowInfo,
@@ -12,9 +13,11 @@ import {
   ConnectorKey,
   syncReportedSignal,
   SyncStatusKey,
+  upstreamFinishedSignal,
   type ConnectorSyncInput,
   type RunConnectorResult,
   type SyncReport,
+  type UpstreamReport,
 } from '../../lib/contracts/connectors';
 import { parseDuration } from '../../lib/duration';
 import { failureReason } from '../../lib/failures';
@@ -27,7 +30,7 @@ const ACTIVITY_MARGIN_MS = 5 * 60_000;
  * One connector sync: resolve the connector's secrets, run its container on the platform
  * network, and report the outcome to `connector-health`. A non-zero exit or a timeout is retried
  * with backoff up to the connector's limit; a bad secret reference, a missing image or bad config
- * fail at once.
+ * fail at once. The connectors that run after this one are told how it ended.
  */
 export async function connectorSyncWorkflow(input: ConnectorSyncInput): Promise<RunConnectorResult> {
   const { connector } = input;
@@ -56,10 +59,17 @@ export async function connectorSyncWorkflow(input: ConnectorSyncInput): Promise<
     upsertSearchAttributes([{ key: SyncStatusKey, value: 'succeeded' }]);
     // The activity tells the health check of a success itself; report here only when it could not.
     if (!result.reported) await report(healthWorkflowId, { connector: connector.name, workflowId, ok: true });
+    await tellDependents(input.dependents, { connector: connector.name, workflowId, ok: true });
     return result;
   } catch (err) {
     upsertSearchAttributes([{ key: SyncStatusKey, value: 'failed' }]);
     await report(healthWorkflowId, {
+      connector: connector.name,
+      workflowId,
+      ok: false,
+      reason: failureReason(err),
+    });
+    await tellDependents(input.dependents, {
       connector: connector.name,
       workflowId,
       ok: false,
@@ -81,5 +91,35 @@ async function report(healthWorkflowId: string, syncReport: SyncReport): Promise
       connector: syncReport.connector,
       error: (err as Error).message,
     });
+  }
+}
+
+/**
+ * Tell each dependent's `connector-after.<name>` workflow how this run ended: the last success of
+ * its upstreams starts its run, a failure holds it. Runs without dependents send nothing, so
+ * their histories keep their commands.
+ */
+async function tellDependents(
+  dependents: string[] | undefined,
+  outcome: Omit<UpstreamReport, 'at'>,
+): Promise<void> {
+  if (!dependents?.length || !patched('connector-after')) return;
+  const upstreamReport: UpstreamReport = { ...outcome, at: new Date().toISOString() };
+  for (const name of dependents) {
+    try {
+      await CancellationScope.nonCancellable(() =>
+        getExternalWorkflowHandle(WorkflowIds.connectorAfter(name)).signal(
+          upstreamFinishedSignal,
+          upstreamReport,
+        ),
+      );
+    } catch (err) {
+      // Not applied yet, or removed from connectors.yaml: this run's own outcome stands.
+      log.warn('a dependent connector did not take the report', {
+        connector: outcome.connector,
+        dependent: name,
+        error: (err as Error).message,
+      });
+    }
   }
 }
