@@ -107,7 +107,7 @@ function cohortTtl(plan: Plan, k: number, c0: number, now: number): number {
 function demoInput(plan: Plan, i: number, ttlMs: number): DemoInput {
   return {
     id: demoId(i),
-    scenario: { name: 'bench', templateBody: '{"Resources":{}}', parameters: {}, maxTtlMs: 48 * 3_600_000 },
+    scenario: { name: 'bench', maxTtlMs: 48 * 3_600_000 },
     owner: 'bench',
     ttlMs,
     target: {

@@ -95,7 +95,7 @@ type DemoActivities = ReturnType<typeof createDemoLifecycleActivities>;
 type StubbedDemo = Pick<
   DemoActivities,
   | 'checkDemoTarget'
-  | 'createDemoStack'
+  | 'deployDemoScenario'
   | 'waitForDemoStackCreated'
   | 'describeDemoStack'
   | 'deleteDemoStack'
@@ -111,7 +111,7 @@ let pending: [string, number][] = [];
 /** Same names and shapes as the real activities; each answers at once, as if AWS had nothing to do. */
 const demoStubs: StubbedDemo & Pick<ReturnType<typeof createNotifyActivities>, 'notify'> = {
   checkDemoTarget: () => Promise.resolve(),
-  createDemoStack: (input) =>
+  deployDemoScenario: (input) =>
     Promise.resolve({
       stackId: `arn:aws:cloudformation:us-east-1:000000000000:stack/${input.stackName}/bench`,
     }),

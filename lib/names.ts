@@ -138,6 +138,8 @@ export const ErrorType = {
   StackFailed: 'Sv0StackFailed',
   /** Teardown finished but resources that carry the demo's tag are still there. */
   LeftoversRemain: 'Sv0LeftoversRemain',
+  /** A demo would take a fixed name (an IAM role) that another demo in the account holds. */
+  DemoConflict: 'Sv0DemoConflict',
 } as const;
 export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];
 
@@ -150,4 +152,5 @@ export const NON_RETRYABLE_ERROR_TYPES: readonly ErrorType[] = [
   ErrorType.PlanChanged,
   ErrorType.SecretUnavailable,
   ErrorType.ImageUnavailable,
+  ErrorType.DemoConflict,
 ];

@@ -30,8 +30,12 @@ const COVERS: Record<string, string[]> = {
   'connector-after-run': [],
   'connector-health-stale': ['connectorScheduleStates', 'lastPlatformSync', 'reapOrphanContainers'],
   'connector-health-paused': ['pauseConnectorSchedule', 'notify'],
+  // Demos started before the worker resolved scenarios itself (their input carries the template).
   'demo-lifecycle-expired': ['createDemoStack', 'deleteDemoStack', 'sweepDemoResources'],
   'demo-lifecycle-extend-destroy': ['createDemoStack', 'deleteDemoStack'],
+  // Demos of today: the input names the scenario, the worker synthesizes and deploys it.
+  'demo-lifecycle-app-expired': ['deployDemoScenario', 'deleteDemoStack', 'sweepDemoResources'],
+  'demo-lifecycle-app-extend-destroy': ['deployDemoScenario', 'deleteDemoStack'],
   'demo-sweep-apply': ['planAccountSweep', 'applyAccountSweep', 'notify'],
   'org-bootstrap-seed': ['orgReadOrganization', 'orgCreateOrganization', 'orgCreateAccount'],
   'org-bootstrap-worker-restart': ['orgCreateAccount'],

@@ -33,7 +33,12 @@ export function createInfraActivities(deps: WorkerDeps) {
       sts: stsClient(deps),
       sandbox,
     }),
-    ...createDemoLifecycleActivities({ aws: deps.aws, secrets: deps.secrets, sandbox }),
+    ...createDemoLifecycleActivities({
+      aws: deps.aws,
+      secrets: deps.secrets,
+      sandbox,
+      configDir: deps.configDir,
+    }),
     ...createDemoSweepActivities({ aws: deps.aws, secrets: deps.secrets, sandbox }),
     // A lazy client from the same TEMPORAL_* settings: connects only when a demo is controlled.
     ...createDemoControlActivities({ client: () => connectClient(), organizations, sandbox }),

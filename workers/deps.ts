@@ -4,6 +4,7 @@ import Docker from 'dockerode';
 import { workerSecretResolver, type SecretResolver } from '../activities/secrets/resolve';
 import type { WorkerSettings } from '../lib/config/worker';
 import { defaultAwsConfig, type AwsClientConfig } from '../lib/runtime/aws';
+import { resolveConfigDir } from '../lib/runtime/config';
 import { createLogger, type Logger } from '../lib/runtime/logger';
 
 /** Everything activities need from the outside world, made once per worker process. */
@@ -19,6 +20,8 @@ export interface WorkerDeps {
   secrets: SecretResolver;
   /** What the worker allows (config/worker.yaml), read once at start: activities check input against it. */
   settings: WorkerSettings;
+  /** The worker's config folder (SV0_CONFIG_DIR, else ./config): demo scenarios come from here. */
+  configDir: string;
 }
 
 export function depsFromEnv(settings: WorkerSettings, env: NodeJS.ProcessEnv = process.env): WorkerDeps {
@@ -30,6 +33,7 @@ export function depsFromEnv(settings: WorkerSettings, env: NodeJS.ProcessEnv = p
     logger: createLogger('sv0-worker'),
     secrets: workerSecretResolver(settings, env),
     settings,
+    configDir: resolveConfigDir(undefined, env),
   };
 }
 

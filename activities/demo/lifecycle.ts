@@ -1,6 +1,7 @@
 /**
  * AWS side of a demo's life, in the sandbox account reached through the deploy role: check the
- * target, create the tagged stack and wait for it, describe it, delete it and sweep what still
+ * target, deploy the scenario (synthesizing a CDK app and uploading its assets to the demo's own
+ * bucket) or a given template as the tagged stack and wait for it, describe it, delete it and sweep what still
  * carries the demo's tag. Every call is idempotent: create finds an existing stack, delete of what
  * is gone is success. Every input is validated again here, every activity that changes something
  * runs the worker's sandbox check first, and only stacks named `sv0-demo-<id>` are created or
@@ -16,8 +17,12 @@ import {
   waitUntilStackCreateComplete,
 } from '@aws-sdk/client-cloudformation';
 import { ApplicationFailure } from '@temporalio/common';
+import { ASSET_BUCKET_PARAMETER, type Scenario } from '../../lib/config/scenarios';
+import { ConfigError } from '../../lib/config/validate';
 import {
   CreateDemoStackInputSchema,
+  demoStackName,
+  DeployDemoScenarioInputSchema,
   DemoResourcesInputSchema,
   DemoStackInputSchema,
   SandboxCheckInputSchema,
@@ -27,9 +32,11 @@ import {
   type SandboxCheckInput,
 } from '../../lib/contracts/demo';
 import { ErrorType, Tags } from '../../lib/names';
+import { loadScenario, scenarioTemplate } from '../../lib/runtime/config';
 import { validInput } from '../input';
 import { isNotFound } from '../aws/errors';
 import { heartbeat, withHeartbeat } from '../aws/heartbeat';
+import { demoAssetBucketName, ensureAssetBucket, refuseTakenRoleNames, uploadAssets } from './assets';
 import { sandboxAccess, type DemoActivitiesDeps } from './target';
 import {
   deleteTagged,
@@ -39,7 +46,16 @@ import {
   type TagClients,
 } from './tagged-resources';
 
-export function createDemoLifecycleActivities(deps: DemoActivitiesDeps) {
+/** What the lifecycle activities are built with. */
+export interface DemoLifecycleDeps extends DemoActivitiesDeps {
+  /**
+   * The worker's own config folder: demo scenarios are read (and apps synthesized) from its
+   * `scenarios/`, never from a path a workflow passes.
+   */
+  configDir: string;
+}
+
+export function createDemoLifecycleActivities(deps: DemoLifecycleDeps) {
   const { session, sandboxSession } = sandboxAccess(deps);
 
   async function stackFailureReason(c: TagClients, stackName: string): Promise<string> {
@@ -50,6 +66,60 @@ export function createDemoLifecycleActivities(deps: DemoActivitiesDeps) {
       .filter((e) => /FAILED/.test(e.ResourceStatus ?? ''))
       .map((e) => `${e.LogicalResourceId}: ${e.ResourceStatusReason}`);
     return failed.slice(0, 5).join('; ') || 'no failure reason reported';
+  }
+
+  /** A scenario of the worker's own config folder; one it does not have is refused. */
+  function workerScenario(name: string): Scenario {
+    try {
+      return loadScenario(deps.configDir, name);
+    } catch (err) {
+      if (err instanceof ConfigError) {
+        throw ApplicationFailure.nonRetryable(
+          `scenario ${name} is not deployable by this worker: ${err.message}`,
+          ErrorType.BadConfig,
+        );
+      }
+      throw err;
+    }
+  }
+
+  async function createStack(
+    c: TagClients,
+    input: {
+      stackName: string;
+      templateBody: string;
+      parameters: Record<string, string>;
+      tags: Record<string, string>;
+    },
+  ): Promise<{ stackId: string }> {
+    try {
+      const out = await c.cloudformation.send(
+        new CreateStackCommand({
+          StackName: input.stackName,
+          TemplateBody: input.templateBody,
+          Parameters: Object.entries(input.parameters).map(([ParameterKey, ParameterValue]) => ({
+            ParameterKey,
+            ParameterValue,
+          })),
+          Tags: Object.entries(input.tags).map(([Key, Value]) => ({ Key, Value })),
+          Capabilities: ['CAPABILITY_IAM', 'CAPABILITY_NAMED_IAM'],
+          OnFailure: 'DO_NOTHING',
+        }),
+      );
+      return { stackId: out.StackId ?? input.stackName };
+    } catch (err) {
+      if (err instanceof AlreadyExistsException) {
+        const d = await c.cloudformation.send(new DescribeStacksCommand({ StackName: input.stackName }));
+        return { stackId: d.Stacks?.[0]?.StackId ?? input.stackName };
+      }
+      if ((err as Error).name === 'ValidationError') {
+        throw ApplicationFailure.nonRetryable(
+          `stack ${input.stackName}: ${(err as Error).message}`,
+          ErrorType.StackFailed,
+        );
+      }
+      throw err;
+    }
   }
 
   async function findDemo(c: TagClients, demoId: string) {
@@ -66,7 +136,10 @@ export function createDemoLifecycleActivities(deps: DemoActivitiesDeps) {
       await sandboxSession(input, 'sv0-guard');
     },
 
-    /** Create the stack, or find the one a previous attempt created. Returns its id. */
+    /**
+     * Create the stack from a template given in the input, or find the one a previous attempt
+     * created. Returns its id. Demos started before scenarios were resolved by the worker call this.
+     */
     async createDemoStack(raw: {
       target: DeployAccess;
       stackName: string;
@@ -76,33 +149,62 @@ export function createDemoLifecycleActivities(deps: DemoActivitiesDeps) {
     }): Promise<{ stackId: string }> {
       const input = validInput(CreateDemoStackInputSchema, raw, 'createDemoStack');
       const c = await sandboxSession(input, input.stackName);
-      try {
-        const out = await c.cloudformation.send(
-          new CreateStackCommand({
-            StackName: input.stackName,
-            TemplateBody: input.templateBody,
-            Parameters: Object.entries(input.parameters).map(([ParameterKey, ParameterValue]) => ({
-              ParameterKey,
-              ParameterValue,
-            })),
-            Tags: Object.entries(input.tags).map(([Key, Value]) => ({ Key, Value })),
-            Capabilities: ['CAPABILITY_IAM', 'CAPABILITY_NAMED_IAM'],
-            OnFailure: 'DO_NOTHING',
-          }),
+      return createStack(c, input);
+    },
+
+    /**
+     * Deploy a scenario of the worker's own config folder: read its template or synthesize its app
+     * (in a child process with a clean environment), refuse fixed role names another demo holds,
+     * upload the app's file assets to the demo's asset bucket, then create the stack (or find the
+     * one a previous attempt created). The input names the scenario, never a file.
+     */
+    async deployDemoScenario(raw: {
+      target: DeployAccess;
+      stackName: string;
+      demoId: string;
+      scenario: string;
+      tags: Record<string, string>;
+    }): Promise<{ stackId: string }> {
+      const input = validInput(DeployDemoScenarioInputSchema, raw, 'deployDemoScenario');
+      if (input.stackName !== demoStackName(input.demoId)) {
+        throw ApplicationFailure.nonRetryable(
+          `deployDemoScenario: stackName ${input.stackName} is not the stack of demo ${input.demoId}`,
+          ErrorType.BadConfig,
         );
-        return { stackId: out.StackId ?? input.stackName };
-      } catch (err) {
-        if (err instanceof AlreadyExistsException) {
-          const d = await c.cloudformation.send(new DescribeStacksCommand({ StackName: input.stackName }));
-          return { stackId: d.Stacks?.[0]?.StackId ?? input.stackName };
-        }
-        if ((err as Error).name === 'ValidationError') {
+      }
+      const scenario = workerScenario(input.scenario);
+      const c = await sandboxSession(input, input.stackName);
+      const existing = await c.cloudformation
+        .send(new DescribeStacksCommand({ StackName: input.stackName }))
+        .catch((err: unknown) => (isNotFound(err) ? undefined : Promise.reject(err)));
+      const stackId = existing?.Stacks?.[0]?.StackId;
+      if (stackId) return { stackId };
+      const t = await scenarioTemplate(scenario).catch((err: unknown) => {
+        if (err instanceof ConfigError) {
           throw ApplicationFailure.nonRetryable(
-            `stack ${input.stackName}: ${(err as Error).message}`,
-            ErrorType.StackFailed,
+            `scenario ${scenario.name}: ${err.message}`,
+            ErrorType.BadConfig,
           );
         }
         throw err;
+      });
+      try {
+        await refuseTakenRoleNames(c, {
+          scenario: scenario.name,
+          demoId: input.demoId,
+          accountId: input.target.accountId,
+          templateBody: t.templateBody,
+        });
+        const parameters = { ...scenario.parameters };
+        if (t.assets.length > 0) {
+          const bucket = demoAssetBucketName(input.demoId, input.target.accountId);
+          await ensureAssetBucket(c.s3, bucket, input.tags);
+          await uploadAssets(c.s3, bucket, t.assets);
+          parameters[ASSET_BUCKET_PARAMETER] = bucket;
+        }
+        return await createStack(c, { ...input, templateBody: t.templateBody, parameters });
+      } finally {
+        t.dispose();
       }
     },
 

@@ -8,7 +8,9 @@ import {
   loadNotificationsConfig,
   loadOrgConfig,
   loadScenario,
+  scenarioTemplate,
 } from '../../lib/runtime/config';
+import { fixedRoleNames } from '../../lib/config/scenarios';
 import { parseDuration } from '../../lib/duration';
 import { WorkflowIds } from '../../lib/names';
 import { withClient, type GlobalOptions } from '../command';
@@ -65,6 +67,11 @@ export function registerDemoCommands(program: Command): void {
         if (o.warnBefore !== undefined) parseDuration(o.warnBefore, '--warn-before');
         const id = o.id ?? `${scenario.name}-${randomBytes(3).toString('hex')}`;
         checkDemoRequest({ scenario, id, owner: o.owner, ttl: o.ttl, warnBefore: o.warnBefore });
+        // An app is synthesized here first (the worker does it again): a broken one is bad input
+        // before any AWS or Temporal call.
+        const template = await scenarioTemplate(scenario);
+        template.dispose();
+        const fixedRoles = fixedRoleNames(template.templateBody);
         const { managementAccountId, targets } = await resolveSandboxTargets(
           new OrganizationsClient(defaultAwsConfig()),
           org,
@@ -91,6 +98,18 @@ export function registerDemoCommands(program: Command): void {
         await withClient(
           cmd,
           async (client) => {
+            // The worker refuses it too; here the operator hears before a workflow starts.
+            const live = fixedRoles.length
+              ? (await listDemos(client)).find(
+                  (d) => d.scenario === scenario.name && d.accountId === input.target.accountId,
+                )
+              : undefined;
+            if (live) {
+              throw new CliError(
+                `demo ${live.id} of scenario ${scenario.name} is live in ${input.target.accountName} and holds the fixed role name ${fixedRoles.join(', ')}: destroy it first (sv0 demo destroy ${live.id})`,
+                ExitCode.BadInput,
+              );
+            }
             await startDemo(client, input);
             const expiresAt = new Date(Date.now() + input.ttlMs).toISOString();
             const out = {

@@ -79,12 +79,7 @@ export function buildDemoInput(req: DemoRequest): DemoInput {
   const ttlMs = checkDemoRequest(req);
   return {
     id: req.id,
-    scenario: {
-      name: req.scenario.name,
-      templateBody: req.scenario.templateBody,
-      parameters: req.scenario.parameters,
-      maxTtlMs: req.scenario.maxTtlMs,
-    },
+    scenario: { name: req.scenario.name, maxTtlMs: req.scenario.maxTtlMs },
     owner: req.owner,
     ttlMs,
     target: req.target,

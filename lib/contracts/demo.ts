@@ -29,11 +29,16 @@ export interface DeployAccess {
   externalId?: string;
 }
 
-/** A scenario as the workflow receives it: the template body itself, so the worker reads no files. */
+/**
+ * A scenario as the workflow receives it: its name only. The worker reads the scenario (template
+ * or CDK app, and its parameters) from its own config folder and refuses one it does not have.
+ */
 export interface DemoScenarioInput {
   name: string;
-  templateBody: string;
-  parameters: Record<string, string>;
+  /** Only in demos started before the worker resolved scenarios itself; never sent now. */
+  templateBody?: string;
+  /** Only in demos started before the worker resolved scenarios itself; never sent now. */
+  parameters?: Record<string, string>;
   /** Maximum lifetime from the demo's start, milliseconds. */
   maxTtlMs: number;
 }
@@ -226,6 +231,15 @@ export const CreateDemoStackInputSchema = z.strictObject({
   stackName: demoStackNameSchema,
   templateBody: z.string().min(1).max(1_000_000),
   parameters: z.record(z.string().min(1).max(255), z.string().max(4096)),
+  tags: z.record(z.string().min(1).max(128), z.string().max(256)),
+});
+
+/** Input of `deployDemoScenario`: the scenario by name; the worker reads it from its own config. */
+export const DeployDemoScenarioInputSchema = z.strictObject({
+  target: DeployAccessSchema,
+  stackName: demoStackNameSchema,
+  demoId: demoIdSchema,
+  scenario: z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}$/, 'a scenario name'),
   tags: z.record(z.string().min(1).max(128), z.string().max(256)),
 });
 

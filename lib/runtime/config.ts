@@ -3,7 +3,7 @@
  * lib/config/. Every problem is a ConfigError that names the file, the field and the reason,
  * raised before anything changes.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { z } from 'zod';
 import { BUDGETS_FILE, BudgetsFileSchema, resolveBudgets, type BudgetsConfig } from '../config/budgets';
@@ -20,7 +20,16 @@ import {
   type NotificationsConfig,
 } from '../config/notifications';
 import { ORG_FILE, OrgSchema, type OrgConfig } from '../config/org';
-import { resolveScenario, ScenarioSchema, SCENARIOS_DIR, type Scenario } from '../config/scenarios';
+import type { FileAsset } from './cdk/assembly';
+import { synthesizeApp, SynthError } from './cdk/synth';
+import {
+  checkTemplate,
+  resolveScenario,
+  ScenarioSchema,
+  SCENARIOS_DIR,
+  type Scenario,
+  type ScenarioTemplate,
+} from '../config/scenarios';
 import { ConfigError, parseYamlConfig } from '../config/validate';
 
 /** The config folder: `--config-dir` > `SV0_CONFIG_DIR` > `./config`. */
@@ -87,16 +96,60 @@ export function loadNotificationsConfig(configDir: string): NotificationsConfig 
   }
 }
 
-/** Load and check one scenario file and its template. */
+/** Load and check one scenario file and its template (an app is only found, not synthesized). */
 export function loadScenarioFile(file: string): Scenario {
-  return resolveScenario(file, loadYamlFile(file, ScenarioSchema), (template) => {
-    const templateFile = path.join(path.dirname(file), template);
-    try {
-      return { templateFile, body: readFileSync(templateFile, 'utf8') };
-    } catch {
-      throw new ConfigError(file, [{ path: 'template', reason: `template file ${templateFile} not found` }]);
-    }
-  });
+  return resolveScenario(
+    file,
+    loadYamlFile(file, ScenarioSchema),
+    (template) => {
+      const templateFile = path.join(path.dirname(file), template);
+      try {
+        return { templateFile, body: readFileSync(templateFile, 'utf8') };
+      } catch {
+        throw new ConfigError(file, [
+          { path: 'template', reason: `template file ${templateFile} not found` },
+        ]);
+      }
+    },
+    (app) => {
+      const appFile = path.join(path.dirname(file), app);
+      if (!existsSync(appFile))
+        throw new ConfigError(file, [{ path: 'app', reason: `app file ${appFile} not found` }]);
+      return appFile;
+    },
+  );
+}
+
+/** A scenario's template, ready to deploy, with the file assets it needs uploaded first. */
+export interface ResolvedTemplate extends ScenarioTemplate {
+  assets: FileAsset[];
+  /** Remove what synthesis left on disk. */
+  dispose(): void;
+}
+
+/**
+ * The scenario's template: read for a template scenario; for an app, synthesized in a child process
+ * (see {@link synthesizeApp}) and checked as a template file is. A broken app is a
+ * {@link ConfigError} naming the scenario file, the field `app`, the app's file and its error.
+ */
+export async function scenarioTemplate(scenario: Scenario): Promise<ResolvedTemplate> {
+  if (scenario.kind === 'template') return { ...scenario, assets: [], dispose: () => undefined };
+  let synth;
+  try {
+    synth = await synthesizeApp(path.resolve(scenario.appFile));
+  } catch (err) {
+    if (!(err instanceof SynthError)) throw err;
+    throw new ConfigError(scenario.file, [
+      { path: 'app', reason: `${scenario.appFile} does not synthesize: ${err.message}` },
+    ]);
+  }
+  try {
+    const t = checkTemplate(scenario.file, scenario, scenario.appFile, synth.templateBody, 'app');
+    return { ...t, assets: synth.assets, dispose: synth.dispose };
+  } catch (err) {
+    synth.dispose();
+    throw err;
+  }
 }
 
 /** Every scenario in `<configDir>/scenarios/`, by name. */

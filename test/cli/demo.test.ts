@@ -1,3 +1,6 @@
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { TaskQueues } from '../../lib/names';
@@ -52,6 +55,40 @@ describe('sv0 demo: bad input is refused before any AWS or Temporal call', () =>
       await aws.close();
     }
   });
+});
+
+describe('sv0 demo start: a CDK app is synthesized before anything starts', () => {
+  it('a broken app: exit 2 naming the app file and its error, no AWS or Temporal call', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'sv0-broken-app-'));
+    cpSync(CONFIG_DIR, dir, { recursive: true });
+    const app = path.join(dir, 'scenarios', 'cross-account-trust', 'app.ts');
+    writeFileSync(
+      app,
+      readFileSync(app, 'utf8').replace(
+        "roleName: 'SecurityV0-ReadOnly',",
+        "roleName: 'SecurityV0-ReadOnly',\n    maxSessionDuration: Duration.minutes(5),",
+      ),
+    );
+    const aws = await recorder();
+    try {
+      process.env.AWS_ENDPOINT_URL = aws.url;
+      const r = await sv0(
+        'demo',
+        'start',
+        'cross-account-trust',
+        '--config-dir',
+        dir,
+        '--address',
+        '127.0.0.1:1',
+      );
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(`${app} does not synthesize:`);
+      expect(r.stderr).toMatch(/maxSessionDuration is set to 300, but must be >= 3600sec/);
+      expect(aws.requests).toEqual([]);
+    } finally {
+      await aws.close();
+    }
+  }, 60_000);
 });
 
 describe('sv0 demo against moto and the dev server', () => {
@@ -113,7 +150,7 @@ describe('sv0 demo against moto and the dev server', () => {
             await sv0(
               'demo',
               'start',
-              'cross-account-trust',
+              'bedrock-support-agent',
               '--ttl',
               '1h',
               '--id',
@@ -124,7 +161,7 @@ describe('sv0 demo against moto and the dev server', () => {
           ).code,
         ).toBe(0);
         // A second start with the same id is refused.
-        const again = await sv0('demo', 'start', 'cross-account-trust', '--id', id, ...temporal());
+        const again = await sv0('demo', 'start', 'bedrock-support-agent', '--id', id, ...temporal());
         expect(again.code).toBe(2);
         expect(again.stderr).toContain('already exists');
 
@@ -143,6 +180,12 @@ describe('sv0 demo against moto and the dev server', () => {
           return ours.length === 2 ? ours : undefined;
         }, 'both demos listed');
         expect(listed).toEqual([other, id]); // 1h left before 2h left
+        // cross-account-trust fixes its role's name: a second live demo in the account is refused.
+        const second = await sv0('demo', 'start', 'cross-account-trust', ...temporal());
+        expect(second.code).toBe(2);
+        expect(second.stderr).toContain(
+          `demo ${id} of scenario cross-account-trust is live in sv0-demo and holds the fixed role name SecurityV0-ReadOnly`,
+        );
 
         const extended = await sv0('demo', 'extend', id, '1h', '--json', ...temporal());
         expect(extended.code).toBe(0);

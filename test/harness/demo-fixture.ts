@@ -142,7 +142,7 @@ export function demoTestActivities(
   const secrets = testSecrets(webhook.url);
   const deps = { aws: motoConfig(), secrets, sandbox: DEMO_WORKER_SANDBOX, ...extra };
   return {
-    ...createDemoLifecycleActivities(deps),
+    ...createDemoLifecycleActivities({ ...deps, configDir: CONFIG_DIR }),
     ...createDemoSweepActivities(deps),
     ...createDemoControlActivities({
       client: env.client,

@@ -232,13 +232,33 @@ const cases: Case[] = [
     message: [/cross-account-trust\.yaml/, /defaultTtl|maxTtl/],
   },
   {
-    name: 'scenario: template missing',
+    name: 'scenario: app missing',
     edit: [
       'scenarios/cross-account-trust.yaml',
-      'template: templates/cross-account-trust.yaml',
-      'template: templates/nope.yaml',
+      'app: cross-account-trust/app.ts',
+      'app: cross-account-trust/nope.ts',
     ],
     argv: ['demo', 'start', 'cross-account-trust'],
+    message: [/cross-account-trust\.yaml/, /app file .*nope\.ts not found/],
+  },
+  {
+    name: 'scenario: app does not synthesize',
+    edit: [
+      'scenarios/cross-account-trust/app.ts',
+      "roleName: 'SecurityV0-ReadOnly',",
+      "roleName: 'SecurityV0-ReadOnly', maxSessionDuration: Duration.minutes(5),",
+    ],
+    argv: ['demo', 'start', 'cross-account-trust'],
+    message: [/cross-account-trust\/app\.ts does not synthesize/, /maxSessionDuration/],
+  },
+  {
+    name: 'scenario: template missing',
+    edit: [
+      'scenarios/bedrock-support-agent.yaml',
+      'template: templates/bedrock-support-agent.yaml',
+      'template: templates/nope.yaml',
+    ],
+    argv: ['demo', 'start', 'bedrock-support-agent'],
     message: [/nope\.yaml|template/],
   },
   // CLI arguments and durations

@@ -55,9 +55,17 @@ describe('the VM deployment on the PostgreSQL-backed server with mTLS, two worke
   const cli = (...args: string[]) => sv0(...args, ...d.cliArgs());
   const json = <T>(out: { stdout: string }) => JSON.parse(out.stdout) as T;
 
-  /** Start a demo of `ttl` through the CLI and wait until it runs; resolves with its expiry (ms). */
-  async function startRunningDemo(id: string, ttl: string): Promise<number> {
-    const started = await cli('demo', 'start', 'cross-account-trust', '--ttl', ttl, '--id', id, '--json');
+  /**
+   * Start a demo of `ttl` through the CLI and wait until it runs; resolves with its expiry (ms).
+   * cross-account-trust (a CDK app, synthesized by the CLI and again by the worker) fixes its
+   * role's name, so one of it lives in the account at a time.
+   */
+  async function startRunningDemo(
+    id: string,
+    ttl: string,
+    scenario = 'cross-account-trust',
+  ): Promise<number> {
+    const started = await cli('demo', 'start', scenario, '--ttl', ttl, '--id', id, '--json');
     expect(started.stderr).toBe('');
     expect(started.code).toBe(0);
     await eventually(async () => {
@@ -244,7 +252,8 @@ describe('the VM deployment on the PostgreSQL-backed server with mTLS, two worke
   it('demos wait through a worker kill, a PostgreSQL restart and a server restart, then are torn down on time', async () => {
     const ids = ['deploy-a', 'deploy-b'];
     const expiresAt = new Map<string, number>();
-    for (const id of ids) expiresAt.set(id, await startRunningDemo(id, '1m'));
+    expiresAt.set('deploy-a', await startRunningDemo('deploy-a', '1m'));
+    expiresAt.set('deploy-b', await startRunningDemo('deploy-b', '1m', 'bedrock-support-agent'));
 
     // One worker dies while the demos wait; the other carries on.
     await d.node.kill();
@@ -285,12 +294,16 @@ describe('the VM deployment on the PostgreSQL-backed server with mTLS, two worke
       const page = await browser.newPage();
       const query = encodeURIComponent('Sv0DemoScenario="cross-account-trust"');
       await page.goto(`${d.prod.uiUrl}/namespaces/${d.prod.namespace}/workflows?query=${query}`);
-      for (const id of ['deploy-a', 'deploy-b']) {
-        const row = page.getByRole('row').filter({ hasText: WorkflowIds.demo(id) });
-        await row.first().waitFor({ timeout: 60_000 });
-        expect(await row.first().innerText()).toContain(WorkflowTypes.demoLifecycle);
-      }
-      // The query selects by scenario: no connector run or budget guard is listed.
+      const row = page.getByRole('row').filter({ hasText: WorkflowIds.demo('deploy-a') });
+      await row.first().waitFor({ timeout: 60_000 });
+      expect(await row.first().innerText()).toContain(WorkflowTypes.demoLifecycle);
+      // The query selects by scenario: no demo of another scenario, connector run or budget guard.
+      expect(
+        await page
+          .getByRole('row')
+          .filter({ hasText: WorkflowIds.demo('deploy-b') })
+          .count(),
+      ).toBe(0);
       expect(await page.getByText(WorkflowIds.budget('sv0-demo'), { exact: true }).count()).toBe(0);
     } finally {
       await browser.close();

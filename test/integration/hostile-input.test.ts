@@ -505,6 +505,7 @@ function productionActivities(): { connectors: object; infra: object } {
     logger,
     secrets: createSecretResolver({ onePassword: op.provider, env: { ...WORKER_ENV }, bounds: settings }),
     settings,
+    configDir: path.resolve(__dirname, '../../config'),
   };
   return { connectors: createConnectorActivities(deps), infra: createInfraActivities(deps) };
 }

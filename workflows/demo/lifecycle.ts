@@ -5,6 +5,7 @@ import {
   condition,
   isCancellation,
   log,
+  patched,
   proxyActivities,
   setHandler,
   upsertMemo,
@@ -49,6 +50,9 @@ const { notify } = proxyActivities<ReturnType<typeof createNotifyActivities>>({
 });
 
 const iso = (ms: number) => new Date(ms).toISOString();
+
+/** Demos that began before this change kept the template in their input and deploy it as given. */
+const SCENARIO_FROM_WORKER_CONFIG = 'demo-scenario-from-worker-config';
 
 /**
  * One demo's life: check the target is a sandbox, create the stack tagged
@@ -136,18 +140,30 @@ export async function demoLifecycleWorkflow(input: DemoInput): Promise<DemoSumma
   let deployError: string | undefined;
   let cancelled: unknown;
   try {
-    await aws.createDemoStack({
-      target,
-      stackName,
-      templateBody: input.scenario.templateBody,
-      parameters: input.scenario.parameters,
-      tags: {
-        [Tags.ephemeral]: 'true',
-        [Tags.ttl]: formatDuration(input.ttlMs),
-        [Tags.demo]: input.id,
-        [Tags.owner]: input.owner,
-      },
-    });
+    const tags = {
+      [Tags.ephemeral]: 'true',
+      [Tags.ttl]: formatDuration(input.ttlMs),
+      [Tags.demo]: input.id,
+      [Tags.owner]: input.owner,
+    };
+    if (patched(SCENARIO_FROM_WORKER_CONFIG) || input.scenario.templateBody === undefined) {
+      // The worker resolves the scenario from its own config: template, or app synthesized there.
+      await aws.deployDemoScenario({
+        target,
+        stackName,
+        demoId: input.id,
+        scenario: input.scenario.name,
+        tags,
+      });
+    } else {
+      await aws.createDemoStack({
+        target,
+        stackName,
+        templateBody: input.scenario.templateBody,
+        parameters: input.scenario.parameters ?? {},
+        tags,
+      });
+    }
     await awsLong.waitForDemoStackCreated({ target, stackName });
     const described = await aws.describeDemoStack({ target, stackName });
     state.outputs = described.outputs;

@@ -4,14 +4,22 @@ import {
   paginateListStackResources,
 } from '@aws-sdk/client-cloudformation';
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
-import { GetRoleCommand, ListOpenIDConnectProvidersCommand } from '@aws-sdk/client-iam';
+import {
+  GetRoleCommand,
+  ListOpenIDConnectProvidersCommand,
+  ListRolePoliciesCommand,
+  ListRolesCommand,
+} from '@aws-sdk/client-iam';
 import { GetFunctionCommand } from '@aws-sdk/client-lambda';
 import { HeadBucketCommand } from '@aws-sdk/client-s3';
 import { DescribeStateMachineCommand } from '@aws-sdk/client-sfn';
 import { GetTopicAttributesCommand } from '@aws-sdk/client-sns';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { tagClients, type TagClients } from '../../../activities/demo/tagged-resources';
-import { loadScenarios } from '../../../lib/runtime/config';
+import { ensureAssetBucket, uploadAssets } from '../../../activities/demo/assets';
+import { ASSET_BUCKET_PARAMETER } from '../../../lib/config/scenarios';
+import { loadScenarios, scenarioTemplate } from '../../../lib/runtime/config';
 import { motoConfig, resetMoto } from '../../harness/aws';
 import { uniqueId } from '../../harness/temporal';
 import { CONFIG_DIR } from '../../harness/demo-fixture';
@@ -29,6 +37,7 @@ async function existsInService(
   c: TagClients,
   type: string,
   physicalId: string,
+  properties: Record<string, unknown> = {},
 ): Promise<boolean | undefined> {
   const ok = (p: Promise<unknown>) =>
     p.then(
@@ -48,6 +57,14 @@ async function existsInService(
       return ok(c.sfn.send(new DescribeStateMachineCommand({ stateMachineArn: physicalId })));
     case 'AWS::DynamoDB::Table':
       return ok(c.dynamodb.send(new DescribeTableCommand({ TableName: physicalId })));
+    case 'AWS::IAM::Policy': {
+      // An inline policy (its physical id is no name IAM knows): created when a role carries it.
+      for (const role of (await c.iam.send(new ListRolesCommand({}))).Roles ?? []) {
+        const names = await c.iam.send(new ListRolePoliciesCommand({ RoleName: role.RoleName }));
+        if (names.PolicyNames?.includes(String(properties.PolicyName))) return true;
+      }
+      return false;
+    }
     case 'AWS::IAM::OIDCProvider':
       return (
         ((await c.iam.send(new ListOpenIDConnectProvidersCommand({}))).OpenIDConnectProviderList ?? [])
@@ -70,6 +87,7 @@ const EXPECTED: Record<string, Record<string, Outcome>> = {
   },
   'cross-account-trust': {
     'AWS::DynamoDB::Table': 'created',
+    'AWS::IAM::Policy': 'created',
     'AWS::IAM::Role': 'created',
     'AWS::Lambda::Function': 'created',
     'AWS::StepFunctions::StateMachine': 'created',
@@ -93,19 +111,32 @@ describe('scenario templates on moto', () => {
   for (const [name, expected] of Object.entries(EXPECTED)) {
     it(`${name}: moto creates, lists or skips each resource type as recorded`, async () => {
       const scenario = loadScenarios(CONFIG_DIR).get(name)!;
+      const template = await scenarioTemplate(scenario);
       const c = tagClients(motoConfig());
       const stackName = uniqueId(`t-${name}`);
+      const parameters = { ...scenario.parameters };
+      if (template.assets.length > 0) {
+        // As the worker does: the app's assets in a bucket of the demo's, named by a parameter.
+        const bucket = stackName.toLowerCase();
+        await ensureAssetBucket(c.s3, bucket, {});
+        await uploadAssets(c.s3, bucket, template.assets);
+        parameters[ASSET_BUCKET_PARAMETER] = bucket;
+      }
+      template.dispose();
       await c.cloudformation.send(
         new CreateStackCommand({
           StackName: stackName,
-          TemplateBody: scenario.templateBody,
-          Parameters: Object.entries(scenario.parameters).map(([ParameterKey, ParameterValue]) => ({
+          TemplateBody: template.templateBody,
+          Parameters: Object.entries(parameters).map(([ParameterKey, ParameterValue]) => ({
             ParameterKey,
             ParameterValue,
           })),
-          Capabilities: ['CAPABILITY_IAM'],
+          Capabilities: ['CAPABILITY_IAM', 'CAPABILITY_NAMED_IAM'],
         }),
       );
+      const declared = parseYaml(template.templateBody) as {
+        Resources: Record<string, { Properties?: Record<string, unknown> }>;
+      };
       const listed = new Map<string, string>();
       for await (const page of paginateListStackResources(
         { client: c.cloudformation },
@@ -115,12 +146,10 @@ describe('scenario templates on moto', () => {
           if (r.LogicalResourceId) listed.set(r.LogicalResourceId, r.PhysicalResourceId ?? '');
       }
       const outcomes: Record<string, Outcome[]> = {};
-      for (const [logicalId, type] of Object.entries(scenario.resourceTypes)) {
+      for (const [logicalId, type] of Object.entries(template.resourceTypes)) {
         const physical = listed.get(logicalId);
-        const inService =
-          physical === undefined
-            ? await existsInService(c, type, '')
-            : await existsInService(c, type, physical);
+        const properties = declared.Resources[logicalId]?.Properties ?? {};
+        const inService = await existsInService(c, type, physical ?? '', properties);
         let outcome: Outcome;
         if (physical === undefined) outcome = inService ? 'created' : 'skipped';
         else outcome = inService === undefined ? 'listed' : inService ? 'created' : 'skipped';
@@ -135,7 +164,7 @@ describe('scenario templates on moto', () => {
       );
       expect(perType).toEqual(expected);
       await c.cloudformation.send(new DeleteStackCommand({ StackName: stackName }));
-    });
+    }, 120_000);
   }
 
   it('records every scenario', () => {

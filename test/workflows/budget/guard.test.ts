@@ -1,4 +1,4 @@
-import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname, tmpdir, userInfo } from 'node:os';
@@ -50,6 +50,18 @@ const QUEUE_TEMPLATE = JSON.stringify({
   Resources: { Queue: { Type: 'AWS::SQS::Queue' } },
 });
 
+/** A config folder whose one scenario, budget-test, deploys QUEUE_TEMPLATE (the worker reads it there). */
+function queueScenarioConfig(): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'sv0-budget-config-'));
+  mkdirSync(path.join(dir, 'scenarios'));
+  writeFileSync(path.join(dir, 'scenarios', 'queue.json'), QUEUE_TEMPLATE);
+  writeFileSync(
+    path.join(dir, 'scenarios', 'budget-test.yaml'),
+    'name: budget-test\ndescription: one queue\ntemplate: queue.json\ndefaultTtl: 1d\nmaxTtl: 1d\n',
+  );
+  return dir;
+}
+
 describe('budget guard on the dev server, AWS in moto', () => {
   let env: TestWorkflowEnvironment;
   let webhook: Awaited<ReturnType<typeof startWebhookReceiver>>;
@@ -71,6 +83,7 @@ describe('budget guard on the dev server, AWS in moto', () => {
         aws: motoConfig(),
         secrets: { resolveSecret: () => Promise.resolve('') },
         sandbox: WORKER_SANDBOX,
+        configDir: queueScenarioConfig(),
       }),
     };
   });
@@ -274,7 +287,7 @@ describe('budget guard on the dev server, AWS in moto', () => {
   it('at 101 % the demo budget destroys the live demo first, then attaches FreezeAccount to sv0-demo only; the platform budget only notifies', async () => {
     const demoInput: DemoInput = {
       id: demoId,
-      scenario: { name: 'budget-test', templateBody: QUEUE_TEMPLATE, parameters: {}, maxTtlMs: 86_400_000 },
+      scenario: { name: 'budget-test', maxTtlMs: 86_400_000 },
       owner: 'budget-test',
       ttlMs: 86_400_000,
       target: {

@@ -1,6 +1,12 @@
 import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
-import { CreateRoleCommand, PutRolePolicyCommand } from '@aws-sdk/client-iam';
-import { CreateBucketCommand, PutBucketTaggingCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { CreateRoleCommand, GetRoleCommand, PutRolePolicyCommand } from '@aws-sdk/client-iam';
+import {
+  CreateBucketCommand,
+  HeadBucketCommand,
+  ListObjectsV2Command,
+  PutBucketTaggingCommand,
+  PutObjectCommand,
+} from '@aws-sdk/client-s3';
 import { DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
@@ -8,7 +14,8 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findTagged, tagClients } from '../../../activities/demo/tagged-resources';
 import type { AwsClientConfig } from '../../../lib/runtime/aws';
-import { ListFunctionsCommand } from '@aws-sdk/client-lambda';
+import { GetFunctionCommand, ListFunctionsCommand } from '@aws-sdk/client-lambda';
+import { demoAssetBucketName } from '../../../activities/demo/assets';
 import { destroyDemo, listDemos, moveDemoExpiry, startDemo } from '../../../clients/demo/lifecycle';
 import { DemoSearchAttributes, statusQuery, type DemoSummary } from '../../../lib/contracts/demo';
 import { ErrorType, Tags } from '../../../lib/names';
@@ -59,6 +66,7 @@ describe('demo lifecycle', () => {
   ];
   const stillTagged = (id: string) =>
     findTagged(accountClients(org.demoAccountId), Tags.demo, (t) => t[Tags.demo] === id);
+  const assetBucket = (id: string) => demoAssetBucketName(id, org.demoAccountId);
   const phaseOf = async (id: string) =>
     (await env.client.workflow.getHandle(`demo-${id}`).query(statusQuery)).phase;
 
@@ -73,8 +81,20 @@ describe('demo lifecycle', () => {
       });
       await eventually(async () => (await phaseOf(id)) === 'running', 'demo running');
       const status = await handle.query(statusQuery);
-      expect(status.outputs.ReadOnlyRoleArn).toMatch(new RegExp(`^arn:aws:iam::${org.demoAccountId}:role/`));
+      expect(status.outputs.ReadOnlyRoleArn).toBe(
+        `arn:aws:iam::${org.demoAccountId}:role/SecurityV0-ReadOnly`,
+      );
       expect(status.resources.map((r) => r.type)).toContain('AWS::Lambda::Function');
+      // The CDK app's Lambda code came from its asset, in the demo's own bucket in the sandbox account.
+      const c = accountClients(org.demoAccountId);
+      const role = await c.iam.send(new GetRoleCommand({ RoleName: 'SecurityV0-ReadOnly' }));
+      expect(role.Role?.Arn).toBe(status.outputs.ReadOnlyRoleArn);
+      const fn = await c.lambda.send(
+        new GetFunctionCommand({ FunctionName: status.outputs.ClaimsFunctionName }),
+      );
+      expect(fn.Code?.Location ?? fn.Configuration?.CodeSha256).toBeTruthy();
+      const assets = await c.s3.send(new ListObjectsV2Command({ Bucket: assetBucket(id) }));
+      expect(assets.Contents?.map((o) => o.Key)).toEqual([expect.stringMatching(/^[0-9a-f]{64}\.zip$/)]);
       // The stack lives in the sandbox account, tagged for teardown and the sweep.
       const stack = (
         await accountClients(org.demoAccountId).cloudformation.send(
@@ -102,10 +122,17 @@ describe('demo lifecycle', () => {
     expect(summary.phase).toBe('destroyed');
     expect(summary.leftovers).toEqual([]);
     expect(await stillTagged(id)).toEqual([]);
+    // Nothing left: the fixed-name role went with the stack, the asset bucket with the sweep.
+    expect(summary.deleted).toEqual([{ arn: `arn:aws:s3:::${assetBucket(id)}`, type: 's3:bucket' }]);
+    const c = accountClients(org.demoAccountId);
+    await expect(c.iam.send(new GetRoleCommand({ RoleName: 'SecurityV0-ReadOnly' }))).rejects.toThrow(
+      /not found|NoSuchEntity/,
+    );
+    await expect(c.s3.send(new HeadBucketCommand({ Bucket: assetBucket(id) }))).rejects.toThrow();
     const history = await env.client.workflow.getHandle(`demo-${id}`).fetchHistory();
     expect(scheduledActivities(history.events)).toEqual([
       'checkDemoTarget',
-      'createDemoStack',
+      'deployDemoScenario',
       'waitForDemoStackCreated',
       'describeDemoStack',
       'notify',
@@ -120,7 +147,7 @@ describe('demo lifecycle', () => {
     expect(notificationEvents(webhook, id)).toEqual(['demo.ready', 'demo.expiring', 'demo.destroyed']);
     // The external id is resolved inside the activity and never enters history.
     expect(JSON.stringify(history)).not.toContain('sv0-test-external-id');
-    writeHistory('demo-lifecycle-expired', history);
+    writeHistory('demo-lifecycle-app-expired', history);
   });
 
   it('extend and shorten move the expiry and its search attribute; extend past the maximum is rejected and changes nothing; destroyNow tears down at once', async () => {
@@ -167,9 +194,35 @@ describe('demo lifecycle', () => {
       expect(events.some((e) => e.timerFiredEventAttributes)).toBe(false);
       const accepted = events.filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes).length;
       expect(accepted).toBe(3); // extend, shorten, destroyNow; the rejected ones left no event
-      writeHistory('demo-lifecycle-extend-destroy', await handle.fetchHistory());
+      writeHistory('demo-lifecycle-app-extend-destroy', await handle.fetchHistory());
     });
     expect(await stillTagged(id)).toEqual([]);
+  });
+
+  it('refuses a second live cross-account-trust demo in the account: its role name is fixed', async () => {
+    const first = uniqueId('trust-a');
+    const second = uniqueId('trust-b');
+    const taskQueue = uniqueId('demo');
+    await runWorker({ env, taskQueue, activities: demoTestActivities(env, webhook) }, async () => {
+      const a = await startDemo(env.client, demoInput(org, { id: first, ttlMs: 120_000 }), { taskQueue });
+      await eventually(async () => (await phaseOf(first)) === 'running', 'first demo running');
+      const b = await startDemo(env.client, demoInput(org, { id: second, ttlMs: 120_000 }), { taskQueue });
+      const err = await b.result().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(WorkflowFailedError);
+      const cause = (err as WorkflowFailedError).cause as ApplicationFailure;
+      expect(cause.message).toContain(
+        `role SecurityV0-ReadOnly already exists in account ${org.demoAccountId} (demo ${first} holds it)`,
+      );
+      // The refusal changed nothing of the first demo's.
+      expect(await phaseOf(first)).toBe('running');
+      const role = await accountClients(org.demoAccountId).iam.send(
+        new GetRoleCommand({ RoleName: 'SecurityV0-ReadOnly' }),
+      );
+      expect(role.Role).toBeDefined();
+      await destroyDemo(env.client, first, 'test done');
+      expect(((await a.result()) as DemoSummary).phase).toBe('destroyed');
+    });
+    expect(await stillTagged(second)).toEqual([]);
   });
 
   it('sweeps a tagged bucket and IAM role made outside the stack', async () => {
@@ -205,15 +258,19 @@ describe('demo lifecycle', () => {
           'cloudformation:stack',
           'iam:role',
           's3:bucket',
+          's3:bucket',
         ]);
         await destroyDemo(env.client, id, 'test leftovers');
         return (await handle.result()) as DemoSummary;
       },
     );
-    expect(summary.deleted.map((r) => r.arn).sort()).toEqual([
-      `arn:aws:iam::${org.demoAccountId}:role/${role}`,
-      `arn:aws:s3:::${bucket}`,
-    ]);
+    expect(summary.deleted.map((r) => r.arn).sort()).toEqual(
+      [
+        `arn:aws:iam::${org.demoAccountId}:role/${role}`,
+        `arn:aws:s3:::${bucket}`,
+        `arn:aws:s3:::${assetBucket(id)}`,
+      ].sort(),
+    );
     expect(summary.leftovers).toEqual([]);
     expect(await stillTagged(id)).toEqual([]);
     // The summary says what was created, how long it lived and what was swept.
@@ -223,7 +280,7 @@ describe('demo lifecycle', () => {
     expect(done?.text).toMatch(/Reason: test leftovers\. Lived [0-9]+[smhd]\./);
     expect(done?.text).toContain('AWS::Lambda::Function');
     expect(done?.text).toContain(`arn:aws:s3:::${bucket}`);
-    expect(done?.fields).toMatchObject({ swept: 2, leftovers: 0 });
+    expect(done?.fields).toMatchObject({ swept: 3, leftovers: 0 });
   });
 
   it('reports a tagged resource it cannot delete (a deletion-protected table) and fails with LeftoversRemain', async () => {
@@ -323,7 +380,7 @@ describe('demo lifecycle', () => {
     const history = await env.client.workflow.getHandle(`demo-${id}`).fetchHistory();
     expect(scheduledActivities(history.events)).toEqual([
       'checkDemoTarget',
-      'createDemoStack',
+      'deployDemoScenario',
       'waitForDemoStackCreated',
       'deleteDemoStack',
       'sweepDemoResources',

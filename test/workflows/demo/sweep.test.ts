@@ -8,7 +8,6 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { destroyDemo, listDemos, startDemo } from '../../../clients/demo/lifecycle';
 import { buildSweepInput, runSweep } from '../../../clients/demo/sweep';
-import { loadScenario } from '../../../lib/runtime/config';
 import type { DeployAccess, DemoSweepResult } from '../../../lib/contracts/demo';
 import { ErrorType, Roles, Tags } from '../../../lib/names';
 import { recordHistory } from '../../harness/record-history';
@@ -16,7 +15,6 @@ import { startWebhookReceiver } from '../../harness/webhook';
 import { runWorker, testEnv, uniqueId } from '../../harness/temporal';
 import {
   accountClients,
-  CONFIG_DIR,
   demoInput,
   demoTestActivities,
   eventually,
@@ -29,6 +27,32 @@ import {
  * The nightly sweep against moto and the dev server. Resources cannot be backdated in moto, so
  * "old" means past a one-second `sv0:ttl` tag, and "young" is younger than the default 12 hours.
  */
+/** A stack with a Lambda function and its role, code inline: what a forgotten demo stack leaves. */
+const FUNCTION_TEMPLATE = JSON.stringify({
+  Resources: {
+    Role: {
+      Type: 'AWS::IAM::Role',
+      Properties: {
+        AssumeRolePolicyDocument: {
+          Version: '2012-10-17',
+          Statement: [
+            { Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' },
+          ],
+        },
+      },
+    },
+    Fn: {
+      Type: 'AWS::Lambda::Function',
+      Properties: {
+        Runtime: 'nodejs22.x',
+        Handler: 'index.handler',
+        Role: { 'Fn::GetAtt': ['Role', 'Arn'] },
+        Code: { ZipFile: 'exports.handler = async () => ({});' },
+      },
+    },
+  },
+});
+
 describe('nightly demo sweep', () => {
   let env: TestWorkflowEnvironment;
   let org: DemoOrg;
@@ -112,15 +136,10 @@ describe('nightly demo sweep', () => {
         Tags: tags({ ...eph, [Tags.ttl]: '1s' }),
       }),
     );
-    const scenario = loadScenario(CONFIG_DIR, 'cross-account-trust');
     await c.cloudformation.send(
       new CreateStackCommand({
         StackName: oldStack,
-        TemplateBody: scenario.templateBody,
-        Parameters: Object.entries(scenario.parameters).map(([ParameterKey, ParameterValue]) => ({
-          ParameterKey,
-          ParameterValue,
-        })),
+        TemplateBody: FUNCTION_TEMPLATE,
         Tags: tags({ ...eph, [Tags.ttl]: '1s' }),
         Capabilities: ['CAPABILITY_IAM'],
       }),
