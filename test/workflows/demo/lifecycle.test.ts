@@ -76,7 +76,7 @@ describe('demo lifecycle', () => {
     const activities = demoTestActivities(env, webhook);
     const summary = await runWorker({ env, taskQueue, activities }, async () => {
       // The TTL counts from the start, deploy included: long enough to observe the running demo on a busy machine.
-      const handle = await startDemo(env.client, demoInput(org, { id, ttlMs: 20_000, warnBeforeMs: 3000 }), {
+      const handle = await startDemo(env.client, demoInput(org, { id, ttlMs: 45_000, warnBeforeMs: 3000 }), {
         taskQueue,
       });
       await eventually(async () => (await phaseOf(id)) === 'running', 'demo running');
@@ -103,7 +103,7 @@ describe('demo lifecycle', () => {
       ).Stacks?.[0];
       expect(Object.fromEntries((stack?.Tags ?? []).map((t) => [t.Key, t.Value]))).toMatchObject({
         [Tags.ephemeral]: 'true',
-        [Tags.ttl]: '20s',
+        [Tags.ttl]: '45s',
         [Tags.demo]: id,
         [Tags.owner]: 'test-owner',
       });
