@@ -180,7 +180,7 @@ const sandboxRows: HostileRow[] = [
   {
     name: 'demo: an id that names a stack other than sv0-demo-<id>',
     send: (ctx) => ctx.startDemo({ id: 'Prod_Stack' }),
-    reason: /createDemoStack input stackName: a demo stack is named sv0-demo-<demo id>/,
+    reason: /deployDemoScenario input stackName: a demo stack is named sv0-demo-<demo id>/,
   },
   {
     name: 'sweep: sv0-platform, which the forged org marks sandbox',
