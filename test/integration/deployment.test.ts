@@ -359,7 +359,7 @@ describe('the VM deployment on the PostgreSQL-backed server with mTLS, two worke
 
     // A demo deployed now takes the changed path; the one that waited through the roll does not.
     const fresh = 'deploy-second-build';
-    await startRunningDemo(fresh, '1h');
+    await startRunningDemo(fresh, '1h', 'bedrock-support-agent');
     const memo = async (id: string) =>
       (await d.client().workflow.getHandle(WorkflowIds.demo(id)).describe()).memo ?? {};
     expect(await memo(fresh)).toMatchObject(SECOND_BUILD.memo);
