@@ -95,10 +95,25 @@ const imageSchema = z
     'an image reference such as ghcr.io/securityv0/connector-entra-servicenow:1.2.0',
   );
 
+/**
+ * When the worker pulls a connector's image: `missing` (only when the engine has no copy) or
+ * `always` (before every run; a failed pull runs the cached copy and says so). An image pinned by
+ * digest (`name@sha256:...`) never changes, so it is pulled only when missing.
+ */
+export const PullPolicySchema = z.enum(['missing', 'always']);
+export type PullPolicy = z.infer<typeof PullPolicySchema>;
+
+/** Whether an image reference is pinned by digest (`name@sha256:<64 hex>`). */
+export function isDigestImage(image: string): boolean {
+  return /@sha256:[a-f0-9]{64}$/.test(image);
+}
+
 const ConnectorInputSchema = z.strictObject({
   name: connectorNameSchema,
   enabled: z.boolean().default(true),
   image: imageSchema,
+  /** @default missing */
+  pull: PullPolicySchema.optional(),
   args: z.array(z.string()).default([]),
   /** How often the schedule runs it; absent for a connector that runs `after` others. */
   interval: duration.optional(),
@@ -177,6 +192,13 @@ export const ConnectorsFileSchema = z
           code: 'custom',
           path: ['connectors', i, 'interval'],
           message: 'write an interval (e.g. 30m), or after: [other connectors] to run when they succeed',
+        });
+      if (c.pull === 'always' && isDigestImage(c.image))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['connectors', i, 'pull'],
+          message:
+            'an image pinned by digest never changes, so pulling it again is pointless: leave pull out',
         });
       // zod runs this even when a duration failed its own check above; that is reported there.
       const timeout = c.timeout ?? file.defaults.timeout;
@@ -257,6 +279,8 @@ export const ConnectorSpecSchema = z.strictObject({
   name: connectorNameSchema,
   enabled: z.boolean(),
   image: imageSchema,
+  /** Absent: `missing`. */
+  pull: PullPolicySchema.optional(),
   args: z.array(z.string()),
   /**
    * The schedule's interval; for a connector that runs `after` others, the longest interval of
@@ -329,6 +353,7 @@ export function resolveConnectors(file: ConnectorsFile): ConnectorsConfig {
         name: c.name,
         enabled: c.enabled,
         image: c.image,
+        ...optional('pull', c.pull),
         args: c.args,
         interval: intervalOf(c.name),
         ...optional('after', c.after),

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -34,13 +34,19 @@ const leftover = ScheduleIds.connector(uniqueId('old'));
 const logger = createLogger('cli-test', new Writable({ write: (_c, _e, done) => done() }));
 
 /** Run `sv0 ...` in-process against the dev server; returns the exit code and stdout. */
-async function sv0(...args: string[]): Promise<{ code: number; stdout: string; json: () => unknown }> {
+async function sv0(
+  ...args: string[]
+): Promise<{ code: number; stdout: string; stderr: string; json: () => unknown }> {
   let stdout = '';
+  let stderr = '';
   const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
     stdout += chunk.toString();
     return true;
   });
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    stderr += chunk.toString();
+    return true;
+  });
   try {
     const { temporalAddress, namespace } = stack();
     const code = await main([
@@ -54,7 +60,7 @@ async function sv0(...args: string[]): Promise<{ code: number; stdout: string; j
       configDir,
       ...args,
     ]);
-    return { code, stdout, json: () => JSON.parse(stdout) as unknown };
+    return { code, stdout, stderr, json: () => JSON.parse(stdout) as unknown };
   } finally {
     out.mockRestore();
     err.mockRestore();
@@ -215,5 +221,21 @@ describe('sv0 connectors', () => {
   it('refuses a disabled or unknown connector as bad input', async () => {
     expect((await sv0('connectors', 'run', disabled)).code).toBe(2);
     expect((await sv0('connectors', 'pause', 'no-such-connector')).code).toBe(2);
+  });
+
+  it('refuses an unknown pull policy with exit 2, naming the file and the field', async () => {
+    const bad = mkdtempSync(path.join(tmpdir(), 'sv0-cli-pull-'));
+    for (const f of ['notifications.yaml', 'worker.yaml'])
+      writeFileSync(path.join(bad, f), readFileSync(path.join(configDir, f)));
+    writeFileSync(
+      path.join(bad, 'connectors.yaml'),
+      readFileSync(path.join(configDir, 'connectors.yaml'), 'utf8').replace(
+        `name: ${name}\n`,
+        `name: ${name}\n    pull: sometimes\n`,
+      ),
+    );
+    const res = await sv0('--config-dir', bad, 'connectors', 'apply', '--yes');
+    expect(res.code).toBe(2);
+    expect(res.stderr).toMatch(/connectors\.yaml: connectors\[0\]\.pull: .*"missing".*"always"/);
   });
 });

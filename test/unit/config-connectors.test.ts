@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { dependentsOf, registryHost } from '../../lib/config/connectors';
+import { dependentsOf, isDigestImage, registryHost } from '../../lib/config/connectors';
 import { loadConnectorsConfig, loadNotificationsConfig } from '../../lib/runtime/config';
 import { ConfigError } from '../../lib/config/validate';
 
@@ -207,6 +207,59 @@ connectors:
     });
     expect(b).toMatchObject({ timeout: '1m', retry: { maximumAttempts: 1, initialInterval: '10s' } });
     expect(a?.registryAuth).toBeUndefined();
+  });
+
+  it('takes a pull policy per connector: missing when absent, always, never always for a digest', () => {
+    const digest = `ghcr.io/x/d@sha256:${'a'.repeat(64)}`;
+    const dir = configWith(
+      PLATFORM +
+        `connectors:
+  - name: a
+    image: ghcr.io/x/a:1
+    interval: 30m
+  - name: b
+    image: ghcr.io/x/b:1
+    pull: always
+    interval: 30m
+  - name: c
+    image: ${digest}
+    interval: 30m
+`,
+    );
+    const [a, b, c] = loadConnectorsConfig(dir).connectors;
+    // Absent stays absent (the runner's default is missing), so existing schedules keep their input.
+    expect(a?.pull).toBeUndefined();
+    expect(b?.pull).toBe('always');
+    expect(c).toMatchObject({ image: digest });
+    expect(c?.pull).toBeUndefined();
+    expect(isDigestImage(digest)).toBe(true);
+    expect(isDigestImage('ghcr.io/x/a:1')).toBe(false);
+
+    const unknown = configWith(
+      PLATFORM +
+        `connectors:
+  - name: a
+    image: ghcr.io/x/a:1
+    pull: sometimes
+    interval: 30m
+`,
+    );
+    expect(errorOf(() => loadConnectorsConfig(unknown)).message).toMatch(
+      /connectors\.yaml: connectors\[0\]\.pull: .*"missing".*"always"/,
+    );
+    // Checked once every connector is valid, as the other checks across fields are.
+    const pinned = configWith(
+      PLATFORM +
+        `connectors:
+  - name: b
+    image: ${digest}
+    pull: always
+    interval: 30m
+`,
+    );
+    expect(errorOf(() => loadConnectorsConfig(pinned)).message).toMatch(
+      /connectors\.yaml: connectors\[0\]\.pull: an image pinned by digest never changes/,
+    );
   });
 
   it('finds the registry host of an image reference', () => {
