@@ -1,5 +1,6 @@
 import { PassThrough } from 'node:stream';
 import type Docker from 'dockerode';
+import { isDigestImage } from '../../lib/config/connectors';
 import type { ContainerRunResult } from '../../lib/contracts/connectors';
 import { ContainerLabels } from '../../lib/names';
 import type { Logger } from '../../lib/runtime/logger';
@@ -26,7 +27,12 @@ export interface ContainerRunSpec {
   timeoutMs: number;
   workflowId: string;
   attempt: number;
-  /** Pull credentials, used only when the image is missing. */
+  /**
+   * `missing`: pull only when the engine has no copy. `always`: pull before the run; when that
+   * fails, run the cached copy and say so (fail when there is none).
+   */
+  pull: 'missing' | 'always';
+  /** Pull credentials, used for every pull of the image. */
   registryAuth?: { server: string; username: string; password: string };
   /** Values to mask in every log line (the connector's secrets). */
   redact: string[];
@@ -140,8 +146,11 @@ function startError(err: unknown, spec: ContainerRunSpec, step: string): Contain
 export function createDockerRunner(deps: { docker: Docker; logger: Logger }): ContainerRunner {
   const { docker, logger } = deps;
 
-  /** Pull a missing image (with the connector's registry credentials when it has them). */
-  async function pullImage(spec: ContainerRunSpec): Promise<void> {
+  /**
+   * Pull the image (with the connector's registry credentials when it has them). A failure is a
+   * {@link ContainerRunError} whose message starts with `why`.
+   */
+  async function pullImage(spec: ContainerRunSpec, why: string): Promise<void> {
     spec.heartbeat({ phase: 'pulling', lines: 0 });
     // A pull can outlast the heartbeat timeout: keep heartbeating while it runs.
     const pulling = setInterval(() => spec.heartbeat({ phase: 'pulling', lines: 0 }), HEARTBEAT_EVERY_MS);
@@ -165,7 +174,7 @@ export function createDockerRunner(deps: { docker: Docker; logger: Logger }): Co
       await docker.getImage(spec.image).inspect();
     } catch (err) {
       throw new ContainerRunError(
-        `image ${spec.image} is not present and cannot be pulled${auth ? ` (as ${auth.username} on ${auth.serveraddress})` : ''}: ${createRedactor(spec.redact)(engineMessage(err))}`,
+        `${why}${auth ? ` (as ${auth.username} on ${auth.serveraddress})` : ''}: ${createRedactor(spec.redact)(engineMessage(err))}`,
         'image',
       );
     } finally {
@@ -206,11 +215,45 @@ export function createDockerRunner(deps: { docker: Docker; logger: Logger }): Co
     }
   }
 
+  /**
+   * The `always` policy: pull before the run. When the pull fails and the engine has a copy, the
+   * run goes on with that copy: the returned note says so (and a warning is logged); with no copy
+   * the run fails.
+   */
+  async function pullFirst(spec: ContainerRunSpec): Promise<string | undefined> {
+    try {
+      await pullImage(spec, `image ${spec.image} could not be pulled`);
+      return undefined;
+    } catch (err) {
+      if (!(err instanceof ContainerRunError)) throw err;
+      const cached = await docker
+        .getImage(spec.image)
+        .inspect()
+        .then(
+          () => true,
+          (e: unknown) => {
+            if (statusCode(e) === 404) return false;
+            throw startError(e, spec, 'inspect the image of');
+          },
+        );
+      if (!cached)
+        throw new ContainerRunError(`${err.message}; no cached copy of the image to run instead`, 'image');
+      const note = `${err.message}; ran the cached copy instead`;
+      logger.warn(
+        { connector: spec.connector, workflowId: spec.workflowId, attempt: spec.attempt, image: spec.image },
+        note,
+      );
+      return note;
+    }
+  }
+
   async function run(spec: ContainerRunSpec): Promise<ContainerRunResult> {
     if (spec.signal.aborted) throw spec.signal.reason;
     await removeEarlierAttempts(spec).catch((err: unknown) => {
       throw startError(err, spec, 'list earlier attempts of');
     });
+    // A digest never changes: such an image is pulled only when missing, whatever the policy.
+    const pullNote = spec.pull === 'always' && !isDigestImage(spec.image) ? await pullFirst(spec) : undefined;
     const redact = createRedactor(spec.redact);
     const started = Date.now();
     const deadline = new Date(started + spec.timeoutMs + REAP_GRACE_MS);
@@ -241,7 +284,7 @@ export function createDockerRunner(deps: { docker: Docker; logger: Logger }): Co
       // (image present) then costs one engine call instead of two.
       container = await create().catch(async (err: unknown) => {
         if (!isMissingImage(err)) throw err;
-        await pullImage(spec);
+        await pullImage(spec, `image ${spec.image} is not present and cannot be pulled`);
         return create();
       });
     } catch (err) {
@@ -249,7 +292,7 @@ export function createDockerRunner(deps: { docker: Docker; logger: Logger }): Co
       throw startError(err, spec, 'create');
     }
 
-    const tail: string[] = [];
+    const tail: string[] = pullNote ? [`[sv0] ${pullNote}`] : [];
     let lines = 0;
     const onLine = (stream: 'stdout' | 'stderr', raw: string) => {
       const line = capLine(redact(raw));
@@ -304,6 +347,7 @@ export function createDockerRunner(deps: { docker: Docker; logger: Logger }): Co
         durationMs: Date.now() - started,
         timedOut: outcome === 'timeout',
         logTail: [...tail],
+        ...(pullNote ? { pullFailed: pullNote } : {}),
       };
     } finally {
       clearInterval(heartbeat);

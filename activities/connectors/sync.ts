@@ -112,6 +112,7 @@ export function createConnectorSyncActivities(deps: ConnectorActivityDeps) {
         result = await deps.runner.run({
           connector: connector.name,
           image: connector.image,
+          pull: connector.pull ?? 'missing',
           args: connector.args,
           env: { ...connector.environment, ...resolved.env },
           network: connector.network,

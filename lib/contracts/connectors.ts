@@ -195,6 +195,11 @@ export interface ContainerRunResult {
   timedOut: boolean;
   /** The last lines of output, secrets redacted. */
   logTail: string[];
+  /**
+   * Set when the `always` pull policy could not pull the image and the run used the engine's
+   * cached copy: why the pull failed (no secret in it).
+   */
+  pullFailed?: string;
 }
 
 /** What a sync returns and what a failure carries in its details: no secret, log tail redacted. */

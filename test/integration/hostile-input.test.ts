@@ -344,6 +344,28 @@ const connectorRows: HostileRow[] = [
     reason: /image docker\.io\/library\/busybox:latest is not allowed by the worker/,
   },
   {
+    name: 'sync: an unknown pull policy',
+    send: (ctx) => ctx.startSync(ctx.connector({ pull: 'sometimes' as 'always' })),
+    reason: /connector\.pull: Invalid option: expected one of "missing"\|"always"/,
+  },
+  {
+    name: 'sync: pull always of an image from another registry',
+    send: (ctx) =>
+      ctx.startSync(ctx.connector({ image: 'docker.io/library/busybox:latest', pull: 'always' })),
+    reason: /image docker\.io\/library\/busybox:latest is not allowed by the worker/,
+  },
+  {
+    name: 'sync: pull always with a registry password for another registry than the image',
+    send: (ctx) =>
+      ctx.startSync(
+        ctx.connector({
+          pull: 'always',
+          registryAuth: { server: 'evil.example.com', username: 'u', passwordRef: 'op://vault/item/field' },
+        }),
+      ),
+    reason: /registry credentials for evil\.example\.com cannot be used for image/,
+  },
+  {
     name: 'sync: registry password sent to another registry than the image',
     send: (ctx) =>
       ctx.startSync(

@@ -424,6 +424,66 @@ describe('connector syncs on Podman', () => {
     });
   });
 
+  it('pull: always runs the cached image when the pull fails, and says so in the result, its log tail and a warning', async () => {
+    // The test image is local: no registry answers for it, so an always pull fails.
+    const connector = spec(uniqueId('it-always'), { pull: 'always' });
+    const workflowId = uniqueId(`sync-${connector.name}`);
+    workflowIds.push(workflowId);
+    const result = await withWorker(() =>
+      client.workflow.execute(connectorSyncWorkflow, {
+        workflowId,
+        taskQueue,
+        args: [{ connector, healthWorkflowId: 'no-health-in-this-test' }],
+      }),
+    );
+    const note = `image ${connector.image} could not be pulled`;
+    expect(result.exitCode).toBe(0);
+    expect(result.pullFailed).toContain(note);
+    expect(result.pullFailed).toMatch(/; ran the cached copy instead$/);
+    expect(result.logTail[0]).toBe(`[sv0] ${result.pullFailed}`);
+    expect(result.logTail).toContain('connector starting');
+    const warnings = workerLog
+      .join('')
+      .split('\n')
+      .filter((l) => l.includes(workflowId))
+      .map((l) => JSON.parse(l) as { level: number; msg: string; image?: string })
+      .filter((l) => l.level === 40);
+    expect(warnings).toEqual([expect.objectContaining({ msg: result.pullFailed, image: connector.image })]);
+  });
+
+  it('pull: always with no cached image fails at once, saying there is no copy to run', async () => {
+    const connector = spec(uniqueId('it-always-none'), {
+      image: 'localhost:1/sv0/no-such-connector:2',
+      pull: 'always',
+      retry: { maximumAttempts: 3, initialInterval: '1s', backoffCoefficient: 1, maximumInterval: '1s' },
+    });
+    await withWorker(async () => {
+      const { failure, activity } = await failedRun(connector);
+      expect(failure.type).toBe(ErrorType.ImageUnavailable);
+      expect(failure.message).toMatch(
+        /^connector it-always-none[^:]*: image localhost:1\/sv0\/no-such-connector:2 could not be pulled: .+; no cached copy of the image to run instead$/,
+      );
+      expect(activity.retryState).toBe(RetryState.NON_RETRYABLE_FAILURE);
+    });
+  });
+
+  it('pull: the activity refuses an image the worker does not allow and a policy it does not know', async () => {
+    const refused = spec(uniqueId('it-always-refused'), {
+      image: 'docker.io/library/busybox:1',
+      pull: 'always',
+    });
+    // A forged input: the schedule would never carry it, the activity validates it again.
+    const forged = spec(uniqueId('it-pull-forged'), { pull: 'sometimes' as 'always' });
+    await withWorker(async () => {
+      const image = await failedRun(refused);
+      expect(image.failure.type).toBe(ErrorType.InputRefused);
+      expect(image.failure.message).toContain('docker.io/library/busybox:1');
+      const policy = await failedRun(forged);
+      expect(policy.failure.type).toBe(ErrorType.InputRefused);
+      expect(policy.failure.message).toMatch(/pull/);
+    });
+  });
+
   it('leaves no secret value in the workflow histories or the worker log', async () => {
     expect(workflowIds.length).toBeGreaterThan(5);
     // History payloads are bytes, and the history's own toJSON would base64 them: walk it instead,
