@@ -88,7 +88,7 @@ function printStatuses(rows: ConnectorStatus[]): void {
     ],
     rows.map((r) => [
       r.connector,
-      r.enabled ? r.schedule : 'disabled',
+      !r.enabled ? 'disabled' : r.after ? `after ${r.after.join(', ')}` : r.schedule,
       r.interval,
       r.lastRun?.startedAt,
       r.lastRun?.status,
@@ -98,7 +98,10 @@ function printStatuses(rows: ConnectorStatus[]): void {
       r.failedInARow,
     ]),
   );
-  for (const r of rows) if (r.schedule === 'paused' && r.note) say(`${r.connector}: paused: ${r.note}`);
+  for (const r of rows) {
+    if (r.schedule === 'paused' && r.note) say(`${r.connector}: paused: ${r.note}`);
+    if (r.waiting) say(`${r.connector}: ${r.waiting}`);
+  }
 }
 
 export function registerConnectorCommands(program: Command): void {

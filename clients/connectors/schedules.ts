@@ -4,7 +4,12 @@ import {
   type Client,
   type ScheduleOptions,
 } from '@temporalio/client';
-import { dependentsOf, type ConnectorsConfig, type ConnectorSpec } from '../../lib/config/connectors';
+import {
+  dependentsOf,
+  heldBackBy,
+  type ConnectorsConfig,
+  type ConnectorSpec,
+} from '../../lib/config/connectors';
 import type { NotificationsConfig } from '../../lib/config/notifications';
 import { parseDuration } from '../../lib/duration';
 import { ScheduleIds, TaskQueues, WorkflowIds, WorkflowTypes } from '../../lib/names';
@@ -80,7 +85,8 @@ export function connectorScheduleOptions(
 
 /**
  * The config the health workflow needs, built from the validated files. Connectors that run after
- * others are left out: they have no schedule to check for staleness or to pause.
+ * others are left out (they have no schedule to check for staleness or to pause): the alerts of
+ * the connectors they wait on name them, one alert for the root cause.
  */
 function healthConfigFrom(
   config: ConnectorsConfig,
@@ -89,7 +95,15 @@ function healthConfigFrom(
   return {
     connectors: config.connectors
       .filter((c) => c.enabled && !c.after)
-      .map((c) => ({ name: c.name, interval: c.interval, pauseAfterFailedRuns: c.pauseAfterFailedRuns })),
+      .map((c) => {
+        const holdsBack = heldBackBy(config, c.name);
+        return {
+          name: c.name,
+          interval: c.interval,
+          pauseAfterFailedRuns: c.pauseAfterFailedRuns,
+          ...(holdsBack.length > 0 ? { holdsBack } : {}),
+        };
+      }),
     platform: config.platform,
     checkEvery: config.healthCheckEvery,
     sinks: notifications.sinks,

@@ -2,15 +2,30 @@ import { ScheduleNotFoundError, type Client } from '@temporalio/client';
 import type { ConnectorsConfig } from '../../lib/config/connectors';
 import { parseDuration } from '../../lib/duration';
 import { ScheduleIds, SearchAttributes, WorkflowIds, WorkflowTypes } from '../../lib/names';
-import { healthStateQuery, type HealthState } from '../../lib/contracts/connectors';
+import {
+  afterStateQuery,
+  afterWaitReason,
+  healthStateQuery,
+  type HealthState,
+} from '../../lib/contracts/connectors';
 
 /** One connector as `sv0 connectors list|status` shows it. Times are ISO-8601 UTC. */
 export interface ConnectorStatus {
   connector: string;
   enabled: boolean;
   interval: string;
-  /** `active`, `paused`, or `absent` (no schedule: disabled, or not applied yet). */
-  schedule: 'active' | 'paused' | 'absent';
+  /**
+   * `active`, `paused`, `absent` (no schedule: disabled, or not applied yet), or `after` (it runs
+   * after the connectors in {@link ConnectorStatus.after}).
+   */
+  schedule: 'active' | 'paused' | 'absent' | 'after';
+  /** The connectors it runs after. */
+  after?: string[];
+  /**
+   * For a connector that runs after others: `held: a failed`, `waiting on a, b`, `running`, or
+   * `not applied` when its `connector-after.` workflow does not run.
+   */
+  waiting?: string;
   note?: string;
   lastRun?: { workflowId: string; startedAt: string; status: string };
   lastSuccessAt?: string;
@@ -61,6 +76,10 @@ export async function connectorStatuses(
       staleSource: 'none',
       failedInARow: health?.failedInARow[c.name],
     };
+    if (c.after && c.enabled) {
+      out.push(await afterStatus(client, row, c.after, now));
+      continue;
+    }
     try {
       const d = await client.schedule.getHandle(ScheduleIds.connector(c.name)).describe();
       row.schedule = d.state.paused ? 'paused' : 'active';
@@ -91,4 +110,35 @@ export async function connectorStatuses(
     out.push(row);
   }
   return out;
+}
+
+/** The status of a connector that runs after others, from its `connector-after.` workflow. */
+async function afterStatus(
+  client: Client,
+  row: ConnectorStatus,
+  after: string[],
+  now: number,
+): Promise<ConnectorStatus> {
+  row.schedule = 'after';
+  row.after = after;
+  const state = await client.workflow
+    .getHandle(WorkflowIds.connectorAfter(row.connector))
+    .query(afterStateQuery)
+    .catch(() => undefined);
+  row.waiting = state ? afterWaitReason(state, after) : 'not applied';
+  const last = state?.running ?? state?.lastRun;
+  if (last) {
+    const status = await client.workflow
+      .getHandle(last.workflowId)
+      .describe()
+      .then((w) => w.status.name)
+      .catch(() => 'UNKNOWN');
+    row.lastRun = { workflowId: last.workflowId, startedAt: last.startedAt, status };
+  }
+  row.lastSuccessAt = await lastSuccess(client, row.connector);
+  if (row.lastSuccessAt) {
+    row.stale = now - Date.parse(row.lastSuccessAt) > 2 * parseDuration(row.interval);
+    row.staleSource = 'last success';
+  }
+  return row;
 }

@@ -271,6 +271,20 @@ export function dependentsOf(config: ConnectorsConfig, name: string): string[] {
   return config.connectors.filter((c) => c.enabled && c.after?.includes(name)).map((c) => c.name);
 }
 
+/** The enabled connectors that run after `name`, directly or through others, in file order. */
+export function heldBackBy(config: ConnectorsConfig, name: string): string[] {
+  const found = new Set<string>();
+  const walk = (n: string) => {
+    for (const d of dependentsOf(config, n)) {
+      if (found.has(d)) continue;
+      found.add(d);
+      walk(d);
+    }
+  };
+  walk(name);
+  return config.connectors.filter((c) => found.has(c.name)).map((c) => c.name);
+}
+
 /**
  * One connector with its defaults applied: what a schedule carries to `connectorSyncWorkflow`, and
  * what the activity validates again before it runs anything (the input may be forged).

@@ -89,6 +89,20 @@ export interface ConnectorAfterInput {
   state?: ConnectorAfterState;
 }
 
+/**
+ * Why a connector that runs after others is not running, as `sv0 connectors status` says it:
+ * `held: a failed` when an upstream's last run failed (it waits for that upstream to succeed
+ * again), else `waiting on a, b` for the upstreams that have not succeeded since its last run;
+ * `running` while its run is in progress.
+ */
+export function afterWaitReason(state: ConnectorAfterState, after: readonly string[]): string {
+  if (state.running) return 'running';
+  const failed = after.filter((name) => state.upstreams[name]?.last?.ok === false);
+  if (failed.length > 0) return `held: ${failed.join(', ')} failed`;
+  const waiting = after.filter((name) => !state.upstreams[name]?.succeededSinceRun);
+  return `waiting on ${waiting.join(', ')}`;
+}
+
 export const afterConfigSignal = defineSignal<[ConnectorAfterConfig]>('afterConfig');
 export const afterStateQuery = defineQuery<ConnectorAfterState & { config: ConnectorAfterConfig }>(
   'afterState',
@@ -225,6 +239,11 @@ export interface HealthConnector {
   name: string;
   interval: string;
   pauseAfterFailedRuns: number;
+  /**
+   * The connectors that run after it, directly or through others: its alerts name them, as they
+   * are held back by it and raise no alert of their own.
+   */
+  holdsBack?: string[];
 }
 
 /** What the health check needs; `sv0 up` and `sv0 connectors apply` send it (start or signal). */

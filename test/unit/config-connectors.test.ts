@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { dependentsOf, isDigestImage, registryHost } from '../../lib/config/connectors';
+import { afterWaitReason } from '../../lib/contracts/connectors';
 import { loadConnectorsConfig, loadNotificationsConfig } from '../../lib/runtime/config';
 import { ConfigError } from '../../lib/config/validate';
 
@@ -181,6 +182,28 @@ describe('config/connectors.yaml', () => {
       ]),
     );
     expect(problems).toHaveLength(5);
+  });
+
+  it('says why a connector that runs after others waits: a failed upstream holds it', () => {
+    const report = (connector: string, ok: boolean) => ({
+      connector,
+      workflowId: `${connector}-1`,
+      ok,
+      at: 't',
+    });
+    const state = {
+      skipped: 0,
+      upstreams: {
+        a: { succeededSinceRun: true, last: report('a', true) },
+        b: { succeededSinceRun: false, last: report('b', false) },
+        c: { succeededSinceRun: false },
+      },
+    };
+    expect(afterWaitReason(state, ['a', 'b', 'c'])).toBe('held: b failed');
+    expect(afterWaitReason(state, ['a', 'c'])).toBe('waiting on c');
+    expect(afterWaitReason({ ...state, running: { workflowId: 'x', startedAt: 't' } }, ['a', 'b'])).toBe(
+      'running',
+    );
   });
 
   it('applies the defaults and lets a connector override them', () => {

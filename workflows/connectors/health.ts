@@ -156,10 +156,17 @@ async function checkStaleness(
         event: 'connector.stale',
         severity: 'warning',
         title: `Connector ${c.name} is stale`,
-        text: lastSyncAt
-          ? `Its last sync on the platform was ${formatDuration(Math.max(1, Math.floor(ageMs / 60_000)) * 60_000)} ago, more than twice its interval of ${c.interval}.`
-          : `It has not synced since its schedule was created, more than twice its interval of ${c.interval} ago.`,
-        fields: { connector: c.name, lastSyncAt: lastSyncAt ?? 'never', interval: c.interval },
+        text:
+          (lastSyncAt
+            ? `Its last sync on the platform was ${formatDuration(Math.max(1, Math.floor(ageMs / 60_000)) * 60_000)} ago, more than twice its interval of ${c.interval}.`
+            : `It has not synced since its schedule was created, more than twice its interval of ${c.interval} ago.`) +
+          holdsBackText(c.holdsBack),
+        fields: {
+          connector: c.name,
+          lastSyncAt: lastSyncAt ?? 'never',
+          interval: c.interval,
+          ...holdsBackField(c.holdsBack),
+        },
       });
     } else if (!stale && open) {
       delete state.incidents[c.name];
@@ -186,7 +193,8 @@ async function countFailures(
   }
   const count = (state.failedInARow[r.connector] ?? 0) + 1;
   state.failedInARow[r.connector] = count;
-  const limit = config.connectors.find((c) => c.name === r.connector)?.pauseAfterFailedRuns;
+  const watched = config.connectors.find((c) => c.name === r.connector);
+  const limit = watched?.pauseAfterFailedRuns;
   if (limit === undefined || count < limit || state.pausedForFailures[r.connector]) return;
   const note = `paused by connector-health after ${count} failed runs in a row; last: ${r.reason ?? 'unknown'}`;
   try {
@@ -202,7 +210,23 @@ async function countFailures(
     event: 'connector.paused',
     severity: 'critical',
     title: `Connector ${r.connector} paused after ${count} failed runs in a row`,
-    text: `Last failure (${r.workflowId}): ${r.reason ?? 'unknown'}. Fix the cause, then run \`sv0 connectors resume ${r.connector}\`.`,
-    fields: { connector: r.connector, failedInARow: count, workflowId: r.workflowId },
+    text:
+      `Last failure (${r.workflowId}): ${r.reason ?? 'unknown'}. Fix the cause, then run \`sv0 connectors resume ${r.connector}\`.` +
+      holdsBackText(watched?.holdsBack),
+    fields: {
+      connector: r.connector,
+      failedInARow: count,
+      workflowId: r.workflowId,
+      ...holdsBackField(watched?.holdsBack),
+    },
   });
+}
+
+/** The connectors held back by this one's trouble, for an alert's text (they raise none of their own). */
+function holdsBackText(holdsBack: string[] | undefined): string {
+  return holdsBack?.length ? ` It holds back ${holdsBack.join(', ')}, which run after it.` : '';
+}
+
+function holdsBackField(holdsBack: string[] | undefined): { holdsBack?: string } {
+  return holdsBack?.length ? { holdsBack: holdsBack.join(', ') } : {};
 }

@@ -12,6 +12,7 @@ import { createNotifyActivities } from '../../../activities/notify';
 import { createSecretResolver } from '../../../activities/secrets/resolve';
 import { main } from '../../../clients/cli';
 import { applyConnectorSchedules, triggerConnectorRun } from '../../../clients/connectors/schedules';
+import { connectorStatuses } from '../../../clients/connectors/status';
 import type { ConnectorSpec, ConnectorsConfig } from '../../../lib/config/connectors';
 import {
   afterStateQuery,
@@ -184,6 +185,13 @@ describe('connectors that run after others', () => {
       });
       expect(held.running).toBeUndefined();
       expect(held.lastRun).toBeUndefined();
+      const statusOf = async () =>
+        (await connectorStatuses(client, configOf(a, b), { only: b.name, healthWorkflowId }))[0];
+      expect(await statusOf()).toMatchObject({
+        schedule: 'after',
+        after: [a.name],
+        waiting: `held: ${a.name} failed`,
+      });
 
       // a's scheduled run waits at the gate: while it runs, b does not start.
       const run = await triggerConnectorRun(client, a.name);
@@ -207,6 +215,12 @@ describe('connectors that run after others', () => {
       expect(bRun.status.name).toBe('COMPLETED');
       expect(bRun.startTime.getTime()).toBeGreaterThanOrEqual(aClosed!.getTime() - 1000);
       expect(done.lastRun!.workflowId.startsWith(`connector-${b.name}-`)).toBe(true);
+      expect(await statusOf()).toMatchObject({
+        schedule: 'after',
+        waiting: `waiting on ${a.name}`,
+        lastRun: { workflowId: done.lastRun!.workflowId, status: 'COMPLETED' },
+        stale: false,
+      });
       recordHistory(WorkflowIds.connectorAfter(b.name), 'connector-after-run');
       recordHistory(run.workflowId, 'connector-sync-after');
 

@@ -15,8 +15,9 @@ import {
 } from '../../../clients/connectors/schedules';
 import type { ConnectorSpec } from '../../../lib/config/connectors';
 import { createLogger } from '../../../lib/runtime/logger';
-import { ContainerLabels, ScheduleIds } from '../../../lib/names';
+import { ContainerLabels, ScheduleIds, WorkflowIds } from '../../../lib/names';
 import {
+  afterStateQuery,
   healthStateQuery,
   type ConnectorHealthConfig,
   type HealthState,
@@ -228,10 +229,12 @@ describe('connector-health', () => {
     const name = uniqueId('it-flaky');
     const healthWorkflowId = uniqueId('health');
     const connector = spec(name, { pauseAfterFailedRuns: 2 }, { SV0_TEST_EXIT: '1' });
+    // Held back by its failures: one alert for the root cause names it; it raises none of its own.
+    const dependent = spec(uniqueId('it-held'), { after: [name], pauseAfterFailedRuns: 1 });
     await runWorker({ env, taskQueue, activities: activities() }, async () => {
       await applyConnectorSchedules(
         client,
-        { platform: platformConfig(), healthCheckEvery: '1h', connectors: [connector] },
+        { platform: platformConfig(), healthCheckEvery: '1h', connectors: [connector, dependent] },
         { sinks: sinks() },
         { healthWorkflowId, taskQueue },
       );
@@ -245,12 +248,23 @@ describe('connector-health', () => {
           (r.body as { event?: string }).event === 'connector.paused',
       );
       expect((alert.body as { text: string }).text).toMatch(/exited with code 1/);
+      expect((alert.body as { text: string }).text).toContain(
+        `It holds back ${dependent.name}, which run after it.`,
+      );
+      expect((alert.body as { fields: Record<string, unknown> }).fields.holdsBack).toBe(dependent.name);
       const d = await client.schedule.getHandle(ScheduleIds.connector(name)).describe();
       expect(d.state.paused).toBe(true);
       expect(d.state.note).toMatch(/after 2 failed runs in a row/);
       const state = await client.workflow.getHandle(healthWorkflowId).query(healthStateQuery);
       expect(state.failedInARow[name]).toBe(2);
       expect(alerts('connector.paused', name)).toHaveLength(1);
+      expect(webhook.received.filter((r) => JSON.stringify(r.body).includes(dependent.name))).toHaveLength(1);
+      const held = await client.workflow
+        .getHandle(WorkflowIds.connectorAfter(dependent.name))
+        .query(afterStateQuery);
+      expect(held.lastRun).toBeUndefined();
+      expect(held.upstreams[name]?.last?.ok).toBe(false);
+      await client.workflow.getHandle(WorkflowIds.connectorAfter(dependent.name)).terminate('test done');
       await client.workflow.getHandle(healthWorkflowId).terminate('test done');
     });
     recordHistory(healthWorkflowId, 'connector-health-paused');
