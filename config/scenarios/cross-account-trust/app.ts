@@ -19,7 +19,7 @@ import {
   aws_stepfunctions as sfn,
   aws_stepfunctions_tasks as tasks,
 } from 'aws-cdk-lib';
-import { bundledCode } from '../shared/bundle';
+import { bundledCode } from '../common/bundle';
 
 export default function (app: App): void {
   const stack = new Stack(app, 'CrossAccountTrust', {
