@@ -22,6 +22,12 @@ import {
 } from '../../harness/demo-fixture';
 
 /**
+ * A scenario with no fixed resource names, so several demos of it may run in one account at once
+ * (cross-account-trust's role name is fixed: one demo of it per account).
+ */
+const MANY_PER_ACCOUNT = 'github-to-runtime';
+
+/**
  * Demos controlled from outside (the budget freeze's destroyDemosInAccount), durability across a
  * worker restart, and the demo-sweep schedule `sv0 up` keeps.
  */
@@ -44,7 +50,9 @@ describe('demo control and durability', () => {
     const ids = [uniqueId('bulk'), uniqueId('bulk')];
     await runWorker({ env, taskQueue, activities: demoTestActivities(env, webhook) }, async () => {
       for (const id of ids)
-        await startDemo(env.client, demoInput(org, { id, ttlMs: 300_000 }), { taskQueue });
+        await startDemo(env.client, demoInput(org, { id, scenario: MANY_PER_ACCOUNT, ttlMs: 300_000 }), {
+          taskQueue,
+        });
       await eventually(async () => {
         const phases = await Promise.all(
           ids.map(async (id) => (await env.client.workflow.getHandle(`demo-${id}`).query(statusQuery)).phase),
@@ -93,9 +101,13 @@ describe('demo control and durability', () => {
         worker: { identity: 'worker-before-restart' },
       },
       async () => {
-        const h = await startDemo(env.client, demoInput(org, { id, ttlMs: 20_000, warnBeforeMs: 2000 }), {
-          taskQueue,
-        });
+        const h = await startDemo(
+          env.client,
+          demoInput(org, { id, scenario: MANY_PER_ACCOUNT, ttlMs: 20_000, warnBeforeMs: 2000 }),
+          {
+            taskQueue,
+          },
+        );
         await eventually(async () => (await h.query(statusQuery)).phase === 'running', 'demo running');
         return h;
       },
