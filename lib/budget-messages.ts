@@ -13,6 +13,7 @@ import type {
   SpendSnapshot,
   UnfreezeRequest,
 } from './contracts/budget';
+import { BUDGETS_ACTION_ACTOR, GUARD_ACTOR } from './contracts/budget';
 import { levelReached, type MonthState } from './budget-escalation';
 
 /** A notification before the guard adds its common fields. */
@@ -96,13 +97,18 @@ export const budgetNotices = {
     reason: string,
     demosDestroyed: number,
     refreeze: boolean,
+    appliedBy: FreezeRecord['appliedBy'] = GUARD_ACTOR,
   ): BudgetNotice {
+    const attached =
+      appliedBy === BUDGETS_ACTION_ACTOR
+        ? `FreezeAccount had already been attached to ${target.accountName} (${target.accountId}) by the AWS Budgets action`
+        : `FreezeAccount attached to ${target.accountName} (${target.accountId})`;
     return {
       event: 'budget.frozen',
       severity: 'critical',
       title: `Budget ${budget}: account ${target.accountName} frozen${refreeze ? ' again' : ''}`,
-      text: `${reason}. ${demosDestroyed} live demo(s) destroyed, then FreezeAccount attached to ${target.accountName} (${target.accountId}). Unfreeze with \`sv0 budget unfreeze ${budget} --by WHO --reason TEXT\`; it lifts by itself at the next UTC month.`,
-      fields: { accountId: target.accountId, demosDestroyed },
+      text: `${reason}. ${demosDestroyed} live demo(s) destroyed${appliedBy === BUDGETS_ACTION_ACTOR ? '; ' : ', then '}${attached}. Unfreeze with \`sv0 budget unfreeze ${budget} --by WHO --reason TEXT\`; it lifts by itself at the next UTC month.`,
+      fields: { accountId: target.accountId, demosDestroyed, appliedBy: appliedBy ?? GUARD_ACTOR },
     };
   },
 

@@ -98,10 +98,18 @@ export const Roles = {
   organizationAccess: 'OrganizationAccountAccessRole',
   deploy: 'sv0-orchestrator-deploy',
   securityReadOnly: 'SecurityV0-ReadOnly',
+  /** In the management account: the role AWS Budgets assumes to attach and detach FreezeAccount. */
+  budgetsFreeze: 'sv0-budgets-freeze',
 } as const;
 
 /** The SCP that the budget guard owns; the org planner reports its attachments and never changes them. */
 export const FREEZE_POLICY_NAME = 'FreezeAccount';
+
+/**
+ * The SNS topic (management account, us-east-1) that budget notifications, the freeze actions and
+ * the Cost Anomaly Detection subscription publish to; `sv0 budget alerts-endpoint` subscribes to it.
+ */
+export const BUDGET_ALERTS_TOPIC = 'sv0-budget-alerts';
 
 /**
  * Failure types, one table. A type listed in {@link NON_RETRYABLE_ERROR_TYPES} is permanent: retrying

@@ -23,6 +23,7 @@ const COVERS: Record<string, string[]> = {
   ],
   // A reconfigure that would move the guard's account or add a freeze, refused behind its patch.
   'budget-guard-reconfigure-refused': ['readBudgetSpend', 'notify'],
+  'budget-guard-backstop': ['destroyDemosInAccount', 'attachFreezePolicy', 'detachFreezePolicy'],
   'connector-sync-retried': ['runConnector'],
   // A run with dependents: tells connector-after.<name> (behind patched('connector-after')).
   'connector-sync-after': ['runConnector'],
@@ -39,6 +40,12 @@ const COVERS: Record<string, string[]> = {
   'demo-sweep-apply': ['planAccountSweep', 'applyAccountSweep', 'notify'],
   'org-bootstrap-seed': ['orgReadOrganization', 'orgCreateOrganization', 'orgCreateAccount'],
   'org-bootstrap-worker-restart': ['orgCreateAccount'],
+  'org-bootstrap-backstop': [
+    'orgReadBackstop',
+    'orgEnsureAlertsTopic',
+    'orgEnsureFreezeRole',
+    'orgEnsureFreezeAction',
+  ],
   'org-drift': ['orgReadOrganization', 'notify'],
   smoke: ['whoAmI', 'runContainer'],
 };

@@ -64,6 +64,22 @@ export function classifyAwsError(what: string, err: unknown): unknown {
   return err;
 }
 
+/**
+ * A read that a local stand-in (moto) cannot answer: {@link aws}, except that against a local
+ * endpoint a failure is noted in `notes` and the read answers undefined instead of failing.
+ */
+export function readUnlessLocallyUnavailable(localEndpoint: () => Promise<boolean>) {
+  return async <T>(what: string, call: () => Promise<T>, notes: string[]): Promise<T | undefined> => {
+    try {
+      return await aws(what, call);
+    } catch (err) {
+      if (err instanceof ApplicationFailure || !(await localEndpoint())) throw err;
+      notes.push(`${what} is not available at this AWS endpoint; skipped`);
+      return undefined;
+    }
+  };
+}
+
 /** True for errors that mean "it is already gone": deleting it again is success. */
 export function isNotFound(err: unknown): boolean {
   const e = err as { name?: string; Code?: string; $metadata?: { httpStatusCode?: number } };

@@ -1,4 +1,12 @@
-import { DescribeBudgetCommand, NotFoundException, type BudgetsClient } from '@aws-sdk/client-budgets';
+import {
+  type Action,
+  DescribeBudgetActionCommand,
+  DescribeBudgetActionsForBudgetCommand,
+  DescribeBudgetCommand,
+  ExecuteBudgetActionCommand,
+  NotFoundException,
+  type BudgetsClient,
+} from '@aws-sdk/client-budgets';
 import {
   AttachPolicyCommand,
   DescribeAccountCommand,
@@ -28,7 +36,10 @@ import { validInput } from '../input';
  * and attach or detach the FreezeAccount SCP (AWS Organizations). Every change is idempotent:
  * attaching what is attached, or detaching what is not, succeeds without a call that changes
  * anything. Inputs are validated again here, and which account may be frozen is the worker's
- * decision (its sandbox settings against the live organization), never the guard input's.
+ * decision (its sandbox settings against the live organization), never the guard input's. The AWS
+ * Budgets action the bootstrap creates for a budget with `freezeAt` attaches the same SCP on its
+ * own when the worker is down: attach reports it, detach reverses it (ExecuteBudgetAction
+ * REVERSE_BUDGET_ACTION) before it detaches the SCP.
  */
 export interface BudgetActivitiesDeps {
   /** Budgets client in the account that owns the budgets (the management account). */
@@ -38,7 +49,22 @@ export interface BudgetActivitiesDeps {
   sts: STSClient;
   /** The worker's sandbox settings (worker.yaml `sandbox`): the only accounts FreezeAccount may go to. */
   sandbox: WorkerSandbox;
+  /** Pause between reads of an action AWS is reversing. @default 2000 */
+  pollIntervalMs?: number;
+  /** Reads of a reversing action before the SCP is detached directly. @default 10 */
+  reversePolls?: number;
 }
+
+/**
+ * The budget's freeze action (AWS Budgets APPLY_SCP_POLICY on the account) as the guard saw it:
+ * its status (`EXECUTION_SUCCESS`: AWS attached FreezeAccount), whether this call reversed it, or
+ * why it could not be read. Absent: the budget has no such action.
+ */
+export type FreezeActionState =
+  { actionId: string; status: string; reversed?: boolean } | { unreadable: string };
+
+/** The status in which an action has attached its SCP. */
+const ACTION_APPLIED = 'EXECUTION_SUCCESS';
 
 /** A budget's spend as AWS Budgets reports it; `found: false` when the budget does not exist (yet). */
 export type BudgetSpend =
@@ -65,6 +91,8 @@ function amount(spend: { Amount?: string } | undefined): number | undefined {
 
 export function createBudgetActivities(deps: BudgetActivitiesDeps) {
   const { budgets, organizations, sts } = deps;
+  const pollMs = deps.pollIntervalMs ?? 2000;
+  const polls = deps.reversePolls ?? 10;
   let callerAccount: string | undefined;
 
   async function ownAccount(): Promise<string> {
@@ -103,6 +131,52 @@ export function createBudgetActivities(deps: BudgetActivitiesDeps) {
       if (page.Policies?.some((p) => p.Id === policyId)) return true;
     }
     return false;
+  }
+
+  /** The budget's APPLY_SCP_POLICY action on FreezeAccount and this account, if it has one. */
+  async function freezeAction(
+    budgetName: string,
+    policyId: string,
+    accountId: string,
+  ): Promise<{ action?: Action } | { unreadable: string }> {
+    try {
+      const out = await budgets.send(
+        new DescribeBudgetActionsForBudgetCommand({ AccountId: await ownAccount(), BudgetName: budgetName }),
+      );
+      const action = (out.Actions ?? []).find(
+        (a) =>
+          a.ActionType === 'APPLY_SCP_POLICY' &&
+          a.Definition?.ScpActionDefinition?.PolicyId === policyId &&
+          (a.Definition.ScpActionDefinition.TargetIds ?? []).includes(accountId),
+      );
+      return action ? { action } : {};
+    } catch (err) {
+      if ((err as Error).name === 'NotFoundException') return {};
+      return {
+        unreadable: `DescribeBudgetActionsForBudget: ${(err as Error).name}: ${(err as Error).message}`,
+      };
+    }
+  }
+
+  /**
+   * Reverse an action that attached FreezeAccount and wait (bounded) until AWS has: a reverse AWS
+   * is still working on when the SCP is detached directly could end REVERSE_FAILURE.
+   */
+  async function reverseAction(budgetName: string, action: Action): Promise<FreezeActionState> {
+    const id = { AccountId: await ownAccount(), BudgetName: budgetName, ActionId: action.ActionId };
+    try {
+      await budgets.send(new ExecuteBudgetActionCommand({ ...id, ExecutionType: 'REVERSE_BUDGET_ACTION' }));
+      let status = 'REVERSE_IN_PROGRESS';
+      for (let i = 0; i < polls && status === 'REVERSE_IN_PROGRESS'; i++) {
+        status = String((await budgets.send(new DescribeBudgetActionCommand(id))).Action?.Status ?? status);
+        if (status === 'REVERSE_IN_PROGRESS') await new Promise((r) => setTimeout(r, pollMs));
+      }
+      return { actionId: action.ActionId!, status, reversed: status === 'REVERSE_SUCCESS' };
+    } catch (err) {
+      return {
+        unreadable: `ExecuteBudgetAction REVERSE_BUDGET_ACTION: ${(err as Error).name}: ${(err as Error).message}`,
+      };
+    }
   }
 
   /**
@@ -179,8 +253,8 @@ export function createBudgetActivities(deps: BudgetActivitiesDeps) {
      * with `dryRun`, runs the sandbox check and the lookups and changes nothing.
      */
     async attachFreezePolicy(
-      raw: FreezeTarget & { dryRun?: boolean },
-    ): Promise<{ policyId: string; changed: boolean }> {
+      raw: FreezeTarget & { dryRun?: boolean; budgetName?: string },
+    ): Promise<{ policyId: string; changed: boolean; action?: FreezeActionState }> {
       const input = validInput(AttachFreezeInputSchema, raw, 'attachFreezePolicy');
       if (input.managementAccountId !== (await managementAccountId()))
         throw ApplicationFailure.nonRetryable(
@@ -189,25 +263,38 @@ export function createBudgetActivities(deps: BudgetActivitiesDeps) {
         );
       await checkLiveSandbox(input);
       const policyId = await freezePolicyId();
-      if (await isAttached(policyId, input.accountId)) return { policyId, changed: false };
-      if (input.dryRun) return { policyId, changed: false };
+      // The budget's own action may have attached it already (AWS Budgets, while the worker was down).
+      const found = input.budgetName ? await freezeAction(input.budgetName, policyId, input.accountId) : {};
+      const action: FreezeActionState | undefined =
+        'unreadable' in found
+          ? found
+          : found.action
+            ? { actionId: found.action.ActionId!, status: String(found.action.Status) }
+            : undefined;
+      const result = (changed: boolean) => ({ policyId, changed, ...(action ? { action } : {}) });
+      if (await isAttached(policyId, input.accountId)) return result(false);
+      if (input.dryRun) return result(false);
       try {
         await organizations.send(new AttachPolicyCommand({ PolicyId: policyId, TargetId: input.accountId }));
       } catch (err) {
-        if (err instanceof DuplicatePolicyAttachmentException) return { policyId, changed: false };
+        if (err instanceof DuplicatePolicyAttachmentException) return result(false);
         throw err;
       }
-      return { policyId, changed: true };
+      return result(true);
     },
 
     /**
      * Detach FreezeAccount from an account. Only a 12-digit account id other than the management
-     * account is accepted (the root and OUs are never touched); not attached = success.
+     * account is accepted (the root and OUs are never touched); not attached = success. With
+     * `budgetName`, the budget's freeze action is reversed first when AWS applied it, so that the
+     * action and the guard agree the account is unfrozen; a reverse that fails or does not finish
+     * in time is reported, and the SCP is detached all the same.
      */
     async detachFreezePolicy(raw: {
       accountId: string;
       dryRun?: boolean;
-    }): Promise<{ policyId: string; changed: boolean }> {
+      budgetName?: string;
+    }): Promise<{ policyId: string; changed: boolean; action?: FreezeActionState }> {
       const input = validInput(DetachFreezeInputSchema, raw, 'detachFreezePolicy');
       if (!/^[0-9]{12}$/.test(input.accountId)) {
         throw ApplicationFailure.nonRetryable(
@@ -222,15 +309,30 @@ export function createBudgetActivities(deps: BudgetActivitiesDeps) {
         );
       }
       const policyId = await freezePolicyId();
-      if (!(await isAttached(policyId, input.accountId))) return { policyId, changed: false };
-      if (input.dryRun) return { policyId, changed: false };
+      let action: FreezeActionState | undefined;
+      if (input.budgetName) {
+        const found = await freezeAction(input.budgetName, policyId, input.accountId);
+        if ('unreadable' in found) action = found;
+        else if (found.action) {
+          const status = String(found.action.Status);
+          action =
+            status === ACTION_APPLIED && !input.dryRun
+              ? await reverseAction(input.budgetName, found.action)
+              : { actionId: found.action.ActionId!, status };
+        }
+      }
+      const result = (changed: boolean) => ({ policyId, changed, ...(action ? { action } : {}) });
+      // A finished reverse has detached it already; otherwise detach it here.
+      if (!(await isAttached(policyId, input.accountId)))
+        return result(action !== undefined && 'reversed' in action && action.reversed === true);
+      if (input.dryRun) return result(false);
       try {
         await organizations.send(new DetachPolicyCommand({ PolicyId: policyId, TargetId: input.accountId }));
       } catch (err) {
-        if (err instanceof PolicyNotAttachedException) return { policyId, changed: false };
+        if (err instanceof PolicyNotAttachedException) return result(false);
         throw err;
       }
-      return { policyId, changed: true };
+      return result(true);
     },
   };
 }

@@ -3,9 +3,11 @@ import {
   type BudgetsClient,
   CreateBudgetCommand,
   CreateNotificationCommand,
+  CreateSubscriberCommand,
   DescribeBudgetsCommand,
   DescribeNotificationsForBudgetCommand,
   type Notification,
+  type Subscriber,
   UpdateBudgetCommand,
 } from '@aws-sdk/client-budgets';
 import { type CostExplorerClient, GetCostAndUsageCommand } from '@aws-sdk/client-cost-explorer';
@@ -13,6 +15,7 @@ import type { OrganizationsClient } from '@aws-sdk/client-organizations';
 import { GetCallerIdentityCommand, type STSClient } from '@aws-sdk/client-sts';
 import { countsNetSpend, fromAwsCostTypes, toAwsCostTypes } from '../../lib/budget-cost-types';
 import type { DesiredBudget, LiveBudget, PlanStep } from '../../lib/org/types';
+import { alertsTopicArn } from '../../lib/org/backstop';
 import { aws, awsErrorName, classifyAwsError } from '../aws/errors';
 import { orgLookup } from './lookup';
 
@@ -83,11 +86,20 @@ export function createOrgBudgetsActivities(deps: OrgBudgetsDeps) {
     };
   }
 
+  /** Email subscribers, plus the alerts topic when the step names one (AWS allows one SNS subscriber). */
+  function subscribersOf(mgmt: string, emails: string[], topic: string | undefined): Subscriber[] {
+    return [
+      ...emails.map((Address) => ({ SubscriptionType: 'EMAIL' as const, Address })),
+      ...(topic ? [{ SubscriptionType: 'SNS' as const, Address: alertsTopicArn(mgmt, topic) }] : []),
+    ];
+  }
+
   async function addNotification(
     mgmt: string,
     budget: string,
     threshold: number,
     subscribers: string[],
+    topic?: string,
   ): Promise<void> {
     try {
       await budgets.send(
@@ -95,12 +107,30 @@ export function createOrgBudgetsActivities(deps: OrgBudgetsDeps) {
           AccountId: mgmt,
           BudgetName: budget,
           Notification: notification(threshold),
-          Subscribers: subscribers.map((Address) => ({ SubscriptionType: 'EMAIL', Address })),
+          Subscribers: subscribersOf(mgmt, subscribers, topic),
         }),
       );
     } catch (err) {
       if (awsErrorName(err) !== 'DuplicateRecordException')
         throw classifyAwsError(`notification at ${threshold} % of budget ${budget}`, err);
+      // The notification exists: the topic may still be missing from it.
+      if (topic) await addTopic(mgmt, budget, threshold, topic);
+    }
+  }
+
+  async function addTopic(mgmt: string, budget: string, threshold: number, topic: string): Promise<void> {
+    try {
+      await budgets.send(
+        new CreateSubscriberCommand({
+          AccountId: mgmt,
+          BudgetName: budget,
+          Notification: notification(threshold),
+          Subscriber: { SubscriptionType: 'SNS', Address: alertsTopicArn(mgmt, topic) },
+        }),
+      );
+    } catch (err) {
+      if (awsErrorName(err) !== 'DuplicateRecordException')
+        throw classifyAwsError(`SNS topic ${topic} on budget ${budget} at ${threshold} %`, err);
     }
   }
 
@@ -198,14 +228,14 @@ export function createOrgBudgetsActivities(deps: OrgBudgetsDeps) {
             Budget: await awsBudget(b, mgmt),
             NotificationsWithSubscribers: b.notify.map((t) => ({
               Notification: notification(t),
-              Subscribers: b.subscribers.map((Address) => ({ SubscriptionType: 'EMAIL', Address })),
+              Subscribers: subscribersOf(mgmt, b.subscribers, step.alertsTopic),
             })),
           }),
         );
       } catch (err) {
         if (awsErrorName(err) !== 'DuplicateRecordException')
           throw classifyAwsError(`create budget ${b.name}`, err);
-        for (const t of b.notify) await addNotification(mgmt, b.name, t, b.subscribers);
+        for (const t of b.notify) await addNotification(mgmt, b.name, t, b.subscribers, step.alertsTopic);
       }
     },
 
@@ -220,7 +250,13 @@ export function createOrgBudgetsActivities(deps: OrgBudgetsDeps) {
 
     /** Add one email notification to a budget; an existing one is success. */
     async orgCreateBudgetNotification(step: Step<'createBudgetNotification'>): Promise<void> {
-      await addNotification(await managementAccountId(), step.budget, step.threshold, step.subscribers);
+      await addNotification(
+        await managementAccountId(),
+        step.budget,
+        step.threshold,
+        step.subscribers,
+        step.alertsTopic,
+      );
     },
   };
 }

@@ -8,7 +8,7 @@ import {
 import { ApplicationFailure } from '@temporalio/common';
 import { ErrorType } from '../../lib/names';
 import type { LiveOrg, PlanStep } from '../../lib/org/types';
-import { aws } from '../aws/errors';
+import { aws, readUnlessLocallyUnavailable } from '../aws/errors';
 
 export interface CostDeps {
   /** Cost Explorer client in the management account (the API lives in us-east-1). */
@@ -30,19 +30,7 @@ type Step<K extends PlanStep['kind']> = Extract<PlanStep, { kind: K }>;
 export function createCostActivities(deps: CostDeps) {
   const { ce } = deps;
 
-  async function orUnavailable<T>(
-    what: string,
-    call: () => Promise<T>,
-    notes: string[],
-  ): Promise<T | undefined> {
-    try {
-      return await aws(what, call);
-    } catch (err) {
-      if (err instanceof ApplicationFailure || !(await deps.localEndpoint())) throw err;
-      notes.push(`${what} is not available at this AWS endpoint; skipped`);
-      return undefined;
-    }
-  }
+  const orUnavailable = readUnlessLocallyUnavailable(deps.localEndpoint);
 
   return {
     /** Status of the declared cost allocation tags and the names of the anomaly monitors. */

@@ -7,10 +7,12 @@ import { CostExplorerClient } from '@aws-sdk/client-cost-explorer';
 import type { IAMClient } from '@aws-sdk/client-iam';
 import { IdentitystoreClient } from '@aws-sdk/client-identitystore';
 import { OrganizationsClient } from '@aws-sdk/client-organizations';
+import { SNSClient } from '@aws-sdk/client-sns';
 import { SSOAdminClient } from '@aws-sdk/client-sso-admin';
 import { STSClient } from '@aws-sdk/client-sts';
 import { type AwsClientConfig, isLocalAwsEndpoint } from '../../lib/runtime/aws';
 import { createOrgAccountsActivities } from './accounts';
+import { createOrgBackstopActivities } from './backstop';
 import { createOrgBudgetsActivities } from './budgets';
 import { createCostActivities } from './cost';
 import { createIdentityCenterActivities } from './identity-center';
@@ -22,6 +24,8 @@ export interface OrgBootstrapDeps {
   organizations: OrganizationsClient;
   sts: STSClient;
   budgets: BudgetsClient;
+  /** SNS in us-east-1: the budget alerts topic. */
+  sns: SNSClient;
   ssoAdmin: SSOAdminClient;
   identityStore: IdentitystoreClient;
   ce: Pick<CostExplorerClient, 'send'>;
@@ -43,12 +47,14 @@ export function createOrgBootstrapActivities(deps: OrgBootstrapDeps) {
     ...createOrgBudgetsActivities(deps),
     ...createIdentityCenterActivities(deps),
     ...createCostActivities(deps),
+    ...createOrgBackstopActivities(deps),
   };
 }
 
 /**
  * Real clients for the org bootstrap from one AWS config (the management account's credentials).
- * Organizations, Budgets and Cost Explorer are global services served from us-east-1.
+ * Organizations, Budgets and Cost Explorer are global services served from us-east-1; the budget
+ * alerts topic lives there too.
  */
 export function orgBootstrapDeps(
   aws: AwsClientConfig,
@@ -61,6 +67,7 @@ export function orgBootstrapDeps(
     organizations,
     sts: new STSClient(aws),
     budgets: new BudgetsClient(global),
+    sns: new SNSClient(global),
     ssoAdmin: new SSOAdminClient(aws),
     identityStore: new IdentitystoreClient(aws),
     ce: new CostExplorerClient(global),

@@ -7,6 +7,7 @@ import { loadBudgetsConfig, resolveConfigDir } from '../../lib/runtime/config';
 import { WorkflowIds } from '../../lib/names';
 import { budgetGuardStatus, signalBudgetAlert } from './guards';
 import { createBudgetAlertHandler, SNS_TOPIC_ARN } from './alerts-endpoint';
+import { subscribeAlertsEndpoint, subscribeUrl } from './alerts-topic';
 import { withClient, type GlobalOptions } from '../command';
 import { printJson, printTable, say } from '../output';
 import { CliError, errorMessage, ExitCode } from '../errors';
@@ -210,16 +211,28 @@ export function registerBudgetCommands(program: Command): void {
       'an SNS topic whose messages are accepted (repeatable)',
       (value: string, all: string[] = []) => [...all, value],
     )
-    .action(async (o: { listen: string; topicArn?: string[] }, cmd: Command) => {
+    .option(
+      '--subscribe <url>',
+      'subscribe this public URL (how SNS reaches the endpoint) to each --topic-arn topic (sv0 org apply creates sv0-budget-alerts)',
+    )
+    .action(async (o: { listen: string; topicArn?: string[]; subscribe?: string }, cmd: Command) => {
       const m = /^(.*):([0-9]{1,5})$/.exec(o.listen);
       if (!m) throw new CliError(`--listen: "${o.listen}" is not host:port`, ExitCode.BadInput);
       const topicArns = alertTopics(o.topicArn);
+      if (o.subscribe !== undefined) subscribeUrl(o.subscribe);
       const client = await connectClient(cmd.optsWithGlobals<Opts>());
       const server = createServer(createBudgetAlertHandler(client, { topicArns }));
       await new Promise<void>((resolve) => server.listen(Number(m[2]), m[1], resolve));
       say(
         `budget alerts endpoint on http://${o.listen}/ (POST SNS messages from ${topicArns.join(', ')}); Ctrl-C stops it`,
       );
+      if (o.subscribe) {
+        // Listening first: SNS posts its SubscriptionConfirmation as soon as it subscribes.
+        for (const topicArn of topicArns) {
+          const sub = await subscribeAlertsEndpoint({ url: o.subscribe, topicArn });
+          say(`subscribed ${o.subscribe} to ${sub.topicArn} (${sub.subscriptionArn})`);
+        }
+      }
       await new Promise<void>((resolve) => process.once('SIGINT', resolve).once('SIGTERM', resolve));
       server.close();
       await client.connection.close();

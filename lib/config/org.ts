@@ -154,8 +154,17 @@ const IdentityCenterSchema = z.strictObject({
 const CostSchema = z.strictObject({
   /** Tag keys to activate as cost allocation tags (once AWS has seen them in billing data). */
   allocationTags: z.array(tagKey).default([]),
-  /** A Cost Anomaly Detection monitor per AWS service; omit to create none. */
-  anomalyMonitor: z.strictObject({ name: z.string().min(1).max(1024) }).optional(),
+  /**
+   * A Cost Anomaly Detection monitor per AWS service, and a subscription that publishes anomalies
+   * of at least `alertAboveUsd` total impact to the budget alerts topic; omit to create none.
+   */
+  anomalyMonitor: z
+    .strictObject({
+      name: z.string().min(1).max(1024),
+      /** @default 10 */
+      alertAboveUsd: z.number({ message: 'alertAboveUsd is a number of US dollars' }).positive().default(10),
+    })
+    .optional(),
 });
 
 export const OrgSchema = z

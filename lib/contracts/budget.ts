@@ -28,6 +28,11 @@ export interface FreezeRecord {
   accountName: string;
   at: string;
   month: string;
+  /**
+   * Who attached FreezeAccount: the guard, or the budget's AWS Budgets action before the guard
+   * got there (the worker was down). Absent in records made before the action existed.
+   */
+  appliedBy?: typeof GUARD_ACTOR | typeof BUDGETS_ACTION_ACTOR;
 }
 
 /** One line of the audit trail: who did what, when and why. */
@@ -184,6 +189,8 @@ export const AUDIT_KEEP = 100;
 /** Who acts when no person does. */
 export const GUARD_ACTOR = 'budget-guard';
 export const ROLLOVER_ACTOR = 'month-rollover';
+/** The AWS Budgets action that attaches FreezeAccount at `freezeAt` when the worker is down. */
+export const BUDGETS_ACTION_ACTOR = 'aws-budgets-action';
 
 /*
  * Activity inputs, validated again in each activity (a guard's input or a `reconfigure` signal may
@@ -208,9 +215,13 @@ export const AttachFreezeInputSchema = z.strictObject({
   managementAccountId: accountIdSchema,
   org: SandboxOrgSchema,
   dryRun: z.boolean().optional(),
+  /** The budget whose AWS freeze action the attach reports. */
+  budgetName: budgetNameSchema.optional(),
 });
 /** Input of `detachFreezePolicy` (the activity refuses anything but a member account's id). */
 export const DetachFreezeInputSchema = z.strictObject({
   accountId: z.string().min(1).max(100),
   dryRun: z.boolean().optional(),
+  /** The budget whose AWS freeze action the detach reverses. */
+  budgetName: budgetNameSchema.optional(),
 });

@@ -1,6 +1,7 @@
 import type { BudgetsConfig } from '../config/budgets';
 import { ConfigError } from '../config/validate';
 import { type OrgConfig, policyContent, ROOT_TARGET, roleAccounts } from '../config/org';
+import { BUDGET_ALERTS_TOPIC, Roles } from '../names';
 import { type DesiredOrg, type TargetRef, targetRef } from './types';
 
 /**
@@ -67,6 +68,7 @@ export function buildDesiredOrg(org: OrgConfig, budgets: BudgetsConfig): Desired
       allocationTags: org.cost.allocationTags,
       ...(org.cost.anomalyMonitor ? { anomalyMonitor: org.cost.anomalyMonitor } : {}),
     },
+    budgetAlerts: { topic: BUDGET_ALERTS_TOPIC, freezeRole: Roles.budgetsFreeze },
   };
 }
 

@@ -91,7 +91,17 @@ export interface DesiredOrg {
     permissionSets: DesiredPermissionSet[];
     assignments: DesiredAssignment[];
   };
-  cost: { allocationTags: string[]; anomalyMonitor?: { name: string } };
+  cost: {
+    allocationTags: string[];
+    /** `alertAboveUsd`: an anomaly's total impact that publishes to the alerts topic (absent in older inputs). */
+    anomalyMonitor?: { name: string; alertAboveUsd?: number };
+  };
+  /**
+   * The AWS-side backstop of the budget freeze: the SNS topic budget notifications go to, and the
+   * role AWS Budgets assumes for the freeze action of each budget with `freezeAt`. Absent in inputs
+   * recorded before it existed: such a plan leaves all of it alone.
+   */
+  budgetAlerts?: { topic: string; freezeRole: string };
 }
 
 export interface LiveAccount {
@@ -139,6 +149,40 @@ export interface LiveBudget {
   grossSpend?: { amount: number } | { unreadable: string };
 }
 
+/** An AWS Budgets action, as DescribeBudgetActionsForAccount answers it. */
+export interface LiveBudgetAction {
+  budget: string;
+  actionId: string;
+  actionType: string;
+  notificationType: string;
+  threshold: number;
+  thresholdType: string;
+  approvalModel: string;
+  /** AWS's status: STANDBY, PENDING, EXECUTION_IN_PROGRESS, EXECUTION_SUCCESS, REVERSE_SUCCESS, ... */
+  status: string;
+  /** APPLY_SCP_POLICY actions: the SCP and the targets it is attached to. */
+  policyId?: string;
+  targetIds: string[];
+  executionRoleArn: string;
+  /** Addresses of the action's subscribers (SNS topic ARNs and emails). */
+  subscribers: string[];
+}
+
+/** The AWS side of the budget freeze as it is: topic, role, subscriptions, actions. */
+export interface LiveBackstop {
+  topic: { arn: string; exists: boolean; policy?: string };
+  freezeRole: { exists: boolean; trustPolicy?: string; policy?: string };
+  /**
+   * Per budget name: the thresholds whose notification has the topic as a subscriber; undefined
+   * where the API is unavailable (moto).
+   */
+  subscribed?: Record<string, number[]>;
+  /** Every Budgets action of the management account; undefined where the API is unavailable (moto). */
+  actions?: LiveBudgetAction[];
+  /** Anomaly subscriptions with their SNS subscribers; undefined where the API is unavailable. */
+  anomalySubscriptions?: { name: string; monitorArns: string[]; sns: string[] }[];
+}
+
 export interface LiveIdentityCenter {
   instanceArn: string;
   identityStoreId: string;
@@ -168,6 +212,8 @@ export interface LiveOrg {
     /** Names of existing anomaly monitors; undefined when the API is unavailable. */
     anomalyMonitors?: string[];
   };
+  /** Undefined when it was not read (results recorded before the backstop existed). */
+  backstop?: LiveBackstop;
   /** Facts the operator should know (no Identity Center instance, an API unavailable, ...). */
   notes: string[];
 }
@@ -197,9 +243,34 @@ export type StepAction =
   | { kind: 'attachPolicy'; policy: string; target: TargetRef }
   | { kind: 'detachPolicy'; policy: string; target: TargetRef }
   | { kind: 'ensureRole'; role: DesiredRole; create: boolean }
-  | { kind: 'createBudget'; budget: DesiredBudget }
+  | { kind: 'createBudget'; budget: DesiredBudget; alertsTopic?: string }
   | { kind: 'updateBudget'; budget: DesiredBudget }
-  | { kind: 'createBudgetNotification'; budget: string; threshold: number; subscribers: string[] }
+  | {
+      kind: 'createBudgetNotification';
+      budget: string;
+      threshold: number;
+      subscribers: string[];
+      alertsTopic?: string;
+    }
+  | { kind: 'ensureAlertsTopic'; topic: string }
+  | { kind: 'ensureFreezeRole'; role: string; sandboxAccounts: string[]; create: boolean }
+  | { kind: 'subscribeBudgetAlerts'; budget: string; thresholds: number[]; topic: string }
+  | {
+      kind: 'ensureFreezeAction';
+      budget: string;
+      /** The sandbox account FreezeAccount is attached to. */
+      account: string;
+      freezeAt: number;
+      role: string;
+      topic: string;
+      /** Email subscribers of the action (the topic is always one). */
+      subscribers: string[];
+      /** The live action to update; absent: create one. */
+      actionId?: string;
+      /** Every account org.yaml marks sandbox, for the activity's sandbox check. */
+      sandboxAccounts: string[];
+    }
+  | { kind: 'ensureAnomalySubscription'; name: string; monitor: string; topic: string; alertAboveUsd: number }
   | { kind: 'createUser'; user: DesiredUser }
   | { kind: 'ensurePermissionSet'; permissionSet: DesiredPermissionSet; create: boolean }
   | { kind: 'createAssignment'; assignment: DesiredAssignment }

@@ -24,6 +24,7 @@ import { FREEZE_POLICY_NAME, Roles } from '../../lib/names';
 import { motoConfig, MOTO_DEFAULT_ACCOUNT } from './aws';
 import type { ReceivedRequest } from './webhook';
 import { workerSettings } from '../../lib/config/worker';
+import { budgetsFake } from './org-fixtures';
 
 /**
  * The AWS side of the budget guard tests, in moto: an organization (moto's default account is the
@@ -171,16 +172,30 @@ export function guardConfig(budget: BudgetConfig): BudgetGuardConfig {
 }
 
 /**
- * The budget guard's activities on real clients: moto for AWS, the webhook receiver for
- * notifications, and a Temporal client (where the demos run) for demo control.
+ * Budgets on the shared moto through the Budgets fake at the SDK-client boundary (moto has no
+ * budget actions): its actions act on moto's Organizations, as AWS Budgets would.
  */
-export function budgetActivities(opts: { webhookUrl: string; demoClient: Client }) {
+export function motoBudgetsFake(): ReturnType<typeof budgetsFake> {
+  return budgetsFake(new BudgetsClient(motoConfig()), { organizations: organizations() });
+}
+
+/**
+ * The budget guard's activities on real clients: moto for AWS (Budgets through
+ * {@link motoBudgetsFake}, or the fake given), the webhook receiver for notifications, and a
+ * Temporal client (where the demos run) for demo control.
+ */
+export function budgetActivities(opts: {
+  webhookUrl: string;
+  demoClient: Client;
+  budgets?: ReturnType<typeof budgetsFake>;
+}) {
   return {
     ...createBudgetActivities({
-      budgets: new BudgetsClient(motoConfig()),
+      budgets: (opts.budgets ?? motoBudgetsFake()).budgets,
       organizations: organizations(),
       sts: new STSClient(motoConfig()),
       sandbox: WORKER_SANDBOX,
+      pollIntervalMs: 50,
     }),
     ...createNotifyActivities({
       sns: new SNSClient(motoConfig()),

@@ -6,6 +6,7 @@ import { buildDesiredOrg } from '../../lib/org/desired';
 import { planDifference, planOrg, waves } from '../../lib/org/plan';
 import { type DesiredOrg, type LiveOrg, targetRef } from '../../lib/org/types';
 import { expandFreezeExemption } from '../../lib/org/freeze-exemption';
+import { alertsTopicPolicy, budgetsFreezeRolePolicy, budgetsFreezeTrustPolicy } from '../../lib/org/backstop';
 
 const CONFIG = path.resolve(__dirname, '../../config');
 const MGMT = '111111111111';
@@ -450,5 +451,160 @@ describe("FreezeAccount's exemption", () => {
     expect(accounts.every((a) => a.wave < create.wave)).toBe(true);
     // The other policies keep their wave: the accounts' attachments need them.
     expect(plan.steps.find((s) => s.id === 'createPolicy:RegionLock')!.wave).toBe(accounts[0]!.wave);
+  });
+});
+
+describe("the budget freeze's AWS-side backstop", () => {
+  const TOPIC_ARN = `arn:aws:sns:us-east-1:${MGMT}:sv0-budget-alerts`;
+  const ROLE_ARN = `arn:aws:iam::${MGMT}:role/sv0-budgets-freeze`;
+
+  /** The backstop exactly as declared, on top of a converged organization. */
+  function withBackstop(d: DesiredOrg): LiveOrg {
+    const live = convergedLive(d);
+    const demoId = live.accounts.find((a) => a.name === 'sv0-demo')!.id;
+    const freezeId = live.policies.find((p) => p.name === 'FreezeAccount')!.id;
+    live.backstop = {
+      topic: { arn: TOPIC_ARN, exists: true, policy: alertsTopicPolicy(MGMT, TOPIC_ARN) },
+      freezeRole: {
+        exists: true,
+        trustPolicy: budgetsFreezeTrustPolicy(MGMT),
+        policy: budgetsFreezeRolePolicy(MGMT, [demoId]),
+      },
+      subscribed: Object.fromEntries(d.budgets.map((b) => [b.name, [...b.notify]])),
+      actions: [
+        {
+          budget: 'sv0-demo',
+          actionId: 'a-1',
+          actionType: 'APPLY_SCP_POLICY',
+          notificationType: 'ACTUAL',
+          threshold: 100,
+          thresholdType: 'PERCENTAGE',
+          approvalModel: 'AUTOMATIC',
+          status: 'STANDBY',
+          policyId: freezeId,
+          targetIds: [demoId],
+          executionRoleArn: ROLE_ARN,
+          subscribers: [TOPIC_ARN, 'billing@example.com'],
+        },
+      ],
+      anomalySubscriptions: [
+        { name: 'sv0-services-alerts', monitorArns: ['arn:aws:ce::1:anomalymonitor/1'], sns: [TOPIC_ARN] },
+      ],
+    };
+    return live;
+  }
+
+  it('from nothing: the topic, the role, an automatic freeze action for the one budget with freezeAt, the anomaly subscription; budgets created with the topic', () => {
+    const live = emptyLive();
+    live.backstop = {
+      topic: { arn: TOPIC_ARN, exists: false },
+      freezeRole: { exists: false },
+      subscribed: {},
+      actions: [],
+      anomalySubscriptions: [],
+    };
+    const plan = planOrg(live, desired());
+    const backstop = plan.steps.filter((s) =>
+      [
+        'ensureAlertsTopic',
+        'ensureFreezeRole',
+        'ensureFreezeAction',
+        'ensureAnomalySubscription',
+        'subscribeBudgetAlerts',
+      ].includes(s.kind),
+    );
+    expect(backstop.map((s) => [s.id, s.wave])).toEqual([
+      ['ensureAlertsTopic:sv0-budget-alerts', 2],
+      ['ensureFreezeRole:sv0-budgets-freeze', 3],
+      ['ensureAnomalySubscription:sv0-services-alerts', 3],
+      ['ensureFreezeAction:sv0-demo', 4],
+    ]);
+    const action = plan.steps.find((s) => s.kind === 'ensureFreezeAction')!;
+    expect(action).toMatchObject({
+      budget: 'sv0-demo',
+      account: 'sv0-demo',
+      freezeAt: 100,
+      role: 'sv0-budgets-freeze',
+      topic: 'sv0-budget-alerts',
+      sandboxAccounts: ['sv0-demo'],
+    });
+    expect(action).not.toHaveProperty('actionId');
+    expect(plan.steps.find((s) => s.kind === 'ensureFreezeRole')).toMatchObject({
+      sandboxAccounts: ['sv0-demo'],
+      create: true,
+    });
+    for (const s of plan.steps.filter((x) => x.kind === 'createBudget'))
+      expect(s).toMatchObject({ alertsTopic: 'sv0-budget-alerts' });
+    // The action comes after the budget, the role and FreezeAccount exist.
+    const wave = (id: string) => plan.steps.find((s) => s.id === id)!.wave;
+    expect(wave('ensureFreezeAction:sv0-demo')).toBeGreaterThan(wave('createBudget:sv0-demo'));
+    expect(wave('ensureFreezeAction:sv0-demo')).toBeGreaterThan(wave('createPolicy:FreezeAccount'));
+  });
+
+  it('plans nothing when the backstop is as declared; an action AWS executed is a note, not drift', () => {
+    const d = desired();
+    const live = withBackstop(d);
+    expect(planOrg(live, d).steps).toEqual([]);
+    live.backstop!.actions![0]!.status = 'EXECUTION_SUCCESS';
+    const plan = planOrg(live, d);
+    expect(plan.steps).toEqual([]);
+    expect(plan.notes).toEqual([
+      'the AWS Budgets action of sv0-demo is EXECUTION_SUCCESS: FreezeAccount was attached to sv0-demo by AWS Budgets; `sv0 budget unfreeze sv0-demo` reverses it',
+    ]);
+  });
+
+  it('shows a changed action, a lost subscription, a loosened role and an open topic as drift, and reports an undeclared action', () => {
+    const d = desired();
+    const live = withBackstop(d);
+    const b = live.backstop!;
+    Object.assign(b.actions![0]!, { threshold: 150, approvalModel: 'MANUAL', targetIds: ['999999999999'] });
+    b.actions!.push({ ...b.actions![0]!, budget: 'sv0-platform', actionId: 'a-2' });
+    b.subscribed!.total = [50];
+    b.freezeRole.policy = budgetsFreezeRolePolicy(MGMT, ['999999999999']);
+    b.topic.policy = JSON.stringify({ Version: '2012-10-17', Statement: [] });
+    const plan = planOrg(live, d);
+    expect(plan.steps.map((s) => s.id).sort()).toEqual([
+      'ensureAlertsTopic:sv0-budget-alerts',
+      'ensureFreezeAction:sv0-demo',
+      'ensureFreezeRole:sv0-budgets-freeze',
+      'subscribeBudgetAlerts:total',
+    ]);
+    const action = plan.steps.find((s) => s.kind === 'ensureFreezeAction')!;
+    expect(action).toMatchObject({ actionId: 'a-1' });
+    expect(action.summary).toBe(
+      `update the AWS Budgets action of sv0-demo: threshold 150 % -> 100 %; approval MANUAL -> AUTOMATIC; targets 999999999999 -> ${live.accounts.find((a) => a.name === 'sv0-demo')!.id}`,
+    );
+    expect(plan.steps.find((s) => s.kind === 'subscribeBudgetAlerts')).toMatchObject({
+      thresholds: [80, 100],
+    });
+    expect(plan.steps.find((s) => s.kind === 'ensureFreezeRole')).toMatchObject({ create: false });
+    expect(plan.undeclared).toContainEqual({
+      kind: 'budget-action',
+      name: 'sv0-platform/a-2',
+      detail: 'APPLY_SCP_POLICY',
+    });
+  });
+
+  it('plans none of it from results recorded before it existed, or where an API is unavailable (moto)', () => {
+    const d = desired();
+    const old = emptyLive();
+    expect(old.backstop).toBeUndefined();
+    const plan = planOrg(old, d);
+    expect(
+      plan.steps.some((s) =>
+        /^(ensure(AlertsTopic|FreezeRole|FreezeAction|AnomalySubscription)|subscribeBudgetAlerts):/.test(
+          s.id,
+        ),
+      ),
+    ).toBe(false);
+    for (const s of plan.steps.filter((x) => x.kind === 'createBudget'))
+      expect(s).not.toHaveProperty('alertsTopic');
+
+    const moto = withBackstop(d);
+    delete moto.backstop!.actions;
+    delete moto.backstop!.subscribed;
+    delete moto.backstop!.anomalySubscriptions;
+    moto.backstop!.freezeRole = { exists: false };
+    expect(planOrg(moto, d).steps.map((s) => s.id)).toEqual(['ensureFreezeRole:sv0-budgets-freeze']);
   });
 });

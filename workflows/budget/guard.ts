@@ -8,11 +8,12 @@ import {
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { createBudgetActivities } from '../../activities/budget/guard';
+import type { createBudgetActivities, FreezeActionState } from '../../activities/budget/guard';
 import type { createDemoControlActivities } from '../../activities/demo/control';
 import type { createNotifyActivities } from '../../activities/notify';
 import {
   AUDIT_KEEP,
+  BUDGETS_ACTION_ACTOR,
   budgetAlertSignal,
   budgetStatusQuery,
   checkNowUpdate,
@@ -70,6 +71,17 @@ const { notify } = proxyActivities<ReturnType<typeof createNotifyActivities>>({
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '5s', maximumInterval: '1 minute', maximumAttempts: 5 },
 });
+
+/** The budget's AWS freeze action in an audit entry: its id and status, or why it was unreadable. */
+function actionDetails(action: FreezeActionState | undefined): Record<string, string | boolean> {
+  if (!action) return {};
+  if ('unreadable' in action) return { budgetAction: `unreadable: ${action.unreadable}` };
+  return {
+    budgetAction: action.actionId,
+    budgetActionStatus: action.status,
+    ...(action.reversed !== undefined ? { budgetActionReversed: action.reversed } : {}),
+  };
+}
 
 /**
  * One budget, watched for a whole UTC month: read actual and
@@ -175,13 +187,18 @@ export async function budgetGuardWorkflow(input: BudgetGuardInput): Promise<neve
           details: { demos: workflowIds.join(','), teardown: closed ? 'finished' : 'still running' },
         });
       }
-      const attached = await aws.attachFreezePolicy({ ...target, org: config.org });
+      const attached = await aws.attachFreezePolicy({ ...target, org: config.org, budgetName: name() });
+      // Already attached, and the budget's AWS action says it did it: one freeze, applied by AWS.
+      const action = attached.action && 'status' in attached.action ? attached.action : undefined;
+      const appliedBy =
+        !attached.changed && action?.status === 'EXECUTION_SUCCESS' ? BUDGETS_ACTION_ACTOR : GUARD_ACTOR;
       state.frozen = true;
       freeze = {
         accountId: target.accountId,
         accountName: target.accountName,
         at: now(),
         month: state.month,
+        appliedBy,
       };
       problems.freeze = undefined;
       record({
@@ -194,9 +211,11 @@ export async function budgetGuardWorkflow(input: BudgetGuardInput): Promise<neve
           changed: attached.changed,
           refreeze,
           demosDestroyed: workflowIds.length,
+          appliedBy,
+          ...actionDetails(attached.action),
         },
       });
-      await send(budgetNotices.frozen(name(), target, reason, workflowIds.length, refreeze));
+      await send(budgetNotices.frozen(name(), target, reason, workflowIds.length, refreeze, appliedBy));
     } catch (err) {
       const problem = budgetProblems.freeze(rootCauseMessage(err));
       // Tell people once per distinct problem; the next check tries again.
@@ -214,7 +233,11 @@ export async function budgetGuardWorkflow(input: BudgetGuardInput): Promise<neve
     const target = freeze;
     const origin = approval?.origin;
     try {
-      const out = await aws.detachFreezePolicy({ accountId: target.accountId, dryRun: config.dryRun });
+      const out = await aws.detachFreezePolicy({
+        accountId: target.accountId,
+        dryRun: config.dryRun,
+        budgetName: name(),
+      });
       freeze = undefined;
       state.frozen = false;
       if (approval)
@@ -230,7 +253,7 @@ export async function budgetGuardWorkflow(input: BudgetGuardInput): Promise<neve
         by,
         reason,
         accountId: target.accountId,
-        details: { changed: out.changed, ...(origin ?? {}) },
+        details: { changed: out.changed, ...actionDetails(out.action), ...(origin ?? {}) },
       });
       await send(
         budgetNotices.unfrozen(

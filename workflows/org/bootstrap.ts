@@ -1,4 +1,10 @@
-import { ApplicationFailure, proxyActivities, type RetryPolicy, setHandler } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  patched,
+  proxyActivities,
+  type RetryPolicy,
+  setHandler,
+} from '@temporalio/workflow';
 import type { createNotifyActivities } from '../../activities/notify';
 import type { createOrgBootstrapActivities } from '../../activities/org';
 import { ErrorType, NON_RETRYABLE_ERROR_TYPES } from '../../lib/names';
@@ -11,6 +17,9 @@ import {
   orgProgressQuery,
 } from '../../lib/contracts/org';
 import type { DesiredOrg, LiveOrg, OrgPlan, PlanStep } from '../../lib/org/types';
+
+/** Runs from before the budget freeze's AWS-side backstop read none of it, and plan none of it. */
+const BACKSTOP_PATCH = 'budget-backstop';
 
 type OrgActivities = ReturnType<typeof createOrgBootstrapActivities>;
 
@@ -56,13 +65,24 @@ async function readLiveOrg(desired: DesiredOrg): Promise<LiveOrg> {
     const id = accountIds.find((a) => a.name === r.account)?.id;
     return id ? [{ account: r.account, accountId: id, name: r.name }] : [];
   });
-  const [liveRoles, budgets, ic, cost] = await Promise.all([
+  const alerts = desired.budgetAlerts;
+  const backstopRead =
+    alerts && patched(BACKSTOP_PATCH)
+      ? reads.orgReadBackstop({
+          topic: alerts.topic,
+          freezeRole: alerts.freezeRole,
+          budgets: desired.budgets.map((b) => b.name),
+          ...(desired.cost.anomalyMonitor ? { anomalyMonitor: desired.cost.anomalyMonitor.name } : {}),
+        })
+      : undefined;
+  const [liveRoles, budgets, ic, cost, backstop] = await Promise.all([
     reads.orgReadRoles({ roles }),
     reads.orgReadBudgets(),
     desired.identityCenter
       ? reads.orgReadIdentityCenter({ desired: desired.identityCenter, accounts: accountIds })
       : Promise.resolve({ notes: [] }),
     reads.orgReadCost({ tagKeys: desired.cost.allocationTags }),
+    backstopRead,
   ]);
   return {
     ...org,
@@ -70,7 +90,8 @@ async function readLiveOrg(desired: DesiredOrg): Promise<LiveOrg> {
     budgets,
     ...('identityCenter' in ic && ic.identityCenter ? { identityCenter: ic.identityCenter } : {}),
     cost: cost.cost,
-    notes: [...org.notes, ...ic.notes, ...cost.notes],
+    ...(backstop ? { backstop: backstop.backstop } : {}),
+    notes: [...org.notes, ...ic.notes, ...cost.notes, ...(backstop?.notes ?? [])],
   };
 }
 
@@ -114,6 +135,16 @@ function applyStep(step: PlanStep): Promise<unknown> {
       return steps.orgActivateCostAllocationTags(step);
     case 'createAnomalyMonitor':
       return steps.orgCreateAnomalyMonitor(step);
+    case 'ensureAlertsTopic':
+      return steps.orgEnsureAlertsTopic(step);
+    case 'ensureFreezeRole':
+      return steps.orgEnsureFreezeRole(step);
+    case 'subscribeBudgetAlerts':
+      return steps.orgSubscribeBudgetAlerts(step);
+    case 'ensureFreezeAction':
+      return steps.orgEnsureFreezeAction(step);
+    case 'ensureAnomalySubscription':
+      return steps.orgEnsureAnomalySubscription(step);
   }
 }
 

@@ -2,6 +2,7 @@
 import { costTypeChanges, countsNetSpend } from '../../budget-cost-types';
 import { usd } from '../../budget-messages';
 import type { DesiredBudget, DesiredOrg, LiveBudget, LiveOrg } from '../types';
+import { plannedAlertsTopic } from './backstop';
 import { findAccount, step, type PlanDraft } from './steps';
 
 /** What a budget counts, for a step's summary (nothing for an input recorded before cost types). */
@@ -40,14 +41,18 @@ function freezeWarning(b: DesiredBudget, live: LiveBudget): string | undefined {
 /** Create or update each declared budget and its missing notifications; report what is undeclared. */
 export function planBudgets(live: LiveOrg, desired: DesiredOrg, plan: PlanDraft): void {
   const declared = new Set(desired.budgets.map((b) => b.name));
+  // Only plans that read the backstop send notifications to the topic (older histories do not).
+  const topic = plannedAlertsTopic(live, desired);
+  const alerts = topic ? { alertsTopic: topic } : {};
+  const to = topic ? ` and SNS topic ${topic}` : '';
   for (const b of desired.budgets) {
     const found = live.budgets.find((l) => l.name === b.name);
     if (!found) {
       plan.steps.push(
         step(
-          { kind: 'createBudget', budget: b },
+          { kind: 'createBudget', budget: b, ...alerts },
           b.name,
-          `create budget ${b.name}: $${b.amount}/month${spendKind(b)}, notify at ${b.notify.join(', ')} %`,
+          `create budget ${b.name}: $${b.amount}/month${spendKind(b)}, notify at ${b.notify.join(', ')} %${to}`,
         ),
       );
       continue;
@@ -80,9 +85,15 @@ export function planBudgets(live: LiveOrg, desired: DesiredOrg, plan: PlanDraft)
       if (!found.notify.includes(t)) {
         plan.steps.push(
           step(
-            { kind: 'createBudgetNotification', budget: b.name, threshold: t, subscribers: b.subscribers },
+            {
+              kind: 'createBudgetNotification',
+              budget: b.name,
+              threshold: t,
+              subscribers: b.subscribers,
+              ...alerts,
+            },
             `${b.name}@${t}`,
-            `notify ${b.subscribers.join(', ')} at ${t} % of budget ${b.name}`,
+            `notify ${b.subscribers.join(', ')}${to} at ${t} % of budget ${b.name}`,
           ),
         );
       }

@@ -1,10 +1,12 @@
 /**
  * The org bootstrap's planner: live state + desired state -> ordered steps, one planner per kind of
- * resource (organization, OUs, accounts, SCPs, roles, budgets, Identity Center, cost), run in
+ * resource (organization, OUs, accounts, SCPs, roles, budgets, Identity Center, cost, the budget
+ * freeze's AWS-side backstop), run in
  * that order, then the steps ordered by wave.
  */
 import type { DesiredOrg, LiveOrg, OrgPlan, PlanStep } from '../types';
 import { planAccounts } from './accounts';
+import { planBackstop } from './backstop';
 import { planBudgets } from './budgets';
 import { planCost } from './cost';
 import { planIdentityCenter } from './identity-center';
@@ -24,6 +26,7 @@ const PLANNERS = [
   planBudgets,
   planIdentityCenter,
   planCost,
+  planBackstop,
 ];
 
 /**

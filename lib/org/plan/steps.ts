@@ -29,6 +29,7 @@ const WAVE: Record<StepKind, number> = {
   createUser: 2,
   activateCostAllocationTags: 2,
   createAnomalyMonitor: 2,
+  ensureAlertsTopic: 2,
   moveAccount: 3,
   tagAccount: 3,
   attachPolicy: 3,
@@ -38,6 +39,11 @@ const WAVE: Record<StepKind, number> = {
   updateBudget: 3,
   createBudgetNotification: 3,
   createAssignment: 3,
+  ensureFreezeRole: 3,
+  subscribeBudgetAlerts: 3,
+  ensureAnomalySubscription: 3,
+  // After the budget, the role and FreezeAccount exist.
+  ensureFreezeAction: 4,
 };
 
 /** The first wave after accounts are created: for a step that needs the new accounts' ids. */

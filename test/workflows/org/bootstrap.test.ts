@@ -33,7 +33,8 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createNotifyActivities } from '../../../activities/notify';
 import { createOrgBootstrapActivities, type OrgBootstrapDeps } from '../../../activities/org';
-import { SNSClient } from '@aws-sdk/client-sns';
+import { GetTopicAttributesCommand, SNSClient } from '@aws-sdk/client-sns';
+import { GetRoleCommand, GetRolePolicyCommand, IAMClient } from '@aws-sdk/client-iam';
 import { createLogger } from '../../../lib/runtime/logger';
 import { ErrorType } from '../../../lib/names';
 import type { DesiredOrg } from '../../../lib/org/types';
@@ -46,7 +47,7 @@ import { recordHistory } from '../../harness/record-history';
 import { startWebhookReceiver } from '../../harness/webhook';
 import {
   awsFor,
-  budgetsWithUpdateFake,
+  budgetsFake,
   CallLog,
   fakeCostExplorer,
   orgDeps,
@@ -82,6 +83,8 @@ describe('org bootstrap against moto (Cost Explorer through a thin fake at the S
   let moto: Moto;
   let aws: ReturnType<typeof awsFor>;
   let org: OrganizationsClient;
+  /** Budgets through a fake at the SDK-client boundary over moto (budget actions, subscribers, UpdateBudget). */
+  let budgetsApi: ReturnType<typeof budgetsFake>;
 
   beforeAll(async () => {
     [env, moto] = await Promise.all([testEnv(), startOrgMoto()]);
@@ -94,6 +97,7 @@ describe('org bootstrap against moto (Cost Explorer through a thin fake at the S
   beforeEach(async () => {
     const res = await fetch(`${moto.endpoint}/moto-api/reset`, { method: 'POST' });
     expect(res.ok).toBe(true);
+    budgetsApi = budgetsFake(new BudgetsClient(aws), { organizations: org });
   });
 
   const allTags = () => seedDesired().cost.allocationTags.map((key) => ({ key, status: 'Inactive' }));
@@ -106,7 +110,11 @@ describe('org bootstrap against moto (Cost Explorer through a thin fake at the S
     overrides: Partial<OrgBootstrapDeps> = {},
   ) {
     const taskQueue = uniqueId('org');
-    const activities = createOrgBootstrapActivities({ ...orgDeps(aws, log, ce), ...overrides });
+    budgetsApi.log = log;
+    const activities = createOrgBootstrapActivities({
+      ...orgDeps(aws, log, ce, undefined, budgetsApi),
+      ...overrides,
+    });
     return runWorker({ env, taskQueue, activities }, async () => {
       const plan = await env.client.workflow.execute(orgBootstrapWorkflow, {
         taskQueue,
@@ -136,6 +144,8 @@ describe('org bootstrap against moto (Cost Explorer through a thin fake at the S
     expect(first.applied.applied.length).toBe(first.plan.steps.length);
     expect(first.plan.steps.length).toBeGreaterThan(30);
     recordHistory(first.workflowId, 'org-bootstrap-seed');
+    // The same run, kept apart: org-bootstrap-seed.json keeps the run from before the backstop.
+    recordHistory(first.workflowId, 'org-bootstrap-backstop');
 
     const [root] = (await org.send(new ListRootsCommand({}))).Roots!;
     const ous = (await org.send(new ListOrganizationalUnitsForParentCommand({ ParentId: root!.Id })))
@@ -240,6 +250,72 @@ describe('org bootstrap against moto (Cost Explorer through a thin fake at the S
     expect(cost.state.tags.every((t) => t.status === 'Active')).toBe(true);
     expect(cost.state.monitors).toEqual([{ name: 'sv0-services', dimension: 'SERVICE' }]);
 
+    // The AWS-side backstop. In moto: the alerts topic and its policy, the role Budgets assumes.
+    const topicArn = `arn:aws:sns:us-east-1:${mgmt}:sv0-budget-alerts`;
+    const topic = await new SNSClient(aws).send(new GetTopicAttributesCommand({ TopicArn: topicArn }));
+    const publishers = (
+      JSON.parse(topic.Attributes!.Policy!) as {
+        Statement: { Principal: { Service: string }; Action: string; Condition: unknown }[];
+      }
+    ).Statement.map((st) => [st.Principal.Service, st.Action, st.Condition]);
+    expect(publishers).toEqual([
+      [
+        'budgets.amazonaws.com',
+        'SNS:Publish',
+        {
+          StringEquals: { 'aws:SourceAccount': mgmt },
+          ArnLike: { 'aws:SourceArn': `arn:aws:budgets::${mgmt}:*` },
+        },
+      ],
+      ['costalerts.amazonaws.com', 'SNS:Publish', { StringEquals: { 'aws:SourceAccount': mgmt } }],
+    ]);
+    const iam = new IAMClient(aws);
+    const role = (await iam.send(new GetRoleCommand({ RoleName: 'sv0-budgets-freeze' }))).Role!;
+    expect(JSON.parse(decodeURIComponent(role.AssumeRolePolicyDocument!))).toMatchObject({
+      Statement: [{ Principal: { Service: 'budgets.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+    });
+    const rolePolicy = await iam.send(
+      new GetRolePolicyCommand({ RoleName: 'sv0-budgets-freeze', PolicyName: 'sv0-freeze-sandbox-accounts' }),
+    );
+    expect(JSON.parse(decodeURIComponent(rolePolicy.PolicyDocument!)).Statement[0].Resource).toEqual([
+      `arn:aws:organizations::${mgmt}:policy/*/service_control_policy/*`,
+      `arn:aws:organizations::${mgmt}:account/*/${ids.get('sv0-demo')}`,
+    ]);
+    // Through the Budgets fake (moto has no actions or subscribers): one automatic action, for
+    // the one budget with freezeAt, and every notification also to the topic.
+    const freezePolicyId = policies.find((p) => p.Name === 'FreezeAccount')!.Id;
+    expect(budgetsApi.state.actions).toEqual([
+      {
+        ActionId: expect.any(String) as string,
+        BudgetName: 'sv0-demo',
+        NotificationType: 'ACTUAL',
+        ActionType: 'APPLY_SCP_POLICY',
+        ActionThreshold: { ActionThresholdValue: 100, ActionThresholdType: 'PERCENTAGE' },
+        Definition: { ScpActionDefinition: { PolicyId: freezePolicyId, TargetIds: [ids.get('sv0-demo')] } },
+        ExecutionRoleArn: `arn:aws:iam::${mgmt}:role/sv0-budgets-freeze`,
+        ApprovalModel: 'AUTOMATIC',
+        Status: 'STANDBY',
+        Subscribers: [
+          { SubscriptionType: 'SNS', Address: topicArn },
+          { SubscriptionType: 'EMAIL', Address: 'billing@example.com' },
+        ],
+      },
+    ]);
+    for (const b of desired.budgets)
+      for (const t of b.notify)
+        expect(budgetsApi.state.subscribers.get(`${b.name}@${t}`)).toContainEqual({
+          SubscriptionType: 'SNS',
+          Address: topicArn,
+        });
+    expect(cost.state.subscriptions).toMatchObject([
+      {
+        name: 'sv0-services-alerts',
+        monitorArns: ['arn:aws:ce::123456789012:anomalymonitor/1'],
+        subscribers: [{ Type: 'SNS', Address: topicArn }],
+        frequency: 'IMMEDIATE',
+      },
+    ]);
+
     log.clear();
     const second = await planAndApply(desired, log, cost.ce);
     expect(second.plan.steps).toEqual([]);
@@ -311,8 +387,8 @@ describe('org bootstrap against moto (Cost Explorer through a thin fake at the S
       }),
     );
     cost.state.grossSpend = 412.5;
-    const fake = budgetsWithUpdateFake(new BudgetsClient(aws));
-    const second = await planAndApply(desired, new CallLog(), cost.ce, { budgets: fake.budgets });
+    const fake = budgetsApi;
+    const second = await planAndApply(desired, new CallLog(), cost.ce);
     expect(second.plan.steps.map((s) => s.id)).toEqual(['updateBudget:sv0-demo']);
     expect(second.plan.steps[0]!.summary).toContain('includeCredit true -> false');
     expect(second.plan.warnings).toEqual(['sv0-demo will freeze now: gross spend $412.50 of $200']);
@@ -375,18 +451,19 @@ describe('org bootstrap against moto (Cost Explorer through a thin fake at the S
       }),
     );
     cost.state.grossSpend = Object.assign(new Error('denied'), { name: 'AccessDeniedException' });
-    const third = await planAndApply(desired, new CallLog(), cost.ce, { budgets: fake.budgets });
+    const third = await planAndApply(desired, new CallLog(), cost.ce);
     expect(third.plan.steps.map((s) => s.id)).toEqual(['updateBudget:sv0-demo']);
     expect(third.plan.warnings).toEqual([
       'sv0-demo switches to gross spend, which could not be read (Cost Explorer GetCostAndUsage failed: AccessDeniedException): it may freeze as soon as this is applied',
     ]);
-    const last = await planAndApply(desired, new CallLog(), cost.ce, { budgets: fake.budgets });
+    const last = await planAndApply(desired, new CallLog(), cost.ce);
     expect(last.plan.steps).toEqual([]);
   });
 
   it('the drift check notifies about a hand-detached SCP and leaves a FreezeAccount attachment alone', async () => {
     const desired = seedDesired();
-    await planAndApply(desired, new CallLog());
+    const cost = fakeCostExplorer(allTags());
+    await planAndApply(desired, new CallLog(), cost.ce);
     const [root] = (await org.send(new ListRootsCommand({}))).Roots!;
     const policies = (await org.send(new ListPoliciesCommand({ Filter: 'SERVICE_CONTROL_POLICY' })))
       .Policies!;
@@ -403,10 +480,8 @@ describe('org bootstrap against moto (Cost Explorer through a thin fake at the S
     const receiver = await startWebhookReceiver();
     try {
       const taskQueue = uniqueId('org-drift');
-      const cost = fakeCostExplorer(allTags().map((t) => ({ ...t, status: 'Active' })));
-      cost.state.monitors.push({ name: 'sv0-services', dimension: 'SERVICE' });
       const activities = {
-        ...createOrgBootstrapActivities(orgDeps(aws, new CallLog(), cost.ce)),
+        ...createOrgBootstrapActivities(orgDeps(aws, new CallLog(), cost.ce, undefined, budgetsApi)),
         ...createNotifyActivities({
           sns: new SNSClient(aws),
           logger: createLogger('test'),

@@ -1,0 +1,306 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { IAMClient } from '@aws-sdk/client-iam';
+import { ListSubscriptionsByTopicCommand, PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { STSClient } from '@aws-sdk/client-sts';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createOrgBackstopActivities } from '../../../activities/org/backstop';
+import { createDemoLifecycleActivities } from '../../../activities/demo/lifecycle';
+import { subscribeAlertsEndpoint } from '../../../clients/budget/alerts-topic';
+import { createBudgetAlertHandler } from '../../../clients/budget/alerts-endpoint';
+import { createSnsVerifier } from '../../../lib/runtime/sns-signature';
+import { motoCertificateDownload } from '../../harness/sns';
+import { budgetStatusQuery, checkNowUpdate, unfreezeUpdate } from '../../../lib/contracts/budget';
+import { type DemoInput, type DemoSummary, statusQuery } from '../../../lib/contracts/demo';
+import { WorkflowIds, WorkflowTypes } from '../../../lib/names';
+import { budgetGuardWorkflow } from '../../../workflows';
+import { motoConfig, resetMoto } from '../../harness/aws';
+import { recordHistory } from '../../harness/record-history';
+import { runWorker, testEnv, uniqueId } from '../../harness/temporal';
+import { startWebhookReceiver } from '../../harness/webhook';
+import { fakeCostExplorer } from '../../harness/org-fixtures';
+import {
+  budgetActivities,
+  budgetConfig,
+  createBudgetOrg,
+  eventually,
+  freezeTargets,
+  guardConfig,
+  motoBudgetsFake,
+  notificationsFor,
+  ORG,
+  organizations,
+  setSpend,
+  type BudgetOrg,
+  WORKER_SANDBOX,
+} from '../../harness/budget-fixtures';
+
+const QUEUE_TEMPLATE = JSON.stringify({
+  AWSTemplateFormatVersion: '2010-09-09',
+  Resources: { Queue: { Type: 'AWS::SQS::Queue' } },
+});
+
+/**
+ * The AWS side of the budget freeze with the guard. moto has no budget actions: they go through the
+ * Budgets fake at the SDK-client boundary (test/harness/org-fixtures.ts), whose actions attach and
+ * detach FreezeAccount in moto's Organizations as AWS Budgets would. The alerts topic and its
+ * delivery to `alerts-endpoint` are moto's own SNS.
+ */
+describe('the budget freeze backstop: AWS Budgets action (Budgets fake) and alerts topic (moto SNS) with the guard', () => {
+  let env: TestWorkflowEnvironment;
+  let webhook: Awaited<ReturnType<typeof startWebhookReceiver>>;
+  let org: BudgetOrg;
+  let budgetsApi: ReturnType<typeof motoBudgetsFake>;
+  let activities: object;
+  const taskQueue = uniqueId('backstop');
+  const started: string[] = [];
+
+  const work = <T>(fn: () => Promise<T>) => runWorker({ env, taskQueue, activities }, fn);
+
+  /** The bootstrap's backstop activities on moto (Budgets through the fake, no Cost Explorer needed). */
+  const backstop = () =>
+    createOrgBackstopActivities({
+      budgets: budgetsApi.budgets,
+      sns: new SNSClient(motoConfig()),
+      ce: fakeCostExplorer([]).ce,
+      organizations: organizations(),
+      sts: new STSClient(motoConfig()),
+      iamFor: () => Promise.resolve(new IAMClient(motoConfig())),
+      localEndpoint: () => Promise.resolve(true),
+    });
+
+  beforeAll(async () => {
+    env = await testEnv();
+    webhook = await startWebhookReceiver();
+    await resetMoto();
+    org = await createBudgetOrg();
+    budgetsApi = motoBudgetsFake();
+    activities = {
+      ...budgetActivities({ webhookUrl: webhook.url, demoClient: env.client, budgets: budgetsApi }),
+      ...createDemoLifecycleActivities({
+        aws: motoConfig(),
+        secrets: { resolveSecret: () => Promise.resolve('') },
+        sandbox: WORKER_SANDBOX,
+      }),
+    };
+  });
+
+  afterAll(async () => {
+    for (const id of started)
+      await env.client.workflow
+        .getHandle(id)
+        .terminate('test done')
+        .catch(() => undefined);
+    await webhook?.close();
+  });
+
+  it('with the worker stopped the action freezes sv0-demo; when it returns the guard destroys the live demo there and reports the freeze as the action’s; unfreeze reverses the action and detaches FreezeAccount', async () => {
+    const budget = budgetConfig({
+      name: uniqueId('sv0-demo'),
+      account: 'sv0-demo',
+      amount: 200,
+      notify: [80],
+      freezeAt: 100,
+    });
+    await setSpend(budget, 120);
+    // The bootstrap's step: one automatic APPLY_SCP_POLICY action for the budget.
+    const { actionId } = await backstop().orgEnsureFreezeAction({
+      kind: 'ensureFreezeAction',
+      id: `ensureFreezeAction:${budget.name}`,
+      wave: 4,
+      summary: '',
+      budget: budget.name,
+      account: 'sv0-demo',
+      freezeAt: 100,
+      role: 'sv0-budgets-freeze',
+      topic: 'sv0-budget-alerts',
+      subscribers: ['billing@example.com'],
+      sandboxAccounts: ['sv0-demo'],
+    });
+    const action = () => budgetsApi.state.actions.find((a) => a.ActionId === actionId)!;
+    expect(action()).toMatchObject({ Status: 'STANDBY', ApprovalModel: 'AUTOMATIC' });
+
+    const demoId = uniqueId('backstop').toLowerCase();
+    const demoInput: DemoInput = {
+      id: demoId,
+      scenario: { name: 'backstop-test', templateBody: QUEUE_TEMPLATE, parameters: {}, maxTtlMs: 86_400_000 },
+      owner: 'backstop-test',
+      ttlMs: 86_400_000,
+      target: {
+        accountId: org.demoAccountId,
+        accountName: 'sv0-demo',
+        roleName: 'OrganizationAccountAccessRole',
+      },
+      managementAccountId: org.managementAccountId,
+      org: ORG,
+      notifications: [{ type: 'log' }],
+    };
+    const demo = await env.client.workflow.start(WorkflowTypes.demoLifecycle, {
+      workflowId: WorkflowIds.demo(demoId),
+      taskQueue,
+      args: [demoInput],
+    });
+    started.push(demo.workflowId);
+    await work(() =>
+      eventually(
+        () => demo.query(statusQuery),
+        (s) => s.phase === 'running',
+        'demo running',
+      ),
+    );
+
+    // The worker is stopped. Spend passes 100 %; AWS Budgets evaluates and executes its action.
+    await setSpend(budget, 203);
+    await budgetsApi.evaluate(org.managementAccountId);
+    expect(action().Status).toBe('EXECUTION_SUCCESS');
+    expect(await freezeTargets(org.freezePolicyId)).toEqual([org.demoAccountId]);
+    const guardId = WorkflowIds.budget(budget.name);
+    started.push(guardId);
+    const guard = await env.client.workflow.start(budgetGuardWorkflow, {
+      workflowId: guardId,
+      taskQueue,
+      args: [guardConfig(budget)],
+    });
+
+    // The worker returns.
+    await work(async () => {
+      await eventually(
+        async () =>
+          (
+            await env.client.workflow.count(
+              `WorkflowId = '${demo.workflowId}' AND ExecutionStatus = 'Running'`,
+            )
+          ).count,
+        (n) => n === 1,
+        'demo visible',
+      );
+      const frozen = await eventually(
+        () => guard.executeUpdate(checkNowUpdate),
+        (s) => s.frozen,
+        'guard reports the freeze',
+      );
+      expect(frozen.freeze).toMatchObject({ accountId: org.demoAccountId, appliedBy: 'aws-budgets-action' });
+      expect(frozen.audit.map((a) => a.action)).toEqual(['demos-destroyed', 'freeze']);
+      expect(frozen.audit[1]!.details).toMatchObject({
+        changed: false,
+        appliedBy: 'aws-budgets-action',
+        budgetAction: actionId,
+        budgetActionStatus: 'EXECUTION_SUCCESS',
+        demosDestroyed: 1,
+      });
+      const summary: DemoSummary = await demo.result();
+      expect(summary.phase).toBe('destroyed');
+      expect(summary.destroyReason).toMatch(/^budget freeze: /);
+      // Demos first, then the freeze is recorded (the attach finds it in place).
+      const history = await guard.fetchHistory();
+      const scheduled = (history.events ?? [])
+        .map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name)
+        .filter((n): n is string => n !== undefined && n !== 'readBudgetSpend' && n !== 'notify');
+      expect(scheduled).toEqual([
+        'resolveAccount',
+        'destroyDemosInAccount',
+        'waitForDemosClosed',
+        'attachFreezePolicy',
+      ]);
+      const sent = notificationsFor(webhook.received, budget.name, 'budget.frozen');
+      expect(sent).toHaveLength(1);
+      expect(sent[0]!.fields).toMatchObject({ appliedBy: 'aws-budgets-action', demosDestroyed: 1 });
+      expect((sent[0] as unknown as { text: string }).text).toContain('by the AWS Budgets action');
+
+      const after = await guard.executeUpdate(unfreezeUpdate, {
+        args: [{ by: 'ivan', reason: 'demo for a customer' }],
+      });
+      expect(after.frozen).toBe(false);
+      expect(after.audit.at(-1)).toMatchObject({
+        action: 'unfreeze',
+        by: 'ivan',
+        details: {
+          changed: true,
+          budgetAction: actionId,
+          budgetActionStatus: 'REVERSE_SUCCESS',
+          budgetActionReversed: true,
+        },
+      });
+    });
+    expect(await freezeTargets(org.freezePolicyId)).toEqual([]);
+    expect(budgetsApi.state.transitions.filter((t) => t.actionId === actionId).map((t) => t.to)).toEqual([
+      'EXECUTION_IN_PROGRESS',
+      'EXECUTION_SUCCESS',
+      'REVERSE_IN_PROGRESS',
+      'REVERSE_SUCCESS',
+    ]);
+    // For test/replay.test.ts (with SV0_WRITE_HISTORIES=1): a freeze AWS applied, then unfrozen.
+    recordHistory(guardId, 'budget-guard-backstop', env.namespace ?? 'default');
+    // Reversed, the action does not fire again this period (as in AWS): the account stays unfrozen.
+    await budgetsApi.evaluate(org.managementAccountId);
+    expect(await freezeTargets(org.freezePolicyId)).toEqual([]);
+  });
+
+  it('the alerts topic (moto) takes a budget notification and delivers it through the alerts-endpoint subscription to the guard, which checks at once', async () => {
+    const { topicArn } = await backstop().orgEnsureAlertsTopic({
+      kind: 'ensureAlertsTopic',
+      id: 'ensureAlertsTopic:sv0-budget-alerts',
+      wave: 2,
+      summary: '',
+      topic: 'sv0-budget-alerts',
+    });
+    const total = budgetConfig({
+      name: uniqueId('total'),
+      account: 'organization',
+      amount: 500,
+      notify: [50, 80],
+    });
+    await setSpend(total, 200);
+    // moto signs each delivery with a certificate it serves itself (at SNS's path): the endpoint
+    // verifies the real signature, with the certificate downloaded from moto instead of SNS.
+    const alerts: Server = createServer(
+      createBudgetAlertHandler(env.client, {
+        topicArns: [topicArn],
+        verifier: createSnsVerifier({ download: motoCertificateDownload() }),
+        log: () => undefined,
+      }),
+    );
+    await new Promise<void>((resolve) => alerts.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(alerts.address() as AddressInfo).port}/`;
+    const workflowId = WorkflowIds.budget(total.name);
+    started.push(workflowId);
+    try {
+      const sub = await subscribeAlertsEndpoint({ url, aws: motoConfig() });
+      expect(sub.topicArn).toBe(topicArn);
+      const subs = await new SNSClient(motoConfig()).send(
+        new ListSubscriptionsByTopicCommand({ TopicArn: topicArn }),
+      );
+      expect(subs.Subscriptions?.map((s) => [s.Protocol, s.Endpoint])).toEqual([['http', url]]);
+      await work(async () => {
+        const handle = await env.client.workflow.start(budgetGuardWorkflow, {
+          workflowId,
+          taskQueue,
+          args: [guardConfig(total)],
+        });
+        expect((await handle.executeUpdate(checkNowUpdate)).percentUsed).toBe(40);
+        await setSpend(total, 410);
+        // What AWS Budgets publishes to the topic when a threshold is passed (without a subject:
+        // moto leaves the subject out of what it signs, where SNS includes it).
+        await new SNSClient(motoConfig()).send(
+          new PublishCommand({
+            TopicArn: topicArn,
+            Message: `AWS Budget Notification\nBudget Name: ${total.name}\nAlert Type: ACTUAL\nAlert Threshold: > $400.00\nACTUAL Amount: $410.00`,
+          }),
+        );
+        // No check asked for: only the alert through SNS and the endpoint makes the guard read now.
+        const hit = await webhook.waitFor(
+          (r) => notificationsFor([r], total.name, 'budget.threshold').length > 0,
+        );
+        expect((hit.body as { fields: Record<string, unknown> }).fields).toMatchObject({
+          threshold: 80,
+          percentUsed: 82,
+        });
+        const status = await handle.query(budgetStatusQuery);
+        expect(status.levelReached).toBe(80);
+      });
+    } finally {
+      alerts.close();
+    }
+  });
+});
