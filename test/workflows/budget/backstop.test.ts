@@ -13,7 +13,7 @@ import { createSnsVerifier } from '../../../lib/runtime/sns-signature';
 import { motoCertificateDownload } from '../../harness/sns';
 import { budgetStatusQuery, checkNowUpdate, unfreezeUpdate } from '../../../lib/contracts/budget';
 import { type DemoInput, type DemoSummary, statusQuery } from '../../../lib/contracts/demo';
-import { WorkflowIds, WorkflowTypes } from '../../../lib/names';
+import { Roles, WorkflowIds, WorkflowTypes } from '../../../lib/names';
 import { budgetGuardWorkflow } from '../../../workflows';
 import { motoConfig, resetMoto } from '../../harness/aws';
 import { recordHistory } from '../../harness/record-history';
@@ -130,7 +130,7 @@ describe('the budget freeze backstop: AWS Budgets action (Budgets fake) and aler
       target: {
         accountId: org.demoAccountId,
         accountName: 'sv0-demo',
-        roleName: 'OrganizationAccountAccessRole',
+        roleName: Roles.deploy,
       },
       managementAccountId: org.managementAccountId,
       org: ORG,
