@@ -1,3 +1,6 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { BudgetsClient, CreateBudgetCommand, DeleteBudgetCommand } from '@aws-sdk/client-budgets';
 import {
   CreateAccountCommand,
@@ -233,4 +236,24 @@ export async function eventually<T>(
       throw new Error(`${what}: not reached; last value ${JSON.stringify(value).slice(0, 500)}`);
     await new Promise((r) => setTimeout(r, 200));
   }
+}
+
+const QUEUE_TEMPLATE = JSON.stringify({
+  AWSTemplateFormatVersion: '2010-09-09',
+  Resources: { Queue: { Type: 'AWS::SQS::Queue' } },
+});
+
+/**
+ * A config folder for the demo activities whose one scenario, `name`, deploys a single SQS queue
+ * (the worker reads scenarios from its own config folder; workflow input names them only).
+ */
+export function queueScenarioConfig(name: string): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'sv0-budget-config-'));
+  mkdirSync(path.join(dir, 'scenarios'));
+  writeFileSync(path.join(dir, 'scenarios', 'queue.json'), QUEUE_TEMPLATE);
+  writeFileSync(
+    path.join(dir, 'scenarios', `${name}.yaml`),
+    `name: ${name}\ndescription: one queue\ntemplate: queue.json\ndefaultTtl: 1d\nmaxTtl: 1d\n`,
+  );
+  return dir;
 }

@@ -1,8 +1,5 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { ListSubscriptionsByTopicCommand, PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { STSClient } from '@aws-sdk/client-sts';
@@ -34,27 +31,11 @@ import {
   notificationsFor,
   ORG,
   organizations,
+  queueScenarioConfig,
   setSpend,
   type BudgetOrg,
   WORKER_SANDBOX,
 } from '../../harness/budget-fixtures';
-
-const QUEUE_TEMPLATE = JSON.stringify({
-  AWSTemplateFormatVersion: '2010-09-09',
-  Resources: { Queue: { Type: 'AWS::SQS::Queue' } },
-});
-
-/** A config folder whose one scenario, backstop-test, deploys QUEUE_TEMPLATE (the worker reads it there). */
-function queueScenarioConfig(): string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'sv0-backstop-config-'));
-  mkdirSync(path.join(dir, 'scenarios'));
-  writeFileSync(path.join(dir, 'scenarios', 'queue.json'), QUEUE_TEMPLATE);
-  writeFileSync(
-    path.join(dir, 'scenarios', 'backstop-test.yaml'),
-    'name: backstop-test\ndescription: one queue\ntemplate: queue.json\ndefaultTtl: 1d\nmaxTtl: 1d\n',
-  );
-  return dir;
-}
 
 /**
  * The AWS side of the budget freeze with the guard. moto has no budget actions: they go through the
@@ -97,7 +78,7 @@ describe('the budget freeze backstop: AWS Budgets action (Budgets fake) and aler
         aws: motoConfig(),
         secrets: { resolveSecret: () => Promise.resolve('') },
         sandbox: WORKER_SANDBOX,
-        configDir: queueScenarioConfig(),
+        configDir: queueScenarioConfig('backstop-test'),
       }),
     };
   });

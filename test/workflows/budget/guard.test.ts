@@ -1,4 +1,4 @@
-import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname, tmpdir, userInfo } from 'node:os';
@@ -40,27 +40,11 @@ import {
   guardConfig,
   notificationsFor,
   ORG,
+  queueScenarioConfig,
   setSpend,
   WORKER_SANDBOX,
   type BudgetOrg,
 } from '../../harness/budget-fixtures';
-
-const QUEUE_TEMPLATE = JSON.stringify({
-  AWSTemplateFormatVersion: '2010-09-09',
-  Resources: { Queue: { Type: 'AWS::SQS::Queue' } },
-});
-
-/** A config folder whose one scenario, budget-test, deploys QUEUE_TEMPLATE (the worker reads it there). */
-function queueScenarioConfig(): string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'sv0-budget-config-'));
-  mkdirSync(path.join(dir, 'scenarios'));
-  writeFileSync(path.join(dir, 'scenarios', 'queue.json'), QUEUE_TEMPLATE);
-  writeFileSync(
-    path.join(dir, 'scenarios', 'budget-test.yaml'),
-    'name: budget-test\ndescription: one queue\ntemplate: queue.json\ndefaultTtl: 1d\nmaxTtl: 1d\n',
-  );
-  return dir;
-}
 
 describe('budget guard on the dev server, AWS in moto', () => {
   let env: TestWorkflowEnvironment;
@@ -83,7 +67,7 @@ describe('budget guard on the dev server, AWS in moto', () => {
         aws: motoConfig(),
         secrets: { resolveSecret: () => Promise.resolve('') },
         sandbox: WORKER_SANDBOX,
-        configDir: queueScenarioConfig(),
+        configDir: queueScenarioConfig('budget-test'),
       }),
     };
   });
