@@ -1,5 +1,5 @@
 import { ScheduleNotFoundError, WorkflowFailedError, type Client } from '@temporalio/client';
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { findConnector, type ConnectorsConfig } from '../../lib/config/connectors';
 import { loadConnectorsConfig, resolveConfigDir, loadNotificationsConfig } from '../../lib/runtime/config';
 import { checkConnectorsForWorker } from '../../lib/runtime/worker-settings';
@@ -13,6 +13,7 @@ import {
   type ScheduleChange,
 } from './schedules';
 import { connectorStatuses, type ConnectorStatus } from './status';
+import { connectorRuns, type ConnectorRun } from './history';
 import { printJson, printTable, say } from '../output';
 import { CliError, errorMessage, ExitCode } from '../errors';
 
@@ -24,6 +25,7 @@ type Opts = GlobalOptions & {
   dryRun?: boolean;
   wait?: boolean;
   reason?: string;
+  limit?: number;
 };
 
 /** connectors.yaml, validated and checked against the worker's settings (worker.yaml) of the same folder. */
@@ -104,6 +106,33 @@ function printStatuses(rows: ConnectorStatus[]): void {
   }
 }
 
+function printRuns(runs: ConnectorRun[]): void {
+  printTable(
+    ['STARTED', 'DURATION', 'RESULT', 'ATTEMPTS', 'WORKFLOW ID'],
+    runs.map((r) => [
+      r.startedAt,
+      `${(r.durationMs / 1000).toFixed(1)}s${r.endedAt ? '' : ' so far'}`,
+      r.exitCode !== undefined && r.exitCode !== 0 ? `${r.result} (exit ${r.exitCode})` : r.result,
+      r.attempts,
+      r.workflowId,
+    ]),
+  );
+  for (const r of runs) {
+    if (r.error === undefined && r.logTail.length === 0) continue;
+    say(`\n${r.workflowId} (${r.result}):`);
+    if (r.error) say(`  error: ${r.error}`);
+    for (const line of r.logTail) say(`  | ${line}`);
+  }
+}
+
+/** A whole number of runs from 1 to 100, else a usage error (exit 2). */
+function parseLimit(value: string): number {
+  const n = Number(value);
+  if (!/^[0-9]+$/.test(value) || n < 1 || n > 100)
+    throw new InvalidArgumentError(`a whole number from 1 to 100, got "${value}"`);
+  return n;
+}
+
 export function registerConnectorCommands(program: Command): void {
   const connectors = program.command('connectors').description('connector syncs: schedules, runs, health');
 
@@ -165,6 +194,23 @@ export function registerConnectorCommands(program: Command): void {
         });
       });
   }
+
+  connectors
+    .command('history <name>')
+    .description(
+      "a connector's last runs, newest first: start, duration, result, attempts, and the last lines of each run's output (secrets redacted)",
+    )
+    .option('--limit <n>', 'how many runs, 1-100 (default 10)', parseLimit)
+    .option('--json', 'print one JSON document')
+    .action(async (name: string, _o, cmd: Command) =>
+      withConfigAndClient(cmd, async (client, opts) => {
+        findConnector(loadConfig(opts), name);
+        const runs = await connectorRuns(client, name, opts.limit ?? 10);
+        if (opts.json) printJson({ connector: name, runs });
+        else if (runs.length === 0) say(`${name}: no runs yet`);
+        else printRuns(runs);
+      }),
+    );
 
   connectors
     .command('run <name>')

@@ -29,6 +29,9 @@ let platform: PlatformStandIn;
 let configDir: string;
 const name = uniqueId('cli');
 const disabled = uniqueId('cli-off');
+const histOk = uniqueId('cli-hist');
+const histFail = uniqueId('cli-histfail');
+const histSecret = `hist-secret-${uniqueId('v')}`;
 const unrelated = uniqueId('not-a-connector');
 const leftover = ScheduleIds.connector(uniqueId('old'));
 const logger = createLogger('cli-test', new Writable({ write: (_c, _e, done) => done() }));
@@ -70,11 +73,11 @@ async function sv0(
 function activities() {
   const settings = testWorkerSettings({
     platformUrl: platform.url,
-    secrets: { envNames: ['PLATFORM_TOKEN'] },
+    secrets: { envNames: ['PLATFORM_TOKEN', 'HIST_SECRET'] },
   });
   const resolver = createSecretResolver({
     onePassword: fakeOnePassword({}).provider,
-    env: { PLATFORM_TOKEN: 't' },
+    env: { PLATFORM_TOKEN: 't', HIST_SECRET: histSecret },
     bounds: settings,
   });
   return {
@@ -98,7 +101,7 @@ beforeAll(async () => {
   client = env.client;
   platform = await startPlatform({ token: 't' });
   configDir = mkdtempSync(path.join(tmpdir(), 'sv0-cli-'));
-  const connector = (n: string, enabled: boolean) => `
+  const connector = (n: string, enabled: boolean, extra = '') => `
   - name: ${n}
     enabled: ${enabled}
     image: ${stack().connectorImage}
@@ -107,16 +110,24 @@ beforeAll(async () => {
     network: ${TEST_NETWORK}
     timeout: 1m
     retry: { maximumAttempts: 1 }
-    environment: { SV0_TEST_CONNECTOR: ${n} }`;
+    environment: { SV0_TEST_CONNECTOR: ${n}${extra} }`;
+  // History: one connector prints its secret (the tail must show it redacted), one always fails.
+  const histConnectors =
+    connector(histOk, true, ', SV0_TEST_PRINT_VAR: HIST_TOKEN') +
+    '\n    secrets: [{ type: refs, vars: { HIST_TOKEN: "env:HIST_SECRET" } }]' +
+    connector(histFail, true, ', SV0_TEST_EXIT: "3"').replace(
+      'retry: { maximumAttempts: 1 }',
+      'retry: { maximumAttempts: 2, initialInterval: 1s, backoffCoefficient: 1, maximumInterval: 1s }',
+    );
   writeFileSync(
     path.join(configDir, 'connectors.yaml'),
-    `platform: { url: "${platform.url}", tokenRef: "env:PLATFORM_TOKEN" }\nhealthCheckEvery: 1h\nconnectors:${connector(name, true)}${connector(disabled, false)}\n`,
+    `platform: { url: "${platform.url}", tokenRef: "env:PLATFORM_TOKEN" }\nhealthCheckEvery: 1h\nconnectors:${connector(name, true)}${connector(disabled, false)}${histConnectors}\n`,
   );
   writeFileSync(path.join(configDir, 'notifications.yaml'), 'sinks: [{ type: log }]\n');
   // The worker's settings as this test's worker has them: the CLI checks connectors.yaml against them.
   writeFileSync(
     path.join(configDir, 'worker.yaml'),
-    `secrets: { envNames: [PLATFORM_TOKEN] }\nconnectors: { networks: [${TEST_NETWORK}], images: ["${registryHost(stack().connectorImage)}/"] }\nplatform: { url: "${platform.url}" }\n`,
+    `secrets: { envNames: [PLATFORM_TOKEN, HIST_SECRET] }\nconnectors: { networks: [${TEST_NETWORK}], images: ["${registryHost(stack().connectorImage)}/"] }\nplatform: { url: "${platform.url}" }\n`,
   );
   await ensureTestNetwork();
   const base = connectorScheduleOptions(
@@ -147,7 +158,7 @@ afterAll(async () => {
     .getHandle(WorkflowIds.connectorHealth)
     .terminate('test done')
     .catch(() => undefined);
-  for (const id of [unrelated, leftover, ScheduleIds.connector(name)])
+  for (const id of [unrelated, leftover, ...[name, histOk, histFail].map((n) => ScheduleIds.connector(n))])
     await client.schedule
       .getHandle(id)
       .delete()
@@ -216,6 +227,67 @@ describe('sv0 connectors', () => {
         enabled: false,
       });
     });
+  });
+
+  it('history: the last runs with start, duration, result, attempts and the redacted log tail', async () => {
+    await runWorker({ env, taskQueue: TaskQueues.connectors, activities: activities() }, async () => {
+      expect((await sv0('connectors', 'apply', '--yes')).code).toBe(0);
+      expect((await sv0('connectors', 'history', histOk, '--json')).json()).toEqual({
+        connector: histOk,
+        runs: [],
+      });
+      for (let i = 0; i < 2; i++) expect((await sv0('connectors', 'run', histOk, '--wait')).code).toBe(0);
+      expect((await sv0('connectors', 'run', histFail, '--wait')).code).toBe(1);
+
+      const ok = await sv0('connectors', 'history', histOk, '--json');
+      expect(ok.code).toBe(0);
+      const runs = (ok.json() as { runs: Record<string, unknown>[] }).runs;
+      expect(runs).toHaveLength(2);
+      expect(runs[0]).toMatchObject({
+        result: 'succeeded',
+        attempts: 1,
+        exitCode: 0,
+        startedAt: expect.stringMatching(/Z$/),
+        endedAt: expect.stringMatching(/Z$/),
+        durationMs: expect.any(Number),
+        logTail: expect.arrayContaining(['HIST_TOKEN=[redacted]', 'connector done (exit 0)']),
+      });
+      expect(String(runs[0]!.startedAt) > String(runs[1]!.startedAt)).toBe(true);
+      expect(ok.stdout).not.toContain(histSecret);
+      const last = await sv0('connectors', 'history', histOk, '--limit', '1', '--json');
+      expect((last.json() as { runs: { workflowId: string }[] }).runs).toEqual([
+        expect.objectContaining({ workflowId: runs[0]!.workflowId }),
+      ]);
+
+      const failed = await sv0('connectors', 'history', histFail, '--json');
+      expect((failed.json() as { runs: unknown[] }).runs).toEqual([
+        expect.objectContaining({
+          result: 'failed',
+          attempts: 2,
+          exitCode: 3,
+          error: expect.stringMatching(/^Sv0ConnectorFailed: .*exited with code 3/),
+          logTail: expect.arrayContaining(['connector done (exit 3)']),
+        }),
+      ]);
+
+      const text = await sv0('connectors', 'history', histOk);
+      expect(text.code).toBe(0);
+      expect(text.stdout).toMatch(/STARTED +DURATION +RESULT +ATTEMPTS +WORKFLOW ID/);
+      expect(text.stdout).toContain('succeeded');
+      expect(text.stderr).toContain('| HIST_TOKEN=[redacted]');
+      expect(text.stdout + text.stderr).not.toContain(histSecret);
+    });
+  });
+
+  it('history refuses an unknown connector naming connectors.yaml, and a bad --limit, with exit 2', async () => {
+    const unknown = await sv0('connectors', 'history', 'no-such-connector');
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/connectors\.yaml: connectors: no connector named "no-such-connector"/);
+    expect((await sv0('connectors', 'history', histOk, '--limit', '0')).code).toBe(2);
+    const help = await sv0('connectors', 'history', '--help');
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/--limit <n>/);
+    expect(help.stdout).toMatch(/--json/);
   });
 
   it('refuses a disabled or unknown connector as bad input', async () => {
