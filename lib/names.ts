@@ -148,6 +148,8 @@ export const ErrorType = {
   LeftoversRemain: 'Sv0LeftoversRemain',
   /** A demo would take a fixed name (an IAM role) that another demo in the account holds. */
   DemoConflict: 'Sv0DemoConflict',
+  /** The target account is frozen (FreezeAccount attached): no demo starts there until it is unfrozen. */
+  AccountFrozen: 'Sv0AccountFrozen',
 } as const;
 export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];
 
@@ -161,4 +163,5 @@ export const NON_RETRYABLE_ERROR_TYPES: readonly ErrorType[] = [
   ErrorType.SecretUnavailable,
   ErrorType.ImageUnavailable,
   ErrorType.DemoConflict,
+  ErrorType.AccountFrozen,
 ];

@@ -56,7 +56,7 @@ export interface DemoLifecycleDeps extends DemoActivitiesDeps {
 }
 
 export function createDemoLifecycleActivities(deps: DemoLifecycleDeps) {
-  const { session, sandboxSession } = sandboxAccess(deps);
+  const { session, sandboxSession, checkNotFrozen } = sandboxAccess(deps);
 
   async function stackFailureReason(c: TagClients, stackName: string): Promise<string> {
     const events = await c.cloudformation
@@ -129,10 +129,12 @@ export function createDemoLifecycleActivities(deps: DemoLifecycleDeps) {
   return {
     /**
      * Refuse (non-retryable SandboxRefused) unless the target is a sandbox account by the worker's
-     * settings and the live organization. The input's `org` is not consulted.
+     * settings and the live organization, and (AccountFrozen) when the account is frozen: nothing
+     * changes there before this passes. The input's `org` is not consulted.
      */
     async checkDemoTarget(raw: SandboxCheckInput): Promise<void> {
       const input = validInput(SandboxCheckInputSchema, raw, 'checkDemoTarget');
+      await checkNotFrozen(input.target);
       await sandboxSession(input, 'sv0-guard');
     },
 

@@ -9,11 +9,12 @@ import {
   DescribeAccountCommand,
   DescribeOrganizationCommand,
   OrganizationsClient,
+  paginateListPoliciesForTarget,
 } from '@aws-sdk/client-organizations';
 import { ApplicationFailure } from '@temporalio/common';
 import type { DeployAccess } from '../../lib/contracts/demo';
 import { assertWorkerSandboxTarget, type WorkerSandbox } from '../../lib/sandbox';
-import { ErrorType } from '../../lib/names';
+import { ErrorType, FREEZE_POLICY_NAME } from '../../lib/names';
 import type { AwsClientConfig } from '../../lib/runtime/aws';
 import { assumeRoleConfig } from '../aws/session';
 import { secretFailure } from '../secrets/errors';
@@ -118,5 +119,23 @@ export function sandboxAccess(deps: DemoActivitiesDeps) {
     return c;
   }
 
-  return { session, sandboxSession };
+  /**
+   * Refuse (non-retryable AccountFrozen) when FreezeAccount is attached to the account, read from
+   * the management account: a budget froze it, or a person did with `sv0 budget freeze`.
+   */
+  async function checkNotFrozen(target: DeployAccess): Promise<void> {
+    const orgs = new OrganizationsClient(deps.aws);
+    for await (const page of paginateListPoliciesForTarget(
+      { client: orgs },
+      { TargetId: target.accountId, Filter: 'SERVICE_CONTROL_POLICY' },
+    )) {
+      if ((page.Policies ?? []).some((p) => p.Name === FREEZE_POLICY_NAME && !p.AwsManaged))
+        throw ApplicationFailure.nonRetryable(
+          `account ${target.accountName} (${target.accountId}) is frozen: ${FREEZE_POLICY_NAME} is attached (a budget freeze), so no demo starts there; \`sv0 budget status\` names the budget, \`sv0 budget unfreeze NAME --by WHO --reason TEXT\` lifts it (the next UTC month does too)`,
+          ErrorType.AccountFrozen,
+        );
+    }
+  }
+
+  return { session, sandboxSession, checkNotFrozen };
 }

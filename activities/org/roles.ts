@@ -106,12 +106,19 @@ export function createOrgRolesActivities(deps: OrgRolesDeps) {
   }
 
   return {
-    /** Each declared role, in the accounts that exist now (the caller passes their ids). */
+    /**
+     * Each declared role, in the accounts that exist now (the caller passes their ids). A role in a
+     * frozen account is not read: FreezeAccount denies the access role the read goes through.
+     */
     async orgReadRoles(input: {
-      roles: { account: string; accountId: string; name: string }[];
+      roles: { account: string; accountId: string; name: string; frozen?: boolean }[];
     }): Promise<LiveRole[]> {
       const live: LiveRole[] = [];
       for (const r of input.roles) {
+        if (r.frozen) {
+          live.push({ account: r.account, name: r.name, exists: false, managedPolicies: [], frozen: true });
+          continue;
+        }
         const iam = await deps.iamFor(r.accountId);
         try {
           const role = (await iam.send(new GetRoleCommand({ RoleName: r.name }))).Role;

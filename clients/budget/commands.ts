@@ -1,7 +1,12 @@
 import { createServer } from 'node:http';
-import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { type Client, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { Command } from 'commander';
-import { checkNowUpdate, unfreezeUpdate, type BudgetGuardStatus } from '../../lib/contracts/budget';
+import {
+  checkNowUpdate,
+  freezeUpdate,
+  unfreezeUpdate,
+  type BudgetGuardStatus,
+} from '../../lib/contracts/budget';
 import { parseSnsBudgetMessage } from '../../lib/budget-alert';
 import { loadBudgetsConfig, resolveConfigDir } from '../../lib/runtime/config';
 import { WorkflowIds } from '../../lib/names';
@@ -72,6 +77,32 @@ function updateError(err: unknown): string {
   return errorMessage(err instanceof WorkflowUpdateFailedError ? (err.cause ?? err) : err);
 }
 
+/**
+ * Send an unfreeze or a freeze by hand to a guard, with who and why as typed and where from (the
+ * OS user and host, self-reported); a guard not running is exit 1, a refusal exit 2.
+ */
+async function request(
+  client: Client,
+  name: string,
+  verb: 'unfreeze' | 'freeze',
+  o: { by: string; reason: string },
+): Promise<BudgetGuardStatus> {
+  try {
+    return await client.workflow
+      .getHandle(WorkflowIds.budget(name))
+      .executeUpdate(verb === 'unfreeze' ? unfreezeUpdate : freezeUpdate, {
+        args: [{ by: o.by, reason: o.reason, origin: clientOrigin() }],
+      });
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError)
+      throw new CliError(
+        `the guard of budget ${name} is not running; start it with \`sv0 up\``,
+        ExitCode.Failed,
+      );
+    throw new CliError(`${verb} ${name} refused: ${updateError(err)}`, ExitCode.BadInput);
+  }
+}
+
 export function registerBudgetCommands(program: Command): void {
   const budget = program.command('budget').description('budget guards: spend, thresholds, account freezes');
 
@@ -139,19 +170,7 @@ export function registerBudgetCommands(program: Command): void {
         cmd,
         async (client, opts) => {
           budgetNames(opts, name);
-          let status: BudgetGuardStatus;
-          try {
-            status = await client.workflow.getHandle(WorkflowIds.budget(name)).executeUpdate(unfreezeUpdate, {
-              args: [{ by: o.by, reason: o.reason, origin: clientOrigin() }],
-            });
-          } catch (err) {
-            if (err instanceof WorkflowNotFoundError)
-              throw new CliError(
-                `the guard of budget ${name} is not running; start it with \`sv0 up\``,
-                ExitCode.Failed,
-              );
-            throw new CliError(`unfreeze ${name} refused: ${updateError(err)}`, ExitCode.BadInput);
-          }
+          const status = await request(client, name, 'unfreeze', o);
           if (opts.json) printJson(status);
           else
             say(
@@ -160,6 +179,39 @@ export function registerBudgetCommands(program: Command): void {
                 : `budget ${name}: unfrozen by ${o.by}`,
             );
           if (status.frozen) throw new CliError(`budget ${name} is still frozen`, ExitCode.Failed);
+        },
+        { what: 'budget guard' },
+      ),
+    );
+
+  budget
+    .command('freeze <name>')
+    .description(
+      "quarantine the budget's sandbox account by hand now: destroy its live demos, then attach FreezeAccount (recorded as unfreeze is)",
+    )
+    .requiredOption(
+      '--by <who>',
+      'who asks for the freeze; recorded with your OS user and host, all self-reported (docs/budgets.md)',
+    )
+    .requiredOption('--reason <text>', 'why')
+    .option('--json', 'print one JSON document')
+    .action(async (name: string, o: { by: string; reason: string }, cmd: Command) =>
+      withClient<void, Opts>(
+        cmd,
+        async (client, opts) => {
+          budgetNames(opts, name);
+          const status = await request(client, name, 'freeze', o);
+          const dryRun = !status.frozen && status.audit.at(-1)?.action === 'freeze-dry-run';
+          if (opts.json) printJson(status);
+          else
+            say(
+              status.frozen
+                ? `budget ${name}: account ${status.freeze?.accountName ?? status.account} frozen by ${o.by}`
+                : dryRun
+                  ? `budget ${name}: dry run, nothing attached (the guards are armed by \`sv0 up --enable-destructive\`)`
+                  : `budget ${name}: not frozen (${status.lastProblem ?? 'see sv0 budget status'})`,
+            );
+          if (!status.frozen && !dryRun) throw new CliError(`budget ${name} is not frozen`, ExitCode.Failed);
         },
         { what: 'budget guard' },
       ),

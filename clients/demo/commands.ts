@@ -1,10 +1,15 @@
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { OrganizationsClient } from '@aws-sdk/client-organizations';
 import type { Command } from 'commander';
+import { BUDGETS_FILE, type BudgetsConfig } from '../../lib/config/budgets';
+import type { OrgConfig } from '../../lib/config/org';
 import { defaultAwsConfig } from '../../lib/runtime/aws';
 import {
   resolveConfigDir,
+  loadBudgetsConfig,
   loadNotificationsConfig,
   loadOrgConfig,
   loadScenario,
@@ -23,7 +28,7 @@ import {
   moveDemoExpiry,
   startDemo,
 } from './lifecycle';
-import { resolveSandboxTargets } from './targets';
+import { assertNotFrozen, resolveSandboxTargets } from './targets';
 import { buildSweepInput, runSweep } from './sweep';
 import { printJson, printTable, say } from '../output';
 import { CliError, ExitCode } from '../errors';
@@ -34,6 +39,11 @@ type Opts = GlobalOptions & { json?: boolean };
 
 /** How demo commands name a demo in Temporal's errors. */
 const DEMO_NAMES = { what: 'demo', hint: '; choose another --id' };
+
+/** budgets.yaml when the config folder has one: it names the budget that freezes an account. */
+function budgetsIfDeclared(configDir: string, org: OrgConfig): BudgetsConfig | undefined {
+  return existsSync(path.join(configDir, BUDGETS_FILE)) ? loadBudgetsConfig(configDir, org) : undefined;
+}
 
 const defaultOwner = () => process.env.SV0_OWNER ?? process.env.USER ?? os.userInfo().username;
 
@@ -72,18 +82,17 @@ export function registerDemoCommands(program: Command): void {
         const template = await scenarioTemplate(scenario);
         template.dispose();
         const fixedRoles = fixedRoleNames(template.templateBody);
-        const { managementAccountId, targets } = await resolveSandboxTargets(
-          new OrganizationsClient(defaultAwsConfig()),
-          org,
-          {
-            accountName: o.account,
-          },
-        );
+        const budgets = budgetsIfDeclared(configDir, org);
+        const organizations = new OrganizationsClient(defaultAwsConfig());
+        const { managementAccountId, targets } = await resolveSandboxTargets(organizations, org, {
+          accountName: o.account,
+        });
         if (targets.length > 1)
           throw new CliError(
             `several sandbox accounts (${targets.map((t) => t.accountName).join(', ')}): choose one with --account`,
             ExitCode.BadInput,
           );
+        await assertNotFrozen(organizations, targets[0]!, budgets);
         const input = buildDemoInput({
           scenario,
           id,

@@ -5,14 +5,44 @@
 import {
   DescribeOrganizationCommand,
   paginateListAccounts,
+  paginateListPoliciesForTarget,
   type OrganizationsClient,
 } from '@aws-sdk/client-organizations';
+import type { BudgetsConfig } from '../../lib/config/budgets';
+import { FREEZE_POLICY_NAME } from '../../lib/names';
 import { deployRoleFor, sandboxAccounts, type OrgConfig } from '../../lib/config/org';
 import type { DeployAccess } from '../../lib/contracts/demo';
 import { checkSandboxTarget, sandboxOrg } from '../../lib/sandbox';
 import { CliError, ExitCode } from '../errors';
 
 const bad = (message: string) => new CliError(message, ExitCode.BadInput);
+
+/**
+ * Refuse (exit 1) a demo in a frozen account before anything changes: FreezeAccount attached to
+ * it, read from the management account. Names the budget that freezes the account (budgets.yaml)
+ * and how to unfreeze; the worker refuses it again on its own (the demo's first activity).
+ */
+export async function assertNotFrozen(
+  organizations: OrganizationsClient,
+  target: DeployAccess,
+  budgets: BudgetsConfig | undefined,
+): Promise<void> {
+  for await (const page of paginateListPoliciesForTarget(
+    { client: organizations },
+    { TargetId: target.accountId, Filter: 'SERVICE_CONTROL_POLICY' },
+  )) {
+    if (!(page.Policies ?? []).some((p) => p.Name === FREEZE_POLICY_NAME && !p.AwsManaged)) continue;
+    const names = (budgets?.budgets ?? [])
+      .filter((b) => b.account === target.accountName && b.freezeAt !== undefined)
+      .map((b) => b.name);
+    const budget = names.length ? `budget ${names.join(', ')}` : 'a budget freeze';
+    const unfreeze = names.length === 1 ? names[0]! : 'NAME';
+    throw new CliError(
+      `account ${target.accountName} (${target.accountId}) is frozen by ${budget} (${FREEZE_POLICY_NAME} attached): no demo starts there. Unfreeze with \`sv0 budget unfreeze ${unfreeze} --by WHO --reason TEXT\`, or wait for the next UTC month`,
+      ExitCode.Failed,
+    );
+  }
+}
 
 /** Sandbox accounts of config/org.yaml found in the live organization, with the deploy role to reach each. */
 export async function resolveSandboxTargets(

@@ -126,20 +126,36 @@ export interface UnfreezeRequest {
 const APPROVAL_FIELD_MAX = 500;
 
 /**
+ * A freeze by hand (`sv0 budget freeze`): who and why (both required) and where from, recorded
+ * exactly as an unfreeze's approval is.
+ */
+export type FreezeRequest = UnfreezeRequest;
+
+/** Why a request of `verb` (unfreeze, freeze) is refused, or undefined. */
+function requestProblem(request: unknown, verb: 'unfreeze' | 'freeze'): string | undefined {
+  const r = (request ?? {}) as Partial<Record<keyof UnfreezeRequest, unknown>>;
+  const text = (v: unknown) => typeof v === 'string' && v.trim() !== '' && v.length <= APPROVAL_FIELD_MAX;
+  if (!text(r.by) || !text(r.reason))
+    return `${verb} needs who ${verb === 'unfreeze' ? 'approves it' : 'asks for it'} (by) and why (reason), each at most ${APPROVAL_FIELD_MAX} characters`;
+  if (r.origin !== undefined) {
+    const o = r.origin as Partial<Record<keyof ApprovalOrigin, unknown>> | null;
+    if (!o || !text(o.osUser) || !text(o.host))
+      return `${verb} origin needs osUser and host, each at most ${APPROVAL_FIELD_MAX} characters`;
+  }
+  return undefined;
+}
+
+/**
  * Why an unfreeze request is refused, or undefined: `by` and `reason` are required, and every field
  * is a string of at most {@link APPROVAL_FIELD_MAX} characters. Read by the update's validator.
  */
 export function unfreezeRequestProblem(request: unknown): string | undefined {
-  const r = (request ?? {}) as Partial<Record<keyof UnfreezeRequest, unknown>>;
-  const text = (v: unknown) => typeof v === 'string' && v.trim() !== '' && v.length <= APPROVAL_FIELD_MAX;
-  if (!text(r.by) || !text(r.reason))
-    return `unfreeze needs who approves it (by) and why (reason), each at most ${APPROVAL_FIELD_MAX} characters`;
-  if (r.origin !== undefined) {
-    const o = r.origin as Partial<Record<keyof ApprovalOrigin, unknown>> | null;
-    if (!o || !text(o.osUser) || !text(o.host))
-      return `unfreeze origin needs osUser and host, each at most ${APPROVAL_FIELD_MAX} characters`;
-  }
-  return undefined;
+  return requestProblem(request, 'unfreeze');
+}
+
+/** The same rules for a freeze by hand. */
+export function freezeRequestProblem(request: unknown): string | undefined {
+  return requestProblem(request, 'freeze');
 }
 
 export const budgetStatusQuery = defineQuery<BudgetGuardStatus>('status');
@@ -177,6 +193,12 @@ export function reconfigureWidening(current: BudgetGuardConfig, next: BudgetGuar
 export const checkNowUpdate = defineUpdate<BudgetGuardStatus, []>('check');
 /** Detach FreezeAccount with an approval; rejected when not frozen. */
 export const unfreezeUpdate = defineUpdate<BudgetGuardStatus, [UnfreezeRequest]>('unfreeze');
+/**
+ * Freeze the budget's account by hand now (quarantine): the live demos there are destroyed, then
+ * FreezeAccount is attached, as at `freezeAt`. Rejected when frozen already or the budget has no
+ * `freezeAt`; lifted like any freeze (unfreeze, month rollover).
+ */
+export const freezeUpdate = defineUpdate<BudgetGuardStatus, [FreezeRequest]>('freeze');
 
 /** Typed search attribute key: the budget's name. */
 export const BudgetSearchAttributes = {

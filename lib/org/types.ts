@@ -130,6 +130,11 @@ export interface LiveRole {
   trustedPrincipal?: string;
   externalId?: string;
   managedPolicies: string[];
+  /**
+   * Not read: the account is frozen (FreezeAccount attached), which denies the access role the
+   * read goes through. Absent in results recorded before frozen accounts were skipped.
+   */
+  frozen?: boolean;
 }
 
 export interface LiveBudget {

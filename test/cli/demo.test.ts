@@ -1,16 +1,28 @@
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { ListStacksCommand } from '@aws-sdk/client-cloudformation';
+import {
+  AttachPolicyCommand,
+  CreatePolicyCommand,
+  DetachPolicyCommand,
+  OrganizationsClient,
+} from '@aws-sdk/client-organizations';
+import { WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { TaskQueues } from '../../lib/names';
+import { ErrorType, TaskQueues, WorkflowTypes } from '../../lib/names';
+import { motoConfig } from '../harness/aws';
 import { startRequestRecorder as recorder, sv0 } from '../harness/cli';
 import { stack } from '../harness/stack';
 import { runWorker, testEnv, uniqueId } from '../harness/temporal';
 import { startWebhookReceiver } from '../harness/webhook';
 import {
+  accountClients,
   CONFIG_DIR,
+  demoInput,
   demoTestActivities,
+  scheduledActivities,
   eventually,
   setUpDemoOrg,
   type DemoOrg,
@@ -240,5 +252,66 @@ describe('sv0 demo against moto and the dev server', () => {
         ]);
       },
     );
+  });
+  it('a demo in a frozen account is refused: by `sv0 demo start` before any AWS change (exit 1, naming the budget and the unfreeze), and by the worker on its own', async () => {
+    process.env.AWS_ENDPOINT_URL = stack().motoEndpoint;
+    process.env.AWS_ACCESS_KEY_ID = 'testing';
+    process.env.AWS_SECRET_ACCESS_KEY = 'testing';
+    process.env.AWS_REGION = 'us-east-1';
+    const orgs = new OrganizationsClient(motoConfig());
+    const policy = await orgs.send(
+      new CreatePolicyCommand({
+        Name: 'FreezeAccount',
+        Description: 'budget freeze',
+        Type: 'SERVICE_CONTROL_POLICY',
+        Content: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Deny', Action: '*', Resource: '*' }],
+        }),
+      }),
+    );
+    const PolicyId = policy.Policy!.PolicySummary!.Id!;
+    await orgs.send(new AttachPolicyCommand({ PolicyId, TargetId: org.demoAccountId }));
+    const stacks = async () =>
+      (await accountClients(org.demoAccountId).cloudformation.send(new ListStacksCommand({})))
+        .StackSummaries ?? [];
+    const before = (await stacks()).length;
+    try {
+      await runWorker(
+        { env, taskQueue: TaskQueues.infra, activities: demoTestActivities(env, webhook) },
+        async () => {
+          const id = uniqueId('frozen');
+          const r = await sv0('demo', 'start', 'cross-account-trust', '--id', id, ...temporal());
+          expect(r.code).toBe(1);
+          expect(r.stderr).toContain(`account sv0-demo (${org.demoAccountId}) is frozen by budget sv0-demo`);
+          expect(r.stderr).toContain('`sv0 budget unfreeze sv0-demo --by WHO --reason TEXT`');
+          await expect(env.client.workflow.getHandle(`demo-${id}`).describe()).rejects.toBeInstanceOf(
+            WorkflowNotFoundError,
+          );
+
+          // Started by another client, past the CLI: the worker's first activity refuses it.
+          const handle = await env.client.workflow.start(WorkflowTypes.demoLifecycle, {
+            taskQueue: TaskQueues.infra,
+            workflowId: `demo-${uniqueId('frozen')}`,
+            args: [demoInput(org, { id: uniqueId('frozen'), ttlMs: 3_600_000 })],
+          });
+          const failure = await handle.result().then(
+            () => undefined,
+            (e: unknown) => e,
+          );
+          expect(failure).toBeInstanceOf(WorkflowFailedError);
+          // Workflow failed <- activity failed <- the activity's ApplicationFailure.
+          let cause = failure as { cause?: unknown; type?: string; message: string };
+          while (cause.cause) cause = cause.cause as typeof cause;
+          expect(cause.type).toBe(ErrorType.AccountFrozen);
+          expect(cause.message).toContain(`account sv0-demo (${org.demoAccountId}) is frozen`);
+          const history = await handle.fetchHistory();
+          expect(scheduledActivities(history.events)).toEqual(['checkDemoTarget']);
+        },
+      );
+      expect((await stacks()).length).toBe(before);
+    } finally {
+      await orgs.send(new DetachPolicyCommand({ PolicyId, TargetId: org.demoAccountId }));
+    }
   });
 });

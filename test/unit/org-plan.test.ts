@@ -195,6 +195,28 @@ describe('planOrg', () => {
     expect(plan.frozen).toEqual(['account:sv0-demo']);
   });
 
+  it("reports a frozen account's roles as not read (the freeze denies the access role) instead of planning them", () => {
+    const d = desired();
+    const live = convergedLive(d);
+    live.attachments.push({ policy: 'FreezeAccount', target: 'account:sv0-demo' });
+    live.roles = live.roles.map((r) =>
+      r.account === 'sv0-demo'
+        ? { account: r.account, name: r.name, exists: false, managedPolicies: [], frozen: true }
+        : r,
+    );
+    const plan = planOrg(live, d);
+    expect(plan.steps).toEqual([]);
+    expect(plan.frozen).toEqual(['account:sv0-demo']);
+    expect(plan.notes).toEqual([
+      'account sv0-demo is frozen (FreezeAccount attached): its roles were not read or changed, as the freeze denies OrganizationAccountAccessRole; everything else was checked from the management account',
+    ]);
+    // Other accounts are still compared: a missing role there is planned.
+    live.roles = live.roles.map((r) => (r.account === 'sv0-security-tooling' ? { ...r, exists: false } : r));
+    expect(planOrg(live, d).steps.map((s) => s.id)).toEqual([
+      'ensureRole:sv0-security-tooling/SecurityV0-ReadOnly',
+    ]);
+  });
+
   it('converges a partly built organization: re-attaches a detached SCP, moves and tags accounts, updates a document', () => {
     const d = desired();
     const live = convergedLive(d);

@@ -17,6 +17,8 @@ import {
   budgetAlertSignal,
   budgetStatusQuery,
   checkNowUpdate,
+  freezeRequestProblem,
+  freezeUpdate,
   GUARD_ACTOR,
   RECONFIGURE_BOUNDS_PATCH,
   reconfigureSignal,
@@ -28,6 +30,7 @@ import {
   type BudgetGuardInput,
   type BudgetGuardStatus,
   type FreezeRecord,
+  type FreezeRequest,
   type SpendSnapshot,
   type UnfreezeRequest,
   unfreezeRequestProblem,
@@ -153,18 +156,29 @@ export async function budgetGuardWorkflow(input: BudgetGuardInput): Promise<neve
     });
   }
 
-  /** Destroy the account's live demos, wait for their teardown, then attach FreezeAccount. */
-  async function freezeAccount(reason: string): Promise<void> {
+  /**
+   * Destroy the account's live demos, wait for their teardown, then attach FreezeAccount. `byHand`:
+   * a person asked for it (`sv0 budget freeze`), recorded as who, why and from where.
+   */
+  async function freezeAccount(reason: string, byHand?: FreezeRequest): Promise<void> {
     const refreeze = state.approval !== undefined;
+    const by = byHand?.by ?? GUARD_ACTOR;
+    const origin = byHand?.origin ?? {};
     try {
       const target = await aws.resolveAccount({ accountName: config.budget.account });
       // Checked here too, before any demo is destroyed; the attach activity checks again live.
       assertSandboxTarget({ ...target, org: config.org });
       if (config.dryRun) {
-        if (dryRunMonth === state.month) return;
+        if (dryRunMonth === state.month && !byHand) return;
         dryRunMonth = state.month;
         await aws.attachFreezePolicy({ ...target, org: config.org, dryRun: true });
-        record({ action: 'freeze-dry-run', by: GUARD_ACTOR, reason, accountId: target.accountId });
+        record({
+          action: 'freeze-dry-run',
+          by,
+          reason,
+          accountId: target.accountId,
+          ...(byHand?.origin ? { details: { ...byHand.origin } } : {}),
+        });
         await send(budgetNotices.freezeDryRun(name(), target.accountName, reason));
         return;
       }
@@ -181,7 +195,7 @@ export async function budgetGuardWorkflow(input: BudgetGuardInput): Promise<neve
         }
         record({
           action: 'demos-destroyed',
-          by: GUARD_ACTOR,
+          by,
           reason,
           accountId: target.accountId,
           details: { demos: workflowIds.join(','), teardown: closed ? 'finished' : 'still running' },
@@ -203,10 +217,11 @@ export async function budgetGuardWorkflow(input: BudgetGuardInput): Promise<neve
       problems.freeze = undefined;
       record({
         action: 'freeze',
-        by: GUARD_ACTOR,
+        by,
         reason,
         accountId: target.accountId,
         details: {
+          ...origin,
           policyId: attached.policyId,
           changed: attached.changed,
           refreeze,
@@ -220,7 +235,7 @@ export async function budgetGuardWorkflow(input: BudgetGuardInput): Promise<neve
       const problem = budgetProblems.freeze(rootCauseMessage(err));
       // Tell people once per distinct problem; the next check tries again.
       if (problem !== problems.freeze) {
-        record({ action: 'freeze-failed', by: GUARD_ACTOR, reason: problem });
+        record({ action: 'freeze-failed', by, reason: problem });
         await send(budgetNotices.freezeFailed(name(), config.budget.account, problem));
       }
       problems.freeze = problem;
@@ -352,6 +367,26 @@ export async function budgetGuardWorkflow(input: BudgetGuardInput): Promise<neve
     await condition(() => checksDone >= ticket || closing);
     return status();
   });
+  setHandler(
+    freezeUpdate,
+    async (request) => {
+      await exclusive(async () => {
+        if (!state.frozen) await freezeAccount(`frozen by hand by ${request.by}: ${request.reason}`, request);
+      });
+      return status();
+    },
+    {
+      validator: (request) => {
+        const problem = freezeRequestProblem(request);
+        if (problem) throw new Error(problem);
+        if (config.budget.freezeAt === undefined)
+          throw new Error(
+            `budget ${name()} has no freezeAt: account ${config.budget.account} is not one its guard freezes`,
+          );
+        if (state.frozen) throw new Error(`budget ${name()} is frozen already`);
+      },
+    },
+  );
   setHandler(
     unfreezeUpdate,
     async (request) => {

@@ -7,7 +7,7 @@ import {
 } from '@temporalio/workflow';
 import type { createNotifyActivities } from '../../activities/notify';
 import type { createOrgBootstrapActivities } from '../../activities/org';
-import { ErrorType, NON_RETRYABLE_ERROR_TYPES } from '../../lib/names';
+import { ErrorType, FREEZE_POLICY_NAME, NON_RETRYABLE_ERROR_TYPES } from '../../lib/names';
 import { planDifference, planOrg, waves } from '../../lib/org/plan';
 import {
   type OrgBootstrapInput,
@@ -16,7 +16,7 @@ import {
   type OrgProgress,
   orgProgressQuery,
 } from '../../lib/contracts/org';
-import type { DesiredOrg, LiveOrg, OrgPlan, PlanStep } from '../../lib/org/types';
+import { type DesiredOrg, type LiveOrg, type OrgPlan, type PlanStep, targetRef } from '../../lib/org/types';
 
 /** Runs from before the budget freeze's AWS-side backstop read none of it, and plan none of it. */
 const BACKSTOP_PATCH = 'budget-backstop';
@@ -61,9 +61,12 @@ async function readLiveOrg(desired: DesiredOrg): Promise<LiveOrg> {
       org.accounts.find((a) => a.email.toLowerCase() === d.email.toLowerCase());
     if (found) accountIds.push({ name: d.name, id: found.id });
   }
+  // FreezeAccount denies OrganizationAccountAccessRole there: a frozen account's roles are not read.
+  const frozen = (account: string) =>
+    org.attachments.some((x) => x.policy === FREEZE_POLICY_NAME && x.target === targetRef.account(account));
   const roles = desired.roles.flatMap((r) => {
     const id = accountIds.find((a) => a.name === r.account)?.id;
-    return id ? [{ account: r.account, accountId: id, name: r.name }] : [];
+    return id ? [{ account: r.account, accountId: id, name: r.name, frozen: frozen(r.account) }] : [];
   });
   const alerts = desired.budgetAlerts;
   const backstopRead =

@@ -6,9 +6,19 @@ import { findAccount, step, type PlanDraft } from './steps';
 export function planRoles(live: LiveOrg, desired: DesiredOrg, plan: PlanDraft): void {
   const trustedId = (name: string) =>
     name === 'management' ? live.managementAccountId : findAccount(live, name)?.id;
+  const frozenNoted = new Set<string>();
   for (const r of desired.roles) {
     const found = live.roles.find((l) => l.account === r.account && l.name === r.name);
     const key = `${r.account}/${r.name}`;
+    if (found?.frozen) {
+      // Nothing can be read or changed in the account through its access role until it is unfrozen.
+      if (!frozenNoted.has(r.account))
+        plan.notes.push(
+          `account ${r.account} is frozen (FreezeAccount attached): its roles were not read or changed, as the freeze denies OrganizationAccountAccessRole; everything else was checked from the management account`,
+        );
+      frozenNoted.add(r.account);
+      continue;
+    }
     if (!found?.exists) {
       plan.steps.push(
         step(

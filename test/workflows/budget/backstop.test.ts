@@ -1,4 +1,7 @@
+import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { hostname, tmpdir, userInfo } from 'node:os';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { ListSubscriptionsByTopicCommand, PublishCommand, SNSClient } from '@aws-sdk/client-sns';
@@ -11,7 +14,14 @@ import { subscribeAlertsEndpoint } from '../../../clients/budget/alerts-topic';
 import { createBudgetAlertHandler } from '../../../clients/budget/alerts-endpoint';
 import { createSnsVerifier } from '../../../lib/runtime/sns-signature';
 import { motoCertificateDownload } from '../../harness/sns';
-import { budgetStatusQuery, checkNowUpdate, unfreezeUpdate } from '../../../lib/contracts/budget';
+import {
+  budgetStatusQuery,
+  type BudgetGuardStatus,
+  checkNowUpdate,
+  unfreezeUpdate,
+} from '../../../lib/contracts/budget';
+import { sv0 } from '../../harness/cli';
+import { stack } from '../../harness/stack';
 import { type DemoInput, type DemoSummary, statusQuery } from '../../../lib/contracts/demo';
 import { Roles, WorkflowIds, WorkflowTypes } from '../../../lib/names';
 import { budgetGuardWorkflow } from '../../../workflows';
@@ -299,5 +309,91 @@ describe('the budget freeze backstop: AWS Budgets action (Budgets fake) and aler
     } finally {
       alerts.close();
     }
+  });
+  it('sv0 budget freeze quarantines by hand, recorded as an unfreeze is (who, why, OS user and host); a check below freezeAt keeps it; unfreeze lifts it', async () => {
+    const budget = budgetConfig({
+      name: uniqueId('sv0-demo'),
+      account: 'sv0-demo',
+      amount: 200,
+      notify: [80],
+      freezeAt: 100,
+    });
+    await setSpend(budget, 50);
+    const dir = mkdtempSync(path.join(tmpdir(), 'sv0-freeze-'));
+    copyFileSync(path.resolve(__dirname, '../../../config/org.yaml'), path.join(dir, 'org.yaml'));
+    writeFileSync(
+      path.join(dir, 'budgets.yaml'),
+      `budgets:\n  - { name: ${budget.name}, account: sv0-demo, amount: 200, notify: [80], freezeAt: 100 }\n`,
+    );
+    const cli = (...args: string[]) =>
+      sv0(
+        ...args,
+        '--config-dir',
+        dir,
+        '--address',
+        stack().temporalAddress,
+        '--namespace',
+        env.namespace ?? 'default',
+      );
+    const workflowId = WorkflowIds.budget(budget.name);
+    started.push(workflowId);
+    await work(async () => {
+      const guard = await env.client.workflow.start(budgetGuardWorkflow, {
+        workflowId,
+        taskQueue,
+        args: [guardConfig(budget)],
+      });
+      expect((await guard.executeUpdate(checkNowUpdate)).frozen).toBe(false);
+      const frozen = await cli(
+        'budget',
+        'freeze',
+        budget.name,
+        '--by',
+        'ivan',
+        '--reason',
+        'suspicious spend',
+        '--json',
+      );
+      expect(frozen.stderr).toBe('');
+      expect(frozen.code).toBe(0);
+      const status = JSON.parse(frozen.stdout) as BudgetGuardStatus;
+      const origin = { osUser: userInfo().username, host: hostname() };
+      expect(status).toMatchObject({
+        frozen: true,
+        freeze: { accountId: org.demoAccountId, appliedBy: 'budget-guard' },
+      });
+      expect(status.audit.at(-1)).toMatchObject({
+        action: 'freeze',
+        by: 'ivan',
+        reason: 'frozen by hand by ivan: suspicious spend',
+        accountId: org.demoAccountId,
+        details: { ...origin, changed: true, demosDestroyed: 0 },
+      });
+      expect(await freezeTargets(org.freezePolicyId)).toEqual([org.demoAccountId]);
+      const sent = notificationsFor(webhook.received, budget.name, 'budget.frozen');
+      expect(sent).toHaveLength(1);
+
+      const again = await cli('budget', 'freeze', budget.name, '--by', 'ivan', '--reason', 'again');
+      expect(again.code).toBe(2);
+      expect(again.stderr).toContain('frozen already');
+      const noReason = await cli('budget', 'freeze', budget.name, '--by', 'ivan', '--reason', ' ');
+      expect(noReason.code).toBe(2);
+
+      // Spend is far below freezeAt: a check does not lift a freeze by hand.
+      expect((await guard.executeUpdate(checkNowUpdate)).frozen).toBe(true);
+      const lifted = await cli(
+        'budget',
+        'unfreeze',
+        budget.name,
+        '--by',
+        'ceo',
+        '--reason',
+        'checked, fine',
+        '--json',
+      );
+      expect(lifted.code).toBe(0);
+      expect(JSON.parse(lifted.stdout)).toMatchObject({ frozen: false });
+      expect(await freezeTargets(org.freezePolicyId)).toEqual([]);
+    });
   });
 });

@@ -460,7 +460,7 @@ describe('org bootstrap against moto (Cost Explorer through a thin fake at the S
     expect(last.plan.steps).toEqual([]);
   });
 
-  it('the drift check notifies about a hand-detached SCP and leaves a FreezeAccount attachment alone', async () => {
+  it('the drift check notifies about a hand-detached SCP, leaves a FreezeAccount attachment alone and reports the frozen account from the management account (its IAM denying everything, played at the SDK-client boundary)', async () => {
     const desired = seedDesired();
     const cost = fakeCostExplorer(allTags());
     await planAndApply(desired, new CallLog(), cost.ce);
@@ -480,8 +480,19 @@ describe('org bootstrap against moto (Cost Explorer through a thin fake at the S
     const receiver = await startWebhookReceiver();
     try {
       const taskQueue = uniqueId('org-drift');
+      // moto enforces no SCP: FreezeAccount is played at the SDK-client boundary, where IAM in the
+      // frozen account denies everything (as the deny-all SCP does for OrganizationAccountAccessRole).
+      const demoId = (await accountsByName()).get('sv0-demo')!;
+      const deps = orgDeps(aws, new CallLog(), cost.ce, undefined, budgetsApi);
+      const frozenReads: string[] = [];
+      const iamFor = deps.iamFor;
+      deps.iamFor = async (id) => {
+        if (id !== demoId) return iamFor(id);
+        frozenReads.push(id);
+        throw Object.assign(new Error('explicit deny in a service control policy'), { name: 'AccessDenied' });
+      };
       const activities = {
-        ...createOrgBootstrapActivities(orgDeps(aws, new CallLog(), cost.ce, undefined, budgetsApi)),
+        ...createOrgBootstrapActivities(deps),
         ...createNotifyActivities({
           sns: new SNSClient(aws),
           logger: createLogger('test'),
@@ -499,6 +510,11 @@ describe('org bootstrap against moto (Cost Explorer through a thin fake at the S
       );
       expect(plan.steps.map((s) => s.id)).toEqual(['attachPolicy:RegionLock->root']);
       expect(plan.frozen).toEqual(['account:sv0-demo']);
+      // The frozen account is reported, not read through its access role; the rest is checked.
+      expect(plan.notes).toContain(
+        'account sv0-demo is frozen (FreezeAccount attached): its roles were not read or changed, as the freeze denies OrganizationAccountAccessRole; everything else was checked from the management account',
+      );
+      expect(frozenReads).toEqual([]);
       const hit = await receiver.waitFor((r) => (r.body as { event?: string }).event === 'org.drift');
       expect((hit.body as { text: string }).text).toContain('attach SCP RegionLock to root');
       recordHistory(workflowId, 'org-drift');
