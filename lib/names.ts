@@ -98,6 +98,11 @@ export const Roles = {
   organizationAccess: 'OrganizationAccountAccessRole',
   deploy: 'sv0-orchestrator-deploy',
   securityReadOnly: 'SecurityV0-ReadOnly',
+  /**
+   * In sv0-platform: the role the worker assumes (trusted by the management account) to assume
+   * SecurityV0-ReadOnly in turn, minting a connector's temporary credentials.
+   */
+  connectorCredentials: 'sv0-connector-credentials',
   /** In the management account: the role AWS Budgets assumes to attach and detach FreezeAccount. */
   budgetsFreeze: 'sv0-budgets-freeze',
 } as const;

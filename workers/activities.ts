@@ -60,6 +60,7 @@ export function createConnectorActivities(deps: WorkerDeps) {
       secrets: deps.secrets,
       logger: deps.logger,
       settings: deps.settings,
+      aws: deps.aws,
     }),
   };
 }

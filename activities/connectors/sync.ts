@@ -1,6 +1,8 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
+import { AWS_CREDENTIAL_VARS, type ConnectorSpec } from '../../lib/config/connectors';
 import type { WorkerSettings } from '../../lib/config/worker';
+import { defaultAwsConfig, type AwsClientConfig } from '../../lib/runtime/aws';
 import { parseDuration } from '../../lib/duration';
 import type { Logger } from '../../lib/runtime/logger';
 import { ErrorType, ScheduleIds } from '../../lib/names';
@@ -23,6 +25,7 @@ import { bearerAuthorization, fetchQuietly, jsonBody } from '../http';
 import { refuseInput, validInput } from '../input';
 import { secretFailure } from '../secrets/errors';
 import type { SecretResolver } from '../secrets/resolve';
+import { createRoleChainMinter, credentialSeconds } from '../secrets/role-chain';
 
 export interface ConnectorActivityDeps {
   runner: ContainerRunner;
@@ -32,6 +35,11 @@ export interface ConnectorActivityDeps {
   settings: WorkerSettings;
   /** @default globalThis.fetch */
   fetch?: typeof fetch;
+  /**
+   * The worker's own AWS settings, with which it assumes a connector's role chain.
+   * @default the SDK's own resolution (environment, profile, instance role)
+   */
+  aws?: AwsClientConfig;
 }
 
 export type { LastSyncInput, RunConnectorInput };
@@ -57,6 +65,25 @@ export interface ConnectorScheduleState {
  */
 export function createConnectorSyncActivities(deps: ConnectorActivityDeps) {
   const doFetch = deps.fetch ?? globalThis.fetch;
+  const roleChains = createRoleChainMinter({ aws: deps.aws ?? defaultAwsConfig() });
+
+  /**
+   * The temporary credentials of the connector's role chain as container variables, or none. The
+   * chain is the worker's (its settings name the roles and external ids); the input only names it.
+   */
+  async function awsCredentials(connector: ConnectorSpec): Promise<Record<string, string>> {
+    if (!connector.aws) return {};
+    const chain = connector.aws.roleChain;
+    const hops = deps.settings.secrets.roleChains[chain];
+    // connectorRefusals refused an unknown chain already; this keeps the type checker informed.
+    if (!hops) refuseInput([`connector ${connector.name}: AWS role chain ${chain} is not the worker's`]);
+    const keys = await roleChains.mint(connector.name, chain, hops, {
+      durationSeconds: credentialSeconds(parseDuration(connector.timeout)),
+      sessionName: `sv0-connector-${connector.name}`,
+    });
+    const [id, secret, token] = AWS_CREDENTIAL_VARS;
+    return { [id]: keys.accessKeyId, [secret]: keys.secretAccessKey, [token]: keys.sessionToken };
+  }
 
   /**
    * Tell connector-health of a success from here: the workflow would need one more workflow task
@@ -82,7 +109,8 @@ export function createConnectorSyncActivities(deps: ConnectorActivityDeps) {
 
   return {
     /**
-     * Resolve the connector's secrets, run its container once and report the outcome. Exit 0
+     * Resolve the connector's secrets (and assume its AWS role chain, when it names one), run its
+     * container once and report the outcome. Exit 0
      * returns; another exit or a timeout fails retryably (the workflow's retry policy bounds it);
      * a bad secret, a missing image or a missing network fail for good.
      */
@@ -106,7 +134,12 @@ export function createConnectorSyncActivities(deps: ConnectorActivityDeps) {
               .catch(secretFailure),
           }
         : undefined;
-      const redact = [...resolved.secretValues, ...(registryAuth ? [registryAuth.password] : [])];
+      const credentials = await awsCredentials(connector).catch(secretFailure);
+      const redact = [
+        ...resolved.secretValues,
+        ...(registryAuth ? [registryAuth.password] : []),
+        ...Object.values(credentials),
+      ];
       let result: ContainerRunResult;
       try {
         result = await deps.runner.run({
@@ -114,7 +147,7 @@ export function createConnectorSyncActivities(deps: ConnectorActivityDeps) {
           image: connector.image,
           pull: connector.pull ?? 'missing',
           args: connector.args,
-          env: { ...connector.environment, ...resolved.env },
+          env: { ...connector.environment, ...resolved.env, ...credentials },
           network: connector.network,
           ...limits,
           timeoutMs: parseDuration(connector.timeout),

@@ -51,6 +51,27 @@ export const SecretSourceSchema = z.discriminatedUnion('type', [
 ]);
 export type SecretSource = z.infer<typeof SecretSourceSchema>;
 
+/** The name of a role chain of the worker's settings (`secrets.roleChains` in worker.yaml). */
+export const roleChainNameSchema = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'a role chain name is lower case letters, digits and dashes');
+
+/** The variables that carry a role chain's temporary credentials into the container. */
+export const AWS_CREDENTIAL_VARS = [
+  'AWS_ACCESS_KEY_ID',
+  'AWS_SECRET_ACCESS_KEY',
+  'AWS_SESSION_TOKEN',
+] as const;
+
+/**
+ * AWS access for a connector: the worker assumes the named role chain of its settings before each
+ * run and passes the last role's temporary credentials as AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY
+ * and AWS_SESSION_TOKEN. The connector never holds long-lived keys.
+ */
+export const ConnectorAwsSchema = z.strictObject({
+  roleChain: roleChainNameSchema,
+});
+
 const memoryMb = z.number().int().min(16).max(65536);
 /** CPUs for the container (Docker's --cpus); within the worker's maximum. */
 const cpus = z.number().min(0.1).max(64);
@@ -135,6 +156,8 @@ const ConnectorInputSchema = z.strictObject({
   environment: z.record(envName, z.string()).default({}),
   /** Secret sources, merged in order (a later source wins for the same name). */
   secrets: z.array(SecretSourceSchema).default([]),
+  /** Temporary AWS credentials per run, from a role chain of the worker's settings. */
+  aws: ConnectorAwsSchema.optional(),
 });
 
 const RegistrySchema = z.strictObject({
@@ -193,6 +216,21 @@ export const ConnectorsFileSchema = z
           path: ['connectors', i, 'interval'],
           message: 'write an interval (e.g. 30m), or after: [other connectors] to run when they succeed',
         });
+      if (c.aws) {
+        const given = [
+          ...Object.keys(c.environment).map((n) => ({ n, at: ['environment', n] })),
+          ...c.secrets.flatMap((s, j) =>
+            s.type === 'refs' ? Object.keys(s.vars).map((n) => ({ n, at: ['secrets', j, 'vars', n] })) : [],
+          ),
+        ];
+        for (const { n, at } of given)
+          if ((AWS_CREDENTIAL_VARS as readonly string[]).includes(n))
+            ctx.addIssue({
+              code: 'custom',
+              path: ['connectors', i, ...at],
+              message: `${n} comes from the role chain ${c.aws.roleChain} (aws:); remove it here`,
+            });
+      }
       if (c.pull === 'always' && isDigestImage(c.image))
         ctx.addIssue({
           code: 'custom',
@@ -316,6 +354,8 @@ export const ConnectorSpecSchema = z.strictObject({
   pauseAfterFailedRuns: z.number().int().min(1).max(100),
   environment: z.record(envName, z.string()),
   secrets: z.array(SecretSourceSchema),
+  /** Temporary AWS credentials per run, from a role chain of the worker's settings. */
+  aws: ConnectorAwsSchema.optional(),
   /** Pull credentials for the image's registry, when configured. */
   registryAuth: z
     .strictObject({
@@ -382,6 +422,7 @@ export function resolveConnectors(file: ConnectorsFile): ConnectorsConfig {
         pauseAfterFailedRuns: c.pauseAfterFailedRuns ?? d.pauseAfterFailedRuns,
         environment: c.environment,
         secrets: c.secrets,
+        ...optional('aws', c.aws),
         ...(registry
           ? { registryAuth: { server: host, username: registry.username, passwordRef: registry.passwordRef } }
           : {}),

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { Roles } from '../names';
-import { registryHost } from './connectors';
+import { registryHost, roleChainNameSchema } from './connectors';
 
 /**
  * config/worker.yaml: what the worker itself allows, whatever a workflow's input asks for. Whoever
@@ -70,6 +70,42 @@ const accountRef = z
     'an account name from org.yaml or a 12-digit account id',
   );
 
+/**
+ * One hop of a role chain: the role `role` in `account` (an account name as the live organization
+ * names it, or a 12-digit id), with the external id its trust policy asks for.
+ */
+export const RoleHopSchema = z.strictObject({
+  account: accountRef,
+  role: z.string().regex(/^[A-Za-z0-9+=,.@_-]{1,64}$/, 'an IAM role name such as SecurityV0-ReadOnly'),
+  /** Not a secret, but written only here: the worker sends it, never workflow input. */
+  externalId: z
+    .string()
+    .regex(/^[A-Za-z0-9+=,.@:/_-]{2,1224}$/, 'an external id: 2-1224 letters, digits or +=,.@:/-_')
+    .optional(),
+});
+export type RoleHop = z.infer<typeof RoleHopSchema>;
+
+/**
+ * The role chain the shipped AWS connector names: the bootstrap's connector credentials role in
+ * sv0-platform (trusted by the management account, where the worker runs), then
+ * SecurityV0-ReadOnly in sv0-security-tooling (trusted by sv0-platform). The external ids are
+ * config/org.yaml's: change them in both files together.
+ */
+export const DEFAULT_ROLE_CHAINS: Record<string, RoleHop[]> = {
+  'aws-connector': [
+    {
+      account: 'sv0-platform',
+      role: Roles.connectorCredentials,
+      externalId: 'sv0-connector-credentials-change-me',
+    },
+    {
+      account: 'sv0-security-tooling',
+      role: Roles.securityReadOnly,
+      externalId: 'sv0-security-readonly-change-me',
+    },
+  ],
+};
+
 export const WorkerSettingsSchema = z.strictObject({
   secrets: z
     .strictObject({
@@ -79,12 +115,21 @@ export const WorkerSettingsSchema = z.strictObject({
       folders: z.array(absoluteFolder).min(1).default(['/etc/sv0/connectors']),
       /** AWS Secrets Manager secret names a later secret source may read (none yet). */
       awsSecretsManager: z.array(z.string().min(1)).default([]),
-      /** IAM role ARNs a later secret source may assume (none yet). */
-      assumeRoles: z
-        .array(z.string().regex(/^arn:aws[a-z-]*:iam::[0-9]{12}:role\/.+$/, 'an IAM role ARN'))
-        .default([]),
+      /**
+       * Role chains a connector may name (`aws: { roleChain: <name> }` in connectors.yaml): the
+       * worker assumes each hop in turn with the previous hop's credentials (the first with its
+       * own) and gives the container the last hop's temporary keys.
+       */
+      roleChains: z
+        .record(roleChainNameSchema, z.array(RoleHopSchema).min(1).max(5))
+        .default(DEFAULT_ROLE_CHAINS),
     })
-    .default({ envNames: [], folders: ['/etc/sv0/connectors'], awsSecretsManager: [], assumeRoles: [] }),
+    .default({
+      envNames: [],
+      folders: ['/etc/sv0/connectors'],
+      awsSecretsManager: [],
+      roleChains: DEFAULT_ROLE_CHAINS,
+    }),
   connectors: z
     .strictObject({
       /** Networks a connector container may join (`host` is always refused). */
@@ -264,6 +309,19 @@ export function registryRefusal(settings: WorkerSettings, image: string, server:
   if (!settings.connectors.images.some((prefix) => registryHost(prefix + 'x') === host))
     return `registry ${host} is not the host of an allowed image prefix (connectors.images in ${WORKER_SETTINGS_FILE})`;
   return undefined;
+}
+
+/**
+ * Why a connector's role chain is refused: only the chains of `secrets.roleChains` may be named
+ * (the roles, accounts and external ids are the worker's, never the input's).
+ */
+export function roleChainRefusal(
+  settings: Pick<WorkerSettings, 'secrets'>,
+  chain: string,
+): string | undefined {
+  if (Object.hasOwn(settings.secrets.roleChains, chain)) return undefined;
+  const known = Object.keys(settings.secrets.roleChains);
+  return `AWS role chain ${chain} is not one of the worker's (${known.length ? known.join(', ') : 'none'}; add it to secrets.roleChains in ${WORKER_SETTINGS_FILE})`;
 }
 
 /** Why a network is refused: `host` never, others only when in `connectors.networks`. */

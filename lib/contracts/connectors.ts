@@ -17,6 +17,7 @@ import {
   pathRefusal,
   platformUrlRefusal,
   registryRefusal,
+  roleChainRefusal,
   secretReferenceRefusal,
   type ContainerLimits,
   type WorkerSettings,
@@ -141,7 +142,8 @@ export const ConnectorScheduleStatesInputSchema = z.strictObject({
 
 /**
  * Every reason the worker's settings refuse a connector run, checked before any secret is
- * resolved: image and registry, network, container limits, and every secret reference and path
+ * resolved: image and registry, network, container limits, the AWS role chain, and every secret
+ * reference and path
  * (by their text; the activity resolves symlinks before it reads a file). Empty: allowed.
  */
 export function connectorRefusals(
@@ -154,6 +156,7 @@ export function connectorRefusals(
   add(networkRefusal(settings, connector.network));
   const { limits, refusals: over } = containerLimits(settings, connector);
   refusals.push(...over);
+  if (connector.aws) add(roleChainRefusal(settings, connector.aws.roleChain));
   if (connector.registryAuth) {
     add(registryRefusal(settings, connector.image, connector.registryAuth.server));
     add(secretReferenceRefusal(settings, connector.registryAuth.passwordRef));

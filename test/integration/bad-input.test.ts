@@ -113,9 +113,21 @@ const cases: Case[] = [
   },
   {
     name: 'connectors.yaml: malformed op:// reference',
-    edit: ['connectors.yaml', 'op://sv0-connectors/aws-connector/role_arn', 'op://sv0-connectors'],
+    edit: ['connectors.yaml', 'op://sv0-connectors/ghcr-pull/token', 'op://sv0-connectors'],
     argv: ['connectors', 'apply', '--yes'],
-    message: [/connectors\.yaml/, /AWS_ROLE_ARN|op:\/\//],
+    message: [/connectors\.yaml/, /passwordRef|op:\/\//],
+  },
+  {
+    name: 'connectors.yaml: a role chain the worker does not define',
+    edit: ['connectors.yaml', 'roleChain: aws-connector', 'roleChain: admin-everywhere'],
+    argv: ['connectors', 'apply', '--yes'],
+    message: [/connectors\.yaml/, /connector aws/, /admin-everywhere/, /secrets\.roleChains in worker\.yaml/],
+  },
+  {
+    name: 'connectors.yaml: AWS keys beside a role chain',
+    edit: ['connectors.yaml', 'AWS_REGION: us-east-1', 'AWS_ACCESS_KEY_ID: AKIAEXAMPLE'],
+    argv: ['connectors', 'apply', '--yes'],
+    message: [/connectors\.yaml/, /environment\.AWS_ACCESS_KEY_ID/, /role chain aws-connector/],
   },
   {
     name: 'connectors.yaml: op:// reference with a value-looking scheme',

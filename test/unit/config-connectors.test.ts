@@ -44,7 +44,8 @@ describe('config/connectors.yaml', () => {
       expect(c.timeout).toBe('5m');
       expect(c.memoryMb).toBe(256);
       expect(c.retry.maximumAttempts).toBeGreaterThan(1);
-      expect(c.secrets.length).toBeGreaterThan(0);
+      // Each gets its secrets from a source, the AWS connector its keys from a role chain.
+      expect(c.secrets.length + (c.aws ? 1 : 0)).toBeGreaterThan(0);
       // GHCR images pull with credentials given as a reference, never a value.
       expect(c.registryAuth).toMatchObject({
         server: 'ghcr.io',
@@ -52,6 +53,43 @@ describe('config/connectors.yaml', () => {
       });
     }
     expect(config.platform.tokenRef).toMatch(/^(op:\/\/|env:|file:\/)/);
+    // No AWS key is written anywhere: the AWS connector's come from the worker's role chain.
+    expect(byName.aws?.aws).toEqual({ roleChain: 'aws-connector' });
+    expect(byName.aws?.secrets).toEqual([]);
+  });
+
+  it('refuses AWS keys beside a role chain, and a role chain name that cannot be one', () => {
+    const dir = configWith(
+      PLATFORM +
+        `connectors:
+  - name: a
+    image: ghcr.io/x/a:1
+    interval: 30m
+    environment: { AWS_ACCESS_KEY_ID: AKIAEXAMPLE, AWS_REGION: us-east-1 }
+    secrets:
+      - type: refs
+        vars: { AWS_SECRET_ACCESS_KEY: "op://v/i/f", AWS_SESSION_TOKEN: "env:T" }
+    aws: { roleChain: aws-connector }
+  - name: b
+    image: ghcr.io/x/b:1
+    interval: 30m
+    aws: { roleChain: "Admin Everywhere" }
+  - name: c
+    image: ghcr.io/x/c:1
+    interval: 30m
+    environment: { AWS_ACCESS_KEY_ID: AKIAEXAMPLE }
+`,
+    );
+    const text = errorOf(() => loadConnectorsConfig(dir)).message;
+    expect(text).toMatch(
+      /connectors\[0\]\.environment\.AWS_ACCESS_KEY_ID: AWS_ACCESS_KEY_ID comes from the role chain aws-connector/,
+    );
+    expect(text).toMatch(/connectors\[0\]\.secrets\[0\]\.vars\.AWS_SECRET_ACCESS_KEY: .*remove it here/);
+    expect(text).toMatch(/connectors\[0\]\.secrets\[0\]\.vars\.AWS_SESSION_TOKEN/);
+    expect(text).not.toMatch(/AWS_REGION/);
+    expect(text).toMatch(/connectors\[1\]\.aws\.roleChain: a role chain name/);
+    // Without a role chain the file does not judge its variables.
+    expect(text).not.toMatch(/connectors\[2\]/);
   });
 
   it('ships a notifications.yaml that validates', () => {

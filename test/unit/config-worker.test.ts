@@ -127,6 +127,7 @@ describe('refusals name the setting to change', () => {
         { type: 'refs', vars: { X: 'env:AWS_SECRET_ACCESS_KEY', Y: 'file:/etc/sv0/worker.env' } },
         { type: 'sops', path: '/etc/sv0/connectors/a.env.enc', ageKeyFile: '/tmp/attacker.key' },
       ],
+      aws: { roleChain: 'admin-everywhere' },
     });
     const text = refusals.join('\n');
     for (const pattern of [
@@ -139,6 +140,7 @@ describe('refusals name the setting to change', () => {
       /X: env:AWS_SECRET_ACCESS_KEY is never readable/,
       /Y: file \/etc\/sv0\/worker\.env is outside/,
       /ageKeyFile \/tmp\/attacker\.key is refused: the worker decrypts only with its own age key/,
+      /AWS role chain admin-everywhere is not one of the worker's \(aws-connector; add it to secrets\.roleChains in worker\.yaml\)/,
     ])
       expect(text).toMatch(pattern);
   });
@@ -168,6 +170,20 @@ describe('loading worker.yaml', () => {
       /secrets\.envNames\[0\]: never readable by connectors/,
     ],
     ['secrets:\n  envNames: [TEMPORAL_TLS_*]\n', /secrets\.envNames\[0\]: never readable by connectors/],
+    ['secrets:\n  roleChains: { aws: [] }\n', /secrets\.roleChains\.aws/],
+    [
+      'secrets:\n  roleChains: { aws: [{ account: sv0-platform, role: "a role" }] }\n',
+      /secrets\.roleChains\.aws\[0\]\.role: an IAM role name/,
+    ],
+    [
+      'secrets:\n  roleChains: { aws: [{ account: sv0-platform, role: r, externalId: "has space" }] }\n',
+      /secrets\.roleChains\.aws\[0\]\.externalId: an external id/,
+    ],
+    [
+      'secrets:\n  roleChains: { aws: [{ account: sv0-platform, role: r, session: x }] }\n',
+      /secrets\.roleChains\.aws\[0\]/,
+    ],
+    ['secrets:\n  roleChains: { Admin: [{ account: "1", role: r }] }\n', /secrets\.roleChains\.Admin/],
   ])('bad settings are refused with the file and field: %s', (text, message) => {
     const dir = configCopy();
     writeFileSync(path.join(dir, 'worker.yaml'), text);
@@ -210,14 +226,11 @@ describe('loading worker.yaml', () => {
     const file = path.join(dir, 'connectors.yaml');
     writeFileSync(
       file,
-      readFileSync(file, 'utf8').replace(
-        'AWS_EXTERNAL_ID: op://sv0-connectors/aws-connector/external_id',
-        'AWS_EXTERNAL_ID: env:FOO',
-      ),
+      readFileSync(file, 'utf8').replace('roleChain: aws-connector', 'roleChain: admin-everywhere'),
     );
     const err = thrown(() => checkConnectorsForWorker(dir, loadConnectorsConfig(dir), {}));
     expect(err.message).toMatch(
-      /connectors\.yaml: connectors\[2\]: connector aws: AWS_EXTERNAL_ID: env:FOO is not allowed by the worker \(add FOO to secrets\.envNames in worker\.yaml\)/,
+      /connectors\.yaml: connectors\[2\]: connector aws: AWS role chain admin-everywhere is not one of the worker's \(aws-connector; add it to secrets\.roleChains in worker\.yaml\)/,
     );
   });
 
