@@ -118,11 +118,19 @@ export function sweepSummary(apply: boolean, results: readonly AccountSweepResul
     if (r.refused) return `${r.accountName} (${r.accountId}): refused: ${r.refused}`;
     if (r.error) return `${r.accountName} (${r.accountId}): failed: ${r.error}`;
     const planned = (r.plan?.stacks.length ?? 0) + (r.plan?.resources.length ?? 0);
-    return apply
+    const unreadable = r.plan?.unreadable ?? [];
+    const head = apply
       ? `${r.accountName} (${r.accountId}): deleted ${r.deleted.length}, failed ${r.failed.length}, kept ${r.plan?.kept.length ?? 0}`
       : `${r.accountName} (${r.accountId}): would delete ${planned}, keep ${r.plan?.kept.length ?? 0}`;
+    return [
+      `${head}${unreadable.length ? `, could not read ${unreadable.length}` : ''}`,
+      ...unreadable.map((u) => `  could not read ${u.arn}: ${u.error}`),
+      ...r.failed.map((f) => `  could not delete ${f.arn}: ${f.error}`),
+    ].join('\n');
   });
-  const bad = results.some((r) => r.refused || r.error || r.failed.length > 0);
+  const bad = results.some(
+    (r) => r.refused || r.error || r.failed.length > 0 || (r.plan?.unreadable?.length ?? 0) > 0,
+  );
   return {
     event: 'demo.sweep',
     severity: bad ? 'critical' : 'info',

@@ -30,8 +30,16 @@ export function createDemoSweepActivities(deps: DemoActivitiesDeps) {
 
   async function planSweep(input: SweepTargetInput, c: TagClients): Promise<SweepPlan> {
     const running = new Set(input.runningDemoIds);
-    const plan: SweepPlan = { accountId: input.target.accountId, stacks: [], resources: [], kept: [] };
-    for (const r of await findTagged(c, Tags.ephemeral, () => true)) {
+    const unreadable: NonNullable<SweepPlan['unreadable']> = [];
+    const plan: SweepPlan = {
+      accountId: input.target.accountId,
+      stacks: [],
+      resources: [],
+      kept: [],
+      unreadable,
+    };
+    // What cannot be read is reported in the plan, never fatal: the rest of the account is swept.
+    for (const r of await findTagged(c, Tags.ephemeral, () => true, unreadable)) {
       const v = sweepVerdict({
         tags: r.tags,
         createdAt: r.createdAt,

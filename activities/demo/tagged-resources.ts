@@ -138,11 +138,17 @@ function toMap(
 
 const iso = (d: Date | string | undefined) => (d === undefined ? undefined : new Date(d).toISOString());
 
-/** Every resource in the account whose tags satisfy `match`, by ARN, tags merged from every source. */
+/**
+ * Every resource in the account whose tags satisfy `match`, by ARN, tags merged from every source.
+ * With `unreadable`, what cannot be read (one resource's tags, or a service's listing: a bucket of
+ * another region or with a deny policy, a permission missing) is collected there with AWS's
+ * reason and the search goes on; without it, such a failure fails the search.
+ */
 export async function findTagged(
   c: TagClients,
   tagKey: string,
   match: (tags: Record<string, string>) => boolean,
+  unreadable?: { arn: string; type: string; error: string }[],
 ): Promise<TaggedResource[]> {
   const found = new Map<string, TaggedResource>();
   const add = (arn: string, tags: Record<string, string>, createdAt?: string) => {
@@ -154,79 +160,114 @@ export async function findTagged(
       createdAt: createdAt ?? prev?.createdAt,
     });
   };
-  const safeTags = async (fn: () => Promise<Record<string, string>>) =>
-    fn().catch((err: unknown) => (isNotFound(err) ? {} : Promise.reject(err)));
+  const problem = (arn: string, err: unknown) => {
+    const e = err as Error;
+    return { arn, type: resourceType(arn), error: `${e.name ?? 'Error'}: ${e.message ?? String(err)}` };
+  };
+  /** One resource's tags; gone is no tags, unreadable is collected (or thrown without a collector). */
+  const tagsOf = (arn: string) => async (fn: () => Promise<Record<string, string>>) =>
+    fn().catch((err: unknown) => {
+      if (isNotFound(err)) return {};
+      if (!unreadable) return Promise.reject(err);
+      unreadable.push(problem(arn, err));
+      return undefined;
+    });
+  /** One service's listing; unreadable is collected as `<service>:*` (or thrown without a collector). */
+  const listing = async (service: string, fn: () => Promise<void>) => {
+    try {
+      await fn();
+    } catch (err) {
+      if (!unreadable) throw err;
+      unreadable.push({ ...problem(`arn:aws:${service}:::*`, err), type: `${service}:*` });
+    }
+  };
 
-  for await (const page of paginateGetResources({ client: c.tagging }, { TagFilters: [{ Key: tagKey }] })) {
-    for (const r of page.ResourceTagMappingList ?? []) if (r.ResourceARN) add(r.ResourceARN, toMap(r.Tags));
-  }
-  for await (const page of paginateListRoles({ client: c.iam }, {})) {
-    for (const role of page.Roles ?? []) {
-      if (!role.Arn || !role.RoleName || role.Path?.startsWith('/aws-service-role/')) continue;
-      const tags = await safeTags(async () =>
-        toMap((await c.iam.send(new ListRoleTagsCommand({ RoleName: role.RoleName }))).Tags),
+  await listing('tag', async () => {
+    for await (const page of paginateGetResources({ client: c.tagging }, { TagFilters: [{ Key: tagKey }] })) {
+      for (const r of page.ResourceTagMappingList ?? []) if (r.ResourceARN) add(r.ResourceARN, toMap(r.Tags));
+    }
+  });
+  await listing('iam', async () => {
+    for await (const page of paginateListRoles({ client: c.iam }, {})) {
+      for (const role of page.Roles ?? []) {
+        if (!role.Arn || !role.RoleName || role.Path?.startsWith('/aws-service-role/')) continue;
+        const tags = await tagsOf(role.Arn)(async () =>
+          toMap((await c.iam.send(new ListRoleTagsCommand({ RoleName: role.RoleName }))).Tags),
+        );
+        if (tags && tagKey in tags) add(role.Arn, tags, iso(role.CreateDate));
+      }
+    }
+  });
+  await listing('s3', async () => {
+    for (const b of (await c.s3.send(new ListBucketsCommand({}))).Buckets ?? []) {
+      if (!b.Name) continue;
+      const arn = `arn:aws:s3:::${b.Name}`;
+      const tags = await tagsOf(arn)(async () =>
+        toMap((await c.s3.send(new GetBucketTaggingCommand({ Bucket: b.Name }))).TagSet),
       );
-      if (tagKey in tags) add(role.Arn, tags, iso(role.CreateDate));
+      if (tags && (tagKey in tags || found.has(arn))) add(arn, tags, iso(b.CreationDate));
     }
-  }
-  for (const b of (await c.s3.send(new ListBucketsCommand({}))).Buckets ?? []) {
-    if (!b.Name) continue;
-    const tags = await safeTags(async () =>
-      toMap((await c.s3.send(new GetBucketTaggingCommand({ Bucket: b.Name }))).TagSet),
-    );
-    if (tagKey in tags || found.has(`arn:aws:s3:::${b.Name}`))
-      add(`arn:aws:s3:::${b.Name}`, tags, iso(b.CreationDate));
-  }
-  for await (const page of paginateListFunctions({ client: c.lambda }, {})) {
-    for (const f of page.Functions ?? []) {
-      if (!f.FunctionArn) continue;
-      const tags = await safeTags(async () =>
-        toMap((await c.lambda.send(new ListTagsCommand({ Resource: f.FunctionArn }))).Tags),
-      );
-      if (tagKey in tags) add(f.FunctionArn, tags, iso(f.LastModified));
+  });
+  await listing('lambda', async () => {
+    for await (const page of paginateListFunctions({ client: c.lambda }, {})) {
+      for (const f of page.Functions ?? []) {
+        if (!f.FunctionArn) continue;
+        const tags = await tagsOf(f.FunctionArn)(async () =>
+          toMap((await c.lambda.send(new ListTagsCommand({ Resource: f.FunctionArn }))).Tags),
+        );
+        if (tags && tagKey in tags) add(f.FunctionArn, tags, iso(f.LastModified));
+      }
     }
-  }
-  for await (const page of paginateListTopics({ client: c.sns }, {})) {
-    for (const t of page.Topics ?? []) {
-      if (!t.TopicArn) continue;
-      const tags = await safeTags(async () =>
-        toMap((await c.sns.send(new SnsListTags({ ResourceArn: t.TopicArn }))).Tags),
-      );
-      if (tagKey in tags) add(t.TopicArn, tags);
+  });
+  await listing('sns', async () => {
+    for await (const page of paginateListTopics({ client: c.sns }, {})) {
+      for (const t of page.Topics ?? []) {
+        if (!t.TopicArn) continue;
+        const tags = await tagsOf(t.TopicArn)(async () =>
+          toMap((await c.sns.send(new SnsListTags({ ResourceArn: t.TopicArn }))).Tags),
+        );
+        if (tags && tagKey in tags) add(t.TopicArn, tags);
+      }
     }
-  }
-  for await (const page of paginateListStateMachines({ client: c.sfn }, {})) {
-    for (const m of page.stateMachines ?? []) {
-      if (!m.stateMachineArn) continue;
-      const tags = await safeTags(async () =>
-        toMap(
-          (await c.sfn.send(new SfnListTags({ resourceArn: m.stateMachineArn }))).tags?.map((t) => ({
-            Key: t.key,
-            Value: t.value,
-          })),
-        ),
-      );
-      if (tagKey in tags) add(m.stateMachineArn, tags, iso(m.creationDate));
+  });
+  await listing('states', async () => {
+    for await (const page of paginateListStateMachines({ client: c.sfn }, {})) {
+      for (const m of page.stateMachines ?? []) {
+        if (!m.stateMachineArn) continue;
+        const tags = await tagsOf(m.stateMachineArn)(async () =>
+          toMap(
+            (await c.sfn.send(new SfnListTags({ resourceArn: m.stateMachineArn }))).tags?.map((t) => ({
+              Key: t.key,
+              Value: t.value,
+            })),
+          ),
+        );
+        if (tags && tagKey in tags) add(m.stateMachineArn, tags, iso(m.creationDate));
+      }
     }
-  }
-  for await (const page of paginateListTables({ client: c.dynamodb }, {})) {
-    for (const name of page.TableNames ?? []) {
-      const table = (await c.dynamodb.send(new DescribeTableCommand({ TableName: name }))).Table;
-      if (!table?.TableArn) continue;
-      const arn = table.TableArn;
-      const tags = await safeTags(async () =>
-        toMap((await c.dynamodb.send(new ListTagsOfResourceCommand({ ResourceArn: arn }))).Tags),
-      );
-      if (tagKey in tags) add(arn, tags, iso(table.CreationDateTime));
+  });
+  await listing('dynamodb', async () => {
+    for await (const page of paginateListTables({ client: c.dynamodb }, {})) {
+      for (const name of page.TableNames ?? []) {
+        const table = (await c.dynamodb.send(new DescribeTableCommand({ TableName: name }))).Table;
+        if (!table?.TableArn) continue;
+        const arn = table.TableArn;
+        const tags = await tagsOf(arn)(async () =>
+          toMap((await c.dynamodb.send(new ListTagsOfResourceCommand({ ResourceArn: arn }))).Tags),
+        );
+        if (tags && tagKey in tags) add(arn, tags, iso(table.CreationDateTime));
+      }
     }
-  }
-  for await (const page of paginateDescribeStacks({ client: c.cloudformation }, {})) {
-    for (const s of page.Stacks ?? []) {
-      if (!s.StackId || s.StackStatus === 'DELETE_COMPLETE') continue;
-      const tags = toMap(s.Tags);
-      if (tagKey in tags) add(s.StackId, tags, iso(s.CreationTime));
+  });
+  await listing('cloudformation', async () => {
+    for await (const page of paginateDescribeStacks({ client: c.cloudformation }, {})) {
+      for (const s of page.Stacks ?? []) {
+        if (!s.StackId || s.StackStatus === 'DELETE_COMPLETE') continue;
+        const tags = toMap(s.Tags);
+        if (tagKey in tags) add(s.StackId, tags, iso(s.CreationTime));
+      }
     }
-  }
+  });
   // Creation times for what only the tagging API reported (stacks are listed above).
   return [...found.values()].filter((r) => match(r.tags));
 }

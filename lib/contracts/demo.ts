@@ -150,6 +150,11 @@ export interface SweepPlan {
   resources: SweepItem[];
   /** Ephemeral resources kept, with why (owned by a running demo, young, permanent, age unknown). */
   kept: SweepItem[];
+  /**
+   * What could not be read (a resource's tags, or a whole service's listing), with AWS's reason:
+   * reported, never fatal. Absent in plans made before it was reported.
+   */
+  unreadable?: FailedDeletion[];
 }
 
 /** Input of `demoSweepWorkflow`: the CLI (or `sv0 up` for the schedule) resolves accounts from config and the live org. */

@@ -1,7 +1,13 @@
 import { CreateStackCommand, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { CreateAccountAliasCommand, CreateRoleCommand, GetRoleCommand } from '@aws-sdk/client-iam';
 import { ListFunctionsCommand } from '@aws-sdk/client-lambda';
-import { CreateBucketCommand, HeadBucketCommand, PutBucketTaggingCommand } from '@aws-sdk/client-s3';
+import {
+  CreateBucketCommand,
+  GetBucketTaggingCommand,
+  HeadBucketCommand,
+  PutBucketTaggingCommand,
+} from '@aws-sdk/client-s3';
+import { tagClients } from '../../../activities/demo/tagged-resources';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -250,6 +256,43 @@ describe('nightly demo sweep', () => {
     ]) {
       expect(await bucketExists(id, `guarded-${id}`)).toBe(true);
     }
+  });
+
+  it('a bucket whose tags cannot be read (S3 through a fake at the SDK-client boundary that denies GetBucketTagging for it, as a deny policy does: moto enforces none) is reported as could-not-read, and the rest is still planned', async () => {
+    const denied = uniqueId('denied');
+    const stillOld = uniqueId('old-eph');
+    await bucket(org.demoAccountId, denied, { [Tags.ephemeral]: 'true', [Tags.ttl]: '1s' });
+    await bucket(org.demoAccountId, stillOld, { [Tags.ephemeral]: 'true', [Tags.ttl]: '1s' });
+    await new Promise((r) => setTimeout(r, 1500));
+    const makeClients = (config: Parameters<typeof tagClients>[0]) => {
+      const c = tagClients(config);
+      const send = c.s3.send.bind(c.s3) as (command: unknown) => Promise<unknown>;
+      (c.s3 as unknown as { send: (command: unknown) => Promise<unknown> }).send = (command) =>
+        command instanceof GetBucketTaggingCommand && command.input.Bucket === denied
+          ? Promise.reject(Object.assign(new Error('Access Denied'), { name: 'AccessDenied' }))
+          : send(command);
+      return c;
+    };
+    const workflowId = uniqueId('sweep');
+    const result = await runWorker(
+      { env, taskQueue, activities: demoTestActivities(env, webhook, { makeClients }) },
+      () => sweep([org.target], false, [], workflowId),
+    );
+    const account = result.accounts[0]!;
+    expect(account.error).toBeUndefined();
+    expect(account.plan!.unreadable).toEqual([
+      { arn: `arn:aws:s3:::${denied}`, type: 's3:bucket', error: 'AccessDenied: Access Denied' },
+    ]);
+    expect(account.plan!.resources.map((r) => r.arn)).toContain(`arn:aws:s3:::${stillOld}`);
+    const summary = await webhook.waitFor(
+      (r) =>
+        (r.body as { event?: string; text?: string }).event === 'demo.sweep' &&
+        ((r.body as { text?: string }).text ?? '').includes(denied),
+    );
+    expect((summary.body as { text: string; severity: string }).text).toContain(
+      `could not read arn:aws:s3:::${denied}: AccessDenied: Access Denied`,
+    );
+    expect((summary.body as { severity: string }).severity).toBe('critical');
   });
 
   it('refuses a sandbox account whose IAM alias says prod (read live in the account)', async () => {
