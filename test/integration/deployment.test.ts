@@ -286,16 +286,41 @@ describe('the VM deployment on the PostgreSQL-backed server with mTLS, two worke
     const chromiumPath = stack().tools.chromium;
     if (!chromiumPath)
       throw new Error('no chromium: run `bash scripts/stack.sh provision` (it installs Debian chromium)');
+    const query = encodeURIComponent('Sv0DemoScenario="cross-account-trust"');
+    // The UI server's own list API answers the query first: SQL visibility and the UI server's
+    // connection to a frontend that was just restarted (the test before) may lag by seconds, and
+    // a page that loaded during that lag shows "No Results" and never refreshes by itself.
+    const listed = async () => {
+      const r = await fetch(`${d.prod.uiUrl}/api/v1/namespaces/${d.prod.namespace}/workflows?query=${query}`);
+      return `${r.status} ${(await r.text()).slice(0, 1500)}`;
+    };
+    await eventually(
+      async () => (await listed()).includes(WorkflowIds.demo('deploy-a')),
+      "deploy-a in the UI server's list API",
+    );
     const browser = await chromium.launch({
       executablePath: chromiumPath,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
     });
     try {
       const page = await browser.newPage();
-      const query = encodeURIComponent('Sv0DemoScenario="cross-account-trust"');
       await page.goto(`${d.prod.uiUrl}/namespaces/${d.prod.namespace}/workflows?query=${query}`);
       const row = page.getByRole('row').filter({ hasText: WorkflowIds.demo('deploy-a') });
-      await row.first().waitFor({ timeout: 60_000 });
+      await row
+        .first()
+        .waitFor({ timeout: 60_000 })
+        .catch(async (err: unknown) => {
+          // Say what the page and the API showed, so a failure here can be told apart.
+          const shown = (
+            await page
+              .locator('main')
+              .innerText()
+              .catch(() => '')
+          ).slice(0, 1500);
+          throw new Error(
+            `${String(err)}\nthe page showed: ${shown}\nthe list API answered: ${await listed()}`,
+          );
+        });
       expect(await row.first().innerText()).toContain(WorkflowTypes.demoLifecycle);
       // The query selects by scenario: no demo of another scenario, connector run or budget guard.
       expect(
