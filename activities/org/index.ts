@@ -14,6 +14,7 @@ import { type AwsClientConfig, isLocalAwsEndpoint } from '../../lib/runtime/aws'
 import { createOrgAccountsActivities } from './accounts';
 import { createOrgBackstopActivities } from './backstop';
 import { createOrgBudgetsActivities } from './budgets';
+import { createOrgConnectorCredentialsActivities } from './connector-credentials';
 import { createCostActivities } from './cost';
 import { createIdentityCenterActivities } from './identity-center';
 import { createOrganizationsActivities } from './organizations';
@@ -48,6 +49,7 @@ export function createOrgBootstrapActivities(deps: OrgBootstrapDeps) {
     ...createIdentityCenterActivities(deps),
     ...createCostActivities(deps),
     ...createOrgBackstopActivities(deps),
+    ...createOrgConnectorCredentialsActivities(deps),
   };
 }
 

@@ -58,7 +58,7 @@ export function iamThroughAccessRole(base: AwsClientConfig): (accountId: string)
 }
 
 /** The trust policy of a cross-account role: one account, with an external id. */
-function trustPolicy(trustedAccountId: string, externalId: string): string {
+export function trustPolicy(trustedAccountId: string, externalId: string): string {
   return JSON.stringify({
     Version: '2012-10-17',
     Statement: [

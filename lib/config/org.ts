@@ -111,6 +111,21 @@ const CrossAccountRoleSchema = z.strictObject({
 });
 export type CrossAccountRoleConfig = z.infer<typeof CrossAccountRoleSchema>;
 
+/**
+ * The role the worker assumes to mint connectors' temporary AWS keys (the first hop of
+ * worker.yaml's role chains): trusted by the management account with `externalId`, and allowed
+ * only to assume the `crossAccountRoles` trusted by `account`.
+ */
+const ConnectorCredentialsSchema = z.strictObject({
+  /** The account it lives in (declared in accounts). */
+  account: z.string().min(1),
+  role: z
+    .string()
+    .regex(/^[\w+=,.@-]{1,64}$/, 'a role name is 1-64 letters, digits or _+=,.@-')
+    .default(Roles.connectorCredentials),
+  externalId,
+});
+
 const IdentityCenterSchema = z.strictObject({
   users: z
     .array(
@@ -174,6 +189,7 @@ export const OrgSchema = z
     serviceControlPolicies: z.array(ScpSchema).default([]),
     identityCenter: IdentityCenterSchema.optional(),
     crossAccountRoles: z.array(CrossAccountRoleSchema).default([]),
+    connectorCredentials: ConnectorCredentialsSchema.optional(),
     cost: CostSchema.default({ allocationTags: [] }),
   })
   .superRefine(checkOrg);
@@ -297,6 +313,18 @@ function checkOrg(org: OrgInput, ctx: Ctx): void {
       );
     }
   });
+  const cc = org.connectorCredentials;
+  if (cc) {
+    if (!accounts.has(cc.account))
+      issue(['connectorCredentials', 'account'], `account "${cc.account}" is not declared in accounts`);
+    if (!org.crossAccountRoles.some((r) => r.trustedAccount === cc.account))
+      issue(
+        ['connectorCredentials', 'account'],
+        `no crossAccountRoles entry trusts "${cc.account}", so the role could assume nothing`,
+      );
+    if (org.crossAccountRoles.some((r) => r.name === cc.role && roleAccounts(org, r).includes(cc.account)))
+      issue(['connectorCredentials', 'role'], `role "${cc.role}" is also declared in crossAccountRoles`);
+  }
 
   const ic = org.identityCenter;
   if (ic) {

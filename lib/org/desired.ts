@@ -69,6 +69,18 @@ export function buildDesiredOrg(org: OrgConfig, budgets: BudgetsConfig): Desired
       ...(org.cost.anomalyMonitor ? { anomalyMonitor: org.cost.anomalyMonitor } : {}),
     },
     budgetAlerts: { topic: BUDGET_ALERTS_TOPIC, freezeRole: Roles.budgetsFreeze },
+    ...(org.connectorCredentials
+      ? {
+          connectorCredentials: {
+            account: org.connectorCredentials.account,
+            role: org.connectorCredentials.role,
+            externalId: org.connectorCredentials.externalId,
+            assumes: org.crossAccountRoles
+              .filter((r) => r.trustedAccount === org.connectorCredentials?.account)
+              .flatMap((r) => roleAccounts(org, r).map((account) => ({ account, role: r.name }))),
+          },
+        }
+      : {}),
   };
 }
 

@@ -102,6 +102,29 @@ export interface DesiredOrg {
    * recorded before it existed: such a plan leaves all of it alone.
    */
   budgetAlerts?: { topic: string; freezeRole: string };
+  /**
+   * The role the worker assumes to mint connectors' temporary AWS keys. Absent when org.yaml
+   * declares none, and in inputs recorded before it existed.
+   */
+  connectorCredentials?: DesiredConnectorCredentials;
+}
+
+/** The connector credentials role as declared: where, its external id, and the roles it may assume. */
+export interface DesiredConnectorCredentials {
+  account: string;
+  role: string;
+  externalId: string;
+  /** The crossAccountRoles that trust `account`, per account they live in. */
+  assumes: { account: string; role: string }[];
+}
+
+/** The connector credentials role as it is (its documents as JSON text, URL-decoded). */
+export interface LiveConnectorCredentials {
+  exists: boolean;
+  trustPolicy?: string;
+  policy?: string;
+  /** Not read: its account is frozen (FreezeAccount denies the access role the read goes through). */
+  frozen?: boolean;
 }
 
 export interface LiveAccount {
@@ -219,6 +242,8 @@ export interface LiveOrg {
   };
   /** Undefined when it was not read (results recorded before the backstop existed). */
   backstop?: LiveBackstop;
+  /** Undefined when it was not read (none declared, or results recorded before it existed). */
+  connectorCredentials?: LiveConnectorCredentials;
   /** Facts the operator should know (no Identity Center instance, an API unavailable, ...). */
   notes: string[];
 }
@@ -259,6 +284,7 @@ export type StepAction =
     }
   | { kind: 'ensureAlertsTopic'; topic: string }
   | { kind: 'ensureFreezeRole'; role: string; sandboxAccounts: string[]; create: boolean }
+  | { kind: 'ensureConnectorCredentialsRole'; role: DesiredConnectorCredentials; create: boolean }
   | { kind: 'subscribeBudgetAlerts'; budget: string; thresholds: number[]; topic: string }
   | {
       kind: 'ensureFreezeAction';

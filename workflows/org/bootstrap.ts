@@ -16,10 +16,19 @@ import {
   type OrgProgress,
   orgProgressQuery,
 } from '../../lib/contracts/org';
-import { type DesiredOrg, type LiveOrg, type OrgPlan, type PlanStep, targetRef } from '../../lib/org/types';
+import {
+  type DesiredOrg,
+  type LiveConnectorCredentials,
+  type LiveOrg,
+  type OrgPlan,
+  type PlanStep,
+  targetRef,
+} from '../../lib/org/types';
 
 /** Runs from before the budget freeze's AWS-side backstop read none of it, and plan none of it. */
 const BACKSTOP_PATCH = 'budget-backstop';
+/** Runs from before the connector credentials role read none of it, and plan none of it. */
+const CONNECTOR_CREDENTIALS_PATCH = 'connector-credentials-role';
 
 type OrgActivities = ReturnType<typeof createOrgBootstrapActivities>;
 
@@ -78,7 +87,8 @@ async function readLiveOrg(desired: DesiredOrg): Promise<LiveOrg> {
           ...(desired.cost.anomalyMonitor ? { anomalyMonitor: desired.cost.anomalyMonitor.name } : {}),
         })
       : undefined;
-  const [liveRoles, budgets, ic, cost, backstop] = await Promise.all([
+  const connectorCredentialsRead = readConnectorCredentials(desired, accountIds, frozen);
+  const [liveRoles, budgets, ic, cost, backstop, connectorCredentials] = await Promise.all([
     reads.orgReadRoles({ roles }),
     reads.orgReadBudgets(),
     desired.identityCenter
@@ -86,6 +96,7 @@ async function readLiveOrg(desired: DesiredOrg): Promise<LiveOrg> {
       : Promise.resolve({ notes: [] }),
     reads.orgReadCost({ tagKeys: desired.cost.allocationTags }),
     backstopRead,
+    connectorCredentialsRead,
   ]);
   return {
     ...org,
@@ -94,8 +105,26 @@ async function readLiveOrg(desired: DesiredOrg): Promise<LiveOrg> {
     ...('identityCenter' in ic && ic.identityCenter ? { identityCenter: ic.identityCenter } : {}),
     cost: cost.cost,
     ...(backstop ? { backstop: backstop.backstop } : {}),
+    ...(connectorCredentials ? { connectorCredentials } : {}),
     notes: [...org.notes, ...ic.notes, ...cost.notes, ...(backstop?.notes ?? [])],
   };
+}
+
+/**
+ * The connector credentials role as it is, when org.yaml declares one: not there when its account
+ * does not exist yet (this plan creates both), not read in a frozen account.
+ */
+function readConnectorCredentials(
+  desired: DesiredOrg,
+  accountIds: { name: string; id: string }[],
+  frozen: (account: string) => boolean,
+): Promise<LiveConnectorCredentials> | undefined {
+  const want = desired.connectorCredentials;
+  if (!want || !patched(CONNECTOR_CREDENTIALS_PATCH)) return undefined;
+  const accountId = accountIds.find((a) => a.name === want.account)?.id;
+  if (!accountId) return Promise.resolve({ exists: false });
+  if (frozen(want.account)) return Promise.resolve({ exists: false, frozen: true });
+  return reads.orgReadConnectorCredentialsRole({ accountId, role: want.role });
 }
 
 /** One plan step, through the activity that does that kind of change. */
@@ -142,6 +171,8 @@ function applyStep(step: PlanStep): Promise<unknown> {
       return steps.orgEnsureAlertsTopic(step);
     case 'ensureFreezeRole':
       return steps.orgEnsureFreezeRole(step);
+    case 'ensureConnectorCredentialsRole':
+      return steps.orgEnsureConnectorCredentialsRole(step);
     case 'subscribeBudgetAlerts':
       return steps.orgSubscribeBudgetAlerts(step);
     case 'ensureFreezeAction':

@@ -1,13 +1,14 @@
 /**
  * The org bootstrap's planner: live state + desired state -> ordered steps, one planner per kind of
- * resource (organization, OUs, accounts, SCPs, roles, budgets, Identity Center, cost, the budget
- * freeze's AWS-side backstop), run in
+ * resource (organization, OUs, accounts, SCPs, roles, the connector credentials role, budgets,
+ * Identity Center, cost, the budget freeze's AWS-side backstop), run in
  * that order, then the steps ordered by wave.
  */
 import type { DesiredOrg, LiveOrg, OrgPlan, PlanStep } from '../types';
 import { planAccounts } from './accounts';
 import { planBackstop } from './backstop';
 import { planBudgets } from './budgets';
+import { planConnectorCredentials } from './connector-credentials';
 import { planCost } from './cost';
 import { planIdentityCenter } from './identity-center';
 import { planOrganization } from './organization';
@@ -23,6 +24,7 @@ const PLANNERS = [
   planAccounts,
   planPolicies,
   planRoles,
+  planConnectorCredentials,
   planBudgets,
   planIdentityCenter,
   planCost,

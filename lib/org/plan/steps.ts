@@ -40,6 +40,7 @@ const WAVE: Record<StepKind, number> = {
   createBudgetNotification: 3,
   createAssignment: 3,
   ensureFreezeRole: 3,
+  ensureConnectorCredentialsRole: 3,
   subscribeBudgetAlerts: 3,
   ensureAnomalySubscription: 3,
   // After the budget, the role and FreezeAccount exist.

@@ -38,6 +38,7 @@ import { GetRoleCommand, GetRolePolicyCommand, IAMClient } from '@aws-sdk/client
 import { createLogger } from '../../../lib/runtime/logger';
 import { ErrorType } from '../../../lib/names';
 import type { DesiredOrg } from '../../../lib/org/types';
+import { connectorCredentialsTrustPolicy } from '../../../lib/org/connector-credentials';
 import { expandFreezeExemption, exemptedPrincipals } from '../../../lib/org/freeze-exemption';
 import { orgProgressQuery, type OrgBootstrapResult } from '../../../lib/contracts/org';
 import { orgBootstrapWorkflow, orgDriftWorkflow } from '../../../workflows/org/bootstrap';
@@ -246,6 +247,25 @@ describe('org bootstrap against moto (Cost Explorer through a thin fake at the S
       externalId: 'sv0-orchestrator-deploy-change-me',
       managedPolicies: ['arn:aws:iam::aws:policy/AdministratorAccess'],
     });
+
+    // The connector credentials role in sv0-platform: the management account may assume it with
+    // the external id, and it may assume SecurityV0-ReadOnly in sv0-security-tooling, nothing else.
+    const credentialsRole = await activities.orgReadConnectorCredentialsRole({
+      accountId: ids.get('sv0-platform')!,
+      role: 'sv0-connector-credentials',
+    });
+    expect(credentialsRole.exists).toBe(true);
+    expect(JSON.parse(credentialsRole.trustPolicy!)).toEqual(
+      JSON.parse(connectorCredentialsTrustPolicy(mgmt, 'sv0-connector-credentials-change-me')),
+    );
+    expect(JSON.parse(credentialsRole.policy!).Statement).toEqual([
+      {
+        Sid: 'AssumeConnectorRoles',
+        Effect: 'Allow',
+        Action: 'sts:AssumeRole',
+        Resource: [`arn:aws:iam::${ids.get('sv0-security-tooling')}:role/SecurityV0-ReadOnly`],
+      },
+    ]);
 
     expect(cost.state.tags.every((t) => t.status === 'Active')).toBe(true);
     expect(cost.state.monitors).toEqual([{ name: 'sv0-services', dimension: 'SERVICE' }]);
