@@ -31,7 +31,7 @@ import {
 } from '../../lib/contracts/demo';
 import { demoFailures, demoNotices, expiryRefusals, initialDemoStatus } from '../../lib/demo-messages';
 import { formatDuration, parseDuration } from '../../lib/duration';
-import { rootCauseMessage } from '../../lib/failures';
+import { failureReason, rootCauseMessage } from '../../lib/failures';
 import { ErrorType, Tags } from '../../lib/names';
 
 const aws = proxyActivities<ReturnType<typeof createDemoLifecycleActivities>>({
@@ -43,6 +43,26 @@ const awsLong = proxyActivities<ReturnType<typeof createDemoLifecycleActivities>
   startToCloseTimeout: '70 minutes',
   heartbeatTimeout: '1 minute',
   retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '2 minutes' },
+});
+/**
+ * Teardown is bounded: a step AWS keeps refusing (about half a minute of attempts) ends the demo
+ * `failed` with a critical notification naming what is left, instead of retrying in `destroying`
+ * forever. The nightly sweep and a person take it from there.
+ */
+const teardownRetry = {
+  initialInterval: '2s',
+  backoffCoefficient: 2,
+  maximumInterval: '30s',
+  maximumAttempts: 5,
+};
+const teardownAws = proxyActivities<ReturnType<typeof createDemoLifecycleActivities>>({
+  startToCloseTimeout: '5 minutes',
+  retry: teardownRetry,
+});
+const teardownLong = proxyActivities<ReturnType<typeof createDemoLifecycleActivities>>({
+  startToCloseTimeout: '70 minutes',
+  heartbeatTimeout: '1 minute',
+  retry: teardownRetry,
 });
 const { notify } = proxyActivities<ReturnType<typeof createNotifyActivities>>({
   startToCloseTimeout: '1 minute',
@@ -235,13 +255,30 @@ export async function demoLifecycleWorkflow(input: DemoInput): Promise<DemoSumma
     setPhase('destroying');
     log.info('demo teardown', { demo: input.id, reason: state.destroyReason ?? 'expired' });
     const problems: string[] = [];
-    const deleted = await awsLong.deleteDemoStack({ target, stackName });
-    if (deleted.error) problems.push(deleted.error);
-    const swept = await awsLong.sweepDemoResources({ target, demoId: input.id });
-    state.deleted = swept.deleted;
-    problems.push(...swept.failed.map((f) => `${f.arn}: ${f.error}`));
-    state.leftovers = await aws.listDemoResources({ target, demoId: input.id });
-    const clean = state.leftovers.length === 0 && !deleted.error;
+    /** One teardown step; after its last attempt its failure is a problem, and teardown goes on. */
+    const step = async <T>(what: string, run: () => Promise<T>): Promise<T | undefined> => {
+      try {
+        return await run();
+      } catch (err) {
+        problems.push(`${what} gave up: ${failureReason(err)}`);
+        return undefined;
+      }
+    };
+    const deleted = await step(`delete stack ${stackName}`, () =>
+      teardownLong.deleteDemoStack({ target, stackName }),
+    );
+    if (deleted?.error) problems.push(deleted.error);
+    const swept = await step('sweep of the demo tag', () =>
+      teardownLong.sweepDemoResources({ target, demoId: input.id }),
+    );
+    state.deleted = swept?.deleted ?? [];
+    problems.push(...(swept?.failed ?? []).map((f) => `${f.arn}: ${f.error}`));
+    const left = await step('listing of what is left', () =>
+      teardownAws.listDemoResources({ target, demoId: input.id }),
+    );
+    // Not listed: the stack (and what it made) may still be there.
+    state.leftovers = left ?? [{ arn: `stack ${stackName} (not listed)`, type: 'cloudformation:stack' }];
+    const clean = left !== undefined && left.length === 0 && deleted !== undefined && !deleted.error;
     if (!clean && !state.error) state.error = problems.join('; ') || 'resources remain';
     setPhase(clean && deployError === undefined ? 'destroyed' : 'failed');
     const livedMs = Date.now() - startedAt;

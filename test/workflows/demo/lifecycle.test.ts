@@ -319,6 +319,53 @@ describe('demo lifecycle', () => {
     expect(left.map((r) => r.type)).toEqual(['dynamodb:table']);
   });
 
+  it('a teardown AWS keeps refusing is bounded: the demo ends failed with a critical notification naming what is left (GetBucketTagging denied at the SDK-client boundary, as a bucket with a deny policy does: moto enforces none)', async () => {
+    const id = uniqueId('denied');
+    const taskQueue = uniqueId('demo');
+    const denied = `${id}-elsewhere`;
+    await accountClients(org.demoAccountId).s3.send(new CreateBucketCommand({ Bucket: denied }));
+    const makeClients = (config: AwsClientConfig) => {
+      const clients = tagClients(config);
+      clients.s3.middlewareStack.add(
+        (next, context) => async (args) => {
+          if (
+            context.commandName === 'GetBucketTaggingCommand' &&
+            (args.input as { Bucket?: string }).Bucket === denied
+          )
+            throw Object.assign(new Error('Access Denied'), { name: 'AccessDenied' });
+          return next(args);
+        },
+        { step: 'initialize', name: 'denyBucketTagging' },
+      );
+      return clients;
+    };
+    const err = await runWorker(
+      { env, taskQueue, activities: demoTestActivities(env, webhook, { makeClients }) },
+      async () => {
+        const handle = await startDemo(env.client, demoInput(org, { id, ttlMs: 120_000 }), { taskQueue });
+        await eventually(async () => (await phaseOf(id)) === 'running', 'demo running');
+        await destroyDemo(env.client, id, 'test denied');
+        const failed = await handle.result().then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(await phaseOf(id)).toBe('failed');
+        return failed;
+      },
+    );
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    const cause = (err as WorkflowFailedError).cause as ApplicationFailure;
+    expect(cause.type).toBe(ErrorType.LeftoversRemain);
+    const sent = webhook.received
+      .map((r) => r.body as { event: string; severity: string; text: string; fields: { demo?: string } })
+      .filter((b) => b.fields?.demo === id);
+    expect(sent.map((b) => b.event)).toEqual(['demo.ready', 'demo.leftovers']);
+    const leftovers = sent[1]!;
+    expect(leftovers.severity).toBe('critical');
+    expect(leftovers.text).toContain('sweep of the demo tag gave up: AccessDenied');
+    expect(leftovers.text).toContain(`Still there: stack sv0-demo-${id} (not listed)`);
+  }, 180_000);
+
   it('a cancelled demo is still torn down before the workflow ends as cancelled', async () => {
     const id = uniqueId('cancel');
     const taskQueue = uniqueId('demo');
