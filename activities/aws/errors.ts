@@ -65,6 +65,23 @@ export function classifyAwsError(what: string, err: unknown): unknown {
 }
 
 /**
+ * `err` as an activity failure whose type is AWS's error code (`AccessDenied`). Temporal names a
+ * thrown error after its class first (`error.constructor.name`, then `error.name`), so an S3
+ * refusal would otherwise be recorded as `S3ServiceException` and the code AWS gave be lost.
+ * Access denied is non-retryable (the same request is denied again); the rest keeps retrying.
+ */
+export function keepAwsErrorName(err: unknown): unknown {
+  if (err instanceof ApplicationFailure || !(err instanceof Error)) return err;
+  const name = awsErrorName(err);
+  if (!name || name === err.constructor.name) return err;
+  return ApplicationFailure.create({
+    message: err.message,
+    type: name,
+    nonRetryable: ACCESS_DENIED.has(name),
+  });
+}
+
+/**
  * A read that a local stand-in (moto) cannot answer: {@link aws}, except that against a local
  * endpoint a failure is noted in `notes` and the read answers undefined instead of failing.
  */

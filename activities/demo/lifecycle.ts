@@ -34,7 +34,7 @@ import {
 import { ErrorType, Tags } from '../../lib/names';
 import { loadScenario, scenarioTemplate } from '../../lib/runtime/config';
 import { validInput } from '../input';
-import { isNotFound } from '../aws/errors';
+import { isNotFound, keepAwsErrorName } from '../aws/errors';
 import { heartbeat, withHeartbeat } from '../aws/heartbeat';
 import { demoAssetBucketName, ensureAssetBucket, refuseTakenRoleNames, uploadAssets } from './assets';
 import { sandboxAccess, type DemoActivitiesDeps } from './target';
@@ -57,6 +57,10 @@ export interface DemoLifecycleDeps extends DemoActivitiesDeps {
 
 export function createDemoLifecycleActivities(deps: DemoLifecycleDeps) {
   const { session, sandboxSession, checkNotFrozen } = sandboxAccess(deps);
+
+  /** The demo's tagged resources; a read AWS refuses fails with AWS's error code as its type. */
+  const demoResources = (c: TagClients, demoId: string) =>
+    findDemo(c, demoId).catch((err: unknown) => Promise.reject(keepAwsErrorName(err)));
 
   async function stackFailureReason(c: TagClients, stackName: string): Promise<string> {
     const events = await c.cloudformation
@@ -281,7 +285,7 @@ export function createDemoLifecycleActivities(deps: DemoLifecycleDeps) {
       const c = await sandboxSession(input, `sv0-demo-${input.demoId}`);
       const deleted: DemoResource[] = [];
       const failed: FailedDeletion[] = [];
-      for (const r of await findDemo(c, input.demoId)) {
+      for (const r of await demoResources(c, input.demoId)) {
         try {
           await deleteTagged(c, r);
           deleted.push(resourceRef(r));
@@ -297,7 +301,7 @@ export function createDemoLifecycleActivities(deps: DemoLifecycleDeps) {
     async listDemoResources(raw: { target: DeployAccess; demoId: string }): Promise<DemoResource[]> {
       const input = validInput(DemoResourcesInputSchema, raw, 'listDemoResources');
       const c = await session(input.target, `sv0-demo-${input.demoId}`);
-      return (await findDemo(c, input.demoId)).map(resourceRef);
+      return (await demoResources(c, input.demoId)).map(resourceRef);
     },
   };
 }

@@ -6,6 +6,7 @@ import {
   ListObjectsV2Command,
   PutBucketTaggingCommand,
   PutObjectCommand,
+  S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
@@ -332,7 +333,13 @@ describe('demo lifecycle', () => {
             context.commandName === 'GetBucketTaggingCommand' &&
             (args.input as { Bucket?: string }).Bucket === denied
           )
-            throw Object.assign(new Error('Access Denied'), { name: 'AccessDenied' });
+            // What S3 throws for a bucket policy's deny: its base class, AWS's code as the name.
+            throw new S3ServiceException({
+              name: 'AccessDenied',
+              message: 'Access Denied',
+              $fault: 'client',
+              $metadata: { httpStatusCode: 403 },
+            });
           return next(args);
         },
         { step: 'initialize', name: 'denyBucketTagging' },
@@ -362,7 +369,9 @@ describe('demo lifecycle', () => {
     expect(sent.map((b) => b.event)).toEqual(['demo.ready', 'demo.leftovers']);
     const leftovers = sent[1]!;
     expect(leftovers.severity).toBe('critical');
-    expect(leftovers.text).toContain('sweep of the demo tag gave up: AccessDenied');
+    // AWS's error code survives into the failure (Temporal would name it after the error's class).
+    expect(leftovers.text).toContain('sweep of the demo tag gave up: AccessDenied: Access Denied');
+    expect(leftovers.text).toContain('listing of what is left gave up: AccessDenied: Access Denied');
     expect(leftovers.text).toContain(`Still there: stack sv0-demo-${id} (not listed)`);
   }, 180_000);
 
