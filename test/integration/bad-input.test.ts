@@ -7,7 +7,9 @@ import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../clients/cli';
 import { motoEnv } from '../harness/aws';
+import { eventually } from '../harness/demo-fixture';
 import { stack } from '../harness/stack';
+import { uniqueId } from '../harness/temporal';
 
 /**
  * Bad input, table-driven, through the real `sv0` entry point against the real dev server: each
@@ -330,6 +332,7 @@ describe('bad input is refused before anything changes', () => {
   let client: Client;
   let schedulesBefore: Set<string>;
   const since = new Date();
+  const namespace = uniqueId('bad-input');
   const savedEnv = { ...process.env };
 
   async function scheduleIds(): Promise<Set<string>> {
@@ -345,16 +348,24 @@ describe('bad input is refused before anything changes', () => {
       res.writeHead(500).end();
     });
     await new Promise<void>((resolve) => aws.listen(0, '127.0.0.1', resolve));
+    // A namespace of this file's own: a workflow that another file left behind (a guard that
+    // continues as new, a schedule firing) can start in the shared one while these cases run.
+    const connection = await Connection.connect({ address: stack().temporalAddress });
+    await connection.workflowService.registerNamespace({
+      namespace,
+      workflowExecutionRetentionPeriod: { seconds: 86_400 },
+    });
+    client = new Client({ connection, namespace });
+    await eventually(
+      async () => (await connection.workflowService.describeNamespace({ namespace })).namespaceInfo,
+      'the namespace of this file described',
+    );
     Object.assign(process.env, {
       TEMPORAL_ADDRESS: stack().temporalAddress,
-      TEMPORAL_NAMESPACE: stack().namespace,
+      TEMPORAL_NAMESPACE: namespace,
       ...motoEnv(`http://127.0.0.1:${(aws.address() as AddressInfo).port}`),
     });
     delete process.env.SV0_CONFIG_DIR;
-    client = new Client({
-      connection: await Connection.connect({ address: stack().temporalAddress }),
-      namespace: stack().namespace,
-    });
     schedulesBefore = await scheduleIds();
   });
 
