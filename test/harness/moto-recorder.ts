@@ -6,6 +6,9 @@ import { stack } from './stack';
 export interface RecordedAwsCall {
   operation: string;
   readOnly: boolean;
+  /** The request's body (a query API's form parameters) and moto's answer, as text. */
+  body: string;
+  response?: string;
 }
 
 /** Operations that change nothing: the read verbs of every AWS API, and the caller's identity. */
@@ -25,7 +28,8 @@ function operationOf(method: string, url: string, headers: Record<string, unknow
 
 /**
  * A recording proxy in front of the stack's moto: every request is forwarded unchanged and its
- * operation recorded, so a test can assert that no AWS call that changes anything was made.
+ * operation, body and answer recorded, so a test can assert that no AWS call that changes anything
+ * was made, or read what moto answered a call.
  * Point the code under test's AWS endpoint at `url`.
  */
 export async function startMotoRecorder(target = stack().motoEndpoint) {
@@ -37,10 +41,12 @@ export async function startMotoRecorder(target = stack().motoEndpoint) {
     req.on('end', () => {
       const body = Buffer.concat(chunks);
       const operation = operationOf(req.method ?? 'GET', req.url ?? '/', req.headers, body.toString('utf8'));
-      calls.push({
+      const call: RecordedAwsCall = {
         operation,
         readOnly: READ_ONLY.test(operation) || (operation.startsWith('Get ') && req.method !== 'POST'),
-      });
+        body: body.toString('utf8'),
+      };
+      calls.push(call);
       const forward = request(
         {
           host: upstream.hostname,
@@ -51,6 +57,9 @@ export async function startMotoRecorder(target = stack().motoEndpoint) {
         },
         (answer) => {
           res.writeHead(answer.statusCode ?? 502, answer.headers);
+          const parts: Buffer[] = [];
+          answer.on('data', (c: Buffer) => parts.push(c));
+          answer.on('end', () => (call.response = Buffer.concat(parts).toString('utf8')));
           answer.pipe(res);
         },
       );

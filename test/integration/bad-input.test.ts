@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import { msToTs } from '@temporalio/common/lib/time';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../clients/cli';
 import { motoEnv } from '../harness/aws';
@@ -353,7 +354,7 @@ describe('bad input is refused before anything changes', () => {
     const connection = await Connection.connect({ address: stack().temporalAddress });
     await connection.workflowService.registerNamespace({
       namespace,
-      workflowExecutionRetentionPeriod: { seconds: 86_400 },
+      workflowExecutionRetentionPeriod: msToTs('1 day'),
     });
     client = new Client({ connection, namespace });
     await eventually(

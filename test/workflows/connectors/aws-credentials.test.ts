@@ -22,11 +22,11 @@ import { connectorSyncWorkflow } from '../../../workflows/connectors/sync';
 import { motoConfig } from '../../harness/aws';
 import { testConnectorSpec } from '../../harness/connectors';
 import { testDocker } from '../../harness/docker';
+import { startMotoRecorder } from '../../harness/moto-recorder';
 import { startPlatform, type PlatformStandIn } from '../../harness/platform';
 import { registerLogs, registerSecrets } from '../../harness/secret-registry';
 import { assertNoSecretsLeaked, captureWorkerLogs } from '../../harness/secret-scan';
 import { fakeOnePassword } from '../../harness/secrets';
-import { stack } from '../../harness/stack';
 import { runWorker, testEnv, uniqueId } from '../../harness/temporal';
 import { ensureTestNetwork, testWorkerSettings } from '../../harness/worker-settings';
 
@@ -34,7 +34,7 @@ import { ensureTestNetwork, testWorkerSettings } from '../../harness/worker-sett
  * Per-run temporary AWS credentials (moto, Podman, a real Temporal server): a connector that names
  * a role chain of the worker's settings gets the last hop's temporary keys in its container, the
  * chain is assumed hop by hop with the worker's external ids, and no key appears in a history, a
- * log or an error. moto mints the keys; its state (`/moto-api/data.json`) tells the test which.
+ * log or an error. moto mints the keys; a recorder in front of it tells the test which.
  */
 
 const PLATFORM_TOKEN = `platform-token-${uniqueId('v')}`;
@@ -55,6 +55,7 @@ let client: Client;
 let docker: Docker;
 let platform: PlatformStandIn;
 let runtimeLogs: ReturnType<typeof captureWorkerLogs>;
+let recorder: Awaited<ReturnType<typeof startMotoRecorder>>;
 const accountIds: Record<string, string> = {};
 const workerLog: string[] = [];
 const workflowIds: string[] = [];
@@ -95,7 +96,7 @@ function activities() {
     }),
     logger,
     settings: settings(),
-    aws: motoConfig(MANAGEMENT),
+    aws: { ...motoConfig(MANAGEMENT), endpoint: recorder.url },
   });
 }
 
@@ -121,7 +122,7 @@ async function runSync(connector: ConnectorSpec) {
     );
 }
 
-interface MotoAssumedRole {
+interface AssumedRole {
   access_key_id: string;
   secret_access_key: string;
   session_token: string;
@@ -130,16 +131,34 @@ interface MotoAssumedRole {
   session_name: string;
 }
 
-/** The role sessions moto minted, from its state dump (moto records each AssumeRole). */
-async function assumedRoles(): Promise<MotoAssumedRole[]> {
-  const res = await fetch(`${stack().motoEndpoint}/moto-api/data.json`);
-  const data = (await res.json()) as { sts?: { AssumedRole?: MotoAssumedRole[] } };
-  return data.sts?.AssumedRole ?? [];
+/**
+ * The role sessions moto minted for the worker, read from the AssumeRole calls that passed the
+ * recorder in front of moto: what the worker asked for and the keys moto answered with.
+ */
+function assumedRoles(): AssumedRole[] {
+  const sessions: AssumedRole[] = [];
+  for (const call of recorder.calls) {
+    if (call.operation !== 'AssumeRole' || !call.response) continue;
+    const asked = new URLSearchParams(call.body);
+    const answered = (tag: string) => new RegExp(`<${tag}>([^<]*)</${tag}>`).exec(call.response!)?.[1];
+    const accessKeyId = answered('AccessKeyId');
+    if (!accessKeyId) continue;
+    sessions.push({
+      access_key_id: accessKeyId,
+      secret_access_key: answered('SecretAccessKey') ?? '',
+      session_token: answered('SessionToken') ?? '',
+      role_arn: asked.get('RoleArn') ?? '',
+      external_id: asked.get('ExternalId'),
+      session_name: asked.get('RoleSessionName') ?? '',
+    });
+  }
+  return sessions;
 }
 
 const sha256 = (v: string) => createHash('sha256').update(v).digest('hex');
 
 beforeAll(async () => {
+  recorder = await startMotoRecorder();
   env = await testEnv();
   client = env.client;
   runtimeLogs = captureWorkerLogs();
@@ -159,6 +178,7 @@ afterAll(async () => {
   runtimeLogs?.restore();
   registerLogs(workerLog.join(''));
   await platform?.close();
+  await recorder?.close();
 });
 
 describe('temporary AWS credentials for a connector run', () => {
@@ -171,7 +191,7 @@ describe('temporary AWS credentials for a connector run', () => {
     );
     const run = await withWorker(() => runSync(connector));
     // Registered before any assertion, so that the suite's scan looks for them whatever happens.
-    const sessions = (await assumedRoles()).filter((s) => s.session_name === `sv0-connector-${name}`);
+    const sessions = assumedRoles().filter((s) => s.session_name === `sv0-connector-${name}`);
     for (const s of sessions) {
       minted.push(s.access_key_id, s.secret_access_key, s.session_token);
       registerSecrets(s.access_key_id, s.secret_access_key, s.session_token);
@@ -209,7 +229,7 @@ describe('temporary AWS credentials for a connector run', () => {
 
   it('a role chain the worker does not define is refused before anything is assumed', async () => {
     const name = uniqueId('it-aws-refused');
-    const before = (await assumedRoles()).length;
+    const before = assumedRoles().length;
     const run = await withWorker(() => runSync(spec(name, { aws: { roleChain: 'admin-everywhere' } })));
     const failure = failureOf(run.error);
     expect(failure.type).toBe(ErrorType.InputRefused);
@@ -217,7 +237,7 @@ describe('temporary AWS credentials for a connector run', () => {
       `connector ${name}: AWS role chain admin-everywhere is not one of the worker's`,
     );
     expect(failure.message).toContain('secrets.roleChains in worker.yaml');
-    expect((await assumedRoles()).length).toBe(before);
+    expect(assumedRoles().length).toBe(before);
   });
 
   it('a hop in an account the organization does not have fails at once, naming the chain and the hop', async () => {
