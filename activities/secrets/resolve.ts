@@ -1,10 +1,14 @@
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SecretSource } from '../../lib/config/connectors';
+import { defaultAwsConfig } from '../../lib/runtime/aws';
 import {
   ageKeyFileRefusal,
+  awsSecretsManagerRefusal,
   envReferenceRefusal,
   pathRefusal,
   type WorkerSettings,
 } from '../../lib/config/worker';
+import { resolveAwsSecretsManager } from './aws-secrets-manager';
 import { forConnector, SecretError, SecretRefusedError } from './errors';
 import { parseEnvFile, readPrivateFile, readPublicFile, realpathUnder } from './files';
 import {
@@ -29,6 +33,11 @@ export interface SecretResolverDeps {
    * own machine: no worker bounds apply.
    */
   bounds: SecretBounds | 'operator';
+  /**
+   * The Secrets Manager client for `aws-sm://` references, with the worker's own AWS credentials.
+   * @default a client of the SDK's own resolution, made on first use
+   */
+  secretsManager?: Pick<SecretsManagerClient, 'send'>;
 }
 
 /** A connector's environment, resolved: the values and which of them are secrets (for redaction). */
@@ -53,6 +62,7 @@ interface Pending {
 export function createSecretResolver(deps: SecretResolverDeps) {
   const env = deps.env ?? process.env;
   const bounds = deps.bounds === 'operator' ? undefined : deps.bounds;
+  let secretsManager = deps.secretsManager;
 
   /**
    * The path to read for `file`: its real path (symlinks and `..` resolved) when it lies under
@@ -75,6 +85,12 @@ export function createSecretResolver(deps: SecretResolverDeps) {
         throw new SecretError(forConnector(connector, `${reference}: the variable is not set on the worker`));
       return value;
     }
+    if (reference.startsWith('aws-sm://')) {
+      const refused = bounds && awsSecretsManagerRefusal(bounds, reference);
+      if (refused) throw new SecretRefusedError(forConnector(connector, refused));
+      secretsManager ??= new SecretsManagerClient(defaultAwsConfig());
+      return resolveAwsSecretsManager(secretsManager, reference, (m) => forConnector(connector, m));
+    }
     if (reference.startsWith('file:/')) {
       const file = await allowedPath(reference.slice(5), `secret file ${reference.slice(5)}`, connector);
       const text = (await readPrivateFile(file, forConnector(connector, 'secret file'))).toString('utf8');
@@ -83,12 +99,12 @@ export function createSecretResolver(deps: SecretResolverDeps) {
     throw new SecretError(
       forConnector(
         connector,
-        `${reference}: not a secret reference (write op://vault/item/field, env:NAME or file:/path)`,
+        `${reference}: not a secret reference (write op://vault/item/field, env:NAME, file:/path or aws-sm://name#key)`,
       ),
     );
   }
 
-  /** Resolve one reference: `op://vault/item/field`, `env:NAME` or `file:/absolute/path`. */
+  /** Resolve one reference: `op://vault/item/field`, `env:NAME`, `file:/absolute/path` or `aws-sm://name#key`. */
   async function resolveSecret(reference: string, connector?: string): Promise<string> {
     if (reference.startsWith('op://')) {
       const problem = await opReferenceProblem(reference);
@@ -179,6 +195,9 @@ export function createSecretResolver(deps: SecretResolverDeps) {
             await allowedPath(ref.slice(5), `${name}: file ${ref.slice(5)}`, connector);
           else if (ref.startsWith('env:') && bounds) {
             const refused = envReferenceRefusal(bounds, ref.slice(4));
+            if (refused) throw new SecretRefusedError(forConnector(connector, `${name}: ${refused}`));
+          } else if (ref.startsWith('aws-sm://') && bounds) {
+            const refused = awsSecretsManagerRefusal(bounds, ref);
             if (refused) throw new SecretRefusedError(forConnector(connector, `${name}: ${refused}`));
           }
         }

@@ -44,7 +44,10 @@ export const SecretSourceSchema = z.discriminatedUnion('type', [
     ageKeyFile: absolutePath.optional(),
   }),
   z.strictObject({
-    /** Variables given as references right here: op://vault/item/field, env:NAME or file:/path. */
+    /**
+     * Variables given as references right here: op://vault/item/field, env:NAME, file:/path or
+     * aws-sm://name#key (AWS Secrets Manager, names allowed by the worker's settings).
+     */
     type: z.literal('refs'),
     vars: z.record(envName, SecretRefSchema),
   }),

@@ -7,9 +7,13 @@ import { z } from 'zod';
  */
 export const SecretRefSchema = z
   .string()
-  .regex(/^(op:\/\/[^/]+\/[^/]+\/.+|env:[A-Za-z_][A-Za-z0-9_]*|file:\/.+)$/, {
-    message: 'write a secret reference: op://vault/item/field, env:NAME or file:/absolute/path',
-  });
+  .regex(
+    /^(op:\/\/[^/]+\/[^/]+\/.+|env:[A-Za-z_][A-Za-z0-9_]*|file:\/.+|aws-sm:\/\/[A-Za-z0-9/_+=.@-]{1,512}(#[A-Za-z0-9_.@:/+=-]{1,256})?)$/,
+    {
+      message:
+        'write a secret reference: op://vault/item/field, env:NAME, file:/absolute/path or aws-sm://name#key',
+    },
+  );
 
 const SinkSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('log') }),

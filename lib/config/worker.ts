@@ -113,8 +113,20 @@ export const WorkerSettingsSchema = z.strictObject({
       envNames: z.array(envNamePattern).default([]),
       /** Folders that `file:` references, env files and sops files must lie under (after realpath). */
       folders: z.array(absoluteFolder).min(1).default(['/etc/sv0/connectors']),
-      /** AWS Secrets Manager secret names a later secret source may read (none yet). */
-      awsSecretsManager: z.array(z.string().min(1)).default([]),
+      /**
+       * AWS Secrets Manager secrets `aws-sm://<name>#<key>` references may read: names, or prefixes
+       * written `prefix/*`. Read with the worker's own AWS credentials.
+       */
+      awsSecretsManager: z
+        .array(
+          z
+            .string()
+            .regex(
+              /^[A-Za-z0-9/_+=.@-]{1,512}\*?$/,
+              'a secret name (sv0/connectors/entra) or a prefix ending in * (sv0/connectors/*)',
+            ),
+        )
+        .default([]),
       /**
        * Role chains a connector may name (`aws: { roleChain: <name> }` in connectors.yaml): the
        * worker assumes each hop in turn with the previous hop's credentials (the first with its
@@ -258,11 +270,35 @@ export function envReferenceRefusal(
   return undefined;
 }
 
-/** Why a secret reference (`op://`, `env:`, `file:`) is refused before resolution; folders are checked at use. */
+/** An `aws-sm://<name>#<key>` reference, parsed: the secret's name and the JSON key, if any. */
+export function parseAwsSecretsManagerReference(
+  reference: string,
+): { name: string; key?: string } | undefined {
+  const m = /^aws-sm:\/\/([A-Za-z0-9/_+=.@-]{1,512})(?:#([A-Za-z0-9_.@:/+=-]{1,256}))?$/.exec(reference);
+  if (!m) return undefined;
+  return m[2] === undefined ? { name: m[1]! } : { name: m[1]!, key: m[2] };
+}
+
+/**
+ * Why an `aws-sm://` reference is refused: its secret must be named in
+ * `secrets.awsSecretsManager` (exactly, or under a `prefix/*`).
+ */
+export function awsSecretsManagerRefusal(
+  settings: Pick<WorkerSettings, 'secrets'>,
+  reference: string,
+): string | undefined {
+  const ref = parseAwsSecretsManagerReference(reference);
+  if (!ref) return `${reference} is not an aws-sm://name#key reference`;
+  if (settings.secrets.awsSecretsManager.some((p) => matchesEnvPattern(p, ref.name))) return undefined;
+  return `${reference}: AWS Secrets Manager secret ${ref.name} is not allowed by the worker (add ${ref.name} to secrets.awsSecretsManager in ${WORKER_SETTINGS_FILE})`;
+}
+
+/** Why a secret reference (`op://`, `env:`, `file:`, `aws-sm://`) is refused before resolution; folders are checked at use. */
 export function secretReferenceRefusal(
   settings: Pick<WorkerSettings, 'secrets'>,
   reference: string,
 ): string | undefined {
+  if (reference.startsWith('aws-sm://')) return awsSecretsManagerRefusal(settings, reference);
   if (reference.startsWith('env:')) return envReferenceRefusal(settings, reference.slice(4));
   if (reference.startsWith('file:'))
     return pathRefusal(settings, reference.slice(5), `file ${reference.slice(5)}`);

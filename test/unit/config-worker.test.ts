@@ -124,7 +124,14 @@ describe('refusals name the setting to change', () => {
       pids: 65536,
       registryAuth: { server: 'ghcr.io', username: 'u', passwordRef: 'env:AWS_SECRET_ACCESS_KEY' },
       secrets: [
-        { type: 'refs', vars: { X: 'env:AWS_SECRET_ACCESS_KEY', Y: 'file:/etc/sv0/worker.env' } },
+        {
+          type: 'refs',
+          vars: {
+            X: 'env:AWS_SECRET_ACCESS_KEY',
+            Y: 'file:/etc/sv0/worker.env',
+            Z: 'aws-sm://prod/admin#key',
+          },
+        },
         { type: 'sops', path: '/etc/sv0/connectors/a.env.enc', ageKeyFile: '/tmp/attacker.key' },
       ],
       aws: { roleChain: 'admin-everywhere' },
@@ -139,6 +146,7 @@ describe('refusals name the setting to change', () => {
       /registry credentials for ghcr\.io cannot be used for image docker\.io\/evil\/x:1/,
       /X: env:AWS_SECRET_ACCESS_KEY is never readable/,
       /Y: file \/etc\/sv0\/worker\.env is outside/,
+      /Z: aws-sm:\/\/prod\/admin#key: AWS Secrets Manager secret prod\/admin is not allowed by the worker \(add prod\/admin to secrets\.awsSecretsManager in worker\.yaml\)/,
       /ageKeyFile \/tmp\/attacker\.key is refused: the worker decrypts only with its own age key/,
       /AWS role chain admin-everywhere is not one of the worker's \(aws-connector; add it to secrets\.roleChains in worker\.yaml\)/,
     ])
@@ -171,6 +179,8 @@ describe('loading worker.yaml', () => {
     ],
     ['secrets:\n  envNames: [TEMPORAL_TLS_*]\n', /secrets\.envNames\[0\]: never readable by connectors/],
     ['secrets:\n  roleChains: { aws: [] }\n', /secrets\.roleChains\.aws/],
+    ['secrets:\n  awsSecretsManager: ["a b"]\n', /secrets\.awsSecretsManager\[0\]: a secret name/],
+    ['secrets:\n  awsSecretsManager: ["*"]\n', /secrets\.awsSecretsManager\[0\]/],
     [
       'secrets:\n  roleChains: { aws: [{ account: sv0-platform, role: "a role" }] }\n',
       /secrets\.roleChains\.aws\[0\]\.role: an IAM role name/,

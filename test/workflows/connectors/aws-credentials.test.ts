@@ -6,6 +6,7 @@ import {
   OrganizationsClient,
   paginateListAccounts,
 } from '@aws-sdk/client-organizations';
+import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure, RetryState } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -38,7 +39,10 @@ import { ensureTestNetwork, testWorkerSettings } from '../../harness/worker-sett
  */
 
 const PLATFORM_TOKEN = `platform-token-${uniqueId('v')}`;
-registerSecrets(PLATFORM_TOKEN);
+/** A secret of Secrets Manager the same run reads through an aws-sm:// reference. */
+const SM_TOKEN = `sm-token-${uniqueId('v')}`;
+const SM_SECRET = uniqueId('sv0-test/aws-connector');
+registerSecrets(PLATFORM_TOKEN, SM_TOKEN);
 
 /** The management account the worker runs in: an account of moto's of this file's own. */
 const MANAGEMENT = String(100_000_000_000 + Math.floor(Math.random() * 800_000_000_000));
@@ -79,6 +83,7 @@ const settings = () =>
     platformUrl: platform.url,
     secrets: {
       envNames: ['PLATFORM_TOKEN'],
+      awsSecretsManager: [SM_SECRET],
       roleChains: {
         'aws-connector': CHAIN,
         'no-such-account': [{ account: 'sv0-nowhere', role: Roles.securityReadOnly }],
@@ -93,6 +98,7 @@ function activities() {
       onePassword: fakeOnePassword({}).provider,
       env: { PLATFORM_TOKEN },
       bounds: settings(),
+      secretsManager: new SecretsManagerClient(motoConfig(MANAGEMENT)),
     }),
     logger,
     settings: settings(),
@@ -172,6 +178,9 @@ beforeAll(async () => {
     await organizations.send(new CreateAccountCommand({ AccountName: name, Email: `${name}@example.com` }));
   for await (const page of paginateListAccounts({ client: organizations }, {}))
     for (const a of page.Accounts ?? []) if (a.Name && a.Id) accountIds[a.Name] = a.Id;
+  await new SecretsManagerClient(motoConfig(MANAGEMENT)).send(
+    new CreateSecretCommand({ Name: SM_SECRET, SecretString: JSON.stringify({ token: SM_TOKEN }) }),
+  );
 });
 
 afterAll(async () => {
@@ -182,12 +191,19 @@ afterAll(async () => {
 });
 
 describe('temporary AWS credentials for a connector run', () => {
-  it('the container gets the last role of the chain, assumed hop by hop with the external ids', async () => {
+  it('the container gets the last role of the chain, assumed hop by hop with the external ids, and an aws-sm:// secret', async () => {
     const name = uniqueId('it-aws');
     const connector = spec(
       name,
-      { aws: { roleChain: 'aws-connector' }, timeout: '2m' },
-      { SV0_TEST_HASH_VARS: CREDENTIAL_VARS.join(','), SV0_TEST_PRINT_VAR: 'AWS_SECRET_ACCESS_KEY' },
+      {
+        aws: { roleChain: 'aws-connector' },
+        timeout: '2m',
+        secrets: [{ type: 'refs', vars: { SM_TOKEN: `aws-sm://${SM_SECRET}#token` } }],
+      },
+      {
+        SV0_TEST_HASH_VARS: [...CREDENTIAL_VARS, 'SM_TOKEN'].join(','),
+        SV0_TEST_PRINT_VAR: 'AWS_SECRET_ACCESS_KEY',
+      },
     );
     const run = await withWorker(() => runSync(connector));
     // Registered before any assertion, so that the suite's scan looks for them whatever happens.
@@ -216,6 +232,7 @@ describe('temporary AWS credentials for a connector run', () => {
       AWS_ACCESS_KEY_ID: sha256(last.access_key_id),
       AWS_SECRET_ACCESS_KEY: sha256(last.secret_access_key),
       AWS_SESSION_TOKEN: sha256(last.session_token),
+      SM_TOKEN: sha256(SM_TOKEN),
     });
     // A connector that prints its key has it redacted from the log the worker keeps.
     expect(run.result?.logTail).toContain('AWS_SECRET_ACCESS_KEY=[redacted]');
@@ -268,7 +285,7 @@ describe('temporary AWS credentials for a connector run', () => {
     expect(log).toContain('connector starting');
     const report = await assertNoSecretsLeaked({
       client,
-      secrets: [...minted, PLATFORM_TOKEN],
+      secrets: [...minted, PLATFORM_TOKEN, SM_TOKEN],
       logs: [log, runtimeLogs.text()],
       since: fileStart,
     });
