@@ -46,6 +46,7 @@ const COVERS: Record<string, string[]> = {
     'orgEnsureFreezeRole',
     'orgEnsureFreezeAction',
   ],
+  'org-bootstrap-tag-policy': ['orgEnableTagPolicyType', 'orgPutTagPolicy', 'orgAttachTagPolicy'],
   'org-drift': ['orgReadOrganization', 'notify'],
   smoke: ['whoAmI', 'runContainer'],
 };

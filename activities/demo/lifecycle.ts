@@ -32,8 +32,9 @@ import {
   type SandboxCheckInput,
 } from '../../lib/contracts/demo';
 import { ErrorType, Tags } from '../../lib/names';
-import { loadScenario, scenarioTemplate } from '../../lib/runtime/config';
-import { validInput } from '../input';
+import { loadDeclaredOwners, loadScenario, scenarioTemplate } from '../../lib/runtime/config';
+import { demoStackTags, tagValueAllowed } from '../../lib/org/tag-policy';
+import { refuseInput, validInput } from '../input';
 import { isNotFound, keepAwsErrorName } from '../aws/errors';
 import { heartbeat, withHeartbeat } from '../aws/heartbeat';
 import { demoAssetBucketName, ensureAssetBucket, refuseTakenRoleNames, uploadAssets } from './assets';
@@ -126,6 +127,25 @@ export function createDemoLifecycleActivities(deps: DemoLifecycleDeps) {
     }
   }
 
+  /**
+   * The owner must be one config/org.yaml's tag policy declares, in the worker's own config folder
+   * (the CLI checks it too; a workflow input may come from anyone who can start one).
+   */
+  function refuseUndeclaredOwner(owner: string | undefined): void {
+    let owners: string[] | undefined;
+    try {
+      owners = loadDeclaredOwners(deps.configDir);
+    } catch (err) {
+      if (err instanceof ConfigError)
+        throw ApplicationFailure.nonRetryable(`the worker's ${err.message}`, ErrorType.BadConfig);
+      throw err;
+    }
+    if (owners && !tagValueAllowed(owner ?? '', owners))
+      refuseInput([
+        `owner "${owner ?? ''}" is not declared in the worker's config/org.yaml (tagPolicy.values.${Tags.owner}: ${owners.join(', ')})`,
+      ]);
+  }
+
   async function findDemo(c: TagClients, demoId: string) {
     return findTagged(c, Tags.demo, (tags) => tags[Tags.demo] === demoId);
   }
@@ -179,6 +199,9 @@ export function createDemoLifecycleActivities(deps: DemoLifecycleDeps) {
         );
       }
       const scenario = workerScenario(input.scenario);
+      refuseUndeclaredOwner(input.tags[Tags.owner]);
+      // The worker adds what the tag policy expects of every demo; stack tags propagate to resources.
+      const tags = { ...input.tags, ...demoStackTags(scenario.name) };
       const c = await sandboxSession(input, input.stackName);
       const existing = await c.cloudformation
         .send(new DescribeStacksCommand({ StackName: input.stackName }))
@@ -204,11 +227,11 @@ export function createDemoLifecycleActivities(deps: DemoLifecycleDeps) {
         const parameters = { ...scenario.parameters };
         if (t.assets.length > 0) {
           const bucket = demoAssetBucketName(input.demoId, input.target.accountId);
-          await ensureAssetBucket(c.s3, bucket, input.tags);
+          await ensureAssetBucket(c.s3, bucket, tags);
           await uploadAssets(c.s3, bucket, t.assets);
           parameters[ASSET_BUCKET_PARAMETER] = bucket;
         }
-        return await createStack(c, { ...input, templateBody: t.templateBody, parameters });
+        return await createStack(c, { ...input, tags, templateBody: t.templateBody, parameters });
       } finally {
         t.dispose();
       }
@@ -264,6 +287,8 @@ export function createDemoLifecycleActivities(deps: DemoLifecycleDeps) {
       const input = validInput(DemoStackInputSchema, raw, 'deleteDemoStack');
       const c = await sandboxSession(input, input.stackName);
       try {
+        // A deploy refused before it created anything leaves no stack: then nothing is sent at all.
+        await c.cloudformation.send(new DescribeStacksCommand({ StackName: input.stackName }));
         await c.cloudformation.send(new DeleteStackCommand({ StackName: input.stackName }));
         await waitUntilStackGone(c, input.stackName);
         return {};

@@ -13,6 +13,9 @@ import { ErrorType } from '../../lib/names';
 import type { TargetRef } from '../../lib/org/types';
 import { aws } from '../aws/errors';
 
+/** The policy types the bootstrap manages. */
+export type PolicyType = 'SERVICE_CONTROL_POLICY' | 'TAG_POLICY';
+
 /**
  * Name-to-id lookups in AWS Organizations. Steps carry names, not ids, so that a step planned
  * before its OU, account or policy existed still runs, and a retried step looks again.
@@ -44,12 +47,10 @@ export function orgLookup(organizations: OrganizationsClient) {
     return list;
   }
 
-  async function policies(): Promise<PolicySummary[]> {
+  /** The policies of one type (SCPs unless told). */
+  async function policies(type: PolicyType = 'SERVICE_CONTROL_POLICY'): Promise<PolicySummary[]> {
     const list: PolicySummary[] = [];
-    for await (const page of paginateListPolicies(
-      { client: organizations },
-      { Filter: 'SERVICE_CONTROL_POLICY' },
-    )) {
+    for await (const page of paginateListPolicies({ client: organizations }, { Filter: type })) {
       list.push(...(page.Policies ?? []));
     }
     return list;
@@ -71,9 +72,10 @@ export function orgLookup(organizations: OrganizationsClient) {
     return found.id;
   }
 
-  async function policyId(name: string): Promise<string> {
-    const found = (await policies()).find((p) => p.Name === name && !p.AwsManaged);
-    if (!found?.Id) throw new Error(`SCP ${name} does not exist yet`);
+  async function policyId(name: string, type: PolicyType = 'SERVICE_CONTROL_POLICY'): Promise<string> {
+    const found = (await policies(type)).find((p) => p.Name === name && !p.AwsManaged);
+    if (!found?.Id)
+      throw new Error(`${type === 'TAG_POLICY' ? 'tag policy' : 'SCP'} ${name} does not exist yet`);
     return found.Id;
   }
 

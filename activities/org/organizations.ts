@@ -19,9 +19,16 @@ import { ApplicationFailure } from '@temporalio/common';
 import { ErrorType, FREEZE_POLICY_NAME } from '../../lib/names';
 import { desiredPlaceholderEmails } from '../../lib/org/desired';
 import { expandFreezeExemption } from '../../lib/org/freeze-exemption';
-import { type DesiredOrg, type LiveOrg, type PlanStep, type TargetRef, targetRef } from '../../lib/org/types';
+import {
+  type DesiredOrg,
+  type LiveOrg,
+  type LivePolicy,
+  type PlanStep,
+  type TargetRef,
+  targetRef,
+} from '../../lib/org/types';
 import { aws, awsErrorName, classifyAwsError } from '../aws/errors';
-import { orgLookup } from './lookup';
+import { orgLookup, type PolicyType } from './lookup';
 
 export interface OrganizationsDeps {
   /** Organizations client with management account credentials. */
@@ -38,7 +45,7 @@ type Step<K extends PlanStep['kind']> = Extract<PlanStep, { kind: K }>;
 
 /**
  * AWS Organizations: read the organization, and the structural steps of the plan (organization,
- * SCP type, OUs, SCPs and their attachments). Each step is idempotent: "already exists" and
+ * SCP and tag policy types, OUs, SCPs, the tag policy and their attachments). Each step is idempotent: "already exists" and
  * "already attached" answers are success.
  */
 export function createOrganizationsActivities(deps: OrganizationsDeps) {
@@ -51,6 +58,87 @@ export function createOrganizationsActivities(deps: OrganizationsDeps) {
     } catch (err) {
       if (awsErrorName(err) === 'AWSOrganizationsNotInUseException') return undefined;
       throw classifyAwsError('DescribeOrganization', err);
+    }
+  }
+
+  /** The policies of one type with their documents (customer ones) and where each is attached. */
+  async function readPolicies(
+    type: PolicyType,
+    nameOfTarget: (id: string, type?: string) => TargetRef,
+  ): Promise<{ policies: LivePolicy[]; attachments: { policy: string; target: TargetRef }[] }> {
+    const policies: LivePolicy[] = [];
+    const attachments: { policy: string; target: TargetRef }[] = [];
+    for (const p of await lookup.policies(type)) {
+      if (p.AwsManaged) {
+        policies.push({
+          id: p.Id!,
+          name: p.Name!,
+          description: p.Description ?? '',
+          content: '',
+          awsManaged: true,
+        });
+        continue;
+      }
+      const doc = await aws('DescribePolicy', () =>
+        organizations.send(new DescribePolicyCommand({ PolicyId: p.Id })),
+      );
+      policies.push({
+        id: p.Id!,
+        name: p.Name!,
+        description: p.Description ?? '',
+        content: doc.Policy?.Content ?? '',
+        awsManaged: false,
+      });
+      for await (const page of paginateListTargetsForPolicy({ client: organizations }, { PolicyId: p.Id })) {
+        for (const t of page.Targets ?? [])
+          attachments.push({ policy: p.Name!, target: nameOfTarget(t.TargetId!, t.Type) });
+      }
+    }
+    return { policies, attachments };
+  }
+
+  /** Enable a policy type on the root; retried until AWS reports it enabled. */
+  async function enablePolicyType(type: PolicyType, what: string): Promise<void> {
+    const root = await lookup.root();
+    const status = root.PolicyTypes?.find((p) => p.Type === type)?.Status;
+    if (status === 'ENABLED') return;
+    if (status !== 'PENDING_ENABLE') {
+      try {
+        await organizations.send(new EnablePolicyTypeCommand({ RootId: root.Id, PolicyType: type }));
+      } catch (err) {
+        if (awsErrorName(err) !== 'PolicyTypeAlreadyEnabledException')
+          throw classifyAwsError('EnablePolicyType', err);
+      }
+    }
+    const after = (await lookup.root()).PolicyTypes?.find((p) => p.Type === type)?.Status;
+    // Enabling is asynchronous in AWS; failing here lets the retry policy wait with backoff.
+    if (after !== 'ENABLED') throw new Error(`${what} on the root is ${after ?? 'not enabled'} yet`);
+  }
+
+  /** Attach or detach a policy of `type`; already attached (or not attached) is success. */
+  async function setAttachment(
+    type: PolicyType,
+    step: { policy: string; target: TargetRef },
+    attach: boolean,
+  ): Promise<void> {
+    const what = type === 'TAG_POLICY' ? 'tag policy' : 'SCP';
+    const [PolicyId, TargetId] = await Promise.all([
+      lookup.policyId(step.policy, type),
+      lookup.targetId(step.target),
+    ]);
+    try {
+      await organizations.send(
+        attach
+          ? new AttachPolicyCommand({ PolicyId, TargetId })
+          : new DetachPolicyCommand({ PolicyId, TargetId }),
+      );
+    } catch (err) {
+      const done = attach ? 'DuplicatePolicyAttachmentException' : 'PolicyNotAttachedException';
+      if (awsErrorName(err) !== done)
+        throw classifyAwsError(
+          `${attach ? 'attach' : 'detach'} ${what} ${step.policy} ${attach ? 'to' : 'from'} ${step.target}`,
+          err,
+        );
     }
   }
 
@@ -86,7 +174,11 @@ export function createOrganizationsActivities(deps: OrganizationsDeps) {
         attachments: [],
         notes: [],
       };
-      if (!org) return live;
+      if (!org) {
+        // A new organization has no tag policies; read them only when one is declared.
+        if (input.desired.tagPolicy) live.tagPolicies = { enabled: false, policies: [], attachments: [] };
+        return live;
+      }
       live.organization = { id: org.Id!, featureSet: org.FeatureSet ?? 'ALL' };
       const root = await lookup.root();
       live.rootId = root.Id!;
@@ -130,34 +222,14 @@ export function createOrganizationsActivities(deps: OrganizationsDeps) {
         const account = live.accounts.find((a) => a.id === id);
         return account ? targetRef.account(account.name) : `account-id:${id}`;
       };
-      for (const p of await lookup.policies()) {
-        if (p.AwsManaged) {
-          live.policies.push({
-            id: p.Id!,
-            name: p.Name!,
-            description: p.Description ?? '',
-            content: '',
-            awsManaged: true,
-          });
-          continue;
-        }
-        const doc = await aws('DescribePolicy', () =>
-          organizations.send(new DescribePolicyCommand({ PolicyId: p.Id })),
-        );
-        live.policies.push({
-          id: p.Id!,
-          name: p.Name!,
-          description: p.Description ?? '',
-          content: doc.Policy?.Content ?? '',
-          awsManaged: false,
-        });
-        for await (const page of paginateListTargetsForPolicy(
-          { client: organizations },
-          { PolicyId: p.Id },
-        )) {
-          for (const t of page.Targets ?? [])
-            live.attachments.push({ policy: p.Name!, target: nameOfTarget(t.TargetId!, t.Type) });
-        }
+      const scps = await readPolicies('SERVICE_CONTROL_POLICY', nameOfTarget);
+      live.policies = scps.policies;
+      live.attachments = scps.attachments;
+      if (input.desired.tagPolicy) {
+        live.tagPolicies = {
+          enabled: (root.PolicyTypes ?? []).some((p) => p.Type === 'TAG_POLICY' && p.Status === 'ENABLED'),
+          ...(await readPolicies('TAG_POLICY', nameOfTarget)),
+        };
       }
       return live;
     },
@@ -174,25 +246,54 @@ export function createOrganizationsActivities(deps: OrganizationsDeps) {
 
     /** Enable the SCP policy type on the root; retried until AWS reports it enabled. */
     async orgEnableScpType(_step: Step<'enableScpType'>): Promise<void> {
-      const root = await lookup.root();
-      const status = root.PolicyTypes?.find((p) => p.Type === 'SERVICE_CONTROL_POLICY')?.Status;
-      if (status === 'ENABLED') return;
-      if (status !== 'PENDING_ENABLE') {
-        try {
-          await organizations.send(
-            new EnablePolicyTypeCommand({ RootId: root.Id, PolicyType: 'SERVICE_CONTROL_POLICY' }),
-          );
-        } catch (err) {
-          if (awsErrorName(err) !== 'PolicyTypeAlreadyEnabledException')
-            throw classifyAwsError('EnablePolicyType', err);
-        }
+      await enablePolicyType('SERVICE_CONTROL_POLICY', 'SCP policy type');
+    },
+
+    /** Enable the tag policy type on the root; retried until AWS reports it enabled. */
+    async orgEnableTagPolicyType(_step: Step<'enableTagPolicyType'>): Promise<void> {
+      await enablePolicyType('TAG_POLICY', 'tag policy type');
+    },
+
+    /** Create the tag policy, or update its document and description to the declared ones. */
+    async orgPutTagPolicy(step: Step<'createTagPolicy'> | Step<'updateTagPolicy'>): Promise<{ id: string }> {
+      const update = async (id: string) => {
+        await aws(`update tag policy ${step.policy}`, () =>
+          organizations.send(
+            new UpdatePolicyCommand({ PolicyId: id, Content: step.content, Description: step.description }),
+          ),
+        );
+        return { id };
+      };
+      const existing = (await lookup.policies('TAG_POLICY')).find(
+        (p) => p.Name === step.policy && !p.AwsManaged,
+      );
+      if (existing?.Id) return update(existing.Id);
+      try {
+        const out = await organizations.send(
+          new CreatePolicyCommand({
+            Name: step.policy,
+            Description: step.description,
+            Content: step.content,
+            Type: 'TAG_POLICY',
+          }),
+        );
+        return { id: out.Policy!.PolicySummary!.Id! };
+      } catch (err) {
+        // Created meanwhile (a retried attempt whose answer was lost): converge it instead.
+        if (awsErrorName(err) === 'DuplicatePolicyException')
+          return update(await lookup.policyId(step.policy, 'TAG_POLICY'));
+        throw classifyAwsError(`create tag policy ${step.policy}`, err);
       }
-      const after = (await lookup.root()).PolicyTypes?.find(
-        (p) => p.Type === 'SERVICE_CONTROL_POLICY',
-      )?.Status;
-      // Enabling is asynchronous in AWS; failing here lets the retry policy wait with backoff.
-      if (after !== 'ENABLED')
-        throw new Error(`SCP policy type on the root is ${after ?? 'not enabled'} yet`);
+    },
+
+    /** Attach the tag policy to a declared target; already attached is success. */
+    async orgAttachTagPolicy(step: Step<'attachTagPolicy'>): Promise<void> {
+      await setAttachment('TAG_POLICY', step, true);
+    },
+
+    /** Detach the tag policy from a target that is not declared; not attached is success. */
+    async orgDetachTagPolicy(step: Step<'detachTagPolicy'>): Promise<void> {
+      await setAttachment('TAG_POLICY', step, false);
     },
 
     /** Create an OU under the root, unless one of that name exists. */
@@ -253,33 +354,13 @@ export function createOrganizationsActivities(deps: OrganizationsDeps) {
     /** Attach an SCP to its declared target; already attached is success. Never FreezeAccount. */
     async orgAttachPolicy(step: Step<'attachPolicy'>): Promise<void> {
       refuseFreezePolicy(step.policy, 'attach');
-      const [PolicyId, TargetId] = await Promise.all([
-        lookup.policyId(step.policy),
-        lookup.targetId(step.target),
-      ]);
-      try {
-        await organizations.send(new AttachPolicyCommand({ PolicyId, TargetId }));
-      } catch (err) {
-        if (awsErrorName(err) !== 'DuplicatePolicyAttachmentException') {
-          throw classifyAwsError(`attach SCP ${step.policy} to ${step.target}`, err);
-        }
-      }
+      await setAttachment('SERVICE_CONTROL_POLICY', step, true);
     },
 
     /** Detach an SCP from a target that is not declared; not attached is success. Never FreezeAccount. */
     async orgDetachPolicy(step: Step<'detachPolicy'>): Promise<void> {
       refuseFreezePolicy(step.policy, 'detach');
-      const [PolicyId, TargetId] = await Promise.all([
-        lookup.policyId(step.policy),
-        lookup.targetId(step.target),
-      ]);
-      try {
-        await organizations.send(new DetachPolicyCommand({ PolicyId, TargetId }));
-      } catch (err) {
-        if (awsErrorName(err) !== 'PolicyNotAttachedException') {
-          throw classifyAwsError(`detach SCP ${step.policy} from ${step.target}`, err);
-        }
-      }
+      await setAttachment('SERVICE_CONTROL_POLICY', step, false);
     },
   };
 }

@@ -5,7 +5,6 @@ import path from 'node:path';
 import { OrganizationsClient } from '@aws-sdk/client-organizations';
 import type { Command } from 'commander';
 import { BUDGETS_FILE, type BudgetsConfig } from '../../lib/config/budgets';
-import type { OrgConfig } from '../../lib/config/org';
 import { defaultAwsConfig } from '../../lib/runtime/aws';
 import {
   resolveConfigDir,
@@ -16,8 +15,10 @@ import {
   scenarioTemplate,
 } from '../../lib/runtime/config';
 import { fixedRoleNames } from '../../lib/config/scenarios';
+import { declaredOwners, type OrgConfig } from '../../lib/config/org';
+import { tagValueAllowed } from '../../lib/org/tag-policy';
 import { parseDuration } from '../../lib/duration';
-import { WorkflowIds } from '../../lib/names';
+import { Tags, WorkflowIds } from '../../lib/names';
 import { withClient, type GlobalOptions } from '../command';
 import {
   buildDemoInput,
@@ -46,6 +47,16 @@ function budgetsIfDeclared(configDir: string, org: OrgConfig): BudgetsConfig | u
 }
 
 const defaultOwner = () => process.env.SV0_OWNER ?? process.env.USER ?? os.userInfo().username;
+
+/** `--owner` must be an owner config/org.yaml declares (its tag policy's sv0:owner values), when it declares any. */
+function checkDeclaredOwner(org: OrgConfig, owner: string): void {
+  const owners = declaredOwners(org);
+  if (owners && !tagValueAllowed(owner, owners))
+    throw new CliError(
+      `--owner "${owner}": not an owner config/org.yaml declares (tagPolicy.values.${Tags.owner}: ${owners.join(', ')}); pass --owner or set SV0_OWNER`,
+      ExitCode.BadInput,
+    );
+}
 
 export function registerDemoCommands(program: Command): void {
   const demo = program.command('demo').description('ephemeral demo environments in the sandbox account');
@@ -82,6 +93,7 @@ export function registerDemoCommands(program: Command): void {
         const template = await scenarioTemplate(scenario);
         template.dispose();
         const fixedRoles = fixedRoleNames(template.templateBody);
+        checkDeclaredOwner(org, o.owner);
         const budgets = budgetsIfDeclared(configDir, org);
         const organizations = new OrganizationsClient(defaultAwsConfig());
         const { managementAccountId, targets } = await resolveSandboxTargets(organizations, org, {

@@ -2,6 +2,7 @@ import type { BudgetsConfig } from '../config/budgets';
 import { ConfigError } from '../config/validate';
 import { type OrgConfig, policyContent, ROOT_TARGET, roleAccounts } from '../config/org';
 import { BUDGET_ALERTS_TOPIC, Roles } from '../names';
+import { tagPolicyDocument } from './tag-policy';
 import { type DesiredOrg, type TargetRef, targetRef } from './types';
 
 /**
@@ -68,6 +69,16 @@ export function buildDesiredOrg(org: OrgConfig, budgets: BudgetsConfig): Desired
       allocationTags: org.cost.allocationTags,
       ...(org.cost.anomalyMonitor ? { anomalyMonitor: org.cost.anomalyMonitor } : {}),
     },
+    ...(org.tagPolicy
+      ? {
+          tagPolicy: {
+            name: org.tagPolicy.name,
+            description: org.tagPolicy.description,
+            content: JSON.stringify(tagPolicyDocument(org.tagPolicy.values, org.tagPolicy.enforcedFor)),
+            targets: org.tagPolicy.targets.map(toTarget),
+          },
+        }
+      : {}),
     budgetAlerts: { topic: BUDGET_ALERTS_TOPIC, freezeRole: Roles.budgetsFreeze },
     ...(org.connectorCredentials
       ? {

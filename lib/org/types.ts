@@ -58,6 +58,14 @@ export interface DesiredBudget {
   freezeAt?: number;
 }
 
+export interface DesiredTagPolicy {
+  name: string;
+  description: string;
+  /** Minified JSON, as AWS receives it. */
+  content: string;
+  targets: TargetRef[];
+}
+
 export interface DesiredUser {
   userName: string;
   displayName: string;
@@ -96,6 +104,11 @@ export interface DesiredOrg {
     /** `alertAboveUsd`: an anomaly's total impact that publishes to the alerts topic (absent in older inputs). */
     anomalyMonitor?: { name: string; alertAboveUsd?: number };
   };
+  /**
+   * The Organizations tag policy with the sv0:* tags' allowed values. Absent when org.yaml declares
+   * none, and in inputs recorded before it existed: such a plan leaves tag policies alone.
+   */
+  tagPolicy?: DesiredTagPolicy;
   /**
    * The AWS-side backstop of the budget freeze: the SNS topic budget notifications go to, and the
    * role AWS Budgets assumes for the freeze action of each budget with `freezeAt`. Absent in inputs
@@ -244,6 +257,15 @@ export interface LiveOrg {
   backstop?: LiveBackstop;
   /** Undefined when it was not read (none declared, or results recorded before it existed). */
   connectorCredentials?: LiveConnectorCredentials;
+  /**
+   * Tag policies (TAG_POLICY): whether the type is enabled on the root, the customer policies and
+   * where they are attached. Undefined when not read (no tag policy declared, or older results).
+   */
+  tagPolicies?: {
+    enabled: boolean;
+    policies: LivePolicy[];
+    attachments: { policy: string; target: TargetRef }[];
+  };
   /** Facts the operator should know (no Identity Center instance, an API unavailable, ...). */
   notes: string[];
 }
@@ -272,6 +294,11 @@ export type StepAction =
   | ({ kind: 'updatePolicy' } & PolicyContent)
   | { kind: 'attachPolicy'; policy: string; target: TargetRef }
   | { kind: 'detachPolicy'; policy: string; target: TargetRef }
+  | { kind: 'enableTagPolicyType' }
+  | { kind: 'createTagPolicy'; policy: string; description: string; content: string }
+  | { kind: 'updateTagPolicy'; policy: string; description: string; content: string }
+  | { kind: 'attachTagPolicy'; policy: string; target: TargetRef }
+  | { kind: 'detachTagPolicy'; policy: string; target: TargetRef }
   | { kind: 'ensureRole'; role: DesiredRole; create: boolean }
   | { kind: 'createBudget'; budget: DesiredBudget; alertsTopic?: string }
   | { kind: 'updateBudget'; budget: DesiredBudget }

@@ -19,7 +19,7 @@ import {
   NotificationsSchema,
   type NotificationsConfig,
 } from '../config/notifications';
-import { ORG_FILE, OrgSchema, type OrgConfig } from '../config/org';
+import { declaredOwners, ORG_FILE, OrgSchema, type OrgConfig } from '../config/org';
 import type { FileAsset } from './cdk/assembly';
 import { synthesizeApp, SynthError } from './cdk/synth';
 import {
@@ -66,6 +66,21 @@ export function loadYamlFile<S extends z.ZodType>(file: string, schema: S): z.ou
 /** Read and validate config/org.yaml from `configDir`. */
 export function loadOrgConfig(configDir: string): OrgConfig {
   return loadYamlFile(configFile(configDir, ORG_FILE), OrgSchema);
+}
+
+/**
+ * The owners `sv0:owner` may name, as config/org.yaml's tag policy declares them; undefined when the
+ * folder holds no org.yaml or it declares no tag policy (then any owner is accepted). A file that
+ * exists but is invalid throws a {@link ConfigError}.
+ */
+export function loadDeclaredOwners(configDir: string): string[] | undefined {
+  try {
+    return declaredOwners(loadOrgConfig(configDir));
+  } catch (err) {
+    if (err instanceof ConfigError && err.problems.some((p) => p.reason === 'file not found'))
+      return undefined;
+    throw err;
+  }
 }
 
 /**

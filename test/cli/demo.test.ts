@@ -28,10 +28,16 @@ import {
   type DemoOrg,
 } from '../harness/demo-fixture';
 
-const AWS_KEYS = ['AWS_ENDPOINT_URL', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_REGION'] as const;
+const ENV_KEYS = [
+  'AWS_ENDPOINT_URL',
+  'AWS_ACCESS_KEY_ID',
+  'AWS_SECRET_ACCESS_KEY',
+  'AWS_REGION',
+  'SV0_OWNER',
+] as const;
 const savedEnv = { ...process.env };
 afterEach(() => {
-  for (const k of AWS_KEYS) {
+  for (const k of ENV_KEYS) {
     if (savedEnv[k] === undefined) delete process.env[k];
     else process.env[k] = savedEnv[k];
   }
@@ -51,6 +57,10 @@ describe('sv0 demo: bad input is refused before any AWS or Temporal call', () =>
     [
       ['demo', 'start', 'cross-account-trust', '--id', 'Not_Valid'],
       '--id "Not_Valid": use 1-40 lower case letters',
+    ],
+    [
+      ['demo', 'start', 'cross-account-trust', '--owner', 'mallory'],
+      '--owner "mallory": not an owner config/org.yaml declares (tagPolicy.values.sv0:owner: ivan, automated, demo-script)',
     ],
     [['demo', 'extend', 'some-demo', '90 minutes'], 'extend: "90 minutes" is not a duration'],
     [['sweep', 'run', '--apply', '--dry-run'], '--apply and --dry-run exclude each other'],
@@ -130,6 +140,8 @@ describe('sv0 demo against moto and the dev server', () => {
     process.env.AWS_ACCESS_KEY_ID = 'testing';
     process.env.AWS_SECRET_ACCESS_KEY = 'testing';
     process.env.AWS_REGION = 'us-east-1';
+    // The owner of demos started without --owner: one that config/org.yaml declares.
+    process.env.SV0_OWNER = 'demo-script';
     const id = uniqueId('cli');
     const other = uniqueId('cli');
     // `sv0 demo start` starts on sv0-infra: a worker with the demo activities runs there meanwhile.

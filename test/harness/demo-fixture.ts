@@ -167,7 +167,7 @@ export function demoInput(
   const input = buildDemoInput({
     scenario: { ...scenario, maxTtlMs: opts.maxTtlMs ?? scenario.maxTtlMs },
     id: opts.id,
-    owner: 'test-owner',
+    owner: 'demo-script',
     ttl: `${Math.round(opts.ttlMs / 1000)}s`,
     target: o.target,
     managementAccountId: o.managementAccountId,

@@ -65,7 +65,18 @@ describe('the VM deployment on the PostgreSQL-backed server with mTLS, two worke
     ttl: string,
     scenario = 'cross-account-trust',
   ): Promise<number> {
-    const started = await cli('demo', 'start', scenario, '--ttl', ttl, '--id', id, '--json');
+    const started = await cli(
+      'demo',
+      'start',
+      scenario,
+      '--ttl',
+      ttl,
+      '--id',
+      id,
+      '--owner',
+      'demo-script',
+      '--json',
+    );
     expect(started.stderr).toBe('');
     expect(started.code).toBe(0);
     await eventually(async () => {

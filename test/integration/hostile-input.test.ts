@@ -183,6 +183,12 @@ const sandboxRows: HostileRow[] = [
     reason: /deployDemoScenario input stackName: a demo stack is named sv0-demo-<demo id>/,
   },
   {
+    name: "demo: an owner the worker's config/org.yaml does not declare",
+    send: (ctx) => ctx.startDemo({ owner: 'mallory' }),
+    reason:
+      /owner "mallory" is not declared in the worker's config\/org\.yaml \(tagPolicy\.values\.sv0:owner: ivan, automated, demo-script\)/,
+  },
+  {
     name: 'sweep: sv0-platform, which the forged org marks sandbox',
     send: (ctx) =>
       ctx.startSweep(

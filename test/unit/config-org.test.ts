@@ -5,7 +5,8 @@ import { parseDocument } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { loadBudgetsConfig, loadOrgConfig } from '../../lib/runtime/config';
 import { ConfigError } from '../../lib/config/validate';
-import { deployRoleFor, SCP_MAX_CHARS } from '../../lib/config/org';
+import { declaredOwners, deployRoleFor, SCP_MAX_CHARS } from '../../lib/config/org';
+import { tagValueAllowed } from '../../lib/org/tag-policy';
 import { buildDesiredOrg, placeholderEmailErrors } from '../../lib/org/desired';
 
 const CONFIG = path.resolve(__dirname, '../../config');
@@ -224,5 +225,71 @@ describe('config/org.yaml', () => {
       budgets: budgets.budgets.map((b) => ({ ...b, subscribers: ['billing@securityv0.com'] })),
     };
     expect(placeholderEmailErrors(real, realBudgets, { org: 'o', budgets: 'b' })).toEqual([]);
+  });
+
+  describe('tagPolicy', () => {
+    it('declares the owners once, and demo owners are checked against them', () => {
+      const org = loadOrgConfig(CONFIG);
+      expect(declaredOwners(org)).toEqual(['ivan', 'automated', 'demo-script']);
+      expect(tagValueAllowed('demo-cross-account-trust', org.tagPolicy!.values['sv0:project']!)).toBe(true);
+      expect(tagValueAllowed('customer-x', org.tagPolicy!.values['sv0:project']!)).toBe(false);
+      expect(declaredOwners({ ...org, tagPolicy: undefined })).toBeUndefined();
+    });
+
+    it('refuses an account tag the policy does not allow, naming the account field and the allowed values', () => {
+      const dir = configWith((org) => {
+        org.accounts[0].tags['sv0:owner'] = 'mallory';
+        org.accounts[2].tags['sv0:environment'] = 'staging';
+      });
+      const text = problems(dir);
+      expect(text).toContain(
+        'org.yaml: accounts[0].tags.sv0:owner: "mallory" is not an allowed value of sv0:owner (tagPolicy.values: ivan, automated, demo-script)',
+      );
+      expect(text).toContain('accounts[2].tags.sv0:environment: "staging" is not an allowed value');
+    });
+
+    it('refuses a policy that would make demo stacks noncompliant, or lists per-demo keys, or names no owners', () => {
+      const dir = configWith((org) => {
+        org.tagPolicy.values['sv0:project'] = ['platform', 'connector-test', 'demo-acme'];
+        org.tagPolicy.values['sv0:environment'] = ['prod', 'dev', 'test'];
+        org.tagPolicy.values['sv0:ttl'] = ['2h', '4h'];
+        delete org.tagPolicy.values['sv0:owner'];
+        org.tagPolicy.targets = ['Nowhere'];
+        // The accounts' own demo tags would now fail too; keep this test to the policy's fields.
+        org.accounts[1].tags['sv0:environment'] = 'test';
+        org.accounts[1].tags['sv0:project'] = 'platform';
+      });
+      const text = problems(dir);
+      expect(text).toContain(
+        'tagPolicy.values.sv0:project: demo stacks are tagged sv0:project=demo-<scenario>; allow demo-*',
+      );
+      expect(text).toContain(
+        'tagPolicy.values.sv0:environment: demo stacks are tagged sv0:environment=demo; allow demo',
+      );
+      expect(text).toContain('tagPolicy.values.sv0:ttl: sv0:ttl differs per demo');
+      expect(text).toContain('tagPolicy.values: declare the owners under sv0:owner');
+      expect(text).toContain('tagPolicy.targets[0]: "Nowhere" is neither');
+    });
+
+    it('refuses a wildcard anywhere but at the end of a value, and an enforcedFor that is no resource type', () => {
+      const dir = configWith((org) => {
+        org.tagPolicy.values['sv0:project'] = ['demo-*', '*-prod'];
+        org.tagPolicy.enforcedFor = ['s3 buckets'];
+      });
+      const text = problems(dir);
+      expect(text).toContain('tagPolicy.values.sv0:project[1]: an allowed value is a tag value');
+      expect(text).toContain('tagPolicy.enforcedFor[0]: write service:resourceType');
+    });
+
+    it('writes enforcedFor into every statement', () => {
+      const dir = configWith((org) => {
+        org.tagPolicy.enforcedFor = ['s3:bucket', 'dynamodb:ALL_SUPPORTED'];
+      });
+      const org = loadOrgConfig(dir);
+      const doc = JSON.parse(buildDesiredOrg(org, loadBudgetsConfig(dir, org)).tagPolicy!.content);
+      expect(doc.tags['sv0:owner'].enforced_for).toEqual({
+        '@@assign': ['s3:bucket', 'dynamodb:ALL_SUPPORTED'],
+      });
+    });
   });
 });

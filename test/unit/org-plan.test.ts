@@ -119,7 +119,9 @@ function convergedLive(d: DesiredOrg): LiveOrg {
 
 describe('planOrg', () => {
   it('plans the whole declared organization from nothing, in waves', () => {
-    const plan = planOrg(emptyLive(), desired());
+    const live = emptyLive();
+    live.tagPolicies = { enabled: false, policies: [], attachments: [] };
+    const plan = planOrg(live, desired());
     const ids = plan.steps.map((s) => s.id);
     expect(ids[0]).toBe('createOrganization:ALL');
     expect(ids[1]).toBe('enableScpType:root');
@@ -147,7 +149,7 @@ describe('planOrg', () => {
     // Each wave only needs what earlier waves made.
     const order = waves(plan.steps).map((w) => w.map((s) => s.kind));
     expect(order[0]).toEqual(['createOrganization']);
-    expect(order[1]).toEqual(['enableScpType']);
+    expect(order[1]).toEqual(['enableScpType', 'enableTagPolicyType']);
     expect(order[2]).toContain('createAccount');
     expect(order[3]).toContain('moveAccount');
     expect(order[3]).not.toContain('createAccount');
@@ -628,5 +630,127 @@ describe("the budget freeze's AWS-side backstop", () => {
     delete moto.backstop!.anomalySubscriptions;
     moto.backstop!.freezeRole = { exists: false };
     expect(planOrg(moto, d).steps.map((s) => s.id)).toEqual(['ensureFreezeRole:sv0-budgets-freeze']);
+  });
+});
+
+describe('the tag policy', () => {
+  /** The live organization as declared, tag policy included. */
+  function withTagPolicy(d: DesiredOrg): LiveOrg {
+    const live = convergedLive(d);
+    const p = d.tagPolicy!;
+    live.tagPolicies = {
+      enabled: true,
+      policies: [
+        // Same document, different layout: not a change.
+        {
+          id: 'p-tag',
+          name: p.name,
+          description: p.description,
+          content: JSON.stringify(JSON.parse(p.content), null, 2),
+          awsManaged: false,
+        },
+      ],
+      attachments: p.targets.map((target) => ({ policy: p.name, target })),
+    };
+    return live;
+  }
+
+  it('is built from org.yaml: one statement per sv0 key with the declared values, sv0:project allowing demo-*, and no per-demo key', () => {
+    const d = desired();
+    expect(d.tagPolicy).toMatchObject({ name: 'sv0-tags', targets: ['root'] });
+    expect(JSON.parse(d.tagPolicy!.content)).toEqual({
+      tags: {
+        'sv0:environment': {
+          tag_key: { '@@assign': 'sv0:environment' },
+          tag_value: { '@@assign': ['prod', 'dev', 'demo', 'test'] },
+        },
+        'sv0:project': {
+          tag_key: { '@@assign': 'sv0:project' },
+          tag_value: { '@@assign': ['platform', 'connector-test', 'demo-*'] },
+        },
+        'sv0:owner': {
+          tag_key: { '@@assign': 'sv0:owner' },
+          tag_value: { '@@assign': ['ivan', 'automated', 'demo-script'] },
+        },
+        'sv0:ephemeral': {
+          tag_key: { '@@assign': 'sv0:ephemeral' },
+          tag_value: { '@@assign': ['true', 'false'] },
+        },
+      },
+    });
+  });
+
+  it('from nothing: enables the policy type, creates the policy and attaches it to the root, in waves', () => {
+    const d = desired();
+    const live = emptyLive();
+    live.tagPolicies = { enabled: false, policies: [], attachments: [] };
+    const plan = planOrg(live, d);
+    const tagSteps = plan.steps.filter((s) => /TagPolicy/.test(s.kind));
+    expect(tagSteps.map((s) => [s.id, s.wave])).toEqual([
+      ['enableTagPolicyType:root', 1],
+      ['createTagPolicy:sv0-tags', 2],
+      ['attachTagPolicy:sv0-tags->root', 3],
+    ]);
+    expect(tagSteps[1]!.summary).toContain('sv0:owner: ivan, automated, demo-script');
+  });
+
+  it('plans nothing when the live policy is as declared', () => {
+    const d = desired();
+    const plan = planOrg(withTagPolicy(d), d);
+    expect(plan.steps).toEqual([]);
+    expect(plan.undeclared).toEqual([]);
+  });
+
+  it('shows a changed live document as drift naming the values, detaches it from an undeclared target, and reports other tag policies', () => {
+    const d = desired();
+    const live = withTagPolicy(d);
+    const doc = JSON.parse(d.tagPolicy!.content);
+    doc.tags['sv0:owner'].tag_value['@@assign'] = ['ivan', 'mallory'];
+    live.tagPolicies!.policies[0]!.content = JSON.stringify(doc);
+    live.tagPolicies!.attachments.push(
+      { policy: 'sv0-tags', target: 'ou:Sandbox' },
+      { policy: 'sv0-tags', target: 'ou-id:ou-nested-1' },
+    );
+    live.tagPolicies!.policies.push({
+      id: 'p-x',
+      name: 'HandMadeTags',
+      description: '',
+      content: '{"tags":{}}',
+      awsManaged: false,
+    });
+    const plan = planOrg(live, d);
+    expect(plan.steps.map((s) => s.id)).toEqual([
+      'updateTagPolicy:sv0-tags',
+      'detachTagPolicy:sv0-tags->ou:Sandbox',
+    ]);
+    expect(plan.steps[0]!.summary).toBe(
+      'update tag policy sv0-tags (sv0:owner: ivan, automated, demo-script; was ivan, mallory)',
+    );
+    expect(plan.steps[0]).toMatchObject({ content: d.tagPolicy!.content });
+    expect(plan.undeclared).toEqual([
+      { kind: 'tag policy attachment', name: 'sv0-tags->ou-id:ou-nested-1' },
+      { kind: 'tag policy', name: 'HandMadeTags', detail: 'not attached' },
+    ]);
+  });
+
+  it('re-enables a disabled policy type and re-attaches a detached policy', () => {
+    const d = desired();
+    const live = withTagPolicy(d);
+    live.tagPolicies!.enabled = false;
+    live.tagPolicies!.attachments = [];
+    expect(planOrg(live, d).steps.map((s) => s.id)).toEqual([
+      'enableTagPolicyType:root',
+      'attachTagPolicy:sv0-tags->root',
+    ]);
+  });
+
+  it('plans none of it from results recorded before tag policies were read, or without a declared policy', () => {
+    const d = desired();
+    const live = convergedLive(d);
+    expect(live.tagPolicies).toBeUndefined();
+    expect(planOrg(live, d).steps).toEqual([]);
+    const undeclared = withTagPolicy(d);
+    delete d.tagPolicy;
+    expect(planOrg(undeclared, d).steps).toEqual([]);
   });
 });

@@ -149,6 +149,15 @@ function applyStep(step: PlanStep): Promise<unknown> {
       return steps.orgAttachPolicy(step);
     case 'detachPolicy':
       return steps.orgDetachPolicy(step);
+    case 'enableTagPolicyType':
+      return steps.orgEnableTagPolicyType(step);
+    case 'createTagPolicy':
+    case 'updateTagPolicy':
+      return steps.orgPutTagPolicy(step);
+    case 'attachTagPolicy':
+      return steps.orgAttachTagPolicy(step);
+    case 'detachTagPolicy':
+      return steps.orgDetachTagPolicy(step);
     case 'ensureRole':
       return steps.orgEnsureRole(step);
     case 'createBudget':

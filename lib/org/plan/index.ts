@@ -1,7 +1,7 @@
 /**
  * The org bootstrap's planner: live state + desired state -> ordered steps, one planner per kind of
- * resource (organization, OUs, accounts, SCPs, roles, the connector credentials role, budgets,
- * Identity Center, cost, the budget freeze's AWS-side backstop), run in
+ * resource (organization, OUs, accounts, SCPs, the tag policy, roles, the connector credentials
+ * role, budgets, Identity Center, cost, the budget freeze's AWS-side backstop), run in
  * that order, then the steps ordered by wave.
  */
 import type { DesiredOrg, LiveOrg, OrgPlan, PlanStep } from '../types';
@@ -16,6 +16,7 @@ import { planOus } from './ous';
 import { planPolicies } from './policies';
 import { planRoles } from './roles';
 import { canonicalJson, type PlanDraft } from './steps';
+import { planTagPolicy } from './tag-policy';
 
 /** The planners, in the order the plan lists their steps within a wave. */
 const PLANNERS = [
@@ -23,6 +24,7 @@ const PLANNERS = [
   planOus,
   planAccounts,
   planPolicies,
+  planTagPolicy,
   planRoles,
   planConnectorCredentials,
   planBudgets,

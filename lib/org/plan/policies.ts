@@ -1,8 +1,8 @@
 /** Service control policies: create or update their content, then make the attachments match. */
 import { FREEZE_POLICY_NAME } from '../../names';
 import { expandFreezeExemption, exemptedPrincipals, hasExemptionTemplate } from '../freeze-exemption';
-import { targetRef, type DesiredOrg, type DesiredPolicy, type LiveOrg } from '../types';
-import { AFTER_ACCOUNTS, sameDocument, step, type PlanDraft } from './steps';
+import type { DesiredOrg, DesiredPolicy, LiveOrg } from '../types';
+import { AFTER_ACCOUNTS, planAttachments, sameDocument, step, type PlanDraft } from './steps';
 
 /**
  * Create or update each declared SCP and attach it to exactly its declared targets. FreezeAccount
@@ -42,30 +42,7 @@ export function planPolicies(live: LiveOrg, desired: DesiredOrg, plan: PlanDraft
       plan.frozen.push(...attached);
       continue;
     }
-    for (const t of p.targets) {
-      if (!attached.includes(t))
-        plan.steps.push(
-          step(
-            { kind: 'attachPolicy', policy: p.name, target: t },
-            `${p.name}->${t}`,
-            `attach SCP ${p.name} to ${t}`,
-          ),
-        );
-    }
-    // The file lists every target of a policy it declares, so an extra attachment is undone.
-    for (const t of attached) {
-      if (p.targets.includes(t)) continue;
-      // A target this file cannot name (a nested OU, an undeclared account) is reported, not touched.
-      if (t === targetRef.root || t.startsWith('ou:') || t.startsWith('account:')) {
-        plan.steps.push(
-          step(
-            { kind: 'detachPolicy', policy: p.name, target: t },
-            `${p.name}->${t}`,
-            `detach SCP ${p.name} from ${t} (not a declared target)`,
-          ),
-        );
-      } else plan.undeclared.push({ kind: 'attachment', name: `${p.name}->${t}` });
-    }
+    planAttachments(plan, 'scp', p.name, p.targets, attached);
   }
   if (!declaredPolicies.has(FREEZE_POLICY_NAME)) {
     plan.frozen.push(...live.attachments.filter((x) => x.policy === FREEZE_POLICY_NAME).map((x) => x.target));

@@ -2,7 +2,16 @@
  * What every planner of lib/org/plan/ shares: the plan being drafted, a step with its id and wave,
  * and the comparisons of live and desired state.
  */
-import type { LiveAccount, LiveOrg, OrgPlan, PlanStep, StepAction, StepKind, TargetRef } from '../types';
+import {
+  targetRef,
+  type LiveAccount,
+  type LiveOrg,
+  type OrgPlan,
+  type PlanStep,
+  type StepAction,
+  type StepKind,
+  type TargetRef,
+} from '../types';
 
 /** The plan as the planners build it, before its steps are ordered by wave. */
 export interface PlanDraft {
@@ -21,6 +30,11 @@ export interface PlanDraft {
 const WAVE: Record<StepKind, number> = {
   createOrganization: 0,
   enableScpType: 1,
+  enableTagPolicyType: 1,
+  createTagPolicy: 2,
+  updateTagPolicy: 2,
+  attachTagPolicy: 3,
+  detachTagPolicy: 3,
   createOu: 2,
   createPolicy: 2,
   updatePolicy: 2,
@@ -81,4 +95,48 @@ export function findAccount(live: LiveOrg, name: string, email?: string): LiveAc
     live.accounts.find((a) => a.name === name) ??
     (email ? live.accounts.find((a) => a.email.toLowerCase() === email.toLowerCase()) : undefined)
   );
+}
+
+/** How SCP and tag policy attachments are planned and reported. */
+const ATTACHMENT = {
+  scp: { attach: 'attachPolicy', detach: 'detachPolicy', what: 'SCP', undeclared: 'attachment' },
+  tag: {
+    attach: 'attachTagPolicy',
+    detach: 'detachTagPolicy',
+    what: 'tag policy',
+    undeclared: 'tag policy attachment',
+  },
+} as const;
+
+/**
+ * Attach a policy to each declared target it lacks. The file lists every target of a policy it
+ * declares, so an extra attachment is undone; one on a target the file cannot name (a nested OU,
+ * an undeclared account) is reported, not touched.
+ */
+export function planAttachments(
+  plan: PlanDraft,
+  type: keyof typeof ATTACHMENT,
+  policy: string,
+  declared: TargetRef[],
+  attached: TargetRef[],
+): void {
+  const k = ATTACHMENT[type];
+  for (const t of declared) {
+    if (!attached.includes(t))
+      plan.steps.push(
+        step({ kind: k.attach, policy, target: t }, `${policy}->${t}`, `attach ${k.what} ${policy} to ${t}`),
+      );
+  }
+  for (const t of attached) {
+    if (declared.includes(t)) continue;
+    if (t === targetRef.root || t.startsWith('ou:') || t.startsWith('account:')) {
+      plan.steps.push(
+        step(
+          { kind: k.detach, policy, target: t },
+          `${policy}->${t}`,
+          `detach ${k.what} ${policy} from ${t} (not a declared target)`,
+        ),
+      );
+    } else plan.undeclared.push({ kind: k.undeclared, name: `${policy}->${t}` });
+  }
 }

@@ -106,7 +106,10 @@ describe('demo lifecycle', () => {
         [Tags.ephemeral]: 'true',
         [Tags.ttl]: '45s',
         [Tags.demo]: id,
-        [Tags.owner]: 'test-owner',
+        [Tags.owner]: 'demo-script',
+        // What the tag policy expects of every demo, added by the worker's deploy activity.
+        [Tags.environment]: 'demo',
+        [Tags.project]: 'demo-cross-account-trust',
       });
       const listed = await eventually(
         async () => (await listDemos(env.client)).find((d) => d.id === id),
@@ -114,7 +117,7 @@ describe('demo lifecycle', () => {
       );
       expect(listed).toMatchObject({
         scenario: 'cross-account-trust',
-        owner: 'test-owner',
+        owner: 'demo-script',
         accountId: org.demoAccountId,
       });
       return (await handle.result()) as DemoSummary;

@@ -13,6 +13,7 @@ import {
   ListTargetsForPolicyCommand,
   OrganizationsClient,
   ListOrganizationalUnitsForParentCommand,
+  UpdatePolicyCommand,
 } from '@aws-sdk/client-organizations';
 import {
   BudgetsClient,
@@ -341,6 +342,55 @@ describe('org bootstrap against moto (Cost Explorer through a thin fake at the S
     expect(second.plan.steps).toEqual([]);
     expect(second.applied.applied).toEqual([]);
     expect(log.calls.length).toBeGreaterThan(0);
+    expect(log.changing()).toEqual([]);
+  });
+
+  it('creates the tag policy with the declared sv0 values on the root; a hand edit and a detach show as drift and apply restores both', async () => {
+    const desired = seedDesired();
+    const cost = fakeCostExplorer(allTags());
+    const first = await planAndApply(desired, new CallLog(), cost.ce);
+    expect(first.plan.steps.filter((s) => /TagPolicy/.test(s.kind)).map((s) => s.id)).toEqual([
+      'enableTagPolicyType:root',
+      'createTagPolicy:sv0-tags',
+      'attachTagPolicy:sv0-tags->root',
+    ]);
+    recordHistory(first.workflowId, 'org-bootstrap-tag-policy');
+    const [root] = (await org.send(new ListRootsCommand({}))).Roots!;
+    expect(root!.PolicyTypes).toContainEqual({ Type: 'TAG_POLICY', Status: 'ENABLED' });
+    const [tagPolicy, ...others] = (await org.send(new ListPoliciesCommand({ Filter: 'TAG_POLICY' })))
+      .Policies!;
+    expect(others).toEqual([]);
+    expect(tagPolicy!.Name).toBe('sv0-tags');
+    const content = JSON.parse(
+      (await org.send(new DescribePolicyCommand({ PolicyId: tagPolicy!.Id }))).Policy!.Content!,
+    );
+    expect(content.tags['sv0:project'].tag_value['@@assign']).toContain('demo-*');
+    expect(content.tags['sv0:owner'].tag_value['@@assign']).toEqual(['ivan', 'automated', 'demo-script']);
+    const targets = (await org.send(new ListTargetsForPolicyCommand({ PolicyId: tagPolicy!.Id }))).Targets!;
+    expect(targets.map((t) => t.TargetId)).toEqual([root!.Id]);
+    // SCP reads are unchanged by the tag policy: it is not listed as an SCP.
+    expect(
+      (await org.send(new ListPoliciesCommand({ Filter: 'SERVICE_CONTROL_POLICY' }))).Policies!.map(
+        (p) => p.Name,
+      ),
+    ).not.toContain('sv0-tags');
+
+    // Someone widens the owners by hand and detaches the policy: both are drift.
+    content.tags['sv0:owner'].tag_value['@@assign'].push('mallory');
+    await org.send(new UpdatePolicyCommand({ PolicyId: tagPolicy!.Id, Content: JSON.stringify(content) }));
+    await org.send(new DetachPolicyCommand({ PolicyId: tagPolicy!.Id, TargetId: root!.Id }));
+    const drift = await planAndApply(desired, new CallLog(), cost.ce);
+    expect(drift.plan.steps.map((s) => s.summary)).toEqual([
+      'update tag policy sv0-tags (sv0:owner: ivan, automated, demo-script; was ivan, automated, demo-script, mallory)',
+      'attach tag policy sv0-tags to root',
+    ]);
+    const restored = JSON.parse(
+      (await org.send(new DescribePolicyCommand({ PolicyId: tagPolicy!.Id }))).Policy!.Content!,
+    );
+    expect(restored.tags['sv0:owner'].tag_value['@@assign']).toEqual(['ivan', 'automated', 'demo-script']);
+    const log = new CallLog();
+    const last = await planAndApply(desired, log, cost.ce);
+    expect(last.plan.steps).toEqual([]);
     expect(log.changing()).toEqual([]);
   });
 
