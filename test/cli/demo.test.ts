@@ -10,7 +10,7 @@ import {
 } from '@aws-sdk/client-organizations';
 import { WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ErrorType, TaskQueues, WorkflowTypes } from '../../lib/names';
 import { motoConfig } from '../harness/aws';
 import { startRequestRecorder as recorder, sv0 } from '../harness/cli';
@@ -36,6 +36,10 @@ const ENV_KEYS = [
   'SV0_OWNER',
 ] as const;
 const savedEnv = { ...process.env };
+// The owner of demos started without --owner, as an operator sets it: one config/org.yaml declares.
+beforeEach(() => {
+  process.env.SV0_OWNER = 'demo-script';
+});
 afterEach(() => {
   for (const k of ENV_KEYS) {
     if (savedEnv[k] === undefined) delete process.env[k];
@@ -140,8 +144,6 @@ describe('sv0 demo against moto and the dev server', () => {
     process.env.AWS_ACCESS_KEY_ID = 'testing';
     process.env.AWS_SECRET_ACCESS_KEY = 'testing';
     process.env.AWS_REGION = 'us-east-1';
-    // The owner of demos started without --owner: one that config/org.yaml declares.
-    process.env.SV0_OWNER = 'demo-script';
     const id = uniqueId('cli');
     const other = uniqueId('cli');
     // `sv0 demo start` starts on sv0-infra: a worker with the demo activities runs there meanwhile.
