@@ -23,6 +23,7 @@ import workerThreads from 'node:worker_threads';
 import pino from 'pino';
 import { createConnectorSyncActivities } from '../activities/connectors/sync';
 import type { ContainerRunner } from '../activities/connectors/containers';
+import type { createDemoCostActivities } from '../activities/demo/cost';
 import type { createDemoLifecycleActivities } from '../activities/demo/lifecycle';
 import type { createNotifyActivities } from '../activities/notify';
 import { workerSecretResolver } from '../activities/secrets/resolve';
@@ -109,7 +110,9 @@ let destroyed = 0;
 let pending: [string, number][] = [];
 
 /** Same names and shapes as the real activities; each answers at once, as if AWS had nothing to do. */
-const demoStubs: StubbedDemo & Pick<ReturnType<typeof createNotifyActivities>, 'notify'> = {
+const demoStubs: StubbedDemo &
+  ReturnType<typeof createDemoCostActivities> &
+  Pick<ReturnType<typeof createNotifyActivities>, 'notify'> = {
   checkDemoTarget: () => Promise.resolve(),
   deployDemoScenario: (input) =>
     Promise.resolve({
@@ -123,6 +126,7 @@ const demoStubs: StubbedDemo & Pick<ReturnType<typeof createNotifyActivities>, '
   },
   sweepDemoResources: () => Promise.resolve({ deleted: [], failed: [] }),
   listDemoResources: () => Promise.resolve([]),
+  readDemoCost: () => Promise.resolve({ unavailable: 'not read in the benchmark' }),
   notify: (input) => {
     if (input.notification.event === 'demo.ready') ready++;
     else if (input.notification.event === 'demo.expiring') warned++;

@@ -4,7 +4,7 @@
  * runbook and the texts are tested without a server.
  */
 import type { Notification } from './config/notifications';
-import type { AccountSweepResult, DemoInput, DemoStatus } from './contracts/demo';
+import type { AccountSweepResult, DemoCost, DemoInput, DemoStatus } from './contracts/demo';
 import { formatDuration } from './duration';
 import { Tags } from './names';
 
@@ -101,16 +101,29 @@ export const demoNotices = {
         ...(deployError ? [`Deploy error: ${deployError}`] : []),
         ...(problems.length ? [`Problems: ${problems.join('; ')}`] : []),
         ...(state.leftovers.length ? [`Still there: ${state.leftovers.map((r) => r.arn).join(', ')}`] : []),
+        ...(state.cost ? [`Cost so far: ${costText(state.cost)}`] : []),
       ].join('\n'),
       fields: {
         ...demoFields(input),
         created: state.resources.length,
         swept: state.deleted.length,
         leftovers: state.leftovers.length,
+        ...(state.cost
+          ? { cost: 'amount' in state.cost ? `$${state.cost.amount.toFixed(2)} (delayed)` : 'unavailable' }
+          : {}),
       },
     };
   },
 };
+
+/**
+ * A demo's cost for people, always marked delayed: "$1.24 from 2026-12-06 through 2026-12-07
+ * (delayed: Cost Explorer's data lags about a day, so this is a lower bound)".
+ */
+export function costText(cost: DemoCost): string {
+  if ('unavailable' in cost) return `unavailable (${cost.unavailable})`;
+  return `$${cost.amount.toFixed(2)} from ${cost.from} through ${cost.through} (delayed: Cost Explorer's data lags about a day, so this is a lower bound; filter Cost Explorer by tag sv0:demo=<id> tomorrow for the full figure)`;
+}
 
 /** The nightly sweep's summary: per account what was deleted, kept, refused or failed. */
 export function sweepSummary(apply: boolean, results: readonly AccountSweepResult[]): Notification {

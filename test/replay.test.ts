@@ -37,6 +37,8 @@ const COVERS: Record<string, string[]> = {
   // Demos of today: the input names the scenario, the worker synthesizes and deploys it.
   'demo-lifecycle-app-expired': ['deployDemoScenario', 'deleteDemoStack', 'sweepDemoResources'],
   'demo-lifecycle-app-extend-destroy': ['deployDemoScenario', 'deleteDemoStack'],
+  // Demos that read their cost at the end (behind patched('demo-cost-in-summary')).
+  'demo-lifecycle-cost': ['deployDemoScenario', 'deleteDemoStack', 'readDemoCost'],
   'demo-sweep-apply': ['planAccountSweep', 'applyAccountSweep', 'notify'],
   'org-bootstrap-seed': ['orgReadOrganization', 'orgCreateOrganization', 'orgCreateAccount'],
   'org-bootstrap-worker-restart': ['orgCreateAccount'],

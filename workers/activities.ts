@@ -1,6 +1,8 @@
 import { BudgetsClient } from '@aws-sdk/client-budgets';
+import { CostExplorerClient } from '@aws-sdk/client-cost-explorer';
 import { OrganizationsClient } from '@aws-sdk/client-organizations';
 import { createBudgetActivities } from '../activities/budget/guard';
+import { createDemoCostActivities } from '../activities/demo/cost';
 import { createDemoLifecycleActivities } from '../activities/demo/lifecycle';
 import { createDemoSweepActivities } from '../activities/demo/sweep';
 import { createDemoControlActivities } from '../activities/demo/control';
@@ -39,6 +41,8 @@ export function createInfraActivities(deps: WorkerDeps) {
       sandbox,
       configDir: deps.configDir,
     }),
+    // Cost Explorer is served from us-east-1, whatever the worker's region.
+    ...createDemoCostActivities({ ce: new CostExplorerClient({ ...deps.aws, region: 'us-east-1' }) }),
     ...createDemoSweepActivities({ aws: deps.aws, secrets: deps.secrets, sandbox }),
     // A lazy client from the same TEMPORAL_* settings: connects only when a demo is controlled.
     ...createDemoControlActivities({ client: () => connectClient(), organizations, sandbox }),

@@ -1,4 +1,5 @@
 import { createServer } from 'node:http';
+import { CostExplorerClient } from '@aws-sdk/client-cost-explorer';
 import { type Client, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { Command } from 'commander';
 import {
@@ -10,6 +11,9 @@ import {
 import { parseSnsBudgetMessage } from '../../lib/budget-alert';
 import { loadBudgetsConfig, resolveConfigDir } from '../../lib/runtime/config';
 import { WorkflowIds } from '../../lib/names';
+import { runwayLine } from '../../lib/budget-runway';
+import { defaultAwsConfig } from '../../lib/runtime/aws';
+import { readCreditsRunway } from './runway';
 import { budgetGuardStatus, signalBudgetAlert } from './guards';
 import { createBudgetAlertHandler, SNS_TOPIC_ARN } from './alerts-endpoint';
 import { subscribeAlertsEndpoint, subscribeUrl } from './alerts-topic';
@@ -22,6 +26,9 @@ import { connectClient } from '../../lib/runtime/temporal';
 /** `sv0 budget ...`: status, check now, unfreeze with an approval, and the SNS alert bridge. */
 
 type Opts = GlobalOptions & { json?: boolean };
+
+/** Cost Explorer with the operator's AWS settings; the API is served from us-east-1. */
+const costExplorer = () => new CostExplorerClient({ ...defaultAwsConfig(), region: 'us-east-1' });
 
 /** Budget names from config/budgets.yaml (validated against org.yaml), or the one asked for. */
 function budgetNames(opts: Opts, only?: string): string[] {
@@ -118,11 +125,44 @@ export function registerBudgetCommands(program: Command): void {
           for (const name of budgetNames(opts))
             rows.push({ name, status: await budgetGuardStatus(client, name) });
           if (opts.json) printJson(rows.map((r) => r.status ?? { budget: r.name, running: false }));
-          else printStatuses(rows);
+          else {
+            printStatuses(rows);
+            // Credits are read from Cost Explorer, not from a guard; a failed read never fails the status.
+            const credits = loadBudgetsConfig(resolveConfigDir(opts.configDir)).credits;
+            if (credits)
+              say(
+                await readCreditsRunway(costExplorer(), credits).then(
+                  runwayLine,
+                  (err: unknown) =>
+                    `credits: could not read Cost Explorer (${errorMessage(err)}); see \`sv0 budget runway\``,
+                ),
+              );
+          }
         },
         { what: 'budget guard' },
       ),
     );
+
+  budget
+    .command('runway')
+    .description(
+      "credits left (budgets.yaml's credits.startingBalance minus the credits Cost Explorer shows used) and months of runway at the last 30 days' burn",
+    )
+    .option('--json', 'print one JSON document')
+    .action(async (_o, cmd: Command) => {
+      const opts = cmd.optsWithGlobals<Opts>();
+      const credits = loadBudgetsConfig(resolveConfigDir(opts.configDir)).credits;
+      if (!credits)
+        throw new CliError(
+          'budgets.yaml: credits: no starting balance declared (credits.startingBalance, credits.since)',
+          ExitCode.BadInput,
+        );
+      const runway = await readCreditsRunway(costExplorer(), credits).catch((err: unknown) => {
+        throw new CliError(`Cost Explorer: ${errorMessage(err)}`, ExitCode.Failed);
+      });
+      if (opts.json) printJson(runway);
+      else say(runwayLine(runway));
+    });
 
   budget
     .command('check [name]')

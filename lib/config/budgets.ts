@@ -83,6 +83,32 @@ const BudgetEntrySchema = z.strictObject({
   costTypes: CostTypesSchema.optional(),
 });
 
+/** A calendar date, as Cost Explorer periods are written (UTC). */
+const isoDate = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, 'write a date as YYYY-MM-DD')
+  .refine(
+    (d) =>
+      !Number.isNaN(Date.parse(`${d}T00:00:00Z`)) && new Date(`${d}T00:00:00Z`).toISOString().startsWith(d),
+    {
+      message: 'not a calendar date',
+    },
+  );
+
+/**
+ * Promotional credits: the balance on a date. `sv0 budget status` subtracts the credits Cost
+ * Explorer shows used since then and gives the months of runway at the current burn.
+ */
+const CreditsSchema = z.strictObject({
+  /** US dollars of credit on `since`. */
+  startingBalance: z
+    .number({ message: 'startingBalance is a number of US dollars' })
+    .positive('startingBalance must be above 0'),
+  /** The day (UTC) the balance was that; credits used are counted from it. */
+  since: isoDate,
+});
+export type CreditsConfig = z.infer<typeof CreditsSchema>;
+
 export const BudgetsFileSchema = z
   .strictObject({
     defaults: DefaultsSchema.default({
@@ -92,6 +118,7 @@ export const BudgetsFileSchema = z
       costTypes: {},
     }),
     budgets: z.array(BudgetEntrySchema).min(1, 'declare at least one budget'),
+    credits: CreditsSchema.optional(),
   })
   .superRefine((file, ctx) => {
     const seen = new Set<string>();
@@ -144,6 +171,8 @@ export interface BudgetConfig {
 
 export interface BudgetsConfig {
   budgets: BudgetConfig[];
+  /** Promotional credits, when budgets.yaml declares a starting balance. */
+  credits?: CreditsConfig;
 }
 
 export const BUDGETS_FILE = 'budgets.yaml';
@@ -199,5 +228,6 @@ export function resolveBudgets(file: BudgetsFile, org: OrgConfig, fileName = BUD
       refreezeAfterApproval: b.refreezeAfterApproval ?? file.defaults.refreezeAfterApproval,
       costTypes: costTypesOf(file.defaults.costTypes, b.costTypes),
     })),
+    ...(file.credits ? { credits: file.credits } : {}),
   };
 }

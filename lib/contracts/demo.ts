@@ -67,6 +67,14 @@ export interface DemoResource {
   type: string;
 }
 
+/**
+ * A demo's cost so far from Cost Explorer: what carries its `sv0:demo` tag in its account, from its
+ * start. Billing data lags about a day (and a tag counts only once it is an active cost allocation
+ * tag), so the figure is always `delayed`: a lower bound read at teardown.
+ */
+export type DemoCost =
+  { amount: number; currency: 'USD'; from: string; through: string; delayed: true } | { unavailable: string };
+
 /** What `status` answers. Times are ISO-8601 UTC. */
 export interface DemoStatus {
   id: string;
@@ -85,6 +93,8 @@ export interface DemoStatus {
   deleted: DemoResource[];
   leftovers: DemoResource[];
   error?: string;
+  /** Read when the demo ends (absent in demos that ended before it was read). */
+  cost?: DemoCost;
 }
 
 /** The workflow's result: the summary that also goes out as a notification. */
@@ -280,6 +290,13 @@ export const ApplySweepInputSchema = SweepTargetInputSchema.extend({
         .max(2048),
     )
     .max(10_000),
+});
+
+/** Input of `readDemoCost`: the demo, its account and when it started (ISO-8601). */
+export const ReadDemoCostInputSchema = z.strictObject({
+  demoId: demoIdSchema,
+  accountId: accountIdSchema,
+  startedAt: z.iso.datetime({ message: 'an ISO-8601 UTC time' }),
 });
 
 /** Input of `listRunningDemos`. */

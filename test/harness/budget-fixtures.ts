@@ -1,3 +1,5 @@
+import { CostExplorerClient } from '@aws-sdk/client-cost-explorer';
+import { createDemoCostActivities } from '../../activities/demo/cost';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -211,6 +213,8 @@ export function budgetActivities(opts: {
       organizations: organizations(),
       sandbox: WORKER_SANDBOX,
     }),
+    // The demos a guard destroys read their cost at the end (moto's Cost Explorer has no data).
+    ...createDemoCostActivities({ ce: new CostExplorerClient(motoConfig()) }),
   };
 }
 

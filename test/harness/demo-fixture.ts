@@ -8,6 +8,8 @@ import {
 import { SNSClient } from '@aws-sdk/client-sns';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { temporal } from '@temporalio/proto';
+import { CostExplorerClient } from '@aws-sdk/client-cost-explorer';
+import { createDemoCostActivities, type DemoCostDeps } from '../../activities/demo/cost';
 import { createDemoLifecycleActivities } from '../../activities/demo/lifecycle';
 import { createDemoSweepActivities } from '../../activities/demo/sweep';
 import type { DemoActivitiesDeps } from '../../activities/demo/target';
@@ -137,12 +139,15 @@ export const DEMO_WORKER_SANDBOX = { accounts: ['sv0-demo', 'sv0-prod-lab'], orc
 export function demoTestActivities(
   env: TestWorkflowEnvironment,
   webhook: Awaited<ReturnType<typeof startWebhookReceiver>>,
-  extra: Partial<DemoActivitiesDeps> = {},
+  extra: Partial<DemoActivitiesDeps> & Partial<DemoCostDeps> = {},
 ) {
   const secrets = testSecrets(webhook.url);
-  const deps = { aws: motoConfig(), secrets, sandbox: DEMO_WORKER_SANDBOX, ...extra };
+  const { ce, ...rest } = extra;
+  const deps = { aws: motoConfig(), secrets, sandbox: DEMO_WORKER_SANDBOX, ...rest };
   return {
     ...createDemoLifecycleActivities({ ...deps, configDir: CONFIG_DIR }),
+    // moto's Cost Explorer answers GetCostAndUsage with no data unless a test gives its fake.
+    ...createDemoCostActivities({ ce: ce ?? new CostExplorerClient(motoConfig()) }),
     ...createDemoSweepActivities(deps),
     ...createDemoControlActivities({
       client: env.client,

@@ -99,9 +99,11 @@ export class CallLog {
 /**
  * A thin fake of the Cost Explorer client (moto has no ListCostAllocationTags or anomaly monitors):
  * it answers the calls the bootstrap makes (tags, monitors, anomaly subscriptions, spend) from an
- * in-memory state. `grossSpend` is what
- * GetCostAndUsage answers for any account (an Error: it fails with that error); each query's
- * filter is kept in `costQueries`.
+ * in-memory state. GetCostAndUsage answers by its filter: a `sv0:demo` tag filter gets that demo's
+ * `demoCosts` entry (0 when none); a `RECORD_TYPE` filter of `Credit` gets the `credits` used on
+ * the days of the query's period (end exclusive), as Cost Explorer books them (negative); any
+ * other query gets `grossSpend`, for any account. An Error in `grossSpend` fails every
+ * GetCostAndUsage with that error. Each query's input is kept in `costQueries`.
  */
 export function fakeCostExplorer(initialTags: { key: string; status: string }[]) {
   const state = {
@@ -117,6 +119,10 @@ export function fakeCostExplorer(initialTags: { key: string; status: string }[])
     }[],
     calls: [] as string[],
     grossSpend: 0 as number | Error,
+    /** Cost by demo id, as a `sv0:demo` tag filter reads it. */
+    demoCosts: {} as Record<string, number>,
+    /** Credits used per day (positive amounts; answered negative, as Cost Explorer books them). */
+    credits: [] as { date: string; amount: number }[],
     costQueries: [] as GetCostAndUsageCommand['input'][],
   };
   const ce = {
@@ -139,11 +145,20 @@ export function fakeCostExplorer(initialTags: { key: string; status: string }[])
       if (command instanceof GetCostAndUsageCommand) {
         state.costQueries.push(command.input);
         if (state.grossSpend instanceof Error) return Promise.reject(state.grossSpend);
+        const filter = JSON.stringify(command.input.Filter ?? {});
+        const period = command.input.TimePeriod!;
+        let amount = state.grossSpend;
+        const demo = /"Tags":\{"Key":"sv0:demo","Values":\["([^"]+)"\]/.exec(filter);
+        if (demo) amount = state.demoCosts[demo[1]!] ?? 0;
+        else if (/^\{"Dimensions":\{"Key":"RECORD_TYPE","Values":\["Credit"\]\}\}$/.test(filter))
+          amount = -state.credits
+            .filter((c) => c.date >= period.Start! && c.date < period.End!)
+            .reduce((sum, c) => sum + c.amount, 0);
         return Promise.resolve({
           ResultsByTime: [
             {
-              TimePeriod: command.input.TimePeriod,
-              Total: { UnblendedCost: { Amount: String(state.grossSpend), Unit: 'USD' } },
+              TimePeriod: period,
+              Total: { UnblendedCost: { Amount: String(amount), Unit: 'USD' } },
             },
           ],
         });

@@ -123,4 +123,13 @@ describe('config/budgets.yaml', () => {
       /budgets\.yaml: budgets\[0\]\.costTypes: useBlended and useAmortized cannot both be true/,
     );
   });
+
+  it('declares a starting balance of credits with its date, and refuses a date that is not one', () => {
+    expect(loadBudgetsConfig(configDir()).credits).toEqual({ startingBalance: 5000, since: '2026-11-01' });
+    const base = 'budgets:\n  - { name: total, account: organization, amount: 500 }\n';
+    expect(loadBudgetsConfig(configDir(base)).credits).toBeUndefined();
+    const bad = configError(configDir(`${base}credits:\n  startingBalance: -1\n  since: 2026-02-30\n`));
+    expect(bad.message).toContain('budgets.yaml: credits.startingBalance: startingBalance must be above 0');
+    expect(bad.message).toContain('budgets.yaml: credits.since: not a calendar date');
+  });
 });

@@ -103,6 +103,41 @@ describe('demo messages', () => {
     );
   });
 
+  it("gives the demo's cost so far in the summary, always labelled delayed, or why it is unknown", () => {
+    const state = {
+      ...initialDemoStatus(input, startedAt, 'sv0-demo-acme-1'),
+      cost: {
+        amount: 1.5,
+        currency: 'USD',
+        from: '2026-11-29',
+        through: '2026-11-29',
+        delayed: true,
+      } as const,
+    };
+    const summary = demoNotices.tornDown(input, state, { clean: true, problems: [], livedMs: 60_000 });
+    expect(summary.text).toContain(
+      "\nCost so far: $1.50 from 2026-11-29 through 2026-11-29 (delayed: Cost Explorer's data lags about a day, so this is a lower bound;",
+    );
+    expect(summary.fields).toMatchObject({ cost: '$1.50 (delayed)' });
+    const unknown = demoNotices.tornDown(
+      input,
+      { ...state, cost: { unavailable: 'Cost Explorer GetCostAndUsage failed: AccessDeniedException' } },
+      { clean: true, problems: [], livedMs: 60_000 },
+    );
+    expect(unknown.text).toContain(
+      '\nCost so far: unavailable (Cost Explorer GetCostAndUsage failed: AccessDeniedException)',
+    );
+    expect(unknown.fields).toMatchObject({ cost: 'unavailable' });
+    // A demo that ended before costs were read says nothing about cost.
+    const old = demoNotices.tornDown(input, initialDemoStatus(input, startedAt, 'x'), {
+      clean: true,
+      problems: [],
+      livedMs: 1000,
+    });
+    expect(old.text).not.toContain('Cost');
+    expect(old.fields).not.toHaveProperty('cost');
+  });
+
   it('says why an expiry move is refused and why a demo failed', () => {
     expect(expiryRefusals.notLive('acme-1', 'destroying', 'extended')).toBe(
       'demo acme-1 is destroying; it can no longer be extended',

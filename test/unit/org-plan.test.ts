@@ -254,6 +254,17 @@ describe('planOrg', () => {
     expect(plan.notes.join('\n')).toMatch(/no IAM Identity Center instance/);
   });
 
+  it("activates sv0:demo with the other cost allocation tags, so each demo's cost can be read by its tag", () => {
+    const d = desired();
+    expect(d.cost.allocationTags).toContain('sv0:demo');
+    const live = convergedLive(d);
+    live.cost.allocationTags = d.cost.allocationTags.map((key) => ({
+      key,
+      status: key === 'sv0:demo' ? 'Inactive' : 'Active',
+    }));
+    expect(planOrg(live, d).steps.map((s) => s.id)).toEqual(['activateCostAllocationTags:sv0:demo']);
+  });
+
   it('notes cost allocation tags AWS has not seen yet instead of planning them', () => {
     const d = desired();
     const live = convergedLive(d);

@@ -12,6 +12,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
+import type { createDemoCostActivities } from '../../activities/demo/cost';
 import type { createDemoLifecycleActivities } from '../../activities/demo/lifecycle';
 import type { createNotifyActivities } from '../../activities/notify';
 import type { Notification } from '../../lib/config/notifications';
@@ -24,6 +25,7 @@ import {
   shortenUpdate,
   statusQuery,
   warningLeadMs,
+  type DemoCost,
   type DemoInput,
   type DemoPhase,
   type DemoStatus,
@@ -70,6 +72,15 @@ const { notify } = proxyActivities<ReturnType<typeof createNotifyActivities>>({
 });
 
 const iso = (ms: number) => new Date(ms).toISOString();
+
+/** Cost Explorer reads are cheap to give up on: a few tries, then the summary says it is unavailable. */
+const costs = proxyActivities<ReturnType<typeof createDemoCostActivities>>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 3 },
+});
+
+/** Demos that ended before this change have no cost in their summary (and made no Cost Explorer call). */
+const DEMO_COST = 'demo-cost-in-summary';
 
 /** Demos that began before this change kept the template in their input and deploy it as given. */
 const SCENARIO_FROM_WORKER_CONFIG = 'demo-scenario-from-worker-config';
@@ -251,6 +262,19 @@ export async function demoLifecycleWorkflow(input: DemoInput): Promise<DemoSumma
     }
   }
 
+  /** What the demo cost so far (delayed: billing data lags); a read that fails is said, not thrown. */
+  async function costSoFar(): Promise<DemoCost> {
+    try {
+      return await costs.readDemoCost({
+        demoId: input.id,
+        accountId: target.accountId,
+        startedAt: iso(startedAt),
+      });
+    } catch (err) {
+      return { unavailable: rootCauseMessage(err) };
+    }
+  }
+
   async function teardown(): Promise<DemoSummary> {
     setPhase('destroying');
     log.info('demo teardown', { demo: input.id, reason: state.destroyReason ?? 'expired' });
@@ -281,6 +305,7 @@ export async function demoLifecycleWorkflow(input: DemoInput): Promise<DemoSumma
     const clean = left !== undefined && left.length === 0 && deleted !== undefined && !deleted.error;
     if (!clean && !state.error) state.error = problems.join('; ') || 'resources remain';
     setPhase(clean && deployError === undefined ? 'destroyed' : 'failed');
+    if (patched(DEMO_COST)) state.cost = await costSoFar();
     const livedMs = Date.now() - startedAt;
     await send(demoNotices.tornDown(input, state, { clean, deployError, problems, livedMs }));
     return { ...state, livedMs };

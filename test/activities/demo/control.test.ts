@@ -133,10 +133,11 @@ describe('demo control and durability', () => {
     const events = (await handle.fetchHistory()).events ?? [];
     const identities = events.map((e) => e.workflowTaskCompletedEventAttributes?.identity).filter(Boolean);
     expect(new Set(identities)).toEqual(new Set(['worker-before-restart', 'worker-after-restart']));
-    expect(scheduledActivities(events).slice(-4)).toEqual([
+    expect(scheduledActivities(events).slice(-5)).toEqual([
       'deleteDemoStack',
       'sweepDemoResources',
       'listDemoResources',
+      'readDemoCost',
       'notify',
     ]);
     // The warning may fall past expiry while no worker ran (then it is skipped); the end is the same.

@@ -21,6 +21,7 @@ import { destroyDemo, listDemos, moveDemoExpiry, startDemo } from '../../../clie
 import { DemoSearchAttributes, statusQuery, type DemoSummary } from '../../../lib/contracts/demo';
 import { ErrorType, Tags } from '../../../lib/names';
 import { startWebhookReceiver } from '../../harness/webhook';
+import { fakeCostExplorer } from '../../harness/org-fixtures';
 import { HISTORIES_DIR, historyToJsonText, type History } from '../../../scripts/histories';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -71,10 +72,12 @@ describe('demo lifecycle', () => {
   const phaseOf = async (id: string) =>
     (await env.client.workflow.getHandle(`demo-${id}`).query(statusQuery)).phase;
 
-  it('deploys into the sandbox account, is listed, warns, expires on its TTL and leaves nothing tagged', async () => {
+  it('deploys into the sandbox account, is listed, warns, expires on its TTL, leaves nothing tagged and gives its cost (Cost Explorer through the thin fake at the SDK-client boundary)', async () => {
     const id = uniqueId('ttl');
     const taskQueue = uniqueId('demo');
-    const activities = demoTestActivities(env, webhook);
+    const cost = fakeCostExplorer([]);
+    cost.state.demoCosts[id] = 0.4271;
+    const activities = demoTestActivities(env, webhook, { ce: cost.ce });
     const summary = await runWorker({ env, taskQueue, activities }, async () => {
       // The TTL counts from the start, deploy included: long enough to observe the running demo on a busy machine.
       const handle = await startDemo(env.client, demoInput(org, { id, ttlMs: 45_000, warnBeforeMs: 3000 }), {
@@ -144,6 +147,7 @@ describe('demo lifecycle', () => {
       'deleteDemoStack',
       'sweepDemoResources',
       'listDemoResources',
+      'readDemoCost',
       'notify',
     ]);
     // Expiry came from a timer firing, not from a request.
@@ -151,7 +155,29 @@ describe('demo lifecycle', () => {
     expect(notificationEvents(webhook, id)).toEqual(['demo.ready', 'demo.expiring', 'demo.destroyed']);
     // The external id is resolved inside the activity and never enters history.
     expect(JSON.stringify(history)).not.toContain('sv0-test-external-id');
+    // Its cost so far, by its sv0:demo tag in its account, from the day it started: labelled delayed.
+    const today = new Date().toISOString().slice(0, 10);
+    expect(summary.cost).toEqual({
+      amount: 0.43,
+      currency: 'USD',
+      from: today,
+      through: today,
+      delayed: true,
+    });
+    expect(cost.state.costQueries.map((q) => q.Filter)).toEqual([
+      {
+        And: [
+          { Dimensions: { Key: 'LINKED_ACCOUNT', Values: [org.demoAccountId] } },
+          { Tags: { Key: Tags.demo, Values: [id], MatchOptions: ['EQUALS'] } },
+        ],
+      },
+    ]);
+    const destroyed = webhook.received
+      .map((r) => r.body as { event?: string; text?: string; fields?: Record<string, unknown> })
+      .find((b) => b.event === 'demo.destroyed' && b.fields?.demo === id);
+    expect(destroyed?.text).toContain(`Cost so far: $0.43 from ${today} through ${today} (delayed:`);
     writeHistory('demo-lifecycle-app-expired', history);
+    writeHistory('demo-lifecycle-cost', history);
   });
 
   it('extend and shorten move the expiry and its search attribute; extend past the maximum is rejected and changes nothing; destroyNow tears down at once', async () => {
@@ -444,6 +470,7 @@ describe('demo lifecycle', () => {
       'deleteDemoStack',
       'sweepDemoResources',
       'listDemoResources',
+      'readDemoCost',
       'notify',
     ]);
     expect(notificationEvents(webhook, id)).toEqual(['demo.destroyed']);
