@@ -42,6 +42,11 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import {
+  DeleteSecretCommand,
+  paginateListSecrets,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
+import {
   DeleteStateMachineCommand,
   ListTagsForResourceCommand as SfnListTags,
   paginateListStateMachines,
@@ -73,6 +78,7 @@ export interface TagClients {
   sns: SNSClient;
   sfn: SFNClient;
   dynamodb: DynamoDBClient;
+  secretsmanager: SecretsManagerClient;
 }
 
 /**
@@ -101,6 +107,7 @@ export function tagClients(config: AwsClientConfig): TagClients {
     sns: new SNSClient(config),
     sfn: new SFNClient(config),
     dynamodb: new DynamoDBClient(config),
+    secretsmanager: new SecretsManagerClient(config),
   };
 }
 
@@ -259,6 +266,18 @@ export async function findTagged(
       }
     }
   });
+  // Secrets scheduled for deletion still exist (and keep their name) for up to 30 days: list them too.
+  await listing('secretsmanager', async () => {
+    for await (const page of paginateListSecrets(
+      { client: c.secretsmanager },
+      { IncludePlannedDeletion: true },
+    )) {
+      for (const s of page.SecretList ?? []) {
+        const tags = toMap(s.Tags);
+        if (s.ARN && tagKey in tags) add(s.ARN, tags, iso(s.CreatedDate));
+      }
+    }
+  });
   await listing('cloudformation', async () => {
     for await (const page of paginateDescribeStacks({ client: c.cloudformation }, {})) {
       for (const s of page.Stacks ?? []) {
@@ -330,6 +349,12 @@ export async function deleteTagged(c: TagClients, r: Pick<TaggedResource, 'arn' 
         return;
       case 'dynamodb:table':
         await c.dynamodb.send(new DeleteTableCommand({ TableName: tail.replace(/^table\//, '') }));
+        return;
+      case 'secretsmanager:secret':
+        // No recovery window: a demo's secret is disposable, and one pending deletion is not gone.
+        await c.secretsmanager.send(
+          new DeleteSecretCommand({ SecretId: r.arn, ForceDeleteWithoutRecovery: true }),
+        );
         return;
       case 'cloudformation:stack':
         await c.cloudformation.send(new DeleteStackCommand({ StackName: r.arn }));

@@ -12,6 +12,7 @@ import {
 } from '@aws-sdk/client-iam';
 import { GetFunctionCommand } from '@aws-sdk/client-lambda';
 import { HeadBucketCommand } from '@aws-sdk/client-s3';
+import { DescribeSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { DescribeStateMachineCommand } from '@aws-sdk/client-sfn';
 import { GetTopicAttributesCommand } from '@aws-sdk/client-sns';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -57,6 +58,8 @@ async function existsInService(
       return ok(c.sfn.send(new DescribeStateMachineCommand({ stateMachineArn: physicalId })));
     case 'AWS::DynamoDB::Table':
       return ok(c.dynamodb.send(new DescribeTableCommand({ TableName: physicalId })));
+    case 'AWS::SecretsManager::Secret':
+      return ok(c.secretsmanager.send(new DescribeSecretCommand({ SecretId: physicalId })));
     case 'AWS::IAM::Policy': {
       // An inline policy (its physical id is no name IAM knows): created when a role carries it.
       for (const role of (await c.iam.send(new ListRolesCommand({}))).Roles ?? []) {
@@ -95,9 +98,11 @@ const EXPECTED: Record<string, Record<string, Outcome>> = {
   'github-to-runtime': {
     'AWS::Events::Rule': 'listed',
     'AWS::IAM::OIDCProvider': 'skipped',
+    'AWS::IAM::Policy': 'created',
     'AWS::IAM::Role': 'created',
     'AWS::Lambda::Function': 'created',
     'AWS::S3::Bucket': 'created',
+    'AWS::SecretsManager::Secret': 'skipped',
     'AWS::SNS::Topic': 'created',
     'AWS::StepFunctions::StateMachine': 'created',
   },

@@ -9,6 +9,11 @@ import {
   S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import {
+  CreateSecretCommand,
+  DeleteSecretCommand,
+  ListSecretsCommand,
+} from '@aws-sdk/client-secrets-manager';
 import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -311,6 +316,60 @@ describe('demo lifecycle', () => {
     expect(done?.text).toContain('AWS::Lambda::Function');
     expect(done?.text).toContain(`arn:aws:s3:::${bucket}`);
     expect(done?.fields).toMatchObject({ swept: 3, leftovers: 0 });
+  });
+
+  it("github-to-runtime: deploys the CDK app, and teardown leaves nothing, its secret included (made here as AWS would: moto's CloudFormation makes none)", async () => {
+    const id = uniqueId('g2r');
+    const taskQueue = uniqueId('demo');
+    const c = accountClients(org.demoAccountId);
+    const secrets: string[] = [];
+    const summary = await runWorker(
+      { env, taskQueue, activities: demoTestActivities(env, webhook) },
+      async () => {
+        const handle = await startDemo(
+          env.client,
+          demoInput(org, { id, scenario: 'github-to-runtime', ttlMs: 120_000 }),
+          { taskQueue },
+        );
+        await eventually(async () => (await phaseOf(id)) === 'running', 'demo running');
+        const { outputs, resources } = await handle.query(statusQuery);
+        expect(outputs.DeploySettingsName).toBe(`sv0-demo-${id}-deploy-settings`);
+        expect(resources.map((r) => r.type)).toEqual(
+          expect.arrayContaining([
+            'AWS::StepFunctions::StateMachine',
+            'AWS::Events::Rule',
+            'AWS::Lambda::Function',
+          ]),
+        );
+        // The stack's tags reach its secret in AWS; a stack deleted with a recovery window would
+        // leave the secret scheduled for deletion, which still exists under its name.
+        for (const name of [outputs.DeploySettingsName!, `${outputs.DeploySettingsName!}-pending`]) {
+          const made = await c.secretsmanager.send(
+            new CreateSecretCommand({ Name: name, SecretString: '{"token":"x"}', Tags: demoTags(id) }),
+          );
+          secrets.push(made.ARN!);
+        }
+        await c.secretsmanager.send(
+          new DeleteSecretCommand({ SecretId: secrets[1], RecoveryWindowInDays: 7 }),
+        );
+        await destroyDemo(env.client, id, 'test secret');
+        return (await handle.result()) as DemoSummary;
+      },
+    );
+    expect(summary.phase).toBe('destroyed');
+    expect(summary.leftovers).toEqual([]);
+    expect(summary.deleted.map((r) => r.arn).sort()).toEqual(
+      [...secrets, `arn:aws:s3:::${assetBucket(id)}`].sort(),
+    );
+    expect(summary.deleted.filter((r) => r.type === 'secretsmanager:secret')).toHaveLength(2);
+    const left = await c.secretsmanager.send(
+      new ListSecretsCommand({
+        IncludePlannedDeletion: true,
+        Filters: [{ Key: 'name', Values: [`sv0-demo-${id}`] }],
+      }),
+    );
+    expect(left.SecretList ?? []).toEqual([]);
+    expect(await stillTagged(id)).toEqual([]);
   });
 
   it('reports a tagged resource it cannot delete (a deletion-protected table) and fails with LeftoversRemain', async () => {
