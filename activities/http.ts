@@ -48,6 +48,27 @@ function errorCode(err: unknown): string {
   return typeof code === 'string' && /^[A-Za-z0-9_]{1,60}$/.test(code) ? code : 'error';
 }
 
+/** What the usual network error codes mean, for people who read the failure. */
+const CODE_MEANINGS: Record<string, string> = {
+  ENOTFOUND: 'the host name does not resolve here',
+  EAI_AGAIN: 'the host name could not be resolved (DNS did not answer)',
+  ECONNREFUSED: 'nothing listens on that port',
+  ECONNRESET: 'the connection was reset',
+  EHOSTUNREACH: 'the host is unreachable',
+  ENETUNREACH: 'the network is unreachable',
+  ETIMEDOUT: 'the connection timed out',
+  UND_ERR_CONNECT_TIMEOUT: 'the connection timed out',
+  UND_ERR_HEADERS_TIMEOUT: 'no answer in time',
+  UND_ERR_SOCKET: 'the connection broke',
+};
+
+/** An error's code with its meaning, e.g. `ECONNREFUSED: nothing listens on that port`. */
+export function networkCause(err: unknown): string {
+  const code = errorCode(err);
+  const meaning = CODE_MEANINGS[code];
+  return meaning ? `${code}: ${meaning}` : code;
+}
+
 /** `fetch`, with a failure that names `what` and the error code only (retryable: the network may recover). */
 export async function fetchQuietly(
   doFetch: typeof fetch,
@@ -58,7 +79,7 @@ export async function fetchQuietly(
   try {
     return await doFetch(url, init);
   } catch (err) {
-    throw new Error(`${what}: the request failed (${errorCode(err)})`);
+    throw new Error(`${what}: the request failed (${networkCause(err)})`);
   }
 }
 

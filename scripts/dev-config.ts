@@ -1,8 +1,10 @@
 /**
  * The config `npm run dev` runs with: the operator's config folder, copied under .sv0/dev/config
- * with what cannot work on a laptop replaced and said so: connector images that cannot be pulled
- * become the sample connector (which needs no secrets), and 1Password references are dropped
- * when no service account token is set. The copy's worker.yaml allows what those changes need.
+ * with what cannot work on a laptop replaced and said so: the platform API is the local stand-in
+ * (its URL in connectors.yaml and worker.yaml, its token from SV0_DEV_PLATFORM_TOKEN), connector
+ * images that cannot be pulled become the sample connector (which needs no secrets and reports
+ * each successful run to the stand-in as a sync), and 1Password references are dropped when no
+ * service account token is set. The copy's worker.yaml allows what those changes need.
  */
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -68,6 +70,8 @@ export async function prepareDevConfig(opts: {
   docker: Docker;
   sampleImage: string;
   env: NodeJS.ProcessEnv;
+  /** The platform API stand-in: where the worker and where containers reach it. */
+  platform?: { url: string; containerUrl: string };
 }): Promise<DevConfigChange[]> {
   const config = loadConnectorsConfig(opts.sourceDir);
   rmSync(opts.targetDir, { recursive: true, force: true });
@@ -85,13 +89,31 @@ export async function prepareDevConfig(opts: {
     doc.setIn(['connectors', i, 'image'], opts.sampleImage);
     // The sample connector needs no credentials, and the real ones' secret files are not here.
     doc.setIn(['connectors', i, 'secrets'], []);
+    if (opts.platform) {
+      // It submits to the stand-in as a real connector submits to the platform: the health check
+      // then finds its syncs there.
+      doc.setIn(['connectors', i, 'args'], withPlatformUrl(c.args, opts.platform.containerUrl));
+      doc.setIn(['connectors', i, 'environment'], {
+        ...c.environment,
+        SV0_TEST_CONNECTOR: c.name,
+        SV0_TEST_REPORT_SYNC: '1',
+      });
+    }
     changes.push({
       what: `${c.name} runs the sample connector ${opts.sampleImage}`,
       why: `${c.image} cannot be pulled`,
     });
   }
+  if (opts.platform) {
+    doc.setIn(['platform', 'url'], opts.platform.url);
+    doc.setIn(['platform', 'tokenRef'], `env:${DEV_PLATFORM_TOKEN_ENV}`);
+    changes.push({
+      what: `the platform API is the local stand-in at ${opts.platform.url} (token from ${DEV_PLATFORM_TOKEN_ENV})`,
+      why: `${config.platform.url} is the platform's own, not part of this stack`,
+    });
+  }
   if (changes.length > 0 && doc.hasIn(['registries'])) doc.setIn(['registries'], {});
-  if (!opts.env.OP_SERVICE_ACCOUNT_TOKEN && config.platform.tokenRef.startsWith('op://')) {
+  if (!opts.platform && !opts.env.OP_SERVICE_ACCOUNT_TOKEN && config.platform.tokenRef.startsWith('op://')) {
     doc.setIn(['platform', 'tokenRef'], `env:${DEV_PLATFORM_TOKEN_ENV}`);
     changes.push({
       what: `the platform API token comes from ${DEV_PLATFORM_TOKEN_ENV}`,
@@ -105,6 +127,7 @@ export async function prepareDevConfig(opts: {
       : [],
     envNames:
       doc.getIn(['platform', 'tokenRef']) === `env:${DEV_PLATFORM_TOKEN_ENV}` ? [DEV_PLATFORM_TOKEN_ENV] : [],
+    platformUrl: opts.platform?.url,
   });
   // The adapted files must still be valid and allowed: fail here rather than in `sv0 up`.
   checkConnectorsForWorker(opts.targetDir, loadConnectorsConfig(opts.targetDir), opts.env);
@@ -115,7 +138,10 @@ export async function prepareDevConfig(opts: {
  * Widen the dev copy's worker settings (worker.yaml) by what the dev changes need: the sample
  * image's registry, the variable the dev platform token comes from.
  */
-function allowInWorkerSettings(dir: string, add: { images: string[]; envNames: string[] }): void {
+function allowInWorkerSettings(
+  dir: string,
+  add: { images: string[]; envNames: string[]; platformUrl?: string },
+): void {
   const file = path.join(dir, WORKER_SETTINGS_FILE);
   const doc = existsSync(file) ? parseDocument(readFileSync(file, 'utf8')) : new Document({});
   const extend = (keys: string[], values: string[], fallback: string[]) => {
@@ -126,13 +152,25 @@ function allowInWorkerSettings(dir: string, add: { images: string[]; envNames: s
   const defaults = workerSettings();
   extend(['connectors', 'images'], add.images, defaults.connectors.images);
   extend(['secrets', 'envNames'], add.envNames, defaults.secrets.envNames);
+  // The only origin the worker sends the platform token to: the stand-in's.
+  if (add.platformUrl) doc.setIn(['platform', 'url'], new URL(add.platformUrl).origin);
   writeFileSync(
     file,
     `# Written by \`npm run dev\` from config/worker.yaml: edit that file, not this one.\n${doc.toString()}`,
   );
 }
 
-/** The variable the dev worker reads the platform token from when 1Password is not set up. */
+/** `args` with the value of `--platform-url` (either form) replaced by `url`, or added when absent. */
+export function withPlatformUrl(args: readonly string[], url: string): string[] {
+  const out = [...args];
+  const i = out.findIndex((a) => a === '--platform-url' || a.startsWith('--platform-url='));
+  if (i < 0) return [...out, '--platform-url', url];
+  if (out[i] === '--platform-url') out.splice(i, 2, '--platform-url', url);
+  else out[i] = `--platform-url=${url}`;
+  return out;
+}
+
+/** The variable the dev worker reads the platform token from (the stand-in's, or 1Password's absence). */
 export const DEV_PLATFORM_TOKEN_ENV = 'SV0_DEV_PLATFORM_TOKEN';
 
 function header(doc: Document, changes: DevConfigChange[]): string {

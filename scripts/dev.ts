@@ -1,8 +1,9 @@
 /**
  * `npm run dev`: the whole orchestrator on this machine. The Temporal dev server with its Web UI
  * (state kept in .sv0/dev/temporal-<moto|real>.db, so a second start resumes: schedules keep running and demos
- * still expire on their TTL), moto as the AWS (unless `--aws real`), Podman's Docker API, the
- * worker, and `sv0 up`. Prints what runs where; Ctrl-C stops everything.
+ * still expire on their TTL), moto as the AWS (unless `--aws real`), Podman's Docker API, a
+ * stand-in for the platform API (port 3000 when free), the worker, and `sv0 up`. Prints what runs
+ * where; Ctrl-C stops everything.
  *
  *   npm run dev                  moto; config/org.yaml's organization is bootstrapped into it
  *   npm run dev -- --aws real    your AWS credentials; the demo sweep starts paused and budget
@@ -31,6 +32,7 @@ import { AesGcmCodec, CODEC_KEY_FILE_ENV, codecKeysFromEnv } from '../lib/runtim
 import { createLogger } from '../lib/runtime/logger';
 import { TaskQueues } from '../lib/names';
 import { DEV_PLATFORM_TOKEN_ENV, ensureNetwork, prepareDevConfig, type DevConfigChange } from './dev-config';
+import { startPlatform } from './platform-stand-in';
 import { bootstrapDevOrganization } from './dev-org';
 import {
   freePort,
@@ -104,12 +106,20 @@ function stackEnv(opts: { address: string; dockerHost: string; motoEndpoint?: st
  * 40+, and the SDK's own `[WARN]`/`[ERROR]` lines); the whole output is in the worker's log.
  */
 function echoWorkerWarning(line: string): void {
-  const pinoLevel = /^\{.*"level":(\d+)/.exec(line)?.[1];
   const sdk = /^\S+ \[(WARN|ERROR)\] (.*)$/.exec(line);
-  if (pinoLevel !== undefined && Number(pinoLevel) >= 40) {
-    const msg = /"msg":"((?:[^"\\]|\\.)*)"/.exec(line)?.[1] ?? line;
-    process.stderr.write(`worker | ${Number(pinoLevel) >= 50 ? 'ERROR' : 'WARN'} ${msg}\n`);
-  } else if (sdk) process.stderr.write(`worker | ${sdk[1]} ${sdk[2]}\n`);
+  if (sdk) return void process.stderr.write(`worker | ${sdk[1]} ${sdk[2]}\n`);
+  if (!line.startsWith('{')) return;
+  let entry: { level?: unknown; msg?: unknown; activityType?: unknown; error?: { message?: unknown } };
+  try {
+    entry = JSON.parse(line) as typeof entry;
+  } catch {
+    return;
+  }
+  if (typeof entry.level !== 'number' || entry.level < 40) return;
+  // The SDK's "Activity failed" says why only in its error field: show which activity and why.
+  const what = [entry.activityType, entry.msg].filter((x) => typeof x === 'string').join(': ');
+  const why = typeof entry.error?.message === 'string' ? ` (${entry.error.message.split('\n')[0]})` : '';
+  process.stderr.write(`worker | ${entry.level >= 50 ? 'ERROR' : 'WARN'} ${what || line}${why}\n`);
 }
 
 /**
@@ -146,7 +156,7 @@ async function dev(opts: DevOptions): Promise<void> {
   let stopping: Promise<void> | undefined;
   const stopAll = () =>
     (stopping ??= (async () => {
-      say('\nstopping: worker, Docker API, moto, Temporal');
+      say('\nstopping: worker, platform stand-in, Docker API, moto, Temporal');
       for (const part of [...started].reverse()) await part.stop().catch(() => undefined);
     })());
   // The first signal stops everything in order. A signal can arrive twice (the terminal and tsx both
@@ -171,7 +181,9 @@ async function dev(opts: DevOptions): Promise<void> {
     // One database per AWS target: schedules and guards started against moto must never wake up
     // against real AWS (their inputs name moto's accounts), nor the other way round.
     const dbFile = path.join(DEV_DIR, `temporal-${opts.aws}.db`);
-    if (opts.reset) rmSync(dbFile, { force: true });
+    // The platform stand-in's syncs go with that database: the health check compares the two.
+    const platformFile = path.join(DEV_DIR, `platform-syncs-${opts.aws}.json`);
+    if (opts.reset) for (const f of [dbFile, platformFile]) rmSync(f, { force: true });
     const notes: string[] = [];
     const port = await preferPort(7233, 'Temporal', notes);
     const uiPort = await preferPort(8233, 'Web UI', notes);
@@ -200,6 +212,13 @@ async function dev(opts: DevOptions): Promise<void> {
       dockerHost: docker.dockerHost,
       motoEndpoint: moto?.endpoint,
     });
+    // The platform is not part of this stack: a stand-in answers the health check's questions.
+    const platform = await startPlatform({
+      token: env[DEV_PLATFORM_TOKEN_ENV] ?? 'dev',
+      port: await preferPort(3000, 'platform stand-in', notes),
+      stateFile: platformFile,
+    });
+    started.push({ stop: platform.close });
     // `sv0 up` runs in this process: give it the same AWS and Docker as the worker.
     Object.assign(process.env, env);
     for (const key of Object.keys(process.env)) if (!(key in env)) delete process.env[key];
@@ -223,6 +242,7 @@ async function dev(opts: DevOptions): Promise<void> {
         docker: engine,
         sampleImage: tools.connectorImage,
         env,
+        platform,
       })),
     );
     // The worker reads its settings (worker.yaml) and org.yaml from the dev copy too.
@@ -267,13 +287,23 @@ async function dev(opts: DevOptions): Promise<void> {
     );
 
     const envFile = path.join(DEV_DIR, 'env');
-    const exports = ['TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'DOCKER_HOST', 'SV0_CONFIG_DIR'];
+    // The stand-in's token too (not a secret: a made-up value for a local stand-in), so that
+    // `sv0 doctor` checks the platform API with it.
+    const exports = [
+      'TEMPORAL_ADDRESS',
+      'TEMPORAL_NAMESPACE',
+      'DOCKER_HOST',
+      'SV0_CONFIG_DIR',
+      DEV_PLATFORM_TOKEN_ENV,
+    ];
     if (moto) exports.push('AWS_ENDPOINT_URL', 'AWS_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY');
     writeFileSync(
       envFile,
       exports.map((k) => `export ${k}=${k === 'SV0_CONFIG_DIR' ? devConfig : (env[k] ?? '')}`).join('\n') +
         '\n',
+      { mode: 0o600 },
     );
+    chmodSync(envFile, 0o600);
 
     const lines: [string, string][] = [
       [
@@ -295,6 +325,10 @@ async function dev(opts: DevOptions): Promise<void> {
       ],
       ['organization', orgLine],
       ['Docker API', docker.dockerHost],
+      [
+        'platform API',
+        `stand-in at ${platform.url} (connectors reach it at ${platform.containerUrl}); syncs kept in ${rel(platformFile)}`,
+      ],
       [
         'worker',
         `pid ${worker.child.pid}, task queues ${Object.values(TaskQueues).join(', ')}; log ${rel(workerLog)}`,

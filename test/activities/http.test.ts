@@ -151,7 +151,7 @@ describe('no secret in an error', () => {
     const url = `http://127.0.0.1:${closedPort}/services/T0/B0/${URL_PATH_SECRET}`;
     const ours = await failure(activities({ WEBHOOK_URL: url }).notify({ notification, sinks: webhookSink }));
     expect(ours.message).toMatch(
-      /webhook sink slack \(env:WEBHOOK_URL\): the request failed \(ECONNREFUSED\)/,
+      /webhook sink slack \(env:WEBHOOK_URL\): the request failed \(ECONNREFUSED: nothing listens on that port\)/,
     );
     expectNoCanary(ours.message);
 
@@ -163,7 +163,9 @@ describe('no secret in an error', () => {
         platform: { ...platformInput().platform, url: down },
       }),
     );
-    expect(platformDown.message).toBe(`platform ${down}: the request failed (ECONNREFUSED)`);
+    expect(platformDown.message).toBe(
+      `platform ${down}: the request failed (ECONNREFUSED: nothing listens on that port)`,
+    );
   });
 
   it('through a worker: a health check with a bad token and a broken sink leaves neither value in history or logs', async () => {

@@ -3,7 +3,7 @@
  * real local stack (dev server, moto, Podman).
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync } from 'node:fs';
+import { chmodSync, cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -20,6 +20,7 @@ import { freePort } from '../../scripts/local-stack';
 import { finishSignal, standInStateQuery, uiDemoStandInWorkflow } from '../fixtures/ui-workflows';
 import { MOTO_DEFAULT_ACCOUNT, motoEnv } from '../harness/aws';
 import { sv0 } from '../harness/cli';
+import { startPlatform, type PlatformStandIn } from '../harness/platform';
 import { testDocker } from '../harness/docker';
 import { stack } from '../harness/stack';
 import { uniqueId } from '../harness/temporal';
@@ -43,25 +44,48 @@ function recordingStream() {
   return { lines, stream: stream as unknown as NodeJS.WriteStream };
 }
 
+/** config/ as shipped, but with the platform API at `url` (connectors.yaml and worker.yaml). */
+function configWithPlatform(url: string): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'sv0-doctor-config-'));
+  cpSync(CONFIG_DIR, dir, { recursive: true });
+  for (const file of ['connectors.yaml', 'worker.yaml']) {
+    const text = readFileSync(path.join(dir, file), 'utf8');
+    expect(text).toContain('url: http://api:3000');
+    writeFileSync(path.join(dir, file), text.replace('url: http://api:3000', `url: ${url}`));
+  }
+  return dir;
+}
+
 describe('sv0 doctor', () => {
   const saved = { ...process.env };
+  let platform: PlatformStandIn;
+  /** The shipped config, with the platform stand-in as the platform API. */
+  let configDir: string;
   beforeAll(async () => {
     // The SDK's credential chain reads the process environment.
     Object.assign(process.env, stackEnv());
     await ensureNetwork(testDocker(), 'sv0-platform_default');
+    platform = await startPlatform({ token: 'doctor-test-token' });
+    configDir = configWithPlatform(platform.url);
   });
-  afterAll(() => {
+  afterAll(async () => {
     process.env = saved;
+    await platform?.close();
   });
 
   it('reports the running stack reachable, and the secrets the configured connectors need as missing', async () => {
     const env = { ...stackEnv(), OP_SERVICE_ACCOUNT_TOKEN: undefined, SOPS_AGE_KEY_FILE: undefined };
     const results = await runDoctor({
       temporal: { address: stack().temporalAddress, namespace: stack().namespace },
-      configDir: CONFIG_DIR,
+      configDir,
       env,
     });
     expect(byName(results, 'temporal').status).toBe('ok');
+    // The token is an op:// reference, for the worker to resolve: the API's 401 shows it is there.
+    expect(byName(results, 'platform api')).toMatchObject({
+      status: 'ok',
+      detail: `${platform.url}/api/v1/syncs answers (HTTP 401 without a token; the worker sends op://sv0-connectors/platform-api/token)`,
+    });
     expect(byName(results, 'search attributes')).toMatchObject({ status: 'ok' });
     expect(byName(results, 'aws')).toMatchObject({ status: 'ok' });
     expect(byName(results, 'aws').detail).toContain(`account ${MOTO_DEFAULT_ACCOUNT}`);
@@ -87,7 +111,7 @@ describe('sv0 doctor', () => {
     };
     const results = await runDoctor({
       temporal: { address: stack().temporalAddress },
-      configDir: CONFIG_DIR,
+      configDir,
       env,
     });
     expect(results.filter((r) => r.status === 'fail' || r.status === 'warn')).toEqual([]);
@@ -97,10 +121,49 @@ describe('sv0 doctor', () => {
     chmodSync(keyFile, 0o644);
     const loose = await runDoctor({
       temporal: { address: stack().temporalAddress },
-      configDir: CONFIG_DIR,
+      configDir,
       env,
     });
     expect(byName(loose, 'sops age key').detail).toMatch(/readable by others/);
+  });
+
+  it('checks the platform API with an env: token: accepted, or refused with the reference named', async () => {
+    const dir = configWithPlatform(platform.url);
+    const file = path.join(dir, 'connectors.yaml');
+    writeFileSync(
+      file,
+      readFileSync(file, 'utf8').replace(
+        'tokenRef: op://sv0-connectors/platform-api/token',
+        'tokenRef: env:DOCTOR_PLATFORM_TOKEN',
+      ),
+    );
+    writeFileSync(
+      path.join(dir, 'worker.yaml'),
+      readFileSync(path.join(dir, 'worker.yaml'), 'utf8').replace(
+        'envNames: []',
+        'envNames: [DOCTOR_PLATFORM_TOKEN]',
+      ),
+    );
+    const check = async (token: string) =>
+      byName(
+        await runDoctor({
+          temporal: { address: stack().temporalAddress },
+          configDir: dir,
+          env: { ...stackEnv(), DOCTOR_PLATFORM_TOKEN: token },
+        }),
+        'platform api',
+      );
+    expect(await check('doctor-test-token')).toMatchObject({
+      status: 'ok',
+      detail: `${platform.url}/api/v1/syncs answers (HTTP 200, token accepted)`,
+    });
+    const refused = await check('not-the-token');
+    expect(refused).toMatchObject({
+      status: 'fail',
+      detail: `${platform.url}/api/v1/syncs: HTTP 401, the token (env:DOCTOR_PLATFORM_TOKEN) was refused`,
+    });
+    expect(refused.unreachable).toBeFalsy();
+    expect(JSON.stringify(refused)).not.toContain('not-the-token');
   });
 
   it('says each dependency is unreachable, with a fix, and exits 3', async () => {
@@ -119,7 +182,11 @@ describe('sv0 doctor', () => {
       timeoutMs: 3000,
     }).finally(() => vi.unstubAllEnvs());
     expect(byName(results, 'aws').detail).toContain('http://127.0.0.1:9');
-    for (const name of ['temporal', 'aws', 'container engine']) {
+    // The shipped platform.url names the API as the compose network knows it: not resolvable here.
+    expect(byName(results, 'platform api').detail).toMatch(
+      /^http:\/\/api:3000\/api\/v1\/syncs: the request failed \((ENOTFOUND|EAI_AGAIN): /,
+    );
+    for (const name of ['temporal', 'aws', 'container engine', 'platform api']) {
       expect(byName(results, name), name).toMatchObject({ status: 'fail', unreachable: true });
       expect(byName(results, name).fix, name).toBeTruthy();
     }

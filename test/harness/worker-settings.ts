@@ -4,6 +4,7 @@ import { stringify } from 'yaml';
 import { registryHost } from '../../lib/config/connectors';
 import { workerSettings, type WorkerSettings, type WorkerSettingsFile } from '../../lib/config/worker';
 import { ensureNetwork } from '../../scripts/dev-config';
+import { CONTAINER_HOST } from '../../scripts/platform-stand-in';
 import { testDocker } from './docker';
 import { stack } from './stack';
 
@@ -13,7 +14,7 @@ import { stack } from './stack';
  * {@link CONTAINER_HOST}, so stand-ins they call listen on every interface.
  */
 export const TEST_NETWORK = 'sv0-platform_default';
-export const CONTAINER_HOST = 'host.containers.internal';
+export { CONTAINER_HOST };
 
 /** Create {@link TEST_NETWORK} when it is missing (it is shared: never removed). */
 export async function ensureTestNetwork(): Promise<void> {

@@ -11,6 +11,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
+import { workerSettings } from '../../lib/config/worker';
 import { SEARCH_ATTRIBUTE_TYPES } from '../../lib/names';
 import {
   COMPOSE_FILE,
@@ -149,6 +150,22 @@ describe('docker-compose.temporal.yml, read by compose-check', () => {
     expect(entry?.[1].external).toBe(true);
     const networks = Object.keys((project().services.worker as { networks?: object }).networks ?? {});
     expect(networks.sort()).toEqual([entry![0], 'temporal'].sort());
+  });
+
+  it('ships platform.url as the platform API is named on that network, not a loopback address', () => {
+    const shipped = [
+      (
+        parse(readFileSync(path.join(ROOT, 'config/connectors.yaml'), 'utf8')) as {
+          platform: { url: string };
+        }
+      ).platform.url,
+      (parse(readFileSync(path.join(ROOT, 'config/worker.yaml'), 'utf8')) as { platform: { url: string } })
+        .platform.url,
+      workerSettings().platform.url,
+    ];
+    // `api` is the platform compose project's API service; inside the worker's container 127.0.0.1
+    // would be the worker itself.
+    expect(shipped).toEqual(['http://api:3000', 'http://api:3000', 'http://api:3000']);
   });
 
   it('gives the worker the Docker socket, its files read-only, its token as a secret file and a grace time', () => {
