@@ -174,6 +174,8 @@ async function dev(opts: DevOptions): Promise<void> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // A closed terminal stops everything too, rather than leave the engine's API server behind.
+  process.on('SIGHUP', onSignal);
 
   try {
     const tools = provisionStack({ profile: 'dev' });
