@@ -27,8 +27,11 @@ const COVERS: Record<string, string[]> = {
   'connector-sync-retried': ['runConnector'],
   // A run with dependents: tells connector-after.<name> (behind patched('connector-after')).
   'connector-sync-after': ['runConnector'],
-  // Starts the dependent's run as a child once its upstream has succeeded; no activity of its own.
+  // Starts the dependent's run as a child once its upstream has succeeded: recorded before reports
+  // were checked, so every report counted as it came (no activity).
   'connector-after-run': [],
+  // The same, with each report checked against the run it names (behind patched('connector-after-verify')).
+  'connector-after-verified': ['verifyUpstreamRun'],
   'connector-health-stale': ['connectorScheduleStates', 'lastPlatformSync', 'reapOrphanContainers'],
   'connector-health-paused': ['pauseConnectorSchedule', 'notify'],
   // Demos started before the worker resolved scenarios itself (their input carries the template).

@@ -7,6 +7,7 @@ import { createDemoLifecycleActivities } from '../activities/demo/lifecycle';
 import { createDemoSweepActivities } from '../activities/demo/sweep';
 import { createDemoControlActivities } from '../activities/demo/control';
 import { connectClient } from '../lib/runtime/temporal';
+import { createConnectorAfterActivities } from '../activities/connectors/after';
 import { createConnectorSyncActivities } from '../activities/connectors/sync';
 import { createDockerRunner } from '../activities/connectors/containers';
 import { createNotifyActivities } from '../activities/notify';
@@ -66,5 +67,6 @@ export function createConnectorActivities(deps: WorkerDeps) {
       settings: deps.settings,
       aws: deps.aws,
     }),
+    ...createConnectorAfterActivities({ logger: deps.logger }),
   };
 }

@@ -50,10 +50,17 @@ export interface ConnectorSyncInput {
   dependents?: string[];
 }
 
-/** What a sync run tells the `connector-after.<name>` workflow of each connector that waits on it. */
+/**
+ * What a sync run tells the `connector-after.<name>` workflow of each connector that waits on it.
+ * Anyone who can reach the namespace can send this signal too: the workflow counts a report only
+ * once the `verifyUpstreamRun` activity has found the run it names to be a real run of that
+ * connector, and takes the outcome from the run itself.
+ */
 export interface UpstreamReport {
   connector: string;
   workflowId: string;
+  /** The run's id (reports from before it was added name the workflow id only). */
+  runId?: string;
   ok: boolean;
   /** When the run ended (workflow time), ISO-8601 UTC. */
   at: string;
@@ -82,6 +89,15 @@ export interface ConnectorAfterState {
   lastRun?: { workflowId: string; startedAt: string; endedAt: string; ok: boolean };
   /** Triggers dropped because a run was in progress (overlap SKIP). */
   skipped: number;
+  /**
+   * Upstream successes count only when their run ended after this time (ISO-8601 UTC): the start
+   * of this workflow, then each trigger. A report of an older run is not counted again.
+   */
+  countSince?: string;
+  /** Reports not counted because they named no real run of that upstream, or an old one. */
+  refused?: number;
+  /** The last such report and why (the names it carried, no secret). */
+  lastRefused?: { connector: string; workflowId: string; reason: string };
 }
 
 /** Input of `connectorAfterWorkflow`. */
@@ -121,6 +137,27 @@ export const RunConnectorInputSchema = z.strictObject({
   healthWorkflowId: z.string().min(1).max(400).optional(),
 });
 export type RunConnectorInput = z.infer<typeof RunConnectorInputSchema>;
+
+/** Input of the `verifyUpstreamRun` activity. */
+export const VerifyUpstreamRunInputSchema = z.strictObject({
+  /** The connector waiting on `upstream`. */
+  dependent: connectorNameSchema,
+  upstream: connectorNameSchema,
+  /** The run the report names. */
+  workflowId: z.string().min(1).max(400),
+  runId: z
+    .string()
+    .regex(/^[0-9a-fA-F-]{36}$/, 'a run id')
+    .optional(),
+});
+export type VerifyUpstreamRunInput = z.infer<typeof VerifyUpstreamRunInputSchema>;
+
+/** What `verifyUpstreamRun` found about the run a report names. */
+export type UpstreamRunCheck =
+  /** A run of that upstream, started by its schedule or its `connector-after.` workflow, now closed. */
+  | { genuine: true; ok: boolean; runId: string; endedAt: string }
+  /** Not such a run: why, naming only ids and types. */
+  | { genuine: false; reason: string };
 
 /** Input of the `lastPlatformSync` activity. */
 export const LastSyncInputSchema = z.strictObject({

@@ -104,7 +104,12 @@ async function tellDependents(
   outcome: Omit<UpstreamReport, 'at'>,
 ): Promise<void> {
   if (!dependents?.length || !patched('connector-after')) return;
-  const upstreamReport: UpstreamReport = { ...outcome, at: new Date().toISOString() };
+  // The run id lets the dependent find this very run in Temporal before it counts the report.
+  const upstreamReport: UpstreamReport = {
+    ...outcome,
+    runId: workflowInfo().runId,
+    at: new Date().toISOString(),
+  };
   for (const name of dependents) {
     try {
       await CancellationScope.nonCancellable(() =>

@@ -6,6 +6,7 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { WorkflowFailedError, type Client } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createConnectorAfterActivities } from '../../../activities/connectors/after';
 import { createConnectorSyncActivities } from '../../../activities/connectors/sync';
 import { createDockerRunner } from '../../../activities/connectors/containers';
 import { createNotifyActivities } from '../../../activities/notify';
@@ -16,13 +17,13 @@ import { connectorStatuses } from '../../../clients/connectors/status';
 import type { ConnectorSpec, ConnectorsConfig } from '../../../lib/config/connectors';
 import {
   afterStateQuery,
+  ConnectorKey,
   upstreamFinishedSignal,
   type ConnectorAfterState,
 } from '../../../lib/contracts/connectors';
 import { createLogger } from '../../../lib/runtime/logger';
 import { ScheduleIds, WorkflowIds } from '../../../lib/names';
 import { connectorSyncWorkflow } from '../../../workflows/connectors/sync';
-import { connectorAfterWorkflow } from '../../../workflows/connectors/after';
 import { motoConfig } from '../../harness/aws';
 import { testConnectorSpec } from '../../harness/connectors';
 import { testDocker } from '../../harness/docker';
@@ -36,7 +37,9 @@ import { ensureTestNetwork, TEST_NETWORK, testWorkerSettings } from '../../harne
 /**
  * Connectors that run after others (`after:` in connectors.yaml): the `connector-after.<name>`
  * workflow starts the dependent's run only once every upstream has succeeded, on a real Temporal
- * server with real containers on Podman.
+ * server with real containers on Podman. Upstream runs are started the way production starts
+ * them (by their schedules): the workflow counts only reports of such runs, so a signal sent by
+ * anyone else starts nothing.
  */
 
 let env: TestWorkflowEnvironment;
@@ -66,6 +69,7 @@ function activities() {
       settings,
     }),
     ...createNotifyActivities({ sns: new SNSClient(motoConfig()), logger, secrets, settings }),
+    ...createConnectorAfterActivities({ logger }),
   };
 }
 
@@ -125,19 +129,20 @@ describe('connectors that run after others', () => {
   it('b after a: a failing a holds b; b runs only once a has succeeded, started by a', async () => {
     const gate = uniqueId('gate').replace(/-/g, '_');
     const a = spec(uniqueId('af-a'), {}, { SV0_TEST_WAIT_GATE: gate });
+    // The same connector while it fails: what its schedule runs until connectors.yaml is fixed.
+    const aFailing = { ...a, environment: { ...a.environment, SV0_TEST_EXIT: '3', SV0_TEST_WAIT_GATE: '' } };
     const b = spec(uniqueId('af-b'), { after: [a.name] });
     afterIds.push(WorkflowIds.connectorAfter(b.name));
     scheduleIds.push(ScheduleIds.connector(a.name), ScheduleIds.connector(b.name));
-    await withWorker(async () => {
-      const applied = await applyConnectorSchedules(
+    const apply = (upstream: ConnectorSpec, dependent: ConnectorSpec) =>
+      applyConnectorSchedules(
         client,
-        configOf(a, b),
+        configOf(upstream, dependent),
         { sinks: [] },
-        {
-          taskQueue,
-          healthWorkflowId,
-        },
+        { taskQueue, healthWorkflowId },
       );
+    await withWorker(async () => {
+      const applied = await apply(aFailing, b);
       expect(applied.changes).toEqual(
         expect.arrayContaining([
           expect.objectContaining({
@@ -155,23 +160,11 @@ describe('connectors that run after others', () => {
       // b has no schedule of its own.
       await expect(client.schedule.getHandle(ScheduleIds.connector(b.name)).describe()).rejects.toThrow();
 
-      // A failing run of a (its schedule's input, with exit 3) holds b back.
-      const failing = uniqueId(`sync-${a.name}`);
+      // A failing scheduled run of a holds b back.
+      const failing = await triggerConnectorRun(client, a.name);
       const err = await client.workflow
-        .execute(connectorSyncWorkflow, {
-          workflowId: failing,
-          taskQueue,
-          args: [
-            {
-              connector: {
-                ...a,
-                environment: { ...a.environment, SV0_TEST_EXIT: '3', SV0_TEST_WAIT_GATE: '' },
-              },
-              healthWorkflowId,
-              dependents: [b.name],
-            },
-          ],
-        })
+        .getHandle(failing.workflowId, failing.runId)
+        .result()
         .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(WorkflowFailedError);
       const held = await waitForState(
@@ -181,7 +174,7 @@ describe('connectors that run after others', () => {
       );
       expect(held.upstreams[a.name]).toMatchObject({
         succeededSinceRun: false,
-        last: { connector: a.name, workflowId: failing, ok: false },
+        last: { connector: a.name, workflowId: failing.workflowId, ok: false },
       });
       expect(held.running).toBeUndefined();
       expect(held.lastRun).toBeUndefined();
@@ -193,7 +186,8 @@ describe('connectors that run after others', () => {
         waiting: `held: ${a.name} failed`,
       });
 
-      // a's scheduled run waits at the gate: while it runs, b does not start.
+      // connectors.yaml fixed: a's scheduled run waits at the gate; while it runs, b does not start.
+      await apply(a, b);
       const run = await triggerConnectorRun(client, a.name);
       await platform.waitFor(() => platform.gateChecks.includes(gate), 'a waiting at its gate');
       await new Promise((r) => setTimeout(r, 1000));
@@ -207,9 +201,10 @@ describe('connectors that run after others', () => {
       const done = await waitForState(b.name, (s) => s.lastRun !== undefined, 'the run of b');
       expect(done.upstreams[a.name]).toMatchObject({
         succeededSinceRun: false,
-        last: { workflowId: run.workflowId, ok: true },
+        last: { workflowId: run.workflowId, runId: run.runId, ok: true },
       });
       expect(done.lastRun).toMatchObject({ ok: true });
+      expect(done.refused).toBeUndefined();
       const bRun = await client.workflow.getHandle(done.lastRun!.workflowId).describe();
       expect(bRun.type).toBe('connectorSyncWorkflow');
       expect(bRun.status.name).toBe('COMPLETED');
@@ -221,27 +216,16 @@ describe('connectors that run after others', () => {
         lastRun: { workflowId: done.lastRun!.workflowId, status: 'COMPLETED' },
         stale: false,
       });
-      recordHistory(WorkflowIds.connectorAfter(b.name), 'connector-after-run');
-      recordHistory(run.workflowId, 'connector-sync-after');
+      recordHistory(WorkflowIds.connectorAfter(b.name), 'connector-after-verified');
 
       // Applying again changes nothing; b given an interval of its own gets a schedule again.
-      const again = await applyConnectorSchedules(
-        client,
-        configOf(a, b),
-        { sinks: [] },
-        { taskQueue, healthWorkflowId },
-      );
+      const again = await apply(a, b);
       expect(
         again.changes.filter((c) => [a.name, b.name].includes(c.connector)).map((c) => c.action),
       ).toEqual(['unchanged', 'unchanged']);
       const own = { ...b, after: undefined };
       delete own.after;
-      const back = await applyConnectorSchedules(
-        client,
-        configOf(a, own),
-        { sinks: [] },
-        { taskQueue, healthWorkflowId },
-      );
+      const back = await apply(a, own);
       expect(back.changes).toEqual(
         expect.arrayContaining([
           expect.objectContaining({ scheduleId: WorkflowIds.connectorAfter(b.name), action: 'delete' }),
@@ -253,42 +237,106 @@ describe('connectors that run after others', () => {
     });
   });
 
-  it('runs only when every upstream has succeeded since its last run, and skips a trigger while it runs', async () => {
-    const c = spec(uniqueId('af-c'), { after: ['up-one', 'up-two'] }, { SV0_TEST_SLEEP: '3' });
-    const id = WorkflowIds.connectorAfter(c.name);
+  it('a forged "a succeeded" signal starts nothing; a real run of a does', async () => {
+    const a = spec(uniqueId('fg-a'));
+    const b = spec(uniqueId('fg-b'), { after: [a.name] });
+    const id = WorkflowIds.connectorAfter(b.name);
     afterIds.push(id);
-    const ok = (connector: string, n: number) => ({
-      connector,
-      workflowId: `${connector}-${n}`,
+    scheduleIds.push(ScheduleIds.connector(a.name));
+    const forged = (workflowId: string, runId?: string) => ({
+      connector: a.name,
+      workflowId,
+      ...(runId ? { runId } : {}),
       ok: true,
       at: new Date().toISOString(),
     });
     await withWorker(async () => {
-      const handle = await client.workflow.start(connectorAfterWorkflow, {
-        workflowId: id,
-        taskQueue,
-        args: [{ config: { connector: c, dependents: [], healthWorkflowId } }],
-      });
-      await handle.signal(upstreamFinishedSignal, ok('up-one', 1));
-      await handle.signal(upstreamFinishedSignal, {
-        ...ok('up-two', 1),
-        ok: false,
-        reason: 'Sv0ConnectorFailed: exit 3',
-      });
-      const one = await waitForState(c.name, (s) => s.upstreams['up-two']?.last !== undefined, 'the reports');
-      expect(one.upstreams['up-one']?.succeededSinceRun).toBe(true);
-      expect(one.upstreams['up-two']).toMatchObject({ succeededSinceRun: false, last: { ok: false } });
-      expect(one.running).toBeUndefined();
+      await applyConnectorSchedules(client, configOf(a, b), { sinks: [] }, { taskQueue, healthWorkflowId });
+      const handle = client.workflow.getHandle(id);
 
-      await handle.signal(upstreamFinishedSignal, ok('up-two', 2));
-      const running = await waitForState(c.name, (s) => s.running !== undefined, 'the run of c');
-      // Both succeed again while c runs: that trigger is skipped, as a schedule's overlap SKIP does.
-      await handle.signal(upstreamFinishedSignal, ok('up-one', 3));
-      await handle.signal(upstreamFinishedSignal, ok('up-two', 3));
+      // What anyone who can reach the namespace can send (`temporal workflow signal` does the same):
+      // a run that does not exist, and the id of a workflow that is not a run of a.
+      await handle.signal(upstreamFinishedSignal, forged(`connector-${a.name}-2026-01-01T00:00:00Z`));
+      await handle.signal(upstreamFinishedSignal, forged(healthWorkflowId));
+      // A run of a's image that its schedule did not start: started by hand, it tells b itself.
+      const byHand = uniqueId(`connector-${a.name}`);
+      await client.workflow.execute(connectorSyncWorkflow, {
+        workflowId: byHand,
+        taskQueue,
+        args: [{ connector: a, healthWorkflowId, dependents: [b.name] }],
+        typedSearchAttributes: [{ key: ConnectorKey, value: a.name }],
+      });
+      const refused = await waitForState(b.name, (s) => (s.refused ?? 0) >= 3, 'three refused reports');
+      expect(refused.refused).toBe(3);
+      expect(refused.lastRefused).toMatchObject({
+        connector: a.name,
+        workflowId: byHand,
+        reason: expect.stringContaining(`not started by schedule ${ScheduleIds.connector(a.name)}`),
+      });
+      expect(refused.upstreams[a.name]).toEqual({ succeededSinceRun: false });
+      expect(refused.running).toBeUndefined();
+      expect(refused.lastRun).toBeUndefined();
+      await new Promise((r) => setTimeout(r, 1000));
+      expect((await afterState(b.name)).lastRun).toBeUndefined();
+
+      // The real thing: a's schedule runs a, and its report starts b.
+      const run = await triggerConnectorRun(client, a.name);
+      await client.workflow.getHandle(run.workflowId, run.runId).result();
+      const ran = await waitForState(b.name, (s) => s.lastRun !== undefined, 'the run of b');
+      expect(ran.lastRun).toMatchObject({ ok: true });
+      expect(ran.refused).toBe(3);
+
+      // That real report sent again (a replay of an old signal) does not start b a second time.
+      await handle.signal(upstreamFinishedSignal, forged(run.workflowId, run.runId));
+      const replayed = await waitForState(
+        b.name,
+        (s) => (s.refused ?? 0) >= 4,
+        'the replayed report refused',
+      );
+      expect(replayed.lastRefused?.reason).toMatch(/before this connector's last trigger/);
+      expect(replayed.upstreams[a.name]?.succeededSinceRun).toBe(false);
+      expect(replayed.lastRun?.workflowId).toBe(ran.lastRun!.workflowId);
+    });
+  });
+
+  it('runs only when every upstream has succeeded since its last run, and skips a trigger while it runs', async () => {
+    const gate = uniqueId('gate').replace(/-/g, '_');
+    const one = spec(uniqueId('up-one'));
+    const two = spec(uniqueId('up-two'));
+    const c = spec(uniqueId('af-c'), { after: [one.name, two.name] }, { SV0_TEST_WAIT_GATE: gate });
+    afterIds.push(WorkflowIds.connectorAfter(c.name));
+    scheduleIds.push(ScheduleIds.connector(one.name), ScheduleIds.connector(two.name));
+    const runOnce = async (name: string) => {
+      const run = await triggerConnectorRun(client, name);
+      await client.workflow.getHandle(run.workflowId, run.runId).result();
+    };
+    await withWorker(async () => {
+      await applyConnectorSchedules(
+        client,
+        configOf(one, two, c),
+        { sinks: [] },
+        { taskQueue, healthWorkflowId },
+      );
+      await runOnce(one.name);
+      const first = await waitForState(
+        c.name,
+        (s) => s.upstreams[one.name]?.succeededSinceRun === true,
+        'the report of up-one',
+      );
+      expect(first.running).toBeUndefined();
+
+      await runOnce(two.name);
+      await waitForState(c.name, (s) => s.running !== undefined, 'the run of c');
+      // Both succeed again while c runs (at its gate): that trigger is skipped, as a schedule's overlap SKIP does.
+      await Promise.all([runOnce(one.name), runOnce(two.name)]);
+      const skipped = await waitForState(c.name, (s) => s.skipped === 1, 'the skipped trigger');
+      expect(skipped.running).toBeDefined();
+      platform.openGate(gate);
       const after = await waitForState(c.name, (s) => s.lastRun !== undefined, 'the end of the run of c');
       expect(after.skipped).toBe(1);
-      expect(after.lastRun).toMatchObject({ workflowId: running.running!.workflowId, ok: true });
+      expect(after.lastRun).toMatchObject({ workflowId: skipped.running!.workflowId, ok: true });
       expect(after.running).toBeUndefined();
+      expect(after.refused).toBeUndefined();
       expect(Object.values(after.upstreams).map((u) => u.succeededSinceRun)).toEqual([false, false]);
     });
   });
