@@ -2,8 +2,8 @@
  * The config `npm run dev` runs with: the operator's config folder, copied under .sv0/dev/config
  * with what cannot work on a laptop replaced and said so: the platform API is the local stand-in
  * (its URL in connectors.yaml and worker.yaml, its token from SV0_DEV_PLATFORM_TOKEN), connector
- * images that cannot be pulled become the sample connector (which needs no secrets and reports
- * each successful run to the stand-in as a sync), and 1Password references are dropped when no
+ * images that cannot be pulled become the sample connector (which needs no secrets and submits to
+ * the stand-in on each run, which records a sync), and 1Password references are dropped when no
  * service account token is set. The copy's worker.yaml allows what those changes need.
  */
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -96,7 +96,8 @@ export async function prepareDevConfig(opts: {
       doc.setIn(['connectors', i, 'environment'], {
         ...c.environment,
         SV0_TEST_CONNECTOR: c.name,
-        SV0_TEST_REPORT_SYNC: '1',
+        // It submits the sha256 of its own name: the stand-in records that as the sync.
+        SV0_TEST_HASH_VARS: 'SV0_TEST_CONNECTOR',
       });
     }
     changes.push({

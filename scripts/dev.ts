@@ -219,6 +219,7 @@ async function dev(opts: DevOptions): Promise<void> {
       token: env[DEV_PLATFORM_TOKEN_ENV] ?? 'dev',
       port: await preferPort(3000, 'platform stand-in', notes),
       stateFile: platformFile,
+      syncOnSubmission: true,
     });
     started.push({ stop: platform.close });
     // `sv0 up` runs in this process: give it the same AWS and Docker as the worker.

@@ -1,10 +1,10 @@
 /**
  * The SecurityV0 platform API stand-in, for the tests and for `npm run dev` (the platform is not
  * part of this project): `GET /api/v1/syncs?connector=<name>&limit=1` with a bearer token, as
- * docs/connectors.md describes it, answered from the syncs it was told of. Connectors report to it
- * the way the sample connector image does (test/fixtures/connector-image): `POST /test/syncs`
- * records a sync, `POST /test/submissions` what a connector received, and `GET /test/gates/<name>`
- * is where it waits for a test's go-ahead.
+ * docs/connectors.md describes it, answered from the syncs it was told of. The sample connector
+ * image (test/fixtures/connector-image) talks to it: `POST /test/submissions` is what a connector
+ * submitted (the sha256 of a variable, never its value), and `GET /test/gates/<name>` is where it
+ * waits for a test's go-ahead.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -38,6 +38,11 @@ export async function startPlatform(opts: {
   port?: number;
   /** Keep the syncs in this JSON file, so they outlive a restart. @default in memory only */
   stateFile?: string;
+  /**
+   * Record a sync for a connector each time it submits (`POST /test/submissions`), as the
+   * platform does. @default false: tests add the syncs they need themselves
+   */
+  syncOnSubmission?: boolean;
 }) {
   const state = { token: opts.token };
   const syncs = new Map<string, PlatformSync[]>(
@@ -83,20 +88,13 @@ export async function startPlatform(opts: {
         gateChecks.push(gate);
         return void res.writeHead(openGates.has(gate) ? 200 : 503).end();
       }
-      if (req.method === 'POST' && url.pathname === '/test/syncs') {
-        try {
-          const sync = JSON.parse(raw) as { connector?: unknown; status?: unknown };
-          if (typeof sync.connector !== 'string' || !/^[a-z0-9-]{1,63}$/.test(sync.connector))
-            return void res.writeHead(400).end();
-          addSync(sync.connector, new Date(), sync.status === 'failed' ? 'failed' : 'succeeded');
-          return void res.writeHead(201).end();
-        } catch {
-          return void res.writeHead(400).end();
-        }
-      }
       if (req.method === 'POST' && url.pathname === '/test/submissions') {
         try {
-          submissions.push(JSON.parse(raw) as Submission);
+          const submission = JSON.parse(raw) as Submission;
+          submissions.push(submission);
+          // As the platform records a sync when a connector submits its findings.
+          if (opts.syncOnSubmission && typeof submission.connector === 'string' && submission.connector)
+            addSync(submission.connector.slice(0, 100), new Date());
           return void res.writeHead(201).end();
         } catch {
           return void res.writeHead(400).end();

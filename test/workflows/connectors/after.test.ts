@@ -300,10 +300,14 @@ describe('connectors that run after others', () => {
   });
 
   it('runs only when every upstream has succeeded since its last run, and skips a trigger while it runs', async () => {
-    const gate = uniqueId('gate').replace(/-/g, '_');
     const one = spec(uniqueId('up-one'));
     const two = spec(uniqueId('up-two'));
-    const c = spec(uniqueId('af-c'), { after: [one.name, two.name] }, { SV0_TEST_WAIT_GATE: gate });
+    // c runs long enough for both upstreams to run again meanwhile (sleeping: no network traffic).
+    const c = spec(
+      uniqueId('af-c'),
+      { after: [one.name, two.name], timeout: '5m' },
+      { SV0_TEST_SLEEP: '40' },
+    );
     afterIds.push(WorkflowIds.connectorAfter(c.name));
     scheduleIds.push(ScheduleIds.connector(one.name), ScheduleIds.connector(two.name));
     const runOnce = async (name: string) => {
@@ -327,19 +331,23 @@ describe('connectors that run after others', () => {
 
       await runOnce(two.name);
       await waitForState(c.name, (s) => s.running !== undefined, 'the run of c');
-      // Both succeed again while c runs (at its gate): that trigger is skipped, as a schedule's overlap SKIP does.
+      // Both succeed again while c runs: that trigger is skipped, as a schedule's overlap SKIP does.
       await Promise.all([runOnce(one.name), runOnce(two.name)]);
       const skipped = await waitForState(c.name, (s) => s.skipped === 1, 'the skipped trigger');
       expect(skipped.running).toBeDefined();
-      platform.openGate(gate);
-      const after = await waitForState(c.name, (s) => s.lastRun !== undefined, 'the end of the run of c');
+      const after = await waitForState(
+        c.name,
+        (s) => s.lastRun !== undefined,
+        'the end of the run of c',
+        120_000,
+      );
       expect(after.skipped).toBe(1);
       expect(after.lastRun).toMatchObject({ workflowId: skipped.running!.workflowId, ok: true });
       expect(after.running).toBeUndefined();
       expect(after.refused).toBeUndefined();
       expect(Object.values(after.upstreams).map((u) => u.succeededSinceRun)).toEqual([false, false]);
     });
-  });
+  }, 300_000);
 
   it('refuses a cycle, an unknown name and a disabled upstream with exit 2, naming the file and the field', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'sv0-after-'));

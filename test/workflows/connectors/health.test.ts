@@ -4,6 +4,7 @@ import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createConnectorAfterActivities } from '../../../activities/connectors/after';
 import { createConnectorSyncActivities } from '../../../activities/connectors/sync';
 import { createDockerRunner } from '../../../activities/connectors/containers';
 import { createNotifyActivities } from '../../../activities/notify';
@@ -66,6 +67,7 @@ function activities() {
       secrets: resolver,
       settings,
     }),
+    ...createConnectorAfterActivities({ logger }),
   };
 }
 
@@ -259,9 +261,16 @@ describe('connector-health', () => {
       expect(state.failedInARow[name]).toBe(2);
       expect(alerts('connector.paused', name)).toHaveLength(1);
       expect(webhook.received.filter((r) => JSON.stringify(r.body).includes(dependent.name))).toHaveLength(1);
-      const held = await client.workflow
+      // The dependent counts each report once it has checked the run it names: wait for that.
+      let held = await client.workflow
         .getHandle(WorkflowIds.connectorAfter(dependent.name))
         .query(afterStateQuery);
+      for (let i = 0; i < 100 && held.upstreams[name]?.last === undefined; i++) {
+        await new Promise((r) => setTimeout(r, 200));
+        held = await client.workflow
+          .getHandle(WorkflowIds.connectorAfter(dependent.name))
+          .query(afterStateQuery);
+      }
       expect(held.lastRun).toBeUndefined();
       expect(held.upstreams[name]?.last?.ok).toBe(false);
       await client.workflow.getHandle(WorkflowIds.connectorAfter(dependent.name)).terminate('test done');
