@@ -317,10 +317,16 @@ describe('the VM deployment on the PostgreSQL-backed server with mTLS, two worke
       const page = await browser.newPage();
       await page.goto(`${d.prod.uiUrl}/namespaces/${d.prod.namespace}/workflows?query=${query}`);
       const row = page.getByRole('row').filter({ hasText: WorkflowIds.demo('deploy-a') });
-      await row
-        .first()
-        .waitFor({ timeout: 60_000 })
-        .catch(async (err: unknown) => {
+      // The page reads the list once; reloaded, as an operator would, when it came up empty.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await row.first().waitFor({ timeout: 30_000 });
+          break;
+        } catch (err) {
+          if (attempt < 4) {
+            await page.reload();
+            continue;
+          }
           // Say what the page and the API showed, so a failure here can be told apart.
           const shown = (
             await page
@@ -331,7 +337,8 @@ describe('the VM deployment on the PostgreSQL-backed server with mTLS, two worke
           throw new Error(
             `${String(err)}\nthe page showed: ${shown}\nthe list API answered: ${await listed()}`,
           );
-        });
+        }
+      }
       expect(await row.first().innerText()).toContain(WorkflowTypes.demoLifecycle);
       // The query selects by scenario: no demo of another scenario, connector run or budget guard.
       expect(
@@ -344,7 +351,7 @@ describe('the VM deployment on the PostgreSQL-backed server with mTLS, two worke
     } finally {
       await browser.close();
     }
-  }, 120_000);
+  }, 240_000);
 
   it("backup and restore: README's pg_dump of both databases, restored into a fresh PostgreSQL, brings back a waiting demo and the schedules", async () => {
     const id = 'deploy-restored';
@@ -480,7 +487,9 @@ describe('the VM deployment on the PostgreSQL-backed server with mTLS, two worke
   }, 300_000);
 
   it('sv0 doctor is green against the deployment', async () => {
-    const doctor = await cli('doctor', '--json');
+    // The default limit per check is 8 s; a CI machine under load answers slower, and the test is
+    // about every check passing, not about how fast.
+    const doctor = await cli('doctor', '--json', '--timeout', '30');
     const report = json<{ ok: boolean; checks: { name: string; status: string; detail: string }[] }>(doctor);
     expect(report.checks.filter((c) => c.status === 'fail' || c.status === 'warn')).toEqual([]);
     expect(doctor.code).toBe(0);
