@@ -134,7 +134,11 @@ export function createConnectorSyncActivities(deps: ConnectorActivityDeps) {
               .catch(secretFailure),
           }
         : undefined;
+      // The AWS calls come before the container's own heartbeats: say the attempt is alive on
+      // either side of them, so a slow STS or Secrets Manager does not use up the heartbeat timeout.
+      ctx.heartbeat({ phase: 'credentials', lines: 0 });
       const credentials = await awsCredentials(connector).catch(secretFailure);
+      ctx.heartbeat({ phase: 'starting', lines: 0 });
       const redact = [
         ...resolved.secretValues,
         ...(registryAuth ? [registryAuth.password] : []),
