@@ -115,6 +115,8 @@ function demoOnly(): DesiredOrg {
     budgets: [],
     identityCenter: undefined,
     cost: { allocationTags: [] },
+    tagPolicy: undefined,
+    connectorCredentials: undefined,
   };
 }
 
