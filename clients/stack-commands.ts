@@ -2,7 +2,7 @@ import { Option, type Command } from 'commander';
 import { resolveConfigDir } from '../lib/runtime/config';
 import { type GlobalOptions } from './command';
 import { exitCodeFor, CliError, ExitCode } from './errors';
-import { doctorExitCode, runDoctor, type CheckResult } from './doctor';
+import { DEFAULT_CHECK_TIMEOUT_MS, doctorExitCode, runDoctor, type CheckResult } from './doctor';
 import { printJson, say } from './output';
 import { resolveTemporalOptions, connectClient } from '../lib/runtime/temporal';
 import { reportsForJson, runUp, type UpReport } from './up-step';
@@ -23,6 +23,21 @@ function printChecks(results: readonly CheckResult[]): void {
   }
 }
 
+/** The longest `--timeout` of doctor: a check that takes longer than this is as good as dead. */
+const MAX_CHECK_TIMEOUT_S = 3600;
+
+/** `--timeout` of doctor in milliseconds: seconds above 0 (fractions allowed), else bad input (exit 2). */
+function checkTimeoutMs(text: string): number {
+  const bad = (reason: string) =>
+    new CliError(`--timeout: "${text.slice(0, 40)}" ${reason}`, ExitCode.BadInput);
+  const seconds = /^-?[0-9]+(\.[0-9]+)?$/.test(text.trim()) ? Number(text) : Number.NaN;
+  if (Number.isNaN(seconds)) throw bad('is not a number of seconds; write one such as 8 or 30');
+  if (seconds <= 0) throw bad('is not above 0: each check needs some seconds, such as 8 or 30');
+  if (seconds > MAX_CHECK_TIMEOUT_S)
+    throw bad(`is more than ${MAX_CHECK_TIMEOUT_S} seconds, the longest a check may take`);
+  return seconds * 1000;
+}
+
 /** The exit code of `up`: the most telling failure (unreachable > bad input > failed). */
 function upExitCode(reports: readonly UpReport[]): ExitCode {
   const codes = reports.filter((r) => !r.ok).map((r) => exitCodeFor(r.cause));
@@ -40,17 +55,22 @@ export function registerStackCommands(program: Command): void {
       'check Temporal, search attributes, AWS, the container engine and connector secrets; say how to fix what fails',
     )
     .option('--json', 'print the checks as one JSON document')
-    .option('--timeout <seconds>', 'time limit per check', '8')
+    .option(
+      '--timeout <seconds>',
+      'time limit per check, in seconds',
+      String(DEFAULT_CHECK_TIMEOUT_MS / 1000),
+    )
     .addHelpText(
       'after',
       '\nExits 3 when a dependency is unreachable, 1 when another check failed, 0 otherwise.',
     )
     .action(async (_opts: unknown, cmd: Command) => {
       const opts = cmd.optsWithGlobals<GlobalOptions & { timeout: string }>();
+      const timeoutMs = checkTimeoutMs(opts.timeout);
       const results = await runDoctor({
         temporal: opts,
         configDir: resolveConfigDir(opts.configDir),
-        timeoutMs: Math.max(1, Number(opts.timeout) || 8) * 1000,
+        timeoutMs,
       });
       const code = doctorExitCode(results);
       if (opts.json) printJson({ ok: code === 0, checks: results });

@@ -323,6 +323,26 @@ const cases: Case[] = [
     argv: ['budget', 'unfreeze', 'no-such-budget', '--by', 'alice', '--reason', 'test'],
     message: [/no-such-budget/],
   },
+  {
+    name: 'doctor --timeout not a number',
+    argv: ['doctor', '--timeout', 'soon'],
+    message: [/--timeout: "soon" is not a number of seconds/],
+  },
+  {
+    name: 'doctor --timeout zero',
+    argv: ['doctor', '--timeout', '0'],
+    message: [/--timeout: "0" is not above 0/],
+  },
+  {
+    name: 'doctor --timeout negative',
+    argv: ['doctor', '--timeout', '-5'],
+    message: [/--timeout: "-5" is not above 0/],
+  },
+  {
+    name: 'doctor --timeout with a unit',
+    argv: ['doctor', '--timeout', '30s'],
+    message: [/--timeout: "30s" is not a number of seconds/],
+  },
   { name: 'unknown option', argv: ['sweep', 'run', '--older-then', '12h'], message: [/--older-then/] },
   { name: 'missing argument', argv: ['demo', 'start'], message: [/scenario/] },
 ];

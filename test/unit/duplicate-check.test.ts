@@ -16,11 +16,13 @@ const jscpd = (...paths: string[]) =>
     encoding: 'utf8',
   });
 
-/** Two files that share their first `lines` lines of real code (from clients/doctor.ts). */
+/** Two files that share their first `lines` lines of real code (from clients/doctor/container-engine.ts). */
 function folderWithSharedBlock(lines: number): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'sv0-duplicates-'));
-  const source = readFileSync(path.join(REPO_ROOT, 'clients', 'doctor.ts'), 'utf8').split('\n');
-  const start = source.findIndex((l) => l.startsWith('async function checkDocker('));
+  const source = readFileSync(path.join(REPO_ROOT, 'clients', 'doctor', 'container-engine.ts'), 'utf8').split(
+    '\n',
+  );
+  const start = source.findIndex((l) => l.startsWith('export async function checkContainerEngine('));
   const block = source.slice(start, start + lines).join('\n');
   writeFileSync(path.join(dir, 'first.ts'), `${block}\n`);
   writeFileSync(path.join(dir, 'second.ts'), `// another module\n${block}\n`);
