@@ -91,6 +91,11 @@ export const Tags = {
   owner: 'sv0:owner',
   environment: 'sv0:environment',
   project: 'sv0:project',
+  /**
+   * When the sweep first saw an ephemeral resource AWS gives no creation time for (an SNS topic):
+   * the sweep ages it from there. Kept in AWS, since the sweep workflow lives minutes.
+   */
+  firstSeen: 'sv0:first-seen',
 } as const;
 
 /** Role names the orchestrator creates and assumes. FreezeAccount exempts the deploy role by exact ARN. */

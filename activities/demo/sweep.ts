@@ -2,7 +2,11 @@
  * AWS side of the nightly sweep, one sandbox account at a time: plan which ephemeral-tagged
  * resources go (older than the maximum age or past their own sv0:ttl, owned by no running demo),
  * then delete the approved ones, stacks first. The sandbox check runs first, against live data.
+ * Every region org.yaml's RegionLock allows is read; a resource AWS gives no creation time is
+ * tagged sv0:first-seen on first sight (outside a dry run) and aged from there.
  */
+import { TagResourceCommand as SnsTagResource } from '@aws-sdk/client-sns';
+import { TagResourcesCommand } from '@aws-sdk/client-resource-groups-tagging-api';
 import {
   ApplySweepInputSchema,
   SweepTargetInputSchema,
@@ -18,12 +22,28 @@ import { heartbeat } from '../aws/heartbeat';
 import { validInput } from '../input';
 import { sandboxAccess, type DemoActivitiesDeps } from './target';
 import {
+  clientsFor,
   deleteTagged,
   findTagged,
   resourceRef,
   waitUntilStackGone,
   type TagClients,
+  type TaggedResource,
 } from './tagged-resources';
+
+/** Tag `sv0:first-seen=<at>` on a resource AWS gives no creation time: SNS by its own API, the rest by the tagging API. */
+async function tagFirstSeen(c: TagClients, r: TaggedResource, at: string): Promise<void> {
+  const rc = clientsFor(c, r.arn);
+  if (r.type === 'sns:topic') {
+    await rc.sns.send(new SnsTagResource({ ResourceArn: r.arn, Tags: [{ Key: Tags.firstSeen, Value: at }] }));
+    return;
+  }
+  const out = await rc.tagging.send(
+    new TagResourcesCommand({ ResourceARNList: [r.arn], Tags: { [Tags.firstSeen]: at } }),
+  );
+  const failed = out.FailedResourcesMap?.[r.arn];
+  if (failed) throw new Error(`${failed.ErrorCode ?? 'Error'}: ${failed.ErrorMessage ?? 'not tagged'}`);
+}
 
 export function createDemoSweepActivities(deps: DemoActivitiesDeps) {
   const { sandboxSession } = sandboxAccess(deps);
@@ -39,15 +59,26 @@ export function createDemoSweepActivities(deps: DemoActivitiesDeps) {
       unreadable,
     };
     // What cannot be read is reported in the plan, never fatal: the rest of the account is swept.
-    for (const r of await findTagged(c, Tags.ephemeral, () => true, unreadable)) {
+    for (const r of await findTagged(c, Tags.ephemeral, () => true, unreadable, input.regions)) {
+      let createdAt = r.createdAt ?? r.tags[Tags.firstSeen];
+      let note = '';
+      if (createdAt === undefined && input.markFirstSeen) {
+        const at = new Date(input.now).toISOString();
+        try {
+          await tagFirstSeen(c, r, at);
+          createdAt = at;
+        } catch (err) {
+          note = ` (could not tag ${Tags.firstSeen}: ${(err as Error).message})`;
+        }
+      }
       const v = sweepVerdict({
         tags: r.tags,
-        createdAt: r.createdAt,
+        createdAt,
         now: input.now,
         maxAgeMs: input.maxAgeMs,
         runningDemoIds: running,
       });
-      const item = { ...resourceRef(r), reason: v.reason };
+      const item = { ...resourceRef(r), reason: v.reason + note };
       if (!v.sweep) plan.kept.push(item);
       else if (r.type === 'cloudformation:stack') plan.stacks.push(item);
       else plan.resources.push(item);
@@ -84,7 +115,8 @@ export function createDemoSweepActivities(deps: DemoActivitiesDeps) {
       for (const item of items) {
         try {
           await deleteTagged(c, item);
-          if (item.type === 'cloudformation:stack') await waitUntilStackGone(c, item.arn);
+          if (item.type === 'cloudformation:stack')
+            await waitUntilStackGone(clientsFor(c, item.arn), item.arn);
           deleted.push(resourceRef(item));
         } catch (err) {
           if (isNotFound(err)) deleted.push(resourceRef(item));

@@ -79,6 +79,17 @@ export interface TagClients {
   sfn: SFNClient;
   dynamodb: DynamoDBClient;
   secretsmanager: SecretsManagerClient;
+  /**
+   * The same account's clients in another region (the activities' sessions set it); without it,
+   * every region is this one.
+   */
+  inRegion?: (region: string) => TagClients;
+}
+
+/** The clients for the region an ARN names (IAM's and S3's ARNs name none: these clients). */
+export function clientsFor(c: TagClients, arn: string): TagClients {
+  const region = arn.split(':')[3];
+  return region && c.inRegion ? c.inRegion(region) : c;
 }
 
 /**
@@ -91,6 +102,8 @@ export function s3Client(config: AwsClientConfig): S3Client {
   const pathStyleWhereConfigured = async () => (await configuredEndpoint(client)) !== undefined;
   const client: S3Client = new S3Client({
     ...config,
+    // A bucket of another region answers with a redirect: follow it instead of failing the read.
+    followRegionRedirects: true,
     forcePathStyle: config.forcePathStyle ?? (pathStyleWhereConfigured as unknown as boolean),
   });
   return client;
@@ -147,15 +160,18 @@ const iso = (d: Date | string | undefined) => (d === undefined ? undefined : new
 
 /**
  * Every resource in the account whose tags satisfy `match`, by ARN, tags merged from every source.
- * With `unreadable`, what cannot be read (one resource's tags, or a service's listing: a bucket of
- * another region or with a deny policy, a permission missing) is collected there with AWS's
- * reason and the search goes on; without it, such a failure fails the search.
+ * With `unreadable`, what cannot be read (one resource's tags, or a service's listing: a bucket
+ * with a deny policy, a permission missing) is collected there with AWS's reason and the search
+ * goes on; without it, such a failure fails the search. `regions`: the regional services are
+ * listed in each (through {@link TagClients.inRegion}); IAM and S3 are global and listed once.
+ * Default: the clients' own region.
  */
 export async function findTagged(
   c: TagClients,
   tagKey: string,
   match: (tags: Record<string, string>) => boolean,
   unreadable?: { arn: string; type: string; error: string }[],
+  regions?: readonly string[],
 ): Promise<TaggedResource[]> {
   const found = new Map<string, TaggedResource>();
   const add = (arn: string, tags: Record<string, string>, createdAt?: string) => {
@@ -180,20 +196,129 @@ export async function findTagged(
       return undefined;
     });
   /** One service's listing; unreadable is collected as `<service>:*` (or thrown without a collector). */
-  const listing = async (service: string, fn: () => Promise<void>) => {
+  const listing = async (service: string, fn: () => Promise<void>, region = '') => {
     try {
       await fn();
     } catch (err) {
       if (!unreadable) throw err;
-      unreadable.push({ ...problem(`arn:aws:${service}:::*`, err), type: `${service}:*` });
+      unreadable.push({ ...problem(`arn:aws:${service}:${region}::*`, err), type: `${service}:*` });
     }
   };
 
-  await listing('tag', async () => {
-    for await (const page of paginateGetResources({ client: c.tagging }, { TagFilters: [{ Key: tagKey }] })) {
-      for (const r of page.ResourceTagMappingList ?? []) if (r.ResourceARN) add(r.ResourceARN, toMap(r.Tags));
-    }
-  });
+  const home = await c.tagging.config.region();
+  for (const region of regions?.length ? regions : [home]) {
+    const rc = region === home || !c.inRegion ? c : c.inRegion(region);
+    await listing(
+      'tag',
+      async () => {
+        for await (const page of paginateGetResources(
+          { client: rc.tagging },
+          { TagFilters: [{ Key: tagKey }] },
+        )) {
+          for (const r of page.ResourceTagMappingList ?? [])
+            if (r.ResourceARN) add(r.ResourceARN, toMap(r.Tags));
+        }
+      },
+      region,
+    );
+    await listing(
+      'lambda',
+      async () => {
+        for await (const page of paginateListFunctions({ client: rc.lambda }, {})) {
+          for (const f of page.Functions ?? []) {
+            if (!f.FunctionArn) continue;
+            const tags = await tagsOf(f.FunctionArn)(async () =>
+              toMap((await rc.lambda.send(new ListTagsCommand({ Resource: f.FunctionArn }))).Tags),
+            );
+            if (tags && tagKey in tags) add(f.FunctionArn, tags, iso(f.LastModified));
+          }
+        }
+      },
+      region,
+    );
+    await listing(
+      'sns',
+      async () => {
+        for await (const page of paginateListTopics({ client: rc.sns }, {})) {
+          for (const t of page.Topics ?? []) {
+            if (!t.TopicArn) continue;
+            const tags = await tagsOf(t.TopicArn)(async () =>
+              toMap((await rc.sns.send(new SnsListTags({ ResourceArn: t.TopicArn }))).Tags),
+            );
+            if (tags && tagKey in tags) add(t.TopicArn, tags);
+          }
+        }
+      },
+      region,
+    );
+    await listing(
+      'states',
+      async () => {
+        for await (const page of paginateListStateMachines({ client: rc.sfn }, {})) {
+          for (const m of page.stateMachines ?? []) {
+            if (!m.stateMachineArn) continue;
+            const tags = await tagsOf(m.stateMachineArn)(async () =>
+              toMap(
+                (await rc.sfn.send(new SfnListTags({ resourceArn: m.stateMachineArn }))).tags?.map((t) => ({
+                  Key: t.key,
+                  Value: t.value,
+                })),
+              ),
+            );
+            if (tags && tagKey in tags) add(m.stateMachineArn, tags, iso(m.creationDate));
+          }
+        }
+      },
+      region,
+    );
+    await listing(
+      'dynamodb',
+      async () => {
+        for await (const page of paginateListTables({ client: rc.dynamodb }, {})) {
+          for (const name of page.TableNames ?? []) {
+            const table = (await rc.dynamodb.send(new DescribeTableCommand({ TableName: name }))).Table;
+            if (!table?.TableArn) continue;
+            const arn = table.TableArn;
+            const tags = await tagsOf(arn)(async () =>
+              toMap((await rc.dynamodb.send(new ListTagsOfResourceCommand({ ResourceArn: arn }))).Tags),
+            );
+            if (tags && tagKey in tags) add(arn, tags, iso(table.CreationDateTime));
+          }
+        }
+      },
+      region,
+    );
+    // Secrets scheduled for deletion still exist (and keep their name) for up to 30 days: list them too.
+    await listing(
+      'secretsmanager',
+      async () => {
+        for await (const page of paginateListSecrets(
+          { client: rc.secretsmanager },
+          { IncludePlannedDeletion: true },
+        )) {
+          for (const s of page.SecretList ?? []) {
+            const tags = toMap(s.Tags);
+            if (s.ARN && tagKey in tags) add(s.ARN, tags, iso(s.CreatedDate));
+          }
+        }
+      },
+      region,
+    );
+    await listing(
+      'cloudformation',
+      async () => {
+        for await (const page of paginateDescribeStacks({ client: rc.cloudformation }, {})) {
+          for (const s of page.Stacks ?? []) {
+            if (!s.StackId || s.StackStatus === 'DELETE_COMPLETE') continue;
+            const tags = toMap(s.Tags);
+            if (tagKey in tags) add(s.StackId, tags, iso(s.CreationTime));
+          }
+        }
+      },
+      region,
+    );
+  }
+  // Global: listed once. S3 after the tagging API, which names a bucket tagged but unlisted here.
   await listing('iam', async () => {
     for await (const page of paginateListRoles({ client: c.iam }, {})) {
       for (const role of page.Roles ?? []) {
@@ -213,78 +338,6 @@ export async function findTagged(
         toMap((await c.s3.send(new GetBucketTaggingCommand({ Bucket: b.Name }))).TagSet),
       );
       if (tags && (tagKey in tags || found.has(arn))) add(arn, tags, iso(b.CreationDate));
-    }
-  });
-  await listing('lambda', async () => {
-    for await (const page of paginateListFunctions({ client: c.lambda }, {})) {
-      for (const f of page.Functions ?? []) {
-        if (!f.FunctionArn) continue;
-        const tags = await tagsOf(f.FunctionArn)(async () =>
-          toMap((await c.lambda.send(new ListTagsCommand({ Resource: f.FunctionArn }))).Tags),
-        );
-        if (tags && tagKey in tags) add(f.FunctionArn, tags, iso(f.LastModified));
-      }
-    }
-  });
-  await listing('sns', async () => {
-    for await (const page of paginateListTopics({ client: c.sns }, {})) {
-      for (const t of page.Topics ?? []) {
-        if (!t.TopicArn) continue;
-        const tags = await tagsOf(t.TopicArn)(async () =>
-          toMap((await c.sns.send(new SnsListTags({ ResourceArn: t.TopicArn }))).Tags),
-        );
-        if (tags && tagKey in tags) add(t.TopicArn, tags);
-      }
-    }
-  });
-  await listing('states', async () => {
-    for await (const page of paginateListStateMachines({ client: c.sfn }, {})) {
-      for (const m of page.stateMachines ?? []) {
-        if (!m.stateMachineArn) continue;
-        const tags = await tagsOf(m.stateMachineArn)(async () =>
-          toMap(
-            (await c.sfn.send(new SfnListTags({ resourceArn: m.stateMachineArn }))).tags?.map((t) => ({
-              Key: t.key,
-              Value: t.value,
-            })),
-          ),
-        );
-        if (tags && tagKey in tags) add(m.stateMachineArn, tags, iso(m.creationDate));
-      }
-    }
-  });
-  await listing('dynamodb', async () => {
-    for await (const page of paginateListTables({ client: c.dynamodb }, {})) {
-      for (const name of page.TableNames ?? []) {
-        const table = (await c.dynamodb.send(new DescribeTableCommand({ TableName: name }))).Table;
-        if (!table?.TableArn) continue;
-        const arn = table.TableArn;
-        const tags = await tagsOf(arn)(async () =>
-          toMap((await c.dynamodb.send(new ListTagsOfResourceCommand({ ResourceArn: arn }))).Tags),
-        );
-        if (tags && tagKey in tags) add(arn, tags, iso(table.CreationDateTime));
-      }
-    }
-  });
-  // Secrets scheduled for deletion still exist (and keep their name) for up to 30 days: list them too.
-  await listing('secretsmanager', async () => {
-    for await (const page of paginateListSecrets(
-      { client: c.secretsmanager },
-      { IncludePlannedDeletion: true },
-    )) {
-      for (const s of page.SecretList ?? []) {
-        const tags = toMap(s.Tags);
-        if (s.ARN && tagKey in tags) add(s.ARN, tags, iso(s.CreatedDate));
-      }
-    }
-  });
-  await listing('cloudformation', async () => {
-    for await (const page of paginateDescribeStacks({ client: c.cloudformation }, {})) {
-      for (const s of page.Stacks ?? []) {
-        if (!s.StackId || s.StackStatus === 'DELETE_COMPLETE') continue;
-        const tags = toMap(s.Tags);
-        if (tagKey in tags) add(s.StackId, tags, iso(s.CreationTime));
-      }
     }
   });
   // Creation times for what only the tagging API reported (stacks are listed above).
@@ -330,7 +383,11 @@ async function emptyAndDeleteBucket(s3: S3Client, bucket: string): Promise<void>
  * Delete one resource. Already gone is success (safe to retry). A type this module cannot delete
  * throws, so the caller reports it instead of claiming the account is clean.
  */
-export async function deleteTagged(c: TagClients, r: Pick<TaggedResource, 'arn' | 'type'>): Promise<void> {
+export async function deleteTagged(
+  account: TagClients,
+  r: Pick<TaggedResource, 'arn' | 'type'>,
+): Promise<void> {
+  const c = clientsFor(account, r.arn);
   const tail = r.arn.split(':').slice(5).join(':');
   try {
     switch (r.type) {

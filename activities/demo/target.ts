@@ -57,7 +57,15 @@ export function sandboxAccess(deps: DemoActivitiesDeps) {
         externalId,
         sessionName,
       });
-      return makeClients(config);
+      const home = makeClients(config);
+      const regional = new Map<string, TagClients>();
+      const inRegion = (region: string): TagClients => {
+        if (region === config.region) return home;
+        let c = regional.get(region);
+        if (!c) regional.set(region, (c = { ...makeClients({ ...config, region }), inRegion }));
+        return c;
+      };
+      return { ...home, inRegion };
     } catch (err) {
       // The message names role and account, never the external id.
       const e = err as Error;

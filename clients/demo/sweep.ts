@@ -4,6 +4,7 @@
  */
 import { ScheduleOverlapPolicy, type Client, type ScheduleOptions } from '@temporalio/client';
 import type { NotificationsConfig } from '../../lib/config/notifications';
+import { allowedRegions, type OrgConfig } from '../../lib/config/org';
 import type { DemoSweepInput, DemoSweepResult, DeployAccess } from '../../lib/contracts/demo';
 import { parseDuration } from '../../lib/duration';
 import { sandboxOrg, type SandboxOrg } from '../../lib/sandbox';
@@ -13,7 +14,8 @@ import { upsertSchedule } from '../schedules';
 export interface SweepRequest {
   targets: DeployAccess[];
   managementAccountId: string;
-  org: SandboxOrg;
+  /** org.yaml; its SCPs (RegionLock), when given, name the regions to sweep. */
+  org: SandboxOrg & Partial<Pick<OrgConfig, 'serviceControlPolicies'>>;
   notifications: NotificationsConfig;
   apply: boolean;
   maxAge?: string;
@@ -21,6 +23,7 @@ export interface SweepRequest {
 
 /** The sweep workflow's input from validated config. */
 export function buildSweepInput(req: SweepRequest): DemoSweepInput {
+  const regions = allowedRegions({ serviceControlPolicies: req.org.serviceControlPolicies ?? [] });
   return {
     accounts: req.targets,
     org: sandboxOrg(req.org),
@@ -28,6 +31,7 @@ export function buildSweepInput(req: SweepRequest): DemoSweepInput {
     apply: req.apply,
     ...(req.maxAge ? { maxAgeMs: parseDuration(req.maxAge, '--max-age') } : {}),
     notifications: req.notifications.sinks,
+    ...(regions ? { regions } : {}),
   };
 }
 

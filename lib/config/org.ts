@@ -507,6 +507,35 @@ function documentProblems(doc: Record<string, unknown>): string[] {
   return problems;
 }
 
+/**
+ * The regions org.yaml's SCPs leave open (RegionLock: a Deny with `StringNotEquals` on
+ * `aws:RequestedRegion`), the intersection when several lock regions; undefined when none does.
+ * The sweep reads every one of them.
+ */
+export function allowedRegions(org: Pick<OrgConfig, 'serviceControlPolicies'>): string[] | undefined {
+  let allowed: string[] | undefined;
+  for (const scp of org.serviceControlPolicies) {
+    const content = policyContent(scp.document);
+    if ('error' in content) continue;
+    const doc = content.value as { Statement?: unknown };
+    const statements = Array.isArray(doc.Statement) ? doc.Statement : doc.Statement ? [doc.Statement] : [];
+    for (const st of statements as {
+      Effect?: string;
+      Condition?: Record<string, Record<string, unknown>>;
+    }[]) {
+      if (st?.Effect !== 'Deny') continue;
+      for (const [operator, keys] of Object.entries(st.Condition ?? {})) {
+        if (!/^StringNotEquals(IgnoreCase)?$/.test(operator)) continue;
+        const value = keys?.['aws:RequestedRegion'];
+        if (value === undefined) continue;
+        const regions = (Array.isArray(value) ? value : [value]).map(String);
+        allowed = allowed ? allowed.filter((r) => regions.includes(r)) : regions;
+      }
+    }
+  }
+  return allowed;
+}
+
 export const ORG_FILE = 'org.yaml';
 
 /** The accounts where demos, sweeps and freezes may act. */

@@ -180,6 +180,11 @@ export interface DemoSweepInput {
   /** Demo ids that count as running; listed from visibility when omitted. */
   runningDemoIds?: string[];
   notifications: NotificationsConfig['sinks'];
+  /**
+   * The regions to sweep: those org.yaml's RegionLock allows. Absent (runs started before it was
+   * passed, or no RegionLock): the worker's own region.
+   */
+  regions?: string[];
 }
 
 /** What the sweep did in one account. */
@@ -272,11 +277,23 @@ export const SweepTargetInputSchema = SandboxCheckInputSchema.extend({
   runningDemoIds: z.array(demoIdSchema).max(10_000),
   maxAgeMs: z.number().int().min(3_600_000, 'the sweep never takes resources younger than an hour'),
   now: z.number().int().positive(),
+  markFirstSeen: z.boolean().optional(),
+  regions: z
+    .array(z.string().regex(/^[a-z]{2}(-[a-z]+)+-[0-9]$/, 'an AWS region such as us-east-1'))
+    .max(40)
+    .optional(),
 });
 export interface SweepTargetInput extends SandboxCheckInput {
   runningDemoIds: string[];
   maxAgeMs: number;
   now: number;
+  /**
+   * Tag `sv0:first-seen` on resources AWS gives no creation time (an applying sweep's plan; a dry
+   * run changes nothing and reports them as age unknown).
+   */
+  markFirstSeen?: boolean;
+  /** The regions to read ({@link DemoSweepInput.regions}); default the worker's own. */
+  regions?: string[];
 }
 
 /** Input of `applyAccountSweep`: the approved ARNs of one step. */

@@ -5,7 +5,7 @@ import { parseDocument } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { loadBudgetsConfig, loadOrgConfig } from '../../lib/runtime/config';
 import { ConfigError } from '../../lib/config/validate';
-import { declaredOwners, deployRoleFor, SCP_MAX_CHARS } from '../../lib/config/org';
+import { allowedRegions, declaredOwners, deployRoleFor, SCP_MAX_CHARS } from '../../lib/config/org';
 import { tagValueAllowed } from '../../lib/org/tag-policy';
 import { buildDesiredOrg, placeholderEmailErrors } from '../../lib/org/desired';
 
@@ -291,5 +291,45 @@ describe('config/org.yaml', () => {
         '@@assign': ['s3:bucket', 'dynamodb:ALL_SUPPORTED'],
       });
     });
+  });
+});
+
+describe('allowedRegions: the regions the sweep reads, from the SCPs of org.yaml', () => {
+  const scp = (name: string, regions: unknown, operator = 'StringNotEquals') => ({
+    name,
+    description: '',
+    targets: ['root'],
+    document: JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Effect: 'Deny',
+          NotAction: ['iam:*'],
+          Resource: '*',
+          Condition: { [operator]: { 'aws:RequestedRegion': regions } },
+        },
+      ],
+    }),
+  });
+  it("config/org.yaml's RegionLock: us-east-1 and us-west-2", () => {
+    expect(allowedRegions(loadOrgConfig(path.resolve(__dirname, '../../config')))).toEqual([
+      'us-east-1',
+      'us-west-2',
+    ]);
+  });
+  it('two region locks: the regions both allow; a single string; none: undefined', () => {
+    expect(
+      allowedRegions({
+        serviceControlPolicies: [
+          scp('A', ['us-east-1', 'us-west-2', 'eu-west-1']),
+          scp('B', ['eu-west-1', 'us-west-2']),
+        ],
+      }),
+    ).toEqual(['us-west-2', 'eu-west-1']);
+    expect(allowedRegions({ serviceControlPolicies: [scp('A', 'eu-central-1')] })).toEqual(['eu-central-1']);
+    expect(
+      allowedRegions({ serviceControlPolicies: [scp('A', ['us-east-1'], 'StringEquals')] }),
+    ).toBeUndefined();
+    expect(allowedRegions({ serviceControlPolicies: [] })).toBeUndefined();
   });
 });

@@ -27,8 +27,8 @@ const { notify } = proxyActivities<ReturnType<typeof createNotifyActivities>>({
 });
 
 /**
- * The nightly sweep (a cloud-nuke-like job): in each sandbox account,
- * delete ephemeral-tagged resources older than 12 h (or past their sv0:ttl) that no running demo
+ * The nightly sweep (a cloud-nuke-like job): in each sandbox account, in every region of the
+ * input (those RegionLock allows), delete ephemeral-tagged resources older than 12 h (or past their sv0:ttl) that no running demo
  * owns: stacks first, then what is left. Refused accounts and failed deletions are reported and
  * fail the run after every other account was swept.
  */
@@ -62,9 +62,10 @@ export async function demoSweepWorkflow(input: DemoSweepInput): Promise<DemoSwee
       managementAccountId: input.managementAccountId,
       runningDemoIds,
       maxAgeMs,
+      ...(input.regions ? { regions: input.regions } : {}),
     };
     try {
-      result.plan = await aws.planAccountSweep({ ...common, now: Date.now() });
+      result.plan = await aws.planAccountSweep({ ...common, now: Date.now(), markFirstSeen: input.apply });
     } catch (err) {
       // Report the activity's own reason (the live sandbox check, or why the account was unreachable).
       const cause = err instanceof ActivityFailure ? err.cause : undefined;

@@ -1,6 +1,12 @@
 import { CreateStackCommand, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { CreateAccountAliasCommand, CreateRoleCommand, GetRoleCommand } from '@aws-sdk/client-iam';
+import { CreateTableCommand, DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { ListFunctionsCommand } from '@aws-sdk/client-lambda';
+import {
+  CreateTopicCommand,
+  GetTopicAttributesCommand,
+  ListTagsForResourceCommand,
+} from '@aws-sdk/client-sns';
 import {
   CreateBucketCommand,
   GetBucketTaggingCommand,
@@ -8,6 +14,9 @@ import {
   PutBucketTaggingCommand,
 } from '@aws-sdk/client-s3';
 import { tagClients } from '../../../activities/demo/tagged-resources';
+import { allowedRegions } from '../../../lib/config/org';
+import { loadOrgConfig } from '../../../lib/runtime/config';
+import { motoConfig } from '../../harness/aws';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -21,6 +30,7 @@ import { startWebhookReceiver } from '../../harness/webhook';
 import { runWorker, testEnv, uniqueId } from '../../harness/temporal';
 import {
   accountClients,
+  CONFIG_DIR,
   demoInput,
   demoTestActivities,
   eventually,
@@ -293,6 +303,108 @@ describe('nightly demo sweep', () => {
       `could not read arn:aws:s3:::${denied}: AccessDenied: Access Denied`,
     );
     expect((summary.body as { severity: string }).severity).toBe('critical');
+  });
+
+  it("sweeps every region org.yaml's RegionLock allows (DynamoDB tables in two regions), ages an SNS topic by sv0:first-seen and tags a new one, and completes with an unreadable bucket (a fake at the SDK-client boundary denies its GetBucketTagging) reported", async () => {
+    const orgYaml = loadOrgConfig(CONFIG_DIR);
+    expect(allowedRegions(orgYaml)).toEqual(['us-east-1', 'us-west-2']);
+    const inRegion = (region: string) => tagClients({ ...motoConfig(org.demoAccountId), region });
+    const eph = { [Tags.ephemeral]: 'true' };
+    const table = async (region: string, name: string, t: Record<string, string>) =>
+      (
+        await inRegion(region).dynamodb.send(
+          new CreateTableCommand({
+            TableName: name,
+            AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+            KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+            BillingMode: 'PAY_PER_REQUEST',
+            Tags: tags(t),
+          }),
+        )
+      ).TableDescription!.TableArn!;
+    const tableExists = (region: string, name: string) =>
+      inRegion(region)
+        .dynamodb.send(new DescribeTableCommand({ TableName: name }))
+        .then(
+          () => true,
+          () => false,
+        );
+    const topic = async (region: string, name: string, t: Record<string, string>) =>
+      (await inRegion(region).sns.send(new CreateTopicCommand({ Name: name, Tags: tags(t) }))).TopicArn!;
+    const topicExists = (region: string, arn: string) =>
+      inRegion(region)
+        .sns.send(new GetTopicAttributesCommand({ TopicArn: arn }))
+        .then(
+          () => true,
+          () => false,
+        );
+
+    const east = uniqueId('east-tbl');
+    const west = uniqueId('west-tbl');
+    const westUntagged = uniqueId('west-untagged');
+    const eastArn = await table('us-east-1', east, { ...eph, [Tags.ttl]: '1s' });
+    const westArn = await table('us-west-2', west, { ...eph, [Tags.ttl]: '1s' });
+    await table('us-west-2', westUntagged, { [Tags.owner]: 'someone' });
+    const thirteenHoursAgo = new Date(Date.now() - 13 * 3_600_000).toISOString();
+    const seenLongAgo = await topic('us-west-2', uniqueId('seen-topic'), {
+      ...eph,
+      [Tags.firstSeen]: thirteenHoursAgo,
+    });
+    const neverSeen = await topic('us-east-1', uniqueId('new-topic'), eph);
+    const denied = uniqueId('denied');
+    await bucket(org.demoAccountId, denied, { ...eph, [Tags.ttl]: '1s' });
+    await new Promise((r) => setTimeout(r, 1500));
+    const makeClients = (config: Parameters<typeof tagClients>[0]) => {
+      const c = tagClients(config);
+      const send = c.s3.send.bind(c.s3) as (command: unknown) => Promise<unknown>;
+      (c.s3 as unknown as { send: (command: unknown) => Promise<unknown> }).send = (command) =>
+        command instanceof GetBucketTaggingCommand && command.input.Bucket === denied
+          ? Promise.reject(Object.assign(new Error('Access Denied'), { name: 'AccessDenied' }))
+          : send(command);
+      return c;
+    };
+
+    const result = await runWorker(
+      { env, taskQueue, activities: demoTestActivities(env, webhook, { makeClients }) },
+      () =>
+        runSweep(
+          env.client,
+          {
+            ...buildSweepInput({
+              targets: [org.target],
+              managementAccountId: org.managementAccountId,
+              org: { ...org.org, serviceControlPolicies: orgYaml.serviceControlPolicies },
+              notifications: {
+                sinks: [{ type: 'webhook', name: 'test', urlRef: 'env:SV0_TEST_DEMO_WEBHOOK' }],
+              },
+              apply: true,
+            }),
+            runningDemoIds: [],
+          },
+          { taskQueue, workflowId: uniqueId('sweep') },
+        ),
+    );
+    const account = result.accounts[0]!;
+    expect(account.error).toBeUndefined();
+    const deleted = account.deleted.map((d) => d.arn);
+    expect(deleted).toEqual(expect.arrayContaining([eastArn, westArn, seenLongAgo]));
+    expect(deleted).not.toContain(neverSeen);
+    expect(await tableExists('us-east-1', east)).toBe(false);
+    expect(await tableExists('us-west-2', west)).toBe(false);
+    expect(await tableExists('us-west-2', westUntagged)).toBe(true);
+    expect(await topicExists('us-west-2', seenLongAgo)).toBe(false);
+    // First sight: tagged with the sweep's time (kept in AWS), kept as young.
+    expect(await topicExists('us-east-1', neverSeen)).toBe(true);
+    const seenTags = (
+      await inRegion('us-east-1').sns.send(new ListTagsForResourceCommand({ ResourceArn: neverSeen }))
+    ).Tags;
+    const firstSeen = seenTags?.find((t) => t.Key === Tags.firstSeen)?.Value;
+    expect(Date.now() - Date.parse(firstSeen ?? '')).toBeLessThan(10 * 60_000);
+    expect(account.plan!.kept).toContainEqual({ arn: neverSeen, type: 'sns:topic', reason: 'young' });
+    expect(account.plan!.unreadable).toEqual([
+      { arn: `arn:aws:s3:::${denied}`, type: 's3:bucket', error: 'AccessDenied: Access Denied' },
+    ]);
+    expect(await bucketExists(org.demoAccountId, denied)).toBe(true);
   });
 
   it('refuses a sandbox account whose IAM alias says prod (read live in the account)', async () => {
