@@ -5,6 +5,12 @@ import {
   waitUntilStackDeleteComplete,
 } from '@aws-sdk/client-cloudformation';
 import {
+  CloudWatchLogsClient,
+  DeleteLogGroupCommand,
+  ListTagsForResourceCommand as LogsListTags,
+  paginateDescribeLogGroups,
+} from '@aws-sdk/client-cloudwatch-logs';
+import {
   DeleteTableCommand,
   DescribeTableCommand,
   DynamoDBClient,
@@ -79,6 +85,7 @@ export interface TagClients {
   sfn: SFNClient;
   dynamodb: DynamoDBClient;
   secretsmanager: SecretsManagerClient;
+  logs: CloudWatchLogsClient;
   /**
    * The same account's clients in another region (the activities' sessions set it); without it,
    * every region is this one.
@@ -121,6 +128,7 @@ export function tagClients(config: AwsClientConfig): TagClients {
     sfn: new SFNClient(config),
     dynamodb: new DynamoDBClient(config),
     secretsmanager: new SecretsManagerClient(config),
+    logs: new CloudWatchLogsClient(config),
   };
 }
 
@@ -174,7 +182,9 @@ export async function findTagged(
   regions?: readonly string[],
 ): Promise<TaggedResource[]> {
   const found = new Map<string, TaggedResource>();
-  const add = (arn: string, tags: Record<string, string>, createdAt?: string) => {
+  const add = (listed: string, tags: Record<string, string>, createdAt?: string) => {
+    // A log group is one resource whether an API names it with its streams' `:*` or without.
+    const arn = listed.replace(/(:log-group:[^:]+):\*$/, '$1');
     const prev = found.get(arn);
     found.set(arn, {
       arn,
@@ -305,6 +315,24 @@ export async function findTagged(
       region,
     );
     await listing(
+      'logs',
+      async () => {
+        for await (const page of paginateDescribeLogGroups({ client: rc.logs }, {})) {
+          for (const g of page.logGroups ?? []) {
+            // `arn` ends in `:*` (the group's streams); the group itself is the ARN without it.
+            const arn = g.logGroupArn ?? g.arn?.replace(/:\*$/, '');
+            if (!arn) continue;
+            const tags = await tagsOf(arn)(async () =>
+              toMap((await rc.logs.send(new LogsListTags({ resourceArn: arn }))).tags),
+            );
+            if (tags && tagKey in tags)
+              add(arn, tags, g.creationTime === undefined ? undefined : iso(new Date(g.creationTime)));
+          }
+        }
+      },
+      region,
+    );
+    await listing(
       'cloudformation',
       async () => {
         for await (const page of paginateDescribeStacks({ client: rc.cloudformation }, {})) {
@@ -415,6 +443,11 @@ export async function deleteTagged(
         return;
       case 'cloudformation:stack':
         await c.cloudformation.send(new DeleteStackCommand({ StackName: r.arn }));
+        return;
+      case 'logs:log-group':
+        await c.logs.send(
+          new DeleteLogGroupCommand({ logGroupName: tail.replace(/^log-group:/, '').replace(/:\*$/, '') }),
+        );
         return;
       default:
         throw new Error(`no deleter for resource type ${r.type}; delete it by hand`);

@@ -1,6 +1,8 @@
 import { CreateStackCommand, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { CreateAccountAliasCommand, CreateRoleCommand, GetRoleCommand } from '@aws-sdk/client-iam';
+import { CreateLogGroupCommand, DescribeLogGroupsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { CreateTableCommand, DescribeTableCommand } from '@aws-sdk/client-dynamodb';
+import { CreateSecretCommand, ListSecretsCommand } from '@aws-sdk/client-secrets-manager';
 import { ListFunctionsCommand } from '@aws-sdk/client-lambda';
 import {
   CreateTopicCommand,
@@ -305,7 +307,7 @@ describe('nightly demo sweep', () => {
     expect((summary.body as { severity: string }).severity).toBe('critical');
   });
 
-  it("sweeps every region org.yaml's RegionLock allows (DynamoDB tables in two regions), ages an SNS topic by sv0:first-seen and tags a new one, and completes with an unreadable bucket (a fake at the SDK-client boundary denies its GetBucketTagging) reported", async () => {
+  it("sweeps every region org.yaml's RegionLock allows (DynamoDB tables in two regions, a log group and a secret), ages an SNS topic by sv0:first-seen and tags a new one, and completes with an unreadable bucket (a fake at the SDK-client boundary denies its GetBucketTagging) reported", async () => {
     const orgYaml = loadOrgConfig(CONFIG_DIR);
     expect(allowedRegions(orgYaml)).toEqual(['us-east-1', 'us-west-2']);
     const inRegion = (region: string) => tagClients({ ...motoConfig(org.demoAccountId), region });
@@ -351,6 +353,21 @@ describe('nightly demo sweep', () => {
       [Tags.firstSeen]: thirteenHoursAgo,
     });
     const neverSeen = await topic('us-east-1', uniqueId('new-topic'), eph);
+    // The usual leaks of a CDK demo: a log group (us-west-2) and a secret (us-east-1).
+    const logGroup = `/aws/lambda/${uniqueId('leak')}`;
+    await inRegion('us-west-2').logs.send(
+      new CreateLogGroupCommand({ logGroupName: logGroup, tags: { ...eph, [Tags.ttl]: '1s' } }),
+    );
+    const secretName = uniqueId('leak-secret');
+    const secretArn = (
+      await inRegion('us-east-1').secretsmanager.send(
+        new CreateSecretCommand({
+          Name: secretName,
+          SecretString: 'x',
+          Tags: tags({ ...eph, [Tags.ttl]: '1s' }),
+        }),
+      )
+    ).ARN!;
     const denied = uniqueId('denied');
     await bucket(org.demoAccountId, denied, { ...eph, [Tags.ttl]: '1s' });
     await new Promise((r) => setTimeout(r, 1500));
@@ -389,6 +406,16 @@ describe('nightly demo sweep', () => {
     const deleted = account.deleted.map((d) => d.arn);
     expect(deleted).toEqual(expect.arrayContaining([eastArn, westArn, seenLongAgo]));
     expect(deleted).not.toContain(neverSeen);
+    expect(deleted).toContain(secretArn);
+    expect(account.deleted.map((d) => d.type)).toContain('logs:log-group');
+    const groups = await inRegion('us-west-2').logs.send(
+      new DescribeLogGroupsCommand({ logGroupNamePrefix: logGroup }),
+    );
+    expect(groups.logGroups ?? []).toEqual([]);
+    const secrets = await inRegion('us-east-1').secretsmanager.send(
+      new ListSecretsCommand({ Filters: [{ Key: 'name', Values: [secretName] }] }),
+    );
+    expect(secrets.SecretList ?? []).toEqual([]);
     expect(await tableExists('us-east-1', east)).toBe(false);
     expect(await tableExists('us-west-2', west)).toBe(false);
     expect(await tableExists('us-west-2', westUntagged)).toBe(true);
