@@ -132,12 +132,14 @@ export function sweepSummary(apply: boolean, results: readonly AccountSweepResul
     if (r.error) return `${r.accountName} (${r.accountId}): failed: ${r.error}`;
     const planned = (r.plan?.stacks.length ?? 0) + (r.plan?.resources.length ?? 0);
     const unreadable = r.plan?.unreadable ?? [];
+    const untagged = r.plan?.untagged ?? [];
     const head = apply
       ? `${r.accountName} (${r.accountId}): deleted ${r.deleted.length}, failed ${r.failed.length}, kept ${r.plan?.kept.length ?? 0}`
       : `${r.accountName} (${r.accountId}): would delete ${planned}, keep ${r.plan?.kept.length ?? 0}`;
     return [
-      `${head}${unreadable.length ? `, could not read ${unreadable.length}` : ''}`,
+      `${head}${unreadable.length ? `, could not read ${unreadable.length}` : ''}${untagged.length ? `, untagged ${untagged.length}` : ''}`,
       ...unreadable.map((u) => `  could not read ${u.arn}: ${u.error}`),
+      ...untagged.map((u) => `  untagged ${u.arn}: ${u.reason}`),
       ...r.failed.map((f) => `  could not delete ${f.arn}: ${f.error}`),
     ].join('\n');
   });

@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
-import { ErrorType, Tags } from './names';
+import { ErrorType, Roles, Tags } from './names';
 import { parseTtlTag } from './duration';
 
 /**
@@ -184,6 +184,47 @@ export type TagMap = Readonly<Record<string, string>>;
 /** True when the resource carries `sv0:ephemeral=true`: the only resources a sweep may touch. */
 export function isEphemeral(tags: TagMap): boolean {
   return tags[Tags.ephemeral] === 'true';
+}
+
+/** The sweep never takes an untagged resource younger than this, whatever maximum age it is given. */
+export const UNTAGGED_MIN_AGE_MS = 12 * 3_600_000;
+
+/**
+ * True for what the sweep never deletes untagged: the orchestrator's own roles and stacks (any
+ * name starting `sv0-`, OrganizationAccountAccessRole, the worker's orchestrator role) and what AWS
+ * itself keeps in an account (service-linked and Identity Center roles, StackSets' stacks).
+ */
+export function orchestratorOwned(arn: string, orchestratorRole: string): boolean {
+  const resource = arn.split(':').slice(5).join(':');
+  const service = arn.split(':')[2] ?? '';
+  // Role ARNs carry the path: role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_x.
+  const parts = resource.split('/');
+  const name = service === 'cloudformation' ? (parts[1] ?? '') : (parts.at(-1) ?? '');
+  if (name.startsWith('sv0-')) return true;
+  if (service === 'iam') {
+    const path = parts.slice(1, -1).join('/');
+    return (
+      name === Roles.organizationAccess ||
+      name === orchestratorRole ||
+      /^(aws-reserved|aws-service-role)(\/|$)/.test(path) ||
+      /^(AWSReservedSSO_|AWSServiceRoleFor)/.test(name)
+    );
+  }
+  return service === 'cloudformation' && name.startsWith('StackSet-');
+}
+
+/**
+ * An untagged resource's age class for the sweep: `old` past `maxAgeMs` (never under
+ * {@link UNTAGGED_MIN_AGE_MS}), `young`, or `age-unknown` where the service reports no creation time.
+ */
+export function untaggedAge(input: {
+  createdAt?: string;
+  now: number;
+  maxAgeMs: number;
+}): 'old' | 'young' | 'age-unknown' {
+  const created = input.createdAt ? Date.parse(input.createdAt) : NaN;
+  if (Number.isNaN(created)) return 'age-unknown';
+  return input.now - created > Math.max(input.maxAgeMs, UNTAGGED_MIN_AGE_MS) ? 'old' : 'young';
 }
 
 /** Why a resource is, or is not, swept by the nightly sweep. */

@@ -44,7 +44,12 @@ export function createInfraActivities(deps: WorkerDeps) {
     }),
     // Cost Explorer is served from us-east-1, whatever the worker's region.
     ...createDemoCostActivities({ ce: new CostExplorerClient({ ...deps.aws, region: 'us-east-1' }) }),
-    ...createDemoSweepActivities({ aws: deps.aws, secrets: deps.secrets, sandbox }),
+    ...createDemoSweepActivities({
+      aws: deps.aws,
+      secrets: deps.secrets,
+      sandbox,
+      configDir: deps.configDir,
+    }),
     // A lazy client from the same TEMPORAL_* settings: connects only when a demo is controlled.
     ...createDemoControlActivities({ client: () => connectClient(), organizations, sandbox }),
     ...createOrgBootstrapActivities(orgBootstrapDeps(deps.aws)),

@@ -4,19 +4,27 @@
  * then delete the approved ones, stacks first. The sandbox check runs first, against live data.
  * Every region org.yaml's RegionLock allows is read; a resource AWS gives no creation time is
  * tagged sv0:first-seen on first sight (outside a dry run) and aged from there.
+ * Resources without sv0:ephemeral 12 h old (by the worker's clock) are reported, and deleted too
+ * where the worker's own org.yaml sets `sweepUntagged: true` on the account; never the
+ * orchestrator's own roles and stacks.
  */
-import { TagResourceCommand as SnsTagResource } from '@aws-sdk/client-sns';
+import { DescribeAccountCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
 import { TagResourcesCommand } from '@aws-sdk/client-resource-groups-tagging-api';
+import { TagResourceCommand as SnsTagResource } from '@aws-sdk/client-sns';
+import { ApplicationFailure } from '@temporalio/common';
 import {
   ApplySweepInputSchema,
   SweepTargetInputSchema,
   type DemoResource,
   type FailedDeletion,
+  type SweepItem,
   type SweepPlan,
   type SweepTargetInput,
 } from '../../lib/contracts/demo';
-import { sweepVerdict } from '../../lib/sandbox';
-import { Tags } from '../../lib/names';
+import { ConfigError } from '../../lib/config/validate';
+import { orchestratorOwned, sweepVerdict, untaggedAge } from '../../lib/sandbox';
+import { loadOrgConfig } from '../../lib/runtime/config';
+import { ErrorType, Tags } from '../../lib/names';
 import { isNotFound } from '../aws/errors';
 import { heartbeat } from '../aws/heartbeat';
 import { validInput } from '../input';
@@ -24,7 +32,7 @@ import { sandboxAccess, type DemoActivitiesDeps } from './target';
 import {
   clientsFor,
   deleteTagged,
-  findTagged,
+  listResources,
   resourceRef,
   waitUntilStackGone,
   type TagClients,
@@ -45,8 +53,41 @@ async function tagFirstSeen(c: TagClients, r: TaggedResource, at: string): Promi
   if (failed) throw new Error(`${failed.ErrorCode ?? 'Error'}: ${failed.ErrorMessage ?? 'not tagged'}`);
 }
 
-export function createDemoSweepActivities(deps: DemoActivitiesDeps) {
+/** What the sweep activities are built with. */
+export interface DemoSweepDeps extends DemoActivitiesDeps {
+  /**
+   * The worker's own config folder: its org.yaml says which accounts set `sweepUntagged: true`.
+   * Without it, untagged resources are only reported.
+   */
+  configDir?: string;
+  /** The worker's clock, which ages untagged resources (a workflow's `now` is not trusted for them). */
+  clock?: () => number;
+}
+
+export function createDemoSweepActivities(deps: DemoSweepDeps) {
   const { sandboxSession } = sandboxAccess(deps);
+  const clock = deps.clock ?? Date.now;
+
+  /**
+   * Whether the worker's own org.yaml sets `sweepUntagged: true` for the account, found by its live
+   * name (never by the name a workflow's input gives).
+   */
+  async function sweepsUntagged(accountId: string): Promise<boolean> {
+    if (!deps.configDir) return false;
+    let accounts;
+    try {
+      accounts = loadOrgConfig(deps.configDir).accounts.filter((a) => a.sandbox && a.sweepUntagged);
+    } catch (err) {
+      if (err instanceof ConfigError)
+        throw ApplicationFailure.nonRetryable(`the worker's ${err.message}`, ErrorType.BadConfig);
+      throw err;
+    }
+    if (accounts.length === 0) return false;
+    const live = await new OrganizationsClient(deps.aws).send(
+      new DescribeAccountCommand({ AccountId: accountId }),
+    );
+    return accounts.some((a) => a.name === live.Account?.Name);
+  }
 
   async function planSweep(input: SweepTargetInput, c: TagClients): Promise<SweepPlan> {
     const running = new Set(input.runningDemoIds);
@@ -58,19 +99,45 @@ export function createDemoSweepActivities(deps: DemoActivitiesDeps) {
       kept: [],
       unreadable,
     };
+    const untagged: SweepItem[] = [];
+    const deleteUntagged = await sweepsUntagged(input.target.accountId);
     // What cannot be read is reported in the plan, never fatal: the rest of the account is swept.
-    for (const r of await findTagged(c, Tags.ephemeral, () => true, unreadable, input.regions)) {
-      let createdAt = r.createdAt ?? r.tags[Tags.firstSeen];
-      let note = '';
-      if (createdAt === undefined && input.markFirstSeen) {
-        const at = new Date(input.now).toISOString();
-        try {
-          await tagFirstSeen(c, r, at);
-          createdAt = at;
-        } catch (err) {
-          note = ` (could not tag ${Tags.firstSeen}: ${(err as Error).message})`;
-        }
+    const found = await listResources(c, Tags.ephemeral, unreadable, input.regions);
+    /** Its creation time, else its sv0:first-seen, else (an applying plan) first seen now. */
+    const ageOf = async (r: TaggedResource): Promise<{ createdAt?: string; note: string }> => {
+      const createdAt = r.createdAt ?? r.tags[Tags.firstSeen];
+      if (createdAt !== undefined || !input.markFirstSeen) return { createdAt, note: '' };
+      const at = new Date(input.now).toISOString();
+      try {
+        await tagFirstSeen(c, r, at);
+        return { createdAt: at, note: '' };
+      } catch (err) {
+        return { note: ` (could not tag ${Tags.firstSeen}: ${(err as Error).message})` };
       }
+    };
+    for (const r of found.filter((x) => !(Tags.ephemeral in x.tags))) {
+      if (orchestratorOwned(r.arn, deps.sandbox.orchestratorRole)) continue;
+      // sv0:first-seen goes only where untagged resources may be deleted: elsewhere they are only read.
+      const { createdAt, note } = deleteUntagged
+        ? await ageOf(r)
+        : { createdAt: r.createdAt ?? r.tags[Tags.firstSeen], note: '' };
+      const age = untaggedAge({ createdAt, now: clock(), maxAgeMs: input.maxAgeMs });
+      if (age === 'young') continue;
+      if (age === 'old' && deleteUntagged) {
+        const item = { ...resourceRef(r), reason: 'untagged, older than 12h (sweepUntagged)' };
+        (r.type === 'cloudformation:stack' ? plan.stacks : plan.resources).push(item);
+      } else
+        untagged.push({
+          ...resourceRef(r),
+          reason:
+            age === 'old'
+              ? 'untagged, older than 12h: reported only (sweepUntagged is off for this account)'
+              : `untagged, age unknown: reported only${note}`,
+        });
+    }
+    if (untagged.length > 0) plan.untagged = untagged;
+    for (const r of found.filter((x) => Tags.ephemeral in x.tags)) {
+      const { createdAt, note } = await ageOf(r);
       const v = sweepVerdict({
         tags: r.tags,
         createdAt,

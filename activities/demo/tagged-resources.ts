@@ -181,6 +181,22 @@ export async function findTagged(
   unreadable?: { arn: string; type: string; error: string }[],
   regions?: readonly string[],
 ): Promise<TaggedResource[]> {
+  return (await listResources(c, tagKey, unreadable, regions)).filter(
+    (r) => tagKey in r.tags && match(r.tags),
+  );
+}
+
+/**
+ * Every resource the listings see in the account, tagged or not, with its tags (empty when it has
+ * none) and creation time; the tagging API adds what carries `tagKey` that no listing covers.
+ * `unreadable` and `regions` as in {@link findTagged}.
+ */
+export async function listResources(
+  c: TagClients,
+  tagKey: string,
+  unreadable?: { arn: string; type: string; error: string }[],
+  regions?: readonly string[],
+): Promise<TaggedResource[]> {
   const found = new Map<string, TaggedResource>();
   const add = (listed: string, tags: Record<string, string>, createdAt?: string) => {
     // A log group is one resource whether an API names it with its streams' `:*` or without.
@@ -240,7 +256,7 @@ export async function findTagged(
             const tags = await tagsOf(f.FunctionArn)(async () =>
               toMap((await rc.lambda.send(new ListTagsCommand({ Resource: f.FunctionArn }))).Tags),
             );
-            if (tags && tagKey in tags) add(f.FunctionArn, tags, iso(f.LastModified));
+            if (tags) add(f.FunctionArn, tags, iso(f.LastModified));
           }
         }
       },
@@ -255,7 +271,7 @@ export async function findTagged(
             const tags = await tagsOf(t.TopicArn)(async () =>
               toMap((await rc.sns.send(new SnsListTags({ ResourceArn: t.TopicArn }))).Tags),
             );
-            if (tags && tagKey in tags) add(t.TopicArn, tags);
+            if (tags) add(t.TopicArn, tags);
           }
         }
       },
@@ -275,7 +291,7 @@ export async function findTagged(
                 })),
               ),
             );
-            if (tags && tagKey in tags) add(m.stateMachineArn, tags, iso(m.creationDate));
+            if (tags) add(m.stateMachineArn, tags, iso(m.creationDate));
           }
         }
       },
@@ -292,7 +308,7 @@ export async function findTagged(
             const tags = await tagsOf(arn)(async () =>
               toMap((await rc.dynamodb.send(new ListTagsOfResourceCommand({ ResourceArn: arn }))).Tags),
             );
-            if (tags && tagKey in tags) add(arn, tags, iso(table.CreationDateTime));
+            if (tags) add(arn, tags, iso(table.CreationDateTime));
           }
         }
       },
@@ -307,8 +323,7 @@ export async function findTagged(
           { IncludePlannedDeletion: true },
         )) {
           for (const s of page.SecretList ?? []) {
-            const tags = toMap(s.Tags);
-            if (s.ARN && tagKey in tags) add(s.ARN, tags, iso(s.CreatedDate));
+            if (s.ARN) add(s.ARN, toMap(s.Tags), iso(s.CreatedDate));
           }
         }
       },
@@ -325,7 +340,7 @@ export async function findTagged(
             const tags = await tagsOf(arn)(async () =>
               toMap((await rc.logs.send(new LogsListTags({ resourceArn: arn }))).tags),
             );
-            if (tags && tagKey in tags)
+            if (tags)
               add(arn, tags, g.creationTime === undefined ? undefined : iso(new Date(g.creationTime)));
           }
         }
@@ -338,8 +353,7 @@ export async function findTagged(
         for await (const page of paginateDescribeStacks({ client: rc.cloudformation }, {})) {
           for (const s of page.Stacks ?? []) {
             if (!s.StackId || s.StackStatus === 'DELETE_COMPLETE') continue;
-            const tags = toMap(s.Tags);
-            if (tagKey in tags) add(s.StackId, tags, iso(s.CreationTime));
+            add(s.StackId, toMap(s.Tags), iso(s.CreationTime));
           }
         }
       },
@@ -354,7 +368,7 @@ export async function findTagged(
         const tags = await tagsOf(role.Arn)(async () =>
           toMap((await c.iam.send(new ListRoleTagsCommand({ RoleName: role.RoleName }))).Tags),
         );
-        if (tags && tagKey in tags) add(role.Arn, tags, iso(role.CreateDate));
+        if (tags) add(role.Arn, tags, iso(role.CreateDate));
       }
     }
   });
@@ -365,11 +379,10 @@ export async function findTagged(
       const tags = await tagsOf(arn)(async () =>
         toMap((await c.s3.send(new GetBucketTaggingCommand({ Bucket: b.Name }))).TagSet),
       );
-      if (tags && (tagKey in tags || found.has(arn))) add(arn, tags, iso(b.CreationDate));
+      if (tags) add(arn, tags, iso(b.CreationDate));
     }
   });
-  // Creation times for what only the tagging API reported (stacks are listed above).
-  return [...found.values()].filter((r) => match(r.tags));
+  return [...found.values()];
 }
 
 async function deleteRole(iam: IAMClient, name: string): Promise<void> {

@@ -254,7 +254,7 @@ export function registerDemoCommands(program: Command): void {
   sweep
     .command('run')
     .description(
-      'sweep now: ephemeral-tagged resources older than 12h (or past sv0:ttl) that no running demo owns; a dry run unless --apply',
+      'sweep now: ephemeral-tagged resources older than 12h (or past sv0:ttl) that no running demo owns, and untagged ones 12h old where org.yaml sets sweepUntagged (else listed); a dry run unless --apply',
     )
     .option('--account <id>', 'only this sandbox account (id)')
     .option('--dry-run', 'only report what would be deleted (the default)')
@@ -299,6 +299,7 @@ export function registerDemoCommands(program: Command): void {
                     .concat(a.plan?.resources ?? [])
                     .map((i) => [input.apply ? 'deleted' : 'would delete', i.type, i.arn, i.reason]),
                   ...(a.plan?.kept ?? []).map((i) => ['keep', i.type, i.arn, i.reason]),
+                  ...(a.plan?.untagged ?? []).map((i) => ['untagged', i.type, i.arn, i.reason]),
                 ],
               );
             }

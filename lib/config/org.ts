@@ -60,6 +60,12 @@ const AccountSchema = z.strictObject({
   ou: z.string().min(1),
   /** Demos, sweeps and budget freezes may act only in accounts marked sandbox. */
   sandbox: z.boolean().default(false),
+  /**
+   * Sandbox accounts only: the nightly sweep also deletes resources without the sv0:ephemeral tag
+   * once they are 12 hours old (the cloud-nuke rule), never the orchestrator's own roles and stacks.
+   * Off, it only reports them.
+   */
+  sweepUntagged: z.boolean().default(false),
   /** Cost allocation tags on the account (the sv0:* tags). */
   tags: z
     .record(tagKey, tagValue)
@@ -283,6 +289,11 @@ function checkOrg(org: OrgInput, ctx: Ctx): void {
       );
     if (a.name === MANAGEMENT_ACCOUNT)
       issue(['accounts', i, 'name'], `"${MANAGEMENT_ACCOUNT}" is reserved for the management account`);
+    if (a.sweepUntagged && !a.sandbox)
+      issue(
+        ['accounts', i, 'sweepUntagged'],
+        'the sweep acts only in sandbox accounts; mark the account sandbox: true or remove sweepUntagged',
+      );
   });
 
   duplicates(

@@ -161,6 +161,12 @@ export interface SweepPlan {
   /** Ephemeral resources kept, with why (owned by a running demo, young, permanent, age unknown). */
   kept: SweepItem[];
   /**
+   * Resources without sv0:ephemeral, 12 h or older (or of unknown age), that the sweep reports and
+   * leaves: where org.yaml sets `sweepUntagged: true` the old ones are in `stacks`/`resources`
+   * instead. Never the orchestrator's own roles and stacks. Absent in plans made before it was read.
+   */
+  untagged?: SweepItem[];
+  /**
    * What could not be read (a resource's tags, or a whole service's listing), with AWS's reason:
    * reported, never fatal. Absent in plans made before it was reported.
    */

@@ -11,7 +11,7 @@ import type { temporal } from '@temporalio/proto';
 import { CostExplorerClient } from '@aws-sdk/client-cost-explorer';
 import { createDemoCostActivities, type DemoCostDeps } from '../../activities/demo/cost';
 import { createDemoLifecycleActivities } from '../../activities/demo/lifecycle';
-import { createDemoSweepActivities } from '../../activities/demo/sweep';
+import { createDemoSweepActivities, type DemoSweepDeps } from '../../activities/demo/sweep';
 import type { DemoActivitiesDeps } from '../../activities/demo/target';
 import { createDemoControlActivities } from '../../activities/demo/control';
 import { createNotifyActivities } from '../../activities/notify';
@@ -161,6 +161,16 @@ export function demoTestActivities(
       settings: workerSettings({ secrets: { envNames: ['SV0_TEST_*'] } }),
     }),
   };
+}
+
+/** The sweep's activities alone, as the worker builds them, on moto (no Temporal server needed). */
+export function demoSweepActivities(extra: Partial<DemoSweepDeps> = {}) {
+  return createDemoSweepActivities({
+    aws: motoConfig(),
+    secrets: testSecrets(''),
+    sandbox: DEMO_WORKER_SANDBOX,
+    ...extra,
+  });
 }
 
 /** A demo input for a scenario of config/scenarios with a TTL in milliseconds. */

@@ -132,6 +132,16 @@ describe('config/org.yaml', () => {
     );
   });
 
+  it('refuses sweepUntagged on an account that is not a sandbox', () => {
+    const dir = configWith((org) => {
+      org.accounts[0].sweepUntagged = true;
+    });
+    expect(problems(dir)).toContain(
+      'accounts[0].sweepUntagged: the sweep acts only in sandbox accounts; mark the account sandbox: true or remove sweepUntagged',
+    );
+    expect(loadOrgConfig(CONFIG).accounts.find((a) => a.name === 'sv0-demo')?.sweepUntagged).toBe(false);
+  });
+
   it('refuses an account in an OU that is not declared', () => {
     const dir = configWith((org) => {
       org.accounts[1].ou = 'Sandbx';

@@ -195,5 +195,22 @@ describe('demo messages', () => {
       title: 'Nightly demo sweep (dry run): 1 deleted',
       text: 'sv0-demo (210987654321): would delete 1, keep 0',
     });
+    // Untagged resources the sweep only reports are listed, each with why.
+    const untagged = {
+      ...results[0]!,
+      plan: {
+        ...results[0]!.plan!,
+        untagged: [
+          {
+            arn: 'arn:aws:s3:::stray',
+            type: 's3:bucket',
+            reason: 'untagged, older than 12h: reported only (sweepUntagged is off for this account)',
+          },
+        ],
+      },
+    };
+    expect(sweepSummary(false, [untagged]).text).toBe(
+      'sv0-demo (210987654321): would delete 1, keep 0, untagged 1\n  untagged arn:aws:s3:::stray: untagged, older than 12h: reported only (sweepUntagged is off for this account)',
+    );
   });
 });

@@ -7,7 +7,9 @@ import {
   checkWorkerSandboxTarget,
   isEphemeral,
   looksLikeProd,
+  orchestratorOwned,
   sweepVerdict,
+  untaggedAge,
 } from '../../lib/sandbox';
 import { ErrorType } from '../../lib/names';
 
@@ -225,5 +227,42 @@ describe("the worker's sandbox check decides by its own settings, never by input
     })();
     expect(thrown).toBeInstanceOf(ApplicationFailure);
     expect(thrown).toMatchObject({ type: ErrorType.SandboxRefused, nonRetryable: true });
+  });
+});
+
+describe('untagged resources in the sweep', () => {
+  const acct = '210987654321';
+  it("never takes the orchestrator's own roles and stacks, or what AWS keeps in the account", () => {
+    const own = (arn: string) => orchestratorOwned(arn, 'sv0-orchestrator-deploy');
+    for (const arn of [
+      `arn:aws:iam::${acct}:role/sv0-orchestrator-deploy`,
+      `arn:aws:iam::${acct}:role/sv0-anything`,
+      `arn:aws:iam::${acct}:role/OrganizationAccountAccessRole`,
+      `arn:aws:iam::${acct}:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Admin_1a2b`,
+      `arn:aws:iam::${acct}:role/aws-service-role/ops.amazonaws.com/AWSServiceRoleForX`,
+      `arn:aws:cloudformation:us-east-1:${acct}:stack/sv0-demo-acme/0f1e`,
+      `arn:aws:cloudformation:us-east-1:${acct}:stack/StackSet-baseline-1/0f1e`,
+      'arn:aws:s3:::sv0-demo-acme-210987654321',
+    ])
+      expect(own(arn), arn).toBe(true);
+    for (const arn of [
+      `arn:aws:iam::${acct}:role/stray`,
+      `arn:aws:iam::${acct}:role/team/sv0`,
+      `arn:aws:cloudformation:us-east-1:${acct}:stack/stray/0f1e`,
+      'arn:aws:s3:::stray-bucket',
+      `arn:aws:sns:us-east-1:${acct}:stray`,
+    ])
+      expect(own(arn), arn).toBe(false);
+    // The worker's own orchestrator role, whatever its name.
+    expect(orchestratorOwned(`arn:aws:iam::${acct}:role/ops-deployer`, 'ops-deployer')).toBe(true);
+  });
+
+  it('ages an untagged resource by at least 12 hours, whatever maximum age the sweep is given', () => {
+    const now = Date.parse('2026-12-07T12:00:00Z');
+    const at = (h: number) => new Date(now - h * 3_600_000).toISOString();
+    expect(untaggedAge({ createdAt: at(13), now, maxAgeMs: 3_600_000 })).toBe('old');
+    expect(untaggedAge({ createdAt: at(11), now, maxAgeMs: 3_600_000 })).toBe('young');
+    expect(untaggedAge({ createdAt: at(13), now, maxAgeMs: 24 * 3_600_000 })).toBe('young');
+    expect(untaggedAge({ now, maxAgeMs: 3_600_000 })).toBe('age-unknown');
   });
 });
