@@ -57,6 +57,16 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
   },
+  // Lambda code shipped as a plain asset (a folder zipped as it is): JavaScript for the Lambda
+  // Node.js runtime, outside the TypeScript project.
+  {
+    files: ['config/scenarios/**/*.mjs'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      ...tseslint.configs.disableTypeChecked.languageOptions,
+      globals: { process: 'readonly' },
+    },
+  },
   // Workflow code runs in Temporal's deterministic sandbox.
   restrict(['workflows/**/*.ts'], {
     paths: [

@@ -270,7 +270,7 @@ const cases: Case[] = [
     name: 'scenario: template missing',
     edit: [
       'scenarios/bedrock-support-agent.yaml',
-      'template: templates/bedrock-support-agent.yaml',
+      'app: bedrock-support-agent/app.ts',
       'template: templates/nope.yaml',
     ],
     argv: ['demo', 'start', 'bedrock-support-agent'],

@@ -62,6 +62,38 @@ describe('config/scenarios', () => {
     expect(types).toContain('AWS::StepFunctions::StateMachine');
   });
 
+  it('bedrock-support-agent: an agent and a Lambda on Haiku only; the knowledge base only on request', () => {
+    type Resource = { Type: string; Condition?: string; Properties: Record<string, unknown> };
+    const t = JSON.parse(templates.get('bedrock-support-agent')!.templateBody) as {
+      Parameters: Record<string, { Default?: string; AllowedValues?: string[] }>;
+      Resources: Record<string, Resource>;
+    };
+    const of = (type: string) => Object.values(t.Resources).filter((r) => r.Type === type);
+    // The SCP of the Sandbox OU leaves Claude 3 Haiku open; the agent and the Lambda use nothing else.
+    expect(t.Parameters.ModelId?.AllowedValues).toEqual(['anthropic.claude-3-haiku-20240307-v1:0']);
+    const [agent] = of('AWS::Bedrock::Agent');
+    expect(agent!.Properties.FoundationModel).toEqual({ Ref: 'ModelId' });
+    expect(JSON.stringify(agent!.Properties.ActionGroups)).toContain('"Lambda":{"Fn::GetAtt":');
+    const [fn] = of('AWS::Lambda::Function');
+    expect(JSON.stringify(fn!.Properties.Environment)).toContain('"MODEL_ID":{"Ref":"ModelId"}');
+    type Statement = { Action: string | string[]; Resource: unknown };
+    const statements = [
+      ...of('AWS::IAM::Policy').map((r) => r.Properties.PolicyDocument),
+      ...of('AWS::IAM::Role').flatMap((r) =>
+        ((r.Properties.Policies ?? []) as { PolicyDocument: unknown }[]).map((p) => p.PolicyDocument),
+      ),
+    ].flatMap((d) => (d as { Statement: Statement[] }).Statement);
+    const invoked = statements
+      .filter((st) => [st.Action].flat().some((a) => a.startsWith('bedrock:Invoke')))
+      .map((st) => JSON.stringify(st.Resource).match(/\{"Ref":"(\w+)"\}\]\]\}$/)?.[1] ?? 'other');
+    // The Lambda's and the agent's on the allowed model; the knowledge base's on its embedding model.
+    expect(invoked.sort()).toEqual(['EmbeddingModelId', 'ModelId', 'ModelId']);
+    // Off by default: a knowledge base needs an embedding model, which that SCP denies.
+    expect(t.Parameters.CreateKnowledgeBase?.Default).toBe('false');
+    for (const type of ['AWS::Bedrock::KnowledgeBase', 'AWS::Bedrock::DataSource', 'AWS::S3Vectors::Index'])
+      expect(of(type).map((r) => r.Condition)).toEqual(['MakeKnowledgeBase']);
+  });
+
   it('passes cfn-lint', () => {
     const cfnLint = stack().tools.cfnLint;
     if (!cfnLint) {
