@@ -25,16 +25,20 @@ temporal_tools_version() {
   printf '%s\n' "${version#v}"
 }
 
-# Builds one package of tools/temporal's module graph into $2 (Go's default module and build caches,
-# so the Temporal CLI, the server and the UI server compile their shared dependencies once).
-build_temporal_tool() {
-  local package=$1 dest=$2 name=$3 version=$4 out
+# Builds packages of tools/temporal's module graph with Go's default module and build caches, so
+# the Temporal CLI, the server and the UI server compile their shared dependencies once. $1 names
+# the step, $2 is its version, then package=destination pairs: several packages go through one
+# `go build`, which loads the package graph once and links them side by side.
+build_temporal_tools() {
+  local name=$1 version=$2 out pair packages=()
+  shift 2
   command -v go >/dev/null ||
     die "$name: no Go to build v$version; install Go >= 1.25 (go.dev/dl)"
+  for pair in "$@"; do packages+=("${pair%%=*}"); done
   out=$(mktemp -d)
-  run_logged "$name: go build $package" "$LOG_DIR/$name-$version.log" \
-    env -C "$TEMPORAL_TOOLS_DIR" go build -buildvcs=false -o "$out/bin" "$package"
-  install_file "$out/bin" "$dest"
+  run_logged "$name: go build ${packages[*]}" "$LOG_DIR/$name-$version.log" \
+    env -C "$TEMPORAL_TOOLS_DIR" go build "${GO_BUILD_FLAGS[@]}" -o "$out/" "${packages[@]}"
+  for pair in "$@"; do install_file "$out/$(basename "${pair%%=*}")" "${pair#*=}"; done
   rm -rf "$out"
 }
 
@@ -53,12 +57,12 @@ provision_temporal_server() {
 }
 
 provision_temporal_server_locked() {
-  local version=$1 dir=$2
+  local version=$1 dir=$2 wanted=()
+  [[ -x $dir/temporal-server ]] || wanted+=(go.temporal.io/server/cmd/server="$dir/temporal-server")
+  [[ -x $dir/temporal-sql-tool ]] || wanted+=(go.temporal.io/server/cmd/tools/sql="$dir/temporal-sql-tool")
+  [[ ${#wanted[@]} -gt 0 ]] || return 0
   say "temporal-server: building v$version and temporal-sql-tool (about a minute when the Temporal CLI's build is cached)..."
-  [[ -x $dir/temporal-server ]] ||
-    build_temporal_tool go.temporal.io/server/cmd/server "$dir/temporal-server" temporal-server "$version"
-  [[ -x $dir/temporal-sql-tool ]] ||
-    build_temporal_tool go.temporal.io/server/cmd/tools/sql "$dir/temporal-sql-tool" temporal-sql-tool "$version"
+  build_temporal_tools temporal-server "$version" "${wanted[@]}"
 }
 
 # The Web UI server laid out as in its image (temporalio/ui): the binary as ./ui-server next to
@@ -79,7 +83,7 @@ provision_ui_server_locked() {
   local version=$1 dir=$2 module
   say "temporal-ui-server: building v$version..."
   [[ -x $dir/ui-server ]] ||
-    build_temporal_tool github.com/temporalio/ui-server/v2/cmd/server "$dir/ui-server" temporal-ui-server "$version"
+    build_temporal_tools temporal-ui-server "$version" github.com/temporalio/ui-server/v2/cmd/server="$dir/ui-server"
   module=$(env -C "$TEMPORAL_TOOLS_DIR" go list -m -f '{{.Dir}}' github.com/temporalio/ui-server/v2) ||
     die "temporal-ui-server: cannot find the module's files (go list -m github.com/temporalio/ui-server/v2)"
   mkdir -p "$dir/config"
@@ -120,7 +124,7 @@ provision_compose_check() {
     local out
     out=$(mktemp -d)
     run_logged "compose-check: go build" "$LOG_DIR/compose-check.log" \
-      env -C "$COMPOSE_CHECK_DIR" go build -buildvcs=false -o "$out/compose-check" .
+      env -C "$COMPOSE_CHECK_DIR" go build "${GO_BUILD_FLAGS[@]}" -o "$out/compose-check" .
     install_file "$out/compose-check" "$dest"
     rm -rf "$out"
   fi

@@ -11,7 +11,11 @@
 #         Debian), compose-check (tools/compose-check) and Node.js 24 (the worker image's base);
 #   all   (the default) test and the worker image from the Dockerfile: everything CI needs.
 # The Temporal CLI, server, SQL tool and UI server are built from one Go module graph
-# (tools/temporal/go.mod) with Go's default module and build caches, shared by every Go tool here.
+# (tools/temporal/go.mod) with Go's default module and build caches, shared by every Go tool here;
+# sops keeps its own graph (v3.13.2 needs gRPC 1.81 and newer golang.org/x modules than the
+# Temporal server 1.29 is built with). The Go builds run one after another in the background while
+# the other steps, mostly downloads and installs, run beside them; each step's time is printed at
+# the end.
 # Idempotent: what is already there is used as it is (a warm run takes a few seconds). Built or
 # downloaded tools are cached by version under ${SV0_CACHE_DIR:-$HOME/.cache/sv0}/<tool>/<version>/;
 # concurrent runs (several checkouts on one machine) wait for each other's builds instead of
@@ -32,6 +36,10 @@ set -euo pipefail
 
 TEST_SERVER_VERSION=1.38.0
 SOPS_VERSION=3.13.2
+# Every Go build here: without VCS stamps (the tools' modules are not repositories of their own) and
+# without the DWARF tables and symbol table, which only a debugger reads: they are most of what
+# the linker writes for binaries of 60 to 250 MB. Panics still print file names and line numbers.
+GO_BUILD_FLAGS=(-buildvcs=false "-ldflags=-s -w")
 # Pinned so that the copy goal does not float with the super-POM's default (2.8).
 MAVEN_DEPENDENCY_PLUGIN=org.apache.maven.plugins:maven-dependency-plugin:3.8.1
 
@@ -219,7 +227,7 @@ provision_temporal_cli_locked() {
     return
   fi
   say "temporal: building v$version from the Go module proxy (about 6 min on 2 cores)..."
-  build_temporal_tool github.com/temporalio/cli/cmd/temporal "$path" temporal "$version"
+  build_temporal_tools temporal "$version" github.com/temporalio/cli/cmd/temporal="$path"
 }
 
 # --- Time-skipping test server -----------------------------------------------------------------
@@ -545,7 +553,7 @@ provision_sops() {
     local gobin
     gobin=$(mktemp -d)
     run_logged "sops: go install" "$LOG_DIR/sops-$SOPS_VERSION.log" \
-      env GOBIN="$gobin" go install "github.com/getsops/sops/v3/cmd/sops@v$SOPS_VERSION"
+      env GOBIN="$gobin" go install "${GO_BUILD_FLAGS[@]}" "github.com/getsops/sops/v3/cmd/sops@v$SOPS_VERSION"
     install_file "$gobin/sops" "$path"
     rm -rf "$gobin"
   fi
@@ -621,6 +629,38 @@ write_env_file() {
   fi
 }
 
+# Runs one provisioning step ($2...) and records how long it took under $1, for the summary line.
+STEP_TIMES=()
+timed() {
+  local name=$1 start
+  shift
+  start=$(now)
+  "$@"
+  STEP_TIMES+=("$name $(elapsed "$start") s")
+}
+
+# The Go builds: CPU-bound, one after another (they share Go's build cache, so each compiles only
+# what the ones before it did not), in the order the profiles need them.
+provision_go_tools() {
+  local profile=$1
+  timed temporal provision_temporal_cli
+  if [[ $profile != dev ]]; then
+    timed temporal-server provision_temporal_server
+    timed temporal-ui-server provision_ui_server
+    timed compose-check provision_compose_check
+    timed sops provision_sops
+  fi
+}
+
+# The processes started under $1, deepest first.
+descendants() {
+  local child
+  for child in $(ps -o pid= --ppid "$1" 2>/dev/null); do
+    descendants "$child"
+    echo "$child"
+  done
+}
+
 provision() {
   local profile=${1:-all} start
   case $profile in
@@ -629,25 +669,60 @@ provision() {
   esac
   start=$(now)
   mkdir -p "$CACHE_DIR"
-  provision_temporal_cli
-  provision_venv
-  provision_engine
-  provision_connector_image
+  # The Go builds run in the background beside the other steps, which mostly download and
+  # install (pip, Maven, apt, the images): on a fresh machine the Temporal CLI's build is most of
+  # `provision dev`, and the rest then costs no extra time. The background run reports its tool
+  # paths and step times through a file; a step that fails stops the whole run.
+  local go_results go_pid line
+  go_results=$(mktemp)
+  (
+    provision_go_tools "$profile"
+    {
+      printf 'env %s\n' "${ENV_LINES[@]}"
+      printf 'time %s\n' "${STEP_TIMES[@]}"
+    } >"$go_results"
+  ) &
+  go_pid=$!
+  # shellcheck disable=SC2064 # the pid and file are fixed now
+  trap "kill \$(descendants $go_pid) $go_pid 2>/dev/null; rm -f '$go_results'" EXIT
+  timed moto provision_venv
+  timed podman provision_engine
+  timed connector-image provision_connector_image
   if [[ $profile != dev ]]; then
-    with_lock temporal-test-server provision_test_server
-    provision_sops
-    provision_age
-    provision_chromium
-    provision_jemalloc
-    provision_temporal_server
-    provision_ui_server
-    provision_postgres
-    provision_compose_check
-    ensure_node wheel
+    timed temporal-test-server with_lock temporal-test-server provision_test_server
+    timed age provision_age
+    timed chromium provision_chromium
+    timed jemalloc provision_jemalloc
+    timed postgresql provision_postgres
+    timed node ensure_node wheel
   fi
-  [[ $profile != all ]] || provision_worker_image
+  [[ $profile != all ]] || timed worker-image provision_worker_image
+  local foreground=("${STEP_TIMES[@]}") waited
+  waited=$(now)
+  if ! wait "$go_pid"; then
+    trap - EXIT
+    rm -f "$go_results"
+    exit 1
+  fi
+  trap - EXIT
+  STEP_TIMES=()
+  while IFS= read -r line; do
+    case $line in
+      env\ ?*) ENV_LINES+=("${line#env }") ;;
+      time\ ?*) STEP_TIMES+=("${line#time }") ;;
+    esac
+  done <"$go_results"
+  rm -f "$go_results"
   write_env_file
   say "stack: provisioned ($profile) in $(elapsed "$start") s; tool paths in ${ENV_FILE#"$REPO_DIR"/}"
+  say "stack: Go builds: $(join_steps "${STEP_TIMES[@]}"); beside them: $(join_steps "${foreground[@]}"), then $(elapsed "$waited") s waiting for the Go builds"
+}
+
+# "a 1.0 s", "b 2.0 s" as "a 1.0 s, b 2.0 s".
+join_steps() {
+  local out='' item
+  for item in "$@"; do out+="${out:+, }$item"; done
+  printf '%s\n' "${out:-none}"
 }
 
 # The worker image for the current sources, built when missing; its tag on stdout.
