@@ -59,6 +59,7 @@ EOF
 if [[ $what == clean ]]; then
   use_own_caches
   if [[ -d $dir/containers/storage ]] && command -v podman >/dev/null; then
+    podman rm -a -f >/dev/null 2>&1 || true
     podman rmi -a -f >/dev/null 2>&1 || true
   fi
   awk -v d="$dir/" 'index($2, d) == 1 { print $2 }' /proc/mounts | sort -r | xargs -r umount 2>/dev/null || true
@@ -74,9 +75,10 @@ use_own_caches
 mkdir -p "$cache" "$dir/logs"
 repo=$dir/repo
 if [[ ! -d $repo/.git ]]; then
-  # From the repository behind this checkout (a worktree's too), at this checkout's commit.
+  # From the repository behind this checkout (a worktree's too), at this checkout's commit or at
+  # P7_REF (an earlier commit, for a figure before a change).
   git clone -q --no-hardlinks --no-checkout "$(git -C "$SOURCE" rev-parse --path-format=absolute --git-common-dir)" "$repo"
-  git -C "$repo" checkout -q --detach "$(git -C "$SOURCE" rev-parse HEAD)"
+  git -C "$repo" checkout -q --detach "$(git -C "$SOURCE" rev-parse "${P7_REF:-HEAD}")"
 fi
 cd "$repo"
 stamp=$(date -u +%Y%m%dT%H%M%S)
@@ -101,6 +103,8 @@ trap finish EXIT
 # Times in microseconds.
 t() { local now=${EPOCHREALTIME/[.,]/}; printf '%s\n' "$((10#$now))"; }
 secs() { printf '%d\n' "$((($2 - $1 + 500000) / 1000000))"; }
+# The CPU seconds (user + system) GNU time recorded in $logs/$1.cpu.
+cpu() { awk '/^[0-9.]+ [0-9.]+$/ { printf "%.0f\n", $1 + $2 }' "$logs/$1.cpu" 2>/dev/null; }
 # Each line with the seconds since $1 in front.
 stamped() {
   local start=$1 line d
@@ -114,7 +118,7 @@ start=$(t)
 node_dir=$(bash scripts/stack.sh node 2>"$logs/node.log")
 export PATH="$node_dir:$PATH"
 after_node=$(t)
-npm ci --no-audit --no-fund >"$logs/npm-ci.log" 2>&1 || {
+/usr/bin/time -f '%U %S' -o "$logs/npm-ci.cpu" npm ci --no-audit --no-fund >"$logs/npm-ci.log" 2>&1 || {
   echo "p7: npm ci failed; see $logs/npm-ci.log" >&2
   exit 1
 }
@@ -122,7 +126,8 @@ after_npm=$(t)
 
 if [[ $what == dev ]]; then
   # npm run dev in a session of its own, so that Ctrl-C (SIGINT to its group) reaches all of it.
-  setsid npm run dev > >(stamped "$after_npm" >"$logs/dev.log") 2>&1 </dev/null &
+  # GNU time ignores SIGINT while it waits: it reports the CPU of all that npm run dev ran.
+  setsid /usr/bin/time -f '%U %S' -o "$logs/dev.cpu" npm run dev > >(stamped "$after_npm" >"$logs/dev.log") 2>&1 </dev/null &
   dev_pid=$!
   up=
   for ((i = 0; i < 2400; i++)); do
@@ -147,19 +152,19 @@ if [[ $what == dev ]]; then
   end=$up
   # When each phase of npm run dev began, in seconds after it started.
   at() { awk -v p="$1" 'index($0, p) { print int($1 + 0.5); exit }' "$logs/dev.log"; }
-  main="npm run dev to stack is up $(secs "$after_npm" "$end") s (provisioned by $(at 'stack: provisioned') s, worker started at $(at 'starting the worker') s, sv0 up at $(at 'sv0 up...') s)"
+  main="npm run dev to stack is up $(secs "$after_npm" "$end") s ($(cpu dev) CPU-s; provisioned by $(at 'stack: provisioned') s, worker started at $(at 'starting the worker') s, sv0 up at $(at 'sv0 up...') s)"
   split=$(sed -n 's/^ *[0-9.]* stack: Go builds: //p' "$logs/dev.log" | tail -n 1)
 else
-  bash scripts/stack.sh provision all 2> >(stamped "$after_npm" >"$logs/provision.log") || {
+  /usr/bin/time -f '%U %S' -o "$logs/provision.cpu" bash scripts/stack.sh provision all 2> >(stamped "$after_npm" >"$logs/provision.log") || {
     echo "p7: provisioning failed; see $logs/provision.log" >&2
     exit 1
   }
   end=$(t)
   sleep 0.5
-  main="provision all $(secs "$after_npm" "$end") s"
+  main="provision all $(secs "$after_npm" "$end") s ($(cpu provision) CPU-s)"
   split=$(sed -n 's/^ *[0-9.]* stack: Go builds: //p' "$logs/provision.log" | tail -n 1)
 fi
 kill "$sampler" 2>/dev/null || true
 load=$(awk 'NR == 1 { first = $1 } { sum += $1; if ($1 > max) max = $1 } END { printf "start %.1f, mean %.1f, max %.1f", first, sum / NR, max }' "$logs/load.txt")
-summary="$(date -u +%FT%TZ) $what $temperature ($(git rev-parse --short HEAD)): total $(secs "$start" "$end") s = node $(secs "$start" "$after_node") s + npm ci $(secs "$after_node" "$after_npm") s + $main; Go builds: ${split:-?}; load $load; logs $logs"
+summary="$(date -u +%FT%TZ) $what $temperature ($(git rev-parse --short HEAD)): total $(secs "$start" "$end") s = node $(secs "$start" "$after_node") s + npm ci $(secs "$after_node" "$after_npm") s ($(cpu npm-ci) CPU-s) + $main; Go builds: ${split:-?}; load $load; logs $logs"
 echo "$summary" | tee -a "$dir/results.txt"

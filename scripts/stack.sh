@@ -677,10 +677,13 @@ provision() {
   go_results=$(mktemp)
   (
     provision_go_tools "$profile"
+    times >"$go_results"
     {
+      printf 'cpu %s\n' "$(cpu_seconds "$go_results")"
       printf 'env %s\n' "${ENV_LINES[@]}"
       printf 'time %s\n' "${STEP_TIMES[@]}"
-    } >"$go_results"
+    } >"$go_results.tmp"
+    mv -f "$go_results.tmp" "$go_results"
   ) &
   go_pid=$!
   # shellcheck disable=SC2064 # the pid and file are fixed now
@@ -706,16 +709,25 @@ provision() {
   fi
   trap - EXIT
   STEP_TIMES=()
+  local go_cpu=0 all_cpu
   while IFS= read -r line; do
     case $line in
+      cpu\ ?*) go_cpu=${line#cpu } ;;
       env\ ?*) ENV_LINES+=("${line#env }") ;;
       time\ ?*) STEP_TIMES+=("${line#time }") ;;
     esac
   done <"$go_results"
+  times >"$go_results"
+  all_cpu=$(cpu_seconds "$go_results")
   rm -f "$go_results"
   write_env_file
-  say "stack: provisioned ($profile) in $(elapsed "$start") s; tool paths in ${ENV_FILE#"$REPO_DIR"/}"
-  say "stack: Go builds: $(join_steps "${STEP_TIMES[@]}"); beside them: $(join_steps "${foreground[@]}"), then $(elapsed "$waited") s waiting for the Go builds"
+  say "stack: provisioned ($profile) in $(elapsed "$start") s, $all_cpu CPU-s; tool paths in ${ENV_FILE#"$REPO_DIR"/}"
+  say "stack: Go builds ($go_cpu CPU-s): $(join_steps "${STEP_TIMES[@]}"); beside them ($((all_cpu - go_cpu)) CPU-s): $(join_steps "${foreground[@]}"), then $(elapsed "$waited") s waiting for the Go builds"
+}
+
+# The user + system CPU seconds of the finished child processes, from the output of `times` in $1.
+cpu_seconds() {
+  awk 'NR == 2 { for (i = 1; i <= 2; i++) { split($i, p, /[ms]/); sub(",", ".", p[2]); n += p[1] * 60 + p[2] } } END { printf "%.0f\n", n }' "$1"
 }
 
 # "a 1.0 s", "b 2.0 s" as "a 1.0 s, b 2.0 s".
