@@ -153,7 +153,7 @@ if [[ $what == dev ]]; then
   # When each phase of npm run dev began, in seconds after it started.
   at() { awk -v p="$1" 'index($0, p) { print int($1 + 0.5); exit }' "$logs/dev.log"; }
   main="npm run dev to stack is up $(secs "$after_npm" "$end") s ($(cpu dev) CPU-s; provisioned by $(at 'stack: provisioned') s, worker started at $(at 'starting the worker') s, sv0 up at $(at 'sv0 up...') s)"
-  split=$(sed -n 's/^ *[0-9.]* stack: Go builds: //p' "$logs/dev.log" | tail -n 1)
+  split=$(sed -n 's/^ *[0-9.]* stack: Go builds //p' "$logs/dev.log" | tail -n 1)
 else
   /usr/bin/time -f '%U %S' -o "$logs/provision.cpu" bash scripts/stack.sh provision all 2> >(stamped "$after_npm" >"$logs/provision.log") || {
     echo "p7: provisioning failed; see $logs/provision.log" >&2
@@ -162,7 +162,7 @@ else
   end=$(t)
   sleep 0.5
   main="provision all $(secs "$after_npm" "$end") s ($(cpu provision) CPU-s)"
-  split=$(sed -n 's/^ *[0-9.]* stack: Go builds: //p' "$logs/provision.log" | tail -n 1)
+  split=$(sed -n 's/^ *[0-9.]* stack: Go builds //p' "$logs/provision.log" | tail -n 1)
 fi
 kill "$sampler" 2>/dev/null || true
 load=$(awk 'NR == 1 { first = $1 } { sum += $1; if ($1 > max) max = $1 } END { printf "start %.1f, mean %.1f, max %.1f", first, sum / NR, max }' "$logs/load.txt")
