@@ -507,9 +507,12 @@ ensure_busybox_static() {
 }
 
 provision_connector_image() {
-  local hash tag
+  local hash tag checkout
   hash=$(cd "$CONNECTOR_FIXTURE" && find . -type f | LC_ALL=C sort | xargs sha256sum | sha256sum | cut -c1-12)
-  tag=localhost/sv0-test-connector:$hash
+  # Checkouts (worktrees, clones) share the engine's images, each with its own fixture version:
+  # tags carry the checkout, so one removes only its own stale builds, never a build another runs.
+  checkout=$(printf '%s' "$REPO_DIR" | sha256sum | cut -c1-8)
+  tag=localhost/sv0-test-connector:$checkout-$hash
   engine_cli
   local cli=("${ENGINE_CLI[@]}")
   if "${cli[@]}" image inspect "$tag" >/dev/null 2>&1; then
@@ -524,10 +527,11 @@ provision_connector_image() {
     run_logged "connector-image: ${cli[0]} build" "$LOG_DIR/connector-image.log" \
       "${cli[@]}" build -t "$tag" -f "$context/Containerfile" "$context"
     rm -rf "$context"
-    # Builds of earlier fixture versions are no longer referenced (one a container uses stays).
+    # This checkout's builds of earlier fixture versions are no longer referenced (one a container
+    # uses stays).
     local old
     for old in $("${cli[@]}" images --format '{{.Repository}}:{{.Tag}}' localhost/sv0-test-connector 2>/dev/null); do
-      [[ $old == "$tag" ]] || "${cli[@]}" rmi "$old" >/dev/null 2>&1 || true
+      [[ $old == "$tag" || $old != "localhost/sv0-test-connector:$checkout-"* ]] || "${cli[@]}" rmi "$old" >/dev/null 2>&1 || true
     done
   fi
   add_env SV0_TEST_CONNECTOR_IMAGE "$tag"
