@@ -1,5 +1,6 @@
 /** The platform API stand-in the tests use: the same one `npm run dev` starts. */
 export {
+  CONTAINER_HOST,
   startPlatform,
   type PlatformStandIn,
   type PlatformSync,

@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -22,7 +24,7 @@ import type { SyncReport } from '../../../lib/contracts/connectors';
 import { connectorSyncWorkflow } from '../../../workflows/connectors/sync';
 import { motoConfig } from '../../harness/aws';
 import { testDocker } from '../../harness/docker';
-import { startPlatform, type PlatformStandIn } from '../../harness/platform';
+import { CONTAINER_HOST, startPlatform, type PlatformStandIn } from '../../harness/platform';
 import { assertNoSecretsLeaked, captureWorkerLogs } from '../../harness/secret-scan';
 import { registerLogs, registerSecrets } from '../../harness/secret-registry';
 import { fakeOnePassword, makeAgeKey, sopsEncrypt } from '../../harness/secrets';
@@ -293,6 +295,30 @@ describe('connector syncs on Podman', () => {
       expect(failure.message).toContain('killed after its timeout of 3s');
       expect(await containersOf(workflowIds.at(-1) as string)).toEqual([]);
     });
+  });
+
+  it('a gate no test opens ends the run at its limit, even when the platform never answers', async () => {
+    // Accepts each connection and never answers: a request without a time limit would wait until
+    // the runner's timeout killed the container.
+    const silent = createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, '0.0.0.0', resolve));
+    const url = `http://${CONTAINER_HOST}:${(silent.address() as AddressInfo).port}`;
+    const connector = {
+      ...spec(uniqueId('it-gate'), {}, { SV0_TEST_WAIT_GATE: 'never_opened', SV0_TEST_GATE_TIMEOUT: '2' }),
+      args: ['--all', '--submit', '--platform-url', url],
+    };
+    try {
+      await withWorker(async () => {
+        const { failure } = await failedRun(connector);
+        expect(failure.type).toBe(ErrorType.ConnectorFailed);
+        const details = failure.details?.[0] as { exitCode: number; logTail: string[] };
+        expect(details.exitCode).toBe(124);
+        expect(details.logTail).toContain('connector: gate never_opened still closed after 2s');
+      });
+    } finally {
+      silent.closeAllConnections();
+      await new Promise((resolve) => silent.close(resolve));
+    }
   });
 
   it('cancelling a run kills and removes its container', async () => {
