@@ -1,24 +1,16 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { SNSClient } from '@aws-sdk/client-sns';
 import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDockerRunner } from '../../activities/connectors/containers';
-import { createConnectorSyncActivities } from '../../activities/connectors/sync';
-import { createNotifyActivities } from '../../activities/notify';
-import { createSecretResolver } from '../../activities/secrets/resolve';
 import type { Notification } from '../../lib/config/notifications';
 import { ErrorType, ScheduleIds } from '../../lib/names';
 import { createLogger } from '../../lib/runtime/logger';
 import { connectorScheduleOptions } from '../../clients/connectors/schedules';
 import { connectorHealthWorkflow } from '../../workflows/connectors/health';
-import { motoConfig } from '../harness/aws';
-import { testConnectorSpec } from '../harness/connectors';
-import { testDocker } from '../harness/docker';
+import { testConnectorActivities, testConnectorSpec } from '../harness/connectors';
 import { startPlatform, type PlatformStandIn } from '../harness/platform';
 import { assertNoSecretsLeaked, captureLogs, captureWorkerLogs } from '../harness/secret-scan';
 import { registerLogs, registerSecrets } from '../harness/secret-registry';
-import { fakeOnePassword } from '../harness/secrets';
 import { runWorker, testEnv, uniqueId } from '../harness/temporal';
 import { testWorkerSettings } from '../harness/worker-settings';
 
@@ -56,16 +48,7 @@ function activities(env: Record<string, string>, platformUrl = platform.url) {
     platformUrl,
     secrets: { envNames: ['PLATFORM_TOKEN', 'WEBHOOK_URL'] },
   });
-  const secrets = createSecretResolver({ onePassword: fakeOnePassword({}).provider, env, bounds: settings });
-  return {
-    ...createConnectorSyncActivities({
-      runner: createDockerRunner({ docker: testDocker(), logger }),
-      secrets,
-      logger,
-      settings,
-    }),
-    ...createNotifyActivities({ sns: new SNSClient(motoConfig()), logger, secrets, settings }),
-  };
+  return testConnectorActivities({ settings, logger, env });
 }
 
 const platformInput = () => ({

@@ -2,26 +2,19 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { SNSClient } from '@aws-sdk/client-sns';
 import type { Client } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createConnectorSyncActivities } from '../../activities/connectors/sync';
-import { createDockerRunner } from '../../activities/connectors/containers';
-import { createNotifyActivities } from '../../activities/notify';
-import { createSecretResolver } from '../../activities/secrets/resolve';
 import { main } from '../../clients/cli';
 import { connectorScheduleOptions } from '../../clients/connectors/schedules';
 import { createLogger } from '../../lib/runtime/logger';
 import { ScheduleIds, TaskQueues, WorkflowIds } from '../../lib/names';
-import { motoConfig } from '../harness/aws';
-import { testDocker } from '../harness/docker';
 import { startPlatform, type PlatformStandIn } from '../harness/platform';
-import { fakeOnePassword } from '../harness/secrets';
 import { stack } from '../harness/stack';
 import { ensureTestNetwork, TEST_NETWORK, testWorkerSettings } from '../harness/worker-settings';
 import { registryHost } from '../../lib/config/connectors';
 import { runWorker, testEnv, uniqueId } from '../harness/temporal';
+import { testConnectorActivities } from '../harness/connectors';
 
 let env: TestWorkflowEnvironment;
 let client: Client;
@@ -75,25 +68,7 @@ function activities() {
     platformUrl: platform.url,
     secrets: { envNames: ['PLATFORM_TOKEN', 'HIST_SECRET'] },
   });
-  const resolver = createSecretResolver({
-    onePassword: fakeOnePassword({}).provider,
-    env: { PLATFORM_TOKEN: 't', HIST_SECRET: histSecret },
-    bounds: settings,
-  });
-  return {
-    ...createConnectorSyncActivities({
-      runner: createDockerRunner({ docker: testDocker(), logger }),
-      secrets: resolver,
-      logger,
-      settings,
-    }),
-    ...createNotifyActivities({
-      sns: new SNSClient(motoConfig()),
-      logger,
-      secrets: resolver,
-      settings,
-    }),
-  };
+  return testConnectorActivities({ settings, logger, env: { PLATFORM_TOKEN: 't', HIST_SECRET: histSecret } });
 }
 
 beforeAll(async () => {

@@ -2,15 +2,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { SNSClient } from '@aws-sdk/client-sns';
 import { WorkflowFailedError, type Client } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createConnectorAfterActivities } from '../../../activities/connectors/after';
-import { createConnectorSyncActivities } from '../../../activities/connectors/sync';
-import { createDockerRunner } from '../../../activities/connectors/containers';
-import { createNotifyActivities } from '../../../activities/notify';
-import { createSecretResolver } from '../../../activities/secrets/resolve';
 import { main } from '../../../clients/cli';
 import { applyConnectorSchedules, triggerConnectorRun } from '../../../clients/connectors/schedules';
 import { connectorStatuses } from '../../../clients/connectors/status';
@@ -24,11 +18,8 @@ import {
 import { createLogger } from '../../../lib/runtime/logger';
 import { ScheduleIds, WorkflowIds } from '../../../lib/names';
 import { connectorSyncWorkflow } from '../../../workflows/connectors/sync';
-import { motoConfig } from '../../harness/aws';
-import { testConnectorSpec } from '../../harness/connectors';
-import { testDocker } from '../../harness/docker';
+import { testConnectorActivities, testConnectorSpec } from '../../harness/connectors';
 import { startPlatform, type PlatformStandIn } from '../../harness/platform';
-import { fakeOnePassword } from '../../harness/secrets';
 import { recordHistory } from '../../harness/record-history';
 import { stack } from '../../harness/stack';
 import { runWorker, testEnv, uniqueId } from '../../harness/temporal';
@@ -56,21 +47,7 @@ function activities() {
     platformUrl: platform.url,
     secrets: { envNames: ['PLATFORM_TOKEN'] },
   });
-  const secrets = createSecretResolver({
-    onePassword: fakeOnePassword({}).provider,
-    env: { PLATFORM_TOKEN: 't' },
-    bounds: settings,
-  });
-  return {
-    ...createConnectorSyncActivities({
-      runner: createDockerRunner({ docker: testDocker(), logger }),
-      secrets,
-      logger,
-      settings,
-    }),
-    ...createNotifyActivities({ sns: new SNSClient(motoConfig()), logger, secrets, settings }),
-    ...createConnectorAfterActivities({ logger }),
-  };
+  return testConnectorActivities({ settings, logger, env: { PLATFORM_TOKEN: 't' } });
 }
 
 const withWorker = <T>(fn: () => Promise<T>) => runWorker({ env, taskQueue, activities: activities() }, fn);

@@ -1,14 +1,9 @@
 import { Writable } from 'node:stream';
-import { SNSClient } from '@aws-sdk/client-sns';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createConnectorAfterActivities } from '../../../activities/connectors/after';
-import { createConnectorSyncActivities } from '../../../activities/connectors/sync';
 import { createDockerRunner } from '../../../activities/connectors/containers';
-import { createNotifyActivities } from '../../../activities/notify';
-import { createSecretResolver } from '../../../activities/secrets/resolve';
 import {
   applyConnectorSchedules,
   connectorScheduleOptions,
@@ -24,12 +19,14 @@ import {
   type HealthState,
 } from '../../../lib/contracts/connectors';
 import { connectorHealthWorkflow } from '../../../workflows/connectors/health';
-import { motoConfig } from '../../harness/aws';
 import { testDocker } from '../../harness/docker';
 import { startPlatform, type PlatformStandIn } from '../../harness/platform';
-import { fakeOnePassword } from '../../harness/secrets';
 import { recordHistory } from '../../harness/record-history';
-import { testConnectorSpec } from '../../harness/connectors';
+import {
+  deleteConnectorSchedules,
+  testConnectorActivities,
+  testConnectorSpec,
+} from '../../harness/connectors';
 import { stack } from '../../harness/stack';
 import { runWorker, testEnv, uniqueId } from '../../harness/temporal';
 import { startWebhookReceiver, type ReceivedRequest } from '../../harness/webhook';
@@ -49,26 +46,12 @@ function activities() {
     platformUrl: platform.url,
     secrets: { envNames: ['PLATFORM_TOKEN', 'WEBHOOK_URL'] },
   });
-  const resolver = createSecretResolver({
-    onePassword: fakeOnePassword({}).provider,
+  return testConnectorActivities({
+    settings,
+    logger,
+    docker,
     env: { PLATFORM_TOKEN, WEBHOOK_URL: webhook.url },
-    bounds: settings,
   });
-  return {
-    ...createConnectorSyncActivities({
-      runner: createDockerRunner({ docker, logger }),
-      secrets: resolver,
-      logger,
-      settings,
-    }),
-    ...createNotifyActivities({
-      sns: new SNSClient(motoConfig()),
-      logger,
-      secrets: resolver,
-      settings,
-    }),
-    ...createConnectorAfterActivities({ logger }),
-  };
 }
 
 function spec(name: string, over: Partial<ConnectorSpec> = {}, vars: Record<string, string> = {}) {
@@ -83,6 +66,30 @@ const platformConfig = () => ({
 const sinks = (): ConnectorHealthConfig['sinks'] => [
   { type: 'webhook', name: 'test', urlRef: 'env:WEBHOOK_URL' },
 ];
+/**
+ * Start connector-health over one connector (its name, interval and pause threshold), checking the
+ * platform stand-in every second and alerting the webhook receiver.
+ */
+function startHealth(
+  connector: { name: string; interval: string },
+  over: { workflowId?: string; checksPerRun?: number } = {},
+) {
+  return client.workflow.start(connectorHealthWorkflow, {
+    workflowId: over.workflowId ?? uniqueId('health'),
+    taskQueue,
+    args: [
+      {
+        config: {
+          connectors: [{ ...connector, pauseAfterFailedRuns: 3 }],
+          platform: platformConfig(),
+          checkEvery: '1s',
+          sinks: sinks(),
+          ...(over.checksPerRun === undefined ? {} : { checksPerRun: over.checksPerRun }),
+        },
+      },
+    ],
+  });
+}
 const alerts = (event: string, connector: string) =>
   webhook.received.filter((r: ReceivedRequest) => {
     const body = r.body as { event?: string; fields?: { connector?: string } };
@@ -99,13 +106,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for await (const s of client.schedule.list()) {
-    if (s.scheduleId.startsWith(ScheduleIds.connectorPrefix))
-      await client.schedule
-        .getHandle(s.scheduleId)
-        .delete()
-        .catch(() => undefined);
-  }
+  await deleteConnectorSchedules(client);
   await platform?.close();
   await webhook?.close();
 });
@@ -117,22 +118,8 @@ describe('connector-health', () => {
     platform.addSync(name, new Date(Date.now() - 10 * 60_000));
     const workflowId = uniqueId('health');
     await runWorker({ env, taskQueue, activities: activities() }, async () => {
-      const handle = await client.workflow.start(connectorHealthWorkflow, {
-        workflowId,
-        taskQueue,
-        // Continue-as-new every 2 checks: the open incident must survive it (one alert, not one per run).
-        args: [
-          {
-            config: {
-              connectors: [{ name, interval: '2m', pauseAfterFailedRuns: 3 }],
-              platform: platformConfig(),
-              checkEvery: '1s',
-              sinks: sinks(),
-              checksPerRun: 2,
-            },
-          },
-        ],
-      });
+      // Continue-as-new every 2 checks: the open incident must survive it (one alert, not one per run).
+      const handle = await startHealth({ name, interval: '2m' }, { workflowId, checksPerRun: 2 });
       const firstRunId = handle.firstExecutionRunId;
       await webhook.waitFor((r) => (r.body as { event?: string }).event === 'connector.stale');
       let state = await checksAfter(handle, 3);
@@ -163,20 +150,7 @@ describe('connector-health', () => {
     platform.setToken('a-rotated-token');
     try {
       await runWorker({ env, taskQueue, activities: activities() }, async () => {
-        const handle = await client.workflow.start(connectorHealthWorkflow, {
-          workflowId: uniqueId('health'),
-          taskQueue,
-          args: [
-            {
-              config: {
-                connectors: [{ name, interval: '1s', pauseAfterFailedRuns: 3 }],
-                platform: platformConfig(),
-                checkEvery: '1s',
-                sinks: sinks(),
-              },
-            },
-          ],
-        });
+        const handle = await startHealth({ name, interval: '1s' });
         await webhook.waitFor((r) => (r.body as { event?: string }).event === 'connector.check-failing');
         const failing = await checksAfter(handle, 3);
         expect(alerts('connector.check-failing', name)).toHaveLength(1);
@@ -203,20 +177,7 @@ describe('connector-health', () => {
     });
     platform.addSync(name, new Date(Date.now() - 60 * 60_000));
     await runWorker({ env, taskQueue, activities: activities() }, async () => {
-      const handle = await client.workflow.start(connectorHealthWorkflow, {
-        workflowId: uniqueId('health'),
-        taskQueue,
-        args: [
-          {
-            config: {
-              connectors: [{ name, interval: '1m', pauseAfterFailedRuns: 3 }],
-              platform: platformConfig(),
-              checkEvery: '1s',
-              sinks: sinks(),
-            },
-          },
-        ],
-      });
+      const handle = await startHealth({ name, interval: '1m' });
       for (;;) {
         if ((await handle.query(healthStateQuery)).checks >= 3) break;
         await new Promise((r) => setTimeout(r, 200));

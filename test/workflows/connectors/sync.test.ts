@@ -5,31 +5,30 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { SNSClient } from '@aws-sdk/client-sns';
 import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure, CancelledFailure, RetryState } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createConnectorSyncActivities } from '../../../activities/connectors/sync';
-import { createDockerRunner } from '../../../activities/connectors/containers';
-import { createNotifyActivities } from '../../../activities/notify';
 import { createSecretResolver } from '../../../activities/secrets/resolve';
 import { applyConnectorSchedules, triggerConnectorRun } from '../../../clients/connectors/schedules';
 import type { ConnectorSpec, ConnectorsConfig } from '../../../lib/config/connectors';
 import type { NotificationsConfig } from '../../../lib/config/notifications';
 import { createLogger } from '../../../lib/runtime/logger';
-import { ContainerLabels, ErrorType, ScheduleIds } from '../../../lib/names';
+import { ContainerLabels, ErrorType } from '../../../lib/names';
 import type { SyncReport } from '../../../lib/contracts/connectors';
 import { connectorSyncWorkflow } from '../../../workflows/connectors/sync';
-import { motoConfig } from '../../harness/aws';
 import { testDocker } from '../../harness/docker';
 import { CONTAINER_HOST, startPlatform, type PlatformStandIn } from '../../harness/platform';
 import { assertNoSecretsLeaked, captureWorkerLogs } from '../../harness/secret-scan';
 import { registerLogs, registerSecrets } from '../../harness/secret-registry';
 import { fakeOnePassword, makeAgeKey, sopsEncrypt } from '../../harness/secrets';
 import { recordHistory } from '../../harness/record-history';
-import { testConnectorSpec } from '../../harness/connectors';
+import {
+  deleteConnectorSchedules,
+  testConnectorActivities,
+  testConnectorSpec,
+} from '../../harness/connectors';
 import { stack } from '../../harness/stack';
 import { runWorker, testEnv, uniqueId } from '../../harness/temporal';
 import { startWebhookReceiver } from '../../harness/webhook';
@@ -84,23 +83,8 @@ const secrets = () =>
     bounds: settings(),
   });
 
-function activities() {
-  const resolver = secrets();
-  return {
-    ...createConnectorSyncActivities({
-      runner: createDockerRunner({ docker, logger }),
-      secrets: resolver,
-      logger,
-      settings: settings(),
-    }),
-    ...createNotifyActivities({
-      sns: new SNSClient(motoConfig()),
-      logger,
-      secrets: resolver,
-      settings: settings(),
-    }),
-  };
-}
+const activities = () =>
+  testConnectorActivities({ settings: settings(), logger, docker, secrets: secrets() });
 
 const withWorker = <T>(fn: () => Promise<T>) => runWorker({ env, taskQueue, activities: activities() }, fn);
 
@@ -166,27 +150,19 @@ beforeAll(async () => {
   const key = makeAgeKey(stack().tools, dir);
   const other = makeAgeKey(stack().tools, dir, 'other.txt');
   files.key = key.keyFile;
-  files.sops = path.join(dir, 'entra.env.enc');
-  sopsEncrypt(stack().tools, {
-    plain: `SOPS_VAR=${SOPS_VALUE}\n`,
-    file: files.sops,
-    format: 'dotenv',
-    recipient: key.recipient,
-  });
-  files.wrongKey = path.join(dir, 'other.env.enc');
-  sopsEncrypt(stack().tools, {
-    plain: `SOPS_VAR=${SOPS_VALUE}\n`,
-    file: files.wrongKey,
-    format: 'dotenv',
-    recipient: other.recipient,
-  });
-  files.tampered = path.join(dir, 'tampered.env.enc');
-  const text = sopsEncrypt(stack().tools, {
-    plain: `SOPS_VAR=${SOPS_VALUE}\nMORE=x\n`,
-    file: files.tampered,
-    format: 'dotenv',
-    recipient: key.recipient,
-  });
+  /** A dotenv file of `plain` encrypted by sops for `recipient`, in `dir`: its path and text. */
+  const encrypted = (name: string, plain: string, recipient: string) => {
+    const file = path.join(dir, name);
+    return { file, text: sopsEncrypt(stack().tools, { plain, file, format: 'dotenv', recipient }) };
+  };
+  files.sops = encrypted('entra.env.enc', `SOPS_VAR=${SOPS_VALUE}\n`, key.recipient).file;
+  files.wrongKey = encrypted('other.env.enc', `SOPS_VAR=${SOPS_VALUE}\n`, other.recipient).file;
+  const { file: tampered, text } = encrypted(
+    'tampered.env.enc',
+    `SOPS_VAR=${SOPS_VALUE}\nMORE=x\n`,
+    key.recipient,
+  );
+  files.tampered = tampered;
   writeFileSync(
     files.tampered,
     text
@@ -205,13 +181,7 @@ beforeAll(async () => {
 afterAll(async () => {
   runtimeLogs?.restore();
   registerLogs(workerLog.join(''));
-  for await (const s of client.schedule.list()) {
-    if (s.scheduleId.startsWith(ScheduleIds.connectorPrefix))
-      await client.schedule
-        .getHandle(s.scheduleId)
-        .delete()
-        .catch(() => undefined);
-  }
+  await deleteConnectorSchedules(client);
   await platform?.close();
   await webhook?.close();
 });
