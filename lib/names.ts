@@ -160,6 +160,11 @@ export const ErrorType = {
   DemoConflict: 'Sv0DemoConflict',
   /** The target account is frozen (FreezeAccount attached): no demo starts there until it is unfrozen. */
   AccountFrozen: 'Sv0AccountFrozen',
+  /**
+   * A budget of the account sets `forecastAction: block-demos` and its month-end forecast passes
+   * 100 %: no new demo starts there.
+   */
+  ForecastOverBudget: 'Sv0ForecastOverBudget',
 } as const;
 export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];
 
@@ -174,4 +179,5 @@ export const NON_RETRYABLE_ERROR_TYPES: readonly ErrorType[] = [
   ErrorType.ImageUnavailable,
   ErrorType.DemoConflict,
   ErrorType.AccountFrozen,
+  ErrorType.ForecastOverBudget,
 ];

@@ -22,6 +22,8 @@ import { snsClient, stsClient, type WorkerDeps } from './deps';
 export function createInfraActivities(deps: WorkerDeps) {
   const organizations = new OrganizationsClient(deps.aws);
   const sandbox = deps.settings.sandbox;
+  // Cost Explorer is served from us-east-1, whatever the worker's region.
+  const ce = new CostExplorerClient({ ...deps.aws, region: 'us-east-1' });
   return {
     ...createSmokeActivities({ sts: stsClient(deps), docker: deps.docker }),
     ...createNotifyActivities({
@@ -41,9 +43,9 @@ export function createInfraActivities(deps: WorkerDeps) {
       secrets: deps.secrets,
       sandbox,
       configDir: deps.configDir,
+      ce,
     }),
-    // Cost Explorer is served from us-east-1, whatever the worker's region.
-    ...createDemoCostActivities({ ce: new CostExplorerClient({ ...deps.aws, region: 'us-east-1' }) }),
+    ...createDemoCostActivities({ ce }),
     ...createDemoSweepActivities({
       aws: deps.aws,
       secrets: deps.secrets,

@@ -16,6 +16,7 @@ import {
   paginateListStackResources,
   waitUntilStackCreateComplete,
 } from '@aws-sdk/client-cloudformation';
+import { CostExplorerClient } from '@aws-sdk/client-cost-explorer';
 import { ApplicationFailure } from '@temporalio/common';
 import { ASSET_BUCKET_PARAMETER, type Scenario } from '../../lib/config/scenarios';
 import { ConfigError } from '../../lib/config/validate';
@@ -39,6 +40,7 @@ import { isNotFound, keepAwsErrorName } from '../aws/errors';
 import { heartbeat, withHeartbeat } from '../aws/heartbeat';
 import { demoAssetBucketName, ensureAssetBucket, refuseTakenRoleNames, uploadAssets } from './assets';
 import { sandboxAccess, type DemoActivitiesDeps } from './target';
+import { demoForecastCheck } from '../budget/forecast';
 import {
   deleteTagged,
   findTagged,
@@ -54,10 +56,20 @@ export interface DemoLifecycleDeps extends DemoActivitiesDeps {
    * `scenarios/`, never from a path a workflow passes.
    */
   configDir: string;
+  /**
+   * Cost Explorer in the management account, for budgets with `forecastAction: block-demos`.
+   * @default a client from `aws` in us-east-1
+   */
+  ce?: Pick<CostExplorerClient, 'send'>;
 }
 
 export function createDemoLifecycleActivities(deps: DemoLifecycleDeps) {
   const { session, sandboxSession, checkNotFrozen } = sandboxAccess(deps);
+  const refuseDemoOverForecast = demoForecastCheck({
+    aws: deps.aws,
+    ce: deps.ce ?? new CostExplorerClient({ ...deps.aws, region: 'us-east-1' }),
+    configDir: deps.configDir,
+  });
 
   /** The demo's tagged resources; a read AWS refuses fails with AWS's error code as its type. */
   const demoResources = (c: TagClients, demoId: string) =>
@@ -153,13 +165,15 @@ export function createDemoLifecycleActivities(deps: DemoLifecycleDeps) {
   return {
     /**
      * Refuse (non-retryable SandboxRefused) unless the target is a sandbox account by the worker's
-     * settings and the live organization, and (AccountFrozen) when the account is frozen: nothing
-     * changes there before this passes. The input's `org` is not consulted.
+     * settings and the live organization, (AccountFrozen) when the account is frozen, and
+     * (ForecastOverBudget) when a budget of the worker's budgets.yaml blocks demos on its forecast:
+     * nothing changes there before this passes. The input's `org` is not consulted.
      */
     async checkDemoTarget(raw: SandboxCheckInput): Promise<void> {
       const input = validInput(SandboxCheckInputSchema, raw, 'checkDemoTarget');
       await checkNotFrozen(input.target);
       await sandboxSession(input, 'sv0-guard');
+      await refuseDemoOverForecast(input.target.accountId);
     },
 
     /**

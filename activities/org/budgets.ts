@@ -14,6 +14,7 @@ import { type CostExplorerClient, GetCostAndUsageCommand } from '@aws-sdk/client
 import type { OrganizationsClient } from '@aws-sdk/client-organizations';
 import { GetCallerIdentityCommand, type STSClient } from '@aws-sdk/client-sts';
 import { countsNetSpend, fromAwsCostTypes, toAwsCostTypes } from '../../lib/budget-cost-types';
+import { NET_RECORD_TYPES } from '../../lib/budget-forecast';
 import type { DesiredBudget, LiveBudget, PlanStep } from '../../lib/org/types';
 import { alertsTopicArn } from '../../lib/org/backstop';
 import { aws, awsErrorName, classifyAwsError } from '../aws/errors';
@@ -27,15 +28,6 @@ export interface OrgBudgetsDeps {
   /** Cost Explorer in the management account: the gross spend behind the plan's freeze warning. */
   ce: Pick<CostExplorerClient, 'send'>;
 }
-
-/** Cost Explorer record types that lower spend: what gross spend leaves out. */
-const NET_RECORD_TYPES = [
-  'Credit',
-  'Refund',
-  'Bundled Discount',
-  'Enterprise Discount Program Discount',
-  'Solution Provider Program Discount',
-];
 
 /** This UTC month so far as Cost Explorer's period (the end date is exclusive). */
 function monthToDate(now: Date): { Start: string; End: string } {

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { CostExplorerClient } from '@aws-sdk/client-cost-explorer';
 import { OrganizationsClient } from '@aws-sdk/client-organizations';
 import type { Command } from 'commander';
 import { BUDGETS_FILE, type BudgetsConfig } from '../../lib/config/budgets';
@@ -29,7 +30,7 @@ import {
   moveDemoExpiry,
   startDemo,
 } from './lifecycle';
-import { assertNotFrozen, resolveSandboxTargets } from './targets';
+import { assertForecastAllows, assertNotFrozen, resolveSandboxTargets } from './targets';
 import { buildSweepInput, runSweep } from './sweep';
 import { printJson, printTable, say } from '../output';
 import { CliError, ExitCode } from '../errors';
@@ -105,6 +106,9 @@ export function registerDemoCommands(program: Command): void {
             ExitCode.BadInput,
           );
         await assertNotFrozen(organizations, targets[0]!, budgets);
+        // Cost Explorer is served from us-east-1.
+        const ce = new CostExplorerClient({ ...defaultAwsConfig(), region: 'us-east-1' });
+        await assertForecastAllows(ce, targets[0]!, budgets);
         const input = buildDemoInput({
           scenario,
           id,

@@ -8,7 +8,10 @@ import {
   paginateListPoliciesForTarget,
   type OrganizationsClient,
 } from '@aws-sdk/client-organizations';
+import type { CostExplorerClient } from '@aws-sdk/client-cost-explorer';
 import type { BudgetsConfig } from '../../lib/config/budgets';
+import { demoBlockingBudgets, forecastBlocksDemos, forecastRefusal } from '../../lib/budget-forecast';
+import { readMonthForecast } from '../../activities/budget/forecast';
 import { FREEZE_POLICY_NAME } from '../../lib/names';
 import { deployRoleFor, sandboxAccounts, type OrgConfig } from '../../lib/config/org';
 import type { DeployAccess } from '../../lib/contracts/demo';
@@ -41,6 +44,30 @@ export async function assertNotFrozen(
       `account ${target.accountName} (${target.accountId}) is frozen by ${budget} (${FREEZE_POLICY_NAME} attached): no demo starts there. Unfreeze with \`sv0 budget unfreeze ${unfreeze} --by WHO --reason TEXT\`, or wait for the next UTC month`,
       ExitCode.Failed,
     );
+  }
+}
+
+/**
+ * Refuse (exit 1) a demo into an account one of whose budgets sets `forecastAction: block-demos`
+ * while Cost Explorer forecasts the month past the budget, naming the budget, the forecast and what
+ * to do; the worker reads the forecast again in the demo's first activity. Without such a budget it
+ * reads nothing.
+ */
+export async function assertForecastAllows(
+  ce: Pick<CostExplorerClient, 'send'>,
+  target: DeployAccess,
+  budgets: BudgetsConfig | undefined,
+): Promise<void> {
+  for (const budget of demoBlockingBudgets(budgets, target.accountName)) {
+    const forecast = await readMonthForecast(ce, budget, target.accountId).catch((err: unknown) => {
+      // A service's answer (denied, invalid) says what to fix; a connection failure keeps its own exit code.
+      if (!(err as { $fault?: string }).$fault) throw err;
+      throw new CliError(
+        `budget ${budget.name}: cannot read Cost Explorer's forecast (${(err as Error).name}: ${(err as Error).message}); forecastAction: block-demos needs it to start a demo in ${target.accountName}`,
+        ExitCode.Failed,
+      );
+    });
+    if (forecastBlocksDemos(forecast)) throw new CliError(forecastRefusal(forecast), ExitCode.Failed);
   }
 }
 

@@ -22,6 +22,10 @@ const percent = z
 
 const email = z.email('not a valid email address');
 
+/** `forecastAction: block-demos`: a month-end forecast past 100 % refuses new demos in the account. */
+export const BLOCK_DEMOS = 'block-demos';
+export type ForecastAction = typeof BLOCK_DEMOS;
+
 const costSwitch = z.boolean({ message: 'a cost type is true or false' });
 
 /**
@@ -81,6 +85,13 @@ const BudgetEntrySchema = z.strictObject({
   refreezeAfterApproval: z.boolean().optional(),
   /** Switches that differ from `defaults.costTypes`. */
   costTypes: CostTypesSchema.optional(),
+  /**
+   * What a month-end forecast past 100 % does: `block-demos` refuses new demos in the budget's
+   * account (only for accounts org.yaml marks `sandbox: true`). @default off
+   */
+  forecastAction: z
+    .enum([BLOCK_DEMOS, 'off'], { message: `forecastAction is ${BLOCK_DEMOS} or off` })
+    .default('off'),
 });
 
 /** A calendar date, as Cost Explorer periods are written (UTC). */
@@ -167,6 +178,8 @@ export interface BudgetConfig {
   refreezeAfterApproval: boolean;
   /** What AWS Budgets counts as spend; gross spend unless budgets.yaml says otherwise. */
   costTypes: BudgetCostTypes;
+  /** Set only when a forecast past 100 % refuses new demos in the account (sandbox accounts, validated). */
+  forecastAction?: ForecastAction;
 }
 
 export interface BudgetsConfig {
@@ -195,6 +208,17 @@ export function resolveBudgets(file: BudgetsFile, org: OrgConfig, fileName = BUD
         reason: `"${b.account}" is not an account in org.yaml; name one of ${[...accounts.keys(), ORGANIZATION_SCOPE, MANAGEMENT_SCOPE].join(', ')}`,
       });
       return;
+    }
+    if (b.forecastAction === BLOCK_DEMOS) {
+      const reason =
+        b.account === ORGANIZATION_SCOPE
+          ? 'demos start in one account, not the whole organization; set it on the budget of the sandbox account'
+          : b.account === MANAGEMENT_SCOPE
+            ? 'no demo runs in the management account; set it on the budget of a sandbox account'
+            : account?.sandbox
+              ? undefined
+              : `account "${b.account}" is not marked sandbox: true in org.yaml, so no demo runs there; remove forecastAction`;
+      if (reason) problems.push({ path: `${at}.forecastAction`, reason });
     }
     if (b.freezeAt === undefined) return;
     if (b.account === ORGANIZATION_SCOPE) {
@@ -227,6 +251,7 @@ export function resolveBudgets(file: BudgetsFile, org: OrgConfig, fileName = BUD
       checkInterval: b.checkInterval ?? file.defaults.checkInterval,
       refreezeAfterApproval: b.refreezeAfterApproval ?? file.defaults.refreezeAfterApproval,
       costTypes: costTypesOf(file.defaults.costTypes, b.costTypes),
+      ...(b.forecastAction === BLOCK_DEMOS ? { forecastAction: BLOCK_DEMOS } : {}),
     })),
     ...(file.credits ? { credits: file.credits } : {}),
   };

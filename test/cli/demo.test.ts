@@ -2,6 +2,7 @@ import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ListStacksCommand } from '@aws-sdk/client-cloudformation';
+import { CostExplorerClient } from '@aws-sdk/client-cost-explorer';
 import {
   AttachPolicyCommand,
   CreatePolicyCommand,
@@ -10,13 +11,14 @@ import {
 } from '@aws-sdk/client-organizations';
 import { WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ErrorType, TaskQueues, WorkflowTypes } from '../../lib/names';
 import { motoConfig } from '../harness/aws';
 import { startRequestRecorder as recorder, sv0 } from '../harness/cli';
 import { stack } from '../harness/stack';
 import { runWorker, testEnv, uniqueId } from '../harness/temporal';
 import { startWebhookReceiver } from '../harness/webhook';
+import { fakeCostExplorer } from '../harness/org-fixtures';
 import {
   accountClients,
   CONFIG_DIR,
@@ -121,13 +123,13 @@ describe('sv0 demo against moto and the dev server', () => {
   let env: TestWorkflowEnvironment;
   let org: DemoOrg;
   let webhook: Awaited<ReturnType<typeof startWebhookReceiver>>;
-  const temporal = () => [
+  const temporal = (configDir = CONFIG_DIR) => [
     '--address',
     stack().temporalAddress,
     '--namespace',
     stack().namespace,
     '--config-dir',
-    CONFIG_DIR,
+    configDir,
   ];
 
   beforeAll(async () => {
@@ -326,6 +328,123 @@ describe('sv0 demo against moto and the dev server', () => {
       expect((await stacks()).length).toBe(before);
     } finally {
       await orgs.send(new DetachPolicyCommand({ PolicyId, TargetId: org.demoAccountId }));
+    }
+  });
+  it('forecastAction: block-demos refuses new demos while Cost Explorer forecasts the month past the budget (Cost Explorer through the thin fake at the SDK-client boundary): `sv0 demo start` exits 1 naming the budget, the forecast and what to do, the worker refuses a forged start from its own reading, and a running demo is not touched', async () => {
+    process.env.AWS_ENDPOINT_URL = stack().motoEndpoint;
+    process.env.AWS_ACCESS_KEY_ID = 'testing';
+    process.env.AWS_SECRET_ACCESS_KEY = 'testing';
+    process.env.AWS_REGION = 'us-east-1';
+    // The operator's and the worker's config folder: sv0-demo's budget ($200) blocks demos on its forecast.
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'sv0-forecast-'));
+    cpSync(CONFIG_DIR, dir, { recursive: true });
+    const budgetsFile = path.join(dir, 'budgets.yaml');
+    const budgetsYaml = readFileSync(budgetsFile, 'utf8');
+    expect(budgetsYaml).toContain('    freezeAt: 100\n');
+    writeFileSync(
+      budgetsFile,
+      budgetsYaml.replace('    freezeAt: 100\n', '    freezeAt: 100\n    forecastAction: block-demos\n'),
+    );
+    // Nothing spent before today, so the month's forecast is Cost Explorer's forecast alone on any day.
+    const cost = fakeCostExplorer([]);
+    cost.state.forecast = 150;
+    // The CLI builds its own Cost Explorer client: its requests go to the same fake.
+    const ceSend = vi
+      .spyOn(CostExplorerClient.prototype, 'send')
+      .mockImplementation(((command: object) => cost.ce.send(command)) as never);
+    const status = async (id: string) =>
+      JSON.parse((await sv0('demo', 'status', id, '--json', ...temporal(dir))).stdout || '{}') as {
+        phase?: string;
+      };
+    const month = new Date().toISOString().slice(0, 7);
+    try {
+      await runWorker(
+        {
+          env,
+          taskQueue: TaskQueues.infra,
+          activities: demoTestActivities(env, webhook, { ce: cost.ce, configDir: dir }),
+        },
+        async () => {
+          // $150 of $200: the demo starts; the CLI and then the worker read the account's forecast.
+          const running = uniqueId('forecast');
+          const started = await sv0(
+            'demo',
+            'start',
+            'bedrock-support-agent',
+            '--id',
+            running,
+            '--ttl',
+            '1h',
+            ...temporal(dir),
+          );
+          expect(started.stderr).toContain(`demo ${running} started`);
+          expect(started.code).toBe(0);
+          await eventually(async () => (await status(running)).phase === 'running', 'demo running');
+          expect(cost.state.forecastQueries.map((q) => q.Filter)).toEqual([
+            expect.objectContaining({
+              And: [
+                { Dimensions: { Key: 'LINKED_ACCOUNT', Values: [org.demoAccountId] } },
+                expect.objectContaining({ Not: expect.anything() }),
+              ],
+            }),
+            expect.anything(),
+          ]);
+
+          // $210 of $200: refused before any workflow starts.
+          cost.state.forecast = 210;
+          const id = uniqueId('forecast');
+          const r = await sv0('demo', 'start', 'bedrock-support-agent', '--id', id, ...temporal(dir));
+          expect(r.code).toBe(1);
+          expect(r.stderr).toContain(
+            `budget sv0-demo: Cost Explorer forecasts $210.00 for ${month}, 105 % of $200.00`,
+          );
+          expect(r.stderr).toContain(
+            `forecastAction: block-demos, so no new demo starts in sv0-demo (${org.demoAccountId})`,
+          );
+          expect(r.stderr).toContain('set forecastAction: off in budgets.yaml');
+          await expect(env.client.workflow.getHandle(`demo-${id}`).describe()).rejects.toBeInstanceOf(
+            WorkflowNotFoundError,
+          );
+
+          // Forged past the CLI, its target naming another account: the worker reads the account's
+          // live name, its own budgets.yaml and the forecast, and refuses before anything changes.
+          const forged = demoInput(org, {
+            id: uniqueId('forecast'),
+            scenario: 'bedrock-support-agent',
+            ttlMs: 3_600_000,
+          });
+          const handle = await env.client.workflow.start(WorkflowTypes.demoLifecycle, {
+            taskQueue: TaskQueues.infra,
+            workflowId: `demo-${forged.id}`,
+            args: [{ ...forged, target: { ...forged.target, accountName: 'sv0-platform' } }],
+          });
+          const failure = await handle.result().then(
+            () => undefined,
+            (e: unknown) => e,
+          );
+          expect(failure).toBeInstanceOf(WorkflowFailedError);
+          let cause = failure as { cause?: unknown; type?: string; message: string };
+          while (cause.cause) cause = cause.cause as typeof cause;
+          expect(cause.type).toBe(ErrorType.ForecastOverBudget);
+          expect(cause.message).toContain(`budget sv0-demo: Cost Explorer forecasts $210.00 for ${month}`);
+          expect(scheduledActivities((await handle.fetchHistory()).events)).toEqual(['checkDemoTarget']);
+
+          // The running demo is not touched.
+          expect((await status(running)).phase).toBe('running');
+          const destroyed = await sv0(
+            'demo',
+            'destroy',
+            running,
+            '--reason',
+            'forecast test',
+            '--wait',
+            ...temporal(dir),
+          );
+          expect(destroyed.code).toBe(0);
+        },
+      );
+    } finally {
+      ceSend.mockRestore();
     }
   });
 });

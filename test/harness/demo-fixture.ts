@@ -139,13 +139,14 @@ export const DEMO_WORKER_SANDBOX = { accounts: ['sv0-demo', 'sv0-prod-lab'], orc
 export function demoTestActivities(
   env: TestWorkflowEnvironment,
   webhook: Awaited<ReturnType<typeof startWebhookReceiver>>,
-  extra: Partial<DemoActivitiesDeps> & Partial<DemoCostDeps> = {},
+  extra: Partial<DemoActivitiesDeps> & Partial<DemoCostDeps> & { configDir?: string } = {},
 ) {
   const secrets = testSecrets(webhook.url);
-  const { ce, ...rest } = extra;
+  const { ce, configDir, ...rest } = extra;
   const deps = { aws: motoConfig(), secrets, sandbox: DEMO_WORKER_SANDBOX, ...rest };
   return {
-    ...createDemoLifecycleActivities({ ...deps, configDir: CONFIG_DIR }),
+    // The worker's own config folder (its scenarios and budgets.yaml); Cost Explorer for forecastAction.
+    ...createDemoLifecycleActivities({ ...deps, configDir: configDir ?? CONFIG_DIR, ...(ce ? { ce } : {}) }),
     // moto's Cost Explorer answers GetCostAndUsage with no data unless a test gives its fake.
     ...createDemoCostActivities({ ce: ce ?? new CostExplorerClient(motoConfig()) }),
     ...createDemoSweepActivities(deps),

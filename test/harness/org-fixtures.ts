@@ -26,6 +26,7 @@ import {
   GetAnomalySubscriptionsCommand,
   UpdateAnomalySubscriptionCommand,
   GetCostAndUsageCommand,
+  GetCostForecastCommand,
   ListCostAllocationTagsCommand,
   UpdateCostAllocationTagsStatusCommand,
 } from '@aws-sdk/client-cost-explorer';
@@ -103,7 +104,9 @@ export class CallLog {
  * `demoCosts` entry (0 when none); a `RECORD_TYPE` filter of `Credit` gets the `credits` used on
  * the days of the query's period (end exclusive), as Cost Explorer books them (negative); any
  * other query gets `grossSpend`, for any account. An Error in `grossSpend` fails every
- * GetCostAndUsage with that error. Each query's input is kept in `costQueries`.
+ * GetCostAndUsage with that error. Each query's input is kept in `costQueries`. GetCostForecast
+ * answers `forecast` (the forecast for the query's period, any account); an Error there fails it.
+ * Each forecast query's input is kept in `forecastQueries`.
  */
 export function fakeCostExplorer(initialTags: { key: string; status: string }[]) {
   const state = {
@@ -124,6 +127,9 @@ export function fakeCostExplorer(initialTags: { key: string; status: string }[])
     /** Credits used per day (positive amounts; answered negative, as Cost Explorer books them). */
     credits: [] as { date: string; amount: number }[],
     costQueries: [] as GetCostAndUsageCommand['input'][],
+    /** What GetCostForecast answers for any period and account. */
+    forecast: 0 as number | Error,
+    forecastQueries: [] as GetCostForecastCommand['input'][],
   };
   const ce = {
     send(command: object): Promise<unknown> {
@@ -161,6 +167,15 @@ export function fakeCostExplorer(initialTags: { key: string; status: string }[])
               Total: { UnblendedCost: { Amount: String(amount), Unit: 'USD' } },
             },
           ],
+        });
+      }
+      if (command instanceof GetCostForecastCommand) {
+        state.forecastQueries.push(command.input);
+        if (state.forecast instanceof Error) return Promise.reject(state.forecast);
+        const Total = { Amount: String(state.forecast), Unit: 'USD' };
+        return Promise.resolve({
+          Total,
+          ForecastResultsByTime: [{ TimePeriod: command.input.TimePeriod, MeanValue: Total.Amount }],
         });
       }
       if (command instanceof GetAnomalyMonitorsCommand) {

@@ -132,4 +132,39 @@ describe('config/budgets.yaml', () => {
     expect(bad.message).toContain('budgets.yaml: credits.startingBalance: startingBalance must be above 0');
     expect(bad.message).toContain('budgets.yaml: credits.since: not a calendar date');
   });
+  it("forecastAction is off unless a sandbox account's budget says block-demos", () => {
+    expect(loadBudgetsConfig(configDir()).budgets.every((b) => b.forecastAction === undefined)).toBe(true);
+    const { budgets } = loadBudgetsConfig(
+      configDir(
+        'budgets:\n  - { name: a, account: sv0-demo, amount: 10, forecastAction: block-demos }\n  - { name: b, account: sv0-demo, amount: 10, forecastAction: "off" }\n',
+      ),
+    );
+    expect(budgets.map((b) => b.forecastAction)).toEqual(['block-demos', undefined]);
+  });
+
+  it('refuses a forecastAction that is not one, or on a budget no demo runs under, naming file, field and reason', () => {
+    const err = configError(
+      configDir('budgets:\n  - { name: a, account: sv0-demo, amount: 10, forecastAction: freeze }\n'),
+    );
+    expect(err.message).toContain(
+      'budgets.yaml: budgets[0].forecastAction: forecastAction is block-demos or off',
+    );
+    const second = configError(
+      configDir(
+        'budgets:\n  - { name: b, account: organization, amount: 10, forecastAction: block-demos }\n  - { name: c, account: management, amount: 10, forecastAction: block-demos }\n  - { name: d, account: sv0-platform, amount: 10, forecastAction: block-demos }\n',
+      ),
+    );
+    expect(second.problems.map((p) => p.path)).toEqual([
+      'budgets[0].forecastAction',
+      'budgets[1].forecastAction',
+      'budgets[2].forecastAction',
+    ]);
+    expect(second.message).toContain(
+      'budgets[0].forecastAction: demos start in one account, not the whole organization',
+    );
+    expect(second.message).toContain('budgets[1].forecastAction: no demo runs in the management account');
+    expect(second.message).toContain(
+      'budgets[2].forecastAction: account "sv0-platform" is not marked sandbox: true in org.yaml, so no demo runs there; remove forecastAction',
+    );
+  });
 });
