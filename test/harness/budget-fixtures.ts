@@ -17,17 +17,23 @@ import {
 } from '@aws-sdk/client-organizations';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { STSClient } from '@aws-sdk/client-sts';
-import type { Client } from '@temporalio/client';
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { afterAll, beforeAll } from 'vitest';
 import { createBudgetActivities } from '../../activities/budget/guard';
 import { createDemoControlActivities } from '../../activities/demo/control';
+import { createDemoLifecycleActivities } from '../../activities/demo/lifecycle';
 import { createNotifyActivities } from '../../activities/notify';
 import type { BudgetGuardConfig } from '../../lib/contracts/budget';
+import type { DemoInput } from '../../lib/contracts/demo';
 import { GROSS_COST_TYPES } from '../../lib/budget-cost-types';
 import type { BudgetConfig } from '../../lib/config/budgets';
 import { createLogger } from '../../lib/runtime/logger';
-import { FREEZE_POLICY_NAME, Roles } from '../../lib/names';
-import { motoConfig, MOTO_DEFAULT_ACCOUNT } from './aws';
-import type { ReceivedRequest } from './webhook';
+import { FREEZE_POLICY_NAME, Roles, WorkflowIds, WorkflowTypes } from '../../lib/names';
+import { budgetGuardWorkflow } from '../../workflows';
+import { motoConfig, MOTO_DEFAULT_ACCOUNT, resetMoto } from './aws';
+import { runWorker, testEnv, timeSkippingEnv, uniqueId } from './temporal';
+import { startWebhookReceiver, type ReceivedRequest } from './webhook';
 import { workerSettings } from '../../lib/config/worker';
 import { budgetsFake } from './org-fixtures';
 
@@ -260,4 +266,115 @@ export function queueScenarioConfig(name: string): string {
     `name: ${name}\ndescription: one queue\ntemplate: queue.json\ndefaultTtl: 1d\nmaxTtl: 1d\n`,
   );
   return dir;
+}
+
+/** What {@link budgetGuardHarness} gives a test file once its `beforeAll` has run. */
+export interface BudgetGuardHarness {
+  /** The server the guards run on. */
+  env: TestWorkflowEnvironment;
+  /** The dev server: where demos run and are listed (the same as `env` unless time-skipping). */
+  demoEnv: TestWorkflowEnvironment;
+  webhook: Awaited<ReturnType<typeof startWebhookReceiver>>;
+  org: BudgetOrg;
+  /** AWS Budgets: moto through the Budgets fake, whose actions act on moto's Organizations. */
+  budgetsApi: ReturnType<typeof budgetsFake>;
+  /** The file's own task queue. */
+  taskQueue: string;
+  /** Run `fn` while a worker with the guard's and the demos' activities polls the task queue. */
+  work<T>(fn: () => Promise<T>): Promise<T>;
+  /** Start a guard for `budget` (a webhook sink; `over` changes its config); terminated after the file. */
+  startGuard(budget: BudgetConfig, over?: Partial<BudgetGuardConfig>): Promise<WorkflowHandle>;
+  /** Start a one-day demo of the file's one-queue scenario in sv0-demo; terminated after the file. */
+  startDemo(id: string): Promise<WorkflowHandle>;
+  /** Terminate these workflow ids after the file too (guards started by `sv0 up` or the CLI). */
+  track(...ids: string[]): void;
+}
+
+/**
+ * The set-up every budget guard test file shares, registered as its `beforeAll` and `afterAll` (call
+ * it at the top of a `describe`): a fresh moto with {@link createBudgetOrg}'s organization, the
+ * webhook receiver, the Budgets fake, and a worker's activities (the guard's, on real clients, and
+ * the demo lifecycle's with a one-queue scenario named `scenario`). After the file it terminates
+ * every run it started or was told of (the latest run of each id), closes the receiver and stops a
+ * time-skipping server.
+ */
+export function budgetGuardHarness(opts: {
+  /** Prefix of the file's task queue. */
+  queue: string;
+  /** The one-queue scenario demos deploy (also their owner). @default 'budget-test' */
+  scenario?: string;
+  /** Run the guards on the time-skipping server; demos and their listing stay on the dev server. */
+  timeSkipping?: boolean;
+}): BudgetGuardHarness {
+  const scenario = opts.scenario ?? 'budget-test';
+  const started = new Set<string>();
+  let activities: object = {};
+  const h = {
+    taskQueue: uniqueId(opts.queue),
+    work: <T>(fn: () => Promise<T>) => runWorker({ env: h.env, taskQueue: h.taskQueue, activities }, fn),
+    track: (...ids: string[]) => ids.forEach((id) => started.add(id)),
+    async startGuard(budget: BudgetConfig, over: Partial<BudgetGuardConfig> = {}) {
+      const workflowId = WorkflowIds.budget(budget.name);
+      started.add(workflowId);
+      return h.env.client.workflow.start(budgetGuardWorkflow, {
+        workflowId,
+        taskQueue: h.taskQueue,
+        args: [{ ...guardConfig(budget), ...over }],
+      });
+    },
+    async startDemo(id: string) {
+      const input: DemoInput = {
+        id,
+        scenario: { name: scenario, maxTtlMs: 86_400_000 },
+        owner: scenario,
+        ttlMs: 86_400_000,
+        target: {
+          accountId: h.org.demoAccountId,
+          accountName: 'sv0-demo',
+          // The worker's orchestrator role (moto assumes a role without checking that it exists).
+          roleName: Roles.deploy,
+        },
+        managementAccountId: h.org.managementAccountId,
+        org: ORG,
+        notifications: [{ type: 'log' }],
+      };
+      const workflowId = WorkflowIds.demo(id);
+      started.add(workflowId);
+      return h.env.client.workflow.start(WorkflowTypes.demoLifecycle, {
+        workflowId,
+        taskQueue: h.taskQueue,
+        args: [input],
+      });
+    },
+  } as BudgetGuardHarness;
+
+  beforeAll(async () => {
+    h.demoEnv = await testEnv();
+    h.env = opts.timeSkipping ? await timeSkippingEnv() : h.demoEnv;
+    h.webhook = await startWebhookReceiver();
+    await resetMoto();
+    h.org = await createBudgetOrg();
+    h.budgetsApi = motoBudgetsFake();
+    activities = {
+      ...budgetActivities({ webhookUrl: h.webhook.url, demoClient: h.demoEnv.client, budgets: h.budgetsApi }),
+      ...createDemoLifecycleActivities({
+        aws: motoConfig(),
+        secrets: { resolveSecret: () => Promise.resolve('') },
+        sandbox: WORKER_SANDBOX,
+        configDir: queueScenarioConfig(scenario),
+      }),
+    };
+  });
+
+  afterAll(async () => {
+    for (const id of started)
+      await h.env?.client.workflow
+        .getHandle(id)
+        .terminate('test done')
+        .catch(() => undefined);
+    await h.webhook?.close();
+    if (opts.timeSkipping) await h.env?.teardown();
+  });
+
+  return h;
 }

@@ -6,10 +6,8 @@ import type { AddressInfo } from 'node:net';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { ListSubscriptionsByTopicCommand, PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { STSClient } from '@aws-sdk/client-sts';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createOrgBackstopActivities } from '../../../activities/org/backstop';
-import { createDemoLifecycleActivities } from '../../../activities/demo/lifecycle';
 import { subscribeAlertsEndpoint } from '../../../clients/budget/alerts-topic';
 import { createBudgetAlertHandler } from '../../../clients/budget/alerts-endpoint';
 import { createSnsVerifier } from '../../../lib/runtime/sns-signature';
@@ -22,29 +20,20 @@ import {
 } from '../../../lib/contracts/budget';
 import { sv0 } from '../../harness/cli';
 import { stack } from '../../harness/stack';
-import { type DemoInput, type DemoSummary, statusQuery } from '../../../lib/contracts/demo';
-import { Roles, WorkflowIds, WorkflowTypes } from '../../../lib/names';
-import { budgetGuardWorkflow } from '../../../workflows';
-import { motoConfig, resetMoto } from '../../harness/aws';
+import { type DemoSummary, statusQuery } from '../../../lib/contracts/demo';
+import { WorkflowIds } from '../../../lib/names';
+import { motoConfig } from '../../harness/aws';
 import { recordHistory } from '../../harness/record-history';
-import { runWorker, testEnv, uniqueId } from '../../harness/temporal';
-import { startWebhookReceiver } from '../../harness/webhook';
+import { uniqueId } from '../../harness/temporal';
 import { fakeCostExplorer } from '../../harness/org-fixtures';
 import {
-  budgetActivities,
   budgetConfig,
-  createBudgetOrg,
+  budgetGuardHarness,
   eventually,
   freezeTargets,
-  guardConfig,
-  motoBudgetsFake,
   notificationsFor,
-  ORG,
   organizations,
-  queueScenarioConfig,
   setSpend,
-  type BudgetOrg,
-  WORKER_SANDBOX,
 } from '../../harness/budget-fixtures';
 
 /**
@@ -54,20 +43,12 @@ import {
  * delivery to `alerts-endpoint` are moto's own SNS.
  */
 describe('the budget freeze backstop: AWS Budgets action (Budgets fake) and alerts topic (moto SNS) with the guard', () => {
-  let env: TestWorkflowEnvironment;
-  let webhook: Awaited<ReturnType<typeof startWebhookReceiver>>;
-  let org: BudgetOrg;
-  let budgetsApi: ReturnType<typeof motoBudgetsFake>;
-  let activities: object;
-  const taskQueue = uniqueId('backstop');
-  const started: string[] = [];
-
-  const work = <T>(fn: () => Promise<T>) => runWorker({ env, taskQueue, activities }, fn);
+  const h = budgetGuardHarness({ queue: 'backstop', scenario: 'backstop-test' });
 
   /** The bootstrap's backstop activities on moto (Budgets through the fake, no Cost Explorer needed). */
   const backstop = () =>
     createOrgBackstopActivities({
-      budgets: budgetsApi.budgets,
+      budgets: h.budgetsApi.budgets,
       sns: new SNSClient(motoConfig()),
       ce: fakeCostExplorer([]).ce,
       organizations: organizations(),
@@ -75,32 +56,6 @@ describe('the budget freeze backstop: AWS Budgets action (Budgets fake) and aler
       iamFor: () => Promise.resolve(new IAMClient(motoConfig())),
       localEndpoint: () => Promise.resolve(true),
     });
-
-  beforeAll(async () => {
-    env = await testEnv();
-    webhook = await startWebhookReceiver();
-    await resetMoto();
-    org = await createBudgetOrg();
-    budgetsApi = motoBudgetsFake();
-    activities = {
-      ...budgetActivities({ webhookUrl: webhook.url, demoClient: env.client, budgets: budgetsApi }),
-      ...createDemoLifecycleActivities({
-        aws: motoConfig(),
-        secrets: { resolveSecret: () => Promise.resolve('') },
-        sandbox: WORKER_SANDBOX,
-        configDir: queueScenarioConfig('backstop-test'),
-      }),
-    };
-  });
-
-  afterAll(async () => {
-    for (const id of started)
-      await env.client.workflow
-        .getHandle(id)
-        .terminate('test done')
-        .catch(() => undefined);
-    await webhook?.close();
-  });
 
   it('with the worker stopped the action freezes sv0-demo; when it returns the guard destroys the live demo there and reports the freeze as the action’s; unfreeze reverses the action and detaches FreezeAccount', async () => {
     const budget = budgetConfig({
@@ -125,31 +80,12 @@ describe('the budget freeze backstop: AWS Budgets action (Budgets fake) and aler
       subscribers: ['billing@example.com'],
       sandboxAccounts: ['sv0-demo'],
     });
-    const action = () => budgetsApi.state.actions.find((a) => a.ActionId === actionId)!;
+    const action = () => h.budgetsApi.state.actions.find((a) => a.ActionId === actionId)!;
     expect(action()).toMatchObject({ Status: 'STANDBY', ApprovalModel: 'AUTOMATIC' });
 
     const demoId = uniqueId('backstop').toLowerCase();
-    const demoInput: DemoInput = {
-      id: demoId,
-      scenario: { name: 'backstop-test', maxTtlMs: 86_400_000 },
-      owner: 'backstop-test',
-      ttlMs: 86_400_000,
-      target: {
-        accountId: org.demoAccountId,
-        accountName: 'sv0-demo',
-        roleName: Roles.deploy,
-      },
-      managementAccountId: org.managementAccountId,
-      org: ORG,
-      notifications: [{ type: 'log' }],
-    };
-    const demo = await env.client.workflow.start(WorkflowTypes.demoLifecycle, {
-      workflowId: WorkflowIds.demo(demoId),
-      taskQueue,
-      args: [demoInput],
-    });
-    started.push(demo.workflowId);
-    await work(() =>
+    const demo = await h.startDemo(demoId);
+    await h.work(() =>
       eventually(
         () => demo.query(statusQuery),
         (s) => s.phase === 'running',
@@ -159,23 +95,18 @@ describe('the budget freeze backstop: AWS Budgets action (Budgets fake) and aler
 
     // The worker is stopped. Spend passes 100 %; AWS Budgets evaluates and executes its action.
     await setSpend(budget, 203);
-    await budgetsApi.evaluate(org.managementAccountId);
+    await h.budgetsApi.evaluate(h.org.managementAccountId);
     expect(action().Status).toBe('EXECUTION_SUCCESS');
-    expect(await freezeTargets(org.freezePolicyId)).toEqual([org.demoAccountId]);
+    expect(await freezeTargets(h.org.freezePolicyId)).toEqual([h.org.demoAccountId]);
     const guardId = WorkflowIds.budget(budget.name);
-    started.push(guardId);
-    const guard = await env.client.workflow.start(budgetGuardWorkflow, {
-      workflowId: guardId,
-      taskQueue,
-      args: [guardConfig(budget)],
-    });
+    const guard = await h.startGuard(budget);
 
     // The worker returns.
-    await work(async () => {
+    await h.work(async () => {
       await eventually(
         async () =>
           (
-            await env.client.workflow.count(
+            await h.env.client.workflow.count(
               `WorkflowId = '${demo.workflowId}' AND ExecutionStatus = 'Running'`,
             )
           ).count,
@@ -187,7 +118,7 @@ describe('the budget freeze backstop: AWS Budgets action (Budgets fake) and aler
         (s) => s.frozen,
         'guard reports the freeze',
       );
-      expect(frozen.freeze).toMatchObject({ accountId: org.demoAccountId, appliedBy: 'aws-budgets-action' });
+      expect(frozen.freeze).toMatchObject({ accountId: h.org.demoAccountId, appliedBy: 'aws-budgets-action' });
       expect(frozen.audit.map((a) => a.action)).toEqual(['demos-destroyed', 'freeze']);
       expect(frozen.audit[1]!.details).toMatchObject({
         changed: false,
@@ -210,7 +141,7 @@ describe('the budget freeze backstop: AWS Budgets action (Budgets fake) and aler
         'waitForDemosClosed',
         'attachFreezePolicy',
       ]);
-      const sent = notificationsFor(webhook.received, budget.name, 'budget.frozen');
+      const sent = notificationsFor(h.webhook.received, budget.name, 'budget.frozen');
       expect(sent).toHaveLength(1);
       expect(sent[0]!.fields).toMatchObject({ appliedBy: 'aws-budgets-action', demosDestroyed: 1 });
       expect((sent[0] as unknown as { text: string }).text).toContain('by the AWS Budgets action');
@@ -230,18 +161,18 @@ describe('the budget freeze backstop: AWS Budgets action (Budgets fake) and aler
         },
       });
     });
-    expect(await freezeTargets(org.freezePolicyId)).toEqual([]);
-    expect(budgetsApi.state.transitions.filter((t) => t.actionId === actionId).map((t) => t.to)).toEqual([
+    expect(await freezeTargets(h.org.freezePolicyId)).toEqual([]);
+    expect(h.budgetsApi.state.transitions.filter((t) => t.actionId === actionId).map((t) => t.to)).toEqual([
       'EXECUTION_IN_PROGRESS',
       'EXECUTION_SUCCESS',
       'REVERSE_IN_PROGRESS',
       'REVERSE_SUCCESS',
     ]);
     // For test/replay.test.ts (with SV0_WRITE_HISTORIES=1): a freeze AWS applied, then unfrozen.
-    recordHistory(guardId, 'budget-guard-backstop', env.namespace ?? 'default');
+    recordHistory(guardId, 'budget-guard-backstop', h.env.namespace ?? 'default');
     // Reversed, the action does not fire again this period (as in AWS): the account stays unfrozen.
-    await budgetsApi.evaluate(org.managementAccountId);
-    expect(await freezeTargets(org.freezePolicyId)).toEqual([]);
+    await h.budgetsApi.evaluate(h.org.managementAccountId);
+    expect(await freezeTargets(h.org.freezePolicyId)).toEqual([]);
   });
 
   it('the alerts topic (moto) takes a budget notification and delivers it through the alerts-endpoint subscription to the guard, which checks at once', async () => {
@@ -262,7 +193,7 @@ describe('the budget freeze backstop: AWS Budgets action (Budgets fake) and aler
     // moto signs each delivery with a certificate it serves itself (at SNS's path): the endpoint
     // verifies the real signature, with the certificate downloaded from moto instead of SNS.
     const alerts: Server = createServer(
-      createBudgetAlertHandler(env.client, {
+      createBudgetAlertHandler(h.env.client, {
         topicArns: [topicArn],
         verifier: createSnsVerifier({ download: motoCertificateDownload() }),
         log: () => undefined,
@@ -270,8 +201,6 @@ describe('the budget freeze backstop: AWS Budgets action (Budgets fake) and aler
     );
     await new Promise<void>((resolve) => alerts.listen(0, '127.0.0.1', resolve));
     const url = `http://127.0.0.1:${(alerts.address() as AddressInfo).port}/`;
-    const workflowId = WorkflowIds.budget(total.name);
-    started.push(workflowId);
     try {
       const sub = await subscribeAlertsEndpoint({ url, aws: motoConfig() });
       expect(sub.topicArn).toBe(topicArn);
@@ -279,12 +208,8 @@ describe('the budget freeze backstop: AWS Budgets action (Budgets fake) and aler
         new ListSubscriptionsByTopicCommand({ TopicArn: topicArn }),
       );
       expect(subs.Subscriptions?.map((s) => [s.Protocol, s.Endpoint])).toEqual([['http', url]]);
-      await work(async () => {
-        const handle = await env.client.workflow.start(budgetGuardWorkflow, {
-          workflowId,
-          taskQueue,
-          args: [guardConfig(total)],
-        });
+      await h.work(async () => {
+        const handle = await h.startGuard(total);
         expect((await handle.executeUpdate(checkNowUpdate)).percentUsed).toBe(40);
         await setSpend(total, 410);
         // What AWS Budgets publishes to the topic when a threshold is passed (without a subject:
@@ -296,7 +221,7 @@ describe('the budget freeze backstop: AWS Budgets action (Budgets fake) and aler
           }),
         );
         // No check asked for: only the alert through SNS and the endpoint makes the guard read now.
-        const hit = await webhook.waitFor(
+        const hit = await h.webhook.waitFor(
           (r) => notificationsFor([r], total.name, 'budget.threshold').length > 0,
         );
         expect((hit.body as { fields: Record<string, unknown> }).fields).toMatchObject({
@@ -333,16 +258,10 @@ describe('the budget freeze backstop: AWS Budgets action (Budgets fake) and aler
         '--address',
         stack().temporalAddress,
         '--namespace',
-        env.namespace ?? 'default',
+        h.env.namespace ?? 'default',
       );
-    const workflowId = WorkflowIds.budget(budget.name);
-    started.push(workflowId);
-    await work(async () => {
-      const guard = await env.client.workflow.start(budgetGuardWorkflow, {
-        workflowId,
-        taskQueue,
-        args: [guardConfig(budget)],
-      });
+    await h.work(async () => {
+      const guard = await h.startGuard(budget);
       expect((await guard.executeUpdate(checkNowUpdate)).frozen).toBe(false);
       const frozen = await cli(
         'budget',
@@ -360,17 +279,17 @@ describe('the budget freeze backstop: AWS Budgets action (Budgets fake) and aler
       const origin = { osUser: userInfo().username, host: hostname() };
       expect(status).toMatchObject({
         frozen: true,
-        freeze: { accountId: org.demoAccountId, appliedBy: 'budget-guard' },
+        freeze: { accountId: h.org.demoAccountId, appliedBy: 'budget-guard' },
       });
       expect(status.audit.at(-1)).toMatchObject({
         action: 'freeze',
         by: 'ivan',
         reason: 'frozen by hand by ivan: suspicious spend',
-        accountId: org.demoAccountId,
+        accountId: h.org.demoAccountId,
         details: { ...origin, changed: true, demosDestroyed: 0 },
       });
-      expect(await freezeTargets(org.freezePolicyId)).toEqual([org.demoAccountId]);
-      const sent = notificationsFor(webhook.received, budget.name, 'budget.frozen');
+      expect(await freezeTargets(h.org.freezePolicyId)).toEqual([h.org.demoAccountId]);
+      const sent = notificationsFor(h.webhook.received, budget.name, 'budget.frozen');
       expect(sent).toHaveLength(1);
 
       const again = await cli('budget', 'freeze', budget.name, '--by', 'ivan', '--reason', 'again');
@@ -393,7 +312,7 @@ describe('the budget freeze backstop: AWS Budgets action (Budgets fake) and aler
       );
       expect(lifted.code).toBe(0);
       expect(JSON.parse(lifted.stdout)).toMatchObject({ frozen: false });
-      expect(await freezeTargets(org.freezePolicyId)).toEqual([]);
+      expect(await freezeTargets(h.org.freezePolicyId)).toEqual([]);
     });
   });
 });

@@ -4,14 +4,12 @@ import type { AddressInfo } from 'node:net';
 import { hostname, tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { main } from '../../../clients/cli';
 import { CreateTopicCommand, PublishCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import { createBudgetAlertHandler } from '../../../clients/budget/alerts-endpoint';
 import { startBudgetGuards } from '../../../clients/budget/guards';
 import { budgetGuardsUpStep } from '../../../clients/budget/up';
-import { createDemoLifecycleActivities } from '../../../activities/demo/lifecycle';
 import {
   BudgetSearchAttributes,
   type BudgetGuardStatus,
@@ -21,65 +19,27 @@ import {
   unfreezeUpdate,
 } from '../../../lib/contracts/budget';
 import { ConfigError } from '../../../lib/config/validate';
-import { type DemoInput, type DemoSummary, statusQuery } from '../../../lib/contracts/demo';
-import { Roles, WorkflowIds, WorkflowTypes } from '../../../lib/names';
-import { budgetGuardWorkflow } from '../../../workflows';
-import { motoConfig, resetMoto } from '../../harness/aws';
+import { type DemoSummary, statusQuery } from '../../../lib/contracts/demo';
+import { WorkflowIds } from '../../../lib/names';
+import { motoConfig } from '../../harness/aws';
 import { motoCertificateDownload } from '../../harness/sns';
 import { createSnsVerifier } from '../../../lib/runtime/sns-signature';
 import { recordHistory } from '../../harness/record-history';
 import { stack } from '../../harness/stack';
-import { runWorker, testEnv, uniqueId } from '../../harness/temporal';
-import { startWebhookReceiver } from '../../harness/webhook';
+import { uniqueId } from '../../harness/temporal';
 import {
-  budgetActivities,
   budgetConfig,
-  createBudgetOrg,
+  budgetGuardHarness,
   eventually,
   freezeTargets,
   guardConfig,
   notificationsFor,
   ORG,
-  queueScenarioConfig,
   setSpend,
-  WORKER_SANDBOX,
-  type BudgetOrg,
 } from '../../harness/budget-fixtures';
 
 describe('budget guard on the dev server, AWS in moto', () => {
-  let env: TestWorkflowEnvironment;
-  let webhook: Awaited<ReturnType<typeof startWebhookReceiver>>;
-  let org: BudgetOrg;
-  let activities: object;
-  const taskQueue = uniqueId('budget');
-  const started: string[] = [];
-
-  const work = <T>(fn: () => Promise<T>) => runWorker({ env, taskQueue, activities }, fn);
-
-  beforeAll(async () => {
-    env = await testEnv();
-    webhook = await startWebhookReceiver();
-    await resetMoto();
-    org = await createBudgetOrg();
-    activities = {
-      ...budgetActivities({ webhookUrl: webhook.url, demoClient: env.client }),
-      ...createDemoLifecycleActivities({
-        aws: motoConfig(),
-        secrets: { resolveSecret: () => Promise.resolve('') },
-        sandbox: WORKER_SANDBOX,
-        configDir: queueScenarioConfig('budget-test'),
-      }),
-    };
-  });
-
-  afterAll(async () => {
-    for (const id of started)
-      await env.client.workflow
-        .getHandle(id)
-        .terminate('test done')
-        .catch(() => undefined);
-    await webhook?.close();
-  });
+  const h = budgetGuardHarness({ queue: 'budget' });
 
   it('40 % notifies nothing; 55 % (from an SNS alert that moto delivers, signed) notifies once; staying at 55 % notifies no more', async () => {
     const total = budgetConfig({
@@ -90,7 +50,6 @@ describe('budget guard on the dev server, AWS in moto', () => {
     });
     await setSpend(total, 200);
     const workflowId = WorkflowIds.budget(total.name);
-    started.push(workflowId);
     const sns = new SNSClient(motoConfig());
     const { TopicArn: topicArn = '' } = await sns.send(
       new CreateTopicCommand({ Name: uniqueId('sv0-budget-alerts') }),
@@ -98,7 +57,7 @@ describe('budget guard on the dev server, AWS in moto', () => {
     const download = motoCertificateDownload();
     const endpointLog: string[] = [];
     const alerts: Server = createServer(
-      createBudgetAlertHandler(env.client, {
+      createBudgetAlertHandler(h.env.client, {
         topicArns: [topicArn],
         verifier: createSnsVerifier({ download }),
         log: (line) => endpointLog.push(line),
@@ -113,16 +72,12 @@ describe('budget guard on the dev server, AWS in moto', () => {
           Endpoint: `http://127.0.0.1:${(alerts.address() as AddressInfo).port}/`,
         }),
       );
-      await work(async () => {
-        const handle = await env.client.workflow.start(budgetGuardWorkflow, {
-          workflowId,
-          taskQueue,
-          args: [guardConfig(total)],
-        });
+      await h.work(async () => {
+        const handle = await h.startGuard(total);
         const at40 = await handle.executeUpdate(checkNowUpdate);
         expect(at40).toMatchObject({ percentUsed: 40, frozen: false });
         expect(at40.levelReached).toBeUndefined();
-        expect(notificationsFor(webhook.received, total.name)).toEqual([]);
+        expect(notificationsFor(h.webhook.received, total.name)).toEqual([]);
 
         await setSpend(total, 275);
         // moto signs HTTP deliveries (SignatureVersion 2) but leaves Subject out of the string it
@@ -133,7 +88,7 @@ describe('budget guard on the dev server, AWS in moto', () => {
             Message: `AWS Budget Notification\nBudget Name: ${total.name}\nAlert Type: ACTUAL\nAlert Threshold: > $250.00\nACTUAL Amount: $275.00`,
           }),
         );
-        await webhook.waitFor((r) => notificationsFor([r], total.name, 'budget.threshold').length > 0);
+        await h.webhook.waitFor((r) => notificationsFor([r], total.name, 'budget.threshold').length > 0);
         expect(endpointLog).toEqual([`budget alerts endpoint: 202 signalled ${workflowId}`]);
         expect(download.calls).toHaveLength(1);
         expect(download.calls[0]).toMatch(
@@ -143,7 +98,7 @@ describe('budget guard on the dev server, AWS in moto', () => {
         for (let i = 0; i < 3; i++) await handle.executeUpdate(checkNowUpdate);
         const at55 = await handle.query(budgetStatusQuery);
         expect(at55).toMatchObject({ percentUsed: 55, levelReached: 50, frozen: false });
-        const sent = notificationsFor(webhook.received, total.name);
+        const sent = notificationsFor(h.webhook.received, total.name);
         expect(sent).toHaveLength(1);
         expect(sent[0]).toMatchObject({
           event: 'budget.threshold',
@@ -163,18 +118,12 @@ describe('budget guard on the dev server, AWS in moto', () => {
       notify: [80, 100],
     });
     await setSpend(platform, 150, 330);
-    const workflowId = WorkflowIds.budget(platform.name);
-    started.push(workflowId);
-    await work(async () => {
-      const handle = await env.client.workflow.start(budgetGuardWorkflow, {
-        workflowId,
-        taskQueue,
-        args: [guardConfig(platform)],
-      });
+    await h.work(async () => {
+      const handle = await h.startGuard(platform);
       const s = await handle.executeUpdate(checkNowUpdate);
       await handle.executeUpdate(checkNowUpdate);
       expect(s).toMatchObject({ percentUsed: 50, forecastPercent: 110, frozen: false });
-      const sent = notificationsFor(webhook.received, platform.name);
+      const sent = notificationsFor(h.webhook.received, platform.name);
       expect(sent.map((n) => [n.event, n.fields.forecastPercent])).toEqual([['budget.forecast', 110]]);
     });
   });
@@ -188,23 +137,17 @@ describe('budget guard on the dev server, AWS in moto', () => {
       freezeAt: 100,
     });
     await setSpend(dry, 250);
-    const workflowId = WorkflowIds.budget(dry.name);
-    started.push(workflowId);
-    await work(async () => {
-      const handle = await env.client.workflow.start(budgetGuardWorkflow, {
-        workflowId,
-        taskQueue,
-        args: [{ ...guardConfig(dry), dryRun: true }],
-      });
+    await h.work(async () => {
+      const handle = await h.startGuard(dry, { dryRun: true });
       const s = await handle.executeUpdate(checkNowUpdate);
       await handle.executeUpdate(checkNowUpdate);
       expect(s.frozen).toBe(false);
-      expect(s.audit.map((a) => [a.action, a.accountId])).toEqual([['freeze-dry-run', org.demoAccountId]]);
-      expect(notificationsFor(webhook.received, dry.name).map((n) => n.event)).toEqual([
+      expect(s.audit.map((a) => [a.action, a.accountId])).toEqual([['freeze-dry-run', h.org.demoAccountId]]);
+      expect(notificationsFor(h.webhook.received, dry.name).map((n) => n.event)).toEqual([
         'budget.threshold',
         'budget.freeze-dry-run',
       ]);
-      expect(await freezeTargets(org.freezePolicyId)).toEqual([]);
+      expect(await freezeTargets(h.org.freezePolicyId)).toEqual([]);
       const history = await handle.fetchHistory();
       const types = (history.events ?? []).map(
         (e) => e.activityTaskScheduledEventAttributes?.activityType?.name,
@@ -222,13 +165,8 @@ describe('budget guard on the dev server, AWS in moto', () => {
     });
     await setSpend(watched, 30);
     const workflowId = WorkflowIds.budget(watched.name);
-    started.push(workflowId);
-    await work(async () => {
-      const handle = await env.client.workflow.start(budgetGuardWorkflow, {
-        workflowId,
-        taskQueue,
-        args: [guardConfig(watched)],
-      });
+    await h.work(async () => {
+      const handle = await h.startGuard(watched);
       await handle.executeUpdate(checkNowUpdate);
       // Forged with the plain client: the sandbox account and a freeze at 5 %, then only the freeze.
       await handle.signal(reconfigureSignal, guardConfig({ ...watched, account: 'sv0-demo', freezeAt: 5 }));
@@ -242,7 +180,7 @@ describe('budget guard on the dev server, AWS in moto', () => {
         expect.stringMatching(/belongs to sv0-platform; moving it to sv0-demo needs a new guard/),
         expect.stringMatching(/never freezes; adding freezeAt needs a new guard/),
       ]);
-      expect(await freezeTargets(org.freezePolicyId)).toEqual([]);
+      expect(await freezeTargets(h.org.freezePolicyId)).toEqual([]);
       const types = ((await handle.fetchHistory()).events ?? []).map(
         (e) => e.activityTaskScheduledEventAttributes?.activityType?.name,
       );
@@ -250,7 +188,7 @@ describe('budget guard on the dev server, AWS in moto', () => {
       expect(types).not.toContain('destroyDemosInAccount');
     });
     // For test/replay.test.ts (with SV0_WRITE_HISTORIES=1): the refusal behind its patch marker.
-    recordHistory(workflowId, 'budget-guard-reconfigure-refused', env.namespace ?? 'default');
+    recordHistory(workflowId, 'budget-guard-reconfigure-refused', h.env.namespace ?? 'default');
   });
 
   const demoBudget = budgetConfig({
@@ -269,30 +207,10 @@ describe('budget guard on the dev server, AWS in moto', () => {
   const demoId = uniqueId('budget').toLowerCase();
 
   it('at 101 % the demo budget destroys the live demo first, then attaches FreezeAccount to sv0-demo only; the platform budget only notifies', async () => {
-    const demoInput: DemoInput = {
-      id: demoId,
-      scenario: { name: 'budget-test', maxTtlMs: 86_400_000 },
-      owner: 'budget-test',
-      ttlMs: 86_400_000,
-      target: {
-        accountId: org.demoAccountId,
-        accountName: 'sv0-demo',
-        // The worker's orchestrator role (moto assumes a role without checking that it exists).
-        roleName: Roles.deploy,
-      },
-      managementAccountId: org.managementAccountId,
-      org: ORG,
-      notifications: [{ type: 'log' }],
-    };
     await setSpend(demoBudget, 202);
     await setSpend(platformBudget, 303);
-    await work(async () => {
-      const demo = await env.client.workflow.start(WorkflowTypes.demoLifecycle, {
-        workflowId: WorkflowIds.demo(demoId),
-        taskQueue,
-        args: [demoInput],
-      });
-      started.push(demo.workflowId);
+    await h.work(async () => {
+      const demo = await h.startDemo(demoId);
       await eventually(
         () => demo.query(statusQuery),
         (s) => s.phase === 'running',
@@ -302,7 +220,7 @@ describe('budget guard on the dev server, AWS in moto', () => {
       await eventually(
         async () =>
           (
-            await env.client.workflow.count(
+            await h.env.client.workflow.count(
               `WorkflowId = '${demo.workflowId}' AND ExecutionStatus = 'Running'`,
             )
           ).count,
@@ -310,28 +228,28 @@ describe('budget guard on the dev server, AWS in moto', () => {
         'demo visible',
       );
 
-      const guards = await startBudgetGuards(env.client, {
+      const guards = await startBudgetGuards(h.env.client, {
         budgets: { budgets: [demoBudget, platformBudget] },
         org: ORG,
         notifications: { sinks: guardConfig(demoBudget).notifications },
-        taskQueue,
+        taskQueue: h.taskQueue,
       });
-      started.push(...guards.map((g) => g.workflowId));
-      const demoGuard = env.client.workflow.getHandle(WorkflowIds.budget(demoBudget.name));
-      const platformGuard = env.client.workflow.getHandle(WorkflowIds.budget(platformBudget.name));
+      h.track(...guards.map((g) => g.workflowId));
+      const demoGuard = h.env.client.workflow.getHandle(WorkflowIds.budget(demoBudget.name));
+      const platformGuard = h.env.client.workflow.getHandle(WorkflowIds.budget(platformBudget.name));
 
       const frozen = await eventually(
         () => demoGuard.executeUpdate(checkNowUpdate),
         (s) => s.frozen,
         'demo budget frozen',
       );
-      expect(frozen.freeze).toMatchObject({ accountId: org.demoAccountId, accountName: 'sv0-demo' });
+      expect(frozen.freeze).toMatchObject({ accountId: h.org.demoAccountId, accountName: 'sv0-demo' });
       expect(frozen.audit.map((a) => a.action)).toEqual(['demos-destroyed', 'freeze']);
-      expect(frozen.audit[1]).toMatchObject({ by: 'budget-guard', accountId: org.demoAccountId });
+      expect(frozen.audit[1]).toMatchObject({ by: 'budget-guard', accountId: h.org.demoAccountId });
 
       const platform = await platformGuard.executeUpdate(checkNowUpdate);
       expect(platform).toMatchObject({ frozen: false, levelReached: 100, audit: [] });
-      expect(await freezeTargets(org.freezePolicyId)).toEqual([org.demoAccountId]);
+      expect(await freezeTargets(h.org.freezePolicyId)).toEqual([h.org.demoAccountId]);
 
       // The demo was torn down by its own workflow, for the freeze.
       const summary: DemoSummary = await demo.result();
@@ -350,9 +268,9 @@ describe('budget guard on the dev server, AWS in moto', () => {
         'attachFreezePolicy',
       ]);
 
-      const sentDemo = notificationsFor(webhook.received, demoBudget.name).map((n) => n.event);
+      const sentDemo = notificationsFor(h.webhook.received, demoBudget.name).map((n) => n.event);
       expect(sentDemo).toEqual(['budget.threshold', 'budget.frozen']);
-      const sentPlatform = notificationsFor(webhook.received, platformBudget.name).map((n) => n.event);
+      const sentPlatform = notificationsFor(h.webhook.received, platformBudget.name).map((n) => n.event);
       expect(sentPlatform).toEqual(['budget.threshold']);
 
       // sv0 up sets the search attribute that makes guards findable in the Web UI.
@@ -362,8 +280,8 @@ describe('budget guard on the dev server, AWS in moto', () => {
   });
 
   it('unfreeze by update detaches FreezeAccount and the audit trail names who and why; rising spend refreezes', async () => {
-    const guard = env.client.workflow.getHandle(WorkflowIds.budget(demoBudget.name));
-    await work(async () => {
+    const guard = h.env.client.workflow.getHandle(WorkflowIds.budget(demoBudget.name));
+    await h.work(async () => {
       const bad = guard.executeUpdate(unfreezeUpdate, { args: [{ by: '', reason: 'because' }] });
       await expect(bad).rejects.toBeInstanceOf(WorkflowUpdateFailedError);
 
@@ -375,10 +293,10 @@ describe('budget guard on the dev server, AWS in moto', () => {
         action: 'unfreeze',
         by: 'ivan',
         reason: 'customer demo on Monday',
-        accountId: org.demoAccountId,
+        accountId: h.org.demoAccountId,
       });
       expect(after.approval).toMatchObject({ by: 'ivan', spendAtApproval: 202 });
-      expect(await freezeTargets(org.freezePolicyId)).toEqual([]);
+      expect(await freezeTargets(h.org.freezePolicyId)).toEqual([]);
       const again = await guard
         .executeUpdate(unfreezeUpdate, { args: [{ by: 'ivan', reason: 'again' }] })
         .catch((e: unknown) => e);
@@ -391,7 +309,7 @@ describe('budget guard on the dev server, AWS in moto', () => {
       const refrozen = await guard.executeUpdate(checkNowUpdate);
       expect(refrozen.frozen).toBe(true);
       expect(refrozen.audit.at(-1)).toMatchObject({ action: 'freeze', details: { refreeze: true } });
-      expect(await freezeTargets(org.freezePolicyId)).toEqual([org.demoAccountId]);
+      expect(await freezeTargets(h.org.freezePolicyId)).toEqual([h.org.demoAccountId]);
     });
   });
 
@@ -407,7 +325,7 @@ describe('budget guard on the dev server, AWS in moto', () => {
       '--address',
       stack().temporalAddress,
       '--namespace',
-      env.namespace ?? 'default',
+      h.env.namespace ?? 'default',
     ];
     const sv0 = async (...args: string[]) => {
       let out = '';
@@ -423,7 +341,7 @@ describe('budget guard on the dev server, AWS in moto', () => {
         err.mockRestore();
       }
     };
-    await work(async () => {
+    await h.work(async () => {
       const status = await sv0('budget', 'status', '--json');
       expect(status.code).toBe(0);
       const rows = JSON.parse(status.out) as { budget: string; frozen: boolean; levelReached?: number }[];
@@ -457,12 +375,14 @@ describe('budget guard on the dev server, AWS in moto', () => {
       });
       expect(unfrozen.audit.at(-1)).toMatchObject({ action: 'unfreeze', by: 'ceo', details: origin });
       // The history's update event carries the CLI's client identity: OS user, host and pid.
-      const history = await env.client.workflow.getHandle(WorkflowIds.budget(demoBudget.name)).fetchHistory();
+      const history = await h.env.client.workflow
+        .getHandle(WorkflowIds.budget(demoBudget.name))
+        .fetchHistory();
       const accepted = history
         .events!.map((e) => e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.meta?.identity)
         .filter(Boolean);
       expect(accepted.at(-1)).toBe(`sv0 ${origin.osUser}@${origin.host} pid ${process.pid}`);
-      expect(await freezeTargets(org.freezePolicyId)).toEqual([]);
+      expect(await freezeTargets(h.org.freezePolicyId)).toEqual([]);
       // Not frozen any more: the guard refuses, the CLI says so with exit code 2.
       expect(
         (await sv0('budget', 'unfreeze', demoBudget.name, '--by', 'ceo', '--reason', 'again')).code,
@@ -470,7 +390,7 @@ describe('budget guard on the dev server, AWS in moto', () => {
     });
     // For test/replay.test.ts (with SV0_WRITE_HISTORIES=1): freeze after a demo
     // teardown, unfreeze, refreeze, unfreeze by the CLI.
-    recordHistory(WorkflowIds.budget(demoBudget.name), 'budget-guard-freeze', env.namespace ?? 'default');
+    recordHistory(WorkflowIds.budget(demoBudget.name), 'budget-guard-freeze', h.env.namespace ?? 'default');
   });
 
   it('a config that marks the management account freezable, or names an unknown account, is refused before any guard starts', async () => {
@@ -483,9 +403,9 @@ describe('budget guard on the dev server, AWS in moto', () => {
       `budgets:\n  - { name: ${mgmt}, account: management, amount: 10, freezeAt: 100 }\n  - { name: ${unknown}, account: sv0-unknown, amount: 10 }\n`,
     );
     const ctx = {
-      client: env.client,
+      client: h.env.client,
       configDir: dir,
-      namespace: env.namespace ?? 'default',
+      namespace: h.env.namespace ?? 'default',
       globals: {},
       safe: false,
       log: () => undefined,
@@ -495,9 +415,9 @@ describe('budget guard on the dev server, AWS in moto', () => {
     await expect(run).rejects.toThrow(/budgets\[0\]\.freezeAt: the management account is never frozen/);
     await expect(run).rejects.toThrow(/budgets\[1\]\.account: "sv0-unknown" is not an account in org\.yaml/);
     for (const name of [mgmt, unknown]) {
-      await expect(env.client.workflow.getHandle(WorkflowIds.budget(name)).describe()).rejects.toBeInstanceOf(
-        WorkflowNotFoundError,
-      );
+      await expect(
+        h.env.client.workflow.getHandle(WorkflowIds.budget(name)).describe(),
+      ).rejects.toBeInstanceOf(WorkflowNotFoundError);
     }
   });
 });

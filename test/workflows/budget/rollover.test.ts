@@ -1,22 +1,15 @@
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { budgetStatusQuery, checkNowUpdate } from '../../../lib/contracts/budget';
 import { nextUtcMonthStart, utcMonth } from '../../../lib/budget-escalation';
 import { WorkflowIds } from '../../../lib/names';
-import { budgetGuardWorkflow } from '../../../workflows';
-import { resetMoto } from '../../harness/aws';
-import { runWorker, testEnv, timeSkippingEnv, uniqueId } from '../../harness/temporal';
-import { startWebhookReceiver } from '../../harness/webhook';
+import { uniqueId } from '../../harness/temporal';
 import {
-  budgetActivities,
   budgetConfig,
-  createBudgetOrg,
+  budgetGuardHarness,
   eventually,
   freezeTargets,
-  guardConfig,
   notificationsFor,
   setSpend,
-  type BudgetOrg,
 } from '../../harness/budget-fixtures';
 
 const DAY = 86_400_000;
@@ -26,26 +19,9 @@ const DAY = 86_400_000;
  * there; demo control lists demos on the dev server, where demos run and visibility exists.
  */
 describe('budget guards across a UTC month (time-skipping server, AWS in moto)', () => {
-  let env: TestWorkflowEnvironment;
-  let dev: TestWorkflowEnvironment;
-  let webhook: Awaited<ReturnType<typeof startWebhookReceiver>>;
-  let org: BudgetOrg;
-
-  beforeAll(async () => {
-    env = await timeSkippingEnv();
-    dev = await testEnv();
-    webhook = await startWebhookReceiver();
-    await resetMoto();
-    org = await createBudgetOrg();
-  });
-
-  afterAll(async () => {
-    await webhook?.close();
-    await env?.teardown();
-  });
+  const h = budgetGuardHarness({ queue: 'budget-rollover', timeSkipping: true });
 
   it('the rollover lifts a freeze and resets thresholds; staying at 55 % for days notifies once per month', async () => {
-    const taskQueue = uniqueId('budget-rollover');
     const total = budgetConfig({
       name: uniqueId('total'),
       account: 'organization',
@@ -63,18 +39,10 @@ describe('budget guards across a UTC month (time-skipping server, AWS in moto)',
     });
     await setSpend(total, 275);
     await setSpend(demo, 202);
-    const activities = budgetActivities({ webhookUrl: webhook.url, demoClient: dev.client });
-
-    await runWorker({ env, taskQueue, activities }, async () => {
-      const start = (c: typeof total) =>
-        env.client.workflow.start(budgetGuardWorkflow, {
-          workflowId: WorkflowIds.budget(c.name),
-          taskQueue,
-          args: [guardConfig(c)],
-        });
-      const totalGuard = await start(total);
-      const demoGuard = await start(demo);
-      const month0 = utcMonth(await env.currentTimeMs());
+    await h.work(async () => {
+      const totalGuard = await h.startGuard(total);
+      const demoGuard = await h.startGuard(demo);
+      const month0 = utcMonth(await h.env.currentTimeMs());
 
       const frozen = await eventually(
         () => demoGuard.executeUpdate(checkNowUpdate),
@@ -82,21 +50,21 @@ describe('budget guards across a UTC month (time-skipping server, AWS in moto)',
         'demo budget frozen',
       );
       expect(frozen).toMatchObject({ month: month0, levelReached: 80 });
-      expect(await freezeTargets(org.freezePolicyId)).toEqual([org.demoAccountId]);
+      expect(await freezeTargets(h.org.freezePolicyId)).toEqual([h.org.demoAccountId]);
       await eventually(
-        async () => notificationsFor(webhook.received, total.name).length,
+        async () => notificationsFor(h.webhook.received, total.name).length,
         (n) => n === 1,
         'first threshold notification',
       );
 
       // AWS resets actual spend at the month start; moto needs the budget recreated for that.
       await setSpend(demo, 0);
-      const now = await env.currentTimeMs();
-      await env.sleep(nextUtcMonthStart(now) - now + 3 * DAY);
+      const now = await h.env.currentTimeMs();
+      await h.env.sleep(nextUtcMonthStart(now) - now + 3 * DAY);
       const month1 = utcMonth(nextUtcMonthStart(now));
 
       const after = await eventually(
-        () => env.client.workflow.getHandle(WorkflowIds.budget(demo.name)).query(budgetStatusQuery),
+        () => h.env.client.workflow.getHandle(WorkflowIds.budget(demo.name)).query(budgetStatusQuery),
         (s) =>
           s.month === month1 &&
           !s.frozen &&
@@ -109,9 +77,9 @@ describe('budget guards across a UTC month (time-skipping server, AWS in moto)',
         ['freeze', 'budget-guard'],
         ['unfreeze', 'month-rollover'],
       ]);
-      expect(await freezeTargets(org.freezePolicyId)).toEqual([]);
+      expect(await freezeTargets(h.org.freezePolicyId)).toEqual([]);
       // The new month is a new run of the same workflow id (continue-as-new).
-      const latest = await env.client.workflow.getHandle(WorkflowIds.budget(demo.name)).describe();
+      const latest = await h.env.client.workflow.getHandle(WorkflowIds.budget(demo.name)).describe();
       expect(latest.runId).not.toBe(demoGuard.firstExecutionRunId);
 
       // 55 % all along: one notification per month, none for the days in between.
@@ -120,12 +88,12 @@ describe('budget guards across a UTC month (time-skipping server, AWS in moto)',
         (s) => s.month === month1 && s.lastCheckedAt !== undefined && s.lastCheckedAt >= `${month1}-03`,
         'total guard in the new month',
       );
-      const sent = notificationsFor(webhook.received, total.name, 'budget.threshold');
+      const sent = notificationsFor(h.webhook.received, total.name, 'budget.threshold');
       expect(sent.map((n) => [n.fields.month, n.fields.threshold])).toEqual([
         [month0, 50],
         [month1, 50],
       ]);
-      const unfrozen = notificationsFor(webhook.received, demo.name, 'budget.unfrozen');
+      const unfrozen = notificationsFor(h.webhook.received, demo.name, 'budget.unfrozen');
       expect(unfrozen).toHaveLength(1);
       expect(unfrozen[0]?.fields).toMatchObject({ by: 'month-rollover', month: month1 });
     });
