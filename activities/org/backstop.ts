@@ -2,12 +2,10 @@ import {
   type Action,
   type BudgetsClient,
   CreateBudgetActionCommand,
-  CreateSubscriberCommand,
   DescribeBudgetActionsForAccountCommand,
   DescribeBudgetActionsForBudgetCommand,
   DescribeNotificationsForBudgetCommand,
   DescribeSubscribersForNotificationCommand,
-  type Notification,
   type Subscriber,
   UpdateBudgetActionCommand,
 } from '@aws-sdk/client-budgets';
@@ -18,14 +16,7 @@ import {
   GetAnomalySubscriptionsCommand,
   UpdateAnomalySubscriptionCommand,
 } from '@aws-sdk/client-cost-explorer';
-import {
-  CreateRoleCommand,
-  GetRoleCommand,
-  GetRolePolicyCommand,
-  type IAMClient,
-  PutRolePolicyCommand,
-  UpdateAssumeRolePolicyCommand,
-} from '@aws-sdk/client-iam';
+import type { IAMClient } from '@aws-sdk/client-iam';
 import type { OrganizationsClient } from '@aws-sdk/client-organizations';
 import {
   CreateTopicCommand,
@@ -46,7 +37,9 @@ import {
 } from '../../lib/org/backstop';
 import type { LiveBackstop, LiveBudgetAction, PlanStep } from '../../lib/org/types';
 import { assertSandboxTarget } from '../../lib/sandbox';
-import { aws, awsErrorName, classifyAwsError, readUnlessLocallyUnavailable } from '../aws/errors';
+import { aws, readUnlessLocallyUnavailable } from '../aws/errors';
+import { ensureRoleWithPolicy, readIfThere, readRoleWithPolicy } from '../aws/ensure';
+import { addTopicSubscriber } from './budgets';
 import { orgLookup } from './lookup';
 
 export interface OrgBackstopDeps {
@@ -62,18 +55,6 @@ export interface OrgBackstopDeps {
 }
 
 type Step<K extends PlanStep['kind']> = Extract<PlanStep, { kind: K }>;
-
-const notFound = (err: unknown) => /NotFound|NoSuchEntity/.test(awsErrorName(err) ?? '');
-
-/** An ACTUAL, percentage notification at `threshold`, as budgets.yaml declares every notification. */
-function notification(threshold: number): Notification {
-  return {
-    NotificationType: 'ACTUAL',
-    ComparisonOperator: 'GREATER_THAN',
-    Threshold: threshold,
-    ThresholdType: 'PERCENTAGE',
-  };
-}
 
 /** The SNS subscriber of a budget notification or action. */
 export function topicSubscriber(topicArn: string): Subscriber {
@@ -112,22 +93,6 @@ export function createOrgBackstopActivities(deps: OrgBackstopDeps) {
     return (await aws('GetCallerIdentity', () => deps.sts.send(new GetCallerIdentityCommand({})))).Account!;
   }
 
-  async function subscribe(mgmt: string, budget: string, threshold: number, topicArn: string): Promise<void> {
-    try {
-      await budgets.send(
-        new CreateSubscriberCommand({
-          AccountId: mgmt,
-          BudgetName: budget,
-          Notification: notification(threshold),
-          Subscriber: topicSubscriber(topicArn),
-        }),
-      );
-    } catch (err) {
-      if (awsErrorName(err) !== 'DuplicateRecordException')
-        throw classifyAwsError(`subscribe ${topicArn} to budget ${budget} at ${threshold} %`, err);
-    }
-  }
-
   // moto cannot answer budget actions, notification subscribers or anomaly subscriptions.
   const unlessUnavailable = readUnlessLocallyUnavailable(deps.localEndpoint);
 
@@ -155,46 +120,29 @@ export function createOrgBackstopActivities(deps: OrgBackstopDeps) {
       const mgmt = await managementAccountId();
       const notes: string[] = [];
       const arn = alertsTopicArn(mgmt, input.topic);
-      const topic: LiveBackstop['topic'] = { arn, exists: false };
-      try {
-        const attrs = await sns.send(new GetTopicAttributesCommand({ TopicArn: arn }));
-        topic.exists = true;
-        if (attrs.Attributes?.Policy) topic.policy = attrs.Attributes.Policy;
-      } catch (err) {
-        if (!notFound(err)) throw classifyAwsError(`read SNS topic ${input.topic}`, err);
-      }
-
-      const iam = await deps.iamFor(mgmt);
-      const freezeRole: LiveBackstop['freezeRole'] = { exists: false };
-      try {
-        const role = await iam.send(new GetRoleCommand({ RoleName: input.freezeRole }));
-        freezeRole.exists = true;
-        const trust = role.Role?.AssumeRolePolicyDocument;
-        if (trust) freezeRole.trustPolicy = decodeURIComponent(trust);
-        const policy = await iam
-          .send(
-            new GetRolePolicyCommand({ RoleName: input.freezeRole, PolicyName: BUDGETS_FREEZE_POLICY_NAME }),
-          )
-          .catch((err: unknown) => {
-            if (notFound(err)) return undefined;
-            throw err;
-          });
-        if (policy?.PolicyDocument) freezeRole.policy = decodeURIComponent(policy.PolicyDocument);
-      } catch (err) {
-        if (!notFound(err)) throw classifyAwsError(`read role ${input.freezeRole}`, err);
-      }
+      const attrs = await readIfThere(`SNS topic ${input.topic}`, () =>
+        sns.send(new GetTopicAttributesCommand({ TopicArn: arn })),
+      );
+      const policy = attrs?.Attributes?.Policy;
+      const topic: LiveBackstop['topic'] = {
+        arn,
+        exists: attrs !== undefined,
+        ...(policy ? { policy } : {}),
+      };
+      const freezeRole = await readRoleWithPolicy(await deps.iamFor(mgmt), {
+        name: input.freezeRole,
+        policyName: BUDGETS_FREEZE_POLICY_NAME,
+        what: `role ${input.freezeRole}`,
+      });
 
       const subscribed = await unlessUnavailable(
         'Budgets DescribeSubscribersForNotification',
         async () => {
           const out: Record<string, number[]> = {};
           for (const name of input.budgets) {
-            const list = await budgets
-              .send(new DescribeNotificationsForBudgetCommand({ AccountId: mgmt, BudgetName: name }))
-              .catch((err: unknown) => {
-                if (notFound(err)) return undefined;
-                throw err;
-              });
+            const list = await readIfThere(`notifications of budget ${name}`, () =>
+              budgets.send(new DescribeNotificationsForBudgetCommand({ AccountId: mgmt, BudgetName: name })),
+            );
             const thresholds: number[] = [];
             for (const n of list?.Notifications ?? []) {
               const subs = await budgets.send(
@@ -277,40 +225,21 @@ export function createOrgBackstopActivities(deps: OrgBackstopDeps) {
       const mgmt = await managementAccountId();
       const accounts = await lookup.accounts();
       const ids = step.sandboxAccounts.flatMap((name) => accounts.find((a) => a.Name === name)?.Id ?? []);
-      const iam = await deps.iamFor(mgmt);
-      const trust = budgetsFreezeTrustPolicy(mgmt);
-      try {
-        await iam.send(
-          new CreateRoleCommand({
-            RoleName: step.role,
-            AssumeRolePolicyDocument: trust,
-            Description: `AWS Budgets attaches ${FREEZE_POLICY_NAME} to sandbox accounts with it (sv0 budget backstop)`,
-            Tags: [{ Key: 'sv0:owner', Value: 'automated' }],
-          }),
-        );
-      } catch (err) {
-        if (!/EntityAlreadyExists/.test(awsErrorName(err) ?? ''))
-          throw classifyAwsError(`create role ${step.role}`, err);
-        await aws(`update the trust policy of role ${step.role}`, () =>
-          iam.send(new UpdateAssumeRolePolicyCommand({ RoleName: step.role, PolicyDocument: trust })),
-        );
-      }
-      await aws(`set the permissions of role ${step.role}`, () =>
-        iam.send(
-          new PutRolePolicyCommand({
-            RoleName: step.role,
-            PolicyName: BUDGETS_FREEZE_POLICY_NAME,
-            PolicyDocument: budgetsFreezeRolePolicy(mgmt, ids),
-          }),
-        ),
-      );
+      await ensureRoleWithPolicy(await deps.iamFor(mgmt), {
+        name: step.role,
+        what: `role ${step.role}`,
+        trustPolicy: budgetsFreezeTrustPolicy(mgmt),
+        description: `AWS Budgets attaches ${FREEZE_POLICY_NAME} to sandbox accounts with it (sv0 budget backstop)`,
+        policyName: BUDGETS_FREEZE_POLICY_NAME,
+        policy: budgetsFreezeRolePolicy(mgmt, ids),
+      });
     },
 
     /** Add the alerts topic as a subscriber of a budget's notifications; one already there is success. */
     async orgSubscribeBudgetAlerts(step: Step<'subscribeBudgetAlerts'>): Promise<void> {
       const mgmt = await managementAccountId();
       for (const t of step.thresholds)
-        await subscribe(mgmt, step.budget, t, alertsTopicArn(mgmt, step.topic));
+        await addTopicSubscriber(budgets, mgmt, step.budget, t, alertsTopicArn(mgmt, step.topic));
     },
 
     /**

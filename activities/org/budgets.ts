@@ -18,6 +18,7 @@ import { NET_RECORD_TYPES } from '../../lib/budget-forecast';
 import type { DesiredBudget, LiveBudget, PlanStep } from '../../lib/org/types';
 import { alertsTopicArn } from '../../lib/org/backstop';
 import { aws, awsErrorName, classifyAwsError } from '../aws/errors';
+import { createOrUpdate } from '../aws/ensure';
 import { orgLookup } from './lookup';
 
 export interface OrgBudgetsDeps {
@@ -39,6 +40,7 @@ function monthToDate(now: Date): { Start: string; End: string } {
 
 type Step<K extends PlanStep['kind']> = Extract<PlanStep, { kind: K }>;
 
+/** An ACTUAL, percentage notification at `threshold`, as budgets.yaml declares every notification. */
 function notification(threshold: number): Notification {
   return {
     NotificationType: 'ACTUAL',
@@ -46,6 +48,26 @@ function notification(threshold: number): Notification {
     Threshold: threshold,
     ThresholdType: 'PERCENTAGE',
   };
+}
+
+/** Add an SNS topic to a budget's notification at `threshold`; one already there is success. */
+export async function addTopicSubscriber(
+  budgets: BudgetsClient,
+  mgmt: string,
+  budget: string,
+  threshold: number,
+  topicArn: string,
+): Promise<void> {
+  await createOrUpdate(`SNS subscriber ${topicArn} of budget ${budget} at ${threshold} %`, () =>
+    budgets.send(
+      new CreateSubscriberCommand({
+        AccountId: mgmt,
+        BudgetName: budget,
+        Notification: notification(threshold),
+        Subscriber: { SubscriptionType: 'SNS', Address: topicArn },
+      }),
+    ),
+  );
 }
 
 /**
@@ -93,37 +115,22 @@ export function createOrgBudgetsActivities(deps: OrgBudgetsDeps) {
     subscribers: string[],
     topic?: string,
   ): Promise<void> {
-    try {
-      await budgets.send(
-        new CreateNotificationCommand({
-          AccountId: mgmt,
-          BudgetName: budget,
-          Notification: notification(threshold),
-          Subscribers: subscribersOf(mgmt, subscribers, topic),
-        }),
-      );
-    } catch (err) {
-      if (awsErrorName(err) !== 'DuplicateRecordException')
-        throw classifyAwsError(`notification at ${threshold} % of budget ${budget}`, err);
+    await createOrUpdate(
+      `notification at ${threshold} % of budget ${budget}`,
+      () =>
+        budgets.send(
+          new CreateNotificationCommand({
+            AccountId: mgmt,
+            BudgetName: budget,
+            Notification: notification(threshold),
+            Subscribers: subscribersOf(mgmt, subscribers, topic),
+          }),
+        ),
       // The notification exists: the topic may still be missing from it.
-      if (topic) await addTopic(mgmt, budget, threshold, topic);
-    }
-  }
-
-  async function addTopic(mgmt: string, budget: string, threshold: number, topic: string): Promise<void> {
-    try {
-      await budgets.send(
-        new CreateSubscriberCommand({
-          AccountId: mgmt,
-          BudgetName: budget,
-          Notification: notification(threshold),
-          Subscriber: { SubscriptionType: 'SNS', Address: alertsTopicArn(mgmt, topic) },
-        }),
-      );
-    } catch (err) {
-      if (awsErrorName(err) !== 'DuplicateRecordException')
-        throw classifyAwsError(`SNS topic ${topic} on budget ${budget} at ${threshold} %`, err);
-    }
+      async () => {
+        if (topic) await addTopicSubscriber(budgets, mgmt, budget, threshold, alertsTopicArn(mgmt, topic));
+      },
+    );
   }
 
   /**
@@ -213,22 +220,25 @@ export function createOrgBudgetsActivities(deps: OrgBudgetsDeps) {
     async orgCreateBudget(step: Step<'createBudget'>): Promise<void> {
       const mgmt = await managementAccountId();
       const b = step.budget;
-      try {
-        await budgets.send(
-          new CreateBudgetCommand({
-            AccountId: mgmt,
-            Budget: await awsBudget(b, mgmt),
-            NotificationsWithSubscribers: b.notify.map((t) => ({
-              Notification: notification(t),
-              Subscribers: subscribersOf(mgmt, b.subscribers, step.alertsTopic),
-            })),
-          }),
-        );
-      } catch (err) {
-        if (awsErrorName(err) !== 'DuplicateRecordException')
-          throw classifyAwsError(`create budget ${b.name}`, err);
-        for (const t of b.notify) await addNotification(mgmt, b.name, t, b.subscribers, step.alertsTopic);
-      }
+      const Budget = await awsBudget(b, mgmt);
+      await createOrUpdate(
+        `budget ${b.name}`,
+        () =>
+          budgets.send(
+            new CreateBudgetCommand({
+              AccountId: mgmt,
+              Budget,
+              NotificationsWithSubscribers: b.notify.map((t) => ({
+                Notification: notification(t),
+                Subscribers: subscribersOf(mgmt, b.subscribers, step.alertsTopic),
+              })),
+            }),
+          ),
+        // The budget exists: add the notifications it lacks (its limit and scope are updateBudget's).
+        async () => {
+          for (const t of b.notify) await addNotification(mgmt, b.name, t, b.subscribers, step.alertsTopic);
+        },
+      );
     },
 
     /** Set a budget's limit, scope and cost types to the declared ones. */

@@ -3,13 +3,6 @@
  * that the worker assumes to mint connectors' temporary AWS keys. Read and written in its account
  * through OrganizationAccountAccessRole, like the cross-account roles.
  */
-import {
-  CreateRoleCommand,
-  GetRoleCommand,
-  GetRolePolicyCommand,
-  PutRolePolicyCommand,
-  UpdateAssumeRolePolicyCommand,
-} from '@aws-sdk/client-iam';
 import type { IAMClient } from '@aws-sdk/client-iam';
 import type { OrganizationsClient } from '@aws-sdk/client-organizations';
 import { GetCallerIdentityCommand, type STSClient } from '@aws-sdk/client-sts';
@@ -19,7 +12,8 @@ import {
   connectorCredentialsTrustPolicy,
 } from '../../lib/org/connector-credentials';
 import type { LiveConnectorCredentials, PlanStep } from '../../lib/org/types';
-import { aws, awsErrorName, classifyAwsError } from '../aws/errors';
+import { aws } from '../aws/errors';
+import { ensureRoleWithPolicy, readRoleWithPolicy } from '../aws/ensure';
 import { orgLookup } from './lookup';
 
 export interface OrgConnectorCredentialsDeps {
@@ -28,8 +22,6 @@ export interface OrgConnectorCredentialsDeps {
   /** An IAM client acting in `accountId` (a member through its OrganizationAccountAccessRole). */
   iamFor(accountId: string): Promise<IAMClient>;
 }
-
-const notFound = (err: unknown) => /NoSuchEntity/.test(awsErrorName(err) ?? '');
 
 export function createOrgConnectorCredentialsActivities(deps: OrgConnectorCredentialsDeps) {
   const lookup = orgLookup(deps.organizations);
@@ -40,26 +32,11 @@ export function createOrgConnectorCredentialsActivities(deps: OrgConnectorCreden
       accountId: string;
       role: string;
     }): Promise<LiveConnectorCredentials> {
-      const iam = await deps.iamFor(input.accountId);
-      try {
-        const role = await iam.send(new GetRoleCommand({ RoleName: input.role }));
-        const live: LiveConnectorCredentials = { exists: true };
-        const trust = role.Role?.AssumeRolePolicyDocument;
-        if (trust) live.trustPolicy = decodeURIComponent(trust);
-        const policy = await iam
-          .send(
-            new GetRolePolicyCommand({ RoleName: input.role, PolicyName: CONNECTOR_CREDENTIALS_POLICY_NAME }),
-          )
-          .catch((err: unknown) => {
-            if (notFound(err)) return undefined;
-            throw err;
-          });
-        if (policy?.PolicyDocument) live.policy = decodeURIComponent(policy.PolicyDocument);
-        return live;
-      } catch (err) {
-        if (notFound(err)) return { exists: false };
-        throw classifyAwsError(`read role ${input.role} in account ${input.accountId}`, err);
-      }
+      return readRoleWithPolicy(await deps.iamFor(input.accountId), {
+        name: input.role,
+        policyName: CONNECTOR_CREDENTIALS_POLICY_NAME,
+        what: `role ${input.role} in account ${input.accountId}`,
+      });
     },
 
     /**
@@ -83,35 +60,15 @@ export function createOrgConnectorCredentialsActivities(deps: OrgConnectorCreden
         if (!accountId) throw new Error(`account ${a.account} does not exist yet`);
         return { accountId, role: a.role };
       });
-      const iam = await deps.iamFor(id);
-      const what = `role ${role.role} in ${role.account}`;
-      const trust = connectorCredentialsTrustPolicy(caller.Account, role.externalId);
-      try {
-        await iam.send(
-          new CreateRoleCommand({
-            RoleName: role.role,
-            AssumeRolePolicyDocument: trust,
-            Description: "The sv0 worker mints connectors' temporary AWS keys through this role",
-            MaxSessionDuration: 3600,
-            Tags: [{ Key: 'sv0:owner', Value: 'automated' }],
-          }),
-        );
-      } catch (err) {
-        if (!/EntityAlreadyExists/.test(awsErrorName(err) ?? ''))
-          throw classifyAwsError(`create ${what}`, err);
-        await aws(`update the trust policy of ${what}`, () =>
-          iam.send(new UpdateAssumeRolePolicyCommand({ RoleName: role.role, PolicyDocument: trust })),
-        );
-      }
-      await aws(`set the permissions of ${what}`, () =>
-        iam.send(
-          new PutRolePolicyCommand({
-            RoleName: role.role,
-            PolicyName: CONNECTOR_CREDENTIALS_POLICY_NAME,
-            PolicyDocument: connectorCredentialsRolePolicy(targets),
-          }),
-        ),
-      );
+      await ensureRoleWithPolicy(await deps.iamFor(id), {
+        name: role.role,
+        what: `role ${role.role} in ${role.account}`,
+        trustPolicy: connectorCredentialsTrustPolicy(caller.Account, role.externalId),
+        description: "The sv0 worker mints connectors' temporary AWS keys through this role",
+        maxSessionDuration: 3600,
+        policyName: CONNECTOR_CREDENTIALS_POLICY_NAME,
+        policy: connectorCredentialsRolePolicy(targets),
+      });
     },
   };
 }
