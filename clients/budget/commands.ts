@@ -85,28 +85,65 @@ function updateError(err: unknown): string {
 }
 
 /**
+ * `sv0 budget unfreeze` and `sv0 budget freeze`: one command each, alike but for the update they
+ * send, the help, and what the guard's answer means (the line printed, or why the command failed).
+ */
+const FREEZE_COMMANDS = [
+  {
+    verb: 'unfreeze',
+    update: unfreezeUpdate,
+    description: 'detach FreezeAccount with an approval (recorded in the audit trail)',
+    by: 'who approves the unfreeze',
+    outcome: (name: string, s: BudgetGuardStatus, by: string) =>
+      s.frozen
+        ? {
+            line: `budget ${name}: still frozen (${s.lastProblem ?? 'see sv0 budget status'})`,
+            failed: `budget ${name} is still frozen`,
+          }
+        : { line: `budget ${name}: unfrozen by ${by}` },
+  },
+  {
+    verb: 'freeze',
+    update: freezeUpdate,
+    description:
+      "quarantine the budget's sandbox account by hand now: destroy its live demos, then attach FreezeAccount (recorded as unfreeze is)",
+    by: 'who asks for the freeze',
+    outcome: (name: string, s: BudgetGuardStatus, by: string) => {
+      if (s.frozen)
+        return { line: `budget ${name}: account ${s.freeze?.accountName ?? s.account} frozen by ${by}` };
+      if (s.audit.at(-1)?.action === 'freeze-dry-run')
+        return {
+          line: `budget ${name}: dry run, nothing attached (the guards are armed by \`sv0 up --enable-destructive\`)`,
+        };
+      return {
+        line: `budget ${name}: not frozen (${s.lastProblem ?? 'see sv0 budget status'})`,
+        failed: `budget ${name} is not frozen`,
+      };
+    },
+  },
+] as const;
+
+/**
  * Send an unfreeze or a freeze by hand to a guard, with who and why as typed and where from (the
  * OS user and host, self-reported); a guard not running is exit 1, a refusal exit 2.
  */
 async function request(
   client: Client,
   name: string,
-  verb: 'unfreeze' | 'freeze',
+  command: (typeof FREEZE_COMMANDS)[number],
   o: { by: string; reason: string },
 ): Promise<BudgetGuardStatus> {
   try {
-    return await client.workflow
-      .getHandle(WorkflowIds.budget(name))
-      .executeUpdate(verb === 'unfreeze' ? unfreezeUpdate : freezeUpdate, {
-        args: [{ by: o.by, reason: o.reason, origin: clientOrigin() }],
-      });
+    return await client.workflow.getHandle(WorkflowIds.budget(name)).executeUpdate(command.update, {
+      args: [{ by: o.by, reason: o.reason, origin: clientOrigin() }],
+    });
   } catch (err) {
     if (err instanceof WorkflowNotFoundError)
       throw new CliError(
         `the guard of budget ${name} is not running; start it with \`sv0 up\``,
         ExitCode.Failed,
       );
-    throw new CliError(`${verb} ${name} refused: ${updateError(err)}`, ExitCode.BadInput);
+    throw new CliError(`${command.verb} ${name} refused: ${updateError(err)}`, ExitCode.BadInput);
   }
 }
 
@@ -196,66 +233,30 @@ export function registerBudgetCommands(program: Command): void {
       ),
     );
 
-  budget
-    .command('unfreeze <name>')
-    .description('detach FreezeAccount with an approval (recorded in the audit trail)')
-    .requiredOption(
-      '--by <who>',
-      'who approves the unfreeze; recorded with your OS user and host, all self-reported (docs/budgets.md)',
-    )
-    .requiredOption('--reason <text>', 'why')
-    .option('--json', 'print one JSON document')
-    .action(async (name: string, o: { by: string; reason: string }, cmd: Command) =>
-      withClient<void, Opts>(
-        cmd,
-        async (client, opts) => {
-          budgetNames(opts, name);
-          const status = await request(client, name, 'unfreeze', o);
-          if (opts.json) printJson(status);
-          else
-            say(
-              status.frozen
-                ? `budget ${name}: still frozen (${status.lastProblem ?? 'see sv0 budget status'})`
-                : `budget ${name}: unfrozen by ${o.by}`,
-            );
-          if (status.frozen) throw new CliError(`budget ${name} is still frozen`, ExitCode.Failed);
-        },
-        { what: 'budget guard' },
-      ),
-    );
-
-  budget
-    .command('freeze <name>')
-    .description(
-      "quarantine the budget's sandbox account by hand now: destroy its live demos, then attach FreezeAccount (recorded as unfreeze is)",
-    )
-    .requiredOption(
-      '--by <who>',
-      'who asks for the freeze; recorded with your OS user and host, all self-reported (docs/budgets.md)',
-    )
-    .requiredOption('--reason <text>', 'why')
-    .option('--json', 'print one JSON document')
-    .action(async (name: string, o: { by: string; reason: string }, cmd: Command) =>
-      withClient<void, Opts>(
-        cmd,
-        async (client, opts) => {
-          budgetNames(opts, name);
-          const status = await request(client, name, 'freeze', o);
-          const dryRun = !status.frozen && status.audit.at(-1)?.action === 'freeze-dry-run';
-          if (opts.json) printJson(status);
-          else
-            say(
-              status.frozen
-                ? `budget ${name}: account ${status.freeze?.accountName ?? status.account} frozen by ${o.by}`
-                : dryRun
-                  ? `budget ${name}: dry run, nothing attached (the guards are armed by \`sv0 up --enable-destructive\`)`
-                  : `budget ${name}: not frozen (${status.lastProblem ?? 'see sv0 budget status'})`,
-            );
-          if (!status.frozen && !dryRun) throw new CliError(`budget ${name} is not frozen`, ExitCode.Failed);
-        },
-        { what: 'budget guard' },
-      ),
-    );
+  for (const command of FREEZE_COMMANDS)
+    budget
+      .command(`${command.verb} <name>`)
+      .description(command.description)
+      .requiredOption(
+        '--by <who>',
+        `${command.by}; recorded with your OS user and host, all self-reported (docs/budgets.md)`,
+      )
+      .requiredOption('--reason <text>', 'why')
+      .option('--json', 'print one JSON document')
+      .action(async (name: string, o: { by: string; reason: string }, cmd: Command) =>
+        withClient<void, Opts>(
+          cmd,
+          async (client, opts) => {
+            budgetNames(opts, name);
+            const status = await request(client, name, command, o);
+            const outcome: { line: string; failed?: string } = command.outcome(name, status, o.by);
+            if (opts.json) printJson(status);
+            else say(outcome.line);
+            if (outcome.failed) throw new CliError(outcome.failed, ExitCode.Failed);
+          },
+          { what: 'budget guard' },
+        ),
+      );
 
   budget
     .command('alert')
