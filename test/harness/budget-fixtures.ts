@@ -17,12 +17,14 @@ import {
 } from '@aws-sdk/client-organizations';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { STSClient } from '@aws-sdk/client-sts';
-import type { Client, WorkflowHandle } from '@temporalio/client';
+import type { Client, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll } from 'vitest';
 import { createBudgetActivities } from '../../activities/budget/guard';
 import { createDemoControlActivities } from '../../activities/demo/control';
 import { createDemoLifecycleActivities } from '../../activities/demo/lifecycle';
+import { createOrgBackstopActivities } from '../../activities/org/backstop';
+import { IAMClient } from '@aws-sdk/client-iam';
 import { createNotifyActivities } from '../../activities/notify';
 import type { BudgetGuardConfig } from '../../lib/contracts/budget';
 import type { DemoInput } from '../../lib/contracts/demo';
@@ -35,7 +37,7 @@ import { motoConfig, MOTO_DEFAULT_ACCOUNT, resetMoto } from './aws';
 import { runWorker, testEnv, timeSkippingEnv, uniqueId } from './temporal';
 import { startWebhookReceiver, type ReceivedRequest } from './webhook';
 import { workerSettings } from '../../lib/config/worker';
-import { budgetsFake } from './org-fixtures';
+import { budgetsFake, fakeCostExplorer } from './org-fixtures';
 
 /**
  * The AWS side of the budget guard tests, in moto: an organization (moto's default account is the
@@ -283,11 +285,21 @@ export interface BudgetGuardHarness {
   /** Run `fn` while a worker with the guard's and the demos' activities polls the task queue. */
   work<T>(fn: () => Promise<T>): Promise<T>;
   /** Start a guard for `budget` (a webhook sink; `over` changes its config); terminated after the file. */
-  startGuard(budget: BudgetConfig, over?: Partial<BudgetGuardConfig>): Promise<WorkflowHandle>;
+  startGuard(
+    budget: BudgetConfig,
+    over?: Partial<BudgetGuardConfig>,
+  ): Promise<WorkflowHandleWithFirstExecutionRunId>;
   /** Start a one-day demo of the file's one-queue scenario in sv0-demo; terminated after the file. */
-  startDemo(id: string): Promise<WorkflowHandle>;
+  startDemo(id: string): Promise<WorkflowHandleWithFirstExecutionRunId>;
   /** Terminate these workflow ids after the file too (guards started by `sv0 up` or the CLI). */
   track(...ids: string[]): void;
+  /** The bootstrap's backstop activities on moto (Budgets through {@link budgetsApi}, no Cost Explorer needed). */
+  backstop(): ReturnType<typeof createOrgBackstopActivities>;
+  /**
+   * The bootstrap's step for a budget of sv0-demo with `freezeAt`: one automatic APPLY_SCP_POLICY
+   * action (in STANDBY) that attaches FreezeAccount there. Returns its id.
+   */
+  ensureFreezeAction(budget: BudgetConfig): Promise<string>;
 }
 
 /**
@@ -346,7 +358,33 @@ export function budgetGuardHarness(opts: {
         args: [input],
       });
     },
-  } as BudgetGuardHarness;
+    backstop: () =>
+      createOrgBackstopActivities({
+        budgets: h.budgetsApi.budgets,
+        sns: new SNSClient(motoConfig()),
+        ce: fakeCostExplorer([]).ce,
+        organizations: organizations(),
+        sts: new STSClient(motoConfig()),
+        iamFor: () => Promise.resolve(new IAMClient(motoConfig())),
+        localEndpoint: () => Promise.resolve(true),
+      }),
+    async ensureFreezeAction(budget: BudgetConfig) {
+      const { actionId } = await h.backstop().orgEnsureFreezeAction({
+        kind: 'ensureFreezeAction',
+        id: `ensureFreezeAction:${budget.name}`,
+        wave: 4,
+        summary: '',
+        budget: budget.name,
+        account: 'sv0-demo',
+        freezeAt: budget.freezeAt ?? 100,
+        role: 'sv0-budgets-freeze',
+        topic: 'sv0-budget-alerts',
+        subscribers: budget.subscribers,
+        sandboxAccounts: ['sv0-demo'],
+      });
+      return actionId;
+    },
+  } as Partial<BudgetGuardHarness> as BudgetGuardHarness;
 
   beforeAll(async () => {
     h.demoEnv = await testEnv();

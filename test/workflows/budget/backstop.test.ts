@@ -3,11 +3,8 @@ import { createServer, type Server } from 'node:http';
 import { hostname, tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { IAMClient } from '@aws-sdk/client-iam';
 import { ListSubscriptionsByTopicCommand, PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { STSClient } from '@aws-sdk/client-sts';
 import { describe, expect, it } from 'vitest';
-import { createOrgBackstopActivities } from '../../../activities/org/backstop';
 import { subscribeAlertsEndpoint } from '../../../clients/budget/alerts-topic';
 import { createBudgetAlertHandler } from '../../../clients/budget/alerts-endpoint';
 import { createSnsVerifier } from '../../../lib/runtime/sns-signature';
@@ -25,14 +22,12 @@ import { WorkflowIds } from '../../../lib/names';
 import { motoConfig } from '../../harness/aws';
 import { recordHistory } from '../../harness/record-history';
 import { uniqueId } from '../../harness/temporal';
-import { fakeCostExplorer } from '../../harness/org-fixtures';
 import {
   budgetConfig,
   budgetGuardHarness,
   eventually,
   freezeTargets,
   notificationsFor,
-  organizations,
   setSpend,
 } from '../../harness/budget-fixtures';
 
@@ -45,18 +40,6 @@ import {
 describe('the budget freeze backstop: AWS Budgets action (Budgets fake) and alerts topic (moto SNS) with the guard', () => {
   const h = budgetGuardHarness({ queue: 'backstop', scenario: 'backstop-test' });
 
-  /** The bootstrap's backstop activities on moto (Budgets through the fake, no Cost Explorer needed). */
-  const backstop = () =>
-    createOrgBackstopActivities({
-      budgets: h.budgetsApi.budgets,
-      sns: new SNSClient(motoConfig()),
-      ce: fakeCostExplorer([]).ce,
-      organizations: organizations(),
-      sts: new STSClient(motoConfig()),
-      iamFor: () => Promise.resolve(new IAMClient(motoConfig())),
-      localEndpoint: () => Promise.resolve(true),
-    });
-
   it('with the worker stopped the action freezes sv0-demo; when it returns the guard destroys the live demo there and reports the freeze as the action’s; unfreeze reverses the action and detaches FreezeAccount', async () => {
     const budget = budgetConfig({
       name: uniqueId('sv0-demo'),
@@ -67,19 +50,7 @@ describe('the budget freeze backstop: AWS Budgets action (Budgets fake) and aler
     });
     await setSpend(budget, 120);
     // The bootstrap's step: one automatic APPLY_SCP_POLICY action for the budget.
-    const { actionId } = await backstop().orgEnsureFreezeAction({
-      kind: 'ensureFreezeAction',
-      id: `ensureFreezeAction:${budget.name}`,
-      wave: 4,
-      summary: '',
-      budget: budget.name,
-      account: 'sv0-demo',
-      freezeAt: 100,
-      role: 'sv0-budgets-freeze',
-      topic: 'sv0-budget-alerts',
-      subscribers: ['billing@example.com'],
-      sandboxAccounts: ['sv0-demo'],
-    });
+    const actionId = await h.ensureFreezeAction(budget);
     const action = () => h.budgetsApi.state.actions.find((a) => a.ActionId === actionId)!;
     expect(action()).toMatchObject({ Status: 'STANDBY', ApprovalModel: 'AUTOMATIC' });
 
@@ -118,7 +89,10 @@ describe('the budget freeze backstop: AWS Budgets action (Budgets fake) and aler
         (s) => s.frozen,
         'guard reports the freeze',
       );
-      expect(frozen.freeze).toMatchObject({ accountId: h.org.demoAccountId, appliedBy: 'aws-budgets-action' });
+      expect(frozen.freeze).toMatchObject({
+        accountId: h.org.demoAccountId,
+        appliedBy: 'aws-budgets-action',
+      });
       expect(frozen.audit.map((a) => a.action)).toEqual(['demos-destroyed', 'freeze']);
       expect(frozen.audit[1]!.details).toMatchObject({
         changed: false,
@@ -176,7 +150,7 @@ describe('the budget freeze backstop: AWS Budgets action (Budgets fake) and aler
   });
 
   it('the alerts topic (moto) takes a budget notification and delivers it through the alerts-endpoint subscription to the guard, which checks at once', async () => {
-    const { topicArn } = await backstop().orgEnsureAlertsTopic({
+    const { topicArn } = await h.backstop().orgEnsureAlertsTopic({
       kind: 'ensureAlertsTopic',
       id: 'ensureAlertsTopic:sv0-budget-alerts',
       wave: 2,

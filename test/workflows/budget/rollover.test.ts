@@ -21,7 +21,7 @@ const DAY = 86_400_000;
 describe('budget guards across a UTC month (time-skipping server, AWS in moto)', () => {
   const h = budgetGuardHarness({ queue: 'budget-rollover', timeSkipping: true });
 
-  it('the rollover lifts a freeze and resets thresholds; staying at 55 % for days notifies once per month', async () => {
+  it('the rollover lifts a freeze (reversing the AWS Budgets action that applied it, through the Budgets fake) and resets thresholds; staying at 55 % for days notifies once per month', async () => {
     const total = budgetConfig({
       name: uniqueId('total'),
       account: 'organization',
@@ -39,6 +39,9 @@ describe('budget guards across a UTC month (time-skipping server, AWS in moto)',
     });
     await setSpend(total, 275);
     await setSpend(demo, 202);
+    // AWS Budgets froze sv0-demo before its guard ran: the guard records that freeze as the action's.
+    const actionId = await h.ensureFreezeAction(demo);
+    await h.budgetsApi.evaluate(h.org.managementAccountId);
     await h.work(async () => {
       const totalGuard = await h.startGuard(total);
       const demoGuard = await h.startGuard(demo);
@@ -50,6 +53,7 @@ describe('budget guards across a UTC month (time-skipping server, AWS in moto)',
         'demo budget frozen',
       );
       expect(frozen).toMatchObject({ month: month0, levelReached: 80 });
+      expect(frozen.freeze?.appliedBy).toBe('aws-budgets-action');
       expect(await freezeTargets(h.org.freezePolicyId)).toEqual([h.org.demoAccountId]);
       await eventually(
         async () => notificationsFor(h.webhook.received, total.name).length,
@@ -76,6 +80,18 @@ describe('budget guards across a UTC month (time-skipping server, AWS in moto)',
       expect(after.audit.map((a) => [a.action, a.by])).toEqual([
         ['freeze', 'budget-guard'],
         ['unfreeze', 'month-rollover'],
+      ]);
+      // The rollover reversed the action (ExecuteBudgetAction REVERSE_BUDGET_ACTION), then detached.
+      expect(after.audit.at(-1)?.details).toMatchObject({
+        budgetAction: actionId,
+        budgetActionStatus: 'REVERSE_SUCCESS',
+        budgetActionReversed: true,
+      });
+      expect(h.budgetsApi.state.transitions.filter((t) => t.actionId === actionId).map((t) => t.to)).toEqual([
+        'EXECUTION_IN_PROGRESS',
+        'EXECUTION_SUCCESS',
+        'REVERSE_IN_PROGRESS',
+        'REVERSE_SUCCESS',
       ]);
       expect(await freezeTargets(h.org.freezePolicyId)).toEqual([]);
       // The new month is a new run of the same workflow id (continue-as-new).
