@@ -345,6 +345,15 @@ describe('sv0 demo against moto and the dev server', () => {
       budgetsFile,
       budgetsYaml.replace('    freezeAt: 100\n', '    freezeAt: 100\n    forecastAction: block-demos\n'),
     );
+    // A scenario of one queue: a template deploys without a synth, whatever the machine's load.
+    writeFileSync(
+      path.join(dir, 'scenarios', 'forecast-queue.json'),
+      JSON.stringify({ Resources: { Queue: { Type: 'AWS::SQS::Queue' } } }),
+    );
+    writeFileSync(
+      path.join(dir, 'scenarios', 'forecast-queue.yaml'),
+      'name: forecast-queue\ndescription: one queue\ntemplate: forecast-queue.json\ndefaultTtl: 1h\nmaxTtl: 1d\n',
+    );
     // Nothing spent before today, so the month's forecast is Cost Explorer's forecast alone on any day.
     const cost = fakeCostExplorer([]);
     cost.state.forecast = 150;
@@ -370,7 +379,7 @@ describe('sv0 demo against moto and the dev server', () => {
           const started = await sv0(
             'demo',
             'start',
-            'bedrock-support-agent',
+            'forecast-queue',
             '--id',
             running,
             '--ttl',
@@ -393,7 +402,7 @@ describe('sv0 demo against moto and the dev server', () => {
           // $210 of $200: refused before any workflow starts.
           cost.state.forecast = 210;
           const id = uniqueId('forecast');
-          const r = await sv0('demo', 'start', 'bedrock-support-agent', '--id', id, ...temporal(dir));
+          const r = await sv0('demo', 'start', 'forecast-queue', '--id', id, ...temporal(dir));
           expect(r.code).toBe(1);
           expect(r.stderr).toContain(
             `budget sv0-demo: Cost Explorer forecasts $210.00 for ${month}, 105 % of $200.00`,
