@@ -138,6 +138,8 @@ const sandboxTarget = (ctx: HostileContext, over: Partial<DeployAccess> = {}): D
 });
 /** An org.yaml view that marks `name` a sandbox: what a forged input claims. */
 const forgedOrg = (name: string) => ({ accounts: [{ name, sandbox: true }] });
+/** The scenario of a valid demo (cross-account-trust), as the workflow receives it: rows forge its name. */
+const demoScenario = (ctx: HostileContext) => demoInput(ctx.org, { id: 'scenario', ttlMs: 600_000 }).scenario;
 /** Update rejections are thrown by the client; rows keep the message for their refusal. */
 const rejections = new Map<string, string>();
 
@@ -181,6 +183,17 @@ const sandboxRows: HostileRow[] = [
     name: 'demo: an id that names a stack other than sv0-demo-<id>',
     send: (ctx) => ctx.startDemo({ id: 'Prod_Stack' }),
     reason: /deployDemoScenario input stackName: a demo stack is named sv0-demo-<demo id>/,
+  },
+  {
+    name: "demo: a scenario the worker's config folder does not have",
+    send: (ctx) => ctx.startDemo({ scenario: { ...demoScenario(ctx), name: 'no-such-scenario' } }),
+    type: ErrorType.BadConfig,
+    reason: /scenario no-such-scenario is not deployable by this worker/,
+  },
+  {
+    name: 'demo: a path for a scenario name',
+    send: (ctx) => ctx.startDemo({ scenario: { ...demoScenario(ctx), name: '../../../tmp/app' } }),
+    reason: /deployDemoScenario input scenario: a scenario name/,
   },
   {
     name: "demo: an owner the worker's config/org.yaml does not declare",
