@@ -2,11 +2,12 @@
  * AWS side of the nightly sweep, one sandbox account at a time: plan which ephemeral-tagged
  * resources go (older than the maximum age or past their own sv0:ttl, owned by no running demo),
  * then delete the approved ones, stacks first. The sandbox check runs first, against live data.
- * Every region org.yaml's RegionLock allows is read; a resource AWS gives no creation time is
- * tagged sv0:first-seen on first sight (outside a dry run) and aged from there.
- * Resources without sv0:ephemeral 12 h old (by the worker's clock) are reported, and deleted too
- * where the worker's own org.yaml sets `sweepUntagged: true` on the account; never the
- * orchestrator's own roles and stacks.
+ * The worker is the authority: ages are measured by the worker's own clock, and the regions read
+ * are those the worker's own org.yaml's RegionLock allows (a region the input names outside them
+ * is refused). A resource AWS gives no creation time is tagged sv0:first-seen on first sight
+ * (outside a dry run) and aged from there. Resources without sv0:ephemeral 12 h old are reported,
+ * and deleted too where the worker's own org.yaml sets `sweepUntagged: true` on the account; never
+ * the orchestrator's own roles and stacks.
  */
 import { DescribeAccountCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
 import { TagResourcesCommand } from '@aws-sdk/client-resource-groups-tagging-api';
@@ -21,13 +22,14 @@ import {
   type SweepPlan,
   type SweepTargetInput,
 } from '../../lib/contracts/demo';
+import { allowedRegions, ORG_FILE, type OrgConfig } from '../../lib/config/org';
 import { ConfigError } from '../../lib/config/validate';
 import { orchestratorOwned, sweepVerdict, untaggedAge } from '../../lib/sandbox';
-import { loadOrgConfig } from '../../lib/runtime/config';
+import { configFile, loadOrgConfig } from '../../lib/runtime/config';
 import { ErrorType, Tags } from '../../lib/names';
 import { isNotFound } from '../aws/errors';
 import { heartbeat } from '../aws/heartbeat';
-import { validInput } from '../input';
+import { refuseInput, validInput } from '../input';
 import { sandboxAccess, type DemoActivitiesDeps } from './target';
 import {
   clientsFor,
@@ -56,11 +58,16 @@ async function tagFirstSeen(c: TagClients, r: TaggedResource, at: string): Promi
 /** What the sweep activities are built with. */
 export interface DemoSweepDeps extends DemoActivitiesDeps {
   /**
-   * The worker's own config folder: its org.yaml says which accounts set `sweepUntagged: true`.
-   * Without it, untagged resources are only reported.
+   * The worker's own config folder: its org.yaml says which accounts set `sweepUntagged: true` and,
+   * in its RegionLock SCP, which regions the sweep reads. Without it (or without an org.yaml),
+   * untagged resources are only reported and only the worker's own region is read.
    */
   configDir?: string;
-  /** The worker's clock, which ages untagged resources (a workflow's `now` is not trusted for them). */
+  /**
+   * The worker's clock: it ages every resource and stamps sv0:first-seen. A `now` in the input
+   * (sent by sweeps started before the worker took its own) is ignored.
+   * @default Date.now
+   */
   clock?: () => number;
 }
 
@@ -68,20 +75,44 @@ export function createDemoSweepActivities(deps: DemoSweepDeps) {
   const { sandboxSession } = sandboxAccess(deps);
   const clock = deps.clock ?? Date.now;
 
+  /** The worker's own org.yaml, read per call; undefined without a config folder or the file. */
+  function workerOrg(): OrgConfig | undefined {
+    if (!deps.configDir) return undefined;
+    try {
+      return loadOrgConfig(deps.configDir);
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      if (err.problems.some((p) => p.reason === 'file not found')) return undefined;
+      throw ApplicationFailure.nonRetryable(`the worker's ${err.message}`, ErrorType.BadConfig);
+    }
+  }
+
+  /**
+   * The regions the sweep reads: every one the worker's own org.yaml's RegionLock allows (without
+   * one, the worker's own region). The input's `regions` (what the client read in its org.yaml)
+   * are only checked: one outside the worker's is refused before anything is listed.
+   */
+  async function sweepRegions(input: SweepTargetInput, org: OrgConfig | undefined, c: TagClients) {
+    const locked = org && allowedRegions(org);
+    const regions = locked ?? [await c.tagging.config.region()];
+    const outside = (input.regions ?? []).filter((r) => !regions.includes(r));
+    if (outside.length > 0)
+      refuseInput([
+        `the sweep's regions ${outside.join(', ')} are not among those the worker sweeps (${regions.join(', ')}): ${
+          locked
+            ? `the aws:RequestedRegion list of the RegionLock SCP in the worker's ${configFile(deps.configDir!, ORG_FILE)}`
+            : "the worker's own region, as it has no org.yaml with a RegionLock SCP"
+        }; the worker reads no other`,
+      ]);
+    return regions;
+  }
+
   /**
    * Whether the worker's own org.yaml sets `sweepUntagged: true` for the account, found by its live
    * name (never by the name a workflow's input gives).
    */
-  async function sweepsUntagged(accountId: string): Promise<boolean> {
-    if (!deps.configDir) return false;
-    let accounts;
-    try {
-      accounts = loadOrgConfig(deps.configDir).accounts.filter((a) => a.sandbox && a.sweepUntagged);
-    } catch (err) {
-      if (err instanceof ConfigError)
-        throw ApplicationFailure.nonRetryable(`the worker's ${err.message}`, ErrorType.BadConfig);
-      throw err;
-    }
+  async function sweepsUntagged(org: OrgConfig | undefined, accountId: string): Promise<boolean> {
+    const accounts = (org?.accounts ?? []).filter((a) => a.sandbox && a.sweepUntagged);
     if (accounts.length === 0) return false;
     const live = await new OrganizationsClient(deps.aws).send(
       new DescribeAccountCommand({ AccountId: accountId }),
@@ -100,14 +131,18 @@ export function createDemoSweepActivities(deps: DemoSweepDeps) {
       unreadable,
     };
     const untagged: SweepItem[] = [];
-    const deleteUntagged = await sweepsUntagged(input.target.accountId);
+    const org = workerOrg();
+    const regions = await sweepRegions(input, org, c);
+    const deleteUntagged = await sweepsUntagged(org, input.target.accountId);
+    // One reference time for the whole plan, the worker's: a workflow's input cannot age anything.
+    const now = clock();
     // What cannot be read is reported in the plan, never fatal: the rest of the account is swept.
-    const found = await listResources(c, Tags.ephemeral, unreadable, input.regions);
+    const found = await listResources(c, Tags.ephemeral, unreadable, regions);
     /** Its creation time, else its sv0:first-seen, else (an applying plan) first seen now. */
     const ageOf = async (r: TaggedResource): Promise<{ createdAt?: string; note: string }> => {
       const createdAt = r.createdAt ?? r.tags[Tags.firstSeen];
       if (createdAt !== undefined || !input.markFirstSeen) return { createdAt, note: '' };
-      const at = new Date(input.now).toISOString();
+      const at = new Date(now).toISOString();
       try {
         await tagFirstSeen(c, r, at);
         return { createdAt: at, note: '' };
@@ -121,7 +156,7 @@ export function createDemoSweepActivities(deps: DemoSweepDeps) {
       const { createdAt, note } = deleteUntagged
         ? await ageOf(r)
         : { createdAt: r.createdAt ?? r.tags[Tags.firstSeen], note: '' };
-      const age = untaggedAge({ createdAt, now: clock(), maxAgeMs: input.maxAgeMs });
+      const age = untaggedAge({ createdAt, now, maxAgeMs: input.maxAgeMs });
       if (age === 'young') continue;
       if (age === 'old' && deleteUntagged) {
         const item = { ...resourceRef(r), reason: 'untagged, older than 12h (sweepUntagged)' };
@@ -141,7 +176,7 @@ export function createDemoSweepActivities(deps: DemoSweepDeps) {
       const v = sweepVerdict({
         tags: r.tags,
         createdAt,
-        now: input.now,
+        now,
         maxAgeMs: input.maxAgeMs,
         runningDemoIds: running,
       });

@@ -187,8 +187,9 @@ export interface DemoSweepInput {
   runningDemoIds?: string[];
   notifications: NotificationsConfig['sinks'];
   /**
-   * The regions to sweep: those org.yaml's RegionLock allows. Absent (runs started before it was
-   * passed, or no RegionLock): the worker's own region.
+   * The regions the client's org.yaml's RegionLock allows. The worker sweeps those its own
+   * org.yaml allows (without a RegionLock, its own region) and refuses a sweep whose regions are
+   * not among them.
    */
   regions?: string[];
 }
@@ -282,7 +283,8 @@ export const DemoResourcesInputSchema = z.strictObject({ target: DeployAccessSch
 export const SweepTargetInputSchema = SandboxCheckInputSchema.extend({
   runningDemoIds: z.array(demoIdSchema).max(10_000),
   maxAgeMs: z.number().int().min(3_600_000, 'the sweep never takes resources younger than an hour'),
-  now: z.number().int().positive(),
+  /** Ignored: the worker ages by its own clock. Sent by sweeps started before it did. */
+  now: z.number().int().positive().optional(),
   markFirstSeen: z.boolean().optional(),
   regions: z
     .array(z.string().regex(/^[a-z]{2}(-[a-z]+)+-[0-9]$/, 'an AWS region such as us-east-1'))
@@ -292,13 +294,22 @@ export const SweepTargetInputSchema = SandboxCheckInputSchema.extend({
 export interface SweepTargetInput extends SandboxCheckInput {
   runningDemoIds: string[];
   maxAgeMs: number;
-  now: number;
+  /**
+   * Ignored: the worker ages every resource by its own clock, so a forged time ages nothing. Sent
+   * by sweeps started before it did.
+   * @deprecated
+   */
+  now?: number;
   /**
    * Tag `sv0:first-seen` on resources AWS gives no creation time (an applying sweep's plan; a dry
    * run changes nothing and reports them as age unknown).
    */
   markFirstSeen?: boolean;
-  /** The regions to read ({@link DemoSweepInput.regions}); default the worker's own. */
+  /**
+   * The regions the client found in its org.yaml ({@link DemoSweepInput.regions}): checked, not
+   * obeyed. The worker reads every region its own org.yaml's RegionLock allows and refuses a sweep
+   * that names another.
+   */
   regions?: string[];
 }
 

@@ -149,7 +149,8 @@ export function demoTestActivities(
     ...createDemoLifecycleActivities({ ...deps, configDir: configDir ?? CONFIG_DIR, ...(ce ? { ce } : {}) }),
     // moto's Cost Explorer answers GetCostAndUsage with no data unless a test gives its fake.
     ...createDemoCostActivities({ ce: ce ?? new CostExplorerClient(motoConfig()) }),
-    ...createDemoSweepActivities(deps),
+    // The worker's own org.yaml: its RegionLock names the regions the sweep reads.
+    ...createDemoSweepActivities({ configDir: CONFIG_DIR, ...deps }),
     ...createDemoControlActivities({
       client: env.client,
       organizations: new OrganizationsClient(motoConfig()),

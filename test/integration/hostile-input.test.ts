@@ -6,7 +6,9 @@ import { Writable } from 'node:stream';
 import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type Docker from 'dockerode';
+import { CreateBucketCommand, HeadBucketCommand, PutBucketTaggingCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { createDemoSweepActivities } from '../../activities/demo/sweep';
 import { createSecretResolver } from '../../activities/secrets/resolve';
 import { connectorScheduleOptions } from '../../clients/connectors/schedules';
 import type { ConnectorSpec } from '../../lib/config/connectors';
@@ -24,8 +26,8 @@ import {
   unfreezeUpdate,
   type BudgetGuardConfig,
 } from '../../lib/contracts/budget';
-import type { DemoInput, DemoSweepInput, DeployAccess } from '../../lib/contracts/demo';
-import { ContainerLabels, ErrorType, Roles, ScheduleIds, WorkflowIds } from '../../lib/names';
+import type { DemoInput, DemoSweepInput, DeployAccess, SweepTargetInput } from '../../lib/contracts/demo';
+import { ContainerLabels, ErrorType, Roles, ScheduleIds, Tags, WorkflowIds } from '../../lib/names';
 import { createLogger } from '../../lib/runtime/logger';
 import { createConnectorActivities, createInfraActivities } from '../../workers/activities';
 import type { WorkerDeps } from '../../workers/deps';
@@ -35,7 +37,7 @@ import { budgetGuardWorkflow } from '../../workflows/budget/guard';
 import { demoLifecycleWorkflow } from '../../workflows/demo/lifecycle';
 import { demoSweepWorkflow } from '../../workflows/demo/sweep';
 import { budgetConfig, setSpend } from '../harness/budget-fixtures';
-import { demoInput, setUpDemoOrg, type DemoOrg } from '../harness/demo-fixture';
+import { accountClients, demoInput, setUpDemoOrg, type DemoOrg } from '../harness/demo-fixture';
 import { motoConfig } from '../harness/aws';
 import { testConnectorSpec } from '../harness/connectors';
 import { testDocker } from '../harness/docker';
@@ -210,6 +212,12 @@ const sandboxRows: HostileRow[] = [
       ),
     type: ErrorType.SandboxRefused,
     reason: /sv0-platform\) is not a sandbox account of the worker/,
+  },
+  {
+    name: "sweep: a region the worker's org.yaml RegionLock does not allow",
+    send: (ctx) => ctx.startSweep(sandboxTarget(ctx), { regions: ['us-east-1', 'eu-west-1'] }),
+    reason:
+      /the sweep's regions eu-west-1 are not among those the worker sweeps \(us-east-1, us-west-2\): the aws:RequestedRegion list of the RegionLock SCP in the worker's .*org\.yaml/,
   },
   {
     name: 'sweep: the management account, under a forged management account id',
@@ -807,6 +815,35 @@ describe('hostile input is refused by the worker, whoever starts the workflow', 
         .delete()
         .catch(() => undefined);
     }
+  });
+
+  it("a forged sweep activity input (as a workflow on the worker's task queue can schedule it) with `now` 10 years on ages nothing: the worker's clock does", async () => {
+    // Made straight in moto, not through the recorder: the sweep must leave it.
+    const name = uniqueId('young-eph');
+    const bucketArn = `arn:aws:s3:::${name}`;
+    const c = accountClients(ctx.org.demoAccountId);
+    await c.s3.send(new CreateBucketCommand({ Bucket: name }));
+    await c.s3.send(
+      new PutBucketTaggingCommand({
+        Bucket: name,
+        Tagging: { TagSet: [{ Key: Tags.ephemeral, Value: 'true' }] },
+      }),
+    );
+    const sweep = productionActivities().infra as ReturnType<typeof createDemoSweepActivities>;
+    const forged: SweepTargetInput = {
+      target: sandboxTarget(ctx),
+      org: forgedOrg('sv0-demo'),
+      managementAccountId: ctx.org.managementAccountId,
+      runningDemoIds: [],
+      maxAgeMs: 12 * 3_600_000,
+      now: Date.now() + 10 * 365 * 24 * 3_600_000,
+    };
+    const plan = await sweep.planAccountSweep(forged);
+    expect(plan.kept).toContainEqual({ arn: bucketArn, type: 's3:bucket', reason: 'young' });
+    expect([...plan.stacks, ...plan.resources]).toEqual([]);
+    const out = await sweep.applyAccountSweep({ ...forged, step: 'resources', approved: [bucketArn] });
+    expect(out).toEqual({ deleted: [], failed: [] });
+    await c.s3.send(new HeadBucketCommand({ Bucket: name }));
   });
 
   it('left no trace: no container for a refused run, no AWS change, no credential in histories or logs', async () => {

@@ -27,10 +27,11 @@ const { notify } = proxyActivities<ReturnType<typeof createNotifyActivities>>({
 });
 
 /**
- * The nightly sweep (a cloud-nuke-like job): in each sandbox account, in every region of the
- * input (those RegionLock allows), delete ephemeral-tagged resources older than 12 h (or past their sv0:ttl) that no running demo
- * owns: stacks first, then what is left. Refused accounts and failed deletions are reported and
- * fail the run after every other account was swept.
+ * The nightly sweep (a cloud-nuke-like job): in each sandbox account, in every region the worker's
+ * org.yaml's RegionLock allows, delete ephemeral-tagged resources older than 12 h (or past their
+ * sv0:ttl) that no running demo owns: stacks first, then what is left. Ages and regions are the
+ * worker's (its clock, its org.yaml); the input's regions are checked against them. Refused
+ * accounts and failed deletions are reported and fail the run after every other account was swept.
  */
 export async function demoSweepWorkflow(input: DemoSweepInput): Promise<DemoSweepResult> {
   const maxAgeMs = input.maxAgeMs ?? 12 * 3_600_000;
@@ -65,7 +66,7 @@ export async function demoSweepWorkflow(input: DemoSweepInput): Promise<DemoSwee
       ...(input.regions ? { regions: input.regions } : {}),
     };
     try {
-      result.plan = await aws.planAccountSweep({ ...common, now: Date.now(), markFirstSeen: input.apply });
+      result.plan = await aws.planAccountSweep({ ...common, markFirstSeen: input.apply });
     } catch (err) {
       // Report the activity's own reason (the live sandbox check, or why the account was unreachable).
       const cause = err instanceof ActivityFailure ? err.cause : undefined;
@@ -79,7 +80,7 @@ export async function demoSweepWorkflow(input: DemoSweepInput): Promise<DemoSwee
     for (const step of ['stacks', 'resources'] as const) {
       const approved = result.plan[step].map((i) => i.arn);
       if (approved.length === 0) continue;
-      const out = await awsLong.applyAccountSweep({ ...common, now: Date.now(), step, approved });
+      const out = await awsLong.applyAccountSweep({ ...common, step, approved });
       result.deleted.push(...out.deleted);
       result.failed.push(...out.failed);
     }

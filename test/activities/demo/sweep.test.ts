@@ -3,11 +3,17 @@ import os from 'node:os';
 import path from 'node:path';
 import { CreateStackCommand, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { CreateRoleCommand, GetRoleCommand } from '@aws-sdk/client-iam';
-import { CreateBucketCommand, HeadBucketCommand, PutBucketTaggingCommand } from '@aws-sdk/client-s3';
+import {
+  CreateBucketCommand,
+  DeleteBucketCommand,
+  HeadBucketCommand,
+  PutBucketTaggingCommand,
+} from '@aws-sdk/client-s3';
+import { ApplicationFailure } from '@temporalio/common';
 import { CreateTopicCommand } from '@aws-sdk/client-sns';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { SweepPlan, SweepTargetInput } from '../../../lib/contracts/demo';
-import { Roles, Tags } from '../../../lib/names';
+import { ErrorType, Roles, Tags } from '../../../lib/names';
 import {
   accountClients,
   CONFIG_DIR,
@@ -120,6 +126,58 @@ describe('the sweep and untagged resources (activities against moto)', () => {
     const forged = await now.planAccountSweep({ ...input(), now: thirteenHoursOn() });
     expect(arns(forged.untagged)).toEqual([arn.topic]);
     expect(everywhere(forged)).not.toContain(arn.bucket);
+  });
+
+  it("ages ephemeral resources by the worker's clock, never by the input's `now`, and reads only the regions the worker's org.yaml allows", async () => {
+    const c = accountClients(org.demoAccountId);
+    await c.s3.send(new CreateBucketCommand({ Bucket: 'young-ephemeral' }));
+    const young = 'arn:aws:s3:::young-ephemeral';
+    try {
+      await c.s3.send(
+        new PutBucketTaggingCommand({
+          Bucket: 'young-ephemeral',
+          Tagging: { TagSet: [{ Key: Tags.ephemeral, Value: 'true' }] },
+        }),
+      );
+      const sweep = demoSweepActivities({ configDir: workerConfig(false) });
+      const forged = { ...input(), now: Date.now() + 10 * 365 * 24 * HOUR };
+      const plan = await sweep.planAccountSweep(forged);
+      expect(plan.kept).toContainEqual({ arn: young, type: 's3:bucket', reason: 'young' });
+      expect(arns([...plan.stacks, ...plan.resources])).not.toContain(young);
+      expect(await sweep.applyAccountSweep({ ...forged, step: 'resources', approved: [young] })).toEqual({
+        deleted: [],
+        failed: [],
+      });
+      await c.s3.send(new HeadBucketCommand({ Bucket: 'young-ephemeral' }));
+      // The same bucket by a clock 13 h on (the worker's own): old, planned.
+      const later = demoSweepActivities({ configDir: workerConfig(false), clock: thirteenHoursOn });
+      expect(arns((await later.planAccountSweep(input())).resources)).toContain(young);
+    } finally {
+      await c.s3.send(new DeleteBucketCommand({ Bucket: 'young-ephemeral' }));
+    }
+
+    const refusal = (p: Promise<unknown>) =>
+      p.then(
+        () => expect.fail('the sweep was not refused'),
+        (e: unknown) => e as ApplicationFailure,
+      );
+    const withOrg = demoSweepActivities({ configDir: workerConfig(false) });
+    const outside = await refusal(
+      withOrg.planAccountSweep({ ...input(), regions: ['us-east-1', 'eu-west-1'] }),
+    );
+    expect(outside.type).toBe(ErrorType.InputRefused);
+    expect(outside.nonRetryable).toBe(true);
+    expect(outside.message).toMatch(
+      /the sweep's regions eu-west-1 are not among those the worker sweeps \(us-east-1, us-west-2\): the aws:RequestedRegion list of the RegionLock SCP in the worker's .*org\.yaml/,
+    );
+    // Its own regions, or some of them, are fine: the plan reads every one the worker allows.
+    await withOrg.planAccountSweep({ ...input(), regions: ['us-west-2'] });
+    // A worker without org.yaml reads its own region only, and refuses another.
+    const bare = demoSweepActivities({ configDir: mkdtempSync(path.join(os.tmpdir(), 'sv0-no-org-')) });
+    const other = await refusal(bare.planAccountSweep({ ...input(), regions: ['us-west-2'] }));
+    expect(other.message).toMatch(
+      /us-west-2 are not among those the worker sweeps \(us-east-1\): the worker's own region/,
+    );
   });
 
   it("deletes them where the worker's org.yaml sets sweepUntagged: true, stacks first; never the orchestrator's own roles and stacks", async () => {
