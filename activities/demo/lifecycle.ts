@@ -158,8 +158,22 @@ export function createDemoLifecycleActivities(deps: DemoLifecycleDeps) {
       ]);
   }
 
+  /**
+   * The demo's tagged resources. A bucket whose tags cannot be read (a deny policy, another
+   * team's) is skipped unless its name is the demo's (`sv0-demo-<id>-`: its asset bucket and the
+   * buckets its stack names); anything else unreadable fails the search.
+   */
   async function findDemo(c: TagClients, demoId: string) {
-    return findTagged(c, Tags.demo, (tags) => tags[Tags.demo] === demoId);
+    const own = `arn:aws:s3:::${demoStackName(demoId)}-`;
+    return findTagged(
+      c,
+      Tags.demo,
+      (tags) => tags[Tags.demo] === demoId,
+      (problem, err) => {
+        if (problem.type === 's3:bucket' && !problem.arn.startsWith(own)) return;
+        throw err;
+      },
+    );
   }
 
   return {

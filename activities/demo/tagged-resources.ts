@@ -166,19 +166,32 @@ function toMap(
 
 const iso = (d: Date | string | undefined) => (d === undefined ? undefined : new Date(d).toISOString());
 
+/** What could not be read, with AWS's reason. */
+export interface UnreadableResource {
+  arn: string;
+  type: string;
+  error: string;
+}
+
+/**
+ * Where a search puts what it cannot read: a list (collected, the search goes on), or a function
+ * that decides per resource (returns: skipped; throws: the search fails with that error).
+ */
+export type UnreadableHandler = UnreadableResource[] | ((problem: UnreadableResource, err: unknown) => void);
+
 /**
  * Every resource in the account whose tags satisfy `match`, by ARN, tags merged from every source.
  * With `unreadable`, what cannot be read (one resource's tags, or a service's listing: a bucket
- * with a deny policy, a permission missing) is collected there with AWS's reason and the search
- * goes on; without it, such a failure fails the search. `regions`: the regional services are
- * listed in each (through {@link TagClients.inRegion}); IAM and S3 are global and listed once.
- * Default: the clients' own region.
+ * with a deny policy, a permission missing) is collected there with AWS's reason (or handed to it,
+ * when it is a function) and the search goes on; without it, such a failure fails the search.
+ * `regions`: the regional services are listed in each (through {@link TagClients.inRegion}); IAM
+ * and S3 are global and listed once. Default: the clients' own region.
  */
 export async function findTagged(
   c: TagClients,
   tagKey: string,
   match: (tags: Record<string, string>) => boolean,
-  unreadable?: { arn: string; type: string; error: string }[],
+  unreadable?: UnreadableHandler,
   regions?: readonly string[],
 ): Promise<TaggedResource[]> {
   return (await listResources(c, tagKey, unreadable, regions)).filter(
@@ -194,7 +207,7 @@ export async function findTagged(
 export async function listResources(
   c: TagClients,
   tagKey: string,
-  unreadable?: { arn: string; type: string; error: string }[],
+  unreadable?: UnreadableHandler,
   regions?: readonly string[],
 ): Promise<TaggedResource[]> {
   const found = new Map<string, TaggedResource>();
@@ -209,25 +222,29 @@ export async function listResources(
       createdAt: createdAt ?? prev?.createdAt,
     });
   };
-  const problem = (arn: string, err: unknown) => {
+  const problem = (arn: string, err: unknown): UnreadableResource => {
     const e = err as Error;
     return { arn, type: resourceType(arn), error: `${e.name ?? 'Error'}: ${e.message ?? String(err)}` };
   };
-  /** One resource's tags; gone is no tags, unreadable is collected (or thrown without a collector). */
+  /** Collect (or hand over) what could not be read; without a handler, fail with its error. */
+  const cannotRead = (p: UnreadableResource, err: unknown) => {
+    if (!unreadable) throw err;
+    if (Array.isArray(unreadable)) unreadable.push(p);
+    else unreadable(p, err);
+  };
+  /** One resource's tags; gone is no tags, unreadable is undefined (after {@link cannotRead}). */
   const tagsOf = (arn: string) => async (fn: () => Promise<Record<string, string>>) =>
     fn().catch((err: unknown) => {
       if (isNotFound(err)) return {};
-      if (!unreadable) return Promise.reject(err);
-      unreadable.push(problem(arn, err));
+      cannotRead(problem(arn, err), err);
       return undefined;
     });
-  /** One service's listing; unreadable is collected as `<service>:*` (or thrown without a collector). */
+  /** One service's listing; unreadable is reported as `<service>:*`. */
   const listing = async (service: string, fn: () => Promise<void>, region = '') => {
     try {
       await fn();
     } catch (err) {
-      if (!unreadable) throw err;
-      unreadable.push({ ...problem(`arn:aws:${service}:${region}::*`, err), type: `${service}:*` });
+      cannotRead({ ...problem(`arn:aws:${service}:${region}::*`, err), type: `${service}:*` }, err);
     }
   };
 

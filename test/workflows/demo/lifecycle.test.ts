@@ -408,32 +408,36 @@ describe('demo lifecycle', () => {
     expect(left.map((r) => r.type)).toEqual(['dynamodb:table']);
   });
 
-  it('a teardown AWS keeps refusing is bounded: the demo ends failed with a critical notification naming what is left (GetBucketTagging denied at the SDK-client boundary, as a bucket with a deny policy does: moto enforces none)', async () => {
+  /** Clients whose S3 denies GetBucketTagging for `denied`, as a bucket policy's deny does (moto enforces none). */
+  const denyBucketTagging = (denied: string) => (config: AwsClientConfig) => {
+    const clients = tagClients(config);
+    clients.s3.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (
+          context.commandName === 'GetBucketTaggingCommand' &&
+          (args.input as { Bucket?: string }).Bucket === denied
+        )
+          // What S3 throws for a bucket policy's deny: its base class, AWS's code as the name.
+          throw new S3ServiceException({
+            name: 'AccessDenied',
+            message: 'Access Denied',
+            $fault: 'client',
+            $metadata: { httpStatusCode: 403 },
+          });
+        return next(args);
+      },
+      { step: 'initialize', name: 'denyBucketTagging' },
+    );
+    return clients;
+  };
+
+  it("a teardown AWS keeps refusing is bounded: the demo ends failed with a critical notification naming what is left (GetBucketTagging denied at the SDK-client boundary for a bucket named as the demo's, as a bucket with a deny policy does: moto enforces none)", async () => {
     const id = uniqueId('denied');
     const taskQueue = uniqueId('demo');
-    const denied = `${id}-elsewhere`;
+    // Named like the demo's own buckets (sv0-demo-<id>-...): teardown cannot tell it is not one.
+    const denied = `sv0-demo-${id}-elsewhere`;
     await accountClients(org.demoAccountId).s3.send(new CreateBucketCommand({ Bucket: denied }));
-    const makeClients = (config: AwsClientConfig) => {
-      const clients = tagClients(config);
-      clients.s3.middlewareStack.add(
-        (next, context) => async (args) => {
-          if (
-            context.commandName === 'GetBucketTaggingCommand' &&
-            (args.input as { Bucket?: string }).Bucket === denied
-          )
-            // What S3 throws for a bucket policy's deny: its base class, AWS's code as the name.
-            throw new S3ServiceException({
-              name: 'AccessDenied',
-              message: 'Access Denied',
-              $fault: 'client',
-              $metadata: { httpStatusCode: 403 },
-            });
-          return next(args);
-        },
-        { step: 'initialize', name: 'denyBucketTagging' },
-      );
-      return clients;
-    };
+    const makeClients = denyBucketTagging(denied);
     const err = await runWorker(
       { env, taskQueue, activities: demoTestActivities(env, webhook, { makeClients }) },
       async () => {
@@ -461,6 +465,34 @@ describe('demo lifecycle', () => {
     expect(leftovers.text).toContain('sweep of the demo tag gave up: AccessDenied: Access Denied');
     expect(leftovers.text).toContain('listing of what is left gave up: AccessDenied: Access Denied');
     expect(leftovers.text).toContain(`Still there: stack sv0-demo-${id} (not listed)`);
+  }, 180_000);
+
+  it("an unrelated bucket whose tags cannot be read (denied at the SDK-client boundary) does not stop a teardown: only the demo's own buckets must be readable", async () => {
+    const id = uniqueId('other');
+    const taskQueue = uniqueId('demo');
+    const unrelated = `${id}-elsewhere`;
+    await accountClients(org.demoAccountId).s3.send(new CreateBucketCommand({ Bucket: unrelated }));
+    await runWorker(
+      {
+        env,
+        taskQueue,
+        activities: demoTestActivities(env, webhook, { makeClients: denyBucketTagging(unrelated) }),
+      },
+      async () => {
+        const handle = await startDemo(env.client, demoInput(org, { id, ttlMs: 120_000 }), { taskQueue });
+        await eventually(async () => (await phaseOf(id)) === 'running', 'demo running');
+        await destroyDemo(env.client, id, 'test unrelated bucket');
+        await handle.result();
+        expect(await phaseOf(id)).toBe('destroyed');
+      },
+    );
+    expect(notificationEvents(webhook, id)).toEqual(['demo.ready', 'demo.destroyed']);
+    expect(await stillTagged(id)).toEqual([]);
+    expect(
+      await accountClients(org.demoAccountId)
+        .s3.send(new HeadBucketCommand({ Bucket: unrelated }))
+        .then(() => true),
+    ).toBe(true);
   }, 180_000);
 
   it('a cancelled demo is still torn down before the workflow ends as cancelled', async () => {
