@@ -9,6 +9,7 @@
  * and deleted too where the worker's own org.yaml sets `sweepUntagged: true` on the account; never
  * the orchestrator's own roles and stacks.
  */
+import { TagResourceCommand as EventsTagResource } from '@aws-sdk/client-eventbridge';
 import { DescribeAccountCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
 import { TagResourcesCommand } from '@aws-sdk/client-resource-groups-tagging-api';
 import { TagResourceCommand as SnsTagResource } from '@aws-sdk/client-sns';
@@ -41,11 +42,20 @@ import {
   type TaggedResource,
 } from './tagged-resources';
 
-/** Tag `sv0:first-seen=<at>` on a resource AWS gives no creation time: SNS by its own API, the rest by the tagging API. */
+/**
+ * Tag `sv0:first-seen=<at>` on a resource AWS gives no creation time: SNS topics and EventBridge
+ * rules by their own APIs, the rest by the tagging API.
+ */
 async function tagFirstSeen(c: TagClients, r: TaggedResource, at: string): Promise<void> {
   const rc = clientsFor(c, r.arn);
   if (r.type === 'sns:topic') {
     await rc.sns.send(new SnsTagResource({ ResourceArn: r.arn, Tags: [{ Key: Tags.firstSeen, Value: at }] }));
+    return;
+  }
+  if (r.type === 'events:rule') {
+    await rc.events.send(
+      new EventsTagResource({ ResourceARN: r.arn, Tags: [{ Key: Tags.firstSeen, Value: at }] }),
+    );
     return;
   }
   const out = await rc.tagging.send(

@@ -18,10 +18,29 @@ import {
   paginateListTables,
 } from '@aws-sdk/client-dynamodb';
 import {
+  DeleteRepositoryCommand,
+  ECRClient,
+  ListTagsForResourceCommand as EcrListTags,
+  paginateDescribeRepositories,
+} from '@aws-sdk/client-ecr';
+import {
+  DeleteRuleCommand,
+  EventBridgeClient,
+  ListEventBusesCommand,
+  ListRulesCommand,
+  ListTagsForResourceCommand as EventsListTags,
+  ListTargetsByRuleCommand,
+  RemoveTargetsCommand,
+} from '@aws-sdk/client-eventbridge';
+import {
+  DeleteOpenIDConnectProviderCommand,
   DeleteRoleCommand,
   DeleteRolePolicyCommand,
   DetachRolePolicyCommand,
+  GetOpenIDConnectProviderCommand,
   IAMClient,
+  ListOpenIDConnectProvidersCommand,
+  ListOpenIDConnectProviderTagsCommand,
   ListRoleTagsCommand,
   paginateListAttachedRolePolicies,
   paginateListInstanceProfilesForRole,
@@ -33,7 +52,9 @@ import {
   DeleteFunctionCommand,
   LambdaClient,
   ListTagsCommand,
+  paginateListAliases,
   paginateListFunctions,
+  paginateListVersionsByFunction,
 } from '@aws-sdk/client-lambda';
 import {
   paginateGetResources,
@@ -86,6 +107,8 @@ export interface TagClients {
   dynamodb: DynamoDBClient;
   secretsmanager: SecretsManagerClient;
   logs: CloudWatchLogsClient;
+  events: EventBridgeClient;
+  ecr: ECRClient;
   /**
    * The same account's clients in another region (the activities' sessions set it); without it,
    * every region is this one.
@@ -129,6 +152,8 @@ export function tagClients(config: AwsClientConfig): TagClients {
     dynamodb: new DynamoDBClient(config),
     secretsmanager: new SecretsManagerClient(config),
     logs: new CloudWatchLogsClient(config),
+    events: new EventBridgeClient(config),
+    ecr: new ECRClient(config),
   };
 }
 
@@ -137,7 +162,10 @@ export interface TaggedResource {
   arn: string;
   type: string;
   tags: Record<string, string>;
-  /** ISO-8601 creation (or, for Lambda, last modification) time where the service reports one. */
+  /**
+   * ISO-8601 creation (or, for a Lambda function or version, last modification) time where the
+   * service reports one.
+   */
   createdAt?: string;
 }
 
@@ -152,6 +180,8 @@ function resourceType(arn: string): string {
   const resource = arn.split(':').slice(5).join(':');
   if (service === 's3' && !resource.includes('/')) return 's3:bucket';
   if (service === 'sns') return 'sns:topic';
+  // A published version: function:<name>:<number> (an unqualified ARN is the function).
+  if (service === 'lambda' && /^function:[^:]+:[0-9]+$/.test(resource)) return 'lambda:version';
   const kind = /^([A-Za-z-]+)[/:]/.exec(resource)?.[1] ?? rest;
   return `${service}:${kind}`;
 }
@@ -185,7 +215,7 @@ export type UnreadableHandler = UnreadableResource[] | ((problem: UnreadableReso
  * with a deny policy, a permission missing) is collected there with AWS's reason (or handed to it,
  * when it is a function) and the search goes on; without it, such a failure fails the search.
  * `regions`: the regional services are listed in each (through {@link TagClients.inRegion}); IAM
- * and S3 are global and listed once. Default: the clients' own region.
+ * (roles, OIDC providers) and S3 are global and listed once. Default: the clients' own region.
  */
 export async function findTagged(
   c: TagClients,
@@ -270,10 +300,21 @@ export async function listResources(
         for await (const page of paginateListFunctions({ client: rc.lambda }, {})) {
           for (const f of page.Functions ?? []) {
             if (!f.FunctionArn) continue;
-            const tags = await tagsOf(f.FunctionArn)(async () =>
-              toMap((await rc.lambda.send(new ListTagsCommand({ Resource: f.FunctionArn }))).Tags),
+            const fn = f.FunctionArn;
+            const tags = await tagsOf(fn)(async () =>
+              toMap((await rc.lambda.send(new ListTagsCommand({ Resource: fn }))).Tags),
             );
-            if (tags) add(f.FunctionArn, tags, iso(f.LastModified));
+            if (!tags) continue;
+            add(fn, tags, iso(f.LastModified));
+            // Published versions keep their code (and its storage) after $LATEST moved on; each
+            // carries its function's tags and is aged by its own date.
+            const versions = await publishedVersions(rc.lambda, f.FunctionName ?? fn).catch(
+              (err: unknown) => {
+                if (!isNotFound(err)) cannotRead(problem(fn, err), err);
+                return [];
+              },
+            );
+            for (const v of versions) add(`${fn}:${v.version}`, tags, iso(v.lastModified));
           }
         }
       },
@@ -365,6 +406,51 @@ export async function listResources(
       region,
     );
     await listing(
+      'events',
+      async () => {
+        const buses: string[] = [];
+        let token: string | undefined;
+        do {
+          const out = await rc.events.send(new ListEventBusesCommand({ NextToken: token }));
+          for (const b of out.EventBuses ?? []) if (b.Name) buses.push(b.Name);
+          token = out.NextToken;
+        } while (token);
+        for (const bus of buses.length > 0 ? buses : ['default']) {
+          let next: string | undefined;
+          do {
+            const out = await rc.events.send(new ListRulesCommand({ EventBusName: bus, NextToken: next }));
+            for (const rule of out.Rules ?? []) {
+              // A rule an AWS service manages goes with what made it, never on its own.
+              const arn = rule.Arn;
+              if (!arn || rule.ManagedBy) continue;
+              const tags = await tagsOf(arn)(async () =>
+                toMap((await rc.events.send(new EventsListTags({ ResourceARN: arn }))).Tags),
+              );
+              if (tags) add(arn, tags);
+            }
+            next = out.NextToken;
+          } while (next);
+        }
+      },
+      region,
+    );
+    await listing(
+      'ecr',
+      async () => {
+        for await (const page of paginateDescribeRepositories({ client: rc.ecr }, {})) {
+          for (const repo of page.repositories ?? []) {
+            const arn = repo.repositoryArn;
+            if (!arn) continue;
+            const tags = await tagsOf(arn)(async () =>
+              toMap((await rc.ecr.send(new EcrListTags({ resourceArn: arn }))).tags),
+            );
+            if (tags) add(arn, tags, iso(repo.createdAt));
+          }
+        }
+      },
+      region,
+    );
+    await listing(
       'cloudformation',
       async () => {
         for await (const page of paginateDescribeStacks({ client: rc.cloudformation }, {})) {
@@ -389,6 +475,28 @@ export async function listResources(
       }
     }
   });
+  await listing('iam', async () => {
+    const providers = await c.iam.send(new ListOpenIDConnectProvidersCommand({}));
+    for (const p of providers.OpenIDConnectProviderList ?? []) {
+      const arn = p.Arn;
+      if (!arn) continue;
+      const tags = await tagsOf(arn)(async () =>
+        toMap(
+          (await c.iam.send(new ListOpenIDConnectProviderTagsCommand({ OpenIDConnectProviderArn: arn })))
+            .Tags,
+        ),
+      );
+      if (!tags) continue;
+      // Without its date (a read refused) it is aged by sv0:first-seen like a topic.
+      const created = await c.iam
+        .send(new GetOpenIDConnectProviderCommand({ OpenIDConnectProviderArn: arn }))
+        .then(
+          (o) => o.CreateDate,
+          () => undefined,
+        );
+      add(arn, tags, iso(created));
+    }
+  });
   await listing('s3', async () => {
     for (const b of (await c.s3.send(new ListBucketsCommand({}))).Buckets ?? []) {
       if (!b.Name) continue;
@@ -400,6 +508,32 @@ export async function listResources(
     }
   });
   return [...found.values()];
+}
+
+/**
+ * A function's published versions, except those an alias points to (in use). By name: the
+ * function's ARN works against AWS, but moto answers these two calls only by name.
+ */
+async function publishedVersions(
+  lambda: LambdaClient,
+  name: string,
+): Promise<{ version: string; lastModified?: string }[]> {
+  const aliased = new Set<string>();
+  for await (const page of paginateListAliases({ client: lambda }, { FunctionName: name })) {
+    for (const alias of page.Aliases ?? []) {
+      if (alias.FunctionVersion) aliased.add(alias.FunctionVersion);
+      for (const v of Object.keys(alias.RoutingConfig?.AdditionalVersionWeights ?? {})) aliased.add(v);
+    }
+  }
+  const versions: { version: string; lastModified?: string }[] = [];
+  for await (const page of paginateListVersionsByFunction({ client: lambda }, { FunctionName: name })) {
+    for (const v of page.Versions ?? []) {
+      const version = String(v.Version ?? '');
+      if (/^[0-9]+$/.test(version) && !aliased.has(version))
+        versions.push({ version, lastModified: v.LastModified });
+    }
+  }
+  return versions;
 }
 
 async function deleteRole(iam: IAMClient, name: string): Promise<void> {
@@ -422,6 +556,25 @@ async function deleteRole(iam: IAMClient, name: string): Promise<void> {
     }
   }
   await iam.send(new DeleteRoleCommand({ RoleName: name }));
+}
+
+/** An EventBridge rule (`rule/<name>` or `rule/<bus>/<name>`): its targets first, which AWS requires. */
+async function deleteRule(events: EventBridgeClient, tail: string): Promise<void> {
+  const parts = tail.replace(/^rule\//, '').split('/');
+  const Rule = parts.at(-1)!;
+  const EventBusName = parts.length > 1 ? parts[0] : undefined;
+  for (;;) {
+    const listed = await events.send(new ListTargetsByRuleCommand({ Rule, EventBusName }));
+    const Ids = (listed.Targets ?? []).flatMap((t) => (t.Id ? [t.Id] : []));
+    if (Ids.length === 0) break;
+    const removed = await events.send(new RemoveTargetsCommand({ Rule, EventBusName, Ids }));
+    const failed = removed.FailedEntries ?? [];
+    if (failed.length > 0)
+      throw new Error(
+        `rule ${Rule}: could not remove target ${failed[0]!.TargetId}: ${failed[0]!.ErrorCode ?? ''} ${failed[0]!.ErrorMessage ?? ''}`.trim(),
+      );
+  }
+  await events.send(new DeleteRuleCommand({ Name: Rule, EventBusName }));
 }
 
 async function emptyAndDeleteBucket(s3: S3Client, bucket: string): Promise<void> {
@@ -455,6 +608,24 @@ export async function deleteTagged(
         return await emptyAndDeleteBucket(c.s3, tail);
       case 'lambda:function':
         await c.lambda.send(new DeleteFunctionCommand({ FunctionName: r.arn }));
+        return;
+      case 'lambda:version': {
+        const at = r.arn.lastIndexOf(':');
+        await c.lambda.send(
+          new DeleteFunctionCommand({ FunctionName: r.arn.slice(0, at), Qualifier: r.arn.slice(at + 1) }),
+        );
+        return;
+      }
+      case 'events:rule':
+        return await deleteRule(c.events, tail);
+      case 'ecr:repository':
+        // force: its images go with it (a repository that holds images cannot be deleted otherwise).
+        await c.ecr.send(
+          new DeleteRepositoryCommand({ repositoryName: tail.replace(/^repository\//, ''), force: true }),
+        );
+        return;
+      case 'iam:oidc-provider':
+        await c.iam.send(new DeleteOpenIDConnectProviderCommand({ OpenIDConnectProviderArn: r.arn }));
         return;
       case 'sns:topic':
         await c.sns.send(new DeleteTopicCommand({ TopicArn: r.arn }));
