@@ -1,5 +1,4 @@
 import { ApplicationFailure } from '@temporalio/common';
-import { z } from 'zod';
 import { ErrorType, Roles, Tags } from './names';
 import { parseTtlTag } from './duration';
 
@@ -8,26 +7,15 @@ import { parseTtlTag } from './duration';
  * aws-nuke has them: act only in accounts the config marks sandbox, never in the management account or an
  * account whose name or alias says prod, and never on resources without the ephemeral tag.
  *
- * Pure code: usable from workflows (deterministic), activities and the CLI alike.
+ * Pure code: usable from workflows (deterministic), activities and the CLI alike. The schemas of
+ * the activity inputs that carry these shapes are in lib/contracts/inputs.ts, out of the workflows'
+ * module graph.
  */
 
 /** The part of config/org.yaml the sandbox checks read. */
 export interface SandboxOrg {
   accounts: readonly { name: string; sandbox?: boolean }[];
 }
-
-/** A 12-digit AWS account id, as activity inputs must give it. */
-export const accountIdSchema = z.string().regex(/^[0-9]{12}$/, 'a 12-digit AWS account id');
-
-/**
- * A caller's view of org.yaml in an activity input: checked for shape only. Activities decide
- * what is a sandbox by the worker's own settings ({@link WorkerSandbox}), never by this.
- */
-export const SandboxOrgSchema = z.strictObject({
-  accounts: z
-    .array(z.strictObject({ name: z.string().min(1).max(50), sandbox: z.boolean().optional() }))
-    .max(1000),
-});
 
 /** The sandbox checks' view of config/org.yaml: each account's name and whether it is a sandbox. */
 export function sandboxOrg(org: SandboxOrg): { accounts: { name: string; sandbox: boolean }[] } {

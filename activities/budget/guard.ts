@@ -26,7 +26,7 @@ import {
   DetachFreezeInputSchema,
   ReadBudgetSpendInputSchema,
   ResolveAccountInputSchema,
-} from '../../lib/contracts/budget';
+} from '../../lib/contracts/budget-inputs';
 import { assertWorkerSandboxTarget, type SandboxOrg, type WorkerSandbox } from '../../lib/sandbox';
 import { ErrorType, FREEZE_POLICY_NAME } from '../../lib/names';
 import { validInput } from '../input';

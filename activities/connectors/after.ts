@@ -13,12 +13,11 @@ import {
   type ScheduleDescription,
   type WorkflowExecutionDescription,
 } from '@temporalio/client';
+import { ConnectorKey, type UpstreamRunCheck } from '../../lib/contracts/connectors';
 import {
-  ConnectorKey,
   VerifyUpstreamRunInputSchema,
-  type UpstreamRunCheck,
   type VerifyUpstreamRunInput,
-} from '../../lib/contracts/connectors';
+} from '../../lib/contracts/connectors-inputs';
 import { ScheduleIds, WorkflowIds, WorkflowTypes } from '../../lib/names';
 import type { Logger } from '../../lib/runtime/logger';
 import { validInput } from '../input';

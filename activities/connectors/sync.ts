@@ -7,19 +7,21 @@ import { parseDuration } from '../../lib/duration';
 import type { Logger } from '../../lib/runtime/logger';
 import { ErrorType, ScheduleIds } from '../../lib/names';
 import {
+  syncReportedSignal,
+  type ContainerRunResult,
+  type RunConnectorResult,
+  type SyncReport,
+} from '../../lib/contracts/connectors';
+import {
   connectorRefusals,
   ConnectorScheduleStatesInputSchema,
   LastSyncInputSchema,
   PauseConnectorScheduleInputSchema,
   platformRefusals,
   RunConnectorInputSchema,
-  syncReportedSignal,
-  type ContainerRunResult,
   type LastSyncInput,
   type RunConnectorInput,
-  type RunConnectorResult,
-  type SyncReport,
-} from '../../lib/contracts/connectors';
+} from '../../lib/contracts/connectors-inputs';
 import { ContainerRunError, type ContainerRunner } from './containers';
 import { bearerAuthorization, fetchQuietly, jsonBody } from '../http';
 import { refuseInput, validInput } from '../input';

@@ -9,13 +9,15 @@ import { ApplicationFailure } from '@temporalio/common';
 import {
   DEMO_ACCOUNT_MEMO,
   demoIdFromWorkflowId,
-  DestroyDemosInputSchema,
   destroyNowUpdate,
-  ListRunningDemosInputSchema,
   RUNNING_DEMOS_QUERY,
   statusQuery,
-  WaitForDemosInputSchema,
 } from '../../lib/contracts/demo';
+import {
+  DestroyDemosInputSchema,
+  ListRunningDemosInputSchema,
+  WaitForDemosInputSchema,
+} from '../../lib/contracts/demo-inputs';
 import { ErrorType } from '../../lib/names';
 import { assertWorkerSandboxTarget, type WorkerSandbox } from '../../lib/sandbox';
 import { validInput } from '../input';

@@ -5,7 +5,8 @@
  * labelled delayed; a read that fails says why and never fails the teardown.
  */
 import { type CostExplorerClient, GetCostAndUsageCommand } from '@aws-sdk/client-cost-explorer';
-import { ReadDemoCostInputSchema, type DemoCost } from '../../lib/contracts/demo';
+import type { DemoCost } from '../../lib/contracts/demo';
+import { ReadDemoCostInputSchema } from '../../lib/contracts/demo-inputs';
 import { Tags } from '../../lib/names';
 import { validInput } from '../input';
 

@@ -21,17 +21,19 @@ import { ApplicationFailure } from '@temporalio/common';
 import { ASSET_BUCKET_PARAMETER, type Scenario } from '../../lib/config/scenarios';
 import { ConfigError } from '../../lib/config/validate';
 import {
-  CreateDemoStackInputSchema,
   demoStackName,
+  type DemoResource,
+  type DeployAccess,
+  type FailedDeletion,
+} from '../../lib/contracts/demo';
+import {
+  CreateDemoStackInputSchema,
   DeployDemoScenarioInputSchema,
   DemoResourcesInputSchema,
   DemoStackInputSchema,
   SandboxCheckInputSchema,
-  type DemoResource,
-  type DeployAccess,
-  type FailedDeletion,
   type SandboxCheckInput,
-} from '../../lib/contracts/demo';
+} from '../../lib/contracts/demo-inputs';
 import { ErrorType, Tags } from '../../lib/names';
 import { loadDeclaredOwners, loadScenario, scenarioTemplate } from '../../lib/runtime/config';
 import { demoStackTags, tagValueAllowed } from '../../lib/org/tag-policy';

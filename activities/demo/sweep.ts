@@ -14,15 +14,12 @@ import { DescribeAccountCommand, OrganizationsClient } from '@aws-sdk/client-org
 import { TagResourcesCommand } from '@aws-sdk/client-resource-groups-tagging-api';
 import { TagResourceCommand as SnsTagResource } from '@aws-sdk/client-sns';
 import { ApplicationFailure } from '@temporalio/common';
+import type { DemoResource, FailedDeletion, SweepItem, SweepPlan } from '../../lib/contracts/demo';
 import {
   ApplySweepInputSchema,
   SweepTargetInputSchema,
-  type DemoResource,
-  type FailedDeletion,
-  type SweepItem,
-  type SweepPlan,
   type SweepTargetInput,
-} from '../../lib/contracts/demo';
+} from '../../lib/contracts/demo-inputs';
 import { allowedRegions, ORG_FILE, type OrgConfig } from '../../lib/config/org';
 import { ConfigError } from '../../lib/config/validate';
 import { orchestratorOwned, sweepVerdict, untaggedAge } from '../../lib/sandbox';

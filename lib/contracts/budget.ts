@@ -1,15 +1,16 @@
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import { z } from 'zod';
 import type { BudgetConfig } from '../config/budgets';
 import type { NotificationsConfig } from '../config/notifications';
 import type { MonthState } from '../budget-escalation';
-import { accountIdSchema, SandboxOrgSchema, type SandboxOrg } from '../sandbox';
+import type { SandboxOrg } from '../sandbox';
 import { SearchAttributes } from '../names';
 
 /**
  * The contract of a budget guard shared by the workflow, the CLI, the SNS alert bridge and the
- * tests: input, status, signal/update/query definitions and the search attribute key.
+ * tests: input, status, signal/update/query definitions and the search attribute key. The workflow
+ * imports it, so it imports no zod and no config schema (values); the schemas of the activity
+ * inputs are in lib/contracts/budget-inputs.ts.
  */
 
 /** The validated configuration a guard runs with; `sv0 up` passes it, `reconfigure` replaces it. */
@@ -213,37 +214,3 @@ export const GUARD_ACTOR = 'budget-guard';
 export const ROLLOVER_ACTOR = 'month-rollover';
 /** The AWS Budgets action that attaches FreezeAccount at `freezeAt` when the worker is down. */
 export const BUDGETS_ACTION_ACTOR = 'aws-budgets-action';
-
-/*
- * Activity inputs, validated again in each activity (a guard's input or a `reconfigure` signal may
- * be forged by anyone who can reach the namespace). Which account may be frozen is decided by the
- * worker's sandbox settings against the live organization; the `org` sent along is shape-checked
- * only.
- */
-
-const budgetNameSchema = z
-  .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/, 'a budget name is letters, digits, dot, dash or underscore');
-const accountNameSchema = z.string().min(1).max(50);
-
-/** Input of `readBudgetSpend`. */
-export const ReadBudgetSpendInputSchema = z.strictObject({ budgetName: budgetNameSchema });
-/** Input of `resolveAccount`. */
-export const ResolveAccountInputSchema = z.strictObject({ accountName: accountNameSchema });
-/** Input of `attachFreezePolicy`: the target as `resolveAccount` found it live. */
-export const AttachFreezeInputSchema = z.strictObject({
-  accountId: accountIdSchema,
-  accountName: accountNameSchema,
-  managementAccountId: accountIdSchema,
-  org: SandboxOrgSchema,
-  dryRun: z.boolean().optional(),
-  /** The budget whose AWS freeze action the attach reports. */
-  budgetName: budgetNameSchema.optional(),
-});
-/** Input of `detachFreezePolicy` (the activity refuses anything but a member account's id). */
-export const DetachFreezeInputSchema = z.strictObject({
-  accountId: z.string().min(1).max(100),
-  dryRun: z.boolean().optional(),
-  /** The budget whose AWS freeze action the detach reverses. */
-  budgetName: budgetNameSchema.optional(),
-});

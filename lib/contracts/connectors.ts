@@ -1,33 +1,15 @@
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { defineQuery, defineSignal } from '@temporalio/workflow';
-import { z } from 'zod';
-import {
-  connectorNameSchema,
-  ConnectorSpecSchema,
-  PlatformSchema,
-  type ConnectorsConfig,
-  type ConnectorSpec,
-} from '../config/connectors';
+import type { ConnectorsConfig, ConnectorSpec } from '../config/connectors';
 import type { SinkConfig } from '../config/notifications';
-import {
-  ageKeyFileRefusal,
-  containerLimits,
-  imageRefusal,
-  networkRefusal,
-  pathRefusal,
-  platformUrlRefusal,
-  registryRefusal,
-  roleChainRefusal,
-  secretReferenceRefusal,
-  type ContainerLimits,
-  type WorkerSettings,
-} from '../config/worker';
 import { SearchAttributes } from '../names';
 
 /**
  * The contract of connector syncs and the connector health check, shared by the workflows, the
  * activities that report to the health check, the CLI and the tests: inputs, results, signals,
- * the health query and the search attribute keys the sync runs set.
+ * the health query and the search attribute keys the sync runs set. The workflows import it, so it
+ * imports no zod and no config schema (values); the schemas of the activity inputs and the worker
+ * settings' checks of a run are in lib/contracts/connectors-inputs.ts.
  */
 
 /** Search attribute keys the sync runs set, so the Web UI can filter by connector and outcome. */
@@ -125,122 +107,12 @@ export const afterStateQuery = defineQuery<ConnectorAfterState & { config: Conne
   'afterState',
 );
 
-/**
- * Input of the `runConnector` activity. Validated there again (the workflow input may be forged):
- * the same connector schema the CLI applies to connectors.yaml.
- */
-export const RunConnectorInputSchema = z.strictObject({
-  connector: ConnectorSpecSchema,
-  /** The sync workflow's id, put on the container's labels. */
-  workflowId: z.string().min(1).max(400),
-  /** The health check a success is reported to (connector-health); absent: nobody is told. */
-  healthWorkflowId: z.string().min(1).max(400).optional(),
-});
-export type RunConnectorInput = z.infer<typeof RunConnectorInputSchema>;
-
-/** Input of the `verifyUpstreamRun` activity. */
-export const VerifyUpstreamRunInputSchema = z.strictObject({
-  /** The connector waiting on `upstream`. */
-  dependent: connectorNameSchema,
-  upstream: connectorNameSchema,
-  /** The run the report names. */
-  workflowId: z.string().min(1).max(400),
-  runId: z
-    .string()
-    .regex(/^[0-9a-fA-F-]{36}$/, 'a run id')
-    .optional(),
-});
-export type VerifyUpstreamRunInput = z.infer<typeof VerifyUpstreamRunInputSchema>;
-
 /** What `verifyUpstreamRun` found about the run a report names. */
 export type UpstreamRunCheck =
   /** A run of that upstream, started by its schedule or its `connector-after.` workflow, now closed. */
   | { genuine: true; ok: boolean; runId: string; endedAt: string }
   /** Not such a run: why, naming only ids and types. */
   | { genuine: false; reason: string };
-
-/** Input of the `lastPlatformSync` activity. */
-export const LastSyncInputSchema = z.strictObject({
-  platform: PlatformSchema.required(),
-  connector: connectorNameSchema,
-});
-export type LastSyncInput = z.infer<typeof LastSyncInputSchema>;
-
-/** Input of the `pauseConnectorSchedule` activity. */
-export const PauseConnectorScheduleInputSchema = z.strictObject({
-  connector: connectorNameSchema,
-  note: z.string().max(1000),
-});
-
-/** Input of the `connectorScheduleStates` activity. */
-export const ConnectorScheduleStatesInputSchema = z.strictObject({
-  connectors: z.array(connectorNameSchema).max(1000),
-});
-
-/**
- * Every reason the worker's settings refuse a connector run, checked before any secret is
- * resolved: image and registry, network, container limits, the AWS role chain, and every secret
- * reference and path
- * (by their text; the activity resolves symlinks before it reads a file). Empty: allowed.
- */
-export function connectorRefusals(
-  settings: WorkerSettings,
-  connector: ConnectorSpec,
-): { refusals: string[]; limits: ContainerLimits } {
-  const refusals: string[] = [];
-  const add = (reason: string | undefined) => void (reason && refusals.push(reason));
-  add(imageRefusal(settings, connector.image));
-  add(networkRefusal(settings, connector.network));
-  const { limits, refusals: over } = containerLimits(settings, connector);
-  refusals.push(...over);
-  if (connector.aws) add(roleChainRefusal(settings, connector.aws.roleChain));
-  if (connector.registryAuth) {
-    add(registryRefusal(settings, connector.image, connector.registryAuth.server));
-    add(secretReferenceRefusal(settings, connector.registryAuth.passwordRef));
-  }
-  for (const source of connector.secrets) {
-    if (source.type === 'refs') {
-      for (const [name, ref] of Object.entries(source.vars)) {
-        const reason = secretReferenceRefusal(settings, ref);
-        if (reason) refusals.push(`${name}: ${reason}`);
-      }
-      continue;
-    }
-    add(pathRefusal(settings, source.path, `${source.type} ${source.path}`));
-    if (source.type === 'sops' && source.ageKeyFile !== undefined) {
-      const reason = ageKeyFileRefusal(settings, source.ageKeyFile);
-      if (reason) refusals.push(`sops ${source.path}: ${reason}`);
-    }
-  }
-  return { refusals, limits };
-}
-
-/** Why the health check may not ask this platform (the token goes only to the worker's platform). */
-export function platformRefusals(settings: WorkerSettings, platform: LastSyncInput['platform']): string[] {
-  return [
-    platformUrlRefusal(settings, platform.url),
-    secretReferenceRefusal(settings, platform.tokenRef),
-  ].filter((r): r is string => r !== undefined);
-}
-
-/**
- * Every refusal the worker's settings would give the runs and health checks of a connectors.yaml,
- * per field, for the CLI to report against the file before anything runs.
- */
-export function connectorsConfigRefusals(
-  settings: WorkerSettings,
-  config: ConnectorsConfig,
-): { path: string; reason: string }[] {
-  const problems = platformRefusals(settings, config.platform).map((reason) => ({
-    path: 'platform',
-    reason,
-  }));
-  config.connectors.forEach((c, i) => {
-    for (const reason of connectorRefusals(settings, c).refusals)
-      problems.push({ path: `connectors[${i}]`, reason: `connector ${c.name}: ${reason}` });
-  });
-  return problems;
-}
 
 /** How one container run ended. */
 export interface ContainerRunResult {

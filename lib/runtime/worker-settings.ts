@@ -12,7 +12,7 @@ import {
 } from '../config/worker';
 import { CONNECTORS_FILE, type ConnectorsConfig } from '../config/connectors';
 import { ORG_FILE } from '../config/org';
-import { connectorsConfigRefusals } from '../contracts/connectors';
+import { connectorsConfigRefusals } from '../contracts/connectors-inputs';
 import { ConfigError } from '../config/validate';
 import { configFile, loadOrgConfig, loadYamlFile, resolveConfigDir } from './config';
 

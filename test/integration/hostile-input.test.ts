@@ -26,7 +26,8 @@ import {
   unfreezeUpdate,
   type BudgetGuardConfig,
 } from '../../lib/contracts/budget';
-import type { DemoInput, DemoSweepInput, DeployAccess, SweepTargetInput } from '../../lib/contracts/demo';
+import type { DemoInput, DemoSweepInput, DeployAccess } from '../../lib/contracts/demo';
+import type { SweepTargetInput } from '../../lib/contracts/demo-inputs';
 import { ContainerLabels, ErrorType, Roles, ScheduleIds, Tags, WorkflowIds } from '../../lib/names';
 import { createLogger } from '../../lib/runtime/logger';
 import { createConnectorActivities, createInfraActivities } from '../../workers/activities';

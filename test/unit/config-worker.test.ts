@@ -12,7 +12,7 @@ import {
   workerSettings,
 } from '../../lib/config/worker';
 import { ConfigError } from '../../lib/config/validate';
-import { connectorRefusals, connectorsConfigRefusals } from '../../lib/contracts/connectors';
+import { connectorRefusals, connectorsConfigRefusals } from '../../lib/contracts/connectors-inputs';
 import { loadConnectorsConfig, loadNotificationsConfig } from '../../lib/runtime/config';
 import {
   ageKeySourceFromEnv,

@@ -130,6 +130,30 @@ describe('lint rejects every forbidden import direction', () => {
       /lib\/ imports only lib\//,
     ],
     [
+      'workflows import zod',
+      'workflows/demo/lint-case.ts',
+      "import { z } from 'zod';\nexport const a = z;\n",
+      /No zod values: workflows and the lib modules they import stay free of zod/,
+    ],
+    [
+      'workflows import an activity input schema',
+      'workflows/demo/lint-case.ts',
+      "import { DemoStackInputSchema } from '../../lib/contracts/demo-inputs';\nexport const a = DemoStackInputSchema;\n",
+      /activity input schemas \(lib\/contracts\/\*inputs\.ts\) as types only/,
+    ],
+    [
+      'a contract imports a config schema as a value',
+      'lib/contracts/lint-case.ts',
+      "import { SecretRefSchema } from '../config/notifications';\nexport const a = SecretRefSchema;\n",
+      /lib\/config as types only/,
+    ],
+    [
+      'lib outside the validation modules imports yaml',
+      'lib/org/lint-case.ts',
+      "import { parseDocument } from 'yaml';\nexport const a = parseDocument;\n",
+      /No yaml values/,
+    ],
+    [
       'workers import clients',
       'workers/lint-case.ts',
       "import { say } from '../clients/output';\nexport const a = say;\n",
@@ -160,6 +184,16 @@ describe('lint allows the directions the layers rely on', () => {
       'workflows import activities as types, and lib',
       'workflows/demo/lint-case.ts',
       "import type { createDemoLifecycleActivities } from '../../activities/demo/lifecycle';\nimport { parseDuration } from '../../lib/duration';\nexport type A = typeof createDemoLifecycleActivities;\nexport const b = parseDuration;\n",
+    ],
+    [
+      'workflows and contracts import config and input schema types',
+      'lib/contracts/lint-case.ts',
+      "import type { SinkConfig } from '../config/notifications';\nimport type { RunConnectorInput } from './connectors-inputs';\nimport { type ZodType } from 'zod';\nexport type A = [SinkConfig, RunConnectorInput, ZodType];\n",
+    ],
+    [
+      'the validation modules import zod, yaml and config',
+      'lib/contracts/lint-case-inputs.ts',
+      "import { z } from 'zod';\nimport { parseDocument } from 'yaml';\nimport { SecretRefSchema } from '../config/notifications';\nimport { accountIdSchema } from './inputs';\nexport const a = [z, parseDocument, SecretRefSchema, accountIdSchema];\n",
     ],
     [
       'lib/runtime imports Node and lib',

@@ -12,7 +12,8 @@ import {
 import { ApplicationFailure } from '@temporalio/common';
 import { CreateTopicCommand } from '@aws-sdk/client-sns';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { SweepPlan, SweepTargetInput } from '../../../lib/contracts/demo';
+import type { SweepPlan } from '../../../lib/contracts/demo';
+import type { SweepTargetInput } from '../../../lib/contracts/demo-inputs';
 import { ErrorType, Roles, Tags } from '../../../lib/names';
 import {
   accountClients,

@@ -26,7 +26,7 @@ import {
   type TagClients,
   type TaggedResource,
 } from '../../../activities/demo/tagged-resources';
-import type { SweepTargetInput } from '../../../lib/contracts/demo';
+import type { SweepTargetInput } from '../../../lib/contracts/demo-inputs';
 import { Tags } from '../../../lib/names';
 import { motoConfig } from '../../harness/aws';
 import { CONFIG_DIR, demoSweepActivities, setUpDemoOrg, type DemoOrg } from '../../harness/demo-fixture';
