@@ -5,6 +5,7 @@ import {
   DescribeCreateAccountStatusCommand,
   OrganizationsClient,
 } from '@aws-sdk/client-organizations';
+import { S3ServiceException } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { temporal } from '@temporalio/proto';
@@ -21,6 +22,7 @@ import { loadScenario } from '../../lib/runtime/config';
 import type { DemoInput, DeployAccess } from '../../lib/contracts/demo';
 import type { SandboxOrg } from '../../lib/sandbox';
 import { Roles } from '../../lib/names';
+import type { AwsClientConfig } from '../../lib/runtime/aws';
 import { createLogger } from '../../lib/runtime/logger';
 import { motoConfig, MOTO_DEFAULT_ACCOUNT, resetMoto } from './aws';
 import { registerSecrets } from './secret-registry';
@@ -116,6 +118,35 @@ export async function setUpDemoOrg(): Promise<DemoOrg> {
 /** Clients straight into one moto account, for set-up and inspection. */
 export function accountClients(accountId: string): TagClients {
   return tagClients(motoConfig(accountId));
+}
+
+/**
+ * A `makeClients` whose S3 client denies GetBucketTagging on `bucketName`, as a bucket policy's
+ * deny does: a fake at the SDK-client boundary, because moto enforces no bucket policy. Every
+ * other call, and every other bucket, goes to moto as usual.
+ */
+export function denyingS3(bucketName: string): (config: AwsClientConfig) => TagClients {
+  return (config) => {
+    const clients = tagClients(config);
+    clients.s3.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (
+          context.commandName === 'GetBucketTaggingCommand' &&
+          (args.input as { Bucket?: string }).Bucket === bucketName
+        )
+          // What S3 throws for a bucket policy's deny: its base class, AWS's code as the name.
+          throw new S3ServiceException({
+            name: 'AccessDenied',
+            message: 'Access Denied',
+            $fault: 'client',
+            $metadata: { httpStatusCode: 403 },
+          });
+        return next(args);
+      },
+      { step: 'initialize', name: 'denyingS3' },
+    );
+    return clients;
+  };
 }
 
 /** The secret references tests use: the external id and the webhook URL. */

@@ -6,7 +6,6 @@ import {
   ListObjectsV2Command,
   PutBucketTaggingCommand,
   PutObjectCommand,
-  S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import {
@@ -35,6 +34,7 @@ import {
   accountClients,
   demoInput,
   demoTestActivities,
+  denyingS3,
   eventually,
   notificationEvents,
   scheduledActivities,
@@ -408,36 +408,13 @@ describe('demo lifecycle', () => {
     expect(left.map((r) => r.type)).toEqual(['dynamodb:table']);
   });
 
-  /** Clients whose S3 denies GetBucketTagging for `denied`, as a bucket policy's deny does (moto enforces none). */
-  const denyBucketTagging = (denied: string) => (config: AwsClientConfig) => {
-    const clients = tagClients(config);
-    clients.s3.middlewareStack.add(
-      (next, context) => async (args) => {
-        if (
-          context.commandName === 'GetBucketTaggingCommand' &&
-          (args.input as { Bucket?: string }).Bucket === denied
-        )
-          // What S3 throws for a bucket policy's deny: its base class, AWS's code as the name.
-          throw new S3ServiceException({
-            name: 'AccessDenied',
-            message: 'Access Denied',
-            $fault: 'client',
-            $metadata: { httpStatusCode: 403 },
-          });
-        return next(args);
-      },
-      { step: 'initialize', name: 'denyBucketTagging' },
-    );
-    return clients;
-  };
-
   it("a teardown AWS keeps refusing is bounded: the demo ends failed with a critical notification naming what is left (GetBucketTagging denied at the SDK-client boundary for a bucket named as the demo's, as a bucket with a deny policy does: moto enforces none)", async () => {
     const id = uniqueId('denied');
     const taskQueue = uniqueId('demo');
     // Named like the demo's own buckets (sv0-demo-<id>-...): teardown cannot tell it is not one.
     const denied = `sv0-demo-${id}-elsewhere`;
     await accountClients(org.demoAccountId).s3.send(new CreateBucketCommand({ Bucket: denied }));
-    const makeClients = denyBucketTagging(denied);
+    const makeClients = denyingS3(denied);
     const err = await runWorker(
       { env, taskQueue, activities: demoTestActivities(env, webhook, { makeClients }) },
       async () => {
@@ -476,7 +453,7 @@ describe('demo lifecycle', () => {
       {
         env,
         taskQueue,
-        activities: demoTestActivities(env, webhook, { makeClients: denyBucketTagging(unrelated) }),
+        activities: demoTestActivities(env, webhook, { makeClients: denyingS3(unrelated) }),
       },
       async () => {
         const handle = await startDemo(env.client, demoInput(org, { id, ttlMs: 120_000 }), { taskQueue });

@@ -9,12 +9,7 @@ import {
   GetTopicAttributesCommand,
   ListTagsForResourceCommand,
 } from '@aws-sdk/client-sns';
-import {
-  CreateBucketCommand,
-  GetBucketTaggingCommand,
-  HeadBucketCommand,
-  PutBucketTaggingCommand,
-} from '@aws-sdk/client-s3';
+import { CreateBucketCommand, HeadBucketCommand, PutBucketTaggingCommand } from '@aws-sdk/client-s3';
 import { tagClients } from '../../../activities/demo/tagged-resources';
 import { allowedRegions } from '../../../lib/config/org';
 import { loadOrgConfig } from '../../../lib/runtime/config';
@@ -35,6 +30,7 @@ import {
   CONFIG_DIR,
   demoInput,
   demoTestActivities,
+  denyingS3,
   eventually,
   EXTERNAL_ID_REF,
   setUpDemoOrg,
@@ -91,6 +87,15 @@ describe('nightly demo sweep', () => {
     const c = accountClients(accountId);
     await c.s3.send(new CreateBucketCommand({ Bucket: name }));
     if (t) await c.s3.send(new PutBucketTaggingCommand({ Bucket: name, Tagging: { TagSet: tags(t) } }));
+  };
+  /**
+   * An old ephemeral bucket in sv0-demo whose tags cannot be read, and the clients that deny them
+   * ({@link denyingS3}: a fake at the SDK-client boundary).
+   */
+  const deniedBucket = async () => {
+    const denied = uniqueId('denied');
+    await bucket(org.demoAccountId, denied, { [Tags.ephemeral]: 'true', [Tags.ttl]: '1s' });
+    return { denied, makeClients: denyingS3(denied) };
   };
   const bucketExists = (accountId: string, name: string) =>
     accountClients(accountId)
@@ -271,20 +276,10 @@ describe('nightly demo sweep', () => {
   });
 
   it('a bucket whose tags cannot be read (S3 through a fake at the SDK-client boundary that denies GetBucketTagging for it, as a deny policy does: moto enforces none) is reported as could-not-read, and the rest is still planned', async () => {
-    const denied = uniqueId('denied');
+    const { denied, makeClients } = await deniedBucket();
     const stillOld = uniqueId('old-eph');
-    await bucket(org.demoAccountId, denied, { [Tags.ephemeral]: 'true', [Tags.ttl]: '1s' });
     await bucket(org.demoAccountId, stillOld, { [Tags.ephemeral]: 'true', [Tags.ttl]: '1s' });
     await new Promise((r) => setTimeout(r, 1500));
-    const makeClients = (config: Parameters<typeof tagClients>[0]) => {
-      const c = tagClients(config);
-      const send = c.s3.send.bind(c.s3) as (command: unknown) => Promise<unknown>;
-      (c.s3 as unknown as { send: (command: unknown) => Promise<unknown> }).send = (command) =>
-        command instanceof GetBucketTaggingCommand && command.input.Bucket === denied
-          ? Promise.reject(Object.assign(new Error('Access Denied'), { name: 'AccessDenied' }))
-          : send(command);
-      return c;
-    };
     const workflowId = uniqueId('sweep');
     const result = await runWorker(
       { env, taskQueue, activities: demoTestActivities(env, webhook, { makeClients }) },
@@ -368,18 +363,8 @@ describe('nightly demo sweep', () => {
         }),
       )
     ).ARN!;
-    const denied = uniqueId('denied');
-    await bucket(org.demoAccountId, denied, { ...eph, [Tags.ttl]: '1s' });
+    const { denied, makeClients } = await deniedBucket();
     await new Promise((r) => setTimeout(r, 1500));
-    const makeClients = (config: Parameters<typeof tagClients>[0]) => {
-      const c = tagClients(config);
-      const send = c.s3.send.bind(c.s3) as (command: unknown) => Promise<unknown>;
-      (c.s3 as unknown as { send: (command: unknown) => Promise<unknown> }).send = (command) =>
-        command instanceof GetBucketTaggingCommand && command.input.Bucket === denied
-          ? Promise.reject(Object.assign(new Error('Access Denied'), { name: 'AccessDenied' }))
-          : send(command);
-      return c;
-    };
 
     const result = await runWorker(
       { env, taskQueue, activities: demoTestActivities(env, webhook, { makeClients }) },
