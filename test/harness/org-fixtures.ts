@@ -98,6 +98,33 @@ export class CallLog {
 }
 
 /**
+ * The filter of a read of one account's gross spend, as Cost Explorer receives it: the linked
+ * account, with credits, refunds and discounts left out (written out, not built by the code under
+ * test).
+ */
+export function grossSpendFilter(accountId: string) {
+  return {
+    And: [
+      { Dimensions: { Key: 'LINKED_ACCOUNT', Values: [accountId] } },
+      {
+        Not: {
+          Dimensions: {
+            Key: 'RECORD_TYPE',
+            Values: [
+              'Credit',
+              'Refund',
+              'Bundled Discount',
+              'Enterprise Discount Program Discount',
+              'Solution Provider Program Discount',
+            ],
+          },
+        },
+      },
+    ],
+  };
+}
+
+/**
  * A thin fake of the Cost Explorer client (moto has no ListCostAllocationTags or anomaly monitors):
  * it answers the calls the bootstrap makes (tags, monitors, anomaly subscriptions, spend) from an
  * in-memory state. GetCostAndUsage answers by its filter: a `sv0:demo` tag filter gets that demo's

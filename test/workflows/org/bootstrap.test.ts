@@ -16,6 +16,7 @@ import {
   UpdatePolicyCommand,
 } from '@aws-sdk/client-organizations';
 import {
+  type Budget,
   BudgetsClient,
   CreateBudgetCommand,
   DeleteBudgetCommand,
@@ -52,6 +53,7 @@ import {
   budgetsFake,
   CallLog,
   fakeCostExplorer,
+  grossSpendFilter,
   orgDeps,
   seedDesired,
   startOrgMoto,
@@ -430,32 +432,36 @@ describe('org bootstrap against moto (Cost Explorer through a thin fake at the S
     const budgets = new BudgetsClient(aws);
     const AccountId = first.plan.managementAccountId;
     const demoId = (await accountsByName()).get('sv0-demo')!;
-    // Someone recreates sv0-demo's budget the AWS way: no CostTypes, so credits count and net spend is $0.
-    await budgets.send(new DeleteBudgetCommand({ AccountId, BudgetName: 'sv0-demo' }));
-    await budgets.send(
-      new CreateBudgetCommand({
-        AccountId,
-        Budget: {
-          BudgetName: 'sv0-demo',
-          BudgetLimit: { Amount: '200', Unit: 'USD' },
-          TimeUnit: 'MONTHLY',
-          BudgetType: 'COST',
-          CostFilters: { LinkedAccount: [demoId] },
-          CalculatedSpend: { ActualSpend: { Amount: '0', Unit: 'USD' } },
-        },
-        NotificationsWithSubscribers: [
-          {
-            Notification: {
-              NotificationType: 'ACTUAL',
-              ComparisonOperator: 'GREATER_THAN',
-              Threshold: 80,
-              ThresholdType: 'PERCENTAGE',
-            },
-            Subscribers: [{ SubscriptionType: 'EMAIL', Address: 'billing@example.com' }],
+    /** sv0-demo's budget deleted and created again by hand, the AWS way: $200 a month, 80 % alert. */
+    const recreateDemoBudget = async (budget: Pick<Budget, 'CalculatedSpend' | 'CostTypes'>) => {
+      await budgets.send(new DeleteBudgetCommand({ AccountId, BudgetName: 'sv0-demo' }));
+      await budgets.send(
+        new CreateBudgetCommand({
+          AccountId,
+          Budget: {
+            BudgetName: 'sv0-demo',
+            BudgetLimit: { Amount: '200', Unit: 'USD' },
+            TimeUnit: 'MONTHLY',
+            BudgetType: 'COST',
+            CostFilters: { LinkedAccount: [demoId] },
+            ...budget,
           },
-        ],
-      }),
-    );
+          NotificationsWithSubscribers: [
+            {
+              Notification: {
+                NotificationType: 'ACTUAL',
+                ComparisonOperator: 'GREATER_THAN',
+                Threshold: 80,
+                ThresholdType: 'PERCENTAGE',
+              },
+              Subscribers: [{ SubscriptionType: 'EMAIL', Address: 'billing@example.com' }],
+            },
+          ],
+        }),
+      );
+    };
+    // Someone recreates sv0-demo's budget the AWS way: no CostTypes, so credits count and net spend is $0.
+    await recreateDemoBudget({ CalculatedSpend: { ActualSpend: { Amount: '0', Unit: 'USD' } } });
     cost.state.grossSpend = 412.5;
     const fake = budgetsApi;
     const second = await planAndApply(desired, new CallLog(), cost.ce);
@@ -464,26 +470,7 @@ describe('org bootstrap against moto (Cost Explorer through a thin fake at the S
     expect(second.plan.warnings).toEqual(['sv0-demo will freeze now: gross spend $412.50 of $200']);
     // Read for the dry run and again for the apply; only the budget that counts net spend is read.
     expect(cost.state.costQueries).toHaveLength(2);
-    for (const q of cost.state.costQueries)
-      expect(q.Filter).toEqual({
-        And: [
-          { Dimensions: { Key: 'LINKED_ACCOUNT', Values: [demoId] } },
-          {
-            Not: {
-              Dimensions: {
-                Key: 'RECORD_TYPE',
-                Values: [
-                  'Credit',
-                  'Refund',
-                  'Bundled Discount',
-                  'Enterprise Discount Program Discount',
-                  'Solution Provider Program Discount',
-                ],
-              },
-            },
-          },
-        ],
-      });
+    for (const q of cost.state.costQueries) expect(q.Filter).toEqual(grossSpendFilter(demoId));
     expect(fake.state.updates).toBe(1);
     const demo = (await budgets.send(new DescribeBudgetCommand({ AccountId, BudgetName: 'sv0-demo' })))
       .Budget!;
@@ -495,31 +482,7 @@ describe('org bootstrap against moto (Cost Explorer through a thin fake at the S
     expect(demo.CostFilters?.LinkedAccount).toEqual([demoId]);
 
     // When the gross figure cannot be read, the plan says so instead of failing.
-    await budgets.send(new DeleteBudgetCommand({ AccountId, BudgetName: 'sv0-demo' }));
-    await budgets.send(
-      new CreateBudgetCommand({
-        AccountId,
-        Budget: {
-          BudgetName: 'sv0-demo',
-          BudgetLimit: { Amount: '200', Unit: 'USD' },
-          TimeUnit: 'MONTHLY',
-          BudgetType: 'COST',
-          CostFilters: { LinkedAccount: [demoId] },
-          CostTypes: { IncludeCredit: true },
-        },
-        NotificationsWithSubscribers: [
-          {
-            Notification: {
-              NotificationType: 'ACTUAL',
-              ComparisonOperator: 'GREATER_THAN',
-              Threshold: 80,
-              ThresholdType: 'PERCENTAGE',
-            },
-            Subscribers: [{ SubscriptionType: 'EMAIL', Address: 'billing@example.com' }],
-          },
-        ],
-      }),
-    );
+    await recreateDemoBudget({ CostTypes: { IncludeCredit: true } });
     cost.state.grossSpend = Object.assign(new Error('denied'), { name: 'AccessDeniedException' });
     const third = await planAndApply(desired, new CallLog(), cost.ce);
     expect(third.plan.steps.map((s) => s.id)).toEqual(['updateBudget:sv0-demo']);
