@@ -12,8 +12,9 @@ import {
 import { WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { DemoInput } from '../../lib/contracts/demo';
 import { ErrorType, TaskQueues, WorkflowTypes } from '../../lib/names';
-import { motoConfig } from '../harness/aws';
+import { motoConfig, motoEnv } from '../harness/aws';
 import { startRequestRecorder as recorder, sv0 } from '../harness/cli';
 import { stack } from '../harness/stack';
 import { runWorker, testEnv, uniqueId } from '../harness/temporal';
@@ -132,6 +133,27 @@ describe('sv0 demo against moto and the dev server', () => {
     configDir,
   ];
 
+  /**
+   * Starts a demo lifecycle on sv0-infra past the CLI, as any other client could, and waits for
+   * the worker to fail it: the root cause (workflow failed <- activity failed <- the activity's
+   * ApplicationFailure) and the activities the workflow scheduled.
+   */
+  const startPastTheCli = async (input: DemoInput) => {
+    const handle = await env.client.workflow.start(WorkflowTypes.demoLifecycle, {
+      taskQueue: TaskQueues.infra,
+      workflowId: `demo-${input.id}`,
+      args: [input],
+    });
+    const failure = await handle.result().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(failure).toBeInstanceOf(WorkflowFailedError);
+    let cause = failure as { cause?: unknown; type?: string; message: string };
+    while (cause.cause) cause = cause.cause as typeof cause;
+    return { cause, scheduled: scheduledActivities((await handle.fetchHistory()).events) };
+  };
+
   beforeAll(async () => {
     env = await testEnv();
     org = await setUpDemoOrg();
@@ -140,12 +162,12 @@ describe('sv0 demo against moto and the dev server', () => {
   afterAll(async () => {
     await webhook?.close();
   });
+  // The CLI reaches moto as an operator's shell would, through AWS_* (restored after each test).
+  beforeEach(() => {
+    Object.assign(process.env, motoEnv());
+  });
 
   it('start --json, list (by time left), status --json (phase, expiresAt), extend, rejected extend (exit 2), destroy', async () => {
-    process.env.AWS_ENDPOINT_URL = stack().motoEndpoint;
-    process.env.AWS_ACCESS_KEY_ID = 'testing';
-    process.env.AWS_SECRET_ACCESS_KEY = 'testing';
-    process.env.AWS_REGION = 'us-east-1';
     const id = uniqueId('cli');
     const other = uniqueId('cli');
     // `sv0 demo start` starts on sv0-infra: a worker with the demo activities runs there meanwhile.
@@ -248,10 +270,6 @@ describe('sv0 demo against moto and the dev server', () => {
   });
 
   it('sweep run is a dry run by default and lists what it would delete', async () => {
-    process.env.AWS_ENDPOINT_URL = stack().motoEndpoint;
-    process.env.AWS_ACCESS_KEY_ID = 'testing';
-    process.env.AWS_SECRET_ACCESS_KEY = 'testing';
-    process.env.AWS_REGION = 'us-east-1';
     await runWorker(
       { env, taskQueue: TaskQueues.infra, activities: demoTestActivities(env, webhook) },
       async () => {
@@ -270,10 +288,6 @@ describe('sv0 demo against moto and the dev server', () => {
     );
   });
   it('a demo in a frozen account is refused: by `sv0 demo start` before any AWS change (exit 1, naming the budget and the unfreeze), and by the worker on its own', async () => {
-    process.env.AWS_ENDPOINT_URL = stack().motoEndpoint;
-    process.env.AWS_ACCESS_KEY_ID = 'testing';
-    process.env.AWS_SECRET_ACCESS_KEY = 'testing';
-    process.env.AWS_REGION = 'us-east-1';
     const orgs = new OrganizationsClient(motoConfig());
     const policy = await orgs.send(
       new CreatePolicyCommand({
@@ -306,23 +320,12 @@ describe('sv0 demo against moto and the dev server', () => {
           );
 
           // Started by another client, past the CLI: the worker's first activity refuses it.
-          const handle = await env.client.workflow.start(WorkflowTypes.demoLifecycle, {
-            taskQueue: TaskQueues.infra,
-            workflowId: `demo-${uniqueId('frozen')}`,
-            args: [demoInput(org, { id: uniqueId('frozen'), ttlMs: 3_600_000 })],
-          });
-          const failure = await handle.result().then(
-            () => undefined,
-            (e: unknown) => e,
+          const { cause, scheduled } = await startPastTheCli(
+            demoInput(org, { id: uniqueId('frozen'), ttlMs: 3_600_000 }),
           );
-          expect(failure).toBeInstanceOf(WorkflowFailedError);
-          // Workflow failed <- activity failed <- the activity's ApplicationFailure.
-          let cause = failure as { cause?: unknown; type?: string; message: string };
-          while (cause.cause) cause = cause.cause as typeof cause;
           expect(cause.type).toBe(ErrorType.AccountFrozen);
           expect(cause.message).toContain(`account sv0-demo (${org.demoAccountId}) is frozen`);
-          const history = await handle.fetchHistory();
-          expect(scheduledActivities(history.events)).toEqual(['checkDemoTarget']);
+          expect(scheduled).toEqual(['checkDemoTarget']);
         },
       );
       expect((await stacks()).length).toBe(before);
@@ -331,10 +334,6 @@ describe('sv0 demo against moto and the dev server', () => {
     }
   });
   it('forecastAction: block-demos refuses new demos while Cost Explorer forecasts the month past the budget (Cost Explorer through the thin fake at the SDK-client boundary): `sv0 demo start` exits 1 naming the budget, the forecast and what to do, the worker refuses a forged start from its own reading, and a running demo is not touched', async () => {
-    process.env.AWS_ENDPOINT_URL = stack().motoEndpoint;
-    process.env.AWS_ACCESS_KEY_ID = 'testing';
-    process.env.AWS_SECRET_ACCESS_KEY = 'testing';
-    process.env.AWS_REGION = 'us-east-1';
     // The operator's and the worker's config folder: sv0-demo's budget ($200) blocks demos on its forecast.
     const dir = mkdtempSync(path.join(os.tmpdir(), 'sv0-forecast-'));
     cpSync(CONFIG_DIR, dir, { recursive: true });
@@ -422,21 +421,13 @@ describe('sv0 demo against moto and the dev server', () => {
             scenario: 'bedrock-support-agent',
             ttlMs: 3_600_000,
           });
-          const handle = await env.client.workflow.start(WorkflowTypes.demoLifecycle, {
-            taskQueue: TaskQueues.infra,
-            workflowId: `demo-${forged.id}`,
-            args: [{ ...forged, target: { ...forged.target, accountName: 'sv0-platform' } }],
+          const { cause, scheduled } = await startPastTheCli({
+            ...forged,
+            target: { ...forged.target, accountName: 'sv0-platform' },
           });
-          const failure = await handle.result().then(
-            () => undefined,
-            (e: unknown) => e,
-          );
-          expect(failure).toBeInstanceOf(WorkflowFailedError);
-          let cause = failure as { cause?: unknown; type?: string; message: string };
-          while (cause.cause) cause = cause.cause as typeof cause;
           expect(cause.type).toBe(ErrorType.ForecastOverBudget);
           expect(cause.message).toContain(`budget sv0-demo: Cost Explorer forecasts $210.00 for ${month}`);
-          expect(scheduledActivities((await handle.fetchHistory()).events)).toEqual(['checkDemoTarget']);
+          expect(scheduled).toEqual(['checkDemoTarget']);
 
           // The running demo is not touched.
           expect((await status(running)).phase).toBe('running');
