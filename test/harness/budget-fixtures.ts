@@ -1,6 +1,8 @@
 import { CostExplorerClient } from '@aws-sdk/client-cost-explorer';
 import { createDemoCostActivities } from '../../activities/demo/cost';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { BudgetsClient, CreateBudgetCommand, DeleteBudgetCommand } from '@aws-sdk/client-budgets';
@@ -37,7 +39,10 @@ import { motoConfig, MOTO_DEFAULT_ACCOUNT, resetMoto } from './aws';
 import { runWorker, testEnv, timeSkippingEnv, uniqueId } from './temporal';
 import { startWebhookReceiver, type ReceivedRequest } from './webhook';
 import { workerSettings } from '../../lib/config/worker';
-import { budgetsFake, fakeCostExplorer } from './org-fixtures';
+import { budgetsFake, CONFIG_DIR, fakeCostExplorer } from './org-fixtures';
+import { motoCertificateDownload } from './sns';
+import { createBudgetAlertHandler } from '../../clients/budget/alerts-endpoint';
+import { createSnsVerifier } from '../../lib/runtime/sns-signature';
 
 /**
  * The AWS side of the budget guard tests, in moto: an organization (moto's default account is the
@@ -172,6 +177,44 @@ export function budgetConfig(
     refreezeAfterApproval: true,
     costTypes: GROSS_COST_TYPES,
     ...over,
+  };
+}
+
+/**
+ * A config folder as the CLI and `sv0 up` read it: the repo's org.yaml, and `budgetsYaml` as
+ * budgets.yaml (the repo's own when omitted).
+ */
+export function budgetsConfigDir(budgetsYaml?: string): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'sv0-budgets-'));
+  copyFileSync(path.join(CONFIG_DIR, 'org.yaml'), path.join(dir, 'org.yaml'));
+  if (budgetsYaml === undefined)
+    copyFileSync(path.join(CONFIG_DIR, 'budgets.yaml'), path.join(dir, 'budgets.yaml'));
+  else writeFileSync(path.join(dir, 'budgets.yaml'), budgetsYaml);
+  return dir;
+}
+
+/**
+ * The budget alerts endpoint (clients/budget/alerts-endpoint.ts) on a local port, taking
+ * deliveries of moto's SNS topic `topicArn`. moto signs each delivery with a certificate it serves
+ * itself (at SNS's path): the endpoint verifies the real signature, with the certificate downloaded
+ * from moto instead of SNS (`download.calls`: the URLs it asked for). Its log lines are kept in `log`.
+ */
+export async function startAlertsEndpoint(client: Client, topicArn: string) {
+  const download = motoCertificateDownload();
+  const log: string[] = [];
+  const server = createServer(
+    createBudgetAlertHandler(client, {
+      topicArns: [topicArn],
+      verifier: createSnsVerifier({ download }),
+      log: (line) => log.push(line),
+    }),
+  );
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
+    download,
+    log,
+    close: () => server.close(),
   };
 }
 

@@ -1,21 +1,7 @@
-import { mkdtempSync, writeFileSync, copyFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadBudgetsConfig } from '../../lib/runtime/config';
 import { ConfigError } from '../../lib/config/validate';
-
-const REPO_CONFIG = path.resolve(__dirname, '../../config');
-
-/** A config folder with the repo's org.yaml and the given budgets.yaml. */
-function configDir(budgetsYaml?: string): string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'sv0-budgets-'));
-  copyFileSync(path.join(REPO_CONFIG, 'org.yaml'), path.join(dir, 'org.yaml'));
-  if (budgetsYaml === undefined)
-    copyFileSync(path.join(REPO_CONFIG, 'budgets.yaml'), path.join(dir, 'budgets.yaml'));
-  else writeFileSync(path.join(dir, 'budgets.yaml'), budgetsYaml);
-  return dir;
-}
+import { budgetsConfigDir } from '../harness/budget-fixtures';
 
 function configError(dir: string): ConfigError {
   try {
@@ -29,7 +15,7 @@ function configError(dir: string): ConfigError {
 
 describe('config/budgets.yaml', () => {
   it('holds the four budgets; only sv0-demo freezes, at 100 %', () => {
-    const { budgets } = loadBudgetsConfig(configDir());
+    const { budgets } = loadBudgetsConfig(budgetsConfigDir());
     expect(budgets.map((b) => [b.name, b.account, b.amount, b.notify, b.freezeAt])).toEqual([
       ['total', 'organization', 500, [50, 80, 100], undefined],
       ['sv0-demo', 'sv0-demo', 200, [80], 100],
@@ -41,7 +27,7 @@ describe('config/budgets.yaml', () => {
 
   it('refuses a freezable management account, naming file, field and reason', () => {
     const err = configError(
-      configDir('budgets:\n  - { name: mgmt, account: management, amount: 10, freezeAt: 100 }\n'),
+      budgetsConfigDir('budgets:\n  - { name: mgmt, account: management, amount: 10, freezeAt: 100 }\n'),
     );
     expect(err.message).toMatch(
       /budgets\.yaml: budgets\[0\]\.freezeAt: the management account is never frozen/,
@@ -50,7 +36,7 @@ describe('config/budgets.yaml', () => {
 
   it('refuses an unknown account and a freezable non-sandbox account', () => {
     const err = configError(
-      configDir(
+      budgetsConfigDir(
         'budgets:\n  - { name: a, account: sv0-nope, amount: 10 }\n  - { name: b, account: sv0-platform, amount: 10, freezeAt: 100 }\n  - { name: c, account: organization, amount: 10, freezeAt: 90 }\n',
       ),
     );
@@ -65,7 +51,7 @@ describe('config/budgets.yaml', () => {
 
   it('refuses a bad interval and duplicate names', () => {
     const err = configError(
-      configDir(
+      budgetsConfigDir(
         'budgets:\n  - { name: a, account: sv0-demo, amount: 10, checkInterval: hourly }\n  - { name: a, account: sv0-demo, amount: 5 }\n',
       ),
     );
@@ -75,7 +61,7 @@ describe('config/budgets.yaml', () => {
 
   it('counts gross spend by default; defaults and a budget may each change a cost type', () => {
     const { budgets } = loadBudgetsConfig(
-      configDir(
+      budgetsConfigDir(
         'defaults:\n  costTypes: { includeTax: false }\nbudgets:\n  - { name: a, account: sv0-demo, amount: 10 }\n  - { name: b, account: organization, amount: 10, costTypes: { includeCredit: true } }\n',
       ),
     );
@@ -90,7 +76,7 @@ describe('config/budgets.yaml', () => {
       [false, false, false, false],
       [true, false, false, false],
     ]);
-    const repo = loadBudgetsConfig(configDir()).budgets;
+    const repo = loadBudgetsConfig(budgetsConfigDir()).budgets;
     expect(
       repo.every(
         (b) => !b.costTypes.includeCredit && !b.costTypes.includeRefund && !b.costTypes.includeDiscount,
@@ -100,7 +86,7 @@ describe('config/budgets.yaml', () => {
 
   it('refuses an unknown or non-boolean cost type, naming file, field and reason', () => {
     const err = configError(
-      configDir(
+      budgetsConfigDir(
         'budgets:\n  - { name: a, account: sv0-demo, amount: 10, costTypes: { includeCredits: false } }\n  - { name: b, account: sv0-demo, amount: 10, costTypes: { includeCredit: "no" } }\n',
       ),
     );
@@ -115,7 +101,7 @@ describe('config/budgets.yaml', () => {
 
   it('refuses blended and amortized rates at once', () => {
     const err = configError(
-      configDir(
+      budgetsConfigDir(
         'defaults:\n  costTypes: { useAmortized: true }\nbudgets:\n  - { name: a, account: sv0-demo, amount: 10, costTypes: { useBlended: true } }\n',
       ),
     );
@@ -125,17 +111,24 @@ describe('config/budgets.yaml', () => {
   });
 
   it('declares a starting balance of credits with its date, and refuses a date that is not one', () => {
-    expect(loadBudgetsConfig(configDir()).credits).toEqual({ startingBalance: 5000, since: '2026-11-01' });
+    expect(loadBudgetsConfig(budgetsConfigDir()).credits).toEqual({
+      startingBalance: 5000,
+      since: '2026-11-01',
+    });
     const base = 'budgets:\n  - { name: total, account: organization, amount: 500 }\n';
-    expect(loadBudgetsConfig(configDir(base)).credits).toBeUndefined();
-    const bad = configError(configDir(`${base}credits:\n  startingBalance: -1\n  since: 2026-02-30\n`));
+    expect(loadBudgetsConfig(budgetsConfigDir(base)).credits).toBeUndefined();
+    const bad = configError(
+      budgetsConfigDir(`${base}credits:\n  startingBalance: -1\n  since: 2026-02-30\n`),
+    );
     expect(bad.message).toContain('budgets.yaml: credits.startingBalance: startingBalance must be above 0');
     expect(bad.message).toContain('budgets.yaml: credits.since: not a calendar date');
   });
   it("forecastAction is off unless a sandbox account's budget says block-demos", () => {
-    expect(loadBudgetsConfig(configDir()).budgets.every((b) => b.forecastAction === undefined)).toBe(true);
+    expect(loadBudgetsConfig(budgetsConfigDir()).budgets.every((b) => b.forecastAction === undefined)).toBe(
+      true,
+    );
     const { budgets } = loadBudgetsConfig(
-      configDir(
+      budgetsConfigDir(
         'budgets:\n  - { name: a, account: sv0-demo, amount: 10, forecastAction: block-demos }\n  - { name: b, account: sv0-demo, amount: 10, forecastAction: "off" }\n',
       ),
     );
@@ -144,13 +137,13 @@ describe('config/budgets.yaml', () => {
 
   it('refuses a forecastAction that is not one, or on a budget no demo runs under, naming file, field and reason', () => {
     const err = configError(
-      configDir('budgets:\n  - { name: a, account: sv0-demo, amount: 10, forecastAction: freeze }\n'),
+      budgetsConfigDir('budgets:\n  - { name: a, account: sv0-demo, amount: 10, forecastAction: freeze }\n'),
     );
     expect(err.message).toContain(
       'budgets.yaml: budgets[0].forecastAction: forecastAction is block-demos or off',
     );
     const second = configError(
-      configDir(
+      budgetsConfigDir(
         'budgets:\n  - { name: b, account: organization, amount: 10, forecastAction: block-demos }\n  - { name: c, account: management, amount: 10, forecastAction: block-demos }\n  - { name: d, account: sv0-platform, amount: 10, forecastAction: block-demos }\n',
       ),
     );

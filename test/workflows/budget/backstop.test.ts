@@ -1,14 +1,7 @@
-import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import { hostname, tmpdir, userInfo } from 'node:os';
-import path from 'node:path';
-import type { AddressInfo } from 'node:net';
+import { hostname, userInfo } from 'node:os';
 import { ListSubscriptionsByTopicCommand, PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { describe, expect, it } from 'vitest';
 import { subscribeAlertsEndpoint } from '../../../clients/budget/alerts-topic';
-import { createBudgetAlertHandler } from '../../../clients/budget/alerts-endpoint';
-import { createSnsVerifier } from '../../../lib/runtime/sns-signature';
-import { motoCertificateDownload } from '../../harness/sns';
 import {
   budgetStatusQuery,
   type BudgetGuardStatus,
@@ -25,10 +18,12 @@ import { uniqueId } from '../../harness/temporal';
 import {
   budgetConfig,
   budgetGuardHarness,
+  budgetsConfigDir,
   eventually,
   freezeTargets,
   notificationsFor,
   setSpend,
+  startAlertsEndpoint,
 } from '../../harness/budget-fixtures';
 
 /**
@@ -164,17 +159,9 @@ describe('the budget freeze backstop: AWS Budgets action (Budgets fake) and aler
       notify: [50, 80],
     });
     await setSpend(total, 200);
-    // moto signs each delivery with a certificate it serves itself (at SNS's path): the endpoint
-    // verifies the real signature, with the certificate downloaded from moto instead of SNS.
-    const alerts: Server = createServer(
-      createBudgetAlertHandler(h.env.client, {
-        topicArns: [topicArn],
-        verifier: createSnsVerifier({ download: motoCertificateDownload() }),
-        log: () => undefined,
-      }),
-    );
-    await new Promise<void>((resolve) => alerts.listen(0, '127.0.0.1', resolve));
-    const url = `http://127.0.0.1:${(alerts.address() as AddressInfo).port}/`;
+    // The endpoint verifies each delivery's real signature (moto's certificate).
+    const alerts = await startAlertsEndpoint(h.env.client, topicArn);
+    const url = alerts.url;
     try {
       const sub = await subscribeAlertsEndpoint({ url, aws: motoConfig() });
       expect(sub.topicArn).toBe(topicArn);
@@ -218,10 +205,7 @@ describe('the budget freeze backstop: AWS Budgets action (Budgets fake) and aler
       freezeAt: 100,
     });
     await setSpend(budget, 50);
-    const dir = mkdtempSync(path.join(tmpdir(), 'sv0-freeze-'));
-    copyFileSync(path.resolve(__dirname, '../../../config/org.yaml'), path.join(dir, 'org.yaml'));
-    writeFileSync(
-      path.join(dir, 'budgets.yaml'),
+    const dir = budgetsConfigDir(
       `budgets:\n  - { name: ${budget.name}, account: sv0-demo, amount: 200, notify: [80], freezeAt: 100 }\n`,
     );
     const cli = (...args: string[]) =>

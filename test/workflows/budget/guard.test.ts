@@ -1,13 +1,8 @@
-import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { hostname, tmpdir, userInfo } from 'node:os';
-import path from 'node:path';
+import { hostname, userInfo } from 'node:os';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { describe, expect, it, vi } from 'vitest';
 import { main } from '../../../clients/cli';
 import { CreateTopicCommand, PublishCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
-import { createBudgetAlertHandler } from '../../../clients/budget/alerts-endpoint';
 import { startBudgetGuards } from '../../../clients/budget/guards';
 import { budgetGuardsUpStep } from '../../../clients/budget/up';
 import {
@@ -22,20 +17,20 @@ import { ConfigError } from '../../../lib/config/validate';
 import { type DemoSummary, statusQuery } from '../../../lib/contracts/demo';
 import { WorkflowIds } from '../../../lib/names';
 import { motoConfig } from '../../harness/aws';
-import { motoCertificateDownload } from '../../harness/sns';
-import { createSnsVerifier } from '../../../lib/runtime/sns-signature';
 import { recordHistory } from '../../harness/record-history';
 import { stack } from '../../harness/stack';
 import { uniqueId } from '../../harness/temporal';
 import {
   budgetConfig,
   budgetGuardHarness,
+  budgetsConfigDir,
   eventually,
   freezeTargets,
   guardConfig,
   notificationsFor,
   ORG,
   setSpend,
+  startAlertsEndpoint,
 } from '../../harness/budget-fixtures';
 
 describe('budget guard on the dev server, AWS in moto', () => {
@@ -54,24 +49,9 @@ describe('budget guard on the dev server, AWS in moto', () => {
     const { TopicArn: topicArn = '' } = await sns.send(
       new CreateTopicCommand({ Name: uniqueId('sv0-budget-alerts') }),
     );
-    const download = motoCertificateDownload();
-    const endpointLog: string[] = [];
-    const alerts: Server = createServer(
-      createBudgetAlertHandler(h.env.client, {
-        topicArns: [topicArn],
-        verifier: createSnsVerifier({ download }),
-        log: (line) => endpointLog.push(line),
-      }),
-    );
-    await new Promise<void>((resolve) => alerts.listen(0, '127.0.0.1', resolve));
+    const alerts = await startAlertsEndpoint(h.env.client, topicArn);
     try {
-      await sns.send(
-        new SubscribeCommand({
-          TopicArn: topicArn,
-          Protocol: 'http',
-          Endpoint: `http://127.0.0.1:${(alerts.address() as AddressInfo).port}/`,
-        }),
-      );
+      await sns.send(new SubscribeCommand({ TopicArn: topicArn, Protocol: 'http', Endpoint: alerts.url }));
       await h.work(async () => {
         const handle = await h.startGuard(total);
         const at40 = await handle.executeUpdate(checkNowUpdate);
@@ -89,9 +69,9 @@ describe('budget guard on the dev server, AWS in moto', () => {
           }),
         );
         await h.webhook.waitFor((r) => notificationsFor([r], total.name, 'budget.threshold').length > 0);
-        expect(endpointLog).toEqual([`budget alerts endpoint: 202 signalled ${workflowId}`]);
-        expect(download.calls).toHaveLength(1);
-        expect(download.calls[0]).toMatch(
+        expect(alerts.log).toEqual([`budget alerts endpoint: 202 signalled ${workflowId}`]);
+        expect(alerts.download.calls).toHaveLength(1);
+        expect(alerts.download.calls[0]).toMatch(
           /^https:\/\/sns\.us-east-1\.amazonaws\.com\/SimpleNotificationService-[0-9a-f]{32}\.pem$/,
         );
 
@@ -314,11 +294,9 @@ describe('budget guard on the dev server, AWS in moto', () => {
   });
 
   it('sv0 budget status, check and unfreeze drive the running guards', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'sv0-budgets-'));
-    copyFileSync(path.resolve(__dirname, '../../../config/org.yaml'), path.join(dir, 'org.yaml'));
     const yaml = (b: typeof demoBudget) =>
       `  - { name: ${b.name}, account: ${b.account}, amount: ${b.amount}, notify: [${b.notify.join(', ')}]${b.freezeAt ? `, freezeAt: ${b.freezeAt}` : ''} }`;
-    writeFileSync(path.join(dir, 'budgets.yaml'), `budgets:\n${yaml(demoBudget)}\n${yaml(platformBudget)}\n`);
+    const dir = budgetsConfigDir(`budgets:\n${yaml(demoBudget)}\n${yaml(platformBudget)}\n`);
     const globals = [
       '--config-dir',
       dir,
@@ -394,12 +372,9 @@ describe('budget guard on the dev server, AWS in moto', () => {
   });
 
   it('a config that marks the management account freezable, or names an unknown account, is refused before any guard starts', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'sv0-budgets-'));
-    copyFileSync(path.resolve(__dirname, '../../../config/org.yaml'), path.join(dir, 'org.yaml'));
     const mgmt = uniqueId('mgmt');
     const unknown = uniqueId('nope');
-    writeFileSync(
-      path.join(dir, 'budgets.yaml'),
+    const dir = budgetsConfigDir(
       `budgets:\n  - { name: ${mgmt}, account: management, amount: 10, freezeAt: 100 }\n  - { name: ${unknown}, account: sv0-unknown, amount: 10 }\n`,
     );
     const ctx = {
