@@ -45,8 +45,11 @@ export function motoEnv(endpoint = stack().motoEndpoint): NodeJS.ProcessEnv {
   };
 }
 
-/** Wipe every service and account in moto, so a test starts from an empty AWS. */
-export async function resetMoto(): Promise<void> {
-  const res = await fetch(`${stack().motoEndpoint}/moto-api/reset`, { method: 'POST' });
+/**
+ * Wipe every service and account in moto, so a test starts from an empty AWS: the stack's moto, or
+ * the one at `endpoint` (a file's own).
+ */
+export async function resetMoto(endpoint = stack().motoEndpoint): Promise<void> {
+  const res = await fetch(`${endpoint}/moto-api/reset`, { method: 'POST' });
   if (!res.ok) throw new Error(`moto reset answered HTTP ${res.status}`);
 }

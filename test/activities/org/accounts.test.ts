@@ -20,6 +20,7 @@ import type { DesiredOrg } from '../../../lib/org/types';
 import type { Moto } from '../../../scripts/local-stack';
 import { orgProgressQuery } from '../../../lib/contracts/org';
 import { orgBootstrapWorkflow } from '../../../workflows/org/bootstrap';
+import { resetMoto } from '../../harness/aws';
 import { recordHistory } from '../../harness/record-history';
 import { runWorker, testEnv, uniqueId } from '../../harness/temporal';
 import {
@@ -131,7 +132,7 @@ describe('CreateAccount through a thin fake at the SDK-client boundary (moto ans
     await moto?.stop();
   });
   beforeEach(async () => {
-    expect((await fetch(`${moto.endpoint}/moto-api/reset`, { method: 'POST' })).ok).toBe(true);
+    await resetMoto(moto.endpoint);
   });
 
   it('polls IN_PROGRESS until SUCCEEDED, and a worker restarted between polls resumes the same request', async () => {

@@ -46,6 +46,7 @@ import { orgProgressQuery, type OrgBootstrapResult } from '../../../lib/contract
 import { orgBootstrapWorkflow, orgDriftWorkflow } from '../../../workflows/org/bootstrap';
 import type { Moto } from '../../../scripts/local-stack';
 import { runWorker, testEnv, uniqueId } from '../../harness/temporal';
+import { resetMoto } from '../../harness/aws';
 import { recordHistory } from '../../harness/record-history';
 import { startWebhookReceiver } from '../../harness/webhook';
 import {
@@ -99,8 +100,7 @@ describe('org bootstrap against moto (Cost Explorer through a thin fake at the S
     await moto?.stop();
   });
   beforeEach(async () => {
-    const res = await fetch(`${moto.endpoint}/moto-api/reset`, { method: 'POST' });
-    expect(res.ok).toBe(true);
+    await resetMoto(moto.endpoint);
     budgetsApi = budgetsFake(new BudgetsClient(aws), { organizations: org });
   });
 
