@@ -6,8 +6,9 @@
  * hand), any other run writes it to a file in the temp dir.
  * Traffic stays on 127.0.0.1. Not part of `npm test`.
  *
- * For calibrating on another machine: SV0_BENCH_P2='{"n":2000,"expiring":500}' overrides part of
- * P2's plan; SV0_BENCH_DB=memory runs the dev servers without a database file.
+ * For calibrating on another machine: SV0_BENCH_P2='{"n":3000,"expiring":500}' overrides part of
+ * P2's plan (SV0_BENCH_P5 the same for P5's demos); SV0_BENCH_DB=memory runs the dev servers
+ * without a database file.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
