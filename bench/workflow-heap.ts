@@ -74,7 +74,8 @@ async function main(): Promise<void> {
     logger: quiet,
   });
   const bundle = parseBundle(code);
-  const moduleIds = new Set(code.match(/^\s*\/\*\*\*\/ "[^"]+":/gm) ?? []);
+  // Each module of the bundle opens with `/***/ "<id>"` on a line of its own (webpack 5).
+  const moduleIds = new Set(code.match(/^\s*\/\*\*\*\/ "[^"]+":?\s*$/gm) ?? []);
 
   const creator = await ReusableVMWorkflowCreator.create(
     bundle as never,
