@@ -1,6 +1,7 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { AWS_CREDENTIAL_VARS, type ConnectorSpec } from '../../lib/config/connectors';
+import { type ConnectorSpec } from '../../lib/config/connectors';
+import { AWS_CREDENTIAL_VARS } from '../../lib/config/secret-refs';
 import type { WorkerSettings } from '../../lib/config/worker';
 import { defaultAwsConfig, type AwsClientConfig } from '../../lib/runtime/aws';
 import { parseDuration } from '../../lib/duration';

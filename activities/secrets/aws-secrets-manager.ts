@@ -5,7 +5,7 @@
  * and the reason, never the secret's text.
  */
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { parseAwsSecretsManagerReference } from '../../lib/config/worker';
+import { parseAwsSecretsManagerReference } from '../../lib/config/secret-refs';
 import { awsErrorName } from '../aws/errors';
 import { SecretError } from './errors';
 import { scrubAwsMessage } from './role-chain';

@@ -1,5 +1,5 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { SecretSource } from '../../lib/config/connectors';
+import type { SecretSource } from '../../lib/config/secret-refs';
 import { defaultAwsConfig } from '../../lib/runtime/aws';
 import {
   ageKeyFileRefusal,

@@ -1,12 +1,13 @@
 /** The `1password` check: a service account token where an enabled connector uses op:// references. */
 import { readFileSync } from 'node:fs';
 import { type ConnectorsConfig } from '../../lib/config/connectors';
+import { secretRefScheme } from '../../lib/config/secret-refs';
 import { type CheckResult } from './check';
 
 /** What needs 1Password: the platform token, registry logins and connectors with op:// values. */
 function onePasswordUsers(config: ConnectorsConfig): string[] {
   const users = new Set<string>();
-  const isOp = (ref: string) => ref.startsWith('op://');
+  const isOp = (ref: string) => secretRefScheme(ref) === 'op';
   if (isOp(config.platform.tokenRef)) users.add('platform.tokenRef (connector-health)');
   for (const c of config.connectors.filter((x) => x.enabled)) {
     if (c.registryAuth && isOp(c.registryAuth.passwordRef)) users.add(`${c.name} (registry login)`);

@@ -7,6 +7,7 @@
  */
 import { networkCause } from '../../activities/http';
 import { type ConnectorsConfig } from '../../lib/config/connectors';
+import { secretRefScheme } from '../../lib/config/secret-refs';
 import { type CheckResult } from './check';
 
 export async function checkPlatformApi(
@@ -20,7 +21,8 @@ export async function checkPlatformApi(
   const url = new URL(platform.syncsPath, platform.url);
   url.searchParams.set('limit', '1');
   const where = `${url.origin}${url.pathname}`;
-  const token = platform.tokenRef.startsWith('env:') ? env[platform.tokenRef.slice(4)] : undefined;
+  const token =
+    secretRefScheme(platform.tokenRef) === 'env' ? env[platform.tokenRef.slice('env:'.length)] : undefined;
   // Only a value fetch accepts in a header: its refusal would quote the value.
   const sent = token !== undefined && /^[\x21-\x7e]+$/.test(token);
   let res: Response;

@@ -1,79 +1,23 @@
-import { z } from 'zod';
-import { parseDuration } from '../duration';
-import { ConfigError, durationSchema as duration, isConfigDuration } from './validate';
-import { SecretRefSchema } from './notifications';
-
 /**
  * config/connectors.yaml: the connectors that run on a schedule. Each connector names its image,
  * arguments, interval and where its secrets come from; the file holds only references to secrets,
  * never a value. The CLI validates this file and passes the result to the schedules; the worker
  * validates each run's input again with {@link ConnectorSpecSchema} and checks it against its own
- * settings (config/worker.yaml, see ./worker.ts) before it resolves a secret.
+ * settings (config/worker.yaml, see ./worker.ts) before it resolves a secret. The grammar of
+ * secret references, secret sources and role chains is ./secret-refs.ts's.
  */
+import { z } from 'zod';
+import { parseDuration } from '../duration';
+import { ConfigError, durationSchema as duration, isConfigDuration } from './validate';
+import {
+  ConnectorAwsSchema,
+  credentialVarsBesideRoleChain,
+  envNameSchema,
+  SecretRefSchema,
+  SecretSourceSchema,
+} from './secret-refs';
 
 export const CONNECTORS_FILE = 'connectors.yaml';
-
-/** An environment variable name as the connector sees it. */
-const envName = z
-  .string()
-  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name is letters, digits and _');
-
-const absolutePath = z.string().regex(/^\//, 'write an absolute path');
-
-/** Where a connector's secret environment comes from: one of three tiers, chosen per connector. */
-export const SecretSourceSchema = z.discriminatedUnion('type', [
-  z.strictObject({
-    /**
-     * An env file (`NAME=value` lines). Values written `op://vault/item/field` are resolved through
-     * 1Password as `op run --env-file` does (tier 1); a file with any literal value is a plain
-     * env file (tier 3) and is refused unless only its owner can read it.
-     */
-    type: z.literal('env-file'),
-    path: absolutePath,
-  }),
-  z.strictObject({
-    /** A file encrypted by `sops` with age (tier 2); its values may be op:// references too. */
-    type: z.literal('sops'),
-    path: absolutePath,
-    /** @default from the extension: .json, .yaml/.yml, else dotenv */
-    format: z.enum(['dotenv', 'yaml', 'json']).optional(),
-    /**
-     * The age key file. The worker uses only its own key (SOPS_AGE_KEY_FILE or SOPS_AGE_KEY): a
-     * different file here is refused. Leave it out.
-     */
-    ageKeyFile: absolutePath.optional(),
-  }),
-  z.strictObject({
-    /**
-     * Variables given as references right here: op://vault/item/field, env:NAME, file:/path or
-     * aws-sm://name#key (AWS Secrets Manager, names allowed by the worker's settings).
-     */
-    type: z.literal('refs'),
-    vars: z.record(envName, SecretRefSchema),
-  }),
-]);
-export type SecretSource = z.infer<typeof SecretSourceSchema>;
-
-/** The name of a role chain of the worker's settings (`secrets.roleChains` in worker.yaml). */
-export const roleChainNameSchema = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'a role chain name is lower case letters, digits and dashes');
-
-/** The variables that carry a role chain's temporary credentials into the container. */
-export const AWS_CREDENTIAL_VARS = [
-  'AWS_ACCESS_KEY_ID',
-  'AWS_SECRET_ACCESS_KEY',
-  'AWS_SESSION_TOKEN',
-] as const;
-
-/**
- * AWS access for a connector: the worker assumes the named role chain of its settings before each
- * run and passes the last role's temporary credentials as AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY
- * and AWS_SESSION_TOKEN. The connector never holds long-lived keys.
- */
-export const ConnectorAwsSchema = z.strictObject({
-  roleChain: roleChainNameSchema,
-});
 
 const memoryMb = z.number().int().min(16).max(65536);
 /** CPUs for the container (Docker's --cpus); within the worker's maximum. */
@@ -156,7 +100,7 @@ const ConnectorInputSchema = z.strictObject({
   retry: RetrySchema.partial().optional(),
   pauseAfterFailedRuns: z.number().int().min(1).max(100).optional(),
   /** Non-secret settings, passed as they are (they appear in workflow history). */
-  environment: z.record(envName, z.string()).default({}),
+  environment: z.record(envNameSchema, z.string()).default({}),
   /** Secret sources, merged in order (a later source wins for the same name). */
   secrets: z.array(SecretSourceSchema).default([]),
   /** Temporary AWS credentials per run, from a role chain of the worker's settings. */
@@ -166,7 +110,7 @@ const ConnectorInputSchema = z.strictObject({
 const RegistrySchema = z.strictObject({
   /** Not a secret: a user name, or a reference when you prefer. */
   username: z.string().min(1),
-  /** Reference to the password or token (op://, env:, file:). */
+  /** Reference to the password or token. */
   passwordRef: SecretRefSchema,
 });
 
@@ -219,21 +163,13 @@ export const ConnectorsFileSchema = z
           path: ['connectors', i, 'interval'],
           message: 'write an interval (e.g. 30m), or after: [other connectors] to run when they succeed',
         });
-      if (c.aws) {
-        const given = [
-          ...Object.keys(c.environment).map((n) => ({ n, at: ['environment', n] })),
-          ...c.secrets.flatMap((s, j) =>
-            s.type === 'refs' ? Object.keys(s.vars).map((n) => ({ n, at: ['secrets', j, 'vars', n] })) : [],
-          ),
-        ];
-        for (const { n, at } of given)
-          if ((AWS_CREDENTIAL_VARS as readonly string[]).includes(n))
-            ctx.addIssue({
-              code: 'custom',
-              path: ['connectors', i, ...at],
-              message: `${n} comes from the role chain ${c.aws.roleChain} (aws:); remove it here`,
-            });
-      }
+      if (c.aws)
+        for (const { name, at } of credentialVarsBesideRoleChain(c))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['connectors', i, ...at],
+            message: `${name} comes from the role chain ${c.aws.roleChain} (aws:); remove it here`,
+          });
       if (c.pull === 'always' && isDigestImage(c.image))
         ctx.addIssue({
           code: 'custom',
@@ -355,7 +291,7 @@ export const ConnectorSpecSchema = z.strictObject({
   catchupWindow: duration,
   retry: RetrySchema,
   pauseAfterFailedRuns: z.number().int().min(1).max(100),
-  environment: z.record(envName, z.string()),
+  environment: z.record(envNameSchema, z.string()),
   secrets: z.array(SecretSourceSchema),
   /** Temporary AWS credentials per run, from a role chain of the worker's settings. */
   aws: ConnectorAwsSchema.optional(),

@@ -1,19 +1,10 @@
-import { z } from 'zod';
-
 /**
  * config/notifications.yaml: where notifications go. A webhook URL carries its own credential, so
- * it is written as a secret reference (`op://vault/item/field`, `env:NAME` or `file:/path`) and
- * resolved only inside the notify activity.
+ * it is written as a secret reference (./secret-refs.ts) and resolved only inside the notify
+ * activity.
  */
-export const SecretRefSchema = z
-  .string()
-  .regex(
-    /^(op:\/\/[^/]+\/[^/]+\/.+|env:[A-Za-z_][A-Za-z0-9_]*|file:\/.+|aws-sm:\/\/[A-Za-z0-9/_+=.@-]{1,512}(#[A-Za-z0-9_.@:/+=-]{1,256})?)$/,
-    {
-      message:
-        'write a secret reference: op://vault/item/field, env:NAME, file:/absolute/path or aws-sm://name#key',
-    },
-  );
+import { z } from 'zod';
+import { SecretRefSchema } from './secret-refs';
 
 const SinkSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('log') }),

@@ -38,11 +38,21 @@ export function formatFieldPath(segments: readonly PropertyKey[]): string {
     .join('');
 }
 
+/**
+ * Why a value is refused. A bad key of a record (an environment variable name, a role chain name)
+ * is refused for the key schema's reasons, where zod says only "Invalid key in record".
+ */
+function issueReason(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'invalid_key' && issue.issues.length > 0)
+    return issue.issues.map((inner) => inner.message).join('; ');
+  return issue.message;
+}
+
 /** Turn a zod failure into a {@link ConfigError} for `file`. */
 function configErrorFromZod(file: string, error: z.ZodError): ConfigError {
   return new ConfigError(
     file,
-    error.issues.map((issue) => ({ path: formatFieldPath(issue.path), reason: issue.message })),
+    error.issues.map((issue) => ({ path: formatFieldPath(issue.path), reason: issueReason(issue) })),
   );
 }
 

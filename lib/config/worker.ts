@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { Roles } from '../names';
-import { registryHost, roleChainNameSchema } from './connectors';
+import { registryHost } from './connectors';
+import { parseAwsSecretsManagerReference, roleChainNameSchema, secretRefScheme } from './secret-refs';
 
 /**
  * config/worker.yaml: what the worker itself allows, whatever a workflow's input asks for. Whoever
@@ -270,15 +271,6 @@ export function envReferenceRefusal(
   return undefined;
 }
 
-/** An `aws-sm://<name>#<key>` reference, parsed: the secret's name and the JSON key, if any. */
-export function parseAwsSecretsManagerReference(
-  reference: string,
-): { name: string; key?: string } | undefined {
-  const m = /^aws-sm:\/\/([A-Za-z0-9/_+=.@-]{1,512})(?:#([A-Za-z0-9_.@:/+=-]{1,256}))?$/.exec(reference);
-  if (!m) return undefined;
-  return m[2] === undefined ? { name: m[1]! } : { name: m[1]!, key: m[2] };
-}
-
 /**
  * Why an `aws-sm://` reference is refused: its secret must be named in
  * `secrets.awsSecretsManager` (exactly, or under a `prefix/*`).
@@ -298,11 +290,18 @@ export function secretReferenceRefusal(
   settings: Pick<WorkerSettings, 'secrets'>,
   reference: string,
 ): string | undefined {
-  if (reference.startsWith('aws-sm://')) return awsSecretsManagerRefusal(settings, reference);
-  if (reference.startsWith('env:')) return envReferenceRefusal(settings, reference.slice(4));
-  if (reference.startsWith('file:'))
-    return pathRefusal(settings, reference.slice(5), `file ${reference.slice(5)}`);
-  return undefined;
+  switch (secretRefScheme(reference)) {
+    case 'aws-sm':
+      return awsSecretsManagerRefusal(settings, reference);
+    case 'env':
+      return envReferenceRefusal(settings, reference.slice('env:'.length));
+    case 'file': {
+      const file = reference.slice('file:'.length);
+      return pathRefusal(settings, file, `file ${file}`);
+    }
+    default:
+      return undefined;
+  }
 }
 
 /**

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { SecretRefSchema } from '../config/notifications';
+import { SecretRefSchema } from '../config/secret-refs';
 import { DEMO_ID_PATTERN } from '../names';
 import type { SandboxOrg } from '../sandbox';
 import type { DeployAccess } from './demo';

@@ -9,23 +9,157 @@ import { ConfigError } from '../../lib/config/validate';
 
 const CONFIG_DIR = path.resolve(__dirname, '..', '..', 'config');
 
-function configWith(yaml: string): string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'sv0-connectors-'));
-  writeFileSync(path.join(dir, 'connectors.yaml'), yaml);
-  return dir;
-}
-
 const PLATFORM = 'platform: { url: "http://127.0.0.1:3000", tokenRef: "env:SV0_PLATFORM_TOKEN" }\n';
 
-function errorOf(fn: () => unknown): ConfigError {
+/**
+ * Load a connectors.yaml of a test platform, `head` (other top-level fields) and these connectors
+ * (YAML list items), written to a folder of its own.
+ */
+function load(connectors: string, head = '') {
+  const dir = mkdtempSync(path.join(tmpdir(), 'sv0-connectors-'));
+  writeFileSync(path.join(dir, 'connectors.yaml'), `${PLATFORM}${head}connectors:\n${connectors}`);
+  return loadConnectorsConfig(dir);
+}
+
+/** The problems loading these connectors reports, one a line, from the file's name on. */
+function problemsOf(connectors: string): string[] {
   try {
-    fn();
+    load(connectors);
   } catch (err) {
-    if (err instanceof ConfigError) return err;
-    throw err;
+    if (!(err instanceof ConfigError)) throw err;
+    return err.message.split('\n').map((line) => line.slice(line.indexOf('connectors.yaml')));
   }
   throw new Error('expected a ConfigError');
 }
+
+const DIGEST_IMAGE = `ghcr.io/x/d@sha256:${'a'.repeat(64)}`;
+
+/**
+ * Files the loader refuses: each expected problem is one line of the error, naming the file, the
+ * field and the reason; with `count`, the error has exactly that many.
+ */
+const refusals: { name: string; connectors: string; problems: (string | RegExp)[]; count?: number }[] = [
+  {
+    name: 'a field in the wrong form, each with its path: a duration in words, a literal secret, a relative path, an unknown source type, a variable name with a space',
+    connectors: `  - name: a
+    image: ghcr.io/x/a:1
+    interval: 30 minutes
+  - name: c
+    image: ghcr.io/x/c:1
+    interval: 30m
+    secrets:
+      - type: refs
+        vars: { TOKEN: "the-token-itself" }
+      - type: env-file
+        path: relative/entra.env
+      - type: vault
+        path: /x
+      - type: refs
+        vars: { "BAD NAME": "env:X" }
+`,
+    problems: [
+      /^connectors\.yaml: connectors\[0\]\.interval: write a duration/,
+      /^connectors\.yaml: connectors\[1\]\.secrets\[0\]\.vars\.TOKEN: write a secret reference/,
+      /^connectors\.yaml: connectors\[1\]\.secrets\[1\]\.path: write an absolute path/,
+      /^connectors\.yaml: connectors\[1\]\.secrets\[2\]\.type/,
+      'connectors.yaml: connectors[1].secrets[3].vars.BAD NAME: an environment variable name is letters, digits and _',
+    ],
+  },
+  {
+    name: 'across connectors once each is valid: a duplicate name, a timeout not shorter than the interval',
+    connectors: `  - name: b
+    image: ghcr.io/x/b:1
+    interval: 1m
+    timeout: 5m
+  - name: b
+    image: ghcr.io/x/c:1
+    interval: 30m
+`,
+    problems: [
+      'connectors.yaml: connectors[0].timeout: the timeout must be shorter than the interval',
+      'connectors.yaml: connectors[1].name: duplicate connector name "b"',
+    ],
+    count: 2,
+  },
+  {
+    name: 'AWS keys beside a role chain, and a role chain name that cannot be one (without a chain, variables are not judged)',
+    connectors: `  - name: a
+    image: ghcr.io/x/a:1
+    interval: 30m
+    environment: { AWS_ACCESS_KEY_ID: AKIAEXAMPLE, AWS_REGION: us-east-1 }
+    secrets:
+      - type: refs
+        vars: { AWS_SECRET_ACCESS_KEY: "op://v/i/f", AWS_SESSION_TOKEN: "env:T" }
+    aws: { roleChain: aws-connector }
+  - name: b
+    image: ghcr.io/x/b:1
+    interval: 30m
+    aws: { roleChain: "Admin Everywhere" }
+  - name: c
+    image: ghcr.io/x/c:1
+    interval: 30m
+    environment: { AWS_ACCESS_KEY_ID: AKIAEXAMPLE }
+`,
+    problems: [
+      'connectors.yaml: connectors[0].environment.AWS_ACCESS_KEY_ID: AWS_ACCESS_KEY_ID comes from the role chain aws-connector (aws:); remove it here',
+      /^connectors\.yaml: connectors\[0\]\.secrets\[0\]\.vars\.AWS_SECRET_ACCESS_KEY: .*remove it here/,
+      /^connectors\.yaml: connectors\[0\]\.secrets\[0\]\.vars\.AWS_SESSION_TOKEN: /,
+      /^connectors\.yaml: connectors\[1\]\.aws\.roleChain: a role chain name/,
+    ],
+    count: 4,
+  },
+  {
+    name: 'after: with an interval, neither, a cycle, an unknown name or a disabled upstream',
+    connectors: `  - name: a
+    image: ghcr.io/x/a:1
+    interval: 30m
+    after: [b]
+  - name: b
+    image: ghcr.io/x/b:1
+  - name: c
+    image: ghcr.io/x/c:1
+    after: [c]
+  - name: d
+    image: ghcr.io/x/d:1
+    after: [a, ghost]
+  - name: e
+    enabled: false
+    image: ghcr.io/x/e:1
+    interval: 30m
+  - name: f
+    image: ghcr.io/x/f:1
+    after: [e]
+`,
+    problems: [
+      /^connectors\.yaml: connectors\[0\]\.interval: a connector with after: has no schedule/,
+      /^connectors\.yaml: connectors\[1\]\.interval: write an interval/,
+      'connectors.yaml: connectors[2].after: a cycle: c runs after c; a connector cannot wait on itself',
+      /^connectors\.yaml: connectors\[3\]\.after\[1\]: no connector named "ghost"/,
+      /^connectors\.yaml: connectors\[5\]\.after\[0\]: connector "e" is disabled/,
+    ],
+    count: 5,
+  },
+  {
+    name: 'a pull policy that does not exist',
+    connectors: `  - name: a
+    image: ghcr.io/x/a:1
+    pull: sometimes
+    interval: 30m
+`,
+    problems: [/^connectors\.yaml: connectors\[0\]\.pull: .*"missing".*"always"/],
+    count: 1,
+  },
+  {
+    name: 'pull: always for an image pinned by digest (checked once every connector is valid)',
+    connectors: `  - name: b
+    image: ${DIGEST_IMAGE}
+    pull: always
+    interval: 30m
+`,
+    problems: [/^connectors\.yaml: connectors\[0\]\.pull: an image pinned by digest never changes/],
+    count: 1,
+  },
+];
 
 describe('config/connectors.yaml', () => {
   it('declares the configured connectors with their intervals, image, args, network, limits and secret sources', () => {
@@ -58,100 +192,20 @@ describe('config/connectors.yaml', () => {
     expect(byName.aws?.secrets).toEqual([]);
   });
 
-  it('refuses AWS keys beside a role chain, and a role chain name that cannot be one', () => {
-    const dir = configWith(
-      PLATFORM +
-        `connectors:
-  - name: a
-    image: ghcr.io/x/a:1
-    interval: 30m
-    environment: { AWS_ACCESS_KEY_ID: AKIAEXAMPLE, AWS_REGION: us-east-1 }
-    secrets:
-      - type: refs
-        vars: { AWS_SECRET_ACCESS_KEY: "op://v/i/f", AWS_SESSION_TOKEN: "env:T" }
-    aws: { roleChain: aws-connector }
-  - name: b
-    image: ghcr.io/x/b:1
-    interval: 30m
-    aws: { roleChain: "Admin Everywhere" }
-  - name: c
-    image: ghcr.io/x/c:1
-    interval: 30m
-    environment: { AWS_ACCESS_KEY_ID: AKIAEXAMPLE }
-`,
+  it.each(refusals)('refuses $name', ({ connectors, problems, count }) => {
+    const lines = problemsOf(connectors);
+    expect(lines).toEqual(
+      expect.arrayContaining(problems.map((p) => (typeof p === 'string' ? p : expect.stringMatching(p)))),
     );
-    const text = errorOf(() => loadConnectorsConfig(dir)).message;
-    expect(text).toMatch(
-      /connectors\[0\]\.environment\.AWS_ACCESS_KEY_ID: AWS_ACCESS_KEY_ID comes from the role chain aws-connector/,
-    );
-    expect(text).toMatch(/connectors\[0\]\.secrets\[0\]\.vars\.AWS_SECRET_ACCESS_KEY: .*remove it here/);
-    expect(text).toMatch(/connectors\[0\]\.secrets\[0\]\.vars\.AWS_SESSION_TOKEN/);
-    expect(text).not.toMatch(/AWS_REGION/);
-    expect(text).toMatch(/connectors\[1\]\.aws\.roleChain: a role chain name/);
-    // Without a role chain the file does not judge its variables.
-    expect(text).not.toMatch(/connectors\[2\]/);
+    if (count !== undefined) expect(lines).toHaveLength(count);
   });
 
   it('ships a notifications.yaml that validates', () => {
     expect(loadNotificationsConfig(CONFIG_DIR).sinks.length).toBeGreaterThan(0);
   });
 
-  it('names the file, the field and the reason for each problem', () => {
-    const dir = configWith(
-      PLATFORM +
-        `connectors:
-  - name: a
-    image: ghcr.io/x/a:1
-    interval: 30 minutes
-  - name: b
-    image: ghcr.io/x/b:1
-    interval: 1m
-    timeout: 5m
-  - name: b
-    image: ghcr.io/x/c:1
-    interval: 30m
-    secrets:
-      - type: refs
-        vars: { TOKEN: "the-token-itself" }
-      - type: env-file
-        path: relative/entra.env
-      - type: vault
-        path: /x
-`,
-    );
-    const err = errorOf(() => loadConnectorsConfig(dir));
-    const text = err.message;
-    expect(text).toMatch(/connectors\.yaml: connectors\[0\]\.interval: write a duration/);
-    expect(text).toMatch(/connectors\[2\]\.secrets\[0\]\.vars\.TOKEN: write a secret reference/);
-    expect(text).toMatch(/connectors\[2\]\.secrets\[1\]\.path: write an absolute path/);
-    expect(text).toMatch(/connectors\[2\]\.secrets\[2\]\.type/);
-  });
-
-  it('checks across connectors once each one is valid: duplicate names, a timeout not shorter than the interval', () => {
-    const dir = configWith(
-      PLATFORM +
-        `connectors:
-  - name: b
-    image: ghcr.io/x/b:1
-    interval: 1m
-    timeout: 5m
-  - name: b
-    image: ghcr.io/x/c:1
-    interval: 30m
-`,
-    );
-    const text = errorOf(() => loadConnectorsConfig(dir)).message;
-    expect(text).toMatch(
-      /connectors\.yaml: connectors\[0\]\.timeout: the timeout must be shorter than the interval/,
-    );
-    expect(text).toMatch(/connectors\[1\]\.name: duplicate connector name "b"/);
-  });
-
   it('runs a connector after others: no interval of its own, the longest of its upstreams for staleness', () => {
-    const dir = configWith(
-      PLATFORM +
-        `connectors:
-  - name: a
+    const config = load(`  - name: a
     image: ghcr.io/x/a:1
     interval: 30m
   - name: b
@@ -167,9 +221,7 @@ describe('config/connectors.yaml', () => {
     enabled: false
     image: ghcr.io/x/e:1
     after: [a]
-`,
-    );
-    const config = loadConnectorsConfig(dir);
+`);
     const [, , c, d] = config.connectors;
     expect(c).toMatchObject({ after: ['a', 'b'], interval: '2h' });
     expect(d).toMatchObject({ after: ['c'], interval: '2h' });
@@ -178,48 +230,6 @@ describe('config/connectors.yaml', () => {
     expect(dependentsOf(config, 'a')).toEqual(['c']);
     expect(dependentsOf(config, 'c')).toEqual(['d']);
     expect(dependentsOf(config, 'd')).toEqual([]);
-  });
-
-  it('refuses after: with an interval, neither, a cycle, an unknown name or a disabled upstream', () => {
-    const dir = configWith(
-      PLATFORM +
-        `connectors:
-  - name: a
-    image: ghcr.io/x/a:1
-    interval: 30m
-    after: [b]
-  - name: b
-    image: ghcr.io/x/b:1
-  - name: c
-    image: ghcr.io/x/c:1
-    after: [c]
-  - name: d
-    image: ghcr.io/x/d:1
-    after: [a, ghost]
-  - name: e
-    enabled: false
-    image: ghcr.io/x/e:1
-    interval: 30m
-  - name: f
-    image: ghcr.io/x/f:1
-    after: [e]
-`,
-    );
-    const problems = errorOf(() => loadConnectorsConfig(dir))
-      .message.split('\n')
-      .map((line) => line.slice(line.indexOf('connectors.yaml')));
-    expect(problems).toEqual(
-      expect.arrayContaining([
-        expect.stringMatching(
-          /^connectors\.yaml: connectors\[0\]\.interval: a connector with after: has no schedule/,
-        ),
-        expect.stringMatching(/^connectors\.yaml: connectors\[1\]\.interval: write an interval/),
-        'connectors.yaml: connectors[2].after: a cycle: c runs after c; a connector cannot wait on itself',
-        expect.stringMatching(/^connectors\.yaml: connectors\[3\]\.after\[1\]: no connector named "ghost"/),
-        expect.stringMatching(/^connectors\.yaml: connectors\[5\]\.after\[0\]: connector "e" is disabled/),
-      ]),
-    );
-    expect(problems).toHaveLength(5);
   });
 
   it('says why a connector that runs after others waits: a failed upstream holds it', () => {
@@ -245,11 +255,8 @@ describe('config/connectors.yaml', () => {
   });
 
   it('applies the defaults and lets a connector override them', () => {
-    const dir = configWith(
-      PLATFORM +
-        `defaults: { timeout: 2m, memoryMb: 128, retry: { maximumAttempts: 5, initialInterval: 10s, backoffCoefficient: 2, maximumInterval: 1m } }
-connectors:
-  - name: a
+    const [a, b] = load(
+      `  - name: a
     image: ghcr.io/x/a:1
     interval: 30m
   - name: b
@@ -258,8 +265,8 @@ connectors:
     timeout: 1m
     retry: { maximumAttempts: 1 }
 `,
-    );
-    const [a, b] = loadConnectorsConfig(dir).connectors;
+      'defaults: { timeout: 2m, memoryMb: 128, retry: { maximumAttempts: 5, initialInterval: 10s, backoffCoefficient: 2, maximumInterval: 1m } }\n',
+    ).connectors;
     expect(a).toMatchObject({
       timeout: '2m',
       memoryMb: 128,
@@ -270,12 +277,8 @@ connectors:
     expect(a?.registryAuth).toBeUndefined();
   });
 
-  it('takes a pull policy per connector: missing when absent, always, never always for a digest', () => {
-    const digest = `ghcr.io/x/d@sha256:${'a'.repeat(64)}`;
-    const dir = configWith(
-      PLATFORM +
-        `connectors:
-  - name: a
+  it('takes a pull policy per connector: missing when absent, always', () => {
+    const [a, b, c] = load(`  - name: a
     image: ghcr.io/x/a:1
     interval: 30m
   - name: b
@@ -283,44 +286,16 @@ connectors:
     pull: always
     interval: 30m
   - name: c
-    image: ${digest}
+    image: ${DIGEST_IMAGE}
     interval: 30m
-`,
-    );
-    const [a, b, c] = loadConnectorsConfig(dir).connectors;
+`).connectors;
     // Absent stays absent (the runner's default is missing), so existing schedules keep their input.
     expect(a?.pull).toBeUndefined();
     expect(b?.pull).toBe('always');
-    expect(c).toMatchObject({ image: digest });
+    expect(c).toMatchObject({ image: DIGEST_IMAGE });
     expect(c?.pull).toBeUndefined();
-    expect(isDigestImage(digest)).toBe(true);
+    expect(isDigestImage(DIGEST_IMAGE)).toBe(true);
     expect(isDigestImage('ghcr.io/x/a:1')).toBe(false);
-
-    const unknown = configWith(
-      PLATFORM +
-        `connectors:
-  - name: a
-    image: ghcr.io/x/a:1
-    pull: sometimes
-    interval: 30m
-`,
-    );
-    expect(errorOf(() => loadConnectorsConfig(unknown)).message).toMatch(
-      /connectors\.yaml: connectors\[0\]\.pull: .*"missing".*"always"/,
-    );
-    // Checked once every connector is valid, as the other checks across fields are.
-    const pinned = configWith(
-      PLATFORM +
-        `connectors:
-  - name: b
-    image: ${digest}
-    pull: always
-    interval: 30m
-`,
-    );
-    expect(errorOf(() => loadConnectorsConfig(pinned)).message).toMatch(
-      /connectors\.yaml: connectors\[0\]\.pull: an image pinned by digest never changes/,
-    );
   });
 
   it('finds the registry host of an image reference', () => {

@@ -193,7 +193,10 @@ describe('loading worker.yaml', () => {
       'secrets:\n  roleChains: { aws: [{ account: sv0-platform, role: r, session: x }] }\n',
       /secrets\.roleChains\.aws\[0\]/,
     ],
-    ['secrets:\n  roleChains: { Admin: [{ account: "1", role: r }] }\n', /secrets\.roleChains\.Admin/],
+    [
+      'secrets:\n  roleChains: { Admin: [{ account: "1", role: r }] }\n',
+      /secrets\.roleChains\.Admin: a role chain name is lower case letters, digits and dashes/,
+    ],
   ])('bad settings are refused with the file and field: %s', (text, message) => {
     const dir = configCopy();
     writeFileSync(path.join(dir, 'worker.yaml'), text);

@@ -144,7 +144,7 @@ describe('lint rejects every forbidden import direction', () => {
     [
       'a contract imports a config schema as a value',
       'lib/contracts/lint-case.ts',
-      "import { SecretRefSchema } from '../config/notifications';\nexport const a = SecretRefSchema;\n",
+      "import { SecretRefSchema } from '../config/secret-refs';\nexport const a = SecretRefSchema;\n",
       /lib\/config as types only/,
     ],
     [
@@ -193,7 +193,7 @@ describe('lint allows the directions the layers rely on', () => {
     [
       'the validation modules import zod, yaml and config',
       'lib/contracts/lint-case-inputs.ts',
-      "import { z } from 'zod';\nimport { parseDocument } from 'yaml';\nimport { SecretRefSchema } from '../config/notifications';\nimport { accountIdSchema } from './inputs';\nexport const a = [z, parseDocument, SecretRefSchema, accountIdSchema];\n",
+      "import { z } from 'zod';\nimport { parseDocument } from 'yaml';\nimport { SecretRefSchema } from '../config/secret-refs';\nimport { accountIdSchema } from './inputs';\nexport const a = [z, parseDocument, SecretRefSchema, accountIdSchema];\n",
     ],
     [
       'lib/runtime imports Node and lib',

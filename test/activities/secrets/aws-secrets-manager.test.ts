@@ -6,8 +6,7 @@ import {
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SecretError, SecretRefusedError } from '../../../activities/secrets/errors';
 import { createSecretResolver } from '../../../activities/secrets/resolve';
-import { parseAwsSecretsManagerReference, secretReferenceRefusal } from '../../../lib/config/worker';
-import { SecretRefSchema } from '../../../lib/config/notifications';
+import { secretReferenceRefusal } from '../../../lib/config/worker';
 import { motoConfig } from '../../harness/aws';
 import { registerSecrets } from '../../harness/secret-registry';
 import { fakeOnePassword } from '../../harness/secrets';
@@ -122,18 +121,7 @@ describe('aws-sm:// references', () => {
   });
 });
 
-describe('aws-sm:// in config and worker settings', () => {
-  it.each([
-    ['aws-sm://sv0/connectors/entra#client_secret', { name: 'sv0/connectors/entra', key: 'client_secret' }],
-    ['aws-sm://sv0-exact', { name: 'sv0-exact' }],
-    ['aws-sm://', undefined],
-    ['aws-sm://a b#k', undefined],
-    ['aws-sm://arn:aws:secretsmanager:us-east-1:1:secret:x', undefined],
-  ])('%s', (ref, parsed) => {
-    expect(parseAwsSecretsManagerReference(ref)).toEqual(parsed);
-    expect(SecretRefSchema.safeParse(ref).success).toBe(parsed !== undefined);
-  });
-
+describe('aws-sm:// in worker settings', () => {
   it('a reference is allowed by exact name or by prefix, and refused otherwise with the setting to add', () => {
     const settings = testWorkerSettings({
       secrets: { awsSecretsManager: ['sv0/connectors/*', 'sv0-exact'] },

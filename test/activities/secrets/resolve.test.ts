@@ -4,7 +4,7 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SecretError, SecretRefusedError } from '../../../activities/secrets/errors';
 import { createSecretResolver } from '../../../activities/secrets/resolve';
-import type { SecretSource } from '../../../lib/config/connectors';
+import type { SecretSource } from '../../../lib/config/secret-refs';
 import { fakeOnePassword, makeAgeKey, sopsEncrypt } from '../../harness/secrets';
 import { stack } from '../../harness/stack';
 import { testWorkerSettings } from '../../harness/worker-settings';
