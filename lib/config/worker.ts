@@ -107,6 +107,14 @@ export const DEFAULT_ROLE_CHAINS: Record<string, RoleHop[]> = {
   ],
 };
 
+/**
+ * A field that has a new name: present, it is refused with a message naming the new field and how
+ * to write it, where zod alone would say only that the key is unrecognized. Absent, it is nothing.
+ */
+function renamedField(newName: string, howToWrite: string) {
+  return z.never({ error: () => `now named ${newName}; write it as ${howToWrite}` }).optional();
+}
+
 export const WorkerSettingsSchema = z.strictObject({
   secrets: z
     .strictObject({
@@ -136,6 +144,11 @@ export const WorkerSettingsSchema = z.strictObject({
       roleChains: z
         .record(roleChainNameSchema, z.array(RoleHopSchema).min(1).max(5))
         .default(DEFAULT_ROLE_CHAINS),
+      /** The old name of `roleChains`, a list of role ARNs that nothing used: refused with the new name. */
+      assumeRoles: renamedField(
+        'secrets.roleChains',
+        'named chains of hops, { <chain>: [{ account, role, externalId }] }; a role ARN arn:aws:iam::<account>:role/<name> becomes the hop { account: <account>, role: <name> }',
+      ),
     })
     .default({
       envNames: [],

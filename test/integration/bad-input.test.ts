@@ -180,6 +180,13 @@ const cases: Case[] = [
     argv: ['connectors', 'apply', '--yes'],
     message: [/connectors\.yaml/, /format/],
   },
+  // worker.yaml
+  {
+    name: 'worker.yaml: the old secrets.assumeRoles',
+    edit: ['worker.yaml', '  roleChains:', '  assumeRoles:'],
+    argv: ['connectors', 'apply', '--yes'],
+    message: [/worker\.yaml/, /secrets\.assumeRoles: now named secrets\.roleChains/],
+  },
   // budgets.yaml
   {
     name: 'budgets.yaml: freezeAt on a non-sandbox account',

@@ -206,6 +206,28 @@ describe('loading worker.yaml', () => {
     expect(err.message).toMatch(message);
   });
 
+  it('the old secrets.assumeRoles is refused naming the new field, beside the other problems of the file', () => {
+    const dir = configCopy();
+    writeFileSync(
+      path.join(dir, 'worker.yaml'),
+      'secrets:\n  assumeRoles: ["arn:aws:iam::123456789012:role/reader"]\n  envNames: [AWS_PROFILE]\n',
+    );
+    const err = thrown(() => loadWorkerSettings({ SV0_CONFIG_DIR: dir }));
+    expect(err).toBeInstanceOf(ConfigError);
+    const lines = err.message.split('\n');
+    expect(lines).toEqual([
+      `${path.join(dir, 'worker.yaml')}: secrets.envNames[0]: never readable by connectors: AWS_*, OP_SERVICE_ACCOUNT_TOKEN*, TEMPORAL_*, SV0_CODEC_*, SOPS_AGE_*, *_FILE`,
+      expect.stringMatching(
+        /^.*worker\.yaml: secrets\.assumeRoles: now named secrets\.roleChains; write it as named chains of hops.*arn:aws:iam::<account>:role\/<name> becomes the hop \{ account: <account>, role: <name> \}$/,
+      ),
+    ]);
+    // Empty, it is refused all the same: the key alone shows an old file.
+    writeFileSync(path.join(dir, 'worker.yaml'), 'secrets:\n  assumeRoles: []\n');
+    expect(thrown(() => loadWorkerSettings({ SV0_CONFIG_DIR: dir })).message).toMatch(
+      /worker\.yaml: secrets\.assumeRoles: now named secrets\.roleChains/,
+    );
+  });
+
   it('a platform URL with a password is refused without repeating it', () => {
     const dir = configCopy();
     writeFileSync(path.join(dir, 'worker.yaml'), 'platform:\n  url: http://sv0:pw-7c1e93@api:3000\n');
