@@ -16,7 +16,8 @@ import {
   scenarioTemplate,
 } from '../../lib/runtime/config';
 import { fixedRoleNames } from '../../lib/config/scenarios';
-import { declaredOwners, type OrgConfig } from '../../lib/config/org';
+import type { OrgConfig } from '../../lib/config/org';
+import { declaredOwners } from '../../lib/config/tag-policy';
 import { tagValueAllowed } from '../../lib/org/tag-policy';
 import { parseDuration } from '../../lib/duration';
 import { Tags, WorkflowIds } from '../../lib/names';

@@ -4,7 +4,8 @@
  */
 import { ScheduleOverlapPolicy, type Client, type ScheduleOptions } from '@temporalio/client';
 import type { NotificationsConfig } from '../../lib/config/notifications';
-import { allowedRegions, type OrgConfig } from '../../lib/config/org';
+import type { OrgConfig } from '../../lib/config/org';
+import { allowedRegions } from '../../lib/config/region-lock';
 import type { DemoSweepInput, DemoSweepResult, DeployAccess } from '../../lib/contracts/demo';
 import { parseDuration } from '../../lib/duration';
 import { sandboxOrg, type SandboxOrg } from '../../lib/sandbox';

@@ -2,13 +2,11 @@ import { z } from 'zod';
 import { parseTtlTag } from '../duration';
 import { FREEZE_POLICY_NAME, Roles, Tags } from '../names';
 import { freezeExemptionProblems, hasExemptionTemplate, SANDBOX_ACCOUNT_ID } from '../org/freeze-exemption';
-import {
-  demoStackTags,
-  PER_DEMO_TAG_KEYS,
-  TAG_POLICY_MAX_CHARS,
-  tagPolicyDocument,
-  tagValueAllowed,
-} from '../org/tag-policy';
+import { policyContent, policyStatements } from './policy-document';
+import { checkTagPolicy, tagKey, TagPolicySchema, tagValue } from './tag-policy';
+
+// The demo sweep's activity (activities/demo/sweep.ts) and its workflow test import it from here.
+export { allowedRegions } from './region-lock';
 
 /**
  * config/org.yaml: the AWS Organization as the operator declares it. The org
@@ -35,14 +33,6 @@ const ouName = z
     /^[A-Za-z0-9][A-Za-z0-9 _.-]{0,127}$/,
     'an OU name is letters, digits, space, dot, dash, underscore',
   );
-
-/** Tag keys and values as AWS Organizations accepts them. */
-const tagKey = z
-  .string()
-  .regex(/^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$/u, 'a tag key is 1-128 letters, digits, spaces or _.:/=+-@');
-const tagValue = z
-  .string()
-  .regex(/^[\p{L}\p{Z}\p{N}_.:/=+\-@]{0,256}$/u, 'a tag value is 0-256 letters, digits, spaces or _.:/=+-@');
 
 function readableTtl(value: string): boolean {
   try {
@@ -195,32 +185,6 @@ const CostSchema = z.strictObject({
     .optional(),
 });
 
-/** An allowed tag value; a trailing `*` allows every value that starts with what comes before it. */
-const allowedTagValue = z
-  .string()
-  .regex(
-    /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{0,255}\*?$/u,
-    'an allowed value is a tag value (letters, digits, spaces or _.:/=+-@), optionally ending in *',
-  );
-
-const TagPolicySchema = z.strictObject({
-  /** @default sv0-tags */
-  name: z
-    .string()
-    .regex(/^[A-Za-z0-9_+=,.@-]{1,128}$/, 'a policy name is 1-128 letters, digits or _+=,.@-')
-    .default('sv0-tags'),
-  description: z.string().max(512).default('Allowed values of the sv0:* tags.'),
-  /** `root`, OU names or account names. */
-  targets: z.array(z.string().min(1)).min(1, 'attach the tag policy somewhere (root, an OU or an account)'),
-  /** Allowed values per tag key; `sv0:owner` is the one list of owners demos may name. */
-  values: z.record(tagKey, z.array(allowedTagValue).min(1, 'list at least one allowed value')),
-  /** Resource types (`s3:bucket`, `dynamodb:ALL_SUPPORTED`) where AWS refuses noncompliant values. */
-  enforcedFor: z
-    .array(z.string().regex(/^[a-z0-9-]+:([A-Za-z0-9-]+|ALL_SUPPORTED)$/, 'write service:resourceType'))
-    .default([]),
-});
-export type TagPolicyConfig = z.infer<typeof TagPolicySchema>;
-
 export const OrgSchema = z
   .strictObject({
     organizationalUnits: z.array(z.strictObject({ name: ouName })).min(1),
@@ -261,6 +225,11 @@ function checkOrg(org: OrgInput, ctx: Ctx): void {
     ctx.addIssue({ code: 'custom', path, message });
   const ous = new Set(org.organizationalUnits.map((o) => o.name));
   const accounts = new Map(org.accounts.map((a) => [a.name, a]));
+  /** Why `t` cannot be attached to: SCPs and the tag policy go to the root, an OU or an account. */
+  const targetProblem = (t: string) =>
+    t !== ROOT_TARGET && !ous.has(t) && !accounts.has(t)
+      ? `"${t}" is neither "root", a declared OU nor a declared account`
+      : undefined;
 
   duplicates(
     org.organizationalUnits,
@@ -315,9 +284,8 @@ function checkOrg(org: OrgInput, ctx: Ctx): void {
       for (const problem of documentProblems(content.value)) issue([...at, 'document'], problem);
     }
     p.targets.forEach((t, j) => {
-      if (t !== ROOT_TARGET && !ous.has(t) && !accounts.has(t)) {
-        issue([...at, 'targets', j], `"${t}" is neither "root", a declared OU nor a declared account`);
-      }
+      const problem = targetProblem(t);
+      if (problem) issue([...at, 'targets', j], problem);
     });
     if (p.name === FREEZE_POLICY_NAME) {
       if (p.targets.length > 0)
@@ -375,7 +343,13 @@ function checkOrg(org: OrgInput, ctx: Ctx): void {
       issue(['connectorCredentials', 'role'], `role "${cc.role}" is also declared in crossAccountRoles`);
   }
 
-  if (org.tagPolicy) checkTagPolicy(org, org.tagPolicy, issue);
+  if (org.tagPolicy) {
+    org.tagPolicy.targets.forEach((t, j) => {
+      const problem = targetProblem(t);
+      if (problem) issue(['tagPolicy', 'targets', j], problem);
+    });
+    checkTagPolicy(org, org.tagPolicy, issue);
+  }
 
   const ic = org.identityCenter;
   if (ic) {
@@ -406,100 +380,10 @@ function checkOrg(org: OrgInput, ctx: Ctx): void {
   }
 }
 
-/**
- * The tag policy must allow what demos tag their stacks with, must name the owners, must leave the
- * per-demo keys free, and the accounts' own tags must comply with it.
- */
-function checkTagPolicy(
-  org: OrgInput,
-  policy: TagPolicyConfig,
-  issue: (path: (string | number)[], message: string) => void,
-): void {
-  const at = ['tagPolicy'];
-  const ous = new Set(org.organizationalUnits.map((o) => o.name));
-  const accounts = new Set(org.accounts.map((a) => a.name));
-  policy.targets.forEach((t, j) => {
-    if (t !== ROOT_TARGET && !ous.has(t) && !accounts.has(t))
-      issue([...at, 'targets', j], `"${t}" is neither "root", a declared OU nor a declared account`);
-  });
-  const values = policy.values;
-  if (!values[Tags.owner])
-    issue(
-      [...at, 'values'],
-      `declare the owners under ${Tags.owner}: \`sv0 demo start --owner\` must name one`,
-    );
-  for (const key of Object.keys(values)) {
-    if (PER_DEMO_TAG_KEYS.includes(key))
-      issue(
-        [...at, 'values', key],
-        `${key} differs per demo; a tag policy listing its values would make demos noncompliant`,
-      );
-  }
-  // What every demo stack carries (activities/demo/lifecycle.ts) must comply.
-  const demo = { ...demoStackTags('<scenario>'), [Tags.ephemeral]: 'true' };
-  for (const [key, value] of Object.entries(demo)) {
-    const allowed = values[key];
-    if (!allowed) continue;
-    const ok =
-      key === Tags.project
-        ? allowed.some((v) => v.endsWith('*') && 'demo-'.startsWith(v.slice(0, -1)))
-        : tagValueAllowed(value, allowed);
-    if (!ok)
-      issue(
-        [...at, 'values', key],
-        `demo stacks are tagged ${key}=${value}; allow ${key === Tags.project ? 'demo-*' : value}`,
-      );
-  }
-  org.accounts.forEach((a, i) => {
-    for (const [key, value] of Object.entries(a.tags)) {
-      const allowed = values[key];
-      if (allowed && !tagValueAllowed(value, allowed))
-        issue(
-          ['accounts', i, 'tags', key],
-          `"${value}" is not an allowed value of ${key} (tagPolicy.values: ${allowed.join(', ')})`,
-        );
-    }
-  });
-  const size = JSON.stringify(tagPolicyDocument(values, policy.enforcedFor)).length;
-  if (size > TAG_POLICY_MAX_CHARS)
-    issue(
-      [...at, 'values'],
-      `the tag policy is ${size} characters (minified); AWS allows ${TAG_POLICY_MAX_CHARS}`,
-    );
-}
-
-/**
- * The owners `sv0:owner` may name (the tag policy's values), or undefined when org.yaml declares
- * no tag policy (any owner is accepted then).
- */
-export function declaredOwners(org: OrgConfig): string[] | undefined {
-  return org.tagPolicy?.values[Tags.owner];
-}
-
-/**
- * The document as AWS receives it: minified JSON. A string must parse as JSON; the result must be
- * a JSON object.
- */
-export function policyContent(
-  document: string | Record<string, unknown>,
-): { text: string; value: Record<string, unknown> } | { error: string } {
-  let value: unknown = document;
-  if (typeof document === 'string') {
-    try {
-      value = JSON.parse(document);
-    } catch (err) {
-      return { error: `not valid JSON: ${(err as Error).message}` };
-    }
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value))
-    return { error: 'a policy document is a JSON object' };
-  return { text: JSON.stringify(value), value: value as Record<string, unknown> };
-}
-
 /** Problems AWS would reject in an SCP: no statements, or a condition with an empty value list (e.g. no regions). */
 function documentProblems(doc: Record<string, unknown>): string[] {
   const problems: string[] = [];
-  const statements = Array.isArray(doc.Statement) ? doc.Statement : doc.Statement ? [doc.Statement] : [];
+  const statements = policyStatements(doc);
   if (statements.length === 0) problems.push('the document has no Statement');
   statements.forEach((s: unknown, i) => {
     const condition = (s as { Condition?: Record<string, Record<string, unknown>> })?.Condition ?? {};
@@ -516,35 +400,6 @@ function documentProblems(doc: Record<string, unknown>): string[] {
     }
   });
   return problems;
-}
-
-/**
- * The regions org.yaml's SCPs leave open (RegionLock: a Deny with `StringNotEquals` on
- * `aws:RequestedRegion`), the intersection when several lock regions; undefined when none does.
- * The sweep reads every one of them.
- */
-export function allowedRegions(org: Pick<OrgConfig, 'serviceControlPolicies'>): string[] | undefined {
-  let allowed: string[] | undefined;
-  for (const scp of org.serviceControlPolicies) {
-    const content = policyContent(scp.document);
-    if ('error' in content) continue;
-    const doc = content.value as { Statement?: unknown };
-    const statements = Array.isArray(doc.Statement) ? doc.Statement : doc.Statement ? [doc.Statement] : [];
-    for (const st of statements as {
-      Effect?: string;
-      Condition?: Record<string, Record<string, unknown>>;
-    }[]) {
-      if (st?.Effect !== 'Deny') continue;
-      for (const [operator, keys] of Object.entries(st.Condition ?? {})) {
-        if (!/^StringNotEquals(IgnoreCase)?$/.test(operator)) continue;
-        const value = keys?.['aws:RequestedRegion'];
-        if (value === undefined) continue;
-        const regions = (Array.isArray(value) ? value : [value]).map(String);
-        allowed = allowed ? allowed.filter((r) => regions.includes(r)) : regions;
-      }
-    }
-  }
-  return allowed;
 }
 
 export const ORG_FILE = 'org.yaml';

@@ -1,6 +1,7 @@
 import type { BudgetsConfig } from '../config/budgets';
 import { ConfigError } from '../config/validate';
-import { type OrgConfig, policyContent, ROOT_TARGET, roleAccounts } from '../config/org';
+import { type OrgConfig, ROOT_TARGET, roleAccounts } from '../config/org';
+import { policyContent } from '../config/policy-document';
 import { BUDGET_ALERTS_TOPIC, Roles } from '../names';
 import { tagPolicyDocument } from './tag-policy';
 import { type DesiredOrg, type TargetRef, targetRef } from './types';

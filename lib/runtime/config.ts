@@ -19,7 +19,8 @@ import {
   NotificationsSchema,
   type NotificationsConfig,
 } from '../config/notifications';
-import { declaredOwners, ORG_FILE, OrgSchema, type OrgConfig } from '../config/org';
+import { ORG_FILE, OrgSchema, type OrgConfig } from '../config/org';
+import { declaredOwners } from '../config/tag-policy';
 import type { FileAsset } from './cdk/assembly';
 import { synthesizeApp, SynthError } from './cdk/synth';
 import {

@@ -5,7 +5,9 @@ import { parseDocument } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { loadBudgetsConfig, loadOrgConfig } from '../../lib/runtime/config';
 import { ConfigError } from '../../lib/config/validate';
-import { allowedRegions, declaredOwners, deployRoleFor, SCP_MAX_CHARS } from '../../lib/config/org';
+import { deployRoleFor, SCP_MAX_CHARS } from '../../lib/config/org';
+import { allowedRegions } from '../../lib/config/region-lock';
+import { declaredOwners } from '../../lib/config/tag-policy';
 import { tagValueAllowed } from '../../lib/org/tag-policy';
 import { buildDesiredOrg, placeholderEmailErrors } from '../../lib/org/desired';
 
