@@ -177,28 +177,48 @@ export function isEphemeral(tags: TagMap): boolean {
 /** The sweep never takes an untagged resource younger than this, whatever maximum age it is given. */
 export const UNTAGGED_MIN_AGE_MS = 12 * 3_600_000;
 
+/** What the worker knows is its own in one account, beside the `sv0-` names. */
+export interface OwnRoles {
+  /** The role the worker assumes in sandbox accounts (worker.yaml `sandbox.orchestratorRole`). */
+  orchestratorRole: string;
+  /**
+   * The roles the worker's own config/org.yaml declares in this account (`crossAccountRoles`
+   * whose accounts include it, `connectorCredentials.role` where it lives), whatever their names.
+   */
+  declaredRoles?: readonly string[];
+}
+
+/** Services whose ARNs name the resource with no type before it: `arn:aws:s3:::<bucket>`. */
+const UNTYPED_ARN_SERVICES = new Set(['s3', 'sns', 'sqs']);
+
 /**
- * True for what the sweep never deletes untagged: the orchestrator's own roles and stacks (any
- * name starting `sv0-`, OrganizationAccountAccessRole, the worker's orchestrator role) and what AWS
- * itself keeps in an account (service-linked and Identity Center roles, StackSets' stacks).
+ * True for what the sweep never deletes untagged: the orchestrator's own resources (one rule for
+ * every type: a name starting `sv0-`, wherever the ARN's resource id has it: `role/sv0-x`,
+ * `function:sv0-x:3`, `secret:sv0-x-AbCdEf`, `log-group:/aws/lambda/sv0-x`, `stack/sv0-x/<id>`,
+ * `arn:aws:s3:::sv0-x`), OrganizationAccountAccessRole, the worker's orchestrator role, the roles
+ * the worker's org.yaml declares in the account (IAM role names are case-insensitive) and what
+ * AWS itself keeps in an account (service-linked and Identity Center roles, StackSets' stacks).
  */
-export function orchestratorOwned(arn: string, orchestratorRole: string): boolean {
-  const resource = arn.split(':').slice(5).join(':');
-  const service = arn.split(':')[2] ?? '';
-  // Role ARNs carry the path: role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_x.
-  const parts = resource.split('/');
-  const name = service === 'cloudformation' ? (parts[1] ?? '') : (parts.at(-1) ?? '');
-  if (name.startsWith('sv0-')) return true;
-  if (service === 'iam') {
+export function orchestratorOwned(arn: string, own: OwnRoles): boolean {
+  const [, , service = '', , , ...rest] = arn.split(':');
+  const resource = rest.join(':');
+  // The resource id's segments, without the type in front (role/, function:, log-group:, ...).
+  const segments = resource.split(/[/:]/);
+  const ids = UNTYPED_ARN_SERVICES.has(service) || segments.length === 1 ? segments : segments.slice(1);
+  if (ids.some((s) => s.startsWith('sv0-'))) return true;
+  if (service === 'iam' && resource.startsWith('role/')) {
+    // Role ARNs carry the path: role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_x.
+    const parts = resource.split('/');
+    const name = parts.at(-1) ?? '';
     const path = parts.slice(1, -1).join('/');
+    const kept = [Roles.organizationAccess, own.orchestratorRole, ...(own.declaredRoles ?? [])];
     return (
-      name === Roles.organizationAccess ||
-      name === orchestratorRole ||
+      kept.some((k) => k.toLowerCase() === name.toLowerCase()) ||
       /^(aws-reserved|aws-service-role)(\/|$)/.test(path) ||
       /^(AWSReservedSSO_|AWSServiceRoleFor)/.test(name)
     );
   }
-  return service === 'cloudformation' && name.startsWith('StackSet-');
+  return service === 'cloudformation' && (ids[0] ?? '').startsWith('StackSet-');
 }
 
 /**

@@ -7,7 +7,7 @@
  * is refused). A resource AWS gives no creation time is tagged sv0:first-seen on first sight
  * (outside a dry run) and aged from there. Resources without sv0:ephemeral 12 h old are reported,
  * and deleted too where the worker's own org.yaml sets `sweepUntagged: true` on the account; never
- * the orchestrator's own roles and stacks.
+ * the orchestrator's own resources (`sv0-` names) nor the roles that org.yaml declares there.
  */
 import { TagResourceCommand as EventsTagResource } from '@aws-sdk/client-eventbridge';
 import { DescribeAccountCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
@@ -20,7 +20,7 @@ import {
   SweepTargetInputSchema,
   type SweepTargetInput,
 } from '../../lib/contracts/demo-inputs';
-import { allowedRegions, ORG_FILE, type OrgConfig } from '../../lib/config/org';
+import { allowedRegions, ORG_FILE, roleAccounts, type OrgConfig } from '../../lib/config/org';
 import { ConfigError } from '../../lib/config/validate';
 import { orchestratorOwned, sweepVerdict, untaggedAge } from '../../lib/sandbox';
 import { configFile, loadOrgConfig } from '../../lib/runtime/config';
@@ -115,16 +115,25 @@ export function createDemoSweepActivities(deps: DemoSweepDeps) {
   }
 
   /**
-   * Whether the worker's own org.yaml sets `sweepUntagged: true` for the account, found by its live
-   * name (never by the name a workflow's input gives).
+   * What the worker's own org.yaml says of the account, found by its live name (never by the name
+   * a workflow's input gives): whether it sets `sweepUntagged: true` there, and the roles it
+   * declares there (`crossAccountRoles`, `connectorCredentials`), which the sweep never deletes.
    */
-  async function sweepsUntagged(org: OrgConfig | undefined, accountId: string): Promise<boolean> {
-    const accounts = (org?.accounts ?? []).filter((a) => a.sandbox && a.sweepUntagged);
-    if (accounts.length === 0) return false;
+  async function accountRules(
+    org: OrgConfig | undefined,
+    accountId: string,
+  ): Promise<{ deleteUntagged: boolean; declaredRoles: string[] }> {
+    if (!org) return { deleteUntagged: false, declaredRoles: [] };
     const live = await new OrganizationsClient(deps.aws).send(
       new DescribeAccountCommand({ AccountId: accountId }),
     );
-    return accounts.some((a) => a.name === live.Account?.Name);
+    const name = live.Account?.Name ?? '';
+    const account = org.accounts.find((a) => a.name === name);
+    const declaredRoles = org.crossAccountRoles
+      .filter((r) => roleAccounts(org, r).includes(name))
+      .map((r) => r.name);
+    if (org.connectorCredentials?.account === name) declaredRoles.push(org.connectorCredentials.role);
+    return { deleteUntagged: account?.sandbox === true && account.sweepUntagged, declaredRoles };
   }
 
   async function planSweep(input: SweepTargetInput, c: TagClients): Promise<SweepPlan> {
@@ -140,7 +149,8 @@ export function createDemoSweepActivities(deps: DemoSweepDeps) {
     const untagged: SweepItem[] = [];
     const org = workerOrg();
     const regions = await sweepRegions(input, org, c);
-    const deleteUntagged = await sweepsUntagged(org, input.target.accountId);
+    const { deleteUntagged, declaredRoles } = await accountRules(org, input.target.accountId);
+    const own = { orchestratorRole: deps.sandbox.orchestratorRole, declaredRoles };
     // One reference time for the whole plan, the worker's: a workflow's input cannot age anything.
     const now = clock();
     // What cannot be read is reported in the plan, never fatal: the rest of the account is swept.
@@ -158,7 +168,7 @@ export function createDemoSweepActivities(deps: DemoSweepDeps) {
       }
     };
     for (const r of found.filter((x) => !(Tags.ephemeral in x.tags))) {
-      if (orchestratorOwned(r.arn, deps.sandbox.orchestratorRole)) continue;
+      if (orchestratorOwned(r.arn, own)) continue;
       // sv0:first-seen goes only where untagged resources may be deleted: elsewhere they are only read.
       const { createdAt, note } = deleteUntagged
         ? await ageOf(r)

@@ -164,7 +164,8 @@ export interface SweepPlan {
   /**
    * Resources without sv0:ephemeral, 12 h or older (or of unknown age), that the sweep reports and
    * leaves: where org.yaml sets `sweepUntagged: true` the old ones are in `stacks`/`resources`
-   * instead. Never the orchestrator's own roles and stacks. Absent in plans made before it was read.
+   * instead. Never the orchestrator's own resources (`sv0-` names, the roles org.yaml declares in the
+   * account). Absent in plans made before it was read.
    */
   untagged?: SweepItem[];
   /**

@@ -233,7 +233,7 @@ describe("the worker's sandbox check decides by its own settings, never by input
 describe('untagged resources in the sweep', () => {
   const acct = '210987654321';
   it("never takes the orchestrator's own roles and stacks, or what AWS keeps in the account", () => {
-    const own = (arn: string) => orchestratorOwned(arn, 'sv0-orchestrator-deploy');
+    const own = (arn: string) => orchestratorOwned(arn, { orchestratorRole: 'sv0-orchestrator-deploy' });
     for (const arn of [
       `arn:aws:iam::${acct}:role/sv0-orchestrator-deploy`,
       `arn:aws:iam::${acct}:role/sv0-anything`,
@@ -254,7 +254,53 @@ describe('untagged resources in the sweep', () => {
     ])
       expect(own(arn), arn).toBe(false);
     // The worker's own orchestrator role, whatever its name.
-    expect(orchestratorOwned(`arn:aws:iam::${acct}:role/ops-deployer`, 'ops-deployer')).toBe(true);
+    expect(
+      orchestratorOwned(`arn:aws:iam::${acct}:role/ops-deployer`, { orchestratorRole: 'ops-deployer' }),
+    ).toBe(true);
+  });
+
+  it('knows an `sv0-` name by one rule in every type the sweep lists', () => {
+    const own = (arn: string) => orchestratorOwned(arn, { orchestratorRole: 'sv0-orchestrator-deploy' });
+    const r = 'us-west-2';
+    const cases: [string, string][] = [
+      ['iam:role', `arn:aws:iam::${acct}:role/NAME`],
+      ['iam:oidc-provider', `arn:aws:iam::${acct}:oidc-provider/example.com/NAME`],
+      ['s3:bucket', 'arn:aws:s3:::NAME'],
+      ['cloudformation:stack', `arn:aws:cloudformation:${r}:${acct}:stack/NAME/0f1e-22`],
+      ['lambda:function', `arn:aws:lambda:${r}:${acct}:function:NAME`],
+      ['lambda:version', `arn:aws:lambda:${r}:${acct}:function:NAME:3`],
+      ['sns:topic', `arn:aws:sns:${r}:${acct}:NAME`],
+      ['states:stateMachine', `arn:aws:states:${r}:${acct}:stateMachine:NAME`],
+      ['dynamodb:table', `arn:aws:dynamodb:${r}:${acct}:table/NAME`],
+      ['secretsmanager:secret', `arn:aws:secretsmanager:${r}:${acct}:secret:NAME-AbCdEf`],
+      ['logs:log-group', `arn:aws:logs:${r}:${acct}:log-group:/aws/lambda/NAME`],
+      ['events:rule', `arn:aws:events:${r}:${acct}:rule/NAME`],
+      ['events:rule on a bus', `arn:aws:events:${r}:${acct}:rule/ops-bus/NAME`],
+      ['ecr:repository', `arn:aws:ecr:${r}:${acct}:repository/team/NAME`],
+      ['ec2:security-group (tagging API only)', `arn:aws:ec2:${r}:${acct}:security-group/NAME`],
+    ];
+    for (const [type, arn] of cases) {
+      expect(own(arn.replace('NAME', 'sv0-demo-settings')), type).toBe(true);
+      expect(own(arn.replace('NAME', 'stray-settings')), type).toBe(false);
+      // The prefix is a name's start, not somewhere inside it.
+      expect(own(arn.replace('NAME', 'my-sv0-settings')), type).toBe(false);
+    }
+  });
+
+  it("keeps the roles the worker's org.yaml declares in the account, whatever their names", () => {
+    const declared = { orchestratorRole: 'sv0-orchestrator-deploy', declaredRoles: ['SecurityV0-ReadOnly'] };
+    expect(orchestratorOwned(`arn:aws:iam::${acct}:role/SecurityV0-ReadOnly`, declared)).toBe(true);
+    // IAM role names are unique regardless of case: that is the declared role too.
+    expect(orchestratorOwned(`arn:aws:iam::${acct}:role/securityv0-readonly`, declared)).toBe(true);
+    expect(orchestratorOwned(`arn:aws:iam::${acct}:role/SecurityV0-ReadOnly-copy`, declared)).toBe(false);
+    // A declared role's name does not keep another type's resource of that name.
+    expect(orchestratorOwned(`arn:aws:sns:us-east-1:${acct}:SecurityV0-ReadOnly`, declared)).toBe(false);
+    // Not declared in this account: an untagged leftover like any other.
+    expect(
+      orchestratorOwned(`arn:aws:iam::${acct}:role/SecurityV0-ReadOnly`, {
+        orchestratorRole: 'sv0-orchestrator-deploy',
+      }),
+    ).toBe(false);
   });
 
   it('ages an untagged resource by at least 12 hours, whatever maximum age the sweep is given', () => {

@@ -11,6 +11,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { ApplicationFailure } from '@temporalio/common';
 import { CreateTopicCommand } from '@aws-sdk/client-sns';
+import { CreateSecretCommand, DescribeSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { SweepPlan } from '../../../lib/contracts/demo';
 import type { SweepTargetInput } from '../../../lib/contracts/demo-inputs';
@@ -32,14 +33,33 @@ const EMPTY_TEMPLATE = JSON.stringify({
   Resources: { Handle: { Type: 'AWS::CloudFormation::WaitConditionHandle' } },
 });
 
-/** The shipped config folder with sv0-demo's `sweepUntagged` set to `on`. */
+/** A role org.yaml declares in sv0-demo, named without the `sv0-` prefix. */
+const DECLARED_ROLE = 'AuditReader';
+
+/**
+ * The shipped config folder with sv0-demo's `sweepUntagged` set to `on`, and {@link DECLARED_ROLE}
+ * declared there in crossAccountRoles.
+ */
 function workerConfig(on: boolean): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'sv0-sweep-config-'));
   cpSync(CONFIG_DIR, dir, { recursive: true });
   const file = path.join(dir, 'org.yaml');
   const text = readFileSync(file, 'utf8');
   expect(text).toContain('sweepUntagged: false');
-  writeFileSync(file, text.replace('sweepUntagged: false', `sweepUntagged: ${on}`));
+  expect(text).toContain('\ncrossAccountRoles:\n');
+  const declared = [
+    `  - name: ${DECLARED_ROLE}`,
+    '    accounts: [sv0-demo]',
+    '    trustedAccount: management',
+    '    externalId: audit-reader-external-id',
+    '    managedPolicies: [arn:aws:iam::aws:policy/SecurityAudit]',
+  ].join('\n');
+  writeFileSync(
+    file,
+    text
+      .replace('sweepUntagged: false', `sweepUntagged: ${on}`)
+      .replace('\ncrossAccountRoles:\n', `\ncrossAccountRoles:\n${declared}\n`),
+  );
   return dir;
 }
 
@@ -55,6 +75,8 @@ describe('the sweep and untagged resources (activities against moto)', () => {
     deployRole: '',
     accessRole: '',
     ssoRole: '',
+    declaredRole: '',
+    ownSecret: '',
   };
 
   beforeAll(async () => {
@@ -77,7 +99,9 @@ describe('the sweep and untagged resources (activities against moto)', () => {
     const role = async (RoleName: string, Path?: string) =>
       (await c.iam.send(new CreateRoleCommand({ RoleName, Path, AssumeRolePolicyDocument: POLICY }))).Role!
         .Arn!;
+    // Same age: the undeclared one goes with sweepUntagged, the one org.yaml declares there stays.
     arn.role = await role('stray-role');
+    arn.declaredRole = await role(DECLARED_ROLE);
     arn.ownRole = await role('sv0-platform-reader');
     arn.accessRole = await c.iam.send(new GetRoleCommand({ RoleName: Roles.organizationAccess })).then(
       (r) => r.Role!.Arn!,
@@ -91,6 +115,10 @@ describe('the sweep and untagged resources (activities against moto)', () => {
     arn.stack = await stack('stray-stack');
     arn.ownStack = await stack('sv0-baseline');
     arn.topic = (await c.sns.send(new CreateTopicCommand({ Name: 'stray-topic' }))).TopicArn!;
+    // An `sv0-` name in a type beyond roles and stacks: the orchestrator's own too.
+    arn.ownSecret = (
+      await c.secretsmanager.send(new CreateSecretCommand({ Name: 'sv0-demo-settings', SecretString: 'x' }))
+    ).ARN!;
     await new Promise((r) => setTimeout(r, 1500));
   });
 
@@ -105,7 +133,15 @@ describe('the sweep and untagged resources (activities against moto)', () => {
   const arns = (items: { arn: string }[] | undefined) => (items ?? []).map((i) => i.arn).sort();
   const everywhere = (plan: SweepPlan) =>
     [...plan.stacks, ...plan.resources, ...plan.kept, ...(plan.untagged ?? [])].map((i) => i.arn);
-  const protectedArns = () => [arn.ownRole, arn.ownStack, arn.deployRole, arn.accessRole, arn.ssoRole];
+  const protectedArns = () => [
+    arn.ownRole,
+    arn.ownStack,
+    arn.deployRole,
+    arn.accessRole,
+    arn.ssoRole,
+    arn.declaredRole,
+    arn.ownSecret,
+  ];
 
   it('reports untagged resources 12 h or older, and those of unknown age, and deletes none where sweepUntagged is off', async () => {
     const off = demoSweepActivities({ clock: thirteenHoursOn, configDir: workerConfig(false) });
@@ -181,7 +217,7 @@ describe('the sweep and untagged resources (activities against moto)', () => {
     );
   });
 
-  it("deletes them where the worker's org.yaml sets sweepUntagged: true, stacks first; never the orchestrator's own roles and stacks", async () => {
+  it("deletes them where the worker's org.yaml sets sweepUntagged: true, stacks first; never the orchestrator's own resources or the roles that org.yaml declares in the account", async () => {
     const on = demoSweepActivities({ clock: thirteenHoursOn, configDir: workerConfig(true) });
     const plan = await on.planAccountSweep(input());
     expect(plan.stacks).toEqual([
@@ -209,10 +245,14 @@ describe('the sweep and untagged resources (activities against moto)', () => {
     expect(await status('sv0-baseline')).toBe('CREATE_COMPLETE');
     for (const name of [
       'sv0-platform-reader',
+      DECLARED_ROLE,
       Roles.deploy,
       Roles.organizationAccess,
       'AWSReservedSSO_AdministratorAccess_1',
     ])
       expect((await c.iam.send(new GetRoleCommand({ RoleName: name }))).Role?.RoleName).toBe(name);
+    expect((await c.secretsmanager.send(new DescribeSecretCommand({ SecretId: arn.ownSecret }))).Name).toBe(
+      'sv0-demo-settings',
+    );
   });
 });
