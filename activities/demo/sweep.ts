@@ -20,7 +20,8 @@ import {
   SweepTargetInputSchema,
   type SweepTargetInput,
 } from '../../lib/contracts/demo-inputs';
-import { allowedRegions, ORG_FILE, roleAccounts, type OrgConfig } from '../../lib/config/org';
+import { ORG_FILE, roleAccounts, type OrgConfig } from '../../lib/config/org';
+import { allowedRegions } from '../../lib/config/region-lock';
 import { ConfigError } from '../../lib/config/validate';
 import { orchestratorOwned, sweepVerdict, untaggedAge } from '../../lib/sandbox';
 import { configFile, loadOrgConfig } from '../../lib/runtime/config';

@@ -6,7 +6,6 @@ import { policyContent, policyStatements } from './policy-document';
 import { checkTagPolicy, tagKey, TagPolicySchema, tagValue } from './tag-policy';
 
 // The demo sweep's activity (activities/demo/sweep.ts) and its workflow test import it from here.
-export { allowedRegions } from './region-lock';
 
 /**
  * config/org.yaml: the AWS Organization as the operator declares it. The org
@@ -52,8 +51,8 @@ const AccountSchema = z.strictObject({
   sandbox: z.boolean().default(false),
   /**
    * Sandbox accounts only: the nightly sweep also deletes resources without the sv0:ephemeral tag
-   * once they are 12 hours old (the cloud-nuke rule), never the orchestrator's own roles and stacks.
-   * Off, it only reports them.
+   * once they are 12 hours old (the cloud-nuke rule), never what the orchestrator owns (`sv0-` names)
+   * nor the roles this file declares in the account. Off, it only reports them.
    */
   sweepUntagged: z.boolean().default(false),
   /** Cost allocation tags on the account (the sv0:* tags). */

@@ -11,7 +11,7 @@ import {
 } from '@aws-sdk/client-sns';
 import { CreateBucketCommand, HeadBucketCommand, PutBucketTaggingCommand } from '@aws-sdk/client-s3';
 import { tagClients } from '../../../activities/demo/tagged-resources';
-import { allowedRegions } from '../../../lib/config/org';
+import { allowedRegions } from '../../../lib/config/region-lock';
 import { loadOrgConfig } from '../../../lib/runtime/config';
 import { motoConfig } from '../../harness/aws';
 import { WorkflowFailedError } from '@temporalio/client';
