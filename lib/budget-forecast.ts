@@ -17,8 +17,6 @@ export const DISCOUNT_RECORD_TYPES = [
   'Enterprise Discount Program Discount',
   'Solution Provider Program Discount',
 ];
-/** Credits, refunds and discounts: the record types a gross-spend read leaves out. */
-export const NET_RECORD_TYPES = [...CREDIT_RECORD_TYPES, ...REFUND_RECORD_TYPES, ...DISCOUNT_RECORD_TYPES];
 
 /** The record types a budget's cost types leave out (Cost Explorer's `RECORD_TYPE` dimension). */
 export function excludedRecordTypes(types: BudgetCostTypes): string[] {

@@ -13,8 +13,13 @@ import {
 import { type CostExplorerClient, GetCostAndUsageCommand } from '@aws-sdk/client-cost-explorer';
 import type { OrganizationsClient } from '@aws-sdk/client-organizations';
 import { GetCallerIdentityCommand, type STSClient } from '@aws-sdk/client-sts';
-import { countsNetSpend, fromAwsCostTypes, toAwsCostTypes } from '../../lib/budget-cost-types';
-import { NET_RECORD_TYPES } from '../../lib/budget-forecast';
+import {
+  countsNetSpend,
+  fromAwsCostTypes,
+  GROSS_COST_TYPES,
+  toAwsCostTypes,
+} from '../../lib/budget-cost-types';
+import { accountCostFilter } from '../../lib/budget-forecast';
 import type { DesiredBudget, LiveBudget, PlanStep } from '../../lib/org/types';
 import { alertsTopicArn } from '../../lib/org/backstop';
 import { aws, awsErrorName, classifyAwsError } from '../aws/errors';
@@ -144,12 +149,7 @@ export function createOrgBudgetsActivities(deps: OrgBudgetsDeps) {
           TimePeriod: monthToDate(new Date()),
           Granularity: 'MONTHLY',
           Metrics: ['UnblendedCost'],
-          Filter: {
-            And: [
-              { Dimensions: { Key: 'LINKED_ACCOUNT', Values: [accountId] } },
-              { Not: { Dimensions: { Key: 'RECORD_TYPE', Values: NET_RECORD_TYPES } } },
-            ],
-          },
+          Filter: accountCostFilter(accountId, GROSS_COST_TYPES),
         }),
       );
       const total = (out.ResultsByTime ?? []).reduce(
